@@ -1,0 +1,53 @@
+"""``weir serve``: the whole platform in one process on an embedded default (SQLite, local files)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.panel import Panel
+
+from weir.config import Settings
+from weir.coordinator.app import create_app
+from weir.domain.tokens import create_token
+
+SAMPLE_USER = "alice"
+SAMPLE_TOKEN_TTL = 24 * 3600
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on [env WEIR_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on [env WEIR_PORT].")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Data folder [env WEIR_DATA_DIR].")] = None,
+    database_url: Annotated[str | None, typer.Option(help="SQLAlchemy URL [env WEIR_DATABASE_URL].")] = None,
+    dev: Annotated[bool, typer.Option("--dev", help="Enable development sign-in (never in production).")] = False,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Start the coordinator API (and, as they land, the SFU and workers)."""
+    overrides = {k: v for k, v in {"host": host, "port": port, "data_dir": data_dir,
+                                    "database_url": database_url}.items() if v is not None}
+    settings = Settings(**overrides)
+    if dev:
+        settings.dev = True
+    generated = settings.ensure_credentials()
+    app = create_app(settings)
+    console = Console()
+    url = f"http://{settings.host}:{settings.port}"
+    assert settings.api_secret is not None
+    sample = create_token(settings.api_secret, SAMPLE_USER, expiration=SAMPLE_TOKEN_TTL)
+    lines = [
+        f"URL         {url}   (API docs: {url}/docs)",
+        f"API key     {settings.api_key}",
+        f"API secret  {settings.api_secret}",
+        f"User token  {sample}   (user '{SAMPLE_USER}', 24 h)",
+        f"Data        {settings.data_dir.resolve()}  ({'new credentials' if generated else 'stored credentials'})",
+    ]
+    console.print(Panel("\n".join(lines), title="Weir is starting", expand=False))
+    if settings.dev:
+        console.print("[bold yellow]WARNING[/]: --dev is on: development sign-in hands out tokens to anyone.")
+    logging.basicConfig(level=log_level.upper())
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level)

@@ -1,0 +1,53 @@
+"""Server configuration from flags and ``WEIR_*`` environment variables."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything ``weir serve`` needs; each field reads ``WEIR_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="WEIR_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 3030
+    data_dir: Path = Path(".weir")
+    database_url: str | None = None
+    api_key: str | None = None
+    api_secret: str | None = None
+    dev: bool = False
+    max_body_bytes: int = Field(default=1_048_576, description="Larger request bodies get a 413.")
+    rate_limits_enabled: bool = True
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'weir.db').resolve()}"
+
+    def ensure_credentials(self) -> bool:
+        """Fill api_key/api_secret from the environment or the data folder, generating them once.
+
+        Returns True when new credentials were generated.
+        """
+        if self.api_key and self.api_secret:
+            return False
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.data_dir / "credentials.json"
+        generated = False
+        if path.exists():
+            stored = json.loads(path.read_text())
+        else:
+            stored = {"api_key": secrets.token_hex(8), "api_secret": secrets.token_urlsafe(48)}
+            path.write_text(json.dumps(stored, indent=2))
+            path.chmod(0o600)
+            generated = True
+        self.api_key = self.api_key or stored["api_key"]
+        self.api_secret = self.api_secret or stored["api_secret"]
+        return generated

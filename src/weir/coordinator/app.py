@@ -1,0 +1,47 @@
+"""The coordinator's ASGI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from weir import __version__
+from weir.config import Settings
+from weir.coordinator.errors import RequestGuard, install_error_handlers
+from weir.coordinator.ratelimit import InMemoryRateLimiter
+from weir.coordinator.routes import api_router
+from weir.coordinator.services import Services
+from weir.store.calltypes import seed_builtin_call_types
+from weir.store.db import Database
+
+
+def create_app(settings: Settings) -> FastAPI:
+    settings.ensure_credentials()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await db.start()
+        async with db.transaction() as session:
+            await seed_builtin_call_types(session)
+        try:
+            yield
+        finally:
+            await db.close()
+
+    app = FastAPI(
+        title="Weir coordinator API",
+        version=__version__,
+        description="Calls, call types, users and moderation. Errors are `{code, message, status_code, duration, more_info}`.",
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.weir = Services(settings=settings, db=db, limiter=InMemoryRateLimiter())
+    install_error_handlers(app)
+    app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes)
+    app.include_router(api_router())
+    return app

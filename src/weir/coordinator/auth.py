@@ -1,0 +1,152 @@
+"""Who is calling: API key, JWT, user state and the rate limit, as FastAPI dependencies.
+
+Every route declares its endpoint name (the one the rate-limit table uses) with ``caller(...)`` or
+``server_caller(...)``.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from fastapi import Request, Response
+
+from weir.coordinator.services import Services
+from weir.domain.clock import utc
+from weir.domain.tokens import TokenClaims, verify_token
+from weir.protocol.errors import APIError, ErrorCode
+from weir.store.tables import UserRow
+from weir.store.users import ensure_user
+
+PLATFORM_HEADER = "X-Weir-Client"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated caller of one request."""
+
+    claims: TokenClaims
+    platform: str
+    user_role: str | None = None
+
+    @property
+    def is_server(self) -> bool:
+        return self.claims.is_server
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.claims.is_anonymous
+
+    @property
+    def user_id(self) -> str | None:
+        return self.claims.user_id
+
+    def require_call(self, cid: str) -> None:
+        """Call tokens only work on the calls they name."""
+        if not self.claims.allows_call(cid):
+            raise APIError(ErrorCode.NOT_ALLOWED, f"this token is not valid for call {cid}")
+
+
+def services(request: Request) -> Services:
+    return request.app.state.weir
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "").strip()
+    if not header:
+        raise APIError(ErrorCode.AUTH_FAILED, "missing Authorization header with a JWT")
+    scheme, _, rest = header.partition(" ")
+    return rest.strip() if scheme.lower() == "bearer" and rest else header
+
+
+def _platform(request: Request, claims: TokenClaims) -> str:
+    if claims.is_server:
+        return "server"
+    client = request.headers.get(PLATFORM_HEADER, "").lower()
+    for platform in ("android", "ios"):
+        if platform in client:
+            return platform
+    return "web"
+
+
+async def authenticate(request: Request) -> Caller:
+    weir = services(request)
+    api_key = request.query_params.get("api_key") or request.headers.get("x-api-key")
+    if not api_key:
+        raise APIError(ErrorCode.API_KEY_NOT_FOUND, "api_key is missing (query parameter or X-Api-Key header)")
+    if not hmac.compare_digest(api_key, weir.api_key):
+        raise APIError(ErrorCode.API_KEY_NOT_FOUND, "api_key not found")
+    claims = verify_token(weir.api_secret, _bearer(request))
+    if claims.is_server or claims.is_anonymous:
+        return Caller(claims, _platform(request, claims), claims.role)
+    assert claims.user_id is not None
+    async with weir.db.transaction() as session:
+        user = await ensure_user(session, claims.user_id)
+        _check_user(user, claims)
+        role = user.role
+    return Caller(claims, _platform(request, claims), role)
+
+
+def _check_user(user: UserRow, claims: TokenClaims) -> None:
+    if user.deleted_at is not None:
+        raise APIError(ErrorCode.AUTH_FAILED, "user was deleted")
+    if user.deactivated_at is not None:
+        raise APIError(ErrorCode.USER_DEACTIVATED, "user is deactivated")
+    revoked_before = utc(user.revoke_tokens_issued_before)
+    if revoked_before is not None and claims.issued_at is not None and claims.issued_at < revoked_before.timestamp():
+        raise APIError(ErrorCode.AUTH_FAILED, "token was revoked")
+
+
+async def _rate_limit(request: Request, response: Response, endpoint: str, caller: Caller) -> None:
+    weir = services(request)
+    if not weir.settings.rate_limits_enabled:
+        return
+    state = await weir.limiter.hit(endpoint, caller.platform, caller.user_id)
+    headers = state.headers()
+    if state.exceeded:
+        raise APIError(ErrorCode.RATE_LIMITED, f"too many requests to {endpoint}, try again later", headers=headers)
+    response.headers.update(headers)
+
+
+def caller(endpoint: str) -> Callable[[Request, Response], Awaitable[Caller]]:
+    """Dependency: any valid token (server, user, call or anonymous)."""
+
+    async def dependency(request: Request, response: Response) -> Caller:
+        who = await authenticate(request)
+        await _rate_limit(request, response, endpoint, who)
+        return who
+
+    dependency.__name__ = f"caller_{endpoint}"
+    return dependency
+
+
+def server_caller(endpoint: str) -> Callable[[Request, Response], Awaitable[Caller]]:
+    """Dependency: server tokens only."""
+
+    async def dependency(request: Request, response: Response) -> Caller:
+        who = await authenticate(request)
+        if not who.is_server:
+            raise APIError(ErrorCode.NOT_ALLOWED, f"{endpoint} is a server-side endpoint: use a server token")
+        await _rate_limit(request, response, endpoint, who)
+        return who
+
+    dependency.__name__ = f"server_caller_{endpoint}"
+    return dependency
+
+
+def user_caller(endpoint: str) -> Callable[[Request, Response], Awaitable[Caller]]:
+    """Dependency: a server token or a (non-anonymous) user token."""
+
+    async def dependency(request: Request, response: Response) -> Caller:
+        who = await authenticate(request)
+        if who.is_anonymous:
+            raise APIError(ErrorCode.NOT_ALLOWED, f"anonymous users cannot call {endpoint}")
+        await _rate_limit(request, response, endpoint, who)
+        return who
+
+    dependency.__name__ = f"user_caller_{endpoint}"
+    return dependency
+
+
+__all__ = ["Caller", "caller", "server_caller", "user_caller", "services"]

@@ -1,0 +1,14 @@
+"""HTTP routes, one module per resource; each exposes ``router``."""
+
+from fastapi import APIRouter
+
+from weir.coordinator.routes import calls, calltypes, moderation, system, users
+
+API_PREFIX = "/api/v1"
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX)
+    for module in (system, users, moderation, calltypes, calls):
+        router.include_router(module.router)
+    return router

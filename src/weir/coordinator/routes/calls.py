@@ -1,0 +1,5 @@
+"""Routes: calls."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

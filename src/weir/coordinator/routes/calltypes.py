@@ -1,0 +1,5 @@
+"""Routes: calltypes."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

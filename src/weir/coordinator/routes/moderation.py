@@ -1,0 +1,5 @@
+"""Routes: moderation."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

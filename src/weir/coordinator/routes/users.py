@@ -1,0 +1,5 @@
+"""Routes: users."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

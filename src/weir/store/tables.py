@@ -1,0 +1,122 @@
+"""The database schema. Alembic migrations in ``store/migrations`` create it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    role: Mapped[str] = mapped_column(String(64), default="user")
+    name: Mapped[str | None] = mapped_column(String(255))
+    image: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(16), default="")
+    teams: Mapped[list[Any]] = mapped_column(default=list)
+    custom: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    invisible: Mapped[bool] = mapped_column(Boolean, default=False)
+    online: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_active: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+    deactivated_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
+    banned: Mapped[bool] = mapped_column(Boolean, default=False)
+    ban_expires: Mapped[datetime | None]
+    ban_reason: Mapped[str | None] = mapped_column(Text)
+    banned_by_id: Mapped[str | None] = mapped_column(String(255))
+    revoke_tokens_issued_before: Mapped[datetime | None]
+
+
+class UserBlockRow(Base):
+    """User-to-user blocking: ``user_id`` no longer gets rings or notifications from ``blocked_user_id``."""
+
+    __tablename__ = "user_blocks"
+
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    blocked_user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    created_at: Mapped[datetime]
+
+
+class RoleRow(Base):
+    """Custom roles; the built-in ones live in ``domain.roles``."""
+
+    __tablename__ = "roles"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class CallTypeRow(Base):
+    __tablename__ = "call_types"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    grants: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    notification_settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    external_storage: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class CallRow(Base):
+    __tablename__ = "calls"
+
+    cid: Mapped[str] = mapped_column(String(200), primary_key=True)
+    type: Mapped[str] = mapped_column(String(64), ForeignKey("call_types.name"), index=True)
+    id: Mapped[str] = mapped_column(String(128))
+    created_by_id: Mapped[str] = mapped_column(String(255), index=True)
+    team: Mapped[str | None] = mapped_column(String(255), index=True)
+    custom: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    settings_override: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    starts_at: Mapped[datetime | None] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(index=True)
+    backstage: Mapped[bool] = mapped_column(Boolean, default=False)
+    recording: Mapped[bool] = mapped_column(Boolean, default=False)
+    transcribing: Mapped[bool] = mapped_column(Boolean, default=False)
+    captioning: Mapped[bool] = mapped_column(Boolean, default=False)
+    broadcasting: Mapped[bool] = mapped_column(Boolean, default=False)
+    blocked_user_ids: Mapped[list[Any]] = mapped_column(default=list)
+    # Creation flags kept for ringing and notifications (realtime coordinator).
+    ring: Mapped[bool] = mapped_column(Boolean, default=False)
+    notify: Mapped[bool] = mapped_column(Boolean, default=False)
+    video: Mapped[bool] = mapped_column(Boolean, default=False)
+    members_limit: Mapped[int | None] = mapped_column(Integer)
+    member_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime] = mapped_column(index=True)
+    deleted_at: Mapped[datetime | None]
+
+
+class CallMemberRow(Base):
+    __tablename__ = "call_members"
+    __table_args__ = (Index("ix_call_members_user", "user_id"),)
+
+    call_cid: Mapped[str] = mapped_column(String(200), ForeignKey("calls.cid", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    role: Mapped[str] = mapped_column(String(64), default="call_member")
+    custom: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class CallUserPermissionRow(Base):
+    """Capabilities granted or revoked at runtime for one user in one call (member or not)."""
+
+    __tablename__ = "call_user_permissions"
+
+    call_cid: Mapped[str] = mapped_column(String(200), ForeignKey("calls.cid", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    granted: Mapped[list[Any]] = mapped_column(default=list)
+    revoked: Mapped[list[Any]] = mapped_column(default=list)
+    updated_at: Mapped[datetime]

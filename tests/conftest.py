@@ -1,0 +1,159 @@
+"""Shared fixtures: a real ``weir`` coordinator on loopback, once on SQLite and once on PostgreSQL.
+
+Every API test that takes ``server`` (or ``api``/``user_api``) runs against both databases.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from weir.config import Settings
+from weir.coordinator.app import create_app
+from weir.domain.tokens import create_token
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def postgres_admin_url() -> str:
+    url = os.environ.get("WEIR_TEST_POSTGRES_URL")
+    if url:
+        return url
+    out = subprocess.run([str(ROOT / "scripts" / "postgres.sh")], check=True, capture_output=True, text=True)
+    url = out.stdout.strip().splitlines()[-1]
+    os.environ["WEIR_TEST_POSTGRES_URL"] = url
+    return url
+
+
+def fresh_postgres_database() -> tuple[str, Callable[[], None]]:
+    """A database of its own for this test session, dropped afterwards."""
+    import asyncio
+
+    import asyncpg
+
+    admin = postgres_admin_url()
+    name = f"weir_t_{uuid.uuid4().hex[:10]}"
+    dsn = admin.replace("postgresql+asyncpg://", "postgresql://")
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    url = admin.rsplit("/", 1)[0] + f"/{name}"
+    return url, lambda: asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@dataclass
+class RunningServer:
+    base_url: str
+    api_key: str
+    api_secret: str
+    data_dir: Path
+    backend: str
+
+    def token(self, user_id: str | None = None, **kwargs: object) -> str:
+        return create_token(self.api_secret, user_id, **kwargs)  # type: ignore[arg-type]
+
+
+def start_server(settings: Settings) -> tuple[uvicorn.Server, threading.Thread]:
+    app = create_app(settings)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("weir server did not start")
+        time.sleep(0.02)
+    return server, thread
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    data_dir = tmp_path_factory.mktemp(f"weir-{request.param}")
+    drop: Callable[[], None] = lambda: None
+    database_url = None
+    if request.param == "postgres":
+        database_url, drop = fresh_postgres_database()
+    settings = Settings(
+        host="127.0.0.1", port=free_port(), data_dir=data_dir, database_url=database_url,
+        api_key="test-key", api_secret="test-secret-" + uuid.uuid4().hex, rate_limits_enabled=False,
+    )
+    uv, thread = start_server(settings)
+    try:
+        yield RunningServer(f"http://127.0.0.1:{settings.port}", "test-key", settings.api_secret or "",
+                            data_dir, request.param)
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=10)
+        drop()
+
+
+def _client(server: RunningServer, token: str) -> httpx.Client:
+    return httpx.Client(
+        base_url=server.base_url + "/api/v1",
+        params={"api_key": server.api_key},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+
+
+@pytest.fixture
+def api(server: RunningServer) -> Iterator[httpx.Client]:
+    """An HTTP client with a server token."""
+    with _client(server, server.token()) as client:
+        yield client
+
+
+@pytest.fixture
+def user_api(server: RunningServer) -> Iterator[Callable[..., httpx.Client]]:
+    """``user_api("alice", role=..., call_cids=...)``: an HTTP client with that user's token."""
+    clients: list[httpx.Client] = []
+
+    def make(user_id: str, **claims: object) -> httpx.Client:
+        client = _client(server, server.token(user_id, **claims))
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def uid() -> Callable[[str], str]:
+    """Unique ids, so tests sharing one server never collide."""
+    return lambda prefix="id": f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def assert_error(response: httpx.Response, status: int, code: int | None = None) -> dict:
+    """The documented error shape, with the expected status (and code)."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) >= {"code", "message", "status_code", "duration", "more_info"}, body
+    assert body["status_code"] == status
+    if code is not None:
+        assert body["code"] == code, body
+    return body
