@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from weir.domain.clock import now
+from weir.domain.clock import now, utc
 from weir.store.tables import UserRow
 
 
@@ -21,3 +21,11 @@ async def ensure_user(session: AsyncSession, user_id: str, role: str = "user") -
         session.add(user)
         await session.flush()
     return user
+
+
+def is_banned(user: UserRow) -> bool:
+    """A ban holds until it is lifted or its timeout passes."""
+    if not user.banned:
+        return False
+    expires = utc(user.ban_expires)
+    return expires is None or expires > now()

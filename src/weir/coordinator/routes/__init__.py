@@ -2,13 +2,13 @@
 
 from fastapi import APIRouter
 
-from weir.coordinator.routes import calls, calltypes, moderation, system, users
+from weir.coordinator.routes import calls, calltypes, moderation, roles, system, users
 
 API_PREFIX = "/api/v1"
 
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (system, users, moderation, calltypes, calls):
+    for module in (system, users, moderation, roles, calltypes, calls):
         router.include_router(module.router)
     return router

@@ -1,0 +1,124 @@
+"""JSON models of the call endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from weir.domain.settings import CallSettingsRequest
+from weir.protocol.limits import CALL_ID_PATTERN, CALL_TYPE_PATTERN, ROLE_PATTERN, USER_ID_PATTERN, check_custom
+from weir.protocol.users import UserResponse
+
+MEMBERS_LIMIT_DEFAULT = 25
+MEMBERS_LIMIT_MAX = 100
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MemberRequest(Strict):
+    user_id: str = Field(pattern=USER_ID_PATTERN)
+    role: str | None = Field(default=None, pattern=ROLE_PATTERN)
+    custom: dict[str, Any] = Field(default_factory=dict)
+
+    _custom = field_validator("custom")(check_custom)
+
+
+class CallRequest(Strict):
+    created_by_id: str | None = Field(default=None, pattern=USER_ID_PATTERN)
+    members: list[MemberRequest] = Field(default_factory=list, max_length=MEMBERS_LIMIT_MAX)
+    custom: dict[str, Any] = Field(default_factory=dict)
+    team: str | None = Field(default=None, max_length=255)
+    starts_at: datetime | None = None
+    settings_override: CallSettingsRequest | None = None
+    video: bool | None = None
+
+    _custom = field_validator("custom")(check_custom)
+
+
+class GetOrCreateCallRequest(Strict):
+    data: CallRequest | None = None
+    members_limit: int | None = Field(default=None, ge=1, le=MEMBERS_LIMIT_MAX)
+    ring: bool | None = None
+    notify: bool | None = None
+    video: bool | None = None
+
+
+class UpdateCallRequest(Strict):
+    custom: dict[str, Any] | None = None
+    settings_override: CallSettingsRequest | None = None
+    starts_at: datetime | None = None
+
+    _custom = field_validator("custom")(lambda v: v if v is None else check_custom(v))
+
+
+class DeleteCallRequest(Strict):
+    hard: bool = False
+
+
+class UpdateCallMembersRequest(Strict):
+    update_members: list[MemberRequest] = Field(default_factory=list, max_length=MEMBERS_LIMIT_MAX)
+    remove_members: list[str] = Field(default_factory=list, max_length=MEMBERS_LIMIT_MAX)
+
+
+class BlockUserRequest(Strict):
+    user_id: str = Field(pattern=USER_ID_PATTERN)
+
+
+class KickUserRequest(Strict):
+    user_id: str = Field(pattern=USER_ID_PATTERN)
+    block: bool = False
+
+
+class MemberResponse(BaseModel):
+    user_id: str
+    user: UserResponse
+    role: str
+    custom: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None = None
+
+
+class CallResponse(BaseModel):
+    type: str
+    id: str
+    cid: str
+    current_session_id: str = ""
+    created_by: UserResponse
+    custom: dict[str, Any]
+    team: str | None
+    settings: dict[str, Any]
+    backstage: bool
+    recording: bool
+    transcribing: bool
+    captioning: bool
+    broadcasting: bool
+    blocked_user_ids: list[str]
+    created_at: datetime
+    updated_at: datetime
+    starts_at: datetime | None
+    ended_at: datetime | None
+    join_ahead_time_seconds: int | None = None
+
+
+class CallStateResponse(BaseModel):
+    """A call as every call endpoint returns it, seen by one caller."""
+
+    call: CallResponse
+    members: list[MemberResponse]
+    membership: MemberResponse | None
+    own_capabilities: list[str]
+    duration: str = ""
+
+
+class GetOrCreateCallResponse(CallStateResponse):
+    created: bool
+
+
+class UpdateCallMembersResponse(BaseModel):
+    members: list[MemberResponse]
+    duration: str = ""

@@ -1,0 +1,101 @@
+"""Call and member repository."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from weir.domain.clock import now
+from weir.store.tables import CallMemberRow, CallRow, CallUserPermissionRow, UserRow
+
+
+async def get_call(session: AsyncSession, cid: str) -> CallRow | None:
+    """The call, or None when it does not exist or was soft-deleted."""
+    row = await session.get(CallRow, cid)
+    return None if row is None or row.deleted_at is not None else row
+
+
+async def insert_call(session: AsyncSession, row: CallRow) -> bool:
+    """Insert unless a concurrent request created it first; returns whether this insert won."""
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+async def list_members(session: AsyncSession, cid: str, limit: int | None = None) -> list[CallMemberRow]:
+    stmt = select(CallMemberRow).where(CallMemberRow.call_cid == cid).order_by(
+        CallMemberRow.created_at, CallMemberRow.user_id
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list((await session.scalars(stmt)).all())
+
+
+async def get_member(session: AsyncSession, cid: str, user_id: str) -> CallMemberRow | None:
+    return await session.get(CallMemberRow, (cid, user_id))
+
+
+async def upsert_members(
+    session: AsyncSession, call: CallRow, members: Iterable[tuple[str, str, dict[str, Any] | None]]
+) -> list[CallMemberRow]:
+    """Add or update ``(user_id, role, custom)``; custom None keeps what a member had."""
+    stamp = now()
+    rows = []
+    for user_id, role, custom in members:
+        row = await session.get(CallMemberRow, (call.cid, user_id))
+        if row is None:
+            row = CallMemberRow(call_cid=call.cid, user_id=user_id, role=role, custom=custom or {},
+                                created_at=stamp, updated_at=stamp)
+            session.add(row)
+        else:
+            row.role = role
+            if custom is not None:
+                row.custom = custom
+            row.updated_at = stamp
+        rows.append(row)
+    await session.flush()
+    await _recount(session, call)
+    return rows
+
+
+async def remove_members(session: AsyncSession, call: CallRow, user_ids: Iterable[str]) -> None:
+    await session.execute(
+        delete(CallMemberRow).where(CallMemberRow.call_cid == call.cid, CallMemberRow.user_id.in_(list(user_ids)))
+    )
+    await _recount(session, call)
+
+
+async def _recount(session: AsyncSession, call: CallRow) -> None:
+    count = await session.scalar(select(func.count()).where(CallMemberRow.call_cid == call.cid))
+    call.member_count = int(count or 0)
+
+
+async def users_by_id(session: AsyncSession, user_ids: Iterable[str]) -> dict[str, UserRow]:
+    ids = list(set(user_ids))
+    if not ids:
+        return {}
+    rows = (await session.scalars(select(UserRow).where(UserRow.id.in_(ids)))).all()
+    return {row.id: row for row in rows}
+
+
+async def get_user_permissions(session: AsyncSession, cid: str, user_id: str) -> CallUserPermissionRow | None:
+    return await session.get(CallUserPermissionRow, (cid, user_id))
+
+
+def touch(call: CallRow, stamp: datetime | None = None) -> None:
+    call.updated_at = stamp or now()
+
+
+async def hard_delete_call(session: AsyncSession, call: CallRow) -> None:
+    await session.execute(delete(CallUserPermissionRow).where(CallUserPermissionRow.call_cid == call.cid))
+    await session.execute(delete(CallMemberRow).where(CallMemberRow.call_cid == call.cid))
+    await session.delete(call)
