@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     dev: bool = False
     max_body_bytes: int = Field(default=1_048_576, description="Larger request bodies get a 413.")
     rate_limits_enabled: bool = True
+    ws_auth_timeout_seconds: float = Field(default=10, description="Time a new WebSocket has to authenticate.")
+    ws_health_check_seconds: float = Field(default=10, description="Server health.check interval on idle sockets.")
+    ws_idle_timeout_seconds: float = Field(default=30, description="A socket silent this long is closed.")
 
     @property
     def resolved_database_url(self) -> str:

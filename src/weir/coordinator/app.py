@@ -8,9 +8,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from weir import __version__
+from weir.bus import InMemoryBus
 from weir.config import Settings
+from weir.coordinator.events import EventEmitter
 from weir.coordinator.errors import RequestGuard, install_error_handlers
 from weir.coordinator.ratelimit import InMemoryRateLimiter
+from weir.coordinator.realtime.hub import Hub
 from weir.coordinator.routes import api_router
 from weir.coordinator.services import Services
 from weir.store.calltypes import seed_builtin_call_types
@@ -21,15 +24,19 @@ def create_app(settings: Settings) -> FastAPI:
     settings.ensure_credentials()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
+    bus = InMemoryBus()
+    hub = Hub()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await db.start()
         async with db.transaction() as session:
             await seed_builtin_call_types(session)
+        hub.start(bus)
         try:
             yield
         finally:
+            await hub.stop()
             await db.close()
 
     app = FastAPI(
@@ -40,7 +47,9 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url="/docs",
         openapi_url="/openapi.json",
     )
-    app.state.weir = Services(settings=settings, db=db, limiter=InMemoryRateLimiter())
+    app.state.weir = Services(
+        settings=settings, db=db, limiter=InMemoryRateLimiter(), bus=bus, events=EventEmitter(bus), hub=hub,
+    )
     install_error_handlers(app)
     app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes)
     app.include_router(api_router())

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fastapi import Request, Response
+from starlette.requests import HTTPConnection
 
 from weir.coordinator.services import Services
 from weir.domain.clock import utc
@@ -48,11 +49,11 @@ class Caller:
             raise APIError(ErrorCode.NOT_ALLOWED, f"this token is not valid for call {cid}")
 
 
-def services(request: Request) -> Services:
+def services(request: HTTPConnection) -> Services:
     return request.app.state.weir
 
 
-def _bearer(request: Request) -> str:
+def _bearer(request: HTTPConnection) -> str:
     header = request.headers.get("authorization", "").strip()
     if not header:
         raise APIError(ErrorCode.AUTH_FAILED, "missing Authorization header with a JWT")
@@ -60,9 +61,13 @@ def _bearer(request: Request) -> str:
     return rest.strip() if scheme.lower() == "bearer" and rest else header
 
 
-def _platform(request: Request, claims: TokenClaims) -> str:
+def _platform(request: HTTPConnection, claims: TokenClaims) -> str:
     if claims.is_server:
         return "server"
+    return _client_platform(request)
+
+
+def _client_platform(request: HTTPConnection) -> str:
     client = request.headers.get(PLATFORM_HEADER, "").lower()
     for platform in ("android", "ios"):
         if platform in client:
@@ -70,14 +75,11 @@ def _platform(request: Request, claims: TokenClaims) -> str:
     return "web"
 
 
-async def authenticate(request: Request) -> Caller:
+async def authenticate(request: HTTPConnection, token: str | None = None) -> Caller:
+    """Check the API key and the JWT (from ``Authorization`` unless given) and load the user's state."""
     weir = services(request)
-    api_key = request.query_params.get("api_key") or request.headers.get("x-api-key")
-    if not api_key:
-        raise APIError(ErrorCode.API_KEY_NOT_FOUND, "api_key is missing (query parameter or X-Api-Key header)")
-    if not hmac.compare_digest(api_key, weir.api_key):
-        raise APIError(ErrorCode.API_KEY_NOT_FOUND, "api_key not found")
-    claims = verify_token(weir.api_secret, _bearer(request))
+    _check_api_key(request)
+    claims = verify_token(weir.api_secret, token if token is not None else _bearer(request))
     if claims.is_server or claims.is_anonymous:
         return Caller(claims, _platform(request, claims), claims.role)
     assert claims.user_id is not None
@@ -86,6 +88,14 @@ async def authenticate(request: Request) -> Caller:
         _check_user(user, claims)
         role = user.role
     return Caller(claims, _platform(request, claims), role)
+
+
+def _check_api_key(request: HTTPConnection) -> None:
+    api_key = request.query_params.get("api_key") or request.headers.get("x-api-key")
+    if not api_key:
+        raise APIError(ErrorCode.API_KEY_NOT_FOUND, "api_key is missing (query parameter or X-Api-Key header)")
+    if not hmac.compare_digest(api_key, services(request).api_key):
+        raise APIError(ErrorCode.API_KEY_NOT_FOUND, "api_key not found")
 
 
 def _check_user(user: UserRow, claims: TokenClaims) -> None:
@@ -99,10 +109,14 @@ def _check_user(user: UserRow, claims: TokenClaims) -> None:
 
 
 async def _rate_limit(request: Request, response: Response, endpoint: str, caller: Caller) -> None:
+    await _count(request, response, endpoint, caller.platform, caller.user_id)
+
+
+async def _count(request: Request, response: Response, endpoint: str, platform: str, user_id: str | None) -> None:
     weir = services(request)
     if not weir.settings.rate_limits_enabled:
         return
-    state = await weir.limiter.hit(endpoint, caller.platform, caller.user_id)
+    state = await weir.limiter.hit(endpoint, platform, user_id)
     headers = state.headers()
     if state.exceeded:
         raise APIError(ErrorCode.RATE_LIMITED, f"too many requests to {endpoint}, try again later", headers=headers)
@@ -118,6 +132,17 @@ def caller(endpoint: str) -> Callable[[Request, Response], Awaitable[Caller]]:
         return who
 
     dependency.__name__ = f"caller_{endpoint}"
+    return dependency
+
+
+def api_key_holder(endpoint: str) -> Callable[[Request, Response], Awaitable[None]]:
+    """Dependency: the API key alone (CreateGuest is how a client without a token gets one); no JWT is read."""
+
+    async def dependency(request: Request, response: Response) -> None:
+        _check_api_key(request)
+        await _count(request, response, endpoint, _client_platform(request), None)
+
+    dependency.__name__ = f"api_key_holder_{endpoint}"
     return dependency
 
 
@@ -149,4 +174,4 @@ def user_caller(endpoint: str) -> Callable[[Request, Response], Awaitable[Caller
     return dependency
 
 
-__all__ = ["Caller", "caller", "server_caller", "user_caller", "services"]
+__all__ = ["Caller", "api_key_holder", "caller", "server_caller", "user_caller", "services"]

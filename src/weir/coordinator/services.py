@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from weir.bus import EventBus
 from weir.config import Settings
+from weir.coordinator.events import EventEmitter
 from weir.coordinator.ratelimit import RateLimiter
+from weir.coordinator.realtime.hub import Hub
 from weir.store.db import Database
 
 
@@ -14,6 +17,9 @@ class Services:
     settings: Settings
     db: Database
     limiter: RateLimiter
+    bus: EventBus
+    events: EventEmitter
+    hub: Hub
 
     @property
     def api_key(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -44,34 +45,50 @@ async def get_member(session: AsyncSession, cid: str, user_id: str) -> CallMembe
     return await session.get(CallMemberRow, (cid, user_id))
 
 
+@dataclass
+class MemberChanges:
+    added: list[CallMemberRow] = field(default_factory=list)
+    updated: list[CallMemberRow] = field(default_factory=list)
+
+    @property
+    def rows(self) -> list[CallMemberRow]:
+        return [*self.added, *self.updated]
+
+
 async def upsert_members(
     session: AsyncSession, call: CallRow, members: Iterable[tuple[str, str, dict[str, Any] | None]]
-) -> list[CallMemberRow]:
+) -> MemberChanges:
     """Add or update ``(user_id, role, custom)``; custom None keeps what a member had."""
     stamp = now()
-    rows = []
+    changes = MemberChanges()
     for user_id, role, custom in members:
         row = await session.get(CallMemberRow, (call.cid, user_id))
         if row is None:
             row = CallMemberRow(call_cid=call.cid, user_id=user_id, role=role, custom=custom or {},
                                 created_at=stamp, updated_at=stamp)
             session.add(row)
+            changes.added.append(row)
         else:
             row.role = role
             if custom is not None:
                 row.custom = custom
             row.updated_at = stamp
-        rows.append(row)
+            changes.updated.append(row)
     await session.flush()
     await _recount(session, call)
-    return rows
+    return changes
 
 
-async def remove_members(session: AsyncSession, call: CallRow, user_ids: Iterable[str]) -> None:
-    await session.execute(
-        delete(CallMemberRow).where(CallMemberRow.call_cid == call.cid, CallMemberRow.user_id.in_(list(user_ids)))
+async def remove_members(session: AsyncSession, call: CallRow, user_ids: Iterable[str]) -> list[str]:
+    """Remove those members; returns the ids that were members."""
+    removed = await session.scalars(
+        delete(CallMemberRow)
+        .where(CallMemberRow.call_cid == call.cid, CallMemberRow.user_id.in_(list(user_ids)))
+        .returning(CallMemberRow.user_id)
     )
+    gone = list(removed.all())
     await _recount(session, call)
+    return gone
 
 
 async def _recount(session: AsyncSession, call: CallRow) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -13,6 +14,12 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+AFTER_COMMIT = "weir.after_commit"
+
+
+def after_commit(session: AsyncSession, hook: Callable[[], Awaitable[None]]) -> None:
+    """Run ``hook`` once the session's transaction has committed (never if it rolls back)."""
+    session.info.setdefault(AFTER_COMMIT, []).append(hook)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -69,12 +76,12 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        if self._write_lock is None:
+        """Commit on success, roll back on error; then run the session's ``after_commit`` hooks."""
+        async with self._write_lock or contextlib.nullcontext():
             async with self.sessions.begin() as session:
                 yield session
-            return
-        async with self._write_lock, self.sessions.begin() as session:
-            yield session
+        for hook in session.info.pop(AFTER_COMMIT, ()):
+            await hook()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.coordinator.auth import Caller, caller, services, user_caller
 from weir.coordinator.call_access import CallAccess, access_for, load_call_type
+from weir.coordinator.callevents import CallEvents
 from weir.coordinator.callview import call_state_response, member_response
 from weir.domain.capabilities import Capability
 from weir.domain.clock import now
@@ -33,7 +34,7 @@ from weir.protocol.calls import (
 from weir.protocol.common import Empty
 from weir.protocol.errors import APIError, ErrorCode, input_error, not_found
 from weir.store import calls as store
-from weir.store.tables import CallRow
+from weir.store.tables import CallMemberRow, CallRow
 from weir.store.users import ensure_user, is_banned
 
 router = APIRouter(prefix="/video/call", tags=["calls"])
@@ -56,6 +57,20 @@ async def _load(session: AsyncSession, who: Caller, type_: str, id_: str) -> tup
     return call, access
 
 
+ConnectionId = Annotated[
+    str | None, Query(max_length=64, description="Watch the call's events on this WebSocket connection")
+]
+
+
+def _watch(request: Request, who: Caller, cid: str, connection_id: str | None) -> None:
+    if connection_id is None:
+        return
+    connection = services(request).hub.get(connection_id, who.user_id)
+    if connection is None:
+        raise input_error("connection_id", "no open WebSocket connection of yours has this id")
+    services(request).hub.watch(connection, cid)
+
+
 def _creator_id(who: Caller, data: CallRequest | None) -> str:
     if not who.is_server:
         assert who.user_id is not None
@@ -66,7 +81,7 @@ def _creator_id(who: Caller, data: CallRequest | None) -> str:
 
 
 async def _get_or_create(
-    request: Request, who: Caller, type_: str, id_: str, body: GetOrCreateCallRequest
+    request: Request, who: Caller, type_: str, id_: str, body: GetOrCreateCallRequest, connection_id: str | None
 ) -> GetOrCreateCallResponse:
     cid = f"{type_}:{id_}"
     who.require_call(cid)
@@ -78,25 +93,31 @@ async def _get_or_create(
         if existing is not None:
             access = await access_for(session, who, call_type, existing)
             access.require(Capability.READ_CALL)
+            _watch(request, who, cid, connection_id)
             state = await call_state_response(session, existing, access, limit)
             return GetOrCreateCallResponse(**state.model_dump(), created=False)
-        call = await _create(session, who, call_type.name, id_, body)
-        if call is None:  # a concurrent request created it first
+        created = await _create(session, who, call_type.name, id_, body)
+        if created is None:  # a concurrent request created it first
             existing = await store.get_call(session, cid)
             if existing is None:
                 raise APIError(ErrorCode.CONFLICT, f"call {cid} was deleted while being created")
             access = await access_for(session, who, call_type, existing)
             access.require(Capability.READ_CALL)
+            _watch(request, who, cid, connection_id)
             state = await call_state_response(session, existing, access, limit)
             return GetOrCreateCallResponse(**state.model_dump(), created=False)
+        call, members = created
         access = await access_for(session, who, call_type, call)
+        _watch(request, who, cid, connection_id)
+        await CallEvents(services(request), session, call, access).created(members)
         state = await call_state_response(session, call, access, limit)
         return GetOrCreateCallResponse(**state.model_dump(), created=True)
 
 
 async def _create(
     session: AsyncSession, who: Caller, type_: str, id_: str, body: GetOrCreateCallRequest
-) -> CallRow | None:
+) -> tuple[CallRow, list[CallMemberRow]] | None:
+    """Insert the call and its members; None when a concurrent request inserted it first."""
     data = body.data or CallRequest()
     creator_id = _creator_id(who, data)
     call_type = await load_call_type(session, type_)
@@ -123,37 +144,37 @@ async def _create(
         return None
     for member in data.members:
         await ensure_user(session, member.user_id)
-    await store.upsert_members(
+    changes = await store.upsert_members(
         session, call, [(m.user_id, m.role or DEFAULT_MEMBER_ROLE, m.custom) for m in data.members]
     )
-    return call
+    return call, changes.rows
 
 
 @router.post("/{type}", response_model=GetOrCreateCallResponse, summary="Create a call with a generated id")
 async def create_call(
-    request: Request, type: CallType, body: GetOrCreateCallRequest,
+    request: Request, type: CallType, body: GetOrCreateCallRequest, connection_id: ConnectionId = None,
     who: Caller = Depends(user_caller("GetOrCreateCall")),
 ) -> GetOrCreateCallResponse:
-    return await _get_or_create(request, who, type, secrets.token_hex(8), body)
+    return await _get_or_create(request, who, type, secrets.token_hex(8), body, connection_id)
 
 
 @router.post("/{type}/{id}", response_model=GetOrCreateCallResponse, summary="Get a call, creating it if missing")
 async def get_or_create_call(
     request: Request, type: CallType, id: CallId, body: GetOrCreateCallRequest | None = None,
-    who: Caller = Depends(user_caller("GetOrCreateCall")),
+    connection_id: ConnectionId = None, who: Caller = Depends(user_caller("GetOrCreateCall")),
 ) -> GetOrCreateCallResponse:
-    return await _get_or_create(request, who, type, id, body or GetOrCreateCallRequest())
+    return await _get_or_create(request, who, type, id, body or GetOrCreateCallRequest(), connection_id)
 
 
 @router.get("/{type}/{id}", response_model=CallStateResponse, summary="Get a call")
 async def get_call(
     request: Request, type: CallType, id: CallId,
     members_limit: Annotated[int, Query(ge=1, le=MEMBERS_LIMIT_MAX)] = MEMBERS_LIMIT_DEFAULT,
-    ring: bool = False, notify: bool = False, video: bool = False,
-    who: Caller = Depends(caller("GetCall")),
+    connection_id: ConnectionId = None, who: Caller = Depends(caller("GetCall")),
 ) -> CallStateResponse:
     async with services(request).db.read() as session:
         call, access = await _load(session, who, type, id)
+        _watch(request, who, call.cid, connection_id)
         return await call_state_response(session, call, access, members_limit)
 
 
@@ -177,6 +198,7 @@ async def update_call(
         store.touch(call)
         await session.flush()
         access = await access_for(session, who, access.call_type, call)
+        await CallEvents(services(request), session, call, access).updated()
         return await call_state_response(session, call, access, MEMBERS_LIMIT_DEFAULT)
 
 
@@ -191,13 +213,13 @@ async def delete_call(
     async with services(request).db.transaction() as session:
         call, access = await _load(session, who, type, id)
         access.require(Capability.END_CALL)
+        stamp = now()
+        call.deleted_at = stamp
+        call.ended_at = call.ended_at or stamp
+        store.touch(call, stamp)
+        await CallEvents(services(request), session, call, access).deleted()
         if hard:
             await store.hard_delete_call(session, call)
-        else:
-            stamp = now()
-            call.deleted_at = stamp
-            call.ended_at = call.ended_at or stamp
-            store.touch(call, stamp)
     return Empty()
 
 
@@ -211,6 +233,7 @@ async def end_call(
         if call.ended_at is None:
             call.ended_at = now()
             store.touch(call, call.ended_at)
+            await CallEvents(services(request), session, call, access).ended(who.user_id)
     return Empty()
 
 
@@ -228,15 +251,18 @@ async def update_call_members(
             access.require(Capability.UPDATE_CALL_MEMBER)
         if body.remove_members:
             access.require(Capability.REMOVE_CALL_MEMBER)
-        users = [await ensure_user(session, m.user_id) for m in body.update_members]
-        rows = await store.upsert_members(
+        users = {m.user_id: await ensure_user(session, m.user_id) for m in body.update_members}
+        changes = await store.upsert_members(
             session, call,
             [(m.user_id, m.role or DEFAULT_MEMBER_ROLE, m.custom if "custom" in m.model_fields_set else None)
              for m in body.update_members],
         )
-        await store.remove_members(session, call, body.remove_members)
+        removed = await store.remove_members(session, call, body.remove_members)
         store.touch(call)
-        return UpdateCallMembersResponse(members=[member_response(r, u) for r, u in zip(rows, users)])
+        await CallEvents(services(request), session, call, access).members_changed(
+            changes.added, changes.updated, removed
+        )
+        return UpdateCallMembersResponse(members=[member_response(r, users[r.user_id]) for r in changes.rows])
 
 
 @router.post("/{type}/{id}/block", response_model=Empty, summary="Block a user from the call")
@@ -247,7 +273,8 @@ async def block_user(
     async with services(request).db.transaction() as session:
         call, access = await _load(session, who, type, id)
         access.require(Capability.BLOCK_USERS)
-        _block(call, body.user_id)
+        if _block(call, body.user_id):
+            await CallEvents(services(request), session, call, access).blocked(body.user_id, who.user_id)
     return Empty()
 
 
@@ -262,6 +289,7 @@ async def unblock_user(
         if body.user_id in (call.blocked_user_ids or []):
             call.blocked_user_ids = [u for u in call.blocked_user_ids if u != body.user_id]
             store.touch(call)
+            await CallEvents(services(request), session, call, access).unblocked(body.user_id)
     return Empty()
 
 
@@ -273,15 +301,21 @@ async def kick_user(
     async with services(request).db.transaction() as session:
         call, access = await _load(session, who, type, id)
         access.require(Capability.KICK_USER)
+        events = CallEvents(services(request), session, call, access)
         if body.block:
             access.require(Capability.BLOCK_USERS)
-            _block(call, body.user_id)
+            if _block(call, body.user_id):
+                await events.blocked(body.user_id, who.user_id)
+        await events.kicked(body.user_id, who.user_id)
     return Empty()
 
 
-def _block(call: CallRow, user_id: str) -> None:
+def _block(call: CallRow, user_id: str) -> bool:
+    """Add ``user_id`` to the call's block list; False if they were already on it."""
     if user_id == call.created_by_id:
         raise input_error("user_id", "the call's creator cannot be blocked")
-    if user_id not in (call.blocked_user_ids or []):
-        call.blocked_user_ids = [*(call.blocked_user_ids or []), user_id]
-        store.touch(call)
+    if user_id in (call.blocked_user_ids or []):
+        return False
+    call.blocked_user_ids = [*(call.blocked_user_ids or []), user_id]
+    store.touch(call)
+    return True

@@ -1,0 +1,6 @@
+"""Publish/subscribe for call and user events: in-process by default, Redis when scaled out."""
+
+from weir.bus.base import Envelope, EventBus, Subscription
+from weir.bus.memory import InMemoryBus
+
+__all__ = ["Envelope", "EventBus", "InMemoryBus", "Subscription"]

@@ -1,0 +1,49 @@
+"""Emitting events: durable sinks (webhook outbox, push) write inside the transaction, the bus after commit."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from weir.bus import Envelope, EventBus
+from weir.protocol.events import Event
+from weir.store.db import after_commit
+from weir.store.tables import CallMemberRow
+
+# A durable sink stores what it must deliver in the same transaction as the change that caused the event,
+# so a crash can lose neither the change nor its delivery.
+DurableSink = Callable[[AsyncSession, dict], Awaitable[None]]
+
+
+class EventEmitter:
+    def __init__(self, bus: EventBus) -> None:
+        self.bus = bus
+        self.sinks: list[DurableSink] = []
+
+    async def emit(
+        self,
+        session: AsyncSession,
+        event: Event,
+        *,
+        call_cid: str | None = None,
+        user_ids: Iterable[str] = (),
+        to_members: bool = True,
+        watchers: bool = True,
+    ) -> dict:
+        """Queue ``event`` for the call's members and watchers (and ``user_ids``); returns its JSON."""
+        payload = event.model_dump(mode="json")
+        for sink in self.sinks:
+            await sink(session, payload)
+        recipients = set(user_ids)
+        if call_cid is not None and to_members:
+            rows = await session.scalars(select(CallMemberRow.user_id).where(CallMemberRow.call_cid == call_cid))
+            recipients.update(rows.all())
+        envelope = Envelope(payload, call_cid, frozenset(recipients), watchers)
+
+        async def publish() -> None:
+            await self.bus.publish(envelope)
+
+        after_commit(session, publish)
+        return payload

@@ -1,0 +1,1 @@
+"""The coordinator WebSocket: connections, watching, presence and event delivery."""

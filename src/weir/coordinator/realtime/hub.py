@@ -1,0 +1,120 @@
+"""Routes bus events to WebSocket connections: by addressed user and by watched call.
+
+Each connection has a bounded outbox drained by its own writer task, so one slow socket never holds up the
+others: when its outbox is full it is closed instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from weir.bus import Envelope, EventBus
+
+log = logging.getLogger(__name__)
+
+OUTBOX_SIZE = 1000
+
+
+@dataclass(eq=False)
+class Connection:
+    user_id: str
+    id: str = field(default_factory=lambda: secrets.token_hex(12))
+    outbox: asyncio.Queue[dict[str, Any] | None] = field(default_factory=lambda: asyncio.Queue(OUTBOX_SIZE))
+    watched: set[str] = field(default_factory=set)
+    overflowed: bool = False
+
+    def push(self, event: dict[str, Any]) -> bool:
+        """Queue ``event``; False (and the connection is to be dropped) when the client can't keep up."""
+        if self.overflowed:
+            return False
+        try:
+            self.outbox.put_nowait(event)
+            return True
+        except asyncio.QueueFull:
+            self.overflowed = True
+            return False
+
+    def close(self) -> None:
+        while self.outbox.full():
+            self.outbox.get_nowait()
+        self.outbox.put_nowait(None)
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.connections: dict[str, Connection] = {}
+        self.by_user: dict[str, set[Connection]] = defaultdict(set)
+        self.watchers: dict[str, set[Connection]] = defaultdict(set)
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, user_id: str) -> Connection:
+        connection = Connection(user_id)
+        self.connections[connection.id] = connection
+        self.by_user[user_id].add(connection)
+        return connection
+
+    def remove(self, connection: Connection) -> bool:
+        """Forget a connection; the flag says whether that was the user's last one (they went offline)."""
+        self.connections.pop(connection.id, None)
+        for cid in connection.watched:
+            self._discard(self.watchers, cid, connection)
+        self._discard(self.by_user, connection.user_id, connection)
+        return connection.user_id not in self.by_user
+
+    @staticmethod
+    def _discard(index: dict[str, set[Connection]], key: str, connection: Connection) -> None:
+        members = index.get(key)
+        if members is not None:
+            members.discard(connection)
+            if not members:
+                del index[key]
+
+    def get(self, connection_id: str, user_id: str | None) -> Connection | None:
+        """The caller's own connection with that id (another user's connection is not found)."""
+        connection = self.connections.get(connection_id)
+        return connection if connection is not None and connection.user_id == user_id else None
+
+    def watch(self, connection: Connection, cid: str) -> None:
+        connection.watched.add(cid)
+        self.watchers[cid].add(connection)
+
+    def unwatch(self, connection: Connection, cid: str) -> None:
+        connection.watched.discard(cid)
+        self._discard(self.watchers, cid, connection)
+
+    def deliver(self, envelope: Envelope) -> int:
+        """Queue the event on every connection it is for; returns how many."""
+        targets: set[Connection] = set()
+        for user_id in envelope.user_ids:
+            targets.update(self.by_user.get(user_id, ()))
+        if envelope.call_cid is not None and envelope.watchers:
+            targets.update(self.watchers.get(envelope.call_cid, ()))
+        for connection in targets:
+            if not connection.push(envelope.event):
+                log.info("dropping connection %s of %s: outbox full", connection.id, connection.user_id)
+                connection.close()
+        return len(targets)
+
+    def start(self, bus: EventBus) -> None:
+        subscription = bus.subscribe()
+
+        async def run() -> None:
+            try:
+                async for envelope in subscription:
+                    self.deliver(envelope)
+            finally:
+                await subscription.close()
+
+        self._task = asyncio.create_task(run(), name="weir-ws-hub")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        for connection in list(self.connections.values()):
+            connection.close()

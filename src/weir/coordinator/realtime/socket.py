@@ -1,0 +1,156 @@
+"""The coordinator WebSocket endpoint: handshake, health checks and event delivery for one connection.
+
+Protocol: connect to ``/api/v1/connect?api_key=…``; send ``{"token": JWT, "user_details": {"id", "name",
+"image", "custom", "language"}}`` first; receive ``connection.ok`` (``connection_id``, ``me``) or
+``connection.error`` and a close. Both sides send ``health.check``; a socket silent for
+``ws_idle_timeout_seconds`` is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from weir.coordinator.auth import authenticate, services
+from weir.coordinator.realtime.hub import Connection
+from weir.domain.clock import now
+from weir.protocol.errors import APIError, ErrorCode
+from weir.protocol.events import CONNECTION_ERROR, CONNECTION_OK, HEALTH_CHECK
+from weir.protocol.limits import USER_ID_PATTERN, check_custom
+from weir.protocol.users import user_response
+from weir.store.users import get_user
+
+router = APIRouter(tags=["realtime"])
+
+POLICY_VIOLATION = 1008
+MAX_MESSAGE_BYTES = 64 * 1024
+
+
+class UserDetails(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=USER_ID_PATTERN)
+    name: str | None = Field(default=None, max_length=255)
+    image: str | None = Field(default=None, max_length=2048)
+    language: str | None = Field(default=None, max_length=16)
+    custom: dict[str, Any] | None = None
+
+    _custom = field_validator("custom")(lambda v: v if v is None else check_custom(v))
+
+
+class AuthMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(max_length=8192)
+    user_details: UserDetails | None = None
+
+
+def _stamp() -> str:
+    return now().isoformat()
+
+
+async def _handshake(ws: WebSocket, raw: str) -> tuple[str, dict[str, Any]]:
+    """Authenticate the first message; upsert the user's details; return the user id and ``me``."""
+    try:
+        message = AuthMessage.model_validate_json(raw)
+    except ValidationError as error:
+        raise APIError(ErrorCode.INPUT_ERROR, f"bad auth message: {error.errors()[0]['msg']}") from error
+    who = await authenticate(ws, message.token)
+    if who.is_server or who.is_anonymous or who.user_id is None:
+        raise APIError(ErrorCode.NOT_ALLOWED, "only user tokens can open a WebSocket (anonymous users get none)")
+    details = message.user_details
+    if details is not None and details.id != who.user_id:
+        raise APIError(ErrorCode.INPUT_ERROR, "user_details.id does not match the token's user_id",
+                       fields={"user_details.id": "must match the token"})
+    async with services(ws).db.transaction() as session:
+        user = await get_user(session, who.user_id)
+        assert user is not None  # authenticate() created it
+        if details is not None:
+            for key, value in details.model_dump(exclude={"id"}, exclude_unset=True).items():
+                setattr(user, key, value)
+        user.online = True
+        user.last_active = now()
+        me = user_response(user).model_dump(mode="json")
+    return who.user_id, me
+
+
+async def _set_offline(ws: WebSocket, user_id: str) -> None:
+    async with services(ws).db.transaction() as session:
+        user = await get_user(session, user_id)
+        if user is not None:
+            user.online = False
+            user.last_active = now()
+
+
+async def _write(ws: WebSocket, connection: Connection, interval: float) -> None:
+    """Send queued events; a health.check when idle; close the socket if the outbox overflowed."""
+    while True:
+        try:
+            event = await asyncio.wait_for(connection.outbox.get(), interval)
+        except TimeoutError:
+            event = {"type": HEALTH_CHECK, "connection_id": connection.id, "created_at": _stamp()}
+        if event is None:
+            await ws.close(code=POLICY_VIOLATION, reason="too slow: event queue overflowed")
+            return
+        await ws.send_text(json.dumps(event, separators=(",", ":")))
+
+
+async def _read(ws: WebSocket, connection: Connection, idle_timeout: float) -> None:
+    while True:
+        raw = await asyncio.wait_for(ws.receive_text(), idle_timeout)
+        try:
+            message = json.loads(raw) if len(raw) <= MAX_MESSAGE_BYTES else None
+        except json.JSONDecodeError:
+            message = None
+        if not isinstance(message, dict):
+            connection.push(_error(APIError(ErrorCode.INPUT_ERROR, "messages must be JSON objects up to 64 KB")))
+        elif message.get("type") == HEALTH_CHECK:
+            connection.push({"type": HEALTH_CHECK, "connection_id": connection.id, "created_at": _stamp()})
+
+
+def _error(error: APIError) -> dict[str, Any]:
+    return {"type": CONNECTION_ERROR, "created_at": _stamp(), "error": error.body(0)}
+
+
+@router.websocket("/connect")
+async def connect(ws: WebSocket) -> None:
+    weir = services(ws)
+    settings = weir.settings
+    await ws.accept()
+    try:
+        raw = await asyncio.wait_for(ws.receive_text(), settings.ws_auth_timeout_seconds)
+        user_id, me = await _handshake(ws, raw)
+    except (WebSocketDisconnect, RuntimeError):
+        return
+    except TimeoutError:
+        await _refuse(ws, APIError(ErrorCode.AUTH_FAILED, "no auth message in time"))
+        return
+    except APIError as error:
+        await _refuse(ws, error)
+        return
+    connection = weir.hub.add(user_id)
+    await ws.send_text(json.dumps({"type": CONNECTION_OK, "connection_id": connection.id,
+                                   "created_at": _stamp(), "me": me}))
+    writer = asyncio.create_task(_write(ws, connection, settings.ws_health_check_seconds))
+    reader = asyncio.create_task(_read(ws, connection, settings.ws_idle_timeout_seconds))
+    try:
+        await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (writer, reader):
+            task.cancel()
+        await asyncio.gather(writer, reader, return_exceptions=True)
+        if weir.hub.remove(connection):
+            await _set_offline(ws, user_id)
+        with contextlib.suppress(RuntimeError):
+            await ws.close()
+
+
+async def _refuse(ws: WebSocket, error: APIError) -> None:
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+        await ws.send_text(json.dumps(_error(error)))
+        await ws.close(code=POLICY_VIOLATION, reason=error.message[:120])
