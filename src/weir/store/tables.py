@@ -120,3 +120,80 @@ class CallUserPermissionRow(Base):
     granted: Mapped[list[Any]] = mapped_column(default=list)
     revoked: Mapped[list[Any]] = mapped_column(default=list)
     updated_at: Mapped[datetime]
+
+
+class AppSettingsRow(Base):
+    """The app's settings (one row, id 1): webhook endpoints and the like, edited through ``/app``."""
+
+    __tablename__ = "app_settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime]
+
+
+class WebhookDeliveryRow(Base):
+    """The webhook outbox: one row per event and endpoint, written in the transaction that caused the event."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # X-WEBHOOK-ID, the same on every attempt
+    endpoint_id: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str] = mapped_column(Text)
+    event_type: Mapped[str] = mapped_column(String(128))
+    body: Mapped[str] = mapped_column(Text)  # the exact bytes that are signed and sent
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    first_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+
+class DeviceRow(Base):
+    """A push device of a user (Firebase or APNs token)."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(255), index=True)
+    push_provider: Mapped[str] = mapped_column(String(32))  # firebase | apn
+    push_provider_name: Mapped[str | None] = mapped_column(String(255))
+    voip: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class PushProviderRow(Base):
+    """A named push provider configuration (credentials, endpoint) with an enabled toggle."""
+
+    __tablename__ = "push_providers"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))  # firebase | apn
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class PushDeliveryRow(Base):
+    """The push outbox: one row per notification and device."""
+
+    __tablename__ = "push_deliveries"
+    __table_args__ = (Index("ix_push_deliveries_due", "status", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(512))
+    provider_name: Mapped[str] = mapped_column(String(255))
+    event_type: Mapped[str] = mapped_column(String(128))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
