@@ -24,6 +24,7 @@ def call_response(call: CallRow, creator: UserRow, access: CallAccess) -> CallRe
     backstage_settings = access.settings.get("backstage", {})
     return CallResponse(
         type=call.type, id=call.id, cid=call.cid, created_by=user_response(creator), custom=call.custom or {},
+        current_session_id=call.current_session_id or "",
         team=call.team, settings=access.settings, backstage=call.backstage, recording=call.recording,
         transcribing=call.transcribing, captioning=call.captioning, broadcasting=call.broadcasting,
         blocked_user_ids=list(call.blocked_user_ids or []), created_at=utc(call.created_at),  # type: ignore[arg-type]

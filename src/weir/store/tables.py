@@ -92,6 +92,7 @@ class CallRow(Base):
     notify: Mapped[bool] = mapped_column(Boolean, default=False)
     video: Mapped[bool] = mapped_column(Boolean, default=False)
     members_limit: Mapped[int | None] = mapped_column(Integer)
+    current_session_id: Mapped[str | None] = mapped_column(String(64))
     member_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime] = mapped_column(index=True)
@@ -197,3 +198,72 @@ class PushDeliveryRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+
+
+class CallSessionRow(Base):
+    """One session of a call: from the first join (or the ring that precedes it) until the last participant leaves."""
+
+    __tablename__ = "call_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    call_cid: Mapped[str] = mapped_column(String(200), ForeignKey("calls.cid", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    live_started_at: Mapped[datetime | None]
+    live_ended_at: Mapped[datetime | None]
+    timer_ends_at: Mapped[datetime | None]
+    anonymous_participant_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Ringing: {caller_id, callees, video, started_at, ended_at}; answers as {user_id: iso timestamp}.
+    ring: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    accepted_by: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    rejected_by: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    missed_by: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    pins: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class SessionParticipantRow(Base):
+    __tablename__ = "session_participants"
+    __table_args__ = (Index("ix_session_participants_active", "session_id", "left_at"),)
+
+    user_session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(64), ForeignKey("call_sessions.id", ondelete="CASCADE"))
+    call_cid: Mapped[str] = mapped_column(String(200), index=True)
+    user_id: Mapped[str] = mapped_column(String(255), index=True)
+    role: Mapped[str] = mapped_column(String(64))
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    joined_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    left_at: Mapped[datetime | None]
+
+
+class ScheduledTaskRow(Base):
+    """Durable timers (ring timeouts, missed calls, call duration limits, inactivity): they survive a restart."""
+
+    __tablename__ = "scheduled_tasks"
+    __table_args__ = (Index("ix_scheduled_tasks_due", "done", "due_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    call_cid: Mapped[str] = mapped_column(String(200), index=True)
+    session_id: Mapped[str | None] = mapped_column(String(64))
+    due_at: Mapped[datetime]
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class UserFeedbackRow(Base):
+    __tablename__ = "user_feedback"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    call_cid: Mapped[str] = mapped_column(String(200), index=True)
+    session_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[str] = mapped_column(String(255))
+    user_session_id: Mapped[str | None] = mapped_column(String(64))
+    rating: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)
+    custom: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    sdk: Mapped[str | None] = mapped_column(String(64))
+    sdk_version: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
