@@ -72,3 +72,9 @@ async def access_for(
     if call is not None and caller.user_id in (call.blocked_user_ids or []):
         capabilities = [c for c in capabilities if c not in (Capability.JOIN_CALL.value,)]
     return CallAccess(call_type, settings, frozenset(capabilities), membership)
+
+
+async def system_access(session: AsyncSession, call: CallRow) -> CallAccess:
+    """The server's view of a call, for work no request drives (timers, ring timeouts)."""
+    call_type = await load_call_type(session, call.type)
+    return CallAccess(call_type, effective_settings(call_type, call), ALL_CAPABILITIES, None)

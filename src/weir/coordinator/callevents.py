@@ -1,4 +1,4 @@
-"""The call events the call routes emit, built from the stored call as every recipient sees it."""
+"""The call events the coordinator emits, built from the stored call as every recipient sees it."""
 
 from __future__ import annotations
 
@@ -7,16 +7,16 @@ from collections.abc import Iterable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.coordinator.call_access import CallAccess
-from weir.coordinator.callview import call_response, member_response
+from weir.coordinator.callview import call_response, member_response, participant_response
 from weir.coordinator.services import Services
 from weir.domain.capabilities import own_capabilities
 from weir.domain.clock import now
 from weir.protocol import events as ev
-from weir.protocol.calls import CallResponse
-from weir.protocol.users import user_response
-from weir.store.calls import users_by_id
-from weir.store.tables import CallMemberRow, CallRow
-from weir.store.users import ensure_user
+from weir.protocol.calls import CallResponse, MemberResponse
+from weir.protocol.users import UserResponse, user_response
+from weir.store.calls import list_members, users_by_id
+from weir.store.tables import CallMemberRow, CallRow, SessionParticipantRow
+from weir.store.users import ensure_user, get_user
 
 
 def capabilities_by_role(access: CallAccess) -> dict[str, list[str]]:
@@ -32,25 +32,30 @@ class CallEvents:
         self.weir, self.session, self.call, self.access = weir, session, call, access
 
     async def call_model(self) -> CallResponse:
-        creator = await ensure_user(self.session, self.call.created_by_id)
-        return call_response(self.call, creator, self.access)
+        return await call_response(self.session, self.call, self.access)
 
-    async def _members(self, rows: Iterable[CallMemberRow]) -> list:
+    async def _members(self, rows: Iterable[CallMemberRow]) -> list[MemberResponse]:
         rows = list(rows)
         users = await users_by_id(self.session, [r.user_id for r in rows])
         return [member_response(r, users[r.user_id]) for r in rows if r.user_id in users]
 
-    async def _user(self, user_id: str | None):  # type: ignore[no-untyped-def]
+    async def _members_by_id(self, user_ids: Iterable[str]) -> list[MemberResponse]:
+        wanted = set(user_ids)
+        return await self._members([m for m in await list_members(self.session, self.call.cid) if m.user_id in wanted])
+
+    async def _user(self, user_id: str | None) -> UserResponse | None:
         return None if user_id is None else user_response(await ensure_user(self.session, user_id))
 
     async def emit(self, event: ev.Event, **routing: object) -> None:
         await self.weir.events.emit(self.session, event, call_cid=self.call.cid, **routing)  # type: ignore[arg-type]
 
-    def _base(self) -> dict:
+    def _base(self) -> dict[str, object]:
         return {"created_at": now(), "call_cid": self.call.cid}
 
+    # --- call ---------------------------------------------------------------------------------------------
     async def created(self, members: Iterable[CallMemberRow]) -> None:
-        await self.emit(ev.CallCreatedEvent(**self._base(), call=await self.call_model(), members=await self._members(members)))
+        await self.emit(ev.CallCreatedEvent(**self._base(), call=await self.call_model(),
+                                            members=await self._members(members)))
 
     async def updated(self) -> None:
         await self.emit(ev.CallUpdatedEvent(**self._base(), call=await self.call_model(),
@@ -63,6 +68,10 @@ class CallEvents:
     async def deleted(self) -> None:
         await self.emit(ev.CallDeletedEvent(**self._base(), call=await self.call_model()))
 
+    async def live_started(self) -> None:
+        await self.emit(ev.CallLiveStartedEvent(**self._base(), call=await self.call_model()))
+
+    # --- members and moderation ---------------------------------------------------------------------------
     async def members_changed(self, added: list[CallMemberRow], updated: list[CallMemberRow],
                               removed: list[str]) -> None:
         call = await self.call_model()
@@ -85,3 +94,55 @@ class CallEvents:
     async def kicked(self, user_id: str, by_user_id: str | None) -> None:
         await self.emit(ev.KickedUserEvent(**self._base(), user=await self._user(user_id),
                                            kicked_by_user=await self._user(by_user_id)), user_ids=[user_id])
+
+    # --- sessions -----------------------------------------------------------------------------------------
+    async def session_started(self, session_id: str) -> None:
+        await self.emit(ev.CallSessionStartedEvent(**self._base(), call=await self.call_model(), session_id=session_id))
+
+    async def session_ended(self, session_id: str) -> None:
+        await self.emit(ev.CallSessionEndedEvent(**self._base(), call=await self.call_model(), session_id=session_id))
+
+    async def participant_joined(self, session_id: str, row: SessionParticipantRow) -> None:
+        user = None if row.anonymous else await get_user(self.session, row.user_id)
+        await self.emit(ev.CallSessionParticipantJoinedEvent(
+            **self._base(), session_id=session_id, participant=participant_response(row, user)))
+
+    async def participant_left(self, session_id: str, row: SessionParticipantRow, duration_seconds: int,
+                               reason: str | None) -> None:
+        user = None if row.anonymous else await get_user(self.session, row.user_id)
+        await self.emit(ev.CallSessionParticipantLeftEvent(
+            **self._base(), session_id=session_id, participant=participant_response(row, user),
+            duration_seconds=duration_seconds, reason=reason), user_ids=[] if row.anonymous else [row.user_id])
+
+    async def counts_updated(self, session_id: str, by_role: dict[str, int], anonymous: int) -> None:
+        await self.emit(ev.CallSessionParticipantCountsUpdatedEvent(
+            **self._base(), session_id=session_id, participants_count_by_role=by_role,
+            anonymous_participant_count=anonymous))
+
+    # --- ringing ------------------------------------------------------------------------------------------
+    async def ring(self, session_id: str, caller_id: str, callees: list[str], video: bool) -> None:
+        """To the callees only: watchers and other members are not rung."""
+        await self.emit(ev.CallRingEvent(
+            **self._base(), call=await self.call_model(), members=await self._members_by_id(callees),
+            session_id=session_id, user=await self._user(caller_id), video=video,
+        ), user_ids=callees, to_members=False, watchers=False)
+
+    async def notification(self, session_id: str, caller_id: str, targets: list[str]) -> None:
+        await self.emit(ev.CallNotificationEvent(
+            **self._base(), call=await self.call_model(), members=await self._members_by_id(targets),
+            session_id=session_id, user=await self._user(caller_id),
+        ), user_ids=targets, to_members=False, watchers=False)
+
+    async def accepted(self, user_id: str) -> None:
+        await self.emit(ev.CallAcceptedEvent(**self._base(), call=await self.call_model(),
+                                             user=await self._user(user_id)))
+
+    async def rejected(self, user_id: str, reason: str, also_to: Iterable[str] = ()) -> None:
+        await self.emit(ev.CallRejectedEvent(**self._base(), call=await self.call_model(),
+                                             user=await self._user(user_id), reason=reason), user_ids=list(also_to))
+
+    async def missed(self, session_id: str, caller_id: str, missed: list[str]) -> None:
+        await self.emit(ev.CallMissedEvent(
+            **self._base(), call=await self.call_model(), members=await self._members_by_id(missed),
+            notify_user=True, session_id=session_id, user=await self._user(caller_id),
+        ), user_ids=missed, to_members=False, watchers=False)

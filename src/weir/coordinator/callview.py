@@ -1,15 +1,26 @@
-"""Build the call state a caller sees: the call, its members, the caller's membership and capabilities."""
+"""Build the call state a caller sees: the call, its session, its members, the caller's membership and capabilities."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.coordinator.call_access import CallAccess
 from weir.domain.clock import utc
-from weir.protocol.calls import CallResponse, CallStateResponse, MemberResponse
-from weir.protocol.users import user_response
+from weir.domain.sessions import participant_counts
+from weir.protocol.calls import (
+    CallParticipant,
+    CallResponse,
+    CallSessionResponse,
+    CallStateResponse,
+    MemberResponse,
+)
+from weir.protocol.users import UserResponse, user_response
 from weir.store.calls import list_members, users_by_id
-from weir.store.tables import CallMemberRow, CallRow, UserRow
+from weir.store.sessions import active_participants, latest_session
+from weir.store.tables import CallMemberRow, CallRow, SessionParticipantRow, UserRow
 from weir.store.users import ensure_user
 
 
@@ -20,7 +31,38 @@ def member_response(row: CallMemberRow, user: UserRow) -> MemberResponse:
     )
 
 
-def call_response(call: CallRow, creator: UserRow, access: CallAccess) -> CallResponse:
+def participant_response(row: SessionParticipantRow, user: UserRow | None) -> CallParticipant:
+    joined = utc(row.joined_at)
+    assert joined is not None
+    if user is None:  # anonymous viewers have no user record
+        person = UserResponse(id=row.user_id, role=row.role, created_at=joined, updated_at=joined)
+    else:
+        person = user_response(user)
+    return CallParticipant(user=person, user_session_id=row.user_session_id, role=row.role, joined_at=joined)
+
+
+def _times(answers: dict[str, Any]) -> dict[str, datetime]:
+    return {user_id: datetime.fromisoformat(stamp) for user_id, stamp in answers.items()}
+
+
+async def session_response(session: AsyncSession, call: CallRow) -> CallSessionResponse | None:
+    row = await latest_session(session, call)
+    if row is None:
+        return None
+    participants = await active_participants(session, row.id)
+    users = await users_by_id(session, [p.user_id for p in participants if not p.anonymous])
+    by_role, anonymous = participant_counts(participants)
+    return CallSessionResponse(
+        id=row.id, participants=[participant_response(p, users.get(p.user_id)) for p in participants],
+        participants_count_by_role=by_role, anonymous_participant_count=anonymous,
+        accepted_by=_times(row.accepted_by), rejected_by=_times(row.rejected_by), missed_by=_times(row.missed_by),
+        started_at=utc(row.started_at), ended_at=utc(row.ended_at), live_started_at=utc(row.live_started_at),
+        live_ended_at=utc(row.live_ended_at), timer_ends_at=utc(row.timer_ends_at),
+    )
+
+
+async def call_response(session: AsyncSession, call: CallRow, access: CallAccess) -> CallResponse:
+    creator = await ensure_user(session, call.created_by_id)
     backstage_settings = access.settings.get("backstage", {})
     return CallResponse(
         type=call.type, id=call.id, cid=call.cid, created_by=user_response(creator), custom=call.custom or {},
@@ -30,6 +72,7 @@ def call_response(call: CallRow, creator: UserRow, access: CallAccess) -> CallRe
         blocked_user_ids=list(call.blocked_user_ids or []), created_at=utc(call.created_at),  # type: ignore[arg-type]
         updated_at=utc(call.updated_at), starts_at=utc(call.starts_at),  # type: ignore[arg-type]
         ended_at=utc(call.ended_at), join_ahead_time_seconds=backstage_settings.get("join_ahead_time_seconds"),
+        session=await session_response(session, call),
     )
 
 
@@ -38,11 +81,10 @@ async def call_state_response(
 ) -> CallStateResponse:
     members = await list_members(session, call.cid, members_limit)
     membership = access.membership
-    wanted = [call.created_by_id, *(m.user_id for m in members), *([membership.user_id] if membership else [])]
+    wanted = [*(m.user_id for m in members), *([membership.user_id] if membership else [])]
     users = await users_by_id(session, wanted)
-    creator = users.get(call.created_by_id) or await ensure_user(session, call.created_by_id)
     return CallStateResponse(
-        call=call_response(call, creator, access),
+        call=await call_response(session, call, access),
         members=[member_response(m, users[m.user_id]) for m in members if m.user_id in users],
         membership=member_response(membership, users[membership.user_id]) if membership else None,
         own_capabilities=sorted(access.capabilities),

@@ -9,6 +9,7 @@ from weir.config import Settings
 from weir.coordinator.events import EventEmitter
 from weir.coordinator.ratelimit import RateLimiter
 from weir.coordinator.realtime.hub import Hub
+from weir.coordinator.scheduler import Scheduler
 from weir.store.db import Database
 
 
@@ -20,6 +21,7 @@ class Services:
     bus: EventBus
     events: EventEmitter
     hub: Hub
+    scheduler: Scheduler
 
     @property
     def api_key(self) -> str:

@@ -130,6 +130,9 @@ class RingSettings(Partial):
     auto_cancel_timeout_ms: int | None = None
     incoming_call_timeout_ms: int | None = None
     missed_call_timeout_ms: int | None = None
+    end_call_when_all_rejected: bool | None = Field(
+        default=None, description="Weir's addition: end the call when every callee rejects (default true)"
+    )
 
     @field_validator("auto_cancel_timeout_ms", "incoming_call_timeout_ms", "missed_call_timeout_ms")
     @classmethod
@@ -244,7 +247,10 @@ def default_settings() -> dict[str, Any]:
             "max_participants_exclude_roles": [],
         },
         "transcription": {"mode": "available", "closed_caption_mode": "available", "language": "en"},
-        "ring": {"incoming_call_timeout_ms": 15000, "auto_cancel_timeout_ms": 15000, "missed_call_timeout_ms": 15000},
+        "ring": {
+            "incoming_call_timeout_ms": 15000, "auto_cancel_timeout_ms": 15000, "missed_call_timeout_ms": 15000,
+            "end_call_when_all_rejected": True,
+        },
         "session": {"inactivity_timeout_seconds": 30},
         "thumbnails": {"enabled": False},
     }

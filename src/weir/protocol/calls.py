@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -83,6 +83,28 @@ class MemberResponse(BaseModel):
     deleted_at: datetime | None = None
 
 
+class CallParticipant(BaseModel):
+    user: UserResponse
+    user_session_id: str
+    role: str
+    joined_at: datetime
+
+
+class CallSessionResponse(BaseModel):
+    id: str
+    participants: list[CallParticipant]
+    participants_count_by_role: dict[str, int]
+    anonymous_participant_count: int
+    accepted_by: dict[str, datetime]
+    rejected_by: dict[str, datetime]
+    missed_by: dict[str, datetime]
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    live_started_at: datetime | None = None
+    live_ended_at: datetime | None = None
+    timer_ends_at: datetime | None = None
+
+
 class CallResponse(BaseModel):
     type: str
     id: str
@@ -103,6 +125,7 @@ class CallResponse(BaseModel):
     starts_at: datetime | None
     ended_at: datetime | None
     join_ahead_time_seconds: int | None = None
+    session: CallSessionResponse | None = None
 
 
 class CallStateResponse(BaseModel):
@@ -122,3 +145,38 @@ class GetOrCreateCallResponse(CallStateResponse):
 class UpdateCallMembersResponse(BaseModel):
     members: list[MemberResponse]
     duration: str = ""
+
+
+class JoinCallRequest(Strict):
+    create: bool = False
+    data: CallRequest | None = None
+    ring: bool | None = None
+    notify: bool | None = None
+    video: bool | None = None
+    members_limit: int | None = Field(default=None, ge=1, le=MEMBERS_LIMIT_MAX)
+    location: str | None = Field(default=None, max_length=64)
+    migrating_from: str | None = Field(default=None, max_length=255)
+
+
+class JoinCallResponse(CallStateResponse):
+    created: bool
+    session_id: str
+    user_session_id: str
+
+
+class LeaveCallRequest(Strict):
+    user_session_id: str = Field(max_length=64)
+
+
+class RingCallRequest(Strict):
+    video: bool | None = None
+    user_ids: list[str] | None = Field(default=None, max_length=MEMBERS_LIMIT_MAX)
+
+
+class RingCallResponse(BaseModel):
+    members_ids: list[str]
+    duration: str = ""
+
+
+class RejectCallRequest(Strict):
+    reason: Literal["busy", "decline", "timeout", "cancel"] = "decline"

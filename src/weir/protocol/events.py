@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from weir.protocol.calls import CallResponse, MemberResponse
+from weir.protocol.calls import CallParticipant, CallResponse, MemberResponse
 from weir.protocol.users import UserResponse
 
 RecordingType = Literal["composite", "individual", "raw"]
@@ -35,13 +35,6 @@ class WithCall(CallEvent):
 
 class WithCallMembers(WithCall):
     members: list[MemberResponse]
-
-
-class CallParticipant(BaseModel):
-    user: UserResponse
-    user_session_id: str
-    role: str
-    joined_at: datetime
 
 
 class Reaction(BaseModel):

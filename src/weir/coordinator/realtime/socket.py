@@ -146,7 +146,7 @@ async def connect(ws: WebSocket) -> None:
         await asyncio.gather(writer, reader, return_exceptions=True)
         if weir.hub.remove(connection):
             await _set_offline(ws, user_id)
-        with contextlib.suppress(RuntimeError):
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
             await ws.close()
 
 

@@ -1,0 +1,195 @@
+"""The life of a call on the server: sessions, participants, backstage, the duration timer, ending."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from weir.coordinator.auth import Caller
+from weir.coordinator.call_access import CallAccess, system_access
+from weir.coordinator.callevents import CallEvents
+from weir.coordinator.services import Services
+from weir.domain.capabilities import ANONYMOUS_ROLE, Capability
+from weir.domain.clock import now, utc
+from weir.domain.sessions import backstage_open_for_all, is_full, participant_counts, timer_ends_at
+from weir.protocol.errors import APIError, ErrorCode
+from weir.store.sessions import active_participants, add_participant, current_session, open_session
+from weir.store.tables import CallRow, CallSessionRow, ScheduledTaskRow, SessionParticipantRow
+
+CALL_TIMER = "call_timer"
+SESSION_SWEEP = "session_sweep"
+TIMER_REASON = "max_duration_reached"
+
+
+class CallLifecycle:
+    """Session and participant changes of one call, inside the caller's transaction."""
+
+    def __init__(self, weir: Services, session: AsyncSession, call: CallRow, access: CallAccess) -> None:
+        self.weir, self.session, self.call, self.access = weir, session, call, access
+        self.events = CallEvents(weir, session, call, access)
+
+    @property
+    def limits(self) -> dict:
+        return self.access.settings.get("limits") or {}
+
+    def check_can_join(self, who: Caller) -> None:
+        access = self.access
+        if who.user_id in (self.call.blocked_user_ids or []):
+            raise APIError(ErrorCode.NOT_ALLOWED, "you are blocked from this call")
+        access.require(Capability.JOIN_CALL)
+        if self.call.ended_at is not None and not access.has(Capability.JOIN_ENDED_CALL):
+            raise APIError(ErrorCode.NOT_ALLOWED, "the call has ended")
+        backstage = self.access.settings.get("backstage") or {}
+        if self.call.backstage and not access.has(Capability.JOIN_BACKSTAGE) and not backstage_open_for_all(
+            now(), utc(self.call.starts_at), backstage.get("join_ahead_time_seconds")
+        ):
+            raise APIError(ErrorCode.NOT_ALLOWED, "the call is in backstage: only hosts can join until it goes live")
+
+    def participant_role(self, who: Caller) -> str:
+        if who.is_anonymous:
+            return ANONYMOUS_ROLE
+        if self.access.membership is not None:
+            return self.access.membership.role
+        return who.user_role or "user"
+
+    async def join(self, who: Caller) -> tuple[CallSessionRow, SessionParticipantRow]:
+        assert who.user_id is not None
+        self.check_can_join(who)
+        stamp = now()
+        call_session, _ = await open_session(self.session, self.call)
+        present = await active_participants(self.session, call_session.id)
+        role = self.participant_role(who)
+        if is_full(self.limits, present, self.call.created_by_id, who.user_id, role):
+            raise APIError(ErrorCode.CALL_FULL, "the call is full (limits.max_participants)")
+        row = add_participant(self.session, call_session, who.user_id, role, who.is_anonymous, stamp)
+        await self.session.flush()
+        if call_session.started_at is None:
+            call_session.started_at = stamp
+            self._set_timer(call_session)
+            self.schedule_sweep(call_session)
+            await self.events.session_started(call_session.id)
+        await self.events.participant_joined(call_session.id, row)
+        await self._counts(call_session)
+        return call_session, row
+
+    async def leave(self, call_session: CallSessionRow, row: SessionParticipantRow, reason: str | None) -> None:
+        if row.left_at is not None:
+            return
+        row.left_at = now()
+        duration = int((row.left_at - utc(row.joined_at)).total_seconds())  # type: ignore[operator]
+        await self.session.flush()
+        await self.events.participant_left(call_session.id, row, duration, reason)
+        await self._counts(call_session)
+        if not await active_participants(self.session, call_session.id):
+            await self.end_session(call_session)
+
+    async def end_session(self, call_session: CallSessionRow) -> None:
+        if call_session.ended_at is not None:
+            return
+        call_session.ended_at = now()
+        for kind in (CALL_TIMER, SESSION_SWEEP):
+            await self.weir.scheduler.cancel(self.session, kind, self.call.cid)
+        await self.events.session_ended(call_session.id)
+
+    async def end_call(self, by_user_id: str | None, reason: str | None = None) -> None:
+        """End the call for everyone: participants are removed and the session ends."""
+        if self.call.ended_at is None:
+            self.call.ended_at = now()
+            self.call.updated_at = self.call.ended_at
+        call_session = await current_session(self.session, self.call)
+        if call_session is not None:
+            for row in await active_participants(self.session, call_session.id):
+                row.left_at = self.call.ended_at
+            await self.end_session(call_session)
+        await self.events.ended(by_user_id, reason)
+
+    async def go_live(self) -> None:
+        self.call.backstage = False
+        call_session, _ = await open_session(self.session, self.call)
+        call_session.live_started_at, call_session.live_ended_at = now(), None
+        self.call.updated_at = now()
+        await self.events.live_started()
+        await self.events.updated()
+
+    async def stop_live(self) -> None:
+        self.call.backstage = True
+        call_session = await current_session(self.session, self.call)
+        if call_session is not None and call_session.live_started_at is not None:
+            call_session.live_ended_at = now()
+        self.call.updated_at = now()
+        await self.events.updated()
+
+    async def settings_changed(self) -> None:
+        """A new ``limits.max_duration_seconds`` moves the running session's timer."""
+        call_session = await current_session(self.session, self.call)
+        if call_session is None or call_session.started_at is None:
+            return
+        await self.weir.scheduler.cancel(self.session, CALL_TIMER, self.call.cid)
+        self._set_timer(call_session)
+
+    def _set_timer(self, call_session: CallSessionRow) -> None:
+        ends = timer_ends_at(utc(call_session.started_at), self.limits.get("max_duration_seconds"))
+        call_session.timer_ends_at = ends
+        if ends is not None:
+            self.weir.scheduler.schedule(self.session, CALL_TIMER, self.call.cid, ends, call_session.id)
+
+    @property
+    def inactivity_timeout(self) -> int:
+        return int((self.access.settings.get("session") or {}).get("inactivity_timeout_seconds") or 30)
+
+    def schedule_sweep(self, call_session: CallSessionRow) -> None:
+        due = now() + timedelta(seconds=self.inactivity_timeout)
+        self.weir.scheduler.schedule(self.session, SESSION_SWEEP, self.call.cid, due, call_session.id)
+
+    async def _counts(self, call_session: CallSessionRow) -> None:
+        by_role, anonymous = participant_counts(await active_participants(self.session, call_session.id))
+        call_session.anonymous_participant_count = anonymous
+        await self.events.counts_updated(call_session.id, by_role, anonymous)
+
+
+async def _session_task_target(
+    weir: Services, session: AsyncSession, task: ScheduledTaskRow
+) -> tuple[CallLifecycle, CallSessionRow] | None:
+    """The call and session a timer was set for, if that session is still running."""
+    call = await session.get(CallRow, task.call_cid)
+    if call is None or call.current_session_id != task.session_id:
+        return None
+    call_session = await current_session(session, call)
+    if call_session is None:
+        return None
+    return CallLifecycle(weir, session, call, await system_access(session, call)), call_session
+
+
+def register_tasks(weir: Services) -> None:
+    async def call_timer(session: AsyncSession, task: ScheduledTaskRow) -> None:
+        target = await _session_task_target(weir, session, task)
+        if target is not None and target[1].timer_ends_at is not None and utc(target[1].timer_ends_at) <= now():
+            await target[0].end_call(None, TIMER_REASON)
+
+    async def session_sweep(session: AsyncSession, task: ScheduledTaskRow) -> None:
+        """Remove participants whose client vanished: no coordinator connection for the inactivity timeout."""
+        target = await _session_task_target(weir, session, task)
+        if target is None:
+            return
+        lifecycle, call_session = target
+        timeout = lifecycle.inactivity_timeout
+        stamp = now()
+        for row in await active_participants(session, call_session.id):
+            if row.anonymous:
+                continue
+            if weir.hub.by_user.get(row.user_id):
+                row.last_seen_at = stamp
+            elif (stamp - utc(row.last_seen_at)).total_seconds() >= timeout:  # type: ignore[operator]
+                await lifecycle.leave(call_session, row, "timeout")
+        if call_session.ended_at is None:
+            lifecycle.schedule_sweep(call_session)
+
+    weir.scheduler.handle(CALL_TIMER, call_timer)
+    weir.scheduler.handle(SESSION_SWEEP, session_sweep)
+
+
+async def participant_of(session: AsyncSession, call: CallRow, user_session_id: str) -> SessionParticipantRow | None:
+    return await session.scalar(select(SessionParticipantRow).where(
+        SessionParticipantRow.user_session_id == user_session_id, SessionParticipantRow.call_cid == call.cid))
