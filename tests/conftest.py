@@ -71,6 +71,7 @@ class RunningServer:
     api_secret: str
     data_dir: Path
     backend: str
+    database_url: str = ""
 
     def token(self, user_id: str | None = None, **kwargs: object) -> str:
         return create_token(self.api_secret, user_id, **kwargs)  # type: ignore[arg-type]
@@ -104,7 +105,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     uv, thread = start_server(settings)
     try:
         yield RunningServer(f"http://127.0.0.1:{settings.port}", "test-key", settings.api_secret or "",
-                            data_dir, request.param)
+                            data_dir, request.param, settings.resolved_database_url)
     finally:
         uv.should_exit = True
         thread.join(timeout=10)

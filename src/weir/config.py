@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     ws_auth_timeout_seconds: float = Field(default=10, description="Time a new WebSocket has to authenticate.")
     ws_health_check_seconds: float = Field(default=10, description="Server health.check interval on idle sockets.")
     ws_idle_timeout_seconds: float = Field(default=30, description="A socket silent this long is closed.")
+    webhook_request_timeout_seconds: float = Field(default=6, gt=0, description="Timeout of one webhook request.")
+    webhook_total_timeout_seconds: float = Field(default=15, gt=0, description="All attempts of one delivery.")
+    webhook_retry_delays_seconds: tuple[float, ...] = Field(default=(0.5, 1.5), description="Before attempts 2, 3.")
+    webhook_poll_interval_seconds: float = Field(default=1, gt=0, description="Outbox poll interval.")
+    webhook_concurrency: int = Field(default=32, ge=1, description="Webhook deliveries in flight at once.")
+    webhook_endpoint_concurrency: int = Field(default=4, ge=1, description="Of those, per endpoint.")
 
     @property
     def resolved_database_url(self) -> str:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from weir.cli import serve, token
+from weir.cli import call, calltype, serve, token, user
 
 app = typer.Typer(help="Weir: self-hosted video calls, audio rooms and livestreams.", no_args_is_help=True)
 app.command("serve")(serve.serve)
 app.add_typer(token.app, name="token")
+app.add_typer(calltype.app, name="calltype")
+app.add_typer(call.app, name="call")
+app.add_typer(user.app, name="user")

@@ -12,12 +12,17 @@ from weir.bus import InMemoryBus
 from weir.config import Settings
 from weir.coordinator.events import EventEmitter
 from weir.coordinator.errors import RequestGuard, install_error_handlers
+from weir.coordinator import lifecycle, ringing
 from weir.coordinator.ratelimit import InMemoryRateLimiter
 from weir.coordinator.realtime.hub import Hub
 from weir.coordinator.routes import api_router
+from weir.coordinator.scheduler import Scheduler
 from weir.coordinator.services import Services
+from weir.push.dispatcher import PushDispatcher
+from weir.push.worker import PushWorker
 from weir.store.calltypes import seed_builtin_call_types
 from weir.store.db import Database
+from weir.webhooks.delivery import webhook_worker
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -26,6 +31,17 @@ def create_app(settings: Settings) -> FastAPI:
     db = Database(settings.resolved_database_url)
     bus = InMemoryBus()
     hub = Hub()
+    scheduler = Scheduler(db)
+    weir = Services(
+        settings=settings, db=db, limiter=InMemoryRateLimiter(), bus=bus, events=EventEmitter(bus), hub=hub,
+        scheduler=scheduler,
+    )
+    lifecycle.register_tasks(weir)
+    ringing.register_tasks(weir)
+    webhooks = webhook_worker(settings, db)
+    weir.events.sinks.append(webhooks.sink)
+    push = PushWorker(db)
+    weir.events.sinks.append(PushDispatcher(push.wake))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -33,9 +49,15 @@ def create_app(settings: Settings) -> FastAPI:
         async with db.transaction() as session:
             await seed_builtin_call_types(session)
         hub.start(bus)
+        scheduler.start()
+        await webhooks.start()
+        push.start()
         try:
             yield
         finally:
+            await push.stop()
+            await webhooks.stop()
+            await scheduler.stop()
             await hub.stop()
             await db.close()
 
@@ -47,9 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url="/docs",
         openapi_url="/openapi.json",
     )
-    app.state.weir = Services(
-        settings=settings, db=db, limiter=InMemoryRateLimiter(), bus=bus, events=EventEmitter(bus), hub=hub,
-    )
+    app.state.weir = weir
     install_error_handlers(app)
     app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes)
     app.include_router(api_router())

@@ -1,30 +1,103 @@
-"""JSON models of users."""
+"""JSON models of users, user blocking, guests and bans."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from weir.domain.clock import utc
 from weir.protocol.limits import ROLE_PATTERN, USER_ID_PATTERN, check_custom
 from weir.store.tables import UserRow
+from weir.store.users import is_banned
+
+USERS_PER_REQUEST_MAX = 100
+# A guest id is ``guest-<requested id>-<8 hex>``; the requested part is capped so the whole fits an id.
+GUEST_ID_MAX = 200
+BAN_TIMEOUT_MAX_MINUTES = 365 * 24 * 60
+
+UserId = Annotated[str, Field(pattern=USER_ID_PATTERN)]
+UserIds = Annotated[list[UserId], Field(min_length=1, max_length=USERS_PER_REQUEST_MAX)]
+ProfileField = Literal["name", "image", "role", "teams", "language", "invisible", "custom"]
 
 
-class UserRequest(BaseModel):
+class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(pattern=USER_ID_PATTERN)
+
+class UserFields(Strict):
+    """The fields a server may set on a user; ``None`` (or leaving a field out) means the field's default."""
+
     name: str | None = Field(default=None, max_length=255)
     image: str | None = Field(default=None, max_length=2048)
     role: str | None = Field(default=None, pattern=ROLE_PATTERN)
-    teams: list[str] | None = Field(default=None, max_length=100)
+    teams: list[Annotated[str, Field(max_length=255)]] | None = Field(default=None, max_length=100)
     language: str | None = Field(default=None, max_length=16)
     invisible: bool | None = None
     custom: dict[str, Any] | None = None
 
     _custom = field_validator("custom")(lambda v: v if v is None else check_custom(v))
+
+
+class UserRequest(UserFields):
+    id: str = Field(pattern=USER_ID_PATTERN)
+
+
+class UpsertUsersRequest(Strict):
+    users: dict[str, UserRequest] = Field(min_length=1, max_length=USERS_PER_REQUEST_MAX)
+
+
+class UserPartialUpdate(Strict):
+    id: str = Field(pattern=USER_ID_PATTERN)
+    set: UserFields = Field(default_factory=UserFields)
+    unset: list[ProfileField] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _set_or_unset(self) -> UserPartialUpdate:
+        both = sorted(self.set.model_fields_set & set(self.unset))
+        if both:
+            raise ValueError(f"fields both set and unset: {', '.join(both)}")
+        return self
+
+
+class UpdateUsersPartialRequest(Strict):
+    users: list[UserPartialUpdate] = Field(min_length=1, max_length=USERS_PER_REQUEST_MAX)
+
+
+class DeleteUsersRequest(Strict):
+    user_ids: UserIds
+    user: Literal["soft", "hard"] = "soft"
+    calls: Literal["soft", "hard"] | None = None
+
+
+class UserIdsRequest(Strict):
+    user_ids: UserIds
+
+
+class BlockUsersRequest(Strict):
+    blocked_user_id: str = Field(pattern=USER_ID_PATTERN)
+    user_id: str | None = Field(default=None, pattern=USER_ID_PATTERN)
+
+
+class GuestUserRequest(Strict):
+    id: str | None = Field(default=None, pattern=USER_ID_PATTERN, max_length=GUEST_ID_MAX)
+    name: str | None = Field(default=None, max_length=255)
+    image: str | None = Field(default=None, max_length=2048)
+    custom: dict[str, Any] = Field(default_factory=dict)
+
+    _custom = field_validator("custom")(check_custom)
+
+
+class CreateGuestRequest(Strict):
+    user: GuestUserRequest = Field(default_factory=GuestUserRequest)
+
+
+class BanRequest(Strict):
+    target_user_id: str = Field(pattern=USER_ID_PATTERN)
+    banned_by_id: str | None = Field(default=None, pattern=USER_ID_PATTERN)
+    reason: str | None = Field(default=None, max_length=1000)
+    timeout: int | None = Field(default=None, ge=1, le=BAN_TIMEOUT_MAX_MINUTES, description="Minutes")
 
 
 class UserResponse(BaseModel):
@@ -47,11 +120,54 @@ class UserResponse(BaseModel):
     ban_expires: datetime | None = None
 
 
+class UsersResponse(BaseModel):
+    users: dict[str, UserResponse]
+    duration: str = ""
+
+
+class OneUserResponse(BaseModel):
+    user: UserResponse
+    duration: str = ""
+
+
+class TaskResponse(BaseModel):
+    """Bulk user operations run to completion before answering; the task id names that finished work."""
+
+    task_id: str
+    duration: str = ""
+
+
+class BlockUsersResponse(BaseModel):
+    blocked_by_user_id: str
+    blocked_user_id: str
+    created_at: datetime
+    duration: str = ""
+
+
+class BlockedUserResponse(BaseModel):
+    user_id: str
+    blocked_user_id: str
+    blocked_user: UserResponse
+    created_at: datetime
+
+
+class GetBlockedUsersResponse(BaseModel):
+    blocks: list[BlockedUserResponse]
+    duration: str = ""
+
+
+class CreateGuestResponse(BaseModel):
+    user: UserResponse
+    access_token: str
+    duration: str = ""
+
+
 def user_response(row: UserRow, blocked_user_ids: list[str] | None = None) -> UserResponse:
+    """``banned`` is whether a ban holds now: one whose timeout has passed shows as not banned."""
     return UserResponse(
         id=row.id, name=row.name, image=row.image, role=row.role, teams=list(row.teams or []),
         language=row.language or "", custom=row.custom or {}, invisible=row.invisible, online=row.online,
-        banned=row.banned, blocked_user_ids=blocked_user_ids or [],
+        banned=is_banned(row), blocked_user_ids=blocked_user_ids or [],
         created_at=utc(row.created_at), updated_at=utc(row.updated_at),  # type: ignore[arg-type]
         last_active=utc(row.last_active), deactivated_at=utc(row.deactivated_at), deleted_at=utc(row.deleted_at),
         ban_expires=utc(row.ban_expires),

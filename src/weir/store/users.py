@@ -1,11 +1,23 @@
-"""User repository."""
+"""User repository: profiles, deletion, user-to-user blocks and bans."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.domain.clock import now, utc
-from weir.store.tables import UserRow
+from weir.store.calls import hard_delete_call, remove_members
+from weir.store.tables import CallMemberRow, CallRow, CallUserPermissionRow, UserBlockRow, UserRow
+
+# What each profile field becomes when it is left out of an upsert, set to null or unset.
+PROFILE_DEFAULTS: dict[str, Any] = {
+    "name": None, "image": None, "role": "user", "teams": [], "language": "", "invisible": False, "custom": {},
+}
 
 
 async def get_user(session: AsyncSession, user_id: str) -> UserRow | None:
@@ -23,9 +35,113 @@ async def ensure_user(session: AsyncSession, user_id: str, role: str = "user") -
     return user
 
 
+async def create_or_get_user(session: AsyncSession, user_id: str) -> UserRow:
+    """Like ``ensure_user``, but a concurrent request creating the same user is not an error."""
+    try:
+        async with session.begin_nested():
+            return await ensure_user(session, user_id)
+    except IntegrityError:
+        user = await session.get(UserRow, user_id)
+        assert user is not None
+        return user
+
+
 def is_banned(user: UserRow) -> bool:
     """A ban holds until it is lifted or its timeout passes."""
     if not user.banned:
         return False
     expires = utc(user.ban_expires)
     return expires is None or expires > now()
+
+
+def set_profile(user: UserRow, values: dict[str, Any], stamp: datetime) -> None:
+    """Write profile fields; ``None`` resets a field to its default."""
+    for field, value in values.items():
+        setattr(user, field, PROFILE_DEFAULTS[field] if value is None else value)
+    user.updated_at = stamp
+
+
+async def blocked_user_ids(session: AsyncSession, user_ids: Iterable[str]) -> dict[str, list[str]]:
+    """For each user, the ids they block (oldest block first)."""
+    ids = list(set(user_ids))
+    result: dict[str, list[str]] = {user_id: [] for user_id in ids}
+    if ids:
+        rows = await session.scalars(
+            select(UserBlockRow).where(UserBlockRow.user_id.in_(ids)).order_by(
+                UserBlockRow.created_at, UserBlockRow.blocked_user_id)
+        )
+        for row in rows:
+            result[row.user_id].append(row.blocked_user_id)
+    return result
+
+
+async def list_blocks(session: AsyncSession, user_id: str) -> list[UserBlockRow]:
+    stmt = select(UserBlockRow).where(UserBlockRow.user_id == user_id).order_by(
+        UserBlockRow.created_at, UserBlockRow.blocked_user_id)
+    return list((await session.scalars(stmt)).all())
+
+
+async def block_user(session: AsyncSession, user_id: str, blocked_user_id: str) -> UserBlockRow:
+    """Add the block, or return the one that exists (blocking twice is not an error)."""
+    existing = await session.get(UserBlockRow, (user_id, blocked_user_id))
+    if existing is not None:
+        return existing
+    row = UserBlockRow(user_id=user_id, blocked_user_id=blocked_user_id, created_at=now())
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except IntegrityError:
+        existing = await session.get(UserBlockRow, (user_id, blocked_user_id))
+        assert existing is not None
+        return existing
+    return row
+
+
+async def unblock_user(session: AsyncSession, user_id: str, blocked_user_id: str) -> None:
+    await session.execute(
+        delete(UserBlockRow).where(UserBlockRow.user_id == user_id, UserBlockRow.blocked_user_id == blocked_user_id)
+    )
+
+
+def ban(user: UserRow, banned_by_id: str | None, reason: str | None, timeout_minutes: int | None) -> None:
+    stamp = now()
+    user.banned = True
+    user.banned_by_id = banned_by_id
+    user.ban_reason = reason
+    user.ban_expires = stamp + timedelta(minutes=timeout_minutes) if timeout_minutes is not None else None
+    user.updated_at = stamp
+
+
+def unban(user: UserRow) -> None:
+    user.banned = False
+    user.banned_by_id = user.ban_reason = user.ban_expires = None
+    user.updated_at = now()
+
+
+async def delete_created_calls(session: AsyncSession, user_ids: list[str], hard: bool) -> None:
+    """Soft- or hard-delete the calls these users created."""
+    calls = await session.scalars(select(CallRow).where(CallRow.created_by_id.in_(user_ids)))
+    stamp = now()
+    for call in calls.all():
+        if hard:
+            await hard_delete_call(session, call)
+        elif call.deleted_at is None:
+            call.deleted_at = stamp
+            call.updated_at = stamp
+
+
+async def hard_delete_users(session: AsyncSession, users: list[UserRow]) -> None:
+    """Remove the users with their blocks (both ways), call memberships and call permissions."""
+    ids = [user.id for user in users]
+    cids = await session.scalars(select(CallMemberRow.call_cid).where(CallMemberRow.user_id.in_(ids)).distinct())
+    for cid in cids.all():
+        call = await session.get(CallRow, cid)
+        if call is not None:
+            await remove_members(session, call, ids)
+    await session.execute(delete(CallUserPermissionRow).where(CallUserPermissionRow.user_id.in_(ids)))
+    await session.execute(
+        delete(UserBlockRow).where(or_(UserBlockRow.user_id.in_(ids), UserBlockRow.blocked_user_id.in_(ids)))
+    )
+    for user in users:
+        await session.delete(user)

@@ -12,6 +12,8 @@ from weir.coordinator.auth import Caller, caller, services, user_caller
 from weir.coordinator.call_access import CallAccess, access_for, load_call_type
 from weir.coordinator.callevents import CallEvents
 from weir.coordinator.callview import call_state_response, member_response
+from weir.coordinator.lifecycle import CallLifecycle
+from weir.coordinator.ringing import CallRinging
 from weir.domain.capabilities import Capability
 from weir.domain.clock import now
 from weir.domain.settings import merge_settings
@@ -94,6 +96,8 @@ async def _get_or_create(
             access = await access_for(session, who, call_type, existing)
             access.require(Capability.READ_CALL)
             _watch(request, who, cid, connection_id)
+            if body.ring and not existing.ring:  # getOrCreate rings a call once; POST .../ring rings again
+                await _ring_or_notify(request, session, who, existing, access, body)
             state = await call_state_response(session, existing, access, limit)
             return GetOrCreateCallResponse(**state.model_dump(), created=False)
         created = await _create(session, who, call_type.name, id_, body)
@@ -110,8 +114,22 @@ async def _get_or_create(
         access = await access_for(session, who, call_type, call)
         _watch(request, who, cid, connection_id)
         await CallEvents(services(request), session, call, access).created(members)
+        await _ring_or_notify(request, session, who, call, access, body)
         state = await call_state_response(session, call, access, limit)
         return GetOrCreateCallResponse(**state.model_dump(), created=True)
+
+
+async def _ring_or_notify(
+    request: Request, session: AsyncSession, who: Caller, call: CallRow, access: CallAccess,
+    body: GetOrCreateCallRequest,
+) -> None:
+    ringing = CallRinging(services(request), session, call, access)
+    caller_id = who.user_id or call.created_by_id
+    if body.ring:
+        video = body.video if body.video is not None else bool(body.data and body.data.video)
+        await ringing.ring(caller_id, video)
+    elif body.notify:
+        await ringing.notify(caller_id)
 
 
 async def _create(
@@ -198,7 +216,10 @@ async def update_call(
         store.touch(call)
         await session.flush()
         access = await access_for(session, who, access.call_type, call)
-        await CallEvents(services(request), session, call, access).updated()
+        lifecycle = CallLifecycle(services(request), session, call, access)
+        if body.settings_override is not None:
+            await lifecycle.settings_changed()
+        await lifecycle.events.updated()
         return await call_state_response(session, call, access, MEMBERS_LIMIT_DEFAULT)
 
 
@@ -231,9 +252,7 @@ async def end_call(
         call, access = await _load(session, who, type, id)
         access.require(Capability.END_CALL)
         if call.ended_at is None:
-            call.ended_at = now()
-            store.touch(call, call.ended_at)
-            await CallEvents(services(request), session, call, access).ended(who.user_id)
+            await CallLifecycle(services(request), session, call, access).end_call(who.user_id)
     return Empty()
 
 

@@ -1,0 +1,94 @@
+"""``weir call get|create|end|query``: inspect and manage calls."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import typer
+
+from weir.cli.remote import (
+    EveryPage, Filter, JSONObject, PageSize, SortBy, collect, connection, json_option, parse_sort, print_json,
+    print_table, session,
+)
+from weir.server import Client
+from weir.server.operations import JSON
+from weir.server.response import WeirResponse
+from weir.server.video import Call
+
+app = typer.Typer(help="Inspect and manage calls.", no_args_is_help=True, callback=connection)
+
+
+def _check_cid(value: str) -> str:
+    type_, _, id_ = value.partition(":")
+    if not type_ or not id_:
+        raise typer.BadParameter("a call is named type:id, e.g. default:standup")
+    return value
+
+
+Cid = Annotated[str, typer.Argument(callback=_check_cid, help="The call as type:id, e.g. default:standup.")]
+
+
+def _call(client: Client, cid: str) -> Call[WeirResponse]:
+    type_, _, id_ = cid.partition(":")
+    return client.video.call(type_, id_)
+
+
+def _member(value: str) -> JSON:
+    user_id, _, role = value.partition(":")
+    return {"user_id": user_id, **({"role": role} if role else {})}
+
+
+@app.command()
+def get(ctx: typer.Context, cid: Cid) -> None:
+    """Print a call, its members and settings as JSON."""
+    with session(ctx) as client:
+        print_json(_call(client, cid).get().data)
+
+
+@app.command()
+def create(
+    ctx: typer.Context, cid: Cid,
+    created_by: Annotated[str, typer.Option("--created-by", help="User id of the call's creator.")],
+    members: Annotated[list[str] | None, typer.Option("--member", metavar="USER[:ROLE]",
+                                                      help="A member, with an optional call role; repeatable.")] = None,
+    custom: Annotated[JSONObject, json_option("Custom data (JSON).")] = None,
+    settings: Annotated[JSONObject, json_option("Settings override for this call (JSON).")] = None,
+    starts_at: Annotated[str | None, typer.Option(help="Scheduled start, ISO 8601.")] = None,
+    team: Annotated[str | None, typer.Option(help="Team the call belongs to.")] = None,
+) -> None:
+    """Get a call, creating it if it does not exist; prints it as JSON."""
+    data = {"created_by_id": created_by, "members": [_member(m) for m in members or []], "custom": custom,
+            "settings_override": settings, "starts_at": starts_at, "team": team}
+    with session(ctx) as client:
+        response = _call(client, cid).get_or_create(data={k: v for k, v in data.items() if v is not None})
+    print_json(response.data)
+
+
+@app.command()
+def end(ctx: typer.Context, cid: Cid) -> None:
+    """End a call for everyone."""
+    with session(ctx) as client:
+        _call(client, cid).end()
+    typer.echo(f"Ended call {cid}")
+
+
+@app.command()
+def delete(ctx: typer.Context, cid: Cid,
+           mode: Annotated[Literal["soft", "hard"], typer.Option(help="hard also removes members and sessions.")]
+           = "soft") -> None:
+    """Delete a call."""
+    with session(ctx) as client:
+        _call(client, cid).delete(hard=mode == "hard")
+    typer.echo(f"Deleted call {cid} ({mode})")
+
+
+@app.command()
+def query(ctx: typer.Context, filter: Filter = None, sort: SortBy = None, limit: PageSize = 25,
+          every_page: EveryPage = False) -> None:
+    """List calls matching a filter, as a table."""
+    with session(ctx) as client:
+        calls = collect(lambda cursor: client.video.query_calls(filter, parse_sort(sort), limit, next=cursor),
+                        "calls", every_page)
+    rows = [[c["call"]["cid"], c["call"]["created_by"]["id"], len(c.get("members", [])), c["call"]["created_at"],
+             c["call"]["starts_at"], c["call"]["ended_at"]] for c in calls]
+    print_table(f"Calls ({len(rows)})", ["CID", "Created by", "Members", "Created", "Starts", "Ended"], rows)

@@ -1,0 +1,158 @@
+"""Each API operation written once, as an ``Operation`` (method, path, body) handed to a sender.
+
+The sync ``Client`` sends it and returns a ``WeirResponse``; the ``AsyncClient`` returns an awaitable of one.
+The classes here are generic in that return type, so no operation is written twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+from urllib.parse import quote
+
+from pydantic import BaseModel
+
+R = TypeVar("R")
+JSON = dict[str, Any]
+Sort = list[Mapping[str, Any]]
+UserLike = Mapping[str, Any] | BaseModel
+DeleteMode = Literal["soft", "hard"]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One request, relative to ``/api/v1``."""
+
+    method: str
+    path: str
+    body: JSON | None = None
+    params: dict[str, str] = field(default_factory=dict)
+
+
+def segment(value: str) -> str:
+    """A path segment, escaped (user ids may hold ``@``, ``.`` or ``!``)."""
+    return quote(value, safe="")
+
+
+def jsonable(value: Any) -> Any:
+    """Pydantic models, datetimes, tuples and mappings as plain JSON values."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_unset=True, by_alias=True)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def body(**fields: Any) -> JSON:
+    """A request body of the fields that were given (None means "not given")."""
+    return {name: jsonable(value) for name, value in fields.items() if value is not None}
+
+
+def query(filter_conditions: Mapping[str, Any] | None, sort: Sort | None, limit: int | None,
+          next: str | None, prev: str | None, **extra: Any) -> JSON:
+    """The body every ``Query*`` operation shares: filter, sort and cursor pagination."""
+    return body(filter_conditions=filter_conditions, sort=sort, limit=limit, next=next, prev=prev, **extra)
+
+
+def flatten(items: tuple[Any, ...]) -> list[Any]:
+    """``f(a, b)`` and ``f([a, b])`` both mean the two items a and b."""
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, (list, tuple)):
+            out.extend(item)
+        else:
+            out.append(item)
+    return out
+
+
+def user_id_of(user: UserLike) -> str:
+    value = user.get("id") if isinstance(user, Mapping) else getattr(user, "id", None)
+    if not isinstance(value, str):
+        raise ValueError(f"every user needs a string 'id': {user!r}")
+    return value
+
+
+class Group(Generic[R]):
+    """A set of operations sharing one sender."""
+
+    def __init__(self, send: Callable[[Operation], R]) -> None:
+        self._send = send
+
+
+class AppOperations(Group[R]):
+    """App-level operations: users, guests, blocking, moderation, roles and permissions."""
+
+    def upsert_users(self, *users: UserLike | Iterable[UserLike]) -> R:
+        """Create or replace users: ``upsert_users(UserRequest(id="a"), {"id": "b"})`` or a list of them."""
+        listed = flatten(users)
+        return self._send(Operation("POST", "/users", {"users": {user_id_of(u): jsonable(u) for u in listed}}))
+
+    def update_users_partial(self, *updates: Mapping[str, Any] | Iterable[Mapping[str, Any]]) -> R:
+        """Change some fields: each update is ``{"id": ..., "set": {...}, "unset": [...]}``."""
+        return self._send(Operation("PATCH", "/users", {"users": jsonable(flatten(updates))}))
+
+    def query_users(self, filter_conditions: Mapping[str, Any] | None = None, sort: Sort | None = None,
+                    limit: int | None = None, next: str | None = None, prev: str | None = None,
+                    offset: int | None = None, include_deactivated_users: bool | None = None) -> R:
+        """Users matching a filter; deactivated users only with ``include_deactivated_users``."""
+        return self._send(Operation("POST", "/users/query", query(
+            filter_conditions, sort, limit, next, prev, offset=offset,
+            include_deactivated_users=include_deactivated_users)))
+
+    def delete_users(self, user_ids: Iterable[str], user: DeleteMode = "soft",
+                     calls: Literal["soft", "hard"] | None = None) -> R:
+        return self._send(Operation("POST", "/users/delete", body(user_ids=list(user_ids), user=user, calls=calls)))
+
+    def deactivate_user(self, user_id: str) -> R:
+        """A deactivated user can make no API call and open no WebSocket until reactivated."""
+        return self._send(Operation("POST", f"/users/{segment(user_id)}/deactivate", {}))
+
+    def deactivate_users(self, user_ids: Iterable[str]) -> R:
+        return self._send(Operation("POST", "/users/deactivate", body(user_ids=list(user_ids))))
+
+    def reactivate_user(self, user_id: str) -> R:
+        return self._send(Operation("POST", f"/users/{segment(user_id)}/reactivate", {}))
+
+    def reactivate_users(self, user_ids: Iterable[str]) -> R:
+        return self._send(Operation("POST", "/users/reactivate", body(user_ids=list(user_ids))))
+
+    def block_users(self, blocked_user_id: str, user_id: str) -> R:
+        """``user_id`` blocks ``blocked_user_id``: no more rings or notifications from them."""
+        return self._send(Operation("POST", "/users/block", body(blocked_user_id=blocked_user_id, user_id=user_id)))
+
+    def unblock_users(self, blocked_user_id: str, user_id: str) -> R:
+        return self._send(Operation("POST", "/users/unblock", body(blocked_user_id=blocked_user_id, user_id=user_id)))
+
+    def get_blocked_users(self, user_id: str) -> R:
+        return self._send(Operation("GET", "/users/block", params={"user_id": user_id}))
+
+    def create_guest(self, user: UserLike) -> R:
+        """A temporary user with role ``guest``; the answer carries its ``access_token``."""
+        return self._send(Operation("POST", "/guest", body(user=user)))
+
+    def ban(self, target_user_id: str, banned_by_id: str | None = None, reason: str | None = None,
+            timeout: int | None = None) -> R:
+        """Ban a user from joining or creating calls; ``timeout`` is in minutes (none: until unbanned)."""
+        return self._send(Operation("POST", "/moderation/ban", body(
+            target_user_id=target_user_id, banned_by_id=banned_by_id, reason=reason, timeout=timeout)))
+
+    def unban(self, target_user_id: str) -> R:
+        return self._send(Operation("POST", "/moderation/unban", {}, params={"target_user_id": target_user_id}))
+
+    def list_roles(self) -> R:
+        return self._send(Operation("GET", "/roles"))
+
+    def create_role(self, name: str) -> R:
+        return self._send(Operation("POST", "/roles", body(name=name)))
+
+    def delete_role(self, name: str) -> R:
+        return self._send(Operation("DELETE", f"/roles/{segment(name)}"))
+
+    def list_permissions(self) -> R:
+        return self._send(Operation("GET", "/permissions"))

@@ -1,0 +1,132 @@
+"""``client.video``: call types, call queries, and ``client.video.call(type, id)`` for one call's operations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from weir.server.operations import JSON, Group, Operation, R, Sort, body, query, segment
+
+MemberLike = Mapping[str, Any] | BaseModel
+
+
+def _query_members(type: str, id: str, filter_conditions: Mapping[str, Any] | None, sort: Sort | None,
+                   limit: int | None, next: str | None, prev: str | None) -> Operation:
+    return Operation("POST", "/video/call/members",
+                     query(filter_conditions, sort, limit, next, prev, type=type, id=id))
+
+
+def _call_type_fields(settings: Mapping[str, Any] | BaseModel | None, grants: Mapping[str, list[str]] | None,
+                      notification_settings: Mapping[str, Any] | BaseModel | None,
+                      external_storage: str | None) -> JSON:
+    return body(settings=settings, grants=grants, notification_settings=notification_settings,
+                external_storage=external_storage)
+
+
+class Video(Group[R]):
+    """Operations on call types and across calls."""
+
+    def list_call_types(self) -> R:
+        return self._send(Operation("GET", "/video/calltypes"))
+
+    def get_call_type(self, name: str) -> R:
+        return self._send(Operation("GET", f"/video/calltypes/{segment(name)}"))
+
+    def create_call_type(self, name: str, settings: Mapping[str, Any] | BaseModel | None = None,
+                         grants: Mapping[str, list[str]] | None = None,
+                         notification_settings: Mapping[str, Any] | BaseModel | None = None,
+                         external_storage: str | None = None) -> R:
+        """A custom type starts from the ``default`` type; ``settings`` are merged over it."""
+        fields = _call_type_fields(settings, grants, notification_settings, external_storage)
+        return self._send(Operation("POST", "/video/calltypes", {"name": name, **fields}))
+
+    def update_call_type(self, name: str, settings: Mapping[str, Any] | BaseModel | None = None,
+                         grants: Mapping[str, list[str]] | None = None,
+                         notification_settings: Mapping[str, Any] | BaseModel | None = None,
+                         external_storage: str | None = None) -> R:
+        """Settings merge over the current ones; ``grants`` replaces the lists of the roles it names."""
+        fields = _call_type_fields(settings, grants, notification_settings, external_storage)
+        return self._send(Operation("PUT", f"/video/calltypes/{segment(name)}", fields))
+
+    def delete_call_type(self, name: str) -> R:
+        return self._send(Operation("DELETE", f"/video/calltypes/{segment(name)}"))
+
+    def query_calls(self, filter_conditions: Mapping[str, Any] | None = None, sort: Sort | None = None,
+                    limit: int | None = None, next: str | None = None, prev: str | None = None,
+                    watch: bool | None = None) -> R:
+        """Calls matching a filter, e.g. ``{"type": "livestream"}``, sorted by ``[{"field", "direction"}]``."""
+        return self._send(Operation("POST", "/video/calls", query(filter_conditions, sort, limit, next, prev,
+                                                                  watch=watch)))
+
+    def query_members(self, type: str, id: str, filter_conditions: Mapping[str, Any] | None = None,
+                      sort: Sort | None = None, limit: int | None = None, next: str | None = None,
+                      prev: str | None = None) -> R:
+        return self._send(_query_members(type, id, filter_conditions, sort, limit, next, prev))
+
+    def call(self, type: str, id: str) -> Call[R]:
+        """A handle on one call; nothing is sent until one of its methods is called."""
+        return Call(self._send, type, id)
+
+
+class Call(Group[R]):
+    """One call, ``type:id``."""
+
+    def __init__(self, send: Callable[[Operation], R], type: str, id: str) -> None:
+        super().__init__(send)
+        self.type = type
+        self.id = id
+
+    @property
+    def cid(self) -> str:
+        return f"{self.type}:{self.id}"
+
+    @property
+    def _path(self) -> str:
+        return f"/video/call/{segment(self.type)}/{segment(self.id)}"
+
+    def get_or_create(self, data: Mapping[str, Any] | BaseModel | None = None, members_limit: int | None = None,
+                      ring: bool | None = None, notify: bool | None = None, video: bool | None = None) -> R:
+        """The call, created from ``data`` (created_by_id, members, custom, settings_override…) if missing."""
+        return self._send(Operation("POST", self._path, body(
+            data=data, members_limit=members_limit, ring=ring, notify=notify, video=video)))
+
+    def get(self, members_limit: int | None = None) -> R:
+        params = {} if members_limit is None else {"members_limit": str(members_limit)}
+        return self._send(Operation("GET", self._path, params=params))
+
+    def update(self, custom: Mapping[str, Any] | None = None,
+               settings_override: Mapping[str, Any] | BaseModel | None = None,
+               starts_at: datetime | None = None) -> R:
+        return self._send(Operation("PATCH", self._path, body(
+            custom=custom, settings_override=settings_override, starts_at=starts_at)))
+
+    def delete(self, hard: bool = False) -> R:
+        """Soft delete by default; a hard delete also removes members and sessions."""
+        return self._send(Operation("POST", f"{self._path}/delete", body(hard=hard)))
+
+    def end(self) -> R:
+        return self._send(Operation("POST", f"{self._path}/mark_ended", {}))
+
+    def update_call_members(self, update_members: Iterable[MemberLike] | None = None,
+                            remove_members: Iterable[str] | None = None) -> R:
+        """Add or change members (``{"user_id", "role", "custom"}``) and remove others by user id."""
+        return self._send(Operation("POST", f"{self._path}/members", body(
+            update_members=None if update_members is None else list(update_members),
+            remove_members=None if remove_members is None else list(remove_members))))
+
+    def query_members(self, filter_conditions: Mapping[str, Any] | None = None, sort: Sort | None = None,
+                      limit: int | None = None, next: str | None = None, prev: str | None = None) -> R:
+        return self._send(_query_members(self.type, self.id, filter_conditions, sort, limit, next, prev))
+
+    def block_user(self, user_id: str) -> R:
+        """Remove the user and keep them from joining again."""
+        return self._send(Operation("POST", f"{self._path}/block", body(user_id=user_id)))
+
+    def unblock_user(self, user_id: str) -> R:
+        return self._send(Operation("POST", f"{self._path}/unblock", body(user_id=user_id)))
+
+    def kick_user(self, user_id: str, block: bool = False) -> R:
+        return self._send(Operation("POST", f"{self._path}/kick", body(user_id=user_id, block=block)))

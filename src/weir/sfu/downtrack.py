@@ -1,0 +1,152 @@
+"""One subscribed track of one subscriber: applies the forwarder's decisions and answers the subscriber's RTCP.
+
+Per packet: ask the forwarder, copy the payload behind a fresh 12-byte header carrying this subscriber's SSRC,
+payload type and munged numbers, rewrite VP8 ids in the copy, remember the packet in the sequencer, hand the
+copy to the sink. The publisher's header extensions are not forwarded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+from weir.sfu.codecs.vp8 import write_ids
+from weir.sfu.forwarder import Forwarder
+from weir.sfu.munger import Munger, Segment
+from weir.sfu.packet import InboundPacket
+from weir.sfu.rtp import write_fixed_header
+from weir.sfu.selector import LayerSelector
+from weir.sfu.seqnum import SEQ_BITS, unwrap_near
+from weir.sfu.sequencer import SEQUENCER_PACKETS, Sequencer
+
+__all__ = ["DownTrack", "PacketSink", "TrackSource"]
+
+PacketSink = Callable[[bytearray], object]
+
+
+class TrackSource(Protocol):
+    """What a down-track needs from the receiver feeding it."""
+
+    def lookup(self, layer: int, ext_seq: int) -> InboundPacket | None: ...
+
+    def request_keyframe(self, layer: int) -> None: ...
+
+    def update_fanout(self, downtrack: DownTrack) -> None: ...
+
+
+def _rewrite_nothing(buf: bytearray, packet: InboundPacket, seg: Segment) -> None:
+    """Codecs without ids to rewrite."""
+
+
+def _rewrite_vp8(buf: bytearray, packet: InboundPacket, seg: Segment) -> None:
+    write_ids(
+        buf,
+        packet.pid_offset,
+        packet.pid_bits,
+        packet.ext_pid - seg.pid_offset,
+        packet.tl0_offset,
+        packet.ext_tl0 - seg.tl0_offset,
+    )
+
+
+class DownTrack:
+    __slots__ = (
+        "_forward",
+        "_munger",
+        "_payload_type",
+        "_rewrite",
+        "_sequencer",
+        "_sink",
+        "_source",
+        "_ssrc",
+        "forwarder",
+        "nack_hits",
+        "nack_misses",
+        "octets_sent",
+        "packets_sent",
+    )
+
+    def __init__(
+        self,
+        source: TrackSource,
+        sink: PacketSink,
+        *,
+        ssrc: int,
+        payload_type: int,
+        clock_rate: int,
+        vp8: bool = False,
+        target_layer: int | None = 0,
+        start_seq: int | None = None,
+        start_ts: int | None = None,
+        sequencer_capacity: int = SEQUENCER_PACKETS,
+    ) -> None:
+        self._source = source
+        self._sink = sink
+        self._ssrc = ssrc
+        self._payload_type = payload_type
+        self._rewrite = _rewrite_vp8 if vp8 else _rewrite_nothing
+        self._munger = Munger(clock_rate, start_seq, start_ts)
+        self._sequencer = Sequencer(sequencer_capacity)
+        self.forwarder = Forwarder(self._munger, LayerSelector(target_layer), self)
+        self._forward = self.forwarder.forward
+        self.packets_sent = 0
+        self.octets_sent = 0  # payload octets, as an SR counts them
+        self.nack_hits = 0
+        self.nack_misses = 0
+
+    def write(self, packet: InboundPacket) -> None:
+        """The hot path: one packet of a layer this down-track wants."""
+        seg = self._forward(packet)
+        if seg is None:
+            return
+        out_seq = packet.ext_seq - seg.seq_offset
+        buf = bytearray(packet.frame)  # _build, inlined: this runs once per subscriber per packet
+        write_fixed_header(buf, packet.marker | self._payload_type, out_seq, packet.ext_ts - seg.ts_offset, self._ssrc)
+        self._rewrite(buf, packet, seg)
+        self._sequencer.push(out_seq, packet.ext_seq, seg)
+        self.packets_sent += 1
+        self.octets_sent += packet.payload_size
+        self._sink(buf)
+
+    def skip(self, packet: InboundPacket) -> None:
+        """A padding-only packet of a layer this down-track wants."""
+        self.forwarder.skip(packet)
+
+    def _build(self, packet: InboundPacket, seg: Segment, out_seq: int) -> bytearray:
+        """The packet as sent under ``seg`` (retransmissions; ``write`` has it inline)."""
+        buf = bytearray(packet.frame)
+        write_fixed_header(buf, packet.marker | self._payload_type, out_seq, packet.ext_ts - seg.ts_offset, self._ssrc)
+        self._rewrite(buf, packet, seg)
+        return buf
+
+    def handle_nack(self, lost: Iterable[int]) -> int:
+        """Resend the packets a subscriber's NACK names, from the publisher's buffer; returns how many."""
+        reference = self._munger.last_out_seq
+        resent = 0
+        for seq in lost:
+            out_seq = unwrap_near(seq, reference, SEQ_BITS)
+            found = self._sequencer.lookup(out_seq)
+            packet = None if found is None else self._source.lookup(found[1].layer, found[0])
+            if found is None or packet is None:
+                self.nack_misses += 1
+                continue
+            self._sink(self._build(packet, found[1], out_seq))
+            resent += 1
+        self.nack_hits += resent
+        return resent
+
+    def handle_pli(self) -> None:
+        """The subscriber lost its picture: ask the publisher for a keyframe of the layer being forwarded."""
+        layer = self.forwarder.current
+        if layer is not None:
+            self._source.request_keyframe(layer)
+
+    def set_target_layer(self, layer: int | None) -> None:
+        """Aim at ``layer`` (switching on its next keyframe); None pauses the track, which then costs nothing."""
+        self.forwarder.set_target(layer)
+
+    def on_layers_changed(self) -> None:
+        self._source.update_fanout(self)
+
+    def on_keyframe_needed(self, layer: int) -> None:
+        self._source.request_keyframe(layer)

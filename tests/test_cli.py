@@ -1,0 +1,105 @@
+"""``weir calltype|call|user``: the admin commands, run in-process against the real server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import Result
+from typer.testing import CliRunner
+
+from tests.conftest import RunningServer, free_port
+from weir.cli import app
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def weir(server: RunningServer) -> Run:
+    """``weir("calltype", "list")``: run the CLI with the test server's URL and credentials in the environment."""
+    env = {"WEIR_URL": server.base_url, "WEIR_API_KEY": server.api_key, "WEIR_API_SECRET": server.api_secret,
+           "COLUMNS": "250"}
+
+    def run(*args: str, expect: int = 0, **extra_env: str | None) -> Result:
+        result = CliRunner().invoke(app, list(args), env={**env, **extra_env})
+        assert result.exit_code == expect, (result.stdout, result.stderr, result.exception)
+        return result
+
+    return run
+
+
+def output_json(result: Result) -> Any:
+    return json.loads(result.stdout)
+
+
+def test_calltype_create_get_update_list_delete(weir: Run, uid: Callable[[str], str]) -> None:
+    name = uid("t").replace("-", "_")
+    created = output_json(weir("calltype", "create", name, "--settings", '{"audio": {"mic_default_on": false}}',
+                               "--grants", '{"user": ["join-call", "read-call"]}'))
+    assert created["name"] == name and created["settings"]["audio"]["mic_default_on"] is False
+    assert created["grants"]["user"] == ["join-call", "read-call"]
+    updated = output_json(weir("calltype", "update", name, "--settings", '{"video": {"camera_facing": "back"}}'))
+    assert updated["settings"]["video"]["camera_facing"] == "back"
+    assert output_json(weir("calltype", "get", name))["settings"]["audio"]["mic_default_on"] is False
+    listing = weir("calltype", "list").stdout
+    assert "Call types" in listing and name in listing and "livestream" in listing
+    assert name in weir("calltype", "delete", name).stdout
+    assert "does not exist" in weir("calltype", "get", name, expect=1).stderr
+
+
+def test_errors_print_the_api_message_and_exit_1(weir: Run, uid: Callable[[str], str]) -> None:
+    bad = weir("calltype", "create", uid("t").replace("-", "_"), "--settings", '{"video": {"enabled": "sometimes"}}',
+               expect=1)
+    assert "Error:" in bad.stderr and "settings.video.enabled" in bad.stderr and "HTTP 400" in bad.stderr
+    assert "not valid JSON" in weir("calltype", "create", "x", "--grants", "{nope", expect=2).stderr
+    assert "type:id" in weir("call", "get", "no-colon", expect=2).stderr
+    assert "built-in" in weir("calltype", "delete", "default", expect=1).stderr
+    unreachable = weir("calltype", "list", expect=1, WEIR_URL=f"http://127.0.0.1:{free_port()}")
+    assert "cannot reach Weir" in unreachable.stderr
+
+
+def test_credentials_come_from_the_data_dir(weir: Run, server: RunningServer, tmp_path: Path) -> None:
+    no_env = {"WEIR_API_KEY": None, "WEIR_API_SECRET": None}
+    assert "credentials missing" in weir("calltype", "--data-dir", str(tmp_path), "list", expect=1, **no_env).stderr
+    (tmp_path / "credentials.json").write_text(json.dumps({"api_key": server.api_key,
+                                                           "api_secret": server.api_secret}))
+    assert "livestream" in weir("calltype", "--data-dir", str(tmp_path), "list", **no_env).stdout
+    options = ["--url", server.base_url, "--api-key", server.api_key, "--api-secret", server.api_secret]
+    assert output_json(weir("calltype", *options, "get", "default", WEIR_URL=None, **no_env))["name"] == "default"
+
+
+def test_call_create_get_end_query(weir: Run, uid: Callable[[str], str]) -> None:
+    run, owner = uid("run"), uid("owner")
+    cids = [f"default:{uid('c')}" for _ in range(3)]
+    for n, cid in enumerate(cids):
+        created = output_json(weir("call", "create", cid, "--created-by", owner, "--member", f"{owner}:host",
+                                   "--member", uid("m"), "--custom", json.dumps({"run": run, "n": n}),
+                                   "--settings", '{"audio": {"mic_default_on": false}}'))
+        assert created["created"] is True and created["call"]["cid"] == cid
+        assert {m["role"] for m in created["members"]} == {"host", "call_member"}
+    assert output_json(weir("call", "get", cids[0]))["call"]["custom"] == {"run": run, "n": 0}
+    assert cids[0] in weir("call", "end", cids[0]).stdout
+    assert output_json(weir("call", "get", cids[0]))["call"]["ended_at"] is not None
+    query = ["call", "query", "--filter", json.dumps({"custom.run": run}), "--sort", "created_at:desc", "--limit", "1"]
+    one_page = weir(*query).stdout
+    assert "Calls (1)" in one_page and cids[-1] in one_page
+    every_page = weir(*query, "--all").stdout
+    assert "Calls (3)" in every_page and all(cid in every_page for cid in cids)
+    assert "asc or desc" in weir("call", "query", "--sort", "created_at:up", expect=2).stderr
+
+
+def test_user_upsert_query_delete(weir: Run, uid: Callable[[str], str]) -> None:
+    alice, bob = uid("alice"), uid("bob")
+    user = output_json(weir("user", "upsert", alice, "--name", "Alice", "--role", "admin", "--team", "red",
+                            "--custom", '{"level": 3}'))
+    assert user["id"] == alice and user["role"] == "admin" and user["teams"] == ["red"] and user["custom"] == {"level": 3}
+    weir("user", "upsert", bob)
+    filter_ = json.dumps({"id": {"$in": [alice, bob]}})
+    listing = weir("user", "query", "--filter", filter_, "--sort", "id", "--limit", "1", "--all").stdout
+    assert "Users (2)" in listing and alice in listing and bob in listing and "Alice" in listing
+    assert bob in weir("user", "delete", bob, "--mode", "hard").stdout
+    remaining = weir("user", "query", "--filter", filter_).stdout
+    assert "Users (1)" in remaining and bob not in remaining
