@@ -173,3 +173,28 @@ def test_anonymous_reads_its_call_but_cannot_create(
     anon = user_api("!anon", call_cids=[f"livestream:{call_id}"], role="viewer")
     assert anon.get(f"/video/call/livestream/{call_id}").status_code == 200
     assert_error(anon.post(f"/video/call/livestream/{call_id}", json={}), 403, ErrorCode.NOT_ALLOWED)
+
+
+def test_soft_deleted_calls_can_be_purged_and_free_their_type(api: httpx.Client, uid: Callable[[str], str]) -> None:
+    name = uid("t").replace("-", "_")
+    api.post("/video/calltypes", json={"name": name}).raise_for_status()
+    call_id = uid("c")
+    create(api, name, call_id).raise_for_status()
+    api.post(f"/video/call/{name}/{call_id}/delete").raise_for_status()
+    assert api.delete(f"/video/calltypes/{name}").status_code == 200, "only soft-deleted calls were left"
+    other = uid("c")
+    create(api, "default", other).raise_for_status()
+    api.post(f"/video/call/default/{other}/delete").raise_for_status()
+    assert api.post(f"/video/call/default/{other}/delete", json={"hard": True}).status_code == 200
+    assert_error(api.post(f"/video/call/default/{other}/delete", json={"hard": True}), 404, ErrorCode.NOT_FOUND)
+
+
+def test_starts_at_is_kept_in_utc(api: httpx.Client, uid: Callable[[str], str]) -> None:
+    call_id = uid("c")
+    create(api, "default", call_id, starts_at="2031-05-01T12:00:00+02:00").raise_for_status()
+    assert api.get(f"/video/call/default/{call_id}").json()["call"]["starts_at"].startswith("2031-05-01T10:00:00")
+
+
+def test_unknown_routes_say_so(api: httpx.Client) -> None:
+    body = assert_error(api.get("/no/such/thing"), 404, ErrorCode.NOT_FOUND)
+    assert "no route for GET" in body["message"]

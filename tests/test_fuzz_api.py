@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, assert_error
 from weir.config import Settings
 from weir.coordinator.app import create_app
 from weir.protocol.limits import CALL_TYPE_PATTERN
@@ -81,3 +83,29 @@ def _aim_at_the_fuzz_call_type(case: schemathesis.Case) -> None:
         value = params.get(name)
         if case.operation.path.startswith(prefix) and isinstance(value, str) and re.fullmatch(CALL_TYPE_PATTERN, value):
             params[name] = FUZZ_CALL_TYPE
+
+
+# Found by fuzzing: text PostgreSQL cannot store (NUL, in text columns) or that is not UTF-8 at all (a lone
+# surrogate, legal as a JSON escape, anywhere). Each must be a 400 naming the field on both databases, never a 500.
+NUL, LONE_SURROGATE = "a\\u0000b", "a\\ud800b"
+USER = '{"users": {"%(user)s": {"id": "%(user)s", %(field)s}}}'
+CALL = '{"data": {"created_by_id": "%(user)s", %(field)s}}'
+BAN = '{"target_user_id": "%(user)s", %(field)s}'
+UNSTORABLE_TEXT = {
+    "user-name-nul": ("/users", USER, '"name": "%s"' % NUL, "name"),
+    "user-name-surrogate": ("/users", USER, '"name": "%s"' % LONE_SURROGATE, "name"),
+    "user-custom-surrogate": ("/users", USER, '"custom": {"k": "%s"}' % LONE_SURROGATE, "custom"),
+    "call-team-nul": ("/video/call/default/%(call)s", CALL, '"team": "%s"' % NUL, "team"),
+    "call-custom-surrogate": ("/video/call/default/%(call)s", CALL, '"custom": {"k": "%s"}' % LONE_SURROGATE, "custom"),
+    "ban-reason-nul": ("/moderation/ban", BAN, '"reason": "%s"' % NUL, "reason"),
+}
+
+
+@pytest.mark.parametrize("case_", UNSTORABLE_TEXT.values(), ids=UNSTORABLE_TEXT.keys())
+def test_unstorable_text_is_refused(api: httpx.Client, uid: Callable[[str], str], case_: tuple[str, str, str, str]) -> None:
+    path, body, field_json, field = case_
+    values = {"user": uid("fuzz-user"), "call": uid("fuzz-call")}
+    content = body % {**values, "field": field_json}
+    response = api.post(path % values, content=content, headers={"content-type": "application/json"})
+    error = assert_error(response, 400, 4)
+    assert field in error["message"], error

@@ -60,7 +60,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.NOT_ALLOWED}.get(exc.status_code, ErrorCode.INPUT_ERROR)
-        error = APIError(code, str(exc.detail))
+        message = str(exc.detail)
+        if exc.status_code in (404, 405) and message in ("Not Found", "Method Not Allowed"):
+            message = f"no route for {request.method} {request.url.path} (see /docs for the API)"
+        error = APIError(code, message)
         error.status_code = exc.status_code
         return error_response(request, error)
 

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from weir.domain.clock import utc
 from weir.domain.settings import CallSettingsRequest
 from weir.protocol.limits import CALL_ID_PATTERN, CALL_TYPE_PATTERN, ROLE_PATTERN, USER_ID_PATTERN, check_custom
 from weir.protocol.users import UserResponse
@@ -37,6 +38,7 @@ class CallRequest(Strict):
     video: bool | None = None
 
     _custom = field_validator("custom")(check_custom)
+    _starts_at = field_validator("starts_at")(utc)
 
 
 class GetOrCreateCallRequest(Strict):
@@ -53,6 +55,7 @@ class UpdateCallRequest(Strict):
     starts_at: datetime | None = None
 
     _custom = field_validator("custom")(lambda v: v if v is None else check_custom(v))
+    _starts_at = field_validator("starts_at")(utc)
 
 
 class DeleteCallRequest(Strict):

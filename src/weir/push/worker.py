@@ -80,12 +80,15 @@ class PushWorker:
 
     async def _claim(self) -> list[PushDeliveryRow]:
         stamp = now()
-        claimed: list[PushDeliveryRow] = []
-        async with self.db.transaction() as session:
+        async with self.db.read() as session:  # an idle poll takes no write lock
             due = (await session.scalars(
                 select(PushDeliveryRow)
                 .where(PushDeliveryRow.status == "pending", PushDeliveryRow.next_attempt_at <= stamp)
                 .order_by(PushDeliveryRow.next_attempt_at).limit(self.batch))).all()
+        if not due:
+            return []
+        claimed: list[PushDeliveryRow] = []
+        async with self.db.transaction() as session:
             for row in due:
                 taken = await session.execute(
                     update(PushDeliveryRow)

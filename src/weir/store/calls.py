@@ -12,13 +12,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.domain.clock import now
-from weir.store.tables import CallMemberRow, CallRow, CallUserPermissionRow, UserRow
+from weir.store.tables import (
+    CallMemberRow,
+    CallRow,
+    CallUserPermissionRow,
+    ScheduledTaskRow,
+    UserFeedbackRow,
+    UserRow,
+)
 
 
-async def get_call(session: AsyncSession, cid: str) -> CallRow | None:
-    """The call, or None when it does not exist or was soft-deleted."""
+async def get_call(session: AsyncSession, cid: str, include_deleted: bool = False) -> CallRow | None:
+    """The call, or None when it does not exist or (unless asked for) was soft-deleted."""
     row = await session.get(CallRow, cid)
-    return None if row is None or row.deleted_at is not None else row
+    return None if row is None or (row.deleted_at is not None and not include_deleted) else row
 
 
 async def insert_call(session: AsyncSession, row: CallRow) -> bool:
@@ -112,7 +119,19 @@ def touch(call: CallRow, stamp: datetime | None = None) -> None:
     call.updated_at = stamp or now()
 
 
+async def purge_deleted_calls_of_type(session: AsyncSession, call_type: str) -> int:
+    """Hard-delete the soft-deleted calls of a call type (before the type itself goes); returns the live ones left."""
+    rows = (await session.scalars(select(CallRow).where(CallRow.type == call_type))).all()
+    live = [row for row in rows if row.deleted_at is None]
+    if not live:
+        for row in rows:
+            await hard_delete_call(session, row)
+    return len(live)
+
+
 async def hard_delete_call(session: AsyncSession, call: CallRow) -> None:
-    await session.execute(delete(CallUserPermissionRow).where(CallUserPermissionRow.call_cid == call.cid))
-    await session.execute(delete(CallMemberRow).where(CallMemberRow.call_cid == call.cid))
+    """Remove the call and everything kept for it (sessions and participants go by cascade)."""
+    for table in (CallUserPermissionRow, CallMemberRow, ScheduledTaskRow, UserFeedbackRow):
+        await session.execute(delete(table).where(table.call_cid == call.cid))
     await session.delete(call)
+    await session.flush()

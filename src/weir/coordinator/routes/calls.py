@@ -232,6 +232,11 @@ async def delete_call(
     if hard and not who.is_server:
         raise APIError(ErrorCode.NOT_ALLOWED, "hard delete needs a server token")
     async with services(request).db.transaction() as session:
+        if hard:  # a soft-deleted call can still be purged by the server
+            deleted = await store.get_call(session, f"{type}:{id}", include_deleted=True)
+            if deleted is not None and deleted.deleted_at is not None:
+                await store.hard_delete_call(session, deleted)
+                return Empty()
         call, access = await _load(session, who, type, id)
         access.require(Capability.END_CALL)
         stamp = now()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.coordinator.auth import Caller, server_caller, services
@@ -23,9 +22,10 @@ from weir.protocol.calltypes import (
 from weir.protocol.common import Empty
 from weir.protocol.errors import APIError, ErrorCode, input_error, not_found
 from weir.protocol.limits import CALL_TYPE_PATTERN
+from weir.store.calls import purge_deleted_calls_of_type
 from weir.store.calltypes import get_call_type, list_call_types
 from weir.store.roles import known_roles
-from weir.store.tables import CallRow, CallTypeRow
+from weir.store.tables import CallTypeRow
 
 router = APIRouter(prefix="/video/calltypes", tags=["call types"])
 
@@ -124,7 +124,7 @@ async def delete_type(
         row = await get_call_type(session, name)
         if row is None:
             raise not_found(f"call type '{name}'")
-        calls = await session.scalar(select(func.count()).select_from(CallRow).where(CallRow.type == name))
+        calls = await purge_deleted_calls_of_type(session, name)
         if calls:
             raise APIError(ErrorCode.CONFLICT, f"call type '{name}' still has {calls} calls; delete them first")
         await session.delete(row)
