@@ -198,3 +198,14 @@ def test_starts_at_is_kept_in_utc(api: httpx.Client, uid: Callable[[str], str]) 
 def test_unknown_routes_say_so(api: httpx.Client) -> None:
     body = assert_error(api.get("/no/such/thing"), 404, ErrorCode.NOT_FOUND)
     assert "no route for GET" in body["message"]
+
+
+def test_lone_surrogates_are_refused_not_stored(api: httpx.Client, uid: Callable[[str], str]) -> None:
+    call_id = uid("c")
+    raw = '{"data": {"created_by_id": "owner", "custom": {"bad": "\\udc00"}}}'
+    response = api.post(f"/video/call/default/{call_id}", content=raw, headers={"content-type": "application/json"})
+    assert_error(response, 400, ErrorCode.INPUT_ERROR)
+    assert_error(api.get(f"/video/call/default/{call_id}"), 404, ErrorCode.NOT_FOUND)
+    paired = '{"data": {"created_by_id": "owner", "custom": {"ok": "\\ud83d\\ude00"}}}'
+    response = api.post(f"/video/call/default/{call_id}", content=paired, headers={"content-type": "application/json"})
+    assert response.status_code == 200 and response.json()["call"]["custom"] == {"ok": "😀"}

@@ -103,3 +103,16 @@ def test_user_upsert_query_delete(weir: Run, uid: Callable[[str], str]) -> None:
     assert bob in weir("user", "delete", bob, "--mode", "hard").stdout
     remaining = weir("user", "query", "--filter", filter_).stdout
     assert "Users (1)" in remaining and bob not in remaining
+
+
+def test_app_webhooks(weir: Run, uid: Callable[[str], str]) -> None:
+    hook_id = uid("hook")
+    added = output_json(weir("app", "set-webhook", "http://127.0.0.1:9/events", "--id", hook_id,
+                             "--event", "call.created", "--event", "call.ended"))
+    hook = next(h for h in added["app"]["event_hooks"] if h["id"] == hook_id)
+    assert hook["event_types"] == ["call.created", "call.ended"] and hook["enabled"] is True
+    assert hook_id in weir("app", "get").stdout
+    assert "webhook_url" in weir("app", "set-webhook", "ftp://nope", "--id", hook_id, expect=1).stderr
+    remaining = output_json(weir("app", "remove-webhook", hook_id))
+    assert hook_id not in {h["id"] for h in remaining["app"]["event_hooks"]}
+    assert "no webhook endpoint" in weir("app", "remove-webhook", hook_id, expect=1).stderr

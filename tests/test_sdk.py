@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import inspect
 import json
 import uuid
@@ -17,6 +19,7 @@ import httpx
 import pytest
 
 from tests.conftest import RunningServer, free_port, start_server
+from tests.push_fakes import service_account
 from weir.config import Settings
 from weir.domain.tokens import verify_token
 from weir.protocol.errors import ErrorCode
@@ -312,3 +315,50 @@ def test_429_is_retried_once_the_window_resets(kind: str, limited_server: Settin
         # …while the patient client waits for each window to reset and gets every delete through.
         for call in calls[8:]:
             assert call.delete(hard=True).status_code == 200
+
+
+def test_app_settings_devices_and_push_providers(client: Any, uid: Callable[[str], str]) -> None:
+    hook = {"id": uid("hook"), "webhook_url": "http://127.0.0.1:9/hook", "event_types": ["call.created"]}
+    updated = client.update_app(event_hooks=[hook])
+    assert [h["id"] for h in updated.data["app"]["event_hooks"]] == [hook["id"]]
+    assert client.get_app().data["app"]["event_hooks"][0]["event_types"] == ["call.created"]
+    client.update_app(event_hooks=[])
+
+    user_id = uid("pushy")
+    client.upsert_users({"id": user_id})
+    provider = uid("fcm")
+    credentials, _ = service_account("http://127.0.0.1:9/token")
+    client.upsert_push_provider({"name": provider, "type": "firebase", "firebase_credentials": credentials})
+    assert provider in {p["name"] for p in client.list_push_providers().data["push_providers"]}
+    client.create_device("token-" + uid("d"), "firebase", user_id, push_provider_name=provider)
+    devices = client.list_devices(user_id).data["devices"]
+    assert len(devices) == 1 and devices[0]["push_provider_name"] == provider
+    client.delete_device(devices[0]["id"], user_id)
+    assert client.list_devices(user_id).data["devices"] == []
+    client.delete_push_provider("firebase", provider)
+
+
+def test_call_lifecycle_operations(client: Any, uid: Callable[[str], str]) -> None:
+    host, guest = uid("host"), uid("guest")
+    call = client.video.call("livestream", uid("live"))
+    call.get_or_create(data={"created_by_id": host, "members": [{"user_id": host}, {"user_id": guest}]})
+    assert call.get().data.call.backstage is True
+    call.go_live()
+    assert call.get().data.call.backstage is False
+    call.stop_live()
+    assert call.get().data.call.backstage is True
+    assert call.ring(user_ids=[guest]).data["members_ids"] == [guest]
+    call.send_call_event(host, {"kind": "hello"})
+    call.update_user_permissions(guest, grant_permissions=["send-audio"])
+    call.mute_users(host, user_ids=[guest], audio=True)
+    api_error(lambda: call.update_user_permissions(guest, grant_permissions=["fly"]), 400, ErrorCode.INPUT_ERROR)
+
+
+def test_webhook_signatures(client: Any, server: RunningServer) -> None:
+    body = json.dumps({"type": "custom", "created_at": "2026-01-01T00:00:00Z", "call_cid": "default:x",
+                       "custom": {}, "user": {"id": "u", "role": "user", "created_at": "2026-01-01T00:00:00Z",
+                                              "updated_at": "2026-01-01T00:00:00Z"}}).encode()
+    signature = hmac.new(server.api_secret.encode(), body, hashlib.sha256).hexdigest()
+    assert client.verify_signature(body, signature) is True
+    assert client.verify_signature(body + b" ", signature) is False
+    assert client.verify_and_parse_webhook(body, signature).type == "custom"

@@ -17,3 +17,18 @@ def check_custom(value: dict[str, Any]) -> dict[str, Any]:
     if len(json.dumps(value, separators=(",", ":"), default=str).encode()) > CUSTOM_MAX_BYTES:
         raise ValueError(f"custom data must be at most {CUSTOM_MAX_BYTES} bytes of JSON")
     return value
+
+
+def has_lone_surrogate(body: bytes | str) -> bool:
+    """Whether JSON text escapes a lone UTF-16 surrogate (``"\\udc00"``): Python decodes it, but no database can
+    store it, so such input is refused up front."""
+    raw = body.encode() if isinstance(body, str) else body
+    if b"\\u" not in raw:
+        return False
+    try:
+        json.dumps(json.loads(raw), ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return True
+    except ValueError:  # malformed JSON: the parser reports it
+        return False
+    return False

@@ -11,5 +11,9 @@
 
 from weir.server.client import AsyncClient, Client
 from weir.server.response import RateLimit, WeirAPIError, WeirResponse
+from weir.server.webhook import WebhookSignatureError, parse_webhook, verify_webhook_signature
 
-__all__ = ["AsyncClient", "Client", "RateLimit", "WeirAPIError", "WeirResponse"]
+__all__ = [
+    "AsyncClient", "Client", "RateLimit", "WebhookSignatureError", "WeirAPIError", "WeirResponse", "parse_webhook",
+    "verify_webhook_signature",
+]

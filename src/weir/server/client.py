@@ -21,9 +21,11 @@ import httpx
 
 from weir import __version__
 from weir.domain.tokens import create_token
+from weir.protocol.events import Event
 from weir.server.operations import AppOperations, Operation, R
 from weir.server.response import WeirResponse, parse, rate_limit
 from weir.server.video import Video
+from weir.server.webhook import verify_and_parse_webhook, verify_webhook_signature
 
 DEFAULT_URL = "http://127.0.0.1:3030"
 API_PREFIX = "/api/v1"
@@ -118,6 +120,14 @@ class _Base(AppOperations[R]):
                           expiration: int | None = None) -> str:
         """A token valid only for ``call_cids``, where its holder has call role ``role``."""
         return self.create_token(user_id, expiration=expiration, call_cids=call_cids, role=role)
+
+    def verify_signature(self, body: bytes | str, signature: str) -> bool:
+        """Whether a webhook's ``X-SIGNATURE`` matches its raw body (HMAC-SHA256 with the API secret)."""
+        return verify_webhook_signature(body, signature, self._secret)
+
+    def verify_and_parse_webhook(self, body: bytes | str, signature: str) -> Event:
+        """The webhook's event, once its signature is checked (``WebhookSignatureError`` otherwise)."""
+        return verify_and_parse_webhook(body, signature, self._secret)
 
 
 class Client(_Base[WeirResponse]):

@@ -156,3 +156,37 @@ class AppOperations(Group[R]):
 
     def list_permissions(self) -> R:
         return self._send(Operation("GET", "/permissions"))
+
+    def get_app(self) -> R:
+        """The app's settings: webhook endpoints (``event_hooks``)."""
+        return self._send(Operation("GET", "/app"))
+
+    def update_app(self, event_hooks: Iterable[Mapping[str, Any]] | None = None, webhook_url: str | None = None,
+                   webhook_events: Iterable[str] | None = None) -> R:
+        """Replace the webhook endpoints, or set the single ``webhook_url`` / ``webhook_events`` the seed shows."""
+        return self._send(Operation("PATCH", "/app", body(
+            event_hooks=None if event_hooks is None else list(event_hooks), webhook_url=webhook_url,
+            webhook_events=None if webhook_events is None else list(webhook_events))))
+
+    def create_device(self, id: str, push_provider: Literal["firebase", "apn"], user_id: str,
+                      push_provider_name: str | None = None, voip_token: bool | None = None) -> R:
+        """Register a push token (``id``) for ``user_id``."""
+        return self._send(Operation("POST", "/devices", body(
+            id=id, push_provider=push_provider, user_id=user_id, push_provider_name=push_provider_name,
+            voip_token=voip_token)))
+
+    def delete_device(self, id: str, user_id: str) -> R:
+        return self._send(Operation("DELETE", "/devices", params={"id": id, "user_id": user_id}))
+
+    def list_devices(self, user_id: str) -> R:
+        return self._send(Operation("GET", "/devices", params={"user_id": user_id}))
+
+    def upsert_push_provider(self, push_provider: Mapping[str, Any]) -> R:
+        """Create or update a named ``firebase`` or ``apn`` provider (credentials, endpoint, ``enabled``)."""
+        return self._send(Operation("POST", "/push_providers", body(push_provider=push_provider)))
+
+    def list_push_providers(self) -> R:
+        return self._send(Operation("GET", "/push_providers"))
+
+    def delete_push_provider(self, type: Literal["firebase", "apn"], name: str) -> R:
+        return self._send(Operation("DELETE", f"/push_providers/{segment(type)}/{segment(name)}"))

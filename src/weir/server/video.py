@@ -130,3 +130,33 @@ class Call(Group[R]):
 
     def kick_user(self, user_id: str, block: bool = False) -> R:
         return self._send(Operation("POST", f"{self._path}/kick", body(user_id=user_id, block=block)))
+
+    def go_live(self) -> R:
+        """Take the call out of backstage: everyone may join, and ``call.live_started`` is sent."""
+        return self._send(Operation("POST", f"{self._path}/go_live", {}))
+
+    def stop_live(self) -> R:
+        return self._send(Operation("POST", f"{self._path}/stop_live", {}))
+
+    def ring(self, user_ids: Iterable[str] | None = None, video: bool | None = None) -> R:
+        """Ring the members again (or only ``user_ids``), as the call's creator."""
+        return self._send(Operation("POST", f"{self._path}/ring", body(
+            user_ids=None if user_ids is None else list(user_ids), video=video)))
+
+    def send_call_event(self, user_id: str, custom: Mapping[str, Any]) -> R:
+        """A ``custom`` event from ``user_id`` to the call's members and watchers."""
+        return self._send(Operation("POST", f"{self._path}/event", body(user_id=user_id, custom=custom)))
+
+    def update_user_permissions(self, user_id: str, grant_permissions: Iterable[str] | None = None,
+                                revoke_permissions: Iterable[str] | None = None) -> R:
+        return self._send(Operation("POST", f"{self._path}/user_permissions", body(
+            user_id=user_id, grant_permissions=None if grant_permissions is None else list(grant_permissions),
+            revoke_permissions=None if revoke_permissions is None else list(revoke_permissions))))
+
+    def mute_users(self, muted_by_id: str, user_ids: Iterable[str] | None = None, mute_all_users: bool | None = None,
+                   audio: bool | None = None, video: bool | None = None, screenshare: bool | None = None,
+                   screenshare_audio: bool | None = None) -> R:
+        return self._send(Operation("POST", f"{self._path}/mute_users", body(
+            muted_by_id=muted_by_id, user_ids=None if user_ids is None else list(user_ids),
+            mute_all_users=mute_all_users, audio=audio, video=video, screenshare=screenshare,
+            screenshare_audio=screenshare_audio)))

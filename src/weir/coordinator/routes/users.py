@@ -53,9 +53,12 @@ async def _require_users(session: AsyncSession, user_ids: Iterable[str]) -> dict
     return {user_id: rows[user_id] for user_id in ids}
 
 
-async def _check_role(session: AsyncSession, field: str, role: str | None) -> None:
-    if role is not None and role not in await known_roles(session):
-        raise input_error(field, f"unknown role '{role}' (create it with POST /roles first)")
+async def _check_roles(session: AsyncSession, roles: dict[str, str | None]) -> None:
+    """``roles`` maps a field name to the role given there (None when none is)."""
+    known = await known_roles(session)
+    for field, role in roles.items():
+        if role is not None and role not in known:
+            raise input_error(field, f"unknown role '{role}' (create it with POST /roles first)")
 
 
 async def _users_response(session: AsyncSession, rows: Iterable[UserRow]) -> UsersResponse:
@@ -81,8 +84,7 @@ async def upsert_users(
         if key != user.id:
             raise input_error(f"users.{key}.id", "must equal the key the user is listed under")
     async with services(request).db.transaction() as session:
-        for key, user in body.users.items():
-            await _check_role(session, f"users.{key}.role", user.role)
+        await _check_roles(session, {f"users.{key}.role": user.role for key, user in body.users.items()})
         stamp = now()
         rows = []
         for user in body.users.values():
@@ -105,9 +107,7 @@ async def update_users_partial(
         seen.add(update.id)
     async with services(request).db.transaction() as session:
         rows = await _require_users(session, seen)
-        for index, update in enumerate(body.users):
-            if "role" in update.set.model_fields_set:
-                await _check_role(session, f"users.{index}.set.role", update.set.role)
+        await _check_roles(session, {f"users.{i}.set.role": u.set.role for i, u in enumerate(body.users)})
         stamp = now()
         for update in body.users:
             values = update.set.model_dump(include=update.set.model_fields_set)
