@@ -1,7 +1,7 @@
 """The events of the documented event catalogue, as clients, webhooks and push receive them.
 
 Every event has ``type``, ``created_at`` and (for call events) ``call_cid``. ``EVENT_MODELS`` maps each of the
-56 documented type strings to its model; where the seed's model names a wrong type string, the event table's
+56 documented type strings (and Weir's ``user.*`` events) to its model; where the seed's model names a wrong type string, the event table's
 name is used (docs/decisions.md).
 """
 
@@ -364,6 +364,43 @@ class CustomVideoEvent(CallEvent):
     type: Literal["custom"] = "custom"
     custom: dict[str, Any]
     user: UserResponse
+
+
+# --- user events (Weir's: the seed names none) ----------------------------------------------------------------
+class UserEvent(Event):
+    user: UserResponse
+
+
+class UserUpdatedEvent(UserEvent):
+    type: Literal["user.updated"] = "user.updated"
+
+
+class UserDeletedEvent(UserEvent):
+    type: Literal["user.deleted"] = "user.deleted"
+    hard_delete: bool
+
+
+class UserDeactivatedEvent(UserEvent):
+    type: Literal["user.deactivated"] = "user.deactivated"
+
+
+class UserReactivatedEvent(UserEvent):
+    type: Literal["user.reactivated"] = "user.reactivated"
+
+
+class UserBannedEvent(UserEvent):
+    type: Literal["user.banned"] = "user.banned"
+    reason: str | None = None
+    expiration: datetime | None = None
+    created_by: UserResponse | None = None
+
+
+class UserUnbannedEvent(UserEvent):
+    type: Literal["user.unbanned"] = "user.unbanned"
+
+
+class UserPresenceChangedEvent(UserEvent):
+    type: Literal["user.presence.changed"] = "user.presence.changed"
 
 
 def _catalogue() -> dict[str, type[Event]]:

@@ -18,6 +18,8 @@ from weir.bus import Envelope, EventBus
 log = logging.getLogger(__name__)
 
 OUTBOX_SIZE = 1000
+# A deactivated or deleted user may not stay connected: their sockets close once the event is sent.
+DISCONNECTING_EVENTS = frozenset({"user.deactivated", "user.deleted"})
 
 
 @dataclass(eq=False)
@@ -27,6 +29,7 @@ class Connection:
     outbox: asyncio.Queue[dict[str, Any] | None] = field(default_factory=lambda: asyncio.Queue(OUTBOX_SIZE))
     watched: set[str] = field(default_factory=set)
     overflowed: bool = False
+    close_reason: str = ""
 
     def push(self, event: dict[str, Any]) -> bool:
         """Queue ``event``; False (and the connection is to be dropped) when the client can't keep up."""
@@ -39,7 +42,9 @@ class Connection:
             self.overflowed = True
             return False
 
-    def close(self) -> None:
+    def close(self, reason: str) -> None:
+        """End the connection after what is queued (or, when the queue is full, instead of it)."""
+        self.close_reason = reason
         while self.outbox.full():
             self.outbox.get_nowait()
         self.outbox.put_nowait(None)
@@ -87,6 +92,11 @@ class Hub:
         connection.watched.discard(cid)
         self._discard(self.watchers, cid, connection)
 
+    def drop_user(self, user_id: str) -> None:
+        """Close every connection of a user (deactivated or deleted); queued events are sent first."""
+        for connection in tuple(self.by_user.get(user_id, ())):
+            connection.close("user deactivated or deleted")
+
     def deliver(self, envelope: Envelope) -> int:
         """Queue the event on every connection it is for; returns how many."""
         targets: set[Connection] = set()
@@ -97,7 +107,10 @@ class Hub:
         for connection in targets:
             if not connection.push(envelope.event):
                 log.info("dropping connection %s of %s: outbox full", connection.id, connection.user_id)
-                connection.close()
+                connection.close("too slow: event queue overflowed")
+        if envelope.type in DISCONNECTING_EVENTS:
+            for user_id in envelope.user_ids:
+                self.drop_user(user_id)
         return len(targets)
 
     def start(self, bus: EventBus) -> None:
@@ -117,4 +130,4 @@ class Hub:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         for connection in list(self.connections.values()):
-            connection.close()
+            connection.close("server shutting down")

@@ -97,7 +97,7 @@ async def _write(ws: WebSocket, connection: Connection, interval: float) -> None
         except TimeoutError:
             event = {"type": HEALTH_CHECK, "connection_id": connection.id, "created_at": _stamp()}
         if event is None:
-            await ws.close(code=POLICY_VIOLATION, reason="too slow: event queue overflowed")
+            await ws.close(code=POLICY_VIOLATION, reason=connection.close_reason)
             return
         await ws.send_text(json.dumps(event, separators=(",", ":")))
 

@@ -7,10 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from weir.coordinator.auth import Caller, services, user_caller
+from weir.coordinator.userevents import emit_user_event
+from weir.protocol import events as ev
 from weir.protocol.common import Empty
 from weir.protocol.errors import not_allowed, not_found
 from weir.protocol.limits import USER_ID_PATTERN
-from weir.protocol.users import BanRequest
+from weir.protocol.users import BanRequest, user_response
 from weir.store.tables import UserRow
 from weir.store.users import ban, get_user, unban
 
@@ -47,9 +49,11 @@ async def ban_user(request: Request, body: BanRequest, who: Caller = Depends(use
         target = _target(await get_user(session, body.target_user_id), body.target_user_id)
         if not who.is_server and target.role == "admin":
             raise not_allowed("admins can only be banned with a server token")
-        if banned_by_id is not None:
-            _target(await get_user(session, banned_by_id), banned_by_id)
+        banned_by = None if banned_by_id is None else _target(await get_user(session, banned_by_id), banned_by_id)
         ban(target, banned_by_id, body.reason, body.timeout)
+        await emit_user_event(services(request), session, ev.UserBannedEvent, target, reason=body.reason,
+                              expiration=target.ban_expires,
+                              created_by=None if banned_by is None else user_response(banned_by))
     return Empty()
 
 
@@ -60,5 +64,7 @@ async def unban_user(
 ) -> Empty:
     _require_moderator(who, target_user_id)
     async with services(request).db.transaction() as session:
-        unban(_target(await get_user(session, target_user_id), target_user_id))
+        target = _target(await get_user(session, target_user_id), target_user_id)
+        unban(target)
+        await emit_user_event(services(request), session, ev.UserUnbannedEvent, target)
     return Empty()

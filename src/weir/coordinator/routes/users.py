@@ -11,8 +11,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.coordinator.auth import Caller, api_key_holder, server_caller, services, user_caller
+from weir.coordinator.services import Services
+from weir.coordinator.userevents import emit_user_event
 from weir.domain.clock import now, utc
 from weir.domain.tokens import create_token
+from weir.protocol import events as ev
 from weir.protocol.common import Empty
 from weir.protocol.errors import input_error, not_allowed, not_found
 from weir.protocol.limits import USER_ID_PATTERN
@@ -93,6 +96,7 @@ async def upsert_users(
             values = user.model_dump(exclude={"id"} if user.role is not None else {"id", "role"})
             store.set_profile(row, values, stamp)
             rows.append(row)
+            await emit_user_event(services(request), session, ev.UserUpdatedEvent, row)
         return await _users_response(session, rows)
 
 
@@ -113,6 +117,7 @@ async def update_users_partial(
             values = update.set.model_dump(include=update.set.model_fields_set)
             values.update(dict.fromkeys(update.unset))
             store.set_profile(rows[update.id], values, stamp)
+            await emit_user_event(services(request), session, ev.UserUpdatedEvent, rows[update.id])
         return await _users_response(session, [rows[u.id] for u in body.users])
 
 
@@ -124,6 +129,8 @@ async def delete_users(
         rows = await _require_users(session, body.user_ids)
         if body.calls is not None:
             await store.delete_created_calls(session, list(rows), hard=body.calls == "hard")
+        for row in rows.values():
+            await emit_user_event(services(request), session, ev.UserDeletedEvent, row, hard_delete=body.user == "hard")
         if body.user == "hard":
             await store.hard_delete_users(session, list(rows.values()))
         else:
@@ -134,13 +141,17 @@ async def delete_users(
     return TaskResponse(task_id=_task_id())
 
 
-async def _set_deactivated(session: AsyncSession, user_ids: list[str], deactivated: bool) -> dict[str, UserRow]:
+async def _set_deactivated(
+    weir: Services, session: AsyncSession, user_ids: list[str], deactivated: bool
+) -> dict[str, UserRow]:
     """Deactivate or reactivate; deactivating twice keeps the first date."""
     rows = await _require_users(session, user_ids)
     stamp = now()
+    event = ev.UserDeactivatedEvent if deactivated else ev.UserReactivatedEvent
     for row in rows.values():
         row.deactivated_at = (row.deactivated_at or stamp) if deactivated else None
         row.updated_at = stamp
+        await emit_user_event(weir, session, event, row)
     return rows
 
 
@@ -154,7 +165,7 @@ def _add_activation_routes(action: str, deactivated: bool) -> None:
         request: Request, user_id: UserIdPath, _: Caller = Depends(server_caller(f"{title}User")),
     ) -> OneUserResponse:
         async with services(request).db.transaction() as session:
-            rows = await _set_deactivated(session, [user_id], deactivated)
+            rows = await _set_deactivated(services(request), session, [user_id], deactivated)
             return await _one_user_response(session, rows[user_id])
 
     @router.post(f"/users/{action}", response_model=TaskResponse, summary=f"{title} users", name=f"{action}_users")
@@ -162,7 +173,7 @@ def _add_activation_routes(action: str, deactivated: bool) -> None:
         request: Request, body: UserIdsRequest, _: Caller = Depends(server_caller(f"{title}Users")),
     ) -> TaskResponse:
         async with services(request).db.transaction() as session:
-            await _set_deactivated(session, body.user_ids, deactivated)
+            await _set_deactivated(services(request), session, body.user_ids, deactivated)
         return TaskResponse(task_id=_task_id())
 
 

@@ -1,0 +1,21 @@
+"""``user.*`` events: sent to the user's own connections (and to webhooks). The hub closes a deactivated or
+deleted user's sockets after delivering the event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from weir.coordinator.services import Services
+from weir.domain.clock import now
+from weir.protocol import events as ev
+from weir.protocol.users import user_response
+from weir.store.tables import UserRow
+
+
+async def emit_user_event(
+    weir: Services, session: AsyncSession, model: type[ev.UserEvent], row: UserRow, **fields: Any
+) -> None:
+    event = model(created_at=now(), user=user_response(row), **fields)
+    await weir.events.emit(session, event, user_ids=[row.id])
