@@ -87,7 +87,10 @@ def type_name(uid: Callable[[str], str]) -> str:
 def test_public_names() -> None:
     import weir.server
 
-    assert sorted(weir.server.__all__) == ["AsyncClient", "Client", "RateLimit", "WeirAPIError", "WeirResponse"]
+    assert sorted(weir.server.__all__) == [
+        "AsyncClient", "Client", "RateLimit", "WebhookSignatureError", "WeirAPIError", "WeirResponse", "parse_webhook",
+        "verify_webhook_signature",
+    ]
     assert all(hasattr(weir.server, name) for name in weir.server.__all__)
 
 

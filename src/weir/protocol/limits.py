@@ -19,16 +19,42 @@ def check_custom(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-def has_lone_surrogate(body: bytes | str) -> bool:
-    """Whether JSON text escapes a lone UTF-16 surrogate (``"\\udc00"``): Python decodes it, but no database can
-    store it, so such input is refused up front."""
-    raw = body.encode() if isinstance(body, str) else body
-    if b"\\u" not in raw:
-        return False
+def _unstorable(text: str) -> bool:
+    if "\x00" in text:
+        return True
     try:
-        json.dumps(json.loads(raw), ensure_ascii=False).encode()
+        text.encode()
     except UnicodeEncodeError:
         return True
-    except ValueError:  # malformed JSON: the parser reports it
-        return False
     return False
+
+
+def _find_unstorable(value: Any, path: str) -> str | None:
+    if isinstance(value, str):
+        return path if _unstorable(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            if _unstorable(key):
+                return path or "body"
+            found = _find_unstorable(item, inner)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _find_unstorable(item, f"{path}.{index}" if path else str(index))
+            if found is not None:
+                return found
+    return None
+
+
+def unstorable_text(body: bytes | str) -> str | None:
+    """The path of the first string in a JSON text that no database can store (a NUL character or a lone UTF-16
+    surrogate, both only reachable through ``\\u`` escapes), or None. Malformed JSON is left to the parser."""
+    raw = body.encode() if isinstance(body, str) else body
+    if b"\\u" not in raw:
+        return None
+    try:
+        return _find_unstorable(json.loads(raw), "")
+    except ValueError:
+        return None

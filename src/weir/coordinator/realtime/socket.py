@@ -21,7 +21,7 @@ from weir.coordinator.realtime.hub import Connection
 from weir.domain.clock import now
 from weir.protocol.errors import APIError, ErrorCode
 from weir.protocol.events import CONNECTION_ERROR, CONNECTION_OK, HEALTH_CHECK
-from weir.protocol.limits import USER_ID_PATTERN, check_custom, has_lone_surrogate
+from weir.protocol.limits import USER_ID_PATTERN, check_custom, unstorable_text
 from weir.protocol.users import user_response
 from weir.store.users import get_user
 
@@ -56,8 +56,9 @@ def _stamp() -> str:
 
 async def _handshake(ws: WebSocket, raw: str) -> tuple[str, dict[str, Any]]:
     """Authenticate the first message; upsert the user's details; return the user id and ``me``."""
-    if has_lone_surrogate(raw):
-        raise APIError(ErrorCode.INPUT_ERROR, "strings must be valid Unicode: lone surrogate escapes are not allowed")
+    field = unstorable_text(raw)
+    if field is not None:
+        raise APIError(ErrorCode.INPUT_ERROR, f"{field}: text must be valid Unicode without NUL characters")
     try:
         message = AuthMessage.model_validate_json(raw)
     except ValidationError as error:

@@ -6,20 +6,22 @@ from weir.coordinator.realtime import socket as realtime_socket
 from weir.coordinator.routes import app_settings, call_actions, call_lifecycle, calls, calltypes, moderation, queries
 from weir.coordinator.routes import devices, push_providers, roles, system, users
 from weir.protocol.errors import input_error
-from weir.protocol.limits import has_lone_surrogate
+from weir.protocol.limits import unstorable_text
 
 API_PREFIX = "/api/v1"
 
 
-async def valid_unicode_body(request: Request) -> None:
-    """Every JSON body must be storable: lone surrogate escapes are a 400, not a database error."""
-    if request.method in ("POST", "PUT", "PATCH") and has_lone_surrogate(await request.body()):
-        raise input_error("body", "strings must be valid Unicode: lone surrogate escapes are not allowed")
+async def storable_body(request: Request) -> None:
+    """Every JSON body must be storable: NUL characters and lone surrogates are a 400, not a database error."""
+    if request.method in ("POST", "PUT", "PATCH"):
+        field = unstorable_text(await request.body())
+        if field is not None:
+            raise input_error(field, "text must be valid Unicode without NUL characters")
 
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    http = APIRouter(dependencies=[Depends(valid_unicode_body)])
+    http = APIRouter(dependencies=[Depends(storable_body)])
     # queries first: its POST /video/call/members must win over calls' POST /video/call/{type}.
     for module in (system, queries, users, moderation, roles, calltypes, call_actions, call_lifecycle, calls,
                    app_settings, devices, push_providers):
