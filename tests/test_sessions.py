@@ -158,3 +158,23 @@ async def test_vanished_participant_is_removed_after_the_inactivity_timeout(
     participants = api.get(path).json()["call"]["session"]["participants"]
     assert [p["user"]["id"] for p in participants] == [watcher], "the connected participant stays"
     await watcher_ws.close()
+
+
+async def test_pin_for_everyone(
+    server: RunningServer, api: httpx.Client, user_api: Callable[..., httpx.Client], uid: Callable[[str], str]
+) -> None:
+    host, guest = uid("host"), uid("guest")
+    guest_ws = await connect_user(server, guest)
+    path = f"/video/call/default/{uid('c')}"
+    api.post(path, json={"data": {"created_by_id": host, "members": [{"user_id": guest}]}})
+    join(user_api(host), path).raise_for_status()
+    guest_session = join(user_api(guest), path).json()["user_session_id"]
+    pin = {"session_id": guest_session, "user_id": guest}
+    assert_error(user_api(guest).post(f"{path}/pin", json=pin), 403, ErrorCode.NOT_ALLOWED)
+    user_api(host).post(f"{path}/pin", json=pin).raise_for_status()
+    updated = await guest_ws.wait_for("call.updated")
+    assert [p["session_id"] for p in updated["call"]["session"]["pins"]] == [guest_session]
+    assert_error(user_api(host).post(f"{path}/pin", json={**pin, "session_id": "nope"}), 400, ErrorCode.INPUT_ERROR)
+    user_api(host).post(f"{path}/unpin", json=pin).raise_for_status()
+    assert api.get(path).json()["call"]["session"]["pins"] == []
+    await guest_ws.close()

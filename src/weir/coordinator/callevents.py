@@ -14,7 +14,7 @@ from weir.domain.clock import now
 from weir.protocol import events as ev
 from weir.protocol.calls import CallResponse, MemberResponse
 from weir.protocol.users import UserResponse, user_response
-from weir.store.calls import list_members, users_by_id
+from weir.store.calls import MemberChanges, list_members, users_by_id
 from weir.store.tables import CallMemberRow, CallRow, SessionParticipantRow
 from weir.store.users import ensure_user, get_user
 
@@ -72,14 +72,18 @@ class CallEvents:
         await self.emit(ev.CallLiveStartedEvent(**self._base(), call=await self.call_model()))
 
     # --- members and moderation ---------------------------------------------------------------------------
-    async def members_changed(self, added: list[CallMemberRow], updated: list[CallMemberRow],
-                              removed: list[str]) -> None:
+    async def members_changed(self, changes: MemberChanges, removed: list[str]) -> None:
         call = await self.call_model()
-        if added:
-            await self.emit(ev.CallMemberAddedEvent(**self._base(), call=call, members=await self._members(added)))
-        if updated:
+        if changes.added:
+            await self.emit(ev.CallMemberAddedEvent(**self._base(), call=call,
+                                                    members=await self._members(changes.added)))
+        if changes.updated:
             await self.emit(ev.CallMemberUpdatedEvent(**self._base(), call=call,
-                                                      members=await self._members(updated)))
+                                                      members=await self._members(changes.updated)))
+        if changes.role_changed:  # a new role means new capabilities: clients recompute from capabilities_by_role
+            await self.emit(ev.CallMemberUpdatedPermissionEvent(
+                **self._base(), call=call, members=await self._members(changes.role_changed),
+                capabilities_by_role=capabilities_by_role(self.access)))
         if removed:
             # Removed members are no longer members, so they are addressed explicitly.
             await self.emit(ev.CallMemberRemovedEvent(**self._base(), call=call, members=removed), user_ids=removed)

@@ -16,6 +16,7 @@ from weir.protocol.calls import (
     CallSessionResponse,
     CallStateResponse,
     MemberResponse,
+    PinResponse,
 )
 from weir.protocol.users import UserResponse, user_response
 from weir.store.calls import list_members, users_by_id
@@ -58,6 +59,7 @@ async def session_response(session: AsyncSession, call: CallRow) -> CallSessionR
         accepted_by=_times(row.accepted_by), rejected_by=_times(row.rejected_by), missed_by=_times(row.missed_by),
         started_at=utc(row.started_at), ended_at=utc(row.ended_at), live_started_at=utc(row.live_started_at),
         live_ended_at=utc(row.live_ended_at), timer_ends_at=utc(row.timer_ends_at),
+        pins=[PinResponse.model_validate(pin) for pin in row.pins or []],
     )
 
 

@@ -14,7 +14,7 @@ from weir.coordinator.services import Services
 from weir.domain.capabilities import ANONYMOUS_ROLE, Capability
 from weir.domain.clock import now, utc
 from weir.domain.sessions import backstage_open_for_all, is_full, participant_counts, timer_ends_at
-from weir.protocol.errors import APIError, ErrorCode
+from weir.protocol.errors import APIError, ErrorCode, input_error
 from weir.store.sessions import active_participants, add_participant, current_session, open_session
 from weir.store.tables import CallRow, CallSessionRow, ScheduledTaskRow, SessionParticipantRow
 
@@ -119,6 +119,18 @@ class CallLifecycle:
         if call_session is not None and call_session.live_started_at is not None:
             call_session.live_ended_at = now()
         self.call.updated_at = now()
+        await self.events.updated()
+
+    async def pin(self, user_id: str, user_session_id: str, pinned: bool) -> None:
+        """Pin (or unpin) a participant for everyone in the running session."""
+        call_session = await current_session(self.session, self.call)
+        participant = await participant_of(self.session, self.call, user_session_id)
+        if call_session is None or participant is None or participant.session_id != call_session.id \
+                or participant.left_at is not None or participant.user_id != user_id:
+            raise input_error("session_id", "no such participant in the running session")
+        others = [p for p in call_session.pins or [] if p["session_id"] != user_session_id]
+        entry = {"user_id": user_id, "session_id": user_session_id, "pinned_at": now().isoformat()}
+        call_session.pins = [*others, entry] if pinned else others
         await self.events.updated()
 
     async def settings_changed(self) -> None:

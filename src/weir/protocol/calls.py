@@ -93,6 +93,12 @@ class CallParticipant(BaseModel):
     joined_at: datetime
 
 
+class PinResponse(BaseModel):
+    user_id: str
+    session_id: str
+    pinned_at: datetime
+
+
 class CallSessionResponse(BaseModel):
     id: str
     participants: list[CallParticipant]
@@ -106,6 +112,7 @@ class CallSessionResponse(BaseModel):
     live_started_at: datetime | None = None
     live_ended_at: datetime | None = None
     timer_ends_at: datetime | None = None
+    pins: list[PinResponse] = Field(default_factory=list, description="Participants pinned for everyone")
 
 
 class CallResponse(BaseModel):
@@ -183,3 +190,8 @@ class RingCallResponse(BaseModel):
 
 class RejectCallRequest(Strict):
     reason: Literal["busy", "decline", "timeout", "cancel"] = "decline"
+
+
+class PinRequest(Strict):
+    session_id: str = Field(max_length=64, description="The participant's user_session_id")
+    user_id: str = Field(pattern=USER_ID_PATTERN)

@@ -56,6 +56,7 @@ async def get_member(session: AsyncSession, cid: str, user_id: str) -> CallMembe
 class MemberChanges:
     added: list[CallMemberRow] = field(default_factory=list)
     updated: list[CallMemberRow] = field(default_factory=list)
+    role_changed: list[CallMemberRow] = field(default_factory=list)
 
     @property
     def rows(self) -> list[CallMemberRow]:
@@ -76,6 +77,8 @@ async def upsert_members(
             session.add(row)
             changes.added.append(row)
         else:
+            if row.role != role:
+                changes.role_changed.append(row)
             row.role = role
             if custom is not None:
                 row.custom = custom

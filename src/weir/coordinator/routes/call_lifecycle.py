@@ -16,6 +16,7 @@ from weir.protocol.calls import (
     JoinCallRequest,
     JoinCallResponse,
     LeaveCallRequest,
+    PinRequest,
     RejectCallRequest,
     RingCallRequest,
     RingCallResponse,
@@ -128,3 +129,23 @@ async def reject_call(
         reason = (body or RejectCallRequest()).reason
         await CallRinging(services(request), session, call, access).reject(who.user_id, reason)
     return Empty()
+
+
+def _pin_route(pinned: bool) -> None:
+    action = "pin" if pinned else "unpin"
+
+    @router.post(f"/{{type}}/{{id}}/{action}", response_model=Empty, name=f"{action}_for_everyone",
+                 summary=f"{action.title()} a participant for everyone")
+    async def pin(
+        request: Request, type: CallType, id: CallId, body: PinRequest,
+        who: Caller = Depends(user_caller("VideoPin" if pinned else "VideoUnpin")),
+    ) -> Empty:
+        async with services(request).db.transaction() as session:
+            call, access = await _load(session, who, type, id)
+            access.require(Capability.PIN_FOR_EVERYONE)
+            await CallLifecycle(services(request), session, call, access).pin(body.user_id, body.session_id, pinned)
+        return Empty()
+
+
+_pin_route(pinned=True)
+_pin_route(pinned=False)

@@ -283,9 +283,7 @@ async def update_call_members(
         )
         removed = await store.remove_members(session, call, body.remove_members)
         store.touch(call)
-        await CallEvents(services(request), session, call, access).members_changed(
-            changes.added, changes.updated, removed
-        )
+        await CallEvents(services(request), session, call, access).members_changed(changes, removed)
         return UpdateCallMembersResponse(members=[member_response(r, users[r.user_id]) for r in changes.rows])
 
 
