@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install postgres bench-api migration clean
+.PHONY: run test install postgres bench-api bench-events migration clean
 
 run: $(STAMP)
 	$(VENV)/bin/weir serve --dev
@@ -25,6 +25,9 @@ postgres:
 
 bench-api: $(STAMP)
 	WEIR_TEST_POSTGRES_URL=$$(scripts/postgres.sh) $(PY) bench/api.py
+
+bench-events: $(STAMP)
+	$(PY) bench/events.py
 
 migration: $(STAMP)
 	scripts/regen-migration.sh

@@ -21,3 +21,14 @@ def test_server_side_example_runs_every_section(server: RunningServer) -> None:
         assert f"== {title} ==" in done.stdout
     assert "FAILED" not in done.stdout
     assert f"{len(SECTIONS)} of {len(SECTIONS)} sections succeeded" in done.stdout
+
+
+def test_ringing_example_runs(server: RunningServer) -> None:
+    env = {**os.environ, "WEIR_URL": server.base_url, "WEIR_API_KEY": server.api_key,
+           "WEIR_API_SECRET": server.api_secret}
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / "ringing.py")], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "← call.ring" in done.stdout and "← call.accepted" in done.stdout
+    assert "← call.rejected decline" in done.stdout
+    assert "rejected_by=['bob-" in done.stdout
