@@ -7,6 +7,7 @@ others: when its outbox is full it is closed instead.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import secrets
 from collections import defaultdict
@@ -18,6 +19,11 @@ from weir.bus import Envelope, EventBus
 log = logging.getLogger(__name__)
 
 OUTBOX_SIZE = 1000
+
+
+def encode(event: dict[str, Any]) -> str:
+    return json.dumps(event, separators=(",", ":"))
+
 # A deactivated or deleted user may not stay connected: their sockets close once the event is sent.
 DISCONNECTING_EVENTS = frozenset({"user.deactivated", "user.deleted"})
 
@@ -26,17 +32,18 @@ DISCONNECTING_EVENTS = frozenset({"user.deactivated", "user.deleted"})
 class Connection:
     user_id: str
     id: str = field(default_factory=lambda: secrets.token_hex(12))
-    outbox: asyncio.Queue[dict[str, Any] | None] = field(default_factory=lambda: asyncio.Queue(OUTBOX_SIZE))
+    # JSON text frames, serialised once per event however many connections receive it.
+    outbox: asyncio.Queue[str | None] = field(default_factory=lambda: asyncio.Queue(OUTBOX_SIZE))
     watched: set[str] = field(default_factory=set)
     overflowed: bool = False
     close_reason: str = ""
 
-    def push(self, event: dict[str, Any]) -> bool:
-        """Queue ``event``; False (and the connection is to be dropped) when the client can't keep up."""
+    def push(self, frame: str) -> bool:
+        """Queue a JSON frame; False (and the connection is to be dropped) when the client can't keep up."""
         if self.overflowed:
             return False
         try:
-            self.outbox.put_nowait(event)
+            self.outbox.put_nowait(frame)
             return True
         except asyncio.QueueFull:
             self.overflowed = True
@@ -104,8 +111,9 @@ class Hub:
             targets.update(self.by_user.get(user_id, ()))
         if envelope.call_cid is not None and envelope.watchers:
             targets.update(self.watchers.get(envelope.call_cid, ()))
+        frame = encode(envelope.event) if targets else ""
         for connection in targets:
-            if not connection.push(envelope.event):
+            if not connection.push(frame):
                 log.info("dropping connection %s of %s: outbox full", connection.id, connection.user_id)
                 connection.close("too slow: event queue overflowed")
         if envelope.type in DISCONNECTING_EVENTS:

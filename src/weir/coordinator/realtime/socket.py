@@ -17,7 +17,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from weir.coordinator.auth import authenticate, services
-from weir.coordinator.realtime.hub import Connection
+from weir.coordinator.realtime.hub import Connection, encode
 from weir.domain.clock import now
 from weir.protocol.errors import APIError, ErrorCode
 from weir.protocol.events import CONNECTION_ERROR, CONNECTION_OK, HEALTH_CHECK
@@ -94,13 +94,13 @@ async def _write(ws: WebSocket, connection: Connection, interval: float) -> None
     """Send queued events; a health.check when idle; close the socket if the outbox overflowed."""
     while True:
         try:
-            event = await asyncio.wait_for(connection.outbox.get(), interval)
+            frame = await asyncio.wait_for(connection.outbox.get(), interval)
         except TimeoutError:
-            event = {"type": HEALTH_CHECK, "connection_id": connection.id, "created_at": _stamp()}
-        if event is None:
+            frame = _health_check(connection)
+        if frame is None:
             await ws.close(code=POLICY_VIOLATION, reason=connection.close_reason)
             return
-        await ws.send_text(json.dumps(event, separators=(",", ":")))
+        await ws.send_text(frame)
 
 
 async def _read(ws: WebSocket, connection: Connection, idle_timeout: float) -> None:
@@ -111,9 +111,13 @@ async def _read(ws: WebSocket, connection: Connection, idle_timeout: float) -> N
         except json.JSONDecodeError:
             message = None
         if not isinstance(message, dict):
-            connection.push(_error(APIError(ErrorCode.INPUT_ERROR, "messages must be JSON objects up to 64 KB")))
+            connection.push(encode(_error(APIError(ErrorCode.INPUT_ERROR, "messages must be JSON objects up to 64 KB"))))
         elif message.get("type") == HEALTH_CHECK:
-            connection.push({"type": HEALTH_CHECK, "connection_id": connection.id, "created_at": _stamp()})
+            connection.push(_health_check(connection))
+
+
+def _health_check(connection: Connection) -> str:
+    return encode({"type": HEALTH_CHECK, "connection_id": connection.id, "created_at": _stamp()})
 
 
 def _error(error: APIError) -> dict[str, Any]:
