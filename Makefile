@@ -3,14 +3,18 @@ VENV   ?= .venv
 PYTHON ?= python3
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# The browser app: npm ci when the lock changes, a Vite build into the package when web/ changes.
+NODE_STAMP := web/node_modules/.installed
+WEB_BUILD  := src/weir/web_dist/index.html
+WEB_SOURCES := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json
 
-.PHONY: run test install postgres bench-api bench-events migration clean
+.PHONY: run test install web screenshots postgres bench-api bench-events migration clean
 
-run: $(STAMP)
+run: $(STAMP) $(WEB_BUILD)
 	$(VENV)/bin/weir serve --dev
 
-test: $(STAMP)
-	WEIR_TEST_POSTGRES_URL=$$(scripts/postgres.sh) $(PY) -m pytest -q
+test: $(STAMP) $(WEB_BUILD)
+	WEIR_TEST_POSTGRES_URL=$$(scripts/postgres.sh) WEIR_CHROMIUM=$$(scripts/chromium.sh) $(PY) -m pytest -q
 
 install: $(STAMP)
 
@@ -19,6 +23,19 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
+
+$(NODE_STAMP): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+$(WEB_BUILD): $(NODE_STAMP) $(WEB_SOURCES)
+	cd web && npm run build
+
+web: $(WEB_BUILD)
+
+# PNGs of every screen into docs/screenshots/ (the browser tests take them; this keeps them).
+screenshots: $(STAMP) $(WEB_BUILD)
+	WEIR_SCREENSHOT_DIR=docs/screenshots WEIR_CHROMIUM=$$(scripts/chromium.sh) $(PY) -m pytest -q tests/web/test_screens.py
 
 postgres:
 	scripts/postgres.sh
@@ -33,4 +50,4 @@ migration: $(STAMP)
 	scripts/regen-migration.sh
 
 clean:
-	rm -rf $(VENV) .weir .pytest_cache
+	rm -rf $(VENV) .weir .pytest_cache web/node_modules src/weir/web_dist

@@ -57,7 +57,7 @@ class Server:
 
 @dataclass(frozen=True)
 class Client:
-    """One simulated client: its token, and the user it acts as (None for the server token)."""
+    """One simulated client: its connection (carrying its token) and its user (None for the server token)."""
 
     index: int
     user_id: str | None
@@ -166,7 +166,8 @@ def _print_profile(path: Path) -> None:
 async def seed_calls(server: Server, count: int) -> None:
     """Bulk-insert the calls (and their creators) through weir.store, next to the running server.
 
-    About 20 times faster than creating them through the API, which the get_or_create figure measures anyway.
+    Under a second, where creating them through the API takes tens of seconds; the get_or_create figure
+    measures the API's create path anyway.
     """
     db = Database(server.database_url)
     try:
@@ -310,24 +311,21 @@ async def run_load(who: list[Client], make: Callable[[Client, random.Random, int
     return Outcome(latencies, errors, time.perf_counter() - started)
 
 
-async def bench_backend(server: Server, backend: str, args: argparse.Namespace) -> list[str]:
+async def bench_backend(server: Server, backend: str, args: argparse.Namespace) -> None:
     started = time.perf_counter()
     await seed_calls(server, args.calls)
     print(f"{backend}: seeded {args.calls} calls in {time.perf_counter() - started:.1f}s", file=sys.stderr)
     who = clients(server, args.concurrency)
-    lines = []
     try:
         for name in args.ops:
             make = OPERATIONS[name](args.calls)
             await run_load(who, make, args.warmup)
             outcome = await run_load(who, make, args.duration)
             _report_errors(name, outcome)
-            lines.append(outcome.line(f"{backend}.{name}"))
-            print(lines[-1], flush=True)
+            print(outcome.line(f"{backend}.{name}"), flush=True)
     finally:
         for client in who:
             client.connection.close()
-    return lines
 
 
 def _report_errors(name: str, outcome: Outcome) -> None:

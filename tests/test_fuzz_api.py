@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,12 +26,13 @@ from schemathesis.checks import not_a_server_error
 from tests.conftest import RunningServer, assert_error
 from weir.config import Settings
 from weir.coordinator.app import create_app
-from weir.protocol.limits import CALL_TYPE_PATTERN
+from weir.protocol.limits import CALL_ID_PATTERN, CALL_TYPE_PATTERN
 
 MAX_EXAMPLES = 30
 FUZZ_CALL_TYPE = "fuzz"
+CALL_PATHS = "/api/v1/video/call/"
 # Path parameters naming a call type, by path prefix.
-CALL_TYPE_PARAMS = {"/api/v1/video/call/": "type", "/api/v1/video/calltypes/": "name"}
+CALL_TYPE_PARAMS = {CALL_PATHS: "type", "/api/v1/video/calltypes/": "name"}
 
 
 def _openapi_document() -> dict[str, Any]:
@@ -54,8 +56,7 @@ def test_fuzzed_schema_is_the_served_one(server: RunningServer) -> None:
 @schema.parametrize()
 @settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_operation_answers_5xx(case: schemathesis.Case, server: RunningServer, api: httpx.Client) -> None:
-    _ensure_fuzz_call_type(api)
-    _aim_at_the_fuzz_call_type(case)
+    _aim_at_existing_targets(case, call_id=_fuzz_call(api))
     case.call_and_validate(
         base_url=server.base_url,
         headers={"Authorization": f"Bearer {server.token()}"},
@@ -65,24 +66,34 @@ def test_no_operation_answers_5xx(case: schemathesis.Case, server: RunningServer
     )
 
 
-def _ensure_fuzz_call_type(api: httpx.Client) -> None:
-    """The fuzzer may delete it (before it has calls); each operation's run starts with it in place."""
-    response = api.post("/video/calltypes", json={"name": FUZZ_CALL_TYPE})
-    assert response.status_code in (201, 409), response.text
+def _fuzz_call(api: httpx.Client) -> str:
+    """A fresh call of the fuzzer's own type (created first if the fuzzer deleted it), with two members."""
+    created = api.post("/video/calltypes", json={"name": FUZZ_CALL_TYPE})
+    assert created.status_code in (201, 409), created.text
+    call_id = f"fuzz-{uuid.uuid4().hex[:8]}"
+    members = [{"user_id": "fuzz-owner"}, {"user_id": "fuzz-member"}]
+    response = api.post(f"/video/call/{FUZZ_CALL_TYPE}/{call_id}",
+                        json={"data": {"created_by_id": "fuzz-owner", "members": members}})
+    assert response.status_code == 200, response.text
+    return call_id
 
 
-def _aim_at_the_fuzz_call_type(case: schemathesis.Case) -> None:
-    """Well-formed call type names in paths become the fuzzer's own type.
+def _aim_at_existing_targets(case: schemathesis.Case, call_id: str) -> None:
+    """Point well-formed call type names, and half of the well-formed call ids, at the fuzzer's own.
 
-    Random names almost never exist, so requests would stop at "unknown call type" (400) before the handlers;
-    and updates or deletes must not touch the built-in types other tests rely on. Malformed names stay, to
-    exercise validation.
+    Random names almost never exist, so requests would stop at "unknown call type" (400) or "no such call"
+    (404) before reaching the handlers; and updates or deletes must not touch the built-in types other tests
+    rely on. Malformed values stay, to exercise validation; so do the other half of the ids, for the 404 path.
     """
     params = case.path_parameters or {}
     for prefix, name in CALL_TYPE_PARAMS.items():
         value = params.get(name)
         if case.operation.path.startswith(prefix) and isinstance(value, str) and re.fullmatch(CALL_TYPE_PATTERN, value):
             params[name] = FUZZ_CALL_TYPE
+    value = params.get("id")
+    if (case.operation.path.startswith(CALL_PATHS) and isinstance(value, str)
+            and re.fullmatch(CALL_ID_PATTERN, value) and len(value) % 2 == 0):
+        params["id"] = call_id
 
 
 # Found by fuzzing: text PostgreSQL cannot store (NUL, in text columns) or that is not UTF-8 at all (a lone
@@ -109,3 +120,16 @@ def test_unstorable_text_is_refused(api: httpx.Client, uid: Callable[[str], str]
     response = api.post(path % values, content=content, headers={"content-type": "application/json"})
     error = assert_error(response, 400, 4)
     assert field in error["message"], error
+
+
+# Found by fuzzing: a datetime whose UTC conversion leaves Python's range (year 1 or 9999 with an offset).
+OUT_OF_RANGE_DATES = ["0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-00:01"]
+
+
+@pytest.mark.parametrize("starts_at", OUT_OF_RANGE_DATES)
+def test_out_of_range_dates_are_refused(api: httpx.Client, uid: Callable[[str], str], starts_at: str) -> None:
+    path = f"/video/call/default/{uid('fuzz-date')}"
+    created = api.post(path, json={"data": {"created_by_id": uid("fuzz-user"), "starts_at": starts_at}})
+    assert "starts_at" in assert_error(created, 400, 4)["message"]
+    assert api.post(path, json={"data": {"created_by_id": uid("fuzz-user")}}).status_code == 200
+    assert "starts_at" in assert_error(api.patch(path, json={"starts_at": starts_at}), 400, 4)["message"]

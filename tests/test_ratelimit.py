@@ -180,3 +180,13 @@ def test_rate_limit_is_counted_per_endpoint_over_http(limited_server: RunningSer
         other = client.get("/video/calltypes")
     assert other.status_code == 200, other.text
     assert rate_headers(other)[0] == 300
+
+
+def test_get_rate_limits_reports_per_platform(api: httpx.Client) -> None:
+    everything = api.get("/rate_limits").json()
+    assert set(everything) >= {"server_side", "android", "ios", "web"}
+    assert everything["web"]["QueryCalls"]["limit"] == 1000 and everything["web"]["DeleteCall"]["limit"] == 60
+    some = api.get("/rate_limits", params={"server_side": True, "endpoints": "QueryCalls,GetOrCreateCall"}).json()
+    assert set(some) == {"server_side", "duration"} and set(some["server_side"]) == {"QueryCalls", "GetOrCreateCall"}
+    assert some["server_side"]["QueryCalls"]["window"] == 60
+    assert api.get("/rate_limits", params={"endpoints": "Nope"}).status_code == 400

@@ -365,3 +365,8 @@ def test_webhook_signatures(client: Any, server: RunningServer) -> None:
     assert client.verify_signature(body, signature) is True
     assert client.verify_signature(body + b" ", signature) is False
     assert client.verify_and_parse_webhook(body, signature).type == "custom"
+
+
+def test_get_rate_limits(client: Any) -> None:
+    limits = client.get_rate_limits(server_side=True, endpoints=["QueryCalls"]).data
+    assert limits["server_side"]["QueryCalls"]["limit"] == 1000 and "web" not in limits

@@ -178,3 +178,16 @@ async def test_pin_for_everyone(
     user_api(host).post(f"{path}/unpin", json=pin).raise_for_status()
     assert api.get(path).json()["call"]["session"]["pins"] == []
     await guest_ws.close()
+
+
+async def test_banned_users_cannot_join(
+    api: httpx.Client, user_api: Callable[..., httpx.Client], uid: Callable[[str], str]
+) -> None:
+    banned = uid("banned")
+    path = f"/video/call/default/{uid('c')}"
+    api.post(path, json={"data": {"created_by_id": uid("owner")}}).raise_for_status()
+    user_api(banned).get(path).raise_for_status()
+    api.post("/moderation/ban", json={"target_user_id": banned, "timeout": 10}).raise_for_status()
+    assert_error(join(user_api(banned), path), 403, ErrorCode.USER_BANNED)
+    api.post("/moderation/unban", params={"target_user_id": banned}).raise_for_status()
+    assert join(user_api(banned), path).status_code == 200

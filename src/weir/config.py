@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from weir.protocol.sfu_edges import IceServer
+
 
 class Settings(BaseSettings):
     """Everything ``weir serve`` needs; each field reads ``WEIR_<NAME>``."""
@@ -33,6 +35,17 @@ class Settings(BaseSettings):
     webhook_poll_interval_seconds: float = Field(default=1, gt=0, description="Outbox poll interval.")
     webhook_concurrency: int = Field(default=32, ge=1, description="Webhook deliveries in flight at once.")
     webhook_endpoint_concurrency: int = Field(default=4, ge=1, description="Of those, per endpoint.")
+    sfu_public_url: str | None = Field(
+        default=None, description="The SFU's public base URL (http[s]://host[:port]); clients get its /sfu/ws and "
+        "/sfu/latency. Default: the URL the client reached the coordinator at.")
+    sfu_edge_name: str = Field(default="local", description="This SFU's name in join credentials and /edges.")
+    sfu_token_ttl_seconds: int = Field(default=300, ge=30, le=3600, description="Lifetime of SFU join tokens.")
+    sfu_fast_reconnect_deadline_seconds: float = Field(
+        default=15, gt=0, description="How long the SFU keeps a session whose socket or ICE connection is lost.")
+    sfu_keepalive_seconds: float = Field(
+        default=10, gt=0, description="How often the SFU marks its connected participants as present.")
+    sfu_ice_servers: list[IceServer] = Field(default_factory=list, description="STUN/TURN servers for clients (JSON).")
+    stats_reporting_interval_ms: int = Field(default=10_000, ge=1000, description="Client stats report interval.")
 
     @property
     def resolved_database_url(self) -> str:

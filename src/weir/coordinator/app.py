@@ -18,8 +18,12 @@ from weir.coordinator.realtime.hub import Hub
 from weir.coordinator.routes import api_router
 from weir.coordinator.scheduler import Scheduler
 from weir.coordinator.services import Services
+from weir.coordinator.webapp import web_app
 from weir.push.dispatcher import PushDispatcher
 from weir.push.worker import PushWorker
+from weir.sfu.rtc import IceConfig, RtcRoom
+from weir.sfu.signaling.local import LocalCoordinator
+from weir.sfu.signaling.server import SfuServer
 from weir.store.calltypes import seed_builtin_call_types
 from weir.store.db import Database
 from weir.webhooks.delivery import webhook_worker
@@ -42,6 +46,8 @@ def create_app(settings: Settings) -> FastAPI:
     weir.events.sinks.append(webhooks.sink)
     push = PushWorker(db)
     weir.events.sinks.append(PushDispatcher(push.wake))
+    ice = IceConfig.from_env()
+    sfu = SfuServer(settings, LocalCoordinator(weir), lambda call_cid: RtcRoom(call_cid, ice))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -49,12 +55,14 @@ def create_app(settings: Settings) -> FastAPI:
         async with db.transaction() as session:
             await seed_builtin_call_types(session)
         hub.start(bus)
+        await sfu.start()
         scheduler.start()
         await webhooks.start()
         push.start()
         try:
             yield
         finally:
+            await sfu.stop()
             await push.stop()
             await webhooks.stop()
             await scheduler.stop()
@@ -73,4 +81,6 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes)
     app.include_router(api_router())
+    app.include_router(sfu.router())
+    app.router.default = web_app()  # the browser app answers whatever no API route matches
     return app

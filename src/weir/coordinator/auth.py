@@ -18,7 +18,7 @@ from weir.domain.clock import utc
 from weir.domain.tokens import TokenClaims, verify_token
 from weir.protocol.errors import APIError, ErrorCode
 from weir.store.tables import UserRow
-from weir.store.users import ensure_user
+from weir.store.users import ensure_user, get_user
 
 PLATFORM_HEADER = "X-Weir-Client"
 
@@ -83,11 +83,13 @@ async def authenticate(request: HTTPConnection, token: str | None = None) -> Cal
     if claims.is_server or claims.is_anonymous:
         return Caller(claims, _platform(request, claims), claims.role)
     assert claims.user_id is not None
-    async with weir.db.transaction() as session:
-        user = await ensure_user(session, claims.user_id)
-        _check_user(user, claims)
-        role = user.role
-    return Caller(claims, _platform(request, claims), role)
+    async with weir.db.read() as session:  # the common case reads; only a first-time user needs a write
+        user = await get_user(session, claims.user_id)
+    if user is None:
+        async with weir.db.transaction() as session:
+            user = await ensure_user(session, claims.user_id)
+    _check_user(user, claims)
+    return Caller(claims, _platform(request, claims), user.role)
 
 
 def _check_api_key(request: HTTPConnection) -> None:

@@ -17,7 +17,7 @@ from weir.domain.capabilities import Capability
 from weir.domain.clock import now
 from weir.domain.tokens import TokenClaims
 from weir.protocol import events as ev
-from weir.protocol.users import user_response
+from weir.coordinator.userview import user_response
 from weir.store.calls import list_members, users_by_id
 from weir.store.tables import CallRow, CallTypeRow, UserFeedbackRow, UserRow
 

@@ -13,7 +13,8 @@ from weir.domain.capabilities import own_capabilities
 from weir.domain.clock import now
 from weir.protocol import events as ev
 from weir.protocol.calls import CallResponse, MemberResponse
-from weir.protocol.users import UserResponse, user_response
+from weir.coordinator.userview import user_response
+from weir.protocol.users import UserResponse
 from weir.store.calls import MemberChanges, list_members, users_by_id
 from weir.store.tables import CallMemberRow, CallRow, SessionParticipantRow
 from weir.store.users import ensure_user, get_user

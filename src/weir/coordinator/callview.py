@@ -18,7 +18,8 @@ from weir.protocol.calls import (
     MemberResponse,
     PinResponse,
 )
-from weir.protocol.users import UserResponse, user_response
+from weir.coordinator.userview import user_response
+from weir.protocol.users import UserResponse
 from weir.store.calls import list_members, users_by_id
 from weir.store.sessions import active_participants, latest_session
 from weir.store.tables import CallMemberRow, CallRow, SessionParticipantRow, UserRow

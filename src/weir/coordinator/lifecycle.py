@@ -17,6 +17,7 @@ from weir.domain.sessions import backstage_open_for_all, is_full, participant_co
 from weir.protocol.errors import APIError, ErrorCode, input_error
 from weir.store.sessions import active_participants, add_participant, current_session, open_session
 from weir.store.tables import CallRow, CallSessionRow, ScheduledTaskRow, SessionParticipantRow
+from weir.store.users import get_user, is_banned
 
 CALL_TIMER = "call_timer"
 SESSION_SWEEP = "session_sweep"
@@ -57,6 +58,9 @@ class CallLifecycle:
     async def join(self, who: Caller) -> tuple[CallSessionRow, SessionParticipantRow]:
         assert who.user_id is not None
         self.check_can_join(who)
+        user = None if who.is_anonymous else await get_user(self.session, who.user_id)
+        if user is not None and is_banned(user):
+            raise APIError(ErrorCode.USER_BANNED, "you are banned and cannot join calls")
         stamp = now()
         call_session, _ = await open_session(self.session, self.call)
         present = await active_participants(self.session, call_session.id)

@@ -7,6 +7,7 @@ implements the same ``hit`` with INCR + EXPIRE on the same keys.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 import time
 from dataclasses import dataclass
 from typing import Protocol
@@ -60,11 +61,16 @@ class RateLimitState:
 class RateLimiter(Protocol):
     async def hit(self, endpoint: str, platform: str, user_id: str | None) -> RateLimitState: ...
 
+    async def peek(self, endpoint: str, platform: str) -> RateLimitState:
+        """The app's per-minute state for an endpoint and platform, without counting a request."""
+        ...
+
 
 class InMemoryRateLimiter:
-    """Fixed windows: app × platform × endpoint per minute and per second (limit/30), and user × endpoint."""
+    """Fixed windows: app × platform × endpoint per minute and per second (limit/30), and user × platform ×
+    endpoint per minute."""
 
-    def __init__(self, clock: "callable[[], float]" = time.time) -> None:  # type: ignore[valid-type]
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._counts: dict[tuple[str, ...], tuple[int, int]] = {}
 
@@ -84,6 +90,13 @@ class InMemoryRateLimiter:
         cutoff = now - WINDOW_SECONDS
         self._counts = {k: v for k, v in self._counts.items() if v[1] >= cutoff}
 
+    async def peek(self, endpoint: str, platform: str) -> RateLimitState:
+        per_minute = endpoint_limit(endpoint)
+        start = int(self._clock() // WINDOW_SECONDS) * WINDOW_SECONDS
+        count, seen_start = self._counts.get(("app", platform, endpoint, "m"), (0, start))
+        used = count if seen_start == start else 0
+        return RateLimitState(per_minute, per_minute - used, start + WINDOW_SECONDS)
+
     async def hit(self, endpoint: str, platform: str, user_id: str | None) -> RateLimitState:
         per_minute = endpoint_limit(endpoint)
         per_second = max(1, math.ceil(per_minute / 30))
@@ -93,7 +106,7 @@ class InMemoryRateLimiter:
         if used_s > per_second:
             state = RateLimitState(per_second, per_second - used_s, reset_s)
         if user_id is not None and platform != "server":
-            used_u, reset_u = self._incr(("user", user_id, endpoint), WINDOW_SECONDS)
+            used_u, reset_u = self._incr(("user", user_id, platform, endpoint), WINDOW_SECONDS)
             user_state = RateLimitState(USER_LIMIT_PER_MINUTE, USER_LIMIT_PER_MINUTE - used_u, reset_u)
             if user_state.remaining < state.remaining or user_state.exceeded:
                 state = user_state

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from weir.coordinator.services import Services
 from weir.domain.clock import now
 from weir.protocol import events as ev
-from weir.protocol.users import user_response
+from weir.coordinator.userview import user_response
 from weir.store.tables import UserRow
 
 

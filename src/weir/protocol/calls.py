@@ -7,9 +7,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from weir.domain.clock import utc
 from weir.domain.settings import CallSettingsRequest
-from weir.protocol.limits import CALL_ID_PATTERN, CALL_TYPE_PATTERN, ROLE_PATTERN, USER_ID_PATTERN, check_custom
+from weir.protocol.limits import (
+    CALL_ID_PATTERN,
+    CALL_TYPE_PATTERN,
+    ROLE_PATTERN,
+    USER_ID_PATTERN,
+    check_custom,
+    utc_datetime,
+)
+from weir.protocol.sfu_edges import Credentials, StatsOptions
 from weir.protocol.users import UserResponse
 
 MEMBERS_LIMIT_DEFAULT = 25
@@ -38,7 +45,7 @@ class CallRequest(Strict):
     video: bool | None = None
 
     _custom = field_validator("custom")(check_custom)
-    _starts_at = field_validator("starts_at")(utc)
+    _starts_at = field_validator("starts_at")(utc_datetime)
 
 
 class GetOrCreateCallRequest(Strict):
@@ -55,7 +62,7 @@ class UpdateCallRequest(Strict):
     starts_at: datetime | None = None
 
     _custom = field_validator("custom")(lambda v: v if v is None else check_custom(v))
-    _starts_at = field_validator("starts_at")(utc)
+    _starts_at = field_validator("starts_at")(utc_datetime)
 
 
 class DeleteCallRequest(Strict):
@@ -172,6 +179,8 @@ class JoinCallResponse(CallStateResponse):
     created: bool
     session_id: str
     user_session_id: str
+    credentials: Credentials
+    stats_options: StatsOptions
 
 
 class LeaveCallRequest(Strict):

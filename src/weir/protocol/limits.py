@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
+
+from weir.domain.clock import utc
 
 CUSTOM_MAX_BYTES = 5 * 1024
 CALL_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
@@ -58,3 +61,11 @@ def unstorable_text(body: bytes | str) -> str | None:
         return _find_unstorable(json.loads(raw), "")
     except ValueError:
         return None
+
+
+def utc_datetime(value: datetime | None) -> datetime | None:
+    """A request's timestamp in UTC; one that falls outside the representable range is a validation error."""
+    try:
+        return utc(value)
+    except OverflowError:
+        raise ValueError("date is out of range") from None

@@ -7,10 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from weir.domain.clock import utc
 from weir.protocol.limits import ROLE_PATTERN, USER_ID_PATTERN, check_custom
-from weir.store.tables import UserRow
-from weir.store.users import is_banned
 
 USERS_PER_REQUEST_MAX = 100
 # A guest id is ``guest-<requested id>-<8 hex>``; the requested part is capped so the whole fits an id.
@@ -160,15 +157,3 @@ class CreateGuestResponse(BaseModel):
     user: UserResponse
     access_token: str
     duration: str = ""
-
-
-def user_response(row: UserRow, blocked_user_ids: list[str] | None = None) -> UserResponse:
-    """``banned`` is whether a ban holds now: one whose timeout has passed shows as not banned."""
-    return UserResponse(
-        id=row.id, name=row.name, image=row.image, role=row.role, teams=list(row.teams or []),
-        language=row.language or "", custom=row.custom or {}, invisible=row.invisible, online=row.online,
-        banned=is_banned(row), blocked_user_ids=blocked_user_ids or [],
-        created_at=utc(row.created_at), updated_at=utc(row.updated_at),  # type: ignore[arg-type]
-        last_active=utc(row.last_active), deactivated_at=utc(row.deactivated_at), deleted_at=utc(row.deleted_at),
-        ban_expires=utc(row.ban_expires),
-    )

@@ -190,3 +190,12 @@ class AppOperations(Group[R]):
 
     def delete_push_provider(self, type: Literal["firebase", "apn"], name: str) -> R:
         return self._send(Operation("DELETE", f"/push_providers/{segment(type)}/{segment(name)}"))
+
+    def get_rate_limits(self, server_side: bool | None = None, android: bool | None = None, ios: bool | None = None,
+                        web: bool | None = None, endpoints: Iterable[str] | None = None) -> R:
+        """Limits and what is left of them per platform and endpoint (all platforms when none is named)."""
+        flags = {"server_side": server_side, "android": android, "ios": ios, "web": web}
+        params = {name: "true" for name, on in flags.items() if on}
+        if endpoints is not None:
+            params["endpoints"] = ",".join(endpoints)
+        return self._send(Operation("GET", "/rate_limits", params=params))

@@ -22,7 +22,7 @@ from weir.domain.clock import now
 from weir.protocol.errors import APIError, ErrorCode
 from weir.protocol.events import CONNECTION_ERROR, CONNECTION_OK, HEALTH_CHECK
 from weir.protocol.limits import USER_ID_PATTERN, check_custom, unstorable_text
-from weir.protocol.users import user_response
+from weir.coordinator.userview import user_response
 from weir.store.users import get_user
 
 router = APIRouter(tags=["realtime"])

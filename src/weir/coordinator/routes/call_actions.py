@@ -28,7 +28,7 @@ from weir.protocol.call_actions import (
 )
 from weir.protocol.common import Empty
 from weir.protocol.errors import input_error, not_allowed
-from weir.protocol.users import user_response
+from weir.coordinator.userview import user_response
 from weir.store.sessions import active_participants, current_session, latest_session
 from weir.store.tables import CallMemberRow, CallRow, CallSessionRow, CallUserPermissionRow, UserFeedbackRow
 from weir.store.users import ensure_user

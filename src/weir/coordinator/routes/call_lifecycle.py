@@ -9,6 +9,7 @@ from weir.coordinator.callview import call_state_response
 from weir.coordinator.lifecycle import CallLifecycle, participant_of
 from weir.coordinator.ringing import CallRinging
 from weir.coordinator.routes.calls import CallId, CallType, _get_or_create, _load
+from weir.coordinator.routes.edges import join_credentials
 from weir.domain.capabilities import Capability
 from weir.protocol.calls import (
     MEMBERS_LIMIT_DEFAULT,
@@ -47,8 +48,10 @@ async def join_call(
         call, access = await _load(session, who, type, id)
         call_session, participant = await CallLifecycle(services(request), session, call, access).join(who)
         state = await call_state_response(session, call, access, body.members_limit or MEMBERS_LIMIT_DEFAULT)
+        credentials, stats_options = join_credentials(request, call.cid, participant, access)
         return JoinCallResponse(**state.model_dump(), created=created, session_id=call_session.id,
-                                user_session_id=participant.user_session_id)
+                                user_session_id=participant.user_session_id, credentials=credentials,
+                                stats_options=stats_options)
 
 
 @router.post("/{type}/{id}/leave", response_model=Empty, summary="Leave a call's session")

@@ -12,7 +12,8 @@ from weir.protocol import events as ev
 from weir.protocol.common import Empty
 from weir.protocol.errors import not_allowed, not_found
 from weir.protocol.limits import USER_ID_PATTERN
-from weir.protocol.users import BanRequest, user_response
+from weir.coordinator.userview import user_response
+from weir.protocol.users import BanRequest
 from weir.store.tables import UserRow
 from weir.store.users import ban, get_user, unban
 

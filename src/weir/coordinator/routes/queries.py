@@ -21,7 +21,7 @@ from weir.protocol.queries import (
     QueryCallsRequest, QueryCallsResponse, QueryMembersRequest, QueryMembersResponse, QueryRequest,
     QueryUsersRequest, QueryUsersResponse,
 )
-from weir.protocol.users import user_response
+from weir.coordinator.userview import user_response
 from weir.store.calls import users_by_id
 from weir.store.calltypes import list_call_types
 from weir.store.query import CALLS, MEMBERS, USERS, Model, Page, compile_filter, fetch_page, json_ops

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.coordinator.auth import Caller, api_key_holder, server_caller, services, user_caller
 from weir.coordinator.services import Services
+from weir.coordinator.userview import user_response
 from weir.coordinator.userevents import emit_user_event
 from weir.domain.clock import now, utc
 from weir.domain.tokens import create_token
@@ -33,7 +34,6 @@ from weir.protocol.users import (
     UpsertUsersRequest,
     UserIdsRequest,
     UsersResponse,
-    user_response,
 )
 from weir.store import users as store
 from weir.store.calls import users_by_id

@@ -1,0 +1,101 @@
+"""Weir's Python client SDK (asyncio): the documented ``StreamVideo`` client API in snake_case.
+
+    client = StreamVideo(api_key, user=User.regular(user_id="alice", name="Alice"), user_token=token)
+    call = client.make_call(call_type=StreamCallType.default_type(), id="standup")
+    await call.get_or_create(member_ids=["bob"])
+    await call.join()
+
+This part talks to the coordinator (REST and WebSocket); media (the SFU) comes later. docs/python-sdk.md
+maps every Dart name to its Python name.
+"""
+
+from weir.client._observable import Listener, Selected, StateStream, Subscription
+from weir.client.call import Call
+from weir.client.call_type import (
+    CallPermission,
+    CallRejectReason,
+    SortParamRequest,
+    StreamBackstageSettings,
+    StreamCallType,
+    StreamLimitsSettings,
+    StreamTranscriptionSettings,
+)
+from weir.client.client import ClientState, QueryCallsResult, StreamVideo
+from weir.client.errors import VideoError, WeirAPIError
+from weir.client.events import EventStream
+from weir.client.options import RetryPolicy, StreamVideoOptions
+from weir.client.preferences import CallPreferences, ClientPublishOptions, DefaultCallPreferences, PreferredCodec
+from weir.client.sorting import (
+    CallParticipantSortingPresets,
+    Comparator,
+    by_name,
+    by_participant_source,
+    by_role,
+    combine_comparators,
+    conditional,
+    descending,
+    dominant_speaker,
+    pinned,
+    publishing_audio,
+    publishing_video,
+    reaction_type,
+    screen_sharing,
+    sort_participants,
+    speaking,
+)
+from weir.client.state import (
+    CallParticipantPin,
+    CallParticipantState,
+    CallState,
+    ConnectionQuality,
+    SfuParticipantSource,
+    SfuTrackType,
+    ViewportVisibility,
+)
+from weir.client.status import (
+    CallStatus,
+    CallStatusConnected,
+    CallStatusConnecting,
+    CallStatusDisconnected,
+    CallStatusIdle,
+    CallStatusIncoming,
+    CallStatusJoined,
+    CallStatusJoining,
+    CallStatusMigrating,
+    CallStatusOutgoing,
+    CallStatusReconnecting,
+    CallStatusReconnectionFailed,
+    ConnectionState,
+    ConnectionStatus,
+    DisconnectReason,
+    DisconnectReasonBlocked,
+    DisconnectReasonCancelled,
+    DisconnectReasonEnded,
+    DisconnectReasonFailure,
+    DisconnectReasonKicked,
+    DisconnectReasonLastParticipantLeft,
+    DisconnectReasonReconnectionFailed,
+    DisconnectReasonRejected,
+    DisconnectReasonReplaced,
+    DisconnectReasonSfuError,
+    DisconnectReasonTimeout,
+)
+from weir.client.user import User, UserInfo, UserType
+
+__all__ = [
+    "Call", "CallParticipantPin", "CallParticipantSortingPresets", "CallParticipantState", "CallPermission",
+    "CallPreferences", "CallRejectReason", "CallState", "CallStatus", "CallStatusConnected", "CallStatusConnecting",
+    "CallStatusDisconnected", "CallStatusIdle", "CallStatusIncoming", "CallStatusJoined", "CallStatusJoining",
+    "CallStatusMigrating", "CallStatusOutgoing", "CallStatusReconnecting", "CallStatusReconnectionFailed",
+    "ClientPublishOptions", "ClientState", "Comparator", "ConnectionQuality", "ConnectionState", "ConnectionStatus",
+    "DefaultCallPreferences", "DisconnectReason", "DisconnectReasonBlocked", "DisconnectReasonCancelled",
+    "DisconnectReasonEnded", "DisconnectReasonFailure", "DisconnectReasonKicked",
+    "DisconnectReasonLastParticipantLeft", "DisconnectReasonReconnectionFailed", "DisconnectReasonRejected",
+    "DisconnectReasonReplaced", "DisconnectReasonSfuError", "DisconnectReasonTimeout", "EventStream", "Listener",
+    "PreferredCodec", "QueryCallsResult", "RetryPolicy", "Selected", "SfuParticipantSource", "SfuTrackType",
+    "SortParamRequest", "StateStream", "StreamBackstageSettings", "StreamCallType", "StreamLimitsSettings",
+    "StreamTranscriptionSettings", "StreamVideo", "StreamVideoOptions", "Subscription", "User", "UserInfo",
+    "UserType", "VideoError", "ViewportVisibility", "WeirAPIError", "by_name", "by_participant_source", "by_role",
+    "combine_comparators", "conditional", "descending", "dominant_speaker", "pinned", "publishing_audio",
+    "publishing_video", "reaction_type", "screen_sharing", "sort_participants", "speaking",
+]

@@ -1,0 +1,302 @@
+"""``StreamVideo``: the client. It holds the user and the token, the coordinator connection, the calls and the
+client state, and routes each coordinator event to the calls it concerns and to ``client.events``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar, TypeVar
+from weakref import WeakValueDictionary
+
+from pydantic import BaseModel
+
+from weir.client._observable import StateStream, Subscription
+from weir.client.call import Call
+from weir.client.call_actions import Sorts, sort_json
+from weir.client.call_type import StreamCallType
+from weir.client.errors import VideoError
+from weir.client.events import EventStream, parse_event
+from weir.client.http import CoordinatorApi
+from weir.client.options import StreamVideoOptions
+from weir.client.preferences import CallPreferences
+from weir.client.socket import CoordinatorSocket, SocketHandlers
+from weir.client.status import (
+    ACTIVE_STATUSES,
+    CallStatusIncoming,
+    CallStatusOutgoing,
+    ConnectionState,
+    DisconnectReasonReplaced,
+)
+from weir.client.tokens import OnTokenUpdated, TokenLoader, TokenManager
+from weir.client.user import User, UserType
+from weir.protocol import events as ev
+from weir.protocol.queries import QueryCallsResponse
+from weir.protocol.users import CreateGuestResponse, UserResponse
+
+log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
+
+
+class ClientState:
+    """``client.state``: each field is a ``StateStream`` (``.value``, ``async for``, ``.partial(...)``)."""
+
+    def __init__(self, user: User) -> None:
+        self.user: StateStream[User] = StateStream(user)
+        self.connection: StateStream[ConnectionState] = StateStream(ConnectionState())
+        self.active_calls: StateStream[tuple[Call, ...]] = StateStream(())
+        self.active_call: StateStream[Call | None] = StateStream(None)
+        self.incoming_call: StateStream[Call | None] = StateStream(None)
+        self.outgoing_call: StateStream[Call | None] = StateStream(None)
+
+
+@dataclass(frozen=True)
+class QueryCallsResult:
+    """``query_calls``'s answer: the calls (with their state loaded) and the page cursors."""
+
+    calls: list[Call]
+    next: str | None
+    prev: str | None
+
+
+class _Instance:
+    def __get__(self, obj: object, owner: type[StreamVideo]) -> StreamVideo:
+        if owner._instance is None:
+            raise VideoError("no StreamVideo instance: create one with StreamVideo(...) first")
+        return owner._instance
+
+
+class StreamVideo:
+    """``StreamVideo(api_key, user=User.regular(...), user_token=... | token_loader=..., options=...)``.
+
+    The first instance built this way is ``StreamVideo.instance``; building a second raises unless
+    ``fail_if_singleton_exists=False`` (which replaces it). ``StreamVideo.create(...)`` builds one that is not
+    the singleton. With ``options.auto_connect`` (the default) the first request connects.
+    """
+
+    _instance: ClassVar[StreamVideo | None] = None
+    instance: ClassVar[StreamVideo] = _Instance()  # type: ignore[assignment]
+
+    def __init__(self, api_key: str, *, user: User, user_token: str | None = None,
+                 token_loader: TokenLoader | None = None, on_token_updated: OnTokenUpdated | None = None,
+                 options: StreamVideoOptions | None = None, fail_if_singleton_exists: bool = True) -> None:
+        if StreamVideo._instance is not None and fail_if_singleton_exists:
+            raise VideoError("a StreamVideo instance exists already: use StreamVideo.instance, "
+                             "StreamVideo.create(...), or await StreamVideo.reset() first")
+        self._setup(api_key, user, user_token, token_loader, on_token_updated, options)
+        StreamVideo._instance = self
+
+    @classmethod
+    def create(cls, api_key: str, *, user: User, user_token: str | None = None,
+               token_loader: TokenLoader | None = None, on_token_updated: OnTokenUpdated | None = None,
+               options: StreamVideoOptions | None = None) -> StreamVideo:
+        """A client that is not the singleton (several users in one process, background handlers)."""
+        client = cls.__new__(cls)
+        client._setup(api_key, user, user_token, token_loader, on_token_updated, options)
+        return client
+
+    @classmethod
+    async def reset(cls) -> None:
+        """Disconnect the singleton and forget it."""
+        if cls._instance is not None:
+            await cls._instance.disconnect()
+            cls._instance = None
+
+    def _setup(self, api_key: str, user: User, user_token: str | None, token_loader: TokenLoader | None,
+               on_token_updated: OnTokenUpdated | None, options: StreamVideoOptions | None) -> None:
+        self.api_key = api_key
+        self.options = options or StreamVideoOptions()
+        self.state = ClientState(user)
+        self.events = EventStream()
+        self._tokens = TokenManager(lambda: self.current_user.id, user_token, token_loader, on_token_updated)
+        self._api_client: CoordinatorApi | None = None
+        self._socket: CoordinatorSocket | None = None
+        self._connected = False
+        self._connect_lock = asyncio.Lock()
+        self._include_details = self.options.include_user_details_for_auto_connect
+        self._calls: WeakValueDictionary[str, Call] = WeakValueDictionary()
+
+    # --- the user and the connection --------------------------------------------------------------------
+    @property
+    def current_user(self) -> User:
+        return self.state.user.value
+
+    @property
+    def connection_id(self) -> str | None:
+        return self._socket.connection_id if self._socket is not None else None
+
+    @property
+    def _api(self) -> CoordinatorApi:
+        if self._api_client is None:
+            self._api_client = CoordinatorApi(self.options.rpc_base(), self.api_key, self._tokens,
+                                              self.options.request_timeout)
+        return self._api_client
+
+    async def connect(self, include_user_details: bool = True) -> str:
+        """Connect as the user: a guest is created first, anonymous users get no socket. Returns the token."""
+        async with self._connect_lock:
+            if not self._connected:
+                self._include_details = include_user_details
+                user = self.current_user
+                if user.type is UserType.GUEST:
+                    await self._create_guest(user)
+                if not user.is_anonymous:
+                    await self._open_socket()
+                self._connected = True
+            return await self._tokens.get()
+
+    async def _create_guest(self, user: User) -> None:
+        """``POST /guest``: the server picks the id (based on ours) and signs the guest's token."""
+        fields = {"id": user.id, "name": user.name, "image": user.image, "custom": dict(user.custom)}
+        guest = await self._api.request("POST", "/guest", CreateGuestResponse, auth=False,
+                                        json={"user": {k: v for k, v in fields.items() if v is not None}})
+        self._adopt(guest.user)
+        await self._tokens.set(guest.access_token)
+
+    def _adopt(self, me: UserResponse) -> None:
+        """The user as the server knows them; calls made before a guest got its id follow the new id."""
+        before = self.current_user.id
+        self.state.user.set(self.current_user.adopt(me))
+        if me.id != before:
+            for call in list(self._calls.values()):
+                call._update(replace(call.state.value, current_user_id=me.id))
+
+    async def _open_socket(self) -> None:
+        if self._socket is not None:
+            await self._socket.close()
+        self._socket = CoordinatorSocket(
+            self.options.ws_url() + f"?api_key={self.api_key}", self._tokens,
+            lambda: self.current_user.details() if self._include_details else None,
+            SocketHandlers(self._on_socket_event, self.state.connection.set, self._on_reconnected),
+            self.options.retry_policy, self.options.health_check_interval)
+        hello = await self._socket.connect()
+        self._adopt(UserResponse.model_validate(hello["me"]))
+
+    async def _ensure_connected(self) -> None:
+        if not self._connected and self.options.auto_connect:
+            await self.connect(self._include_details)
+
+    async def disconnect(self) -> None:
+        """Leave the active calls, close the socket and the HTTP client."""
+        for call in self.active_calls:
+            try:
+                await call.leave()
+            except Exception as error:  # the server will time the participant out anyway
+                log.info("leaving %s on disconnect failed: %s", call.cid, error)
+        if self._socket is not None:
+            await self._socket.close()
+            self._socket = None
+        if self._api_client is not None:
+            await self._api_client.aclose()
+            self._api_client = None
+        self._connected = False
+
+    async def _request(self, method: str, path: str, model: type[M], *, json: Any = None,
+                       params: dict[str, Any] | None = None) -> M:
+        await self._ensure_connected()
+        return await self._api.request(method, path, model, json=json, params=params)
+
+    # --- calls ------------------------------------------------------------------------------------------
+    def make_call(self, call_type: StreamCallType | str = StreamCallType.default_type(), id: str = "",
+                  preferences: CallPreferences | None = None) -> Call:
+        """The ``Call`` for ``type:id`` (one object per call; an empty id gets a generated one). Sends nothing."""
+        call_id = id or uuid.uuid4().hex
+        cid = f"{call_type}:{call_id}"
+        call = self._calls.get(cid)
+        if call is None:
+            call = Call(self, str(call_type), call_id, preferences or self.options.default_call_preferences)
+            self._calls[cid] = call
+        elif preferences is not None:
+            call.update_call_preferences(preferences)
+        return call
+
+    async def query_calls(self, filter_conditions: Mapping[str, Any] | None = None, sorts: Sorts | None = None,
+                          limit: int | None = None, next: str | None = None, prev: str | None = None,
+                          watch: bool = False) -> QueryCallsResult:
+        """Calls matching a filter (e.g. ``{"type": "livestream"}``); ``watch`` subscribes to their events."""
+        body = {"filter_conditions": filter_conditions, "sort": sort_json(sorts), "limit": limit, "next": next,
+                "prev": prev, "watch": watch or None}
+        await self._ensure_connected()
+        connection_id = self.connection_id if watch else None
+        response = await self._request("POST", "/video/calls", QueryCallsResponse,
+                                       json={k: v for k, v in body.items() if v is not None},
+                                       params={"connection_id": connection_id})
+        calls = []
+        for found in response.calls:
+            call = self.make_call(found.call.type, found.call.id)
+            call._apply(found)
+            if connection_id is not None:
+                call._watched_on = connection_id
+            calls.append(call)
+        return QueryCallsResult(calls, response.next, response.prev)
+
+    @property
+    def active_calls(self) -> tuple[Call, ...]:
+        return self.state.active_calls.value
+
+    @property
+    def active_call(self) -> Call | None:
+        """The joined call; raises with ``allow_multiple_active_calls`` (use ``active_calls``)."""
+        if self.options.allow_multiple_active_calls:
+            raise VideoError("active_call is not available with allow_multiple_active_calls: use active_calls")
+        return self.state.active_call.value
+
+    def listen_active_call(self) -> Subscription[Call | None]:
+        if self.options.allow_multiple_active_calls:
+            raise VideoError("listen_active_call is not available with allow_multiple_active_calls")
+        return self.state.active_call.subscribe()
+
+    def listen_active_calls(self) -> Subscription[tuple[Call, ...]]:
+        return self.state.active_calls.subscribe()
+
+    async def _replace_active_calls(self, call: Call) -> None:
+        """Single-call mode: leave every other active call before ``call`` becomes active."""
+        if self.options.allow_multiple_active_calls:
+            return
+        for other in self.active_calls:
+            if other is not call:
+                await other._leave(DisconnectReasonReplaced(call.cid))
+
+    def _on_status(self, call: Call) -> None:
+        """Keep the client state's call slots in step with ``call``'s status."""
+        status = call.state.value.status
+        for slot, kind in ((self.state.incoming_call, CallStatusIncoming), (self.state.outgoing_call,
+                                                                            CallStatusOutgoing)):
+            if isinstance(status, kind):
+                slot.set(call)
+            elif slot.value is call:
+                slot.set(None)
+        others = tuple(c for c in self.active_calls if c is not call)
+        active = (*others, call) if isinstance(status, ACTIVE_STATUSES) else others
+        self.state.active_calls.set(active)
+        if not self.options.allow_multiple_active_calls:
+            self.state.active_call.set(active[-1] if active else None)
+
+    # --- events -----------------------------------------------------------------------------------------
+    def _on_socket_event(self, data: dict[str, Any]) -> None:
+        event = parse_event(data)
+        if event is None:
+            return
+        cid = getattr(event, "call_cid", None)
+        if isinstance(event, ev.CallRingEvent):
+            self.make_call(event.call.type, event.call.id)._handle_event(event)
+        elif isinstance(cid, str) and (call := self._calls.get(cid)) is not None:
+            call._handle_event(event)
+        if isinstance(event, ev.UserEvent) and event.user.id == self.current_user.id:
+            self._adopt(event.user)
+        self.events.publish(event)
+
+    async def _on_reconnected(self, hello: dict[str, Any]) -> None:
+        """A new connection id: watch again every call that was watched, catching up on its state."""
+        self._adopt(UserResponse.model_validate(hello["me"]))
+        watched = [call for call in list(self._calls.values()) if call._watched_on is not None]
+        results = await asyncio.gather(*(call._ensure_watched() for call in watched), return_exceptions=True)
+        for call, result in zip(watched, results):
+            if isinstance(result, Exception):
+                log.warning("watching %s again failed: %s", call.cid, result)
+
+
+__all__ = ["ClientState", "QueryCallsResult", "StreamVideo"]

@@ -1,0 +1,46 @@
+"""Routes: the SFU edges, and the credentials a join hands out to reach one."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+
+from weir.coordinator.auth import Caller, caller, services
+from weir.coordinator.call_access import CallAccess
+from weir.domain.sfu_tokens import create_sfu_token
+from weir.protocol.sfu_edges import Credentials, Edge, GetEdgesResponse, SfuServer, StatsOptions
+from weir.sfu.signaling.paths import LATENCY_PATH, SIGNALING_PATH
+from weir.store.tables import SessionParticipantRow
+
+router = APIRouter(tags=["edges"])
+
+
+def _sfu_base_url(request: Request) -> str:
+    """The embedded SFU shares this server, so by default clients reach it where they reached the coordinator."""
+    configured = services(request).settings.sfu_public_url
+    return (configured or str(request.base_url)).rstrip("/")
+
+
+def _local_edge(request: Request) -> Edge:
+    return Edge(name=services(request).settings.sfu_edge_name,
+                latency_test_url=_sfu_base_url(request) + LATENCY_PATH)
+
+
+def join_credentials(
+    request: Request, call_cid: str, participant: SessionParticipantRow, access: CallAccess,
+) -> tuple[Credentials, StatsOptions]:
+    """The SFU address, a short-lived SFU token for this participant session, ICE servers and stats options."""
+    weir = services(request)
+    settings = weir.settings
+    base = _sfu_base_url(request)
+    token = create_sfu_token(
+        weir.api_secret, call_cid=call_cid, user_id=participant.user_id, session_id=participant.user_session_id,
+        role=participant.role, capabilities=sorted(access.capabilities), ttl_seconds=settings.sfu_token_ttl_seconds,
+    )
+    server = SfuServer(url=base.replace("http", "ws", 1) + SIGNALING_PATH, edge_name=settings.sfu_edge_name)
+    credentials = Credentials(server=server, token=token, ice_servers=settings.sfu_ice_servers)
+    return credentials, StatsOptions(reporting_interval_ms=settings.stats_reporting_interval_ms)
+
+
+@router.get("/edges", response_model=GetEdgesResponse, summary="List the SFU edges")
+async def get_edges(request: Request, who: Caller = Depends(caller("GetEdges"))) -> GetEdgesResponse:
+    return GetEdgesResponse(edges=[_local_edge(request)])

@@ -1,0 +1,70 @@
+"""DTLS-SRTP for the media plane: aiortc's ``RTCDtlsTransport`` with raw RTP and RTCP in and out.
+
+aiortc's transport does the DTLS handshake (pyOpenSSL), checks the peer's fingerprint, derives the SRTP keys
+(pylibsrtp) and demultiplexes datagrams (RFC 7983). What it does next is for a media endpoint: parse each packet
+into aiortc objects and route it to an ``RTCRtpReceiver``, which depacketises and decodes. ``MediaDtls``
+overrides the two routing methods, so each packet leaves as the decrypted bytes, untouched, for the SFU's packet
+core; no aiortc receiver, sender, decoder or encoder exists on the SFU side. Sending is synchronous: protect
+and hand to the ICE link's nominated pair.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import pylibsrtp
+from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsTransport, State
+
+from weir.sfu.rtc.ice import IceLink
+
+__all__ = ["MediaDtls", "PacketHandler"]
+
+logger = logging.getLogger(__name__)
+
+PacketHandler = Callable[[bytes], None]
+
+
+class MediaDtls(RTCDtlsTransport):
+    def __init__(
+        self, link: IceLink, certificate: RTCCertificate, on_rtp: PacketHandler, on_rtcp: PacketHandler
+    ) -> None:
+        super().__init__(link, [certificate])  # type: ignore[arg-type]  # IceLink has what it uses of RTCIceTransport
+        self._link = link
+        self._on_rtp = on_rtp
+        self._on_rtcp = on_rtcp
+        self.handler_errors = 0
+
+    async def _handle_rtp_data(self, data: bytes, arrival_time_ms: int) -> None:
+        try:
+            self._on_rtp(data)
+        except Exception:  # a bug must cost one packet, never the transport (aiortc ends its loop on one)
+            self.handler_errors += 1
+            logger.exception("RTP handler failed")
+
+    async def _handle_rtcp_data(self, data: bytes) -> None:
+        try:
+            self._on_rtcp(data)
+        except Exception:
+            self.handler_errors += 1
+            logger.exception("RTCP handler failed")
+
+    @property
+    def connected(self) -> bool:
+        return self._state is State.CONNECTED
+
+    def send_rtp(self, packet: bytes | bytearray) -> None:
+        """Protect and send one RTP packet now; dropped unless connected."""
+        if self._state is State.CONNECTED:
+            try:
+                self._link.send_now(self._tx_srtp.protect(bytes(packet)))  # pylibsrtp takes bytes only
+            except (pylibsrtp.Error, ValueError):
+                logger.debug("SRTP protect failed", exc_info=True)
+
+    def send_rtcp(self, packet: bytes) -> None:
+        """Protect and send one compound RTCP packet now; dropped unless connected."""
+        if self._state is State.CONNECTED:
+            try:
+                self._link.send_now(self._tx_srtp.protect_rtcp(packet))
+            except (pylibsrtp.Error, ValueError):
+                logger.debug("SRTCP protect failed", exc_info=True)

@@ -1,0 +1,243 @@
+"""Offer/answer for the two peer connections, as pure functions over parsed SDP.
+
+Publisher: the client offers, the SFU answers ``recvonly`` with one codec per m-section (the codecs the SFU can
+pass through: Opus; VP8, H.264, VP9, AV1, VP8 first because the SFU rewrites its picture ids on layer
+switches), only the header extensions it reads (mid, rid, ssrc-audio-level) and only the feedback it acts on
+(NACK, PLI, FIR). No RTX, RED, REMB or transport-cc is accepted for now. Simulcast is accepted by rid, up to
+``MAX_LAYERS`` layers.
+
+Subscriber: the SFU offers one ``sendonly`` m-section per forwarded track, each with its own SSRC and no header
+extensions (down-tracks write a plain 12-byte header), and the client answers.
+
+Both connections are one BUNDLE transport with rtcp-mux. The SFU is DTLS client on the publisher side (it
+answers ``active`` unless the client insists on being active) and offers ``actpass`` on the subscriber side.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from weir.sfu.audiolevel import AUDIO_LEVEL_URI
+from weir.sfu.receiver import MAX_LAYERS
+from weir.sfu.rtc.sdp import Codec, Description, Media, SdpError, render_codec
+from weir.sfu.rtc.transport import LocalTransport, RemoteTransport
+
+__all__ = [
+    "MID_URI",
+    "RID_URI",
+    "AcceptedSection",
+    "OfferedSlot",
+    "answer_publisher",
+    "publisher_dtls_role",
+    "read_subscriber_answer",
+    "remote_transport",
+    "subscriber_offer",
+]
+
+MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
+RID_URI = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
+CODECS: Mapping[str, tuple[str, ...]] = {"audio": ("opus",), "video": ("vp8", "h264", "vp9", "av1")}
+FEEDBACK = ("nack", "nack pli", "ccm fir")
+PUBLISHER_EXTENSIONS = {"audio": (MID_URI, AUDIO_LEVEL_URI), "video": (MID_URI, RID_URI)}
+_NO_ADDRESS = ("c=IN IP4 0.0.0.0", "a=rtcp:9 IN IP4 0.0.0.0")
+
+
+@dataclass(frozen=True)
+class AcceptedSection:
+    """An offered m-section the SFU receives media on."""
+
+    mid: str
+    kind: str
+    codec: Codec
+    rids: tuple[str, ...]  # simulcast layers as offered, empty without simulcast
+    extensions: Mapping[str, int]  # accepted header extensions: uri → id
+    ssrc: int | None  # the signalled media SSRC, when the offer has one
+
+
+@dataclass(frozen=True)
+class OfferedSlot:
+    """One m-section of a subscriber offer."""
+
+    mid: str
+    kind: str
+    codec: Codec
+    ssrc: int
+    stream_id: str
+    track_id: str
+    active: bool
+
+
+def _session(bundle: Iterable[str], session_id: int, version: int) -> list[str]:
+    return [
+        "v=0",
+        f"o=- {session_id} {version} IN IP4 127.0.0.1",
+        "s=-",
+        "t=0 0",
+        "a=group:BUNDLE " + " ".join(bundle),
+        "a=msid-semantic: WMS *",
+    ]
+
+
+def _transport(local: LocalTransport) -> list[str]:
+    lines = [
+        f"a=ice-ufrag:{local.ufrag}",
+        f"a=ice-pwd:{local.pwd}",
+        f"a=fingerprint:{local.fingerprint[0]} {local.fingerprint[1]}",
+        f"a=setup:{local.setup}",
+    ]
+    return [*lines, *(f"a=candidate:{c}" for c in local.candidates), "a=end-of-candidates"]
+
+
+def _sdp(lines: list[str]) -> str:
+    return "\r\n".join(lines) + "\r\n"
+
+
+def remote_transport(description: Description) -> RemoteTransport:
+    """The peer's transport, from its first m-section that is not rejected (all share it under BUNDLE)."""
+    live = [m for m in description.media if not m.rejected]
+    if not live:
+        raise SdpError("every m-section is rejected")
+    first = live[0]
+    if len(live) > 1:
+        if any(m.mid not in description.bundle for m in live):
+            raise SdpError("all m-sections must be in one BUNDLE group")
+        if any((m.ice_ufrag, m.ice_pwd) != (first.ice_ufrag, first.ice_pwd) for m in live):
+            raise SdpError("bundled m-sections must share ICE credentials")
+    if not first.ice_ufrag or not first.ice_pwd:
+        raise SdpError("ICE username fragment or password is missing")
+    if not first.fingerprints:
+        raise SdpError("DTLS fingerprint is missing")
+    candidates = list(dict.fromkeys(c for m in live for c in m.candidates))
+    return RemoteTransport(
+        ufrag=first.ice_ufrag,
+        pwd=first.ice_pwd,
+        fingerprints=tuple(first.fingerprints),
+        setup=first.setup or "actpass",
+        candidates=tuple(candidates),
+        end_of_candidates=any(m.end_of_candidates for m in live),
+    )
+
+
+def publisher_dtls_role(remote: RemoteTransport) -> Literal["client", "server"]:
+    """The SFU's DTLS role answering ``remote``'s offer: client, unless the client wants to be."""
+    return "server" if remote.setup == "active" else "client"
+
+
+def _choose_codec(media: Media, preferred: str, previous: Codec | None) -> Codec | None:
+    supported = CODECS.get(media.kind, ())
+    offered = [c for c in media.codecs if c.mime in supported and c.clock_rate > 0]
+    if previous is not None:  # renegotiation keeps the codec a track started with, if still offered
+        offered.sort(key=lambda c: c.payload_type != previous.payload_type or c.mime != previous.mime)
+        if offered and offered[0].mime == previous.mime:
+            return _filtered(offered[0])
+    order = [preferred.lower(), *supported] if preferred else list(supported)
+
+    def rank(codec: Codec) -> tuple[int, int]:
+        h264_mode = 0 if codec.mime != "h264" or codec.fmtp_params().get("packetization-mode") == "1" else 1
+        return order.index(codec.mime), h264_mode
+
+    offered.sort(key=rank)
+    return _filtered(offered[0]) if offered else None
+
+
+def _filtered(codec: Codec) -> Codec:
+    chosen = copy.deepcopy(codec)
+    chosen.feedback = [f for f in codec.feedback if f in FEEDBACK]
+    return chosen
+
+
+def _rids(media: Media) -> tuple[str, ...]:
+    sending = {rid for rid, direction in media.rids if direction == "send"}
+    listed = media.simulcast_rids("send") or [rid for rid, direction in media.rids if direction == "send"]
+    return tuple(rid for rid in listed if rid in sending)[:MAX_LAYERS]
+
+
+def _check_offered(media: Media) -> None:
+    if not media.mid:
+        raise SdpError(f"{media.kind} m-section without a mid")
+    if not media.rtcp_mux:
+        raise SdpError(f"m-section {media.mid} does not use rtcp-mux")
+    if "SAVP" not in media.protocol:
+        raise SdpError(f"m-section {media.mid} is not secure RTP ({media.protocol})")
+
+
+def answer_publisher(
+    offer: Description,
+    local: LocalTransport,
+    wanted: Mapping[str, str],
+    previous: Mapping[str, Codec],
+    *,
+    session_id: int,
+    version: int,
+) -> tuple[str, list[AcceptedSection]]:
+    """Answer a publisher's offer; ``wanted`` maps the mids announced as tracks to a preferred codec name.
+
+    Announced sections that send get ``recvonly`` and are returned; every other section gets ``inactive``
+    (audio/video) or port 0 (anything else).
+    """
+    accepted: list[AcceptedSection] = []
+    sections: list[list[str]] = []
+    bundle: list[str] = []
+    for media in offer.media:
+        if media.kind not in CODECS or media.rejected:
+            sections.append([f"m={media.kind} 0 {media.protocol} {' '.join(media.formats) or '0'}",
+                             *(["a=mid:" + media.mid] if media.mid else [])])
+            continue
+        _check_offered(media)
+        codec = _choose_codec(media, wanted.get(media.mid, ""), previous.get(media.mid))
+        sending = media.direction in ("sendrecv", "sendonly")
+        receive = codec is not None and sending and media.mid in wanted
+        rids = _rids(media) if receive else ()
+        extensions = {uri: media.extensions[uri] for uri in PUBLISHER_EXTENSIONS[media.kind] if uri in media.extensions}
+        if not rids:
+            extensions.pop(RID_URI, None)
+        if codec is None:
+            sections.append([f"m={media.kind} 0 {media.protocol} {media.formats[0] if media.formats else '0'}",
+                             f"a=mid:{media.mid}"])
+            continue
+        bundle.append(media.mid)
+        lines = [f"m={media.kind} 9 {media.protocol} {codec.payload_type}", *_NO_ADDRESS, *_transport(local)]
+        lines.append(f"a=mid:{media.mid}")
+        lines += [f"a=extmap:{ext_id} {uri}" for uri, ext_id in extensions.items()]
+        lines += ["a=recvonly" if receive else "a=inactive", "a=rtcp-mux"]
+        if media.rtcp_rsize:
+            lines.append("a=rtcp-rsize")
+        lines += render_codec(codec)
+        if rids:
+            lines += [f"a=rid:{rid} recv" for rid in rids]
+            lines.append("a=simulcast:recv " + ";".join(rids))
+        sections.append(lines)
+        if receive:
+            accepted.append(AcceptedSection(media.mid, media.kind, codec, rids, extensions, media.media_ssrc()))
+    if not bundle:
+        raise SdpError("the offer has no audio or video the SFU can receive")
+    return _sdp(_session(bundle, session_id, version) + [line for s in sections for line in s]), accepted
+
+
+def subscriber_offer(slots: Iterable[OfferedSlot], local: LocalTransport, *, session_id: int, version: int) -> str:
+    slots = list(slots)
+    lines = _session([s.mid for s in slots], session_id, version)
+    for slot in slots:
+        codec = slot.codec
+        lines += [f"m={slot.kind} 9 UDP/TLS/RTP/SAVPF {codec.payload_type}", *_NO_ADDRESS, *_transport(local)]
+        lines += [f"a=mid:{slot.mid}", "a=sendonly" if slot.active else "a=inactive"]
+        lines += [f"a=msid:{slot.stream_id} {slot.track_id}", "a=rtcp-mux", "a=rtcp-rsize", *render_codec(codec)]
+        lines += [f"a=ssrc:{slot.ssrc} cname:{slot.stream_id}", f"a=ssrc:{slot.ssrc} msid:{slot.stream_id} {slot.track_id}"]
+    return _sdp(lines)
+
+
+def read_subscriber_answer(
+    answer: Description, slots: Iterable[OfferedSlot]
+) -> tuple[RemoteTransport, Literal["client", "server"], set[str]]:
+    """The client's transport, the SFU's DTLS role, and the mids the client accepted."""
+    offered = [s.mid for s in slots]
+    if [m.mid for m in answer.media] != offered:
+        raise SdpError("the answer's m-sections do not match the offer")
+    remote = remote_transport(answer)
+    if remote.setup not in ("active", "passive"):
+        raise SdpError("an answer's DTLS setup must be active or passive")
+    accepted = {m.mid for m in answer.media if not m.rejected and m.direction in ("recvonly", "sendrecv")}
+    return remote, "server" if remote.setup == "active" else "client", accepted

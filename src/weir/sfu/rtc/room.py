@@ -1,0 +1,146 @@
+"""``RtcRoom``: one call's media plane: its participants, what they publish, and audio levels.
+
+The forwarding graph is the published tracks (by publisher session and track type) and, per participant, the
+down-tracks of its subscriber side. Publishing, unpublishing, muting and subscription changes go through the
+room so that every participant's subscriber side is brought up to date (``RtcParticipant._reconcile``).
+
+Audio levels come from the ``ssrc-audio-level`` header extension of microphone tracks (no audio is decoded):
+every ``AUDIO_LEVEL_INTERVAL_MS`` the loudest level each publisher sent is reported as a linear 0..1 value
+through ``on_audio_levels`` (when anything changed), and ``on_dominant_speaker`` names a new dominant speaker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from aiortc.rtcdtlstransport import RTCCertificate
+
+from weir.sfu.audiolevel import SILENCE_DBOV, DominantSpeaker
+from weir.sfu.rtc.config import IceConfig
+from weir.sfu.rtc.events import EventQueue
+from weir.sfu.rtc.participant import RtcParticipant
+from weir.sfu.rtc.track import PublishedTrack
+
+__all__ = ["AUDIO_LEVEL_INTERVAL_MS", "RtcRoom", "linear_level"]
+
+AUDIO_LEVEL_INTERVAL_MS = 250
+
+
+def linear_level(dbov: int) -> float:
+    """An RFC 6464 level (0 loudest, 127 silence, in -dBov) as a linear amplitude in 0..1, 3 decimals."""
+    return 0.0 if dbov >= SILENCE_DBOV else round(10 ** (-dbov / 20), 3)
+
+
+def _now_ms() -> int:
+    return time.monotonic_ns() // 1_000_000
+
+
+class RtcRoom:
+    def __init__(self, call_cid: str, ice: IceConfig) -> None:
+        self.call_cid = call_cid
+        self.ice = ice
+        self.certificate = RTCCertificate.generateCertificate()  # one per call: every connection presents it
+        self.on_audio_levels: Callable[[dict[str, float]], Awaitable[None]] | None = None
+        self.on_dominant_speaker: Callable[[str], Awaitable[None]] | None = None
+        self._participants: dict[str, RtcParticipant] = {}
+        self._tracks: dict[tuple[str, str], PublishedTrack] = {}
+        self._events = EventQueue()
+        self._speaker = DominantSpeaker()
+        self._loudest: dict[str, int] = {}  # session → lowest -dBov since the last report
+        self._reported: dict[str, float] = {}
+        self._dominant: str | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._closed = False
+
+    def participants(self) -> list[RtcParticipant]:
+        return list(self._participants.values())
+
+    def track(self, key: tuple[str, str]) -> PublishedTrack | None:
+        """The published track of (session id, track type), if any."""
+        return self._tracks.get(key)
+
+    async def add_participant(self, session_id: str, user_id: str) -> RtcParticipant:
+        """A new participant with both connections' candidates gathered; ValueError if the session is taken."""
+        if self._closed:
+            raise ValueError(f"call {self.call_cid} is closed")
+        if session_id in self._participants:
+            raise ValueError(f"session {session_id} is already in call {self.call_cid}")
+        participant = RtcParticipant(self, session_id, user_id)
+        self._participants[session_id] = participant
+        try:
+            await participant._gather()
+        except BaseException:
+            self._participants.pop(session_id, None)
+            await participant._shutdown()
+            raise
+        if self._ticker is None:
+            self._ticker = asyncio.ensure_future(self._report_levels())
+        return participant
+
+    async def remove_participant(self, session_id: str) -> None:
+        """Unpublish the participant's tracks (the others are told), stop its forwarding, close its connections."""
+        participant = self._participants.pop(session_id, None)
+        if participant is None:
+            return
+        await participant._shutdown()
+        self._speaker.remove(session_id)
+        self._loudest.pop(session_id, None)
+
+    async def close(self) -> None:
+        self._closed = True
+        for session_id in list(self._participants):
+            await self.remove_participant(session_id)
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
+        await self._events.drain()
+
+    # --- the forwarding graph (called by participants)
+
+    def _publish(self, track: PublishedTrack) -> None:
+        self._tracks[track.key] = track
+        for participant in self._participants.values():
+            participant._events.put(participant.on_track_published, track.info)
+        for participant in self._participants.values():
+            participant._reconcile()
+
+    def _unpublish(self, track: PublishedTrack) -> None:
+        if self._tracks.get(track.key) is track:
+            del self._tracks[track.key]
+        for participant in self._participants.values():
+            participant._unsubscribe_track(track)
+            participant._events.put(participant.on_track_unpublished, track.info)
+
+    def _muted(self, track: PublishedTrack) -> None:
+        for participant in self._participants.values():
+            participant._paused(track)
+
+    # --- audio levels
+
+    def observe_audio(self, track: PublishedTrack, level: int, voice: bool) -> None:
+        """One packet's audio level (the router calls this per audio packet carrying the extension)."""
+        if track.info.track_type != "audio":
+            return
+        session_id = track.info.session_id
+        if level < self._loudest.get(session_id, SILENCE_DBOV + 1):
+            self._loudest[session_id] = level
+        self._speaker.observe(session_id, level, voice, _now_ms())
+
+    async def _report_levels(self) -> None:
+        while True:
+            await asyncio.sleep(AUDIO_LEVEL_INTERVAL_MS / 1000)
+            self._report_once()
+
+    def _report_once(self) -> None:
+        speakers = [key[0] for key in self._tracks if key[1] == "audio"]
+        levels = {session_id: linear_level(self._loudest.get(session_id, SILENCE_DBOV)) for session_id in speakers}
+        self._loudest.clear()
+        if levels != self._reported:
+            self._reported = levels
+            self._events.put(self.on_audio_levels, dict(levels))
+        dominant = self._speaker.pick(_now_ms())
+        if isinstance(dominant, str) and dominant != self._dominant:
+            self._dominant = dominant
+            self._events.put(self.on_dominant_speaker, dominant)

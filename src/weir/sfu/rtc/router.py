@@ -1,0 +1,102 @@
+"""``PublisherRouter``: hands each decrypted RTP packet of a publisher connection to its track's receiver.
+
+The fast path is one dict lookup by SSRC. An SSRC seen for the first time is placed once: by the SSRC the offer
+signalled, else by its mid and rid header extensions (simulcast sends no SSRCs in SDP), else by payload type
+when exactly one single-layer track has it. Packets that fit nowhere, and malformed ones, are counted and
+dropped; nothing else happens.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+from weir.sfu.errors import PacketError
+from weir.sfu.rtc.track import PublishedTrack
+from weir.sfu.rtcp import SenderReport, parse_compound
+from weir.sfu.rtp import RtpHeader
+
+__all__ = ["AudioObserver", "PublisherRouter"]
+
+AudioObserver = Callable[[PublishedTrack, int, bool], None]  # track, level in -dBov, voice
+_MIN_RTP = 12
+
+
+class PublisherRouter:
+    __slots__ = ("_observe", "_routes", "_tracks", "malformed", "malformed_rtcp", "sender_reports", "unroutable")
+
+    def __init__(self, observe_audio: AudioObserver) -> None:
+        self._observe = observe_audio
+        self._tracks: dict[str, PublishedTrack] = {}  # by mid
+        self._routes: dict[int, tuple[PublishedTrack, int]] = {}  # SSRC → (track, layer)
+        self.sender_reports: dict[int, SenderReport] = {}  # the publisher's latest SR per SSRC
+        self.malformed = 0
+        self.malformed_rtcp = 0
+        self.unroutable = 0
+
+    def set_tracks(self, tracks: Iterable[PublishedTrack]) -> None:
+        """The tracks now published; routes of tracks that are gone are forgotten."""
+        self._tracks = {track.section.mid: track for track in tracks}
+        live = set(self._tracks.values())
+        self._routes = {ssrc: route for ssrc, route in self._routes.items() if route[0] in live}
+        for track in live:
+            if track.section.ssrc is not None and not track.rids:
+                self._routes.setdefault(track.section.ssrc, (track, 0))
+
+    def on_rtp(self, data: bytes) -> None:
+        if len(data) < _MIN_RTP:
+            self.malformed += 1
+            return
+        ssrc = int.from_bytes(data[8:12], "big")
+        route = self._routes.get(ssrc) or self._place(data, ssrc)
+        if route is None:
+            return
+        track, layer = route
+        packet = track.receiver.receive(data, layer, time.monotonic_ns())
+        if packet is not None and packet.audio_level >= 0:
+            self._observe(track, packet.audio_level, packet.voice)
+
+    def _place(self, data: bytes, ssrc: int) -> tuple[PublishedTrack, int] | None:
+        try:
+            header = RtpHeader.parse(data)
+            extensions = header.extensions()
+        except PacketError:
+            self.malformed += 1
+            return None
+        route = self._by_extensions(extensions) or self._by_payload_type(header.payload_type)
+        if route is None:
+            self.unroutable += 1
+            return None
+        # a layer's new SSRC (the publisher restarted its encoder) replaces the old one
+        self._routes = {s: r for s, r in self._routes.items() if r != route}
+        self._routes[ssrc] = route
+        return route
+
+    def _by_extensions(self, extensions: dict[int, bytes]) -> tuple[PublishedTrack, int] | None:
+        for track in self._tracks.values():
+            if track.mid_id and extensions.get(track.mid_id, b"").decode("utf-8", "replace") == track.section.mid:
+                if not track.rids:
+                    return track, 0
+                rid = extensions.get(track.rid_id, b"").decode("utf-8", "replace")
+                layer = track.layer_of_rid(rid)
+                return None if layer is None else (track, layer)
+        return None
+
+    def _by_payload_type(self, payload_type: int) -> tuple[PublishedTrack, int] | None:
+        routed = {route[0] for route in self._routes.values()}
+        fits = [
+            t for t in self._tracks.values()
+            if t.codec.payload_type == payload_type and not t.rids and t not in routed
+        ]
+        return (fits[0], 0) if len(fits) == 1 else None
+
+    def on_rtcp(self, data: bytes) -> None:
+        """The publisher's RTCP: sender reports are kept; the rest is for a sender, which the SFU is not here."""
+        try:
+            packets = parse_compound(data)
+        except PacketError:
+            self.malformed_rtcp += 1
+            return
+        for packet in packets:
+            if isinstance(packet, SenderReport) and packet.ssrc in self._routes:
+                self.sender_reports[packet.ssrc] = packet

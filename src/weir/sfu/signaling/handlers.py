@@ -1,0 +1,118 @@
+"""What the SFU does with each request of a joined session (``join`` itself is in join.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from weir.protocol.sfu.errors import SfuErrorCode, SignalError
+from weir.protocol.sfu.events import HealthCheckResponseEvent, PublisherAnswerEvent
+from weir.protocol.sfu.requests import (
+    AnyRequest,
+    IceRestartRequest,
+    IceTrickleRequest,
+    LeaveRequest,
+    SendAnswerRequest,
+    SetPublisherRequest,
+    UpdateMuteStatesRequest,
+    UpdateSubscriptionsRequest,
+)
+from weir.sfu.rtc.model import Layer, Subscription, TrackInfo
+from weir.sfu.signaling.outbox import NORMAL_CLOSURE
+from weir.sfu.signaling.rooms import Rooms
+from weir.sfu.signaling.session import ParticipantSession, candidate_to_media
+
+Handler = Callable[[Rooms, ParticipantSession, Any], Awaitable[None]]
+
+
+def _refuse_unpermitted(session: ParticipantSession, track_types: list[str], request_id: str | None) -> None:
+    refused = sorted({t for t in track_types if not session.may_publish(t)})
+    if refused:
+        raise SignalError(SfuErrorCode.PERMISSION_DENIED,
+                          f"you may not publish {', '.join(refused)} in this call (missing capability)", request_id)
+
+
+async def set_publisher(rooms: Rooms, session: ParticipantSession, request: SetPublisherRequest) -> None:
+    # A muted track may be announced without the capability (so renegotiation keeps working after a revoke).
+    _refuse_unpermitted(session, [t.track_type for t in request.tracks if not t.muted], request.request_id)
+    tracks = [
+        TrackInfo(session_id=session.id, track_type=t.track_type, mid=t.mid, codec=t.codec, muted=t.muted,
+                  layers=tuple(Layer(rid=x.rid, width=x.width, height=x.height, bitrate=x.bitrate) for x in t.layers))
+        for t in request.tracks
+    ]
+    try:
+        answer = await session.media.set_publisher_offer(request.sdp, tracks)
+    except ValueError as error:
+        raise SignalError(SfuErrorCode.NEGOTIATION_FAILED, f"publisher offer refused: {error}",
+                          request.request_id) from error
+    session.send(PublisherAnswerEvent(sdp=answer))
+
+
+async def send_answer(rooms: Rooms, session: ParticipantSession, request: SendAnswerRequest) -> None:
+    try:
+        await session.media.set_subscriber_answer(request.sdp, request.negotiation_id)
+    except ValueError as error:
+        raise SignalError(SfuErrorCode.NEGOTIATION_FAILED, f"subscriber answer refused: {error}",
+                          request.request_id) from error
+
+
+async def ice_trickle(rooms: Rooms, session: ParticipantSession, request: IceTrickleRequest) -> None:
+    candidate = None if request.candidate is None else candidate_to_media(request.candidate)
+    try:
+        await session.media.add_ice_candidate(request.target, candidate)
+    except ValueError as error:
+        raise SignalError(SfuErrorCode.INVALID_MESSAGE, f"candidate: {error}", request.request_id) from error
+
+
+async def update_subscriptions(rooms: Rooms, session: ParticipantSession, request: UpdateSubscriptionsRequest) -> None:
+    # Tracks of sessions that are gone (or never were) are left out: a subscriber may not have heard yet.
+    present = session.room.sessions
+    wanted = [
+        Subscription(session_id=t.session_id, track_type=t.track_type,
+                     width=t.dimension.width if t.dimension else 0, height=t.dimension.height if t.dimension else 0)
+        for t in request.tracks if t.session_id in present and t.session_id != session.id
+    ]
+    await session.media.update_subscriptions(wanted)
+
+
+async def update_mute_states(rooms: Rooms, session: ParticipantSession, request: UpdateMuteStatesRequest) -> None:
+    _refuse_unpermitted(session, [m.track_type for m in request.mute_states if not m.muted], request.request_id)
+    session.set_muted({m.track_type: m.muted for m in request.mute_states})
+
+
+async def ice_restart(rooms: Rooms, session: ParticipantSession, request: IceRestartRequest) -> None:
+    if request.target == "subscriber":
+        session.subscriber_ice_restart = True
+    await session.media.restart_ice(request.target)
+
+
+async def leave(rooms: Rooms, session: ParticipantSession, request: LeaveRequest) -> None:
+    if session.outbox is not None:
+        session.outbox.close(NORMAL_CLOSURE, "left")
+    await rooms.remove(session, "left")
+
+
+async def send_stats(rooms: Rooms, session: ParticipantSession, request: Any) -> None:
+    """Accepted and validated; call statistics (a later issue) will keep them."""
+
+
+async def health_check(rooms: Rooms, session: ParticipantSession, request: Any) -> None:
+    session.send(HealthCheckResponseEvent(participant_count=session.room.count()))
+
+
+async def already_joined(rooms: Rooms, session: ParticipantSession, request: Any) -> None:
+    raise SignalError(SfuErrorCode.ALREADY_JOINED, "this socket has joined already", request.request_id)
+
+
+HANDLERS: dict[str, Handler] = {
+    "join": already_joined, "set_publisher": set_publisher, "send_answer": send_answer, "ice_trickle": ice_trickle,
+    "update_subscriptions": update_subscriptions, "update_mute_states": update_mute_states,
+    "ice_restart": ice_restart, "leave": leave, "send_stats": send_stats, "health_check": health_check,
+}
+
+
+async def handle(rooms: Rooms, session: ParticipantSession, request: AnyRequest) -> None:
+    await HANDLERS[request.type](rooms, session, request)
+
+
+__all__ = ["HANDLERS", "handle"]

@@ -1,0 +1,54 @@
+"""What signaling needs of the media plane (``weir.sfu.rtc``): a room per call, a participant per session.
+
+Callbacks are attributes the signaling layer sets; the media plane awaits them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from weir.sfu.rtc.model import Subscription, Target, TrackInfo
+
+Candidate = dict[str, Any]
+
+
+class MediaParticipant(Protocol):
+    on_ice_candidate: Callable[[Target, Candidate], Awaitable[None]] | None
+    on_subscriber_offer: Callable[[str, int], Awaitable[None]] | None
+    on_track_published: Callable[[TrackInfo], Awaitable[None]] | None
+    on_track_unpublished: Callable[[TrackInfo], Awaitable[None]] | None
+    on_connection_state: Callable[[str], Awaitable[None]] | None
+
+    @property
+    def tracks(self) -> list[TrackInfo]:
+        """The tracks this participant publishes, with their current mute state."""
+        ...
+
+    async def set_publisher_offer(self, sdp: str, tracks: list[TrackInfo]) -> str: ...
+
+    async def set_subscriber_answer(self, sdp: str, negotiation_id: int) -> None: ...
+
+    async def add_ice_candidate(self, target: Target, candidate: Candidate | None) -> None: ...
+
+    async def update_subscriptions(self, subscriptions: list[Subscription]) -> None: ...
+
+    def set_muted(self, track_type: str, muted: bool) -> None: ...
+
+    async def restart_ice(self, target: Target) -> None: ...
+
+
+class MediaRoom(Protocol):
+    on_audio_levels: Callable[[dict[str, float]], Awaitable[None]] | None
+    on_dominant_speaker: Callable[[str], Awaitable[None]] | None
+
+    async def add_participant(self, session_id: str, user_id: str) -> MediaParticipant: ...
+
+    async def remove_participant(self, session_id: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+MediaRoomFactory = Callable[[str], MediaRoom]
+
+__all__ = ["Candidate", "MediaParticipant", "MediaRoom", "MediaRoomFactory"]

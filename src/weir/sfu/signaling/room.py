@@ -1,0 +1,70 @@
+"""One call on the SFU: its participant sessions, pins and settings, and its media room."""
+
+from __future__ import annotations
+
+from weir.protocol.sfu.events import AudioLevel, AudioLevelChangedEvent, DominantSpeakerChangedEvent
+from weir.protocol.sfu.models import CallState, Outbound, ParticipantCount, Pin
+from weir.sfu.signaling.link import CallRecord
+from weir.sfu.signaling.media import MediaRoom
+from weir.sfu.signaling.session import SPEAKING_LEVEL, ParticipantSession
+
+# The seed: the participant list is truncated to 250, publishers first.
+MAX_LISTED_PARTICIPANTS = 250
+
+
+class CallRoom:
+    def __init__(self, record: CallRecord, media: MediaRoom) -> None:
+        self.cid = record.cid
+        self.media = media
+        self.sessions: dict[str, ParticipantSession] = {}
+        self.dominant_speaker: str | None = None
+        self.refresh(record)
+        media.on_audio_levels = self._audio_levels
+        media.on_dominant_speaker = self._dominant_speaker
+
+    def refresh(self, record: CallRecord) -> None:
+        """Take the coordinator's current view (each join reads it afresh)."""
+        self.started_at = record.started_at
+        self.pins = list(record.pins)
+        self.settings = record.settings
+
+    def pin_of(self, session_id: str) -> Pin | None:
+        return next((p for p in self.pins if p.session_id == session_id), None)
+
+    def of_user(self, user_id: str) -> list[ParticipantSession]:
+        return [s for s in self.sessions.values() if s.user_id == user_id]
+
+    def count(self) -> ParticipantCount:
+        anonymous = sum(1 for s in self.sessions.values() if s.record.anonymous)
+        return ParticipantCount(total=len(self.sessions), anonymous=anonymous)
+
+    def call_state(self) -> CallState:
+        participants = [s.participant() for s in self.sessions.values()]
+        participants.sort(key=lambda p: not p.published_tracks)  # stable: publishers first, then join order
+        return CallState(participants=participants[:MAX_LISTED_PARTICIPANTS], pins=self.pins,
+                         started_at=self.started_at, participant_count=self.count())
+
+    async def _audio_levels(self, levels: dict[str, float]) -> None:
+        changed = []
+        for session_id, level in levels.items():
+            session = self.sessions.get(session_id)
+            if session is not None:
+                session.audio_level = level
+                changed.append(AudioLevel(session_id=session_id, user_id=session.user_id, level=level,
+                                          is_speaking=level >= SPEAKING_LEVEL))
+        if changed:
+            self.broadcast(AudioLevelChangedEvent(audio_levels=changed))
+
+    async def _dominant_speaker(self, session_id: str) -> None:
+        session = self.sessions.get(session_id)
+        if session is not None:
+            self.dominant_speaker = session_id
+            self.broadcast(DominantSpeakerChangedEvent(session_id=session_id, user_id=session.user_id))
+
+    def broadcast(self, event: Outbound, *, exclude: str | None = None) -> None:
+        for session in self.sessions.values():
+            if session.id != exclude:
+                session.send(event)
+
+
+__all__ = ["MAX_LISTED_PARTICIPANTS", "CallRoom"]

@@ -1,0 +1,209 @@
+"""aiortc client peers for the media-plane tests, on 127.0.0.1 only.
+
+A ``Peer`` is what Weir's SDK will be: a publisher ``RTCPeerConnection`` (it offers) and a subscriber one (it
+answers the SFU's offers), signalling in process with an ``RtcParticipant``. The peers encode and decode for
+real (VP8 and Opus through aiortc); only the SFU must not.
+
+aiortc gathers from every interface except loopback and has no argument to change that, so ``loopback_only``
+swaps each not-yet-gathered ICE transport's aioice connection for Weir's ``HostConnection`` on 127.0.0.1: the
+same hook the SFU uses, applied per peer connection, nothing patched globally.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import struct
+import time
+from collections import Counter
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack, VideoStreamTrack
+from aiortc.sdp import candidate_from_sdp
+from av import AudioFrame, VideoFrame
+
+from weir.sfu.audiolevel import SPEECH_DBOV
+from weir.sfu.rtc import IceConfig, RtcParticipant, RtcRoom, Subscription, TrackInfo
+from weir.sfu.rtc.ice import HostConnection
+
+LOOPBACK = IceConfig(host_addresses=("127.0.0.1",), connect_timeout_s=10)
+VIDEO_SIZE = (160, 120)  # small frames keep the peers' VP8 encoding cheap
+AUDIO_RATE = 48_000
+AUDIO_SAMPLES = 960  # 20 ms
+
+
+def loopback_only(pc: RTCPeerConnection) -> None:
+    for transceiver in pc.getTransceivers():
+        ice = transceiver.sender.transport.transport
+        old = ice._connection
+        if isinstance(old, HostConnection) or ice.iceGatherer.state != "new":
+            continue
+        new = HostConnection(
+            LOOPBACK, controlling=old.ice_controlling, local_username=old.local_username,
+            local_password=old.local_password,
+        )
+        ice.iceGatherer._connection = ice._connection = new
+        ice._recv, ice._send = new.recv, new.send
+
+
+def speak_with_voice_activity(pc: RTCPeerConnection) -> None:
+    """aiortc never sets the audio-level extension's voice bit; set it on loud packets, as a browser's VAD would."""
+    for extensions in {id(t.sender.transport): t.sender.transport._rtp_header_extensions_map
+                       for t in pc.getTransceivers()}.values():
+        original = extensions.set
+
+        def set_with_voice(values: Any, original: Callable[[Any], Any] = original) -> Any:
+            if values.audio_level is not None:
+                level = values.audio_level[1]
+                values.audio_level = (level <= SPEECH_DBOV, level)
+            return original(values)
+
+        extensions.set = set_with_voice
+
+
+class Pattern(VideoStreamTrack):
+    """Small frames whose brightness changes every frame, so every frame has something to encode."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    async def recv(self) -> VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        frame = VideoFrame(width=VIDEO_SIZE[0], height=VIDEO_SIZE[1], format="yuv420p")
+        self.count += 1
+        for index, plane in enumerate(frame.planes):
+            plane.update(bytes(((self.count * 7 + index * 50) % 256,)) * plane.buffer_size)
+        frame.pts, frame.time_base = pts, time_base
+        return frame
+
+
+class Tone(MediaStreamTrack):
+    """A 440 Hz tone at about -10 dBov (``amplitude`` 0 gives silence), 20 ms frames at 48 kHz."""
+
+    kind = "audio"
+
+    def __init__(self, amplitude: float = 0.3) -> None:
+        super().__init__()
+        self.amplitude = amplitude
+        self._sent = 0
+        self._start = 0.0
+
+    async def recv(self) -> AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._sent:
+            await asyncio.sleep(self._start + self._sent / AUDIO_RATE - time.time())
+        else:
+            self._start = time.time()
+        peak = self.amplitude * 32767
+        samples = [int(peak * math.sin(2 * math.pi * 440 * (self._sent + n) / AUDIO_RATE)) for n in range(AUDIO_SAMPLES)]
+        frame = AudioFrame(format="s16", layout="mono", samples=AUDIO_SAMPLES)
+        frame.planes[0].update(struct.pack(f"{AUDIO_SAMPLES}h", *samples))
+        frame.pts, frame.sample_rate, frame.time_base = self._sent, AUDIO_RATE, Fraction(1, AUDIO_RATE)
+        self._sent += AUDIO_SAMPLES
+        return frame
+
+
+class Peer:
+    """One client: publishes through one connection, receives and decodes through the other."""
+
+    def __init__(self, room: RtcRoom, session_id: str) -> None:
+        self.room = room
+        self.session_id = session_id
+        self.publisher_pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.subscriber_pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.subscriber_pc.on("track", self._on_track)
+        self.frames: Counter[str] = Counter()  # decoded frames by track id ("<session>|<track type>")
+        self.published: list[TrackInfo] = []  # on_track_published events received
+        self.unpublished: list[TrackInfo] = []
+        self.states: list[str] = []
+        self.candidates: list[tuple[str, dict[str, Any]]] = []
+        self.sources: dict[str, MediaStreamTrack] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self.participant: RtcParticipant
+
+    async def join(self) -> RtcParticipant:
+        self.participant = participant = await self.room.add_participant(self.session_id, f"user-{self.session_id}")
+        participant.on_subscriber_offer = self._answer
+        participant.on_ice_candidate = self._candidate
+        participant.on_connection_state = self._state
+        participant.on_track_published = self._published
+        participant.on_track_unpublished = self._unpublished
+        return participant
+
+    async def publish(self, *, audio: bool = True, video: bool = True, amplitude: float = 0.3) -> None:
+        if audio:
+            self.sources["audio"] = Tone(amplitude)
+            self.publisher_pc.addTrack(self.sources["audio"])
+        if video:
+            self.sources["video"] = Pattern()
+            self.publisher_pc.addTrack(self.sources["video"])
+        loopback_only(self.publisher_pc)
+        await self.publisher_pc.setLocalDescription(await self.publisher_pc.createOffer())
+        tracks = [
+            TrackInfo(self.session_id, t.kind, mid=t.mid)  # type: ignore[arg-type]
+            for t in self.publisher_pc.getTransceivers()
+        ]
+        answer = await self.participant.set_publisher_offer(self.publisher_pc.localDescription.sdp, tracks)
+        await self.publisher_pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+        speak_with_voice_activity(self.publisher_pc)
+
+    async def subscribe(self, *others: Peer, track_types: tuple[str, ...] = ("audio", "video")) -> None:
+        await self.participant.update_subscriptions(
+            [Subscription(other.session_id, track_type) for other in others for track_type in track_types]
+        )
+
+    def received(self, other: Peer, track_type: str) -> int:
+        return self.frames[f"{other.session_id}|{track_type}"]
+
+    async def _answer(self, sdp: str, negotiation_id: int) -> None:
+        await self.subscriber_pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
+        loopback_only(self.subscriber_pc)
+        await self.subscriber_pc.setLocalDescription(await self.subscriber_pc.createAnswer())
+        await self.participant.set_subscriber_answer(self.subscriber_pc.localDescription.sdp, negotiation_id)
+
+    async def _candidate(self, target: str, candidate: dict[str, Any]) -> None:
+        self.candidates.append((target, candidate))
+        pc = self.publisher_pc if target == "publisher" else self.subscriber_pc
+        found = candidate_from_sdp(candidate["candidate"].removeprefix("candidate:"))
+        found.sdpMid, found.sdpMLineIndex = candidate["sdpMid"], candidate["sdpMLineIndex"]
+        await pc.addIceCandidate(found)
+
+    async def _state(self, state: str) -> None:
+        self.states.append(state)
+
+    async def _published(self, info: TrackInfo) -> None:
+        self.published.append(info)
+
+    async def _unpublished(self, info: TrackInfo) -> None:
+        self.unpublished.append(info)
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        self._tasks.append(asyncio.ensure_future(self._consume(track)))
+
+    async def _consume(self, track: MediaStreamTrack) -> None:
+        try:
+            while True:
+                await track.recv()
+                self.frames[track.id] += 1
+        except MediaStreamError:
+            pass
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await self.publisher_pc.close()
+        await self.subscriber_pc.close()
+
+
+async def eventually(check: Callable[[], bool], timeout_s: float = 10.0, what: str = "condition") -> None:
+    """Wait until ``check()`` holds; fail the test naming ``what`` if it does not within ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)

@@ -1,0 +1,157 @@
+"""Browser tests: Debian's Chromium driven by Playwright, with fake camera, microphone and screen, against a
+``weir serve --dev`` server (SQLite and PostgreSQL) that serves the built app at ``/``.
+
+Every page records console errors and uncaught exceptions; a test fails if any page had one.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Locator,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
+
+from tests.conftest import ROOT, fresh_postgres_database, free_port, start_server
+from weir.config import Settings
+
+CHROMIUM_ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--autoplay-policy=no-user-gesture-required",
+]
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+expect.set_options(timeout=10_000)
+
+
+def chromium_path() -> str:
+    """Debian's Chromium, installed by scripts/chromium.sh when missing."""
+    path = os.environ.get("WEIR_CHROMIUM")
+    if not path:
+        out = subprocess.run([str(ROOT / "scripts" / "chromium.sh")], check=True, capture_output=True, text=True)
+        path = out.stdout.strip().splitlines()[-1]
+        os.environ["WEIR_CHROMIUM"] = path
+    return path
+
+
+@pytest.fixture(scope="session")
+def web_build() -> None:
+    """The app as `make run` builds it (a no-op when web/ has not changed)."""
+    subprocess.run(["make", "-s", "-C", str(ROOT), "web"], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def web_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, web_build: None) -> Iterator[str]:
+    """A development server (dev sign-in on) serving the app; its base URL."""
+    drop: Callable[[], None] = lambda: None
+    database_url = None
+    if request.param == "postgres":
+        database_url, drop = fresh_postgres_database()
+    settings = Settings(
+        host="127.0.0.1", port=free_port(), data_dir=tmp_path_factory.mktemp(f"weir-web-{request.param}"),
+        database_url=database_url, dev=True, rate_limits_enabled=False,
+    )
+    uv, thread = start_server(settings)
+    try:
+        yield f"http://127.0.0.1:{settings.port}"
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=10)
+        drop()
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@dataclass
+class Pages:
+    """Opens pages, one browser context each (so each has its own sign-in), and collects their errors."""
+
+    browser: Browser
+    base_url: str
+    contexts: list[BrowserContext] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def open(self, path: str = "/", viewport: dict[str, int] = DESKTOP, **options: object) -> Page:
+        context = self.browser.new_context(viewport=viewport, base_url=self.base_url, **options)  # type: ignore[arg-type]
+        self.contexts.append(context)
+        page = context.new_page()
+        page.on("console", lambda message: self._console(page, message))
+        page.on("pageerror", lambda error: self.errors.append(f"{page.url}: uncaught {error}"))
+        page.goto(path)
+        return page
+
+    def _console(self, page: Page, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.errors.append(f"{page.url}: console error: {message.text}")
+
+    def signed_in(self, user_id: str, path: str = "/", **options: object) -> Page:
+        """A page signed in through the development sign-in, on the lobby."""
+        page = self.open(path, **options)
+        page.get_by_test_id("sign-in-user").fill(user_id)
+        page.get_by_test_id("sign-in-submit").click()
+        expect(page.get_by_test_id("lobby")).to_be_visible()
+        return page
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+
+
+@pytest.fixture
+def pages(browser: Browser, web_url: str) -> Iterator[Pages]:
+    opened = Pages(browser, web_url)
+    yield opened
+    opened.close()
+    assert opened.errors == [], "pages had errors:\n" + "\n".join(opened.errors)
+
+
+def join_call(page: Page, call_type: str, call_id: str) -> None:
+    """From the lobby: choose the call and join; waits for a call screen (or a waiting screen)."""
+    page.get_by_test_id("call-type").select_option(call_type)
+    page.get_by_test_id("call-id").fill(call_id)
+    page.get_by_test_id("join-call").click()
+
+
+def tiles(page: Page) -> list[str]:
+    """The user ids of the participant tiles on the page, in display order."""
+    return page.get_by_test_id("participant-tile").evaluate_all("els => els.map(e => e.dataset.userId)")
+
+
+def screenshot_dir() -> Path | None:
+    """Where `make screenshots` keeps the PNGs (WEIR_SCREENSHOT_DIR); None keeps them in a temporary folder."""
+    folder = os.environ.get("WEIR_SCREENSHOT_DIR")
+    return Path(folder) if folder else None
+
+
+def is_png(path: Path) -> bool:
+    return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def by_user(page: Page, testid: str, user_id: str) -> Locator:
+    """The element with ``data-testid`` that belongs to ``user_id`` (tiles, list entries)."""
+    return page.locator(f'[data-testid="{testid}"][data-user-id="{user_id}"]')

@@ -1,0 +1,15 @@
+import { defineConfig } from "vite";
+
+// The build lands inside the Python package, so `weir serve` serves it at `/`.
+export default defineConfig({
+  build: {
+    outDir: "../src/weir/web_dist",
+    emptyOutDir: true,
+    sourcemap: true,
+  },
+  oxc: { jsx: { runtime: "automatic", importSource: "preact" } },
+  server: {
+    // `npm run dev` next to `make run`: the API and its WebSocket stay on the coordinator.
+    proxy: { "/api": { target: "http://127.0.0.1:3030", ws: true } },
+  },
+});
