@@ -10,7 +10,7 @@ import httpx
 from tests.conftest import assert_error
 from weir.domain.clock import now
 from weir.protocol.errors import ErrorCode
-from weir.protocol.users import user_response
+from weir.coordinator.userview import user_response
 from weir.store.tables import UserRow
 from weir.store.users import is_banned
 

@@ -161,6 +161,8 @@ class Peer:
         return self.frames[f"{other.session_id}|{track_type}"]
 
     async def _answer(self, sdp: str, negotiation_id: int) -> None:
+        if self.subscriber_pc.signalingState == "closed":
+            return
         await self.subscriber_pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
         loopback_only(self.subscriber_pc)
         await self.subscriber_pc.setLocalDescription(await self.subscriber_pc.createAnswer())

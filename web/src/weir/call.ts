@@ -233,7 +233,10 @@ export class Call {
 
   private removed(reason: string): void {
     if (this.view.status !== "joined" && this.view.status !== "joining") return;
+    const sessionId = this.view.localSessionId;
     this.patch({ status: reason === "ended" ? "ended" : "removed", reason });
+    // Kicked or blocked: this client leaves the session itself (the SFU also drops its media).
+    if (reason === "kicked" || reason === "blocked") void this.api.leave(this.cid, sessionId).catch(() => undefined);
     this.onRemoved(reason);
   }
 

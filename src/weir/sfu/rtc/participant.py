@@ -254,6 +254,8 @@ class RtcParticipant:
     def _transport_state(self, target: Target, state: TransportState) -> None:
         if self._closing:
             return
+        if target == "subscriber" and state == "connected":
+            self._down.attach_answered()
         if state in ("closed", "failed"):
             if target == "publisher":
                 self._unpublish_all()

@@ -1,8 +1,9 @@
 """``SubscriberSide``: what one participant receives, over the connection the SFU offers.
 
 One ``Slot`` (m-section) per subscribed track, each with a down-track of its own SSRC and payload type. A slot
-joins its receiver's fan-out only once an answer covering it has been accepted, so no packet is spent before
-the client can demultiplex it; an unsubscribed slot leaves the fan-out at once and is offered ``inactive``.
+joins its receiver's fan-out only once an answer covering it has been accepted and the connection is up, so
+no packet is spent before the client can decrypt and demultiplex it; an unsubscribed slot leaves the fan-out
+at once and is offered ``inactive``.
 Mids are never reused (aiortc, for one, cannot retarget a receiving transceiver).
 
 Offers carry a negotiation id; only the answer to the latest offer is applied, older ones are ignored.
@@ -61,6 +62,8 @@ class SubscriberSide:
         self._mids = itertools.count()
         self._session_id = random.getrandbits(62)
         self._offered: list[OfferedSlot] = []  # as the latest offer had them
+        self._answered = 0  # the negotiation id of the latest answer applied
+        self._accepted: set[str] = set()  # the mids that answer accepted
         self.negotiation_id = 0
         self.bandwidth_estimate = 0  # bit/s from the subscriber's REMB; 0 before one arrives
         self.malformed_rtcp = 0
@@ -122,11 +125,22 @@ class SubscriberSide:
             return False
         remote, role, accepted = read_subscriber_answer(parse(sdp), self._offered)
         await self.transport.apply_remote(remote, role)
+        self._answered, self._accepted = negotiation_id, accepted
+        self.attach_answered()
+        return True
+
+    def attach_answered(self) -> None:
+        """Put answered slots into their receivers' fan-out, once the connection is up.
+
+        Not before: the SFU's DTLS completes a round trip before the client's, and a keyframe sent meanwhile
+        would be lost; attaching asks the publisher for a fresh one.
+        """
+        if self.transport.state != "connected":
+            return
         for slot in self.slots:
-            if slot.active and not slot.attached and slot.since <= negotiation_id and slot.offered.mid in accepted:
+            if slot.active and not slot.attached and slot.since <= self._answered and slot.offered.mid in self._accepted:
                 slot.track.receiver.add_downtrack(slot.downtrack)
                 slot.attached = True
-        return True
 
     def detach_track(self, track: PublishedTrack) -> list[Slot]:
         """Remove every active slot of ``track`` (unpublished); returns them."""
