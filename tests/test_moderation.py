@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 import httpx
 
 from tests.conftest import assert_error
+from weir.coordinator.userview import user_response
 from weir.domain.clock import now
 from weir.protocol.errors import ErrorCode
-from weir.coordinator.userview import user_response
 from weir.store.tables import UserRow
 from weir.store.users import is_banned
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import (
     Browser,
@@ -24,7 +25,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from tests.conftest import ROOT, fresh_postgres_database, free_port, start_server
+from tests.conftest import ROOT, RunningServer, fresh_postgres_database, free_port, start_server
 from weir.config import Settings
 
 CHROMIUM_ARGS = [
@@ -55,19 +56,21 @@ def web_build() -> None:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
-def web_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, web_build: None) -> Iterator[str]:
-    """A development server (dev sign-in on) serving the app; its base URL."""
+def web_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, web_build: None
+) -> Iterator[RunningServer]:
+    """A development server (dev sign-in on) serving the app."""
     drop: Callable[[], None] = lambda: None
     database_url = None
     if request.param == "postgres":
         database_url, drop = fresh_postgres_database()
-    settings = Settings(
-        host="127.0.0.1", port=free_port(), data_dir=tmp_path_factory.mktemp(f"weir-web-{request.param}"),
-        database_url=database_url, dev=True, rate_limits_enabled=False,
-    )
+    data_dir = tmp_path_factory.mktemp(f"weir-web-{request.param}")
+    settings = Settings(host="127.0.0.1", port=free_port(), data_dir=data_dir, database_url=database_url, dev=True,
+                        rate_limits_enabled=False)
     uv, thread = start_server(settings)
     try:
-        yield f"http://127.0.0.1:{settings.port}"
+        yield RunningServer(f"http://127.0.0.1:{settings.port}", settings.api_key or "", settings.api_secret or "",
+                            data_dir, request.param)
     finally:
         uv.should_exit = True
         thread.join(timeout=10)
@@ -123,8 +126,16 @@ class Pages:
 
 
 @pytest.fixture
-def pages(browser: Browser, web_url: str) -> Iterator[Pages]:
-    opened = Pages(browser, web_url)
+def server_api(web_server: RunningServer) -> Iterator[httpx.Client]:
+    """The API with a server token, for what the app has no screen for (call settings)."""
+    with httpx.Client(base_url=f"{web_server.base_url}/api/v1", params={"api_key": web_server.api_key},
+                      headers={"Authorization": web_server.token()}, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def pages(browser: Browser, web_server: RunningServer) -> Iterator[Pages]:
+    opened = Pages(browser, web_server.base_url)
     yield opened
     opened.close()
     assert opened.errors == [], "pages had errors:\n" + "\n".join(opened.errors)

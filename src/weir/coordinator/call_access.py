@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.coordinator.auth import Caller
@@ -13,7 +14,8 @@ from weir.domain.settings import merge_settings
 from weir.protocol.errors import APIError, ErrorCode, input_error
 from weir.store.calls import get_member, get_user_permissions
 from weir.store.calltypes import get_call_type
-from weir.store.tables import CallMemberRow, CallRow, CallTypeRow
+from weir.store.tables import CallMemberRow, CallRow, CallTypeRow, CallUserPermissionRow
+
 
 @dataclass(frozen=True)
 class CallAccess:
@@ -45,21 +47,13 @@ def effective_settings(call_type: CallTypeRow, call: CallRow | None) -> dict[str
     return call_type.settings
 
 
-async def access_for(
-    session: AsyncSession, caller: Caller, call_type: CallTypeRow, call: CallRow | None
+def _access(
+    caller: Caller, call_type: CallTypeRow, call: CallRow | None, membership: CallMemberRow | None,
+    permissions: CallUserPermissionRow | None,
 ) -> CallAccess:
-    """Capabilities of ``caller`` in ``call`` (or, before it exists, in a new call of ``call_type``)."""
     settings = effective_settings(call_type, call)
     if caller.is_server:
         return CallAccess(call_type, settings, ALL_CAPABILITIES, None)
-    membership = None
-    granted: list[str] = []
-    revoked: list[str] = []
-    if call is not None and caller.user_id is not None and not caller.is_anonymous:
-        membership = await get_member(session, call.cid, caller.user_id)
-        permissions = await get_user_permissions(session, call.cid, caller.user_id)
-        if permissions is not None:
-            granted, revoked = list(permissions.granted), list(permissions.revoked)
     roles = call_roles(
         app_role=None if caller.is_anonymous else caller.user_role,
         member_role=membership.role if membership else None,
@@ -67,11 +61,45 @@ async def access_for(
         token_role=caller.claims.role,
     )
     capabilities = own_capabilities(
-        grants=call_type.grants, roles=roles, settings=settings, granted=granted, revoked=revoked
+        grants=call_type.grants, roles=roles, settings=settings,
+        granted=permissions.granted if permissions else (), revoked=permissions.revoked if permissions else (),
     )
     if call is not None and caller.user_id in (call.blocked_user_ids or []):
-        capabilities = [c for c in capabilities if c not in (Capability.JOIN_CALL.value,)]
+        capabilities = [c for c in capabilities if c != Capability.JOIN_CALL.value]
     return CallAccess(call_type, settings, frozenset(capabilities), membership)
+
+
+def _personal(caller: Caller) -> bool:
+    """Whether memberships and runtime permissions apply (they don't to the server or anonymous callers)."""
+    return not caller.is_server and not caller.is_anonymous and caller.user_id is not None
+
+
+async def access_for(
+    session: AsyncSession, caller: Caller, call_type: CallTypeRow, call: CallRow | None
+) -> CallAccess:
+    """Capabilities of ``caller`` in ``call`` (or, before it exists, in a new call of ``call_type``)."""
+    membership = permissions = None
+    if call is not None and _personal(caller):
+        assert caller.user_id is not None
+        membership = await get_member(session, call.cid, caller.user_id)
+        permissions = await get_user_permissions(session, call.cid, caller.user_id)
+    return _access(caller, call_type, call, membership, permissions)
+
+
+async def accesses_for(
+    session: AsyncSession, caller: Caller, call_types: dict[str, CallTypeRow], calls: list[CallRow]
+) -> list[CallAccess]:
+    """``access_for`` for many calls at once, in two queries (for a page of QueryCalls)."""
+    memberships: dict[str, CallMemberRow] = {}
+    permissions: dict[str, CallUserPermissionRow] = {}
+    if calls and _personal(caller):
+        cids = [call.cid for call in calls]
+        memberships = {m.call_cid: m for m in (await session.scalars(select(CallMemberRow).where(
+            CallMemberRow.user_id == caller.user_id, CallMemberRow.call_cid.in_(cids)))).all()}
+        permissions = {p.call_cid: p for p in (await session.scalars(select(CallUserPermissionRow).where(
+            CallUserPermissionRow.user_id == caller.user_id, CallUserPermissionRow.call_cid.in_(cids)))).all()}
+    return [_access(caller, call_types[call.type], call, memberships.get(call.cid), permissions.get(call.cid))
+            for call in calls]
 
 
 async def system_access(session: AsyncSession, call: CallRow) -> CallAccess:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.coordinator.call_access import CallAccess
+from weir.coordinator.userview import user_response
 from weir.domain.clock import utc
 from weir.domain.sessions import participant_counts
 from weir.protocol.calls import (
@@ -18,12 +22,9 @@ from weir.protocol.calls import (
     MemberResponse,
     PinResponse,
 )
-from weir.coordinator.userview import user_response
 from weir.protocol.users import UserResponse
-from weir.store.calls import list_members, users_by_id
-from weir.store.sessions import active_participants, latest_session
-from weir.store.tables import CallMemberRow, CallRow, SessionParticipantRow, UserRow
-from weir.store.users import ensure_user
+from weir.store.calls import users_by_id
+from weir.store.tables import CallMemberRow, CallRow, CallSessionRow, SessionParticipantRow, UserRow
 
 
 def member_response(row: CallMemberRow, user: UserRow) -> MemberResponse:
@@ -47,12 +48,46 @@ def _times(answers: dict[str, Any]) -> dict[str, datetime]:
     return {user_id: datetime.fromisoformat(stamp) for user_id, stamp in answers.items()}
 
 
-async def session_response(session: AsyncSession, call: CallRow) -> CallSessionResponse | None:
-    row = await latest_session(session, call)
-    if row is None:
-        return None
-    participants = await active_participants(session, row.id)
-    users = await users_by_id(session, [p.user_id for p in participants if not p.anonymous])
+@dataclass
+class Loaded:
+    """What the responses for a set of calls need, read in a few queries whatever the number of calls."""
+
+    members: dict[str, list[CallMemberRow]] = field(default_factory=dict)
+    sessions: dict[str, CallSessionRow] = field(default_factory=dict)
+    participants: dict[str, list[SessionParticipantRow]] = field(default_factory=dict)
+    users: dict[str, UserRow] = field(default_factory=dict)
+
+
+async def load(session: AsyncSession, calls: list[CallRow], members_limit: int,
+               extra_user_ids: Iterable[str] = ()) -> Loaded:
+    loaded = Loaded()
+    cids = [call.cid for call in calls]
+    if members_limit > 0 and cids:
+        rows = await session.scalars(select(CallMemberRow).where(CallMemberRow.call_cid.in_(cids))
+                                     .order_by(CallMemberRow.created_at, CallMemberRow.user_id))
+        for row in rows.all():
+            kept = loaded.members.setdefault(row.call_cid, [])
+            if len(kept) < members_limit:
+                kept.append(row)
+    session_ids = [call.current_session_id for call in calls if call.current_session_id]
+    if session_ids:
+        loaded.sessions = {row.id: row for row in (await session.scalars(
+            select(CallSessionRow).where(CallSessionRow.id.in_(session_ids)))).all()}
+        participants = await session.scalars(
+            select(SessionParticipantRow)
+            .where(SessionParticipantRow.session_id.in_(session_ids), SessionParticipantRow.left_at.is_(None))
+            .order_by(SessionParticipantRow.joined_at))
+        for row in participants.all():
+            loaded.participants.setdefault(row.session_id, []).append(row)
+    wanted = {call.created_by_id for call in calls} | set(extra_user_ids)
+    wanted |= {m.user_id for rows in loaded.members.values() for m in rows}
+    wanted |= {p.user_id for rows in loaded.participants.values() for p in rows if not p.anonymous}
+    loaded.users = await users_by_id(session, wanted)
+    return loaded
+
+
+def _session(row: CallSessionRow, participants: list[SessionParticipantRow], users: dict[str, UserRow]
+             ) -> CallSessionResponse:
     by_role, anonymous = participant_counts(participants)
     return CallSessionResponse(
         id=row.id, participants=[participant_response(p, users.get(p.user_id)) for p in participants],
@@ -64,31 +99,55 @@ async def session_response(session: AsyncSession, call: CallRow) -> CallSessionR
     )
 
 
-async def call_response(session: AsyncSession, call: CallRow, access: CallAccess) -> CallResponse:
-    creator = await ensure_user(session, call.created_by_id)
+def _user(users: dict[str, UserRow], user_id: str, since: datetime) -> UserResponse:
+    """A user as stored; one that was hard-deleted shows as a bare record rather than failing the call."""
+    row = users.get(user_id)
+    return user_response(row) if row is not None else UserResponse(id=user_id, role="user", created_at=since,
+                                                                    updated_at=since)
+
+
+def _call(call: CallRow, access: CallAccess, loaded: Loaded) -> CallResponse:
     backstage_settings = access.settings.get("backstage", {})
+    created = utc(call.created_at)
+    assert created is not None
+    session_row = loaded.sessions.get(call.current_session_id or "")
     return CallResponse(
-        type=call.type, id=call.id, cid=call.cid, created_by=user_response(creator), custom=call.custom or {},
-        current_session_id=call.current_session_id or "",
+        type=call.type, id=call.id, cid=call.cid, created_by=_user(loaded.users, call.created_by_id, created),
+        custom=call.custom or {}, current_session_id=call.current_session_id or "",
         team=call.team, settings=access.settings, backstage=call.backstage, recording=call.recording,
         transcribing=call.transcribing, captioning=call.captioning, broadcasting=call.broadcasting,
-        blocked_user_ids=list(call.blocked_user_ids or []), created_at=utc(call.created_at),  # type: ignore[arg-type]
+        blocked_user_ids=list(call.blocked_user_ids or []), created_at=created,
         updated_at=utc(call.updated_at), starts_at=utc(call.starts_at),  # type: ignore[arg-type]
         ended_at=utc(call.ended_at), join_ahead_time_seconds=backstage_settings.get("join_ahead_time_seconds"),
-        session=await session_response(session, call),
+        session=None if session_row is None else _session(
+            session_row, loaded.participants.get(session_row.id, []), loaded.users),
     )
+
+
+async def call_response(session: AsyncSession, call: CallRow, access: CallAccess) -> CallResponse:
+    return _call(call, access, await load(session, [call], 0))
+
+
+async def call_states(
+    session: AsyncSession, calls: list[CallRow], accesses: list[CallAccess], members_limit: int
+) -> list[CallStateResponse]:
+    """The state of each call as its caller sees it (``accesses`` pairs with ``calls``)."""
+    memberships = [access.membership for access in accesses]
+    loaded = await load(session, calls, members_limit, (m.user_id for m in memberships if m is not None))
+    states = []
+    for call, access, membership in zip(calls, accesses, memberships, strict=True):
+        members = loaded.members.get(call.cid, [])
+        states.append(CallStateResponse(
+            call=_call(call, access, loaded),
+            members=[member_response(m, loaded.users[m.user_id]) for m in members if m.user_id in loaded.users],
+            membership=member_response(membership, loaded.users[membership.user_id])
+            if membership is not None and membership.user_id in loaded.users else None,
+            own_capabilities=sorted(access.capabilities),
+        ))
+    return states
 
 
 async def call_state_response(
     session: AsyncSession, call: CallRow, access: CallAccess, members_limit: int
 ) -> CallStateResponse:
-    members = await list_members(session, call.cid, members_limit)
-    membership = access.membership
-    wanted = [*(m.user_id for m in members), *([membership.user_id] if membership else [])]
-    users = await users_by_id(session, wanted)
-    return CallStateResponse(
-        call=await call_response(session, call, access),
-        members=[member_response(m, users[m.user_id]) for m in members if m.user_id in users],
-        membership=member_response(membership, users[membership.user_id]) if membership else None,
-        own_capabilities=sorted(access.capabilities),
-    )
+    return (await call_states(session, [call], [access], members_limit))[0]

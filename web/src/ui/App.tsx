@@ -179,6 +179,11 @@ function Signed({ client, media }: { client: WeirClient; media: LocalMedia }) {
     setScreen({ kind: "call", session });
   }
 
+  function rejected(session: CallSession): void {
+    session.dispose();
+    setScreen({ kind: "ended", reason: "rejected", ref: { type: session.call.type, id: session.call.id } });
+  }
+
   async function cancel(session: CallSession): Promise<void> {
     await session.call.reject("cancel").catch(() => undefined);
     session.dispose();
@@ -200,6 +205,7 @@ function Signed({ client, media }: { client: WeirClient; media: LocalMedia }) {
           session={screen.session}
           callees={screen.callees}
           onAnswered={() => answered(screen.session)}
+          onRejected={() => rejected(screen.session)}
           onCancel={() => cancel(screen.session)}
         />
       )}

@@ -12,11 +12,12 @@ interface OutgoingProps {
   session: CallSession;
   callees: string[];
   onAnswered: () => void;
+  onRejected: () => void;
   onCancel: () => void;
 }
 
 /** Shown until a callee accepts (then the caller joins); a call that ends meanwhile was rejected or timed out. */
-export function OutgoingCall({ session, callees, onAnswered, onCancel }: OutgoingProps) {
+export function OutgoingCall({ session, callees, onAnswered, onRejected, onCancel }: OutgoingProps) {
   const call = session.call;
   const view = useStore(call.state);
   useEffect(() => {
@@ -24,21 +25,23 @@ export function OutgoingCall({ session, callees, onAnswered, onCancel }: Outgoin
       call.events.on("call.accepted", (event) => {
         if (event.user?.id !== call.userId) onAnswered();
       }),
-      call.events.on("call.ended", () => call.state.update((v) => ({ ...v, status: "ended", reason: "rejected" }))),
+      call.events.on("call.ended", onRejected),
+      call.events.on("call.rejected", (event) => {
+        if (event.user?.id === call.userId) onRejected(); // the server's auto-cancel timeout
+      }),
     ];
     return () => stops.forEach((stop) => stop());
   }, [call]);
   const members = view.members.filter((m) => m.user_id !== call.userId);
-  const names = members.length ? members.map((m) => m.user.name || m.user_id) : callees;
-  const ended = view.status === "ended";
+  const people = members.length ? members.map((m) => m.user) : callees.map((id) => ({ id, name: id, image: "" }));
   return (
     <main class="ringing" data-testid="outgoing-call">
       <div class="avatars">
-        {(members.length ? members.map((m) => m.user) : callees.map((id) => ({ id, name: id, image: "" }))).map((u) => (
+        {people.map((u) => (
           <Avatar key={u.id} id={u.id} name={u.name || u.id} image={u.image ?? ""} size="lg" />
         ))}
       </div>
-      <h1>{ended ? t("ended.rejected") : t("ring.outgoing", { users: names.join(", ") })}</h1>
+      <h1>{t("ring.outgoing", { users: people.map((u) => u.name || u.id).join(", ") })}</h1>
       <button class="danger round big" data-testid="cancel-call" title={t("ring.cancel")} onClick={onCancel}>
         <Icon name="close" />
       </button>

@@ -10,9 +10,10 @@ from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select, tr
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.coordinator.auth import Caller, caller, services, user_caller
-from weir.coordinator.call_access import access_for
-from weir.coordinator.callview import call_state_response, member_response
+from weir.coordinator.call_access import accesses_for
+from weir.coordinator.callview import call_states, member_response
 from weir.coordinator.routes.calls import ConnectionId, _load, _watch
+from weir.coordinator.userview import user_response
 from weir.domain.capabilities import CREATOR_ROLE, Capability
 from weir.domain.filters import FilterError, parse_filter, parse_sort
 from weir.protocol.calls import MEMBERS_LIMIT_DEFAULT
@@ -21,7 +22,6 @@ from weir.protocol.queries import (
     QueryCallsRequest, QueryCallsResponse, QueryMembersRequest, QueryMembersResponse, QueryRequest,
     QueryUsersRequest, QueryUsersResponse,
 )
-from weir.coordinator.userview import user_response
 from weir.store.calls import users_by_id
 from weir.store.calltypes import list_call_types
 from weir.store.query import CALLS, MEMBERS, USERS, Model, Page, compile_filter, fetch_page, json_ops
@@ -93,11 +93,10 @@ async def query_calls(
             CallRow.deleted_at.is_(None), _readable_calls(session, who, list(call_types.values()))
         )
         page = await _page(session, CALLS, stmt, body)
-        calls = []
-        for call in page.rows:
-            access = await access_for(session, who, call_types[call.type], call)
-            calls.append(await call_state_response(session, call, access, MEMBERS_LIMIT_DEFAULT))
-            if body.watch:
+        accesses = await accesses_for(session, who, call_types, page.rows)
+        calls = await call_states(session, page.rows, accesses, MEMBERS_LIMIT_DEFAULT)
+        if body.watch:
+            for call in page.rows:
                 _watch(request, who, call.cid, connection_id)
     return QueryCallsResponse(calls=calls, next=page.next, prev=page.prev)
 

@@ -61,22 +61,24 @@ class Rooms:
         room.broadcast(ParticipantJoinedEvent(participant=session.participant()), exclude=session.id)
 
     async def remove(self, session: ParticipantSession, reason: str, *, tell_coordinator: bool = True) -> None:
+        """Take the session out of the call: the coordinator first, so that it agrees by the time others hear."""
         room = session.room
         if room.sessions.get(session.id) is not session:
             return
         del room.sessions[session.id]
         self.resumed(session)
+        if tell_coordinator:
+            try:
+                await self.link.participant_left(room.cid, session.id, reason)
+            except Exception:
+                log.exception("could not tell the coordinator that %s left %s", session.id, room.cid)
         gone = session.participant()
         for track_type in sorted(t.track_type for t in session.tracks):
             room.broadcast(TrackUnpublishedEvent(session_id=session.id, track_type=track_type, cause="left",
                                                  participant=gone))
         room.broadcast(ParticipantLeftEvent(participant=gone, reason=reason))
-        try:
-            if not await self._close_if_empty(room):
-                await room.media.remove_participant(session.id)
-        finally:
-            if tell_coordinator:
-                await self.link.participant_left(room.cid, session.id, reason)
+        if not await self._close_if_empty(room):
+            await room.media.remove_participant(session.id)
 
     async def _close_if_empty(self, room: CallRoom) -> bool:
         if room.sessions or self.rooms.get(room.cid) is not room:
