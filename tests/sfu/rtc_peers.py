@@ -51,8 +51,8 @@ def loopback_only(pc: RTCPeerConnection) -> None:
 
 def speak_with_voice_activity(pc: RTCPeerConnection) -> None:
     """aiortc never sets the audio-level extension's voice bit; set it on loud packets, as a browser's VAD would."""
-    for extensions in {id(t.sender.transport): t.sender.transport._rtp_header_extensions_map
-                       for t in pc.getTransceivers()}.values():
+    for sender in pc.getSenders():
+        extensions = sender._RTCRtpSender__rtp_header_extensions_map  # type: ignore[attr-defined]
         original = extensions.set
 
         def set_with_voice(values: Any, original: Callable[[Any], Any] = original) -> Any:
@@ -143,6 +143,7 @@ class Peer:
             self.sources["video"] = Pattern()
             self.publisher_pc.addTrack(self.sources["video"])
         loopback_only(self.publisher_pc)
+        speak_with_voice_activity(self.publisher_pc)
         await self.publisher_pc.setLocalDescription(await self.publisher_pc.createOffer())
         tracks = [
             TrackInfo(self.session_id, t.kind, mid=t.mid)  # type: ignore[arg-type]
@@ -150,7 +151,6 @@ class Peer:
         ]
         answer = await self.participant.set_publisher_offer(self.publisher_pc.localDescription.sdp, tracks)
         await self.publisher_pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
-        speak_with_voice_activity(self.publisher_pc)
 
     async def subscribe(self, *others: Peer, track_types: tuple[str, ...] = ("audio", "video")) -> None:
         await self.participant.update_subscriptions(

@@ -37,6 +37,7 @@ async def peers(room: RtcRoom) -> AsyncIterator[Callable[..., Any]]:
         made.extend(new)
         for peer in new:
             await peer.join()
+        for peer in new:
             if publish:
                 await peer.publish()
         return new

@@ -21,10 +21,6 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         yield running
 
 
-def published_by(peer: SignalingPeer, session_id: str) -> Callable[[dict], bool]:
-    return lambda e: e["participant"]["session_id"] == session_id
-
-
 async def test_two_clients_see_and_hear_each_other(server: RunningServer, api: httpx.Client, uid: Uid) -> None:
     cid, ada, bob = f"default:{uid('c')}", uid("ada"), uid("bob")
     a = await SignalingPeer.join(await coordinator_join(server, ada, cid, create=True))
