@@ -6,7 +6,8 @@ STAMP  := $(VENV)/.installed
 # The browser app: npm ci when the lock changes, a Vite build into the package when web/ changes.
 NODE_STAMP := web/node_modules/.installed
 WEB_BUILD  := src/weir/web_dist/index.html
-WEB_SOURCES := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json
+WEB_SOURCES := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json \
+               src/weir/protocol/sfu.schema.json
 
 .PHONY: run test install web screenshots postgres bench-api bench-events migration clean
 

@@ -9,7 +9,10 @@ export default defineConfig({
   },
   oxc: { jsx: { runtime: "automatic", importSource: "preact" } },
   server: {
-    // `npm run dev` next to `make run`: the API and its WebSocket stay on the coordinator.
-    proxy: { "/api": { target: "http://127.0.0.1:3030", ws: true } },
+    // `npm run dev` next to `make run`: the API, its WebSocket and the SFU stay on `weir serve`.
+    proxy: {
+      "/api": { target: "http://127.0.0.1:3030", ws: true },
+      "/sfu": { target: "http://127.0.0.1:3030", ws: true },
+    },
   },
 });

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
-from tests.client.conftest import WAIT
+from tests.client.conftest import WAIT, Pair
 from weir.client import (
     CallPermission,
     CallState,
@@ -28,6 +28,7 @@ from weir.client import (
 from weir.protocol import events as ev
 
 MakeClient = Callable[..., Awaitable[StreamVideo]]
+MakePair = Callable[..., Awaitable[Pair]]
 
 
 def member_ids(state: CallState) -> set[str]:
@@ -95,30 +96,26 @@ async def test_member_changes_reach_the_other_client(clients: MakeClient, uid: C
     assert await members.first(lambda m: carol_id not in m, WAIT) == {bob_id}
 
 
-async def test_join_and_leave(clients: MakeClient, api: httpx.Client, uid: Callable[[str], str]) -> None:
-    alice_id, bob_id, call_id = uid("alice"), uid("bob"), uid("c")
-    alice, bob = await clients(alice_id), await clients(bob_id)
-    mine = alice.make_call(id=call_id)
-    await mine.get_or_create(member_ids=[bob_id])
-    joined = await mine.join()
+async def test_join_and_leave(pair: MakePair, api: httpx.Client) -> None:
+    both = await pair(bob_joins=False)
+    mine, theirs = both.mine, both.theirs
     state = mine.state.value
-    assert state.status == CallStatusJoined() and state.session_id == joined.session_id
-    assert state.user_session_id == joined.user_session_id and state.participant_count == 1
-    assert state.local_participant is not None and state.local_participant.user_id == alice_id
-    assert alice.active_call is mine and alice.active_calls == (mine,)
+    assert state.status == CallStatusJoined() and state.session_id and state.user_session_id
+    assert state.participant_count == 1 and state.started_at is not None
+    assert state.local_participant is not None and state.local_participant.user_id == both.alice_id
+    assert both.alice.active_call is mine and both.alice.active_calls == (mine,)
 
-    theirs = bob.make_call(id=call_id)
-    await theirs.join()
     others = mine.partial_state(lambda s: [p.user_id for p in s.other_participants])
-    assert await others.first(lambda ids: ids == [bob_id], WAIT) == [bob_id]
-    assert mine.state.value.started_at is not None
+    joined = await theirs.join()
+    assert joined.session_id == state.session_id and theirs.state.value.user_session_id == joined.user_session_id
+    assert await others.first(lambda ids: ids == [both.bob_id], WAIT) == [both.bob_id]
 
     await theirs.leave()
     assert theirs.state.value.status == CallStatusDisconnected(DisconnectReasonEnded())
-    assert bob.active_call is None
+    assert both.bob.active_call is None
     assert await others.first(lambda ids: ids == [], WAIT) == []
     await mine.leave()
-    session = api.get(f"/video/call/default/{call_id}").json()["call"]["session"]
+    session = api.get(f"/video/call/default/{mine.id}").json()["call"]["session"]
     assert session["participants"] == [] and session["ended_at"] is not None
 
 
@@ -141,19 +138,13 @@ async def test_join_can_create_the_call(clients: MakeClient, uid: Callable[[str]
     assert joined.created is True and call.state.value.status == CallStatusJoined()
 
 
-async def test_end_disconnects_everyone(clients: MakeClient, uid: Callable[[str], str]) -> None:
-    alice_id, bob_id, call_id = uid("alice"), uid("bob"), uid("c")
-    alice, bob = await clients(alice_id), await clients(bob_id)
-    mine = alice.make_call(id=call_id)
-    await mine.get_or_create(member_ids=[bob_id])
-    await mine.join()
-    theirs = bob.make_call(id=call_id)
-    await theirs.join()
-    await mine.end()
-    assert mine.state.value.status == CallStatusDisconnected(DisconnectReasonEnded())
-    status = await theirs.partial_state(lambda s: s.status).first(lambda s: s.is_disconnected, WAIT)
+async def test_end_disconnects_everyone(pair: MakePair) -> None:
+    both = await pair()
+    await both.mine.end()
+    assert both.mine.state.value.status == CallStatusDisconnected(DisconnectReasonEnded())
+    status = await both.theirs.partial_state(lambda s: s.status).first(lambda s: s.is_disconnected, WAIT)
     assert status == CallStatusDisconnected(DisconnectReasonEnded())
-    assert theirs.state.value.ended_at is not None and bob.active_call is None
+    assert both.theirs.state.value.ended_at is not None and both.bob.active_call is None
 
 
 async def test_go_live_and_stop_live(clients: MakeClient, uid: Callable[[str], str]) -> None:
@@ -188,14 +179,9 @@ async def test_query_calls_loads_and_watches(clients: MakeClient, uid: Callable[
     assert await listed.partial_state(lambda s: s.custom.get("seen")).first(bool, WAIT)
 
 
-async def test_block_unblock_and_kick(clients: MakeClient, uid: Callable[[str], str]) -> None:
-    alice_id, bob_id, call_id = uid("alice"), uid("bob"), uid("c")
-    alice, bob = await clients(alice_id), await clients(bob_id)
-    mine = alice.make_call(id=call_id)
-    await mine.get_or_create(member_ids=[bob_id])
-    await mine.join()
-    theirs = bob.make_call(id=call_id)
-    await theirs.join()
+async def test_block_unblock_and_kick(pair: MakePair) -> None:
+    both = await pair()
+    mine, theirs, alice_id, bob_id = both.mine, both.theirs, both.alice_id, both.bob_id
     count = mine.partial_state(lambda s: len(s.call_participants))
     assert await count.first(lambda n: n == 2, WAIT)
 
@@ -222,20 +208,15 @@ async def test_block_unblock_and_kick(clients: MakeClient, uid: Callable[[str], 
     assert await theirs.partial_state(lambda s: s.status).first(lambda s: s.is_disconnected, WAIT)
 
 
-async def test_mute_users_and_everyone(clients: MakeClient, uid: Callable[[str], str]) -> None:
-    alice_id, bob_id, call_id = uid("alice"), uid("bob"), uid("c")
-    alice, bob = await clients(alice_id), await clients(bob_id)
-    mine = alice.make_call(id=call_id)
-    await mine.get_or_create(member_ids=[bob_id])
-    theirs = bob.make_call(id=call_id)
-    await theirs.join()
-    async with theirs.events.subscribe() as events:
-        await mine.mute_users([bob_id], video=True)
+async def test_mute_users_and_everyone(pair: MakePair) -> None:
+    both = await pair(alice_joins=False)
+    async with both.theirs.events.subscribe() as events:
+        await both.mine.mute_users([both.bob_id], video=True)
         muted = await events.first(lambda e: isinstance(e, ev.CallUserMutedEvent), WAIT)
-        assert muted.muted_user_ids == [bob_id] and muted.reason == "audio,video"
-        await mine.mute_all_users()
+        assert muted.muted_user_ids == [both.bob_id] and muted.reason == "audio,video"
+        await both.mine.mute_all_users()
         muted = await events.first(lambda e: isinstance(e, ev.CallUserMutedEvent), WAIT)
-        assert muted.muted_user_ids == [bob_id] and muted.reason == "audio"
+        assert muted.muted_user_ids == [both.bob_id] and muted.reason == "audio"
 
 
 async def test_permission_request_grant_and_revoke(clients: MakeClient, uid: Callable[[str], str]) -> None:
@@ -262,14 +243,10 @@ async def test_permission_request_grant_and_revoke(clients: MakeClient, uid: Cal
     assert await capabilities.next(WAIT) is False
 
 
-async def test_pin_locally_and_for_everyone(clients: MakeClient, uid: Callable[[str], str]) -> None:
-    alice_id, bob_id, call_id = uid("alice"), uid("bob"), uid("c")
-    alice, bob = await clients(alice_id), await clients(bob_id)
-    mine = alice.make_call(id=call_id)
-    await mine.get_or_create(member_ids=[bob_id])
-    await mine.join()
-    theirs = bob.make_call(id=call_id)
-    bob_session = (await theirs.join()).user_session_id
+async def test_pin_locally_and_for_everyone(pair: MakePair) -> None:
+    both = await pair()
+    mine, theirs = both.mine, both.theirs
+    bob_session = theirs.state.value.user_session_id
     pin_on_bob = mine.partial_state(
         lambda s: next((p.pin for p in s.call_participants if p.session_id == bob_session), None))
     await pin_on_bob.next(WAIT)
@@ -287,16 +264,10 @@ async def test_pin_locally_and_for_everyone(clients: MakeClient, uid: Callable[[
     assert await pin_on_bob.first(lambda pin: pin is None, WAIT) is None
 
 
-async def test_feedback_reaches_the_call(clients: MakeClient, uid: Callable[[str], str]) -> None:
-    alice_id, bob_id, call_id = uid("alice"), uid("bob"), uid("c")
-    alice, bob = await clients(alice_id), await clients(bob_id)
-    mine = alice.make_call(id=call_id)
-    await mine.get_or_create(member_ids=[bob_id])
-    await mine.join()
-    theirs = bob.make_call(id=call_id)
-    await theirs.get()
-    async with theirs.events.subscribe() as events:
-        await mine.collect_user_feedback(4, reason="clear audio", custom={"device": "bot"})
+async def test_feedback_reaches_the_call(pair: MakePair) -> None:
+    both = await pair(bob_joins=False)
+    async with both.theirs.events.subscribe() as events:
+        await both.mine.collect_user_feedback(4, reason="clear audio", custom={"device": "bot"})
         feedback = await events.first(lambda e: isinstance(e, ev.CallUserFeedbackSubmittedEvent), WAIT)
-    assert feedback.user.id == alice_id and feedback.rating == 4 and feedback.reason == "clear audio"
+    assert feedback.user.id == both.alice_id and feedback.rating == 4 and feedback.reason == "clear audio"
     assert feedback.sdk == "weir-python" and feedback.custom == {"device": "bot"}

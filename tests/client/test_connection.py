@@ -100,6 +100,9 @@ async def test_guest_gets_a_server_assigned_id_and_token(
         assert call.state.value.status == CallStatusJoined()
         assert call.state.value.local_participant is not None
         assert call.state.value.local_participant.user_id == me.id
+        await client.disconnect()
+        await client.connect()  # connecting again keeps the guest
+        assert client.current_user.id == me.id and updated == [token]
     finally:
         await client.disconnect()
 
@@ -201,11 +204,15 @@ async def test_token_loader_alone_loads_the_first_token(server: RunningServer, u
         await client.disconnect()
 
 
-async def test_first_request_auto_connects(clients: MakeClient, uid: Callable[[str], str]) -> None:
-    client = await clients(uid("auto"), connect=False)
+async def test_first_request_auto_connects_and_watches(clients: MakeClient, uid: Callable[[str], str]) -> None:
+    client, other = await clients(uid("auto"), connect=False), await clients(uid("other"))
     assert client.connection_id is None
-    await client.make_call(id=uid("c")).get_or_create()
+    call = client.make_call(id=uid("c"))
+    await call.get_or_create()
     assert client.state.connection.value.is_connected
+    async with call.events.subscribe() as events:  # not a member: the events come from watching
+        await other.make_call(id=call.id).send_custom_event("hello")
+        assert (await events.first(lambda e: e.type == "custom", WAIT)).custom == {"type": "hello"}
 
 
 async def test_without_auto_connect_requests_use_rest_only(clients: MakeClient, uid: Callable[[str], str]) -> None:

@@ -3,6 +3,7 @@ alone, and the single/multiple active call modes."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 import httpx
@@ -108,15 +109,32 @@ async def test_ringing_call_drops_when_the_other_leaves(
         session = api.get(f"/video/call/default/{outgoing.id}").json()["call"]["session"]
         if session["ended_at"] is not None:
             break
-        await asyncio_sleep(0.02)
+        await asyncio.sleep(0.02)
     assert session["participants"] == [] and session["ended_at"] is not None
+
+
+async def test_ring_an_existing_call(clients: MakeClient, uid: Callable[[str], str]) -> None:
+    alice, bob = await clients(uid("alice")), await clients(uid("bob"))
+    incoming = bob.state.incoming_call.partial(lambda call: call)
+    await incoming.next(WAIT)
+    call = alice.make_call(id=uid("c"))
+    await call.get_or_create(member_ids=[bob.current_user.id])
+    assert call.state.value.status == CallStatusIdle() and alice.state.outgoing_call.value is None
+    rung = await call.ring(user_ids=[bob.current_user.id])
+    assert rung.members_ids == [bob.current_user.id]
+    assert call.state.value.status == CallStatusOutgoing(video=False) and alice.state.outgoing_call.value is call
+    ringing = await incoming.first(lambda c: c is not None, WAIT)
+    assert ringing is not None and ringing.cid == call.cid
+    assert ringing.state.value.status == CallStatusIncoming(video=False)
 
 
 async def test_single_call_mode_replaces_the_active_call(clients: MakeClient, uid: Callable[[str], str]) -> None:
     alice, bob = await clients(uid("alice")), await clients(uid("bob"))
+    active = bob.listen_active_call()
+    assert await active.next(WAIT) is None
     current = bob.make_call(id=uid("current"))
     await current.join(create=True)
-    assert bob.active_call is current
+    assert bob.active_call is current and await active.next(WAIT) is current
     _, incoming = await ring(alice, bob, uid("c"))
     await incoming.accept()
     assert current.state.value.status == CallStatusDisconnected(DisconnectReasonReplaced(incoming.cid))
@@ -126,17 +144,16 @@ async def test_single_call_mode_replaces_the_active_call(clients: MakeClient, ui
 
 async def test_multiple_call_mode_keeps_both(clients: MakeClient, uid: Callable[[str], str]) -> None:
     alice, bob = await clients(uid("alice")), await clients(uid("bob"), allow_multiple_active_calls=True)
+    active = bob.listen_active_calls()
+    assert await active.next(WAIT) == ()
     current = bob.make_call(id=uid("current"))
     await current.join(create=True)
     _, incoming = await ring(alice, bob, uid("c"))
     await incoming.join()
     assert current.state.value.status == CallStatusJoined()
     assert set(bob.active_calls) == {current, incoming}
+    assert await active.next(WAIT) == (current,) and await active.next(WAIT) == (current, incoming)
     with pytest.raises(VideoError):
         bob.active_call
-
-
-async def asyncio_sleep(seconds: float) -> None:
-    import asyncio
-
-    await asyncio.sleep(seconds)
+    with pytest.raises(VideoError):
+        bob.listen_active_call()

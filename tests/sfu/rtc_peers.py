@@ -12,6 +12,7 @@ same hook the SFU uses, applied per peer connection, nothing patched globally.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import struct
 import time
@@ -20,14 +21,21 @@ from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack, VideoStreamTrack
+from aiortc.rtcdtlstransport import RTCCertificate
 from aiortc.sdp import candidate_from_sdp
 from av import AudioFrame, VideoFrame
 
 from weir.sfu.audiolevel import SPEECH_DBOV
-from weir.sfu.rtc import IceConfig, RtcParticipant, RtcRoom, Subscription, TrackInfo
+from weir.sfu.rtc import IceConfig, Layer, RtcParticipant, RtcRoom, Subscription, TrackInfo
 from weir.sfu.rtc.ice import HostConnection
+from weir.sfu.rtc.negotiate import MID_URI, RID_URI, remote_transport
+from weir.sfu.rtc.sdp import parse
+from weir.sfu.rtc.transport import PeerTransport
+from weir.sfu.rtcp import Pli, parse_compound
+from weir.sfu.rtp import build_packet
 
 LOOPBACK = IceConfig(host_addresses=("127.0.0.1",), connect_timeout_s=10)
 VIDEO_SIZE = (160, 120)  # small frames keep the peers' VP8 encoding cheap
@@ -114,10 +122,14 @@ class Peer:
     def __init__(self, room: RtcRoom, session_id: str) -> None:
         self.room = room
         self.session_id = session_id
-        self.publisher_pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        self.subscriber_pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        # max-bundle: with aiortc's default (balanced), a second m-section of a kind created by a remote offer
+        # stays on a transport that BUNDLE then discards, and its packets reach the wrong receiver
+        config = RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        self.publisher_pc = RTCPeerConnection(config)
+        self.subscriber_pc = RTCPeerConnection(config)
         self.subscriber_pc.on("track", self._on_track)
         self.frames: Counter[str] = Counter()  # decoded frames by track id ("<session>|<track type>")
+        self.sizes: dict[str, tuple[int, int]] = {}  # the latest decoded video frame's size, by track id
         self.published: list[TrackInfo] = []  # on_track_published events received
         self.unpublished: list[TrackInfo] = []
         self.states: list[str] = []
@@ -190,8 +202,10 @@ class Peer:
     async def _consume(self, track: MediaStreamTrack) -> None:
         try:
             while True:
-                await track.recv()
+                frame = await track.recv()
                 self.frames[track.id] += 1
+                if isinstance(frame, VideoFrame):
+                    self.sizes[track.id] = (frame.width, frame.height)
         except MediaStreamError:
             pass
 
@@ -209,3 +223,82 @@ async def eventually(check: Callable[[], bool], timeout_s: float = 10.0, what: s
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+class SimulcastPublisher:
+    """A browser-like simulcast publisher: three VP8 layers by rid, no SSRCs in its offer.
+
+    aiortc cannot send simulcast, so this one is raw: Weir's own transport as the client's ICE and DTLS, aiortc's
+    VP8 encoder per layer (encoding is the client's business), and RTP packets with mid and rid header
+    extensions built here. A PLI for a layer's SSRC makes that layer's next frame a keyframe.
+    """
+
+    LAYERS = (("q", 64, 48), ("h", 128, 96), ("f", 256, 192))  # rid, width, height: lowest first
+    MID_ID, RID_ID = 4, 10
+
+    def __init__(self, room: RtcRoom, session_id: str) -> None:
+        self.room = room
+        self.session_id = session_id
+        self.plis: Counter[str] = Counter()
+        self._ssrcs = {rid: 1000 + index for index, (rid, _, _) in enumerate(self.LAYERS)}
+        self._keyframe = {rid for rid, _, _ in self.LAYERS}
+        self._task: asyncio.Task[None] | None = None
+        self.transport = PeerTransport(
+            LOOPBACK, RTCCertificate.generateCertificate(), controlling=True, on_rtp=lambda _: None,
+            on_rtcp=self._rtcp, on_state=lambda _: None,
+        )
+
+    async def publish(self) -> None:
+        self.participant = await self.room.add_participant(self.session_id, f"user-{self.session_id}")
+        await self.transport.gather()
+        local = self.transport.local("actpass")
+        lines = [
+            "v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "t=0 0", "a=group:BUNDLE 0",
+            "m=video 9 UDP/TLS/RTP/SAVPF 96", "c=IN IP4 0.0.0.0", f"a=ice-ufrag:{local.ufrag}",
+            f"a=ice-pwd:{local.pwd}", f"a=fingerprint:{local.fingerprint[0]} {local.fingerprint[1]}",
+            "a=setup:actpass", "a=mid:0", "a=sendonly", "a=rtcp-mux", f"a=extmap:{self.MID_ID} {MID_URI}",
+            f"a=extmap:{self.RID_ID} {RID_URI}", "a=rtpmap:96 VP8/90000", "a=rtcp-fb:96 nack pli",
+            *(f"a=rid:{rid} send" for rid, _, _ in reversed(self.LAYERS)),
+            "a=simulcast:send " + ";".join(rid for rid, _, _ in reversed(self.LAYERS)),
+            *(f"a=candidate:{c}" for c in local.candidates),
+        ]
+        layers = tuple(Layer(rid, w, h, 100_000 * (i + 1)) for i, (rid, w, h) in enumerate(self.LAYERS))
+        answer = await self.participant.set_publisher_offer(
+            "\r\n".join(lines) + "\r\n", [TrackInfo(self.session_id, "video", mid="0", layers=layers)]
+        )
+        remote = remote_transport(parse(answer))
+        await self.transport.apply_remote(remote, "server" if remote.setup == "active" else "client")
+        await eventually(lambda: self.transport.state == "connected", what="the simulcast publisher connected")
+        self._task = asyncio.ensure_future(self._send())
+
+    async def _send(self) -> None:
+        encoders = {rid: Vp8Encoder() for rid, _, _ in self.LAYERS}
+        pattern = Pattern()
+        sequence = Counter[str]()
+        for frame_number in itertools.count():
+            source = await pattern.recv()
+            for rid, width, height in self.LAYERS:
+                frame = source.reformat(width=width, height=height)
+                keyframe = rid in self._keyframe
+                self._keyframe.discard(rid)
+                payloads, timestamp = encoders[rid].encode(frame, keyframe)
+                for index, payload in enumerate(payloads):
+                    packet = build_packet(
+                        payload_type=96, sequence_number=sequence[rid] & 0xFFFF, timestamp=timestamp,
+                        ssrc=self._ssrcs[rid], payload=payload, marker=index == len(payloads) - 1,
+                        extensions=[(self.MID_ID, b"0"), (self.RID_ID, rid.encode())],
+                    )
+                    sequence[rid] += 1
+                    self.transport.send_rtp(packet)
+
+    def _rtcp(self, data: bytes) -> None:
+        for packet in parse_compound(data):
+            if isinstance(packet, Pli):
+                rid = next(r for r, ssrc in self._ssrcs.items() if ssrc == packet.media_ssrc)
+                self.plis[rid] += 1
+                self._keyframe.add(rid)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        await self.transport.close()

@@ -25,7 +25,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import RunningServer, free_port, fresh_postgres_database, start_server
-from tests.sfu.rtc_peers import Pattern, Tone, loopback_only
+from tests.sfu.rtc_peers import Pattern, Tone, loopback_only, speak_with_voice_activity
 from weir.config import Settings
 
 Event = dict[str, Any]
@@ -127,6 +127,7 @@ class SignalingPeer:
         await self.send({"type": "set_publisher", "sdp": self.publisher_pc.localDescription.sdp, "tracks": tracks})
         answer = await self.wait_for("publisher_answer", lambda _: len(self.of_type("publisher_answer")) > answers)
         await self.publisher_pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+        speak_with_voice_activity(self.publisher_pc)
         for early in self._early:
             await self._candidate(early)
         self._early.clear()

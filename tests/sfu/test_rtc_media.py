@@ -9,13 +9,14 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiortc.codecs
+import pylibsrtp
 import pytest
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
-from aiortc.rtp import RTCP_PSFB_PLI, RtcpPsfbPacket
+from aiortc.rtp import RTCP_PSFB_PLI, RtcpPsfbPacket, is_rtcp
 
 from tests.sfu.rtc_peers import LOOPBACK, Peer, eventually
 from weir.sfu.rtc import IceConfig, RtcRoom, Subscription, TrackInfo
-from weir.sfu.rtcp import Fir, Nack, Pli
+from weir.sfu.rtcp import Fir, Nack, Pli, SenderReport, parse_compound
 from weir.sfu.rtp import RtpHeader
 
 FRAMES = 15  # decoded frames that prove a stream works (half a second of video)
@@ -152,9 +153,11 @@ async def test_malformed_rtp_and_rtcp_disturb_nobody(room: RtcRoom, peers: Calla
                 bytes([0xa0, 96]) + bytes(10) + b"\x00\x00\xff"]
     junk_rtcp = [b"\x80\xc8\x00\x06" + bytes(8), b"\x81\xcd\x00\x09" + bytes(12), b"\x80\xc9\x00\x01" + bytes(40)]
     publisher = alice.publisher_pc.getTransceivers()[0].sender.transport
-    subscriber = alice.subscriber_pc.getTransceivers()
     for data in junk_rtp + junk_rtcp:
-        await publisher._send_rtp(data)
+        try:
+            await publisher._send_rtp(data)
+        except pylibsrtp.Error:
+            pass  # too broken for libsrtp to protect: never leaves alice
     # and unauthenticated, from a stranger, at every port the SFU has
     ports = [c.port for p in room.participants() for t in (p.publisher, p.subscriber)
              for c in t.link.connection.local_candidates]
@@ -169,7 +172,7 @@ async def test_malformed_rtp_and_rtcp_disturb_nobody(room: RtcRoom, peers: Calla
     )
     router = alice.participant._router
     assert router.malformed + router.unroutable >= 2 and router.malformed_rtcp >= 1
-    assert all(p.participant.state == "connected" for p in (alice, bob, carol)) and subscriber
+    assert all(p.participant.state == "connected" for p in (alice, bob, carol))
 
 
 async def test_pli_and_fir_from_a_subscriber_reach_the_publisher(room: RtcRoom, peers: Callable[..., Any]) -> None:
@@ -187,14 +190,13 @@ async def test_pli_and_fir_from_a_subscriber_reach_the_publisher(room: RtcRoom, 
     sender._handle_rtcp_packet = spy
     await bob.subscribe(alice, track_types=("video",))
     await eventually(lambda: bob.received(alice, "video") >= FRAMES, what="video")
-    await eventually(lambda: len(requests) >= 1, what="the keyframe request made on subscribing")
     (slot,) = bob.participant._down.slots
     transport = bob.subscriber_pc.getTransceivers()[0].receiver.transport
     for packet in (Pli(1, slot.offered.ssrc), Fir(1, ((slot.offered.ssrc, 1),))):
-        count = len(requests)
+        before = len(requests)
         await asyncio.sleep(0.55)  # the receiver sends at most one PLI per 500 ms
         await transport._send_rtp(bytes(packet))
-        await eventually(lambda: len(requests) > count, what=f"{type(packet).__name__} forwarded as a PLI")
+        await eventually(lambda: len(requests) > before, what=f"{type(packet).__name__} as a PLI")  # noqa: B023
     assert set(requests) == {sender._ssrc}
 
 
@@ -217,7 +219,7 @@ async def test_the_sfu_decodes_and_encodes_nothing(
     made: dict[str, list[Any]] = {"pc": [], "receiver": [], "sender": [], "codec": []}
 
     def spy(cls: type, kind: str) -> None:
-        original = cls.__init__
+        original = cls.__init__  # type: ignore[misc]
 
         def init(self: Any, *args: Any, **kwargs: Any) -> None:
             made[kind].append(self)
@@ -233,15 +235,14 @@ async def test_the_sfu_decodes_and_encodes_nothing(
         spy(codec, "codec")
     alice, bob = await peers("alice", "bob", publish=False)
     sent: set[bytes] = set()
-    received: set[bytes] = set()
+    received: list[bytes] = []
     await alice.publish(video=False)
     publisher = alice.publisher_pc.getTransceivers()[0].sender.transport
     send = publisher._send_rtp
 
     async def record_sent(data: bytes) -> None:
-        if data[1] & 0x7F == 111:
-            header = RtpHeader.parse(data)
-            sent.add(header.payload)
+        if not is_rtcp(data):
+            sent.add(RtpHeader.parse(data).payload)
         await send(data)
 
     publisher._send_rtp = record_sent
@@ -251,12 +252,12 @@ async def test_the_sfu_decodes_and_encodes_nothing(
     handle = subscriber._handle_rtp_data
 
     async def record_received(data: bytes, arrival_time_ms: int) -> None:
-        received.add(RtpHeader.parse(data).payload)
+        received.append(RtpHeader.parse(data).payload)
         await handle(data, arrival_time_ms)
 
     subscriber._handle_rtp_data = record_received
     await eventually(lambda: len(received) >= 20, what="recorded packets")
-    assert received <= sent
+    assert set(received) <= sent
     clients = {alice.publisher_pc, alice.subscriber_pc, bob.publisher_pc, bob.subscriber_pc}
     assert set(made["pc"]) <= clients
     ours = [r for pc in clients for r in pc.getReceivers()] + [s for pc in clients for s in pc.getSenders()]
@@ -338,3 +339,31 @@ async def test_bad_signaling_input_is_refused_and_changes_nothing(room: RtcRoom,
         await room.add_participant("alice", "again")
     assert participant.tracks == [] and room.track(("alice", "audio")) is None
     assert participant.publisher.state == "new" and alice.published == []
+
+
+async def test_subscribers_get_the_publishers_sender_reports_in_their_own_numbering(
+    room: RtcRoom, peers: Callable[..., Any]
+) -> None:
+    (alice,) = await peers("alice")
+    (bob,) = await peers("bob", publish=False)
+    await bob.subscribe(alice, track_types=("video",))
+    await eventually(lambda: bob.received(alice, "video") >= FRAMES, what="video")
+    (slot,) = bob.participant._down.slots
+    transport = bob.subscriber_pc.getTransceivers()[0].receiver.transport
+    reports: list[SenderReport] = []
+    timestamps: list[int] = []
+    handle_rtcp, handle_rtp = transport._handle_rtcp_data, transport._handle_rtp_data
+
+    async def record_rtcp(data: bytes) -> None:
+        reports.extend(p for p in parse_compound(data) if isinstance(p, SenderReport))
+        await handle_rtcp(data)
+
+    async def record_rtp(data: bytes, arrival_time_ms: int) -> None:
+        timestamps.append(RtpHeader.parse(data).timestamp)
+        await handle_rtp(data, arrival_time_ms)
+
+    transport._handle_rtcp_data, transport._handle_rtp_data = record_rtcp, record_rtp
+    await eventually(lambda: bool(reports), timeout_s=5, what="a sender report")
+    report = reports[0]
+    assert report.ssrc == slot.offered.ssrc and 0 < report.packet_count <= slot.downtrack.packets_sent
+    assert min((report.rtp_timestamp - ts) % 2**32 for ts in timestamps) < 90_000  # within a second of the media

@@ -84,6 +84,7 @@ async def test_an_aiortc_offer_is_answered_and_accepted_by_aiortc() -> None:
     pc.addTransceiver("video", direction="sendonly")
     offer = await pc.createOffer()
     answer, accepted = answer_publisher(parse(offer.sdp), LOCAL, {"0": "", "1": ""}, {}, session_id=1, version=1)
+    assert parse(answer).bundle == ["0", "1"]
     assert [(s.kind, s.codec.name) for s in accepted] == [("audio", "opus"), ("video", "VP8")]
     assert all(s.ssrc is not None for s in accepted)
     assert remote_transport(parse(offer.sdp)).setup == "actpass"
@@ -162,7 +163,7 @@ def test_a_subscriber_offer_has_one_section_per_slot_with_its_ssrc() -> None:
 def answer_text(setup: str = "active", mids: tuple[str, ...] = ("0", "1"), second: str = "recvonly") -> str:
     lines = ["v=0", "o=- 1 1 IN IP4 0.0.0.0", "s=-", "t=0 0", "a=group:BUNDLE " + " ".join(mids)]
     for index, mid in enumerate(mids):
-        lines += [f"m=audio 9 UDP/TLS/RTP/SAVPF 111", "a=ice-ufrag:cliU", "a=ice-pwd:" + "c" * 22,
+        lines += ["m=audio 9 UDP/TLS/RTP/SAVPF 111", "a=ice-ufrag:cliU", "a=ice-pwd:" + "c" * 22,
                   "a=fingerprint:sha-256 01:02", f"a=setup:{setup}", f"a=mid:{mid}", "a=rtcp-mux",
                   "a=rtpmap:111 opus/48000/2", "a=" + ("recvonly" if index == 0 else second)]
     return "\r\n".join(lines) + "\r\n"

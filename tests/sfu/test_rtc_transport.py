@@ -51,7 +51,7 @@ async def test_rtp_and_rtcp_cross_in_both_directions_byte_for_byte() -> None:
     offerer.transport.send_rtp(bytearray(rtp(1)))
     answerer.transport.send_rtp(rtp(2))
     answerer.transport.send_rtcp(bytes(Pli(1, 77)))
-    await eventually(lambda: offerer.rtp and answerer.rtp and offerer.rtcp, what="packets")
+    await eventually(lambda: bool(offerer.rtp and answerer.rtp and offerer.rtcp), what="packets")
     assert (answerer.rtp, offerer.rtp) == ([rtp(1)], [rtp(2)])
     assert parse_compound(offerer.rtcp[0]) == [Pli(1, 77)]
     assert offerer.states == answerer.states == ["connecting", "connected"]

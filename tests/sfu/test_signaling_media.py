@@ -38,6 +38,13 @@ async def test_two_clients_see_and_hear_each_other(server: RunningServer, api: h
                          timeout_s=30, what="decoded audio and video both ways")
         assert a.of_type("subscriber_offer")[0]["negotiation_id"] >= 1
 
+        # Audio levels and the dominant speaker come from the audio-level header extension.
+        levels = await b.wait_for("audio_level_changed", lambda e: any(
+            x["session_id"] == a.session_id and x["is_speaking"] for x in e["audio_levels"]))
+        assert next(x for x in levels["audio_levels"] if x["session_id"] == a.session_id)["level"] > 0
+        speaker = await b.wait_for("dominant_speaker_changed")
+        assert speaker["session_id"] in (a.session_id, b.session_id)
+
         # Mute and unmute: the other sees the published tracks change.
         await a.send({"type": "update_mute_states", "mute_states": [{"track_type": "audio", "muted": True}]})
         muted = await b.wait_for("participant_updated", lambda e: e["participant"]["published_tracks"] == ["video"])

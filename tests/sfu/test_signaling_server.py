@@ -9,8 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
+from aiortc import RTCPeerConnection
 
 from tests.conftest import RunningServer, assert_error
+from tests.sfu.rtc_peers import Tone, loopback_only
 from tests.sfu.signaling_peers import FAST_RECONNECT_DEADLINE, SignalingPeer, coordinator_join, running_sfu
 from weir.domain.sfu_tokens import create_sfu_token, verify_sfu_token
 
@@ -278,3 +280,30 @@ async def test_pins_kicks_and_the_call_ending_reach_the_sfu(server: RunningServe
     await a.close()
     await b.close()
 
+
+
+
+async def test_a_client_whose_ice_fails_is_removed(server: RunningServer, api: httpx.Client, uid: Uid) -> None:
+    """The publisher offers and goes silent: ICE fails (the media plane's 20 s connect timeout), nothing restarts
+    it within the deadline, and the session is removed as vanished although its socket is still open."""
+    cid = f"default:{uid('c')}"
+    a_joined = await coordinator_join(server, uid("ada"), cid, create=True)
+    a = await SignalingPeer.join(a_joined)
+    b = await SignalingPeer.join(await coordinator_join(server, uid("bob"), cid))
+    silent = RTCPeerConnection()
+    silent.addTrack(Tone())
+    loopback_only(silent)
+    await silent.setLocalDescription(await silent.createOffer())
+    await b.send({"type": "set_publisher", "sdp": silent.localDescription.sdp,
+                  "tracks": [{"track_type": "audio", "mid": "0"}]})
+    await b.wait_for("publisher_answer")
+    await silent.close()
+    error = await b.wait_for("error", timeout=60)
+    assert error["error"]["code"] == "media_connection_failed" and error["reconnect_strategy"] == "rejoin"
+    left = await a.wait_for("participant_left", timeout=10)
+    assert left["participant"]["session_id"] == b.session_id and left["reason"] == "disconnected"
+    assert (await a.wait_for("track_unpublished"))["session_id"] == b.session_id
+    assert participants(api, cid) == [a_joined["user_session_id"]]
+    assert await b.closed() == 1008
+    await a.close()
+    await b.close()

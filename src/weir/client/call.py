@@ -116,6 +116,7 @@ class Call(CallActions):
     async def _watching(self, method: str, model: type[M], body: Any = None,
                         params: dict[str, Any] | None = None, watch: bool = True) -> M:
         """A request that (with ``watch``) subscribes this client's socket to the call's events."""
+        await self._client._ensure_connected()
         connection_id = self._client.connection_id if watch else None
         response = await self._client._request(method, self._path, model, json=body,
                                                params={**(params or {}), "connection_id": connection_id})
@@ -145,6 +146,14 @@ class Call(CallActions):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _stop_background(self) -> None:
+        """The client disconnects: pending refreshes, leaves and reaction timers are dropped."""
+        for task in self._tasks:
+            task.cancel()
+        for timer in self._reaction_timers.values():
+            timer.cancel()
+        self._reaction_timers.clear()
+
     # --- events -----------------------------------------------------------------------------------------
     def _handle_event(self, event: ev.Event) -> None:
         """Fold a coordinator event into the state, then publish it on ``call.events``."""
@@ -161,9 +170,13 @@ class Call(CallActions):
         if isinstance(event, ev.CallReactionEvent):
             self._schedule_dismiss(event.reaction)
         elif isinstance(event, ev.PermissionRequestEvent) and self.on_permission_request is not None:
-            result = self.on_permission_request(event)
-            if inspect.isawaitable(result):
-                self._spawn(result)
+            try:
+                result = self.on_permission_request(event)
+            except Exception:  # the application's handler must not stop the SDK's event handling
+                log.exception("on_permission_request failed")
+            else:
+                if inspect.isawaitable(result):
+                    self._spawn(result)
         if before.capabilities_by_role != after.capabilities_by_role or before.settings != after.settings:
             self._spawn(self._refresh_capabilities())
         reason = getattr(after.status, "reason", None)

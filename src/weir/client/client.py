@@ -114,7 +114,7 @@ class StreamVideo:
         self._tokens = TokenManager(lambda: self.current_user.id, user_token, token_loader, on_token_updated)
         self._api_client: CoordinatorApi | None = None
         self._socket: CoordinatorSocket | None = None
-        self._connected = False
+        self._connected = self._guest_created = False
         self._connect_lock = asyncio.Lock()
         self._include_details = self.options.include_user_details_for_auto_connect
         self._calls: WeakValueDictionary[str, Call] = WeakValueDictionary()
@@ -141,7 +141,7 @@ class StreamVideo:
             if not self._connected:
                 self._include_details = include_user_details
                 user = self.current_user
-                if user.type is UserType.GUEST:
+                if user.type is UserType.GUEST and not self._guest_created:
                     await self._create_guest(user)
                 if not user.is_anonymous:
                     await self._open_socket()
@@ -155,6 +155,7 @@ class StreamVideo:
                                         json={"user": {k: v for k, v in fields.items() if v is not None}})
         self._adopt(guest.user)
         await self._tokens.set(guest.access_token)
+        self._guest_created = True
 
     def _adopt(self, me: UserResponse) -> None:
         """The user as the server knows them; calls made before a guest got its id follow the new id."""
@@ -186,6 +187,8 @@ class StreamVideo:
                 await call.leave()
             except Exception as error:  # the server will time the participant out anyway
                 log.info("leaving %s on disconnect failed: %s", call.cid, error)
+        for call in list(self._calls.values()):
+            call._stop_background()
         if self._socket is not None:
             await self._socket.close()
             self._socket = None
@@ -217,10 +220,10 @@ class StreamVideo:
                           limit: int | None = None, next: str | None = None, prev: str | None = None,
                           watch: bool = False) -> QueryCallsResult:
         """Calls matching a filter (e.g. ``{"type": "livestream"}``); ``watch`` subscribes to their events."""
-        body = {"filter_conditions": filter_conditions, "sort": sort_json(sorts), "limit": limit, "next": next,
-                "prev": prev, "watch": watch or None}
         await self._ensure_connected()
         connection_id = self.connection_id if watch else None
+        body = {"filter_conditions": filter_conditions, "sort": sort_json(sorts), "limit": limit, "next": next,
+                "prev": prev, "watch": True if connection_id else None}
         response = await self._request("POST", "/video/calls", QueryCallsResponse,
                                        json={k: v for k, v in body.items() if v is not None},
                                        params={"connection_id": connection_id})

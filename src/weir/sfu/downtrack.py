@@ -14,6 +14,7 @@ from weir.sfu.codecs.vp8 import write_ids
 from weir.sfu.forwarder import Forwarder
 from weir.sfu.munger import Munger, Segment
 from weir.sfu.packet import InboundPacket
+from weir.sfu.rtcp import SenderReport
 from weir.sfu.rtp import write_fixed_header
 from weir.sfu.selector import LayerSelector
 from weir.sfu.seqnum import SEQ_BITS, unwrap_near
@@ -134,6 +135,18 @@ class DownTrack:
             resent += 1
         self.nack_hits += resent
         return resent
+
+    def sender_report(self, ntp_timestamp: int, rtp_timestamp: int, layer: int) -> SenderReport | None:
+        """This down-track's SR for the publisher's SR of ``layer``: the same wall-clock instant, its RTP time in
+        this subscriber's numbering (the offset works on the 32-bit value as on the unwrapped one), and this
+        down-track's counts; None unless ``layer`` is the one being forwarded."""
+        seg = self._munger.segment
+        if seg is None or self.forwarder.current != layer:
+            return None
+        return SenderReport(
+            self._ssrc, ntp_timestamp, (rtp_timestamp - seg.ts_offset) & 0xFFFFFFFF, self.packets_sent & 0xFFFFFFFF,
+            self.octets_sent & 0xFFFFFFFF,
+        )
 
     def handle_pli(self) -> None:
         """The subscriber lost its picture: ask the publisher for a keyframe of the layer being forwarded."""

@@ -14,6 +14,7 @@ import { language, t } from "./i18n";
 import { Lobby, type LobbyChoice } from "./Lobby";
 import { LivestreamScreen } from "./Livestream";
 import { EndedScreen, IncomingCall, OutgoingCall } from "./Ringing";
+import { RemoteAudio } from "./RemoteAudio";
 import { callFromPath, joinPath, showPath, type CallRef } from "./route";
 import { SignIn } from "./SignIn";
 import { TopBar } from "./TopBar";
@@ -106,10 +107,7 @@ function Signed({ client, media }: { client: WeirClient; media: LocalMedia }) {
 
   function open(ref: CallRef): CallSession {
     const session = new CallSession(client.call(ref.type, ref.id), media);
-    session.call.onRemoved = (reason) => {
-      void media.setScreenShare(false);
-      setScreen({ kind: "ended", reason, ref });
-    };
+    session.onEnded = (reason) => setScreen({ kind: "ended", reason, ref });
     return session;
   }
 
@@ -224,7 +222,18 @@ function Signed({ client, media }: { client: WeirClient; media: LocalMedia }) {
 
 function ActiveCall({ session, onLeave }: { session: CallSession; onLeave: (endForAll?: boolean) => void }) {
   const type = session.call.type;
-  if (type === "livestream") return <LivestreamScreen session={session} onLeave={onLeave} />;
-  if (type === "audio_room") return <AudioRoomScreen session={session} onLeave={onLeave} />;
-  return <CallScreen session={session} onLeave={onLeave} />;
+  const screen =
+    type === "livestream" ? (
+      <LivestreamScreen session={session} onLeave={onLeave} />
+    ) : type === "audio_room" ? (
+      <AudioRoomScreen session={session} onLeave={onLeave} />
+    ) : (
+      <CallScreen session={session} onLeave={onLeave} />
+    );
+  return (
+    <>
+      {screen}
+      <RemoteAudio session={session} />
+    </>
+  );
 }

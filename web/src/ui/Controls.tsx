@@ -48,6 +48,7 @@ export function Controls({ session, view, media, layout, onLayout, onParticipant
 
   return (
     <nav class="controls" data-testid="call-controls">
+      {(can("send-audio") || missing.includes("send-audio")) && (
       <button
         class={`round ${media.mic ? "" : "off"}`}
         data-testid="toggle-mic"
@@ -58,6 +59,7 @@ export function Controls({ session, view, media, layout, onLayout, onParticipant
       >
         <Icon name={media.mic ? "mic" : "micOff"} />
       </button>
+      )}
       {video && (
         <>
           <button

@@ -126,6 +126,17 @@ export class Call {
     }
   }
 
+  /** A new participant session for this user (media rejoin or migration); the previous one is left. */
+  async rejoin(): Promise<JoinResponse> {
+    const previous = this.view.localSessionId;
+    this.patch({ localSessionId: "" }); // the previous session's "left" event is not this user leaving
+    const joined = await this.api.join(this.cid, {});
+    this.patch({ localSessionId: joined.user_session_id, status: "joined" });
+    this.apply(joined);
+    if (previous) void this.api.leave(this.cid, previous).catch(() => undefined);
+    return joined;
+  }
+
   async leave(keepalive = false): Promise<void> {
     const sessionId = this.view.localSessionId;
     const wasIn = this.view.status === "joined";

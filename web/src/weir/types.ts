@@ -1,5 +1,7 @@
 // JSON shapes of the coordinator API (src/weir/protocol/*.py), as far as the browser app reads them.
 
+import type { SfuCredentials } from "./sfu/connection";
+
 export interface User {
   id: string;
   name?: string | null;
@@ -79,8 +81,9 @@ export interface JoinResponse extends CallState {
   created: boolean;
   session_id: string;
   user_session_id: string;
-  /** SFU credentials, when the coordinator hands them out (the SFU's join contract). */
-  credentials?: Record<string, unknown>;
+  /** Where and how to reach the SFU for this participant session. */
+  credentials?: SfuCredentials;
+  stats_options?: { reporting_interval_ms: number };
 }
 
 export interface Reaction {

@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import ifaddr
+from aioice.ice import get_host_addresses
 
 __all__ = ["CONNECT_TIMEOUT_S", "IceConfig", "machine_addresses"]
 
@@ -23,18 +23,7 @@ LOOPBACK = "127.0.0.1"
 
 def machine_addresses() -> tuple[str, ...]:
     """The machine's addresses a peer could reach (no loopback, no IPv6 link-local), else 127.0.0.1 alone."""
-    found: list[str] = []
-    for adapter in ifaddr.get_adapters():
-        for ip in adapter.ips:
-            if isinstance(ip.ip, str):
-                address = ip.ip
-            elif ip.ip[2] == 0:  # an IPv6 scope id marks a link-local address
-                address = ip.ip[0]
-            else:
-                continue
-            if not ipaddress.ip_address(address).is_loopback and address not in found:
-                found.append(address)
-    return tuple(found) or (LOOPBACK,)
+    return tuple(dict.fromkeys(get_host_addresses(use_ipv4=True, use_ipv6=True))) or (LOOPBACK,)
 
 
 def _port(environ: Mapping[str, str], name: str) -> int:

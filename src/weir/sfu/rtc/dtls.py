@@ -34,6 +34,8 @@ class MediaDtls(RTCDtlsTransport):
         self._on_rtp = on_rtp
         self._on_rtcp = on_rtcp
         self.handler_errors = 0
+        self.rtp_sent = 0
+        self.rtp_dropped = 0  # not connected, or SRTP refused the packet
 
     async def _handle_rtp_data(self, data: bytes, arrival_time_ms: int) -> None:
         try:
@@ -60,6 +62,10 @@ class MediaDtls(RTCDtlsTransport):
                 self._link.send_now(self._tx_srtp.protect(bytes(packet)))  # pylibsrtp takes bytes only
             except (pylibsrtp.Error, ValueError):
                 logger.debug("SRTP protect failed", exc_info=True)
+            else:
+                self.rtp_sent += 1
+                return
+        self.rtp_dropped += 1
 
     def send_rtcp(self, packet: bytes) -> None:
         """Protect and send one compound RTCP packet now; dropped unless connected."""

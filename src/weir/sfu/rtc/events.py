@@ -49,6 +49,8 @@ class EventQueue:
         task, self._task = self._task, None
         if task is not None:
             self._queue.put_nowait(None)
+            if task is asyncio.current_task():  # a callback closing its own participant: stop after it returns
+                return
             try:
                 await asyncio.wait_for(task, timeout_s)
             except TimeoutError:

@@ -55,11 +55,7 @@ def bind_udp(address: str, port_min: int, port_max: int) -> socket.socket:
 
 def parse_candidate(line: str) -> Candidate:
     """A remote candidate from its SDP form (with or without the ``candidate:`` prefix); ValueError if bad."""
-    text = line.strip()
-    if text.startswith("a="):
-        text = text[2:]
-    if text.startswith("candidate:"):
-        text = text[len("candidate:") :]
+    text = line.strip().removeprefix("a=").removeprefix("candidate:")
     try:
         candidate = Candidate.from_sdp(text)
     except (ValueError, IndexError, KeyError, AssertionError) as exc:

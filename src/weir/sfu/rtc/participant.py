@@ -194,12 +194,12 @@ class RtcParticipant:
             if track is None:
                 continue
             target = track.layer_for(sub.width, sub.height)
-            slot = active.get(key)
-            if slot is None:
+            current = active.get(key)
+            if current is None:
                 self._down.add(track, target, paused=track.info.muted)
                 changed = True
-            elif slot.target != target:
-                self._down.retarget(slot, target, paused=track.info.muted)
+            elif current.target != target:
+                self._down.retarget(current, target, paused=track.info.muted)
         if changed:
             self._offer()
 

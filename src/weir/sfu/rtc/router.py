@@ -23,13 +23,12 @@ _MIN_RTP = 12
 
 
 class PublisherRouter:
-    __slots__ = ("_observe", "_routes", "_tracks", "malformed", "malformed_rtcp", "sender_reports", "unroutable")
+    __slots__ = ("_observe", "_routes", "_tracks", "malformed", "malformed_rtcp", "unroutable")
 
     def __init__(self, observe_audio: AudioObserver) -> None:
         self._observe = observe_audio
         self._tracks: dict[str, PublishedTrack] = {}  # by mid
         self._routes: dict[int, tuple[PublishedTrack, int]] = {}  # SSRC → (track, layer)
-        self.sender_reports: dict[int, SenderReport] = {}  # the publisher's latest SR per SSRC
         self.malformed = 0
         self.malformed_rtcp = 0
         self.unroutable = 0
@@ -91,12 +90,15 @@ class PublisherRouter:
         return (fits[0], 0) if len(fits) == 1 else None
 
     def on_rtcp(self, data: bytes) -> None:
-        """The publisher's RTCP: sender reports are kept; the rest is for a sender, which the SFU is not here."""
+        """The publisher's RTCP: sender reports go on to subscribers; the rest is for a sender, which the SFU is
+        not on this connection."""
         try:
             packets = parse_compound(data)
         except PacketError:
             self.malformed_rtcp += 1
             return
         for packet in packets:
-            if isinstance(packet, SenderReport) and packet.ssrc in self._routes:
-                self.sender_reports[packet.ssrc] = packet
+            if isinstance(packet, SenderReport):
+                route = self._routes.get(packet.ssrc)
+                if route is not None:
+                    route[0].forward_sender_report(packet, route[1])

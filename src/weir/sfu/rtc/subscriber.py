@@ -106,6 +106,7 @@ class SubscriberSide:
         """Stop forwarding at once; the next offer marks the m-section inactive."""
         if slot.attached:
             slot.track.receiver.remove_downtrack(slot.downtrack)
+            slot.track.listeners.pop(slot.downtrack, None)
             slot.attached = False
         self._by_ssrc.pop(slot.offered.ssrc, None)
         slot.offered = OfferedSlot(**{**slot.offered.__dict__, "active": False})
@@ -140,6 +141,7 @@ class SubscriberSide:
         for slot in self.slots:
             if slot.active and not slot.attached and slot.since <= self._answered and slot.offered.mid in self._accepted:
                 slot.track.receiver.add_downtrack(slot.downtrack)
+                slot.track.listeners[slot.downtrack] = self.transport.send_rtcp
                 slot.attached = True
 
     def detach_track(self, track: PublishedTrack) -> list[Slot]:

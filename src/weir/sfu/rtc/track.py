@@ -1,7 +1,8 @@
 """``PublishedTrack``: one track a participant publishes, around the packet core's ``Receiver``.
 
-It knows the negotiated codec and header-extension ids, the simulcast layers in order from the lowest, and
-which layer a subscriber's requested dimensions call for.
+It knows the negotiated codec and header-extension ids, the simulcast layers in order from the lowest, which
+layer a subscriber's requested dimensions call for, and which subscribers to pass the publisher's sender
+reports on to.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from weir.sfu.audiolevel import AUDIO_LEVEL_URI
+from weir.sfu.downtrack import DownTrack
 from weir.sfu.packetbuffer import AUDIO_BUFFER_PACKETS, VIDEO_BUFFER_PACKETS
 from weir.sfu.receiver import Receiver, RtcpSink
 from weir.sfu.rtc.model import TrackInfo
 from weir.sfu.rtc.negotiate import MID_URI, RID_URI, AcceptedSection
+from weir.sfu.rtcp import SenderReport
 from weir.sfu.selector import layer_for_dimensions
 
 __all__ = ["PublishedTrack"]
@@ -38,6 +41,7 @@ class PublishedTrack:
         announced = {layer.rid: (layer.width, layer.height) for layer in info.layers}
         self.dimensions = [announced.get(rid, (0, 0)) for rid in self.rids]
         audio = self.kind == "audio"
+        self.listeners: dict[DownTrack, RtcpSink] = {}  # attached down-tracks → their subscriber's RTCP sink
         self.receiver = Receiver(
             kind="audio" if audio else "video",
             layers=max(1, len(self.rids)),
@@ -47,6 +51,13 @@ class PublishedTrack:
             upstream=upstream,
             sender_ssrc=sender_ssrc,
         )
+
+    def forward_sender_report(self, report: SenderReport, layer: int) -> None:
+        """Give every subscriber forwarding ``layer`` the publisher's SR in its own numbering (for A/V sync)."""
+        for downtrack, send in self.listeners.items():
+            own = downtrack.sender_report(report.ntp_timestamp, report.rtp_timestamp, layer)
+            if own is not None:
+                send(bytes(own))
 
     @property
     def key(self) -> tuple[str, str]:

@@ -17,6 +17,7 @@ class CallRoom:
         self.cid = record.cid
         self.media = media
         self.sessions: dict[str, ParticipantSession] = {}
+        self.arriving = 0  # sessions whose media peer is being made
         self.dominant_speaker: str | None = None
         self.refresh(record)
         media.on_audio_levels = self._audio_levels

@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+
 from weir.protocol.sfu.errors import SfuErrorCode, SignalError
-from weir.protocol.sfu.events import CallEndedEvent, GoAwayEvent, ParticipantJoinedEvent, ParticipantLeftEvent
-from weir.protocol.sfu.events import TrackUnpublishedEvent
+from weir.protocol.sfu.events import (
+    CallEndedEvent,
+    GoAwayEvent,
+    ParticipantJoinedEvent,
+    ParticipantLeftEvent,
+    TrackUnpublishedEvent,
+)
 from weir.sfu.signaling.link import CallRecord, CoordinatorLink
 from weir.sfu.signaling.media import MediaRoomFactory
 from weir.sfu.signaling.outbox import NORMAL_CLOSURE
@@ -50,11 +56,14 @@ class Rooms:
     async def add(self, session: ParticipantSession) -> None:
         """Give the session its media peer, then put it on the roster and tell the others."""
         room = session.room
+        room.arriving += 1  # keeps the room open while the media peer is made
         try:
             media = await room.media.add_participant(session.id, session.user_id)
         except BaseException:
+            room.arriving -= 1
             await self._close_if_empty(room)
             raise
+        room.arriving -= 1
         session.bind(media)
         media.on_connection_state = lambda state: self._connection_state(session, state)
         room.sessions[session.id] = session
@@ -81,7 +90,7 @@ class Rooms:
             await room.media.remove_participant(session.id)
 
     async def _close_if_empty(self, room: CallRoom) -> bool:
-        if room.sessions or self.rooms.get(room.cid) is not room:
+        if room.sessions or room.arriving or self.rooms.get(room.cid) is not room:
             return False
         del self.rooms[room.cid]
         await room.media.close()
@@ -135,6 +144,7 @@ class Rooms:
                 self.resumed(session)
                 if session.outbox is not None:
                     session.outbox.close(NORMAL_CLOSURE, "going away")
+            room.sessions.clear()
             await room.media.close()
         self.rooms.clear()
 

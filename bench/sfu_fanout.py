@@ -1,0 +1,129 @@
+"""Fan one publisher out to N subscribers through the real media plane's per-packet path, over loopback.
+
+Like ``sfu_forward.py`` (same synthetic publisher: 3 simulcast VP8 layers plus Opus, subscribers asking for
+320x180, 640x360 and 1280x720 in turn), but each subscriber is a real DTLS-SRTP connection: N pairs of Weir's
+``PeerTransport`` connect over 127.0.0.1 (ICE and a DTLS handshake each), and every forwarded packet is
+SRTP-protected and sent as a UDP datagram. The publisher's packets are SRTP-protected beforehand, so the timed
+loop does, per inbound packet: SRTP unprotect, the receiver, every down-track's rewrite, protect and sendto.
+Not timed: aioice's asyncio receive hop in front of it (the subscribers' sockets are not read).
+
+    python bench/sfu_fanout.py [--fanout 10 50 200] [--seconds 10] [--profile]
+
+Prints per N: ``bench sfu fanout=<N> pps_per_cpu_second=<n> added_latency_p50_ms=<n> p99_ms=<n> loss_pct=<n>``
+where pps is forwarded downstream packets per CPU second of the loop, latency is per inbound packet from
+unprotect to the return of its last sendto, and loss is the share of down-track packets the transports did not
+hand to the socket.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import pstats
+import time
+
+from aiortc.rtcdtlstransport import RTCCertificate
+from sfu_forward import AUDIO_PT, LAYERS, REQUESTS, VIDEO_PT, percentile, publisher
+
+from weir.sfu.downtrack import DownTrack
+from weir.sfu.packetbuffer import AUDIO_BUFFER_PACKETS
+from weir.sfu.receiver import Receiver
+from weir.sfu.rtc.config import IceConfig
+from weir.sfu.rtc.transport import PeerTransport, RemoteTransport
+from weir.sfu.selector import layer_for_dimensions
+
+CONFIG = IceConfig(host_addresses=("127.0.0.1",), connect_timeout_s=30)
+CERTIFICATE = RTCCertificate.generateCertificate()
+
+
+def transport(controlling: bool) -> PeerTransport:
+    return PeerTransport(
+        CONFIG, CERTIFICATE, controlling=controlling, on_rtp=lambda _: None, on_rtcp=lambda _: None,
+        on_state=lambda _: None,
+    )
+
+
+def remote(end: PeerTransport, setup: str) -> RemoteTransport:
+    local = end.local(setup)
+    return RemoteTransport(local.ufrag, local.pwd, (local.fingerprint,), setup, local.candidates)
+
+
+async def pair() -> tuple[PeerTransport, PeerTransport]:
+    """A connected (SFU side, client side) pair."""
+    sfu, client = transport(True), transport(False)
+    await asyncio.gather(sfu.gather(), client.gather())
+    await client.apply_remote(remote(sfu, "actpass"), "client")
+    await sfu.apply_remote(remote(client, "active"), "server")
+    while "connected" not in (sfu.state and client.state) or sfu.state != client.state:
+        if "failed" in (sfu.state, client.state):
+            raise RuntimeError("a benchmark connection failed")
+        await asyncio.sleep(0.01)
+    return sfu, client
+
+
+async def run(fanout: int, packets: list[tuple[int, int, bytes]]) -> tuple[int, int, float, list[int]]:
+    ingress_sfu, ingress_client = await pair()
+    pairs = [await pair() for _ in range(fanout)]
+    protect = ingress_client.dtls._tx_srtp.protect
+    wire = [(arrival, layer, protect(data)) for arrival, layer, data in packets]
+    unprotect = ingress_sfu.dtls._rx_srtp.unprotect
+    video = Receiver(kind="video", layers=len(LAYERS), vp8=True)
+    audio = Receiver(kind="audio", audio_level_id=1, buffer_capacity=AUDIO_BUFFER_PACKETS)
+    dims = [(w, h) for w, h, _ in LAYERS]
+    tracks: list[DownTrack] = []
+    for index, (sfu, _) in enumerate(pairs):
+        target = layer_for_dimensions(dims, *REQUESTS[index % len(REQUESTS)])
+        v = DownTrack(video, sfu.send_rtp, ssrc=10_000 + index, payload_type=VIDEO_PT, clock_rate=90_000, vp8=True,
+                      target_layer=target)
+        a = DownTrack(audio, sfu.send_rtp, ssrc=20_000 + index, payload_type=AUDIO_PT, clock_rate=48_000)
+        video.add_downtrack(v)
+        audio.add_downtrack(a)
+        tracks += (v, a)
+    latencies = []
+    clock = time.perf_counter_ns
+    receive_video, receive_audio = video.receive, audio.receive
+    cpu = time.process_time()
+    for arrival, layer, data in wire:
+        start = clock()
+        plain = unprotect(data)
+        if layer < 0:
+            receive_audio(plain, 0, arrival)
+        else:
+            receive_video(plain, layer, arrival)
+        latencies.append(clock() - start)
+    cpu = time.process_time() - cpu
+    sent = sum(t.packets_sent for t in tracks)
+    on_wire = sum(sfu.dtls.rtp_sent for sfu, _ in pairs)
+    for sfu, client in [(ingress_sfu, ingress_client), *pairs]:
+        await sfu.close()
+        await client.close()
+    return sent, on_wire, cpu, latencies
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--fanout", type=int, nargs="+", default=[10, 50, 200])
+    parser.add_argument("--seconds", type=int, default=10, help="seconds of media to send")
+    parser.add_argument("--profile", action="store_true", help="profile the largest fan-out with cProfile")
+    args = parser.parse_args()
+    packets = publisher(args.seconds)
+    for fanout in args.fanout:
+        sent, on_wire, cpu, latencies = await run(fanout, packets)
+        loss = 100 * max(0, sent - on_wire) / max(sent, 1)
+        print(
+            f"bench sfu fanout={fanout} pps_per_cpu_second={sent / cpu:.0f} "
+            f"added_latency_p50_ms={percentile(latencies, 0.5):.3f} p99_ms={percentile(latencies, 0.99):.3f} "
+            f"loss_pct={loss:.2f}",
+            flush=True,
+        )
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        await run(max(args.fanout), packets)
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,117 @@
+"""Every screen renders, in light and dark, in English and French, down to phone width; each is kept as a PNG
+(`make screenshots` writes them to docs/screenshots/, otherwise they go to a temporary folder)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.web.conftest import PHONE, Pages, by_user, is_png, join_call, screenshot_dir
+
+
+@pytest.fixture
+def shoot(tmp_path: Path) -> Callable[[Page, str], None]:
+    folder = screenshot_dir() or tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def take(page: Page, name: str) -> None:
+        page.wait_for_timeout(300)  # let transitions settle
+        path = folder / f"{name}.png"
+        page.screenshot(path=str(path))
+        assert is_png(path)
+
+    return take
+
+
+def test_lobby_and_themes(pages: Pages, uid: Callable[[str], str], shoot: Callable[[Page, str], None]) -> None:
+    page = pages.signed_in(uid("alice"), "/join/default/weekly-standup?theme=light")
+    expect(page.get_by_test_id("lobby-preview")).to_be_visible()
+    expect(page.get_by_test_id("mic-level")).to_be_visible()
+    expect(page.get_by_test_id("camera-select")).not_to_have_value("")
+    shoot(page, "lobby")
+
+    page.get_by_test_id("toggle-theme").click()
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(15, 17, 21)", background
+    shoot(page, "lobby-dark")
+
+
+def test_phone_width_in_french(pages: Pages, uid: Callable[[str], str], shoot: Callable[[Page, str], None]) -> None:
+    page = pages.signed_in(uid("alice"), "/?lang=fr&theme=light", viewport=PHONE)
+    expect(page.get_by_test_id("join-call")).to_have_text("Rejoindre")
+    join_call(page, "default", uid("c"))
+    expect(page.get_by_test_id("leave-call")).to_have_text("Quitter")
+    expect(page.get_by_test_id("leave-call")).to_be_in_viewport()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "no sideways scrolling"
+    shoot(page, "call-phone-fr")
+    page.get_by_test_id("language").select_option("en")
+    expect(page.get_by_test_id("leave-call")).to_have_text("Leave")
+
+
+def test_four_person_grid_and_spotlight_with_screen_share(
+    pages: Pages, uid: Callable[[str], str], shoot: Callable[[Page, str], None]
+) -> None:
+    names = ["Ada", "Grace", "Linus", "Margaret"]
+    call_id = uid("c")
+    opened = []
+    for name in names:
+        page = pages.signed_in(uid(name.lower()), "/?theme=light")
+        page.get_by_test_id("display-name").fill(name)
+        join_call(page, "default", call_id)
+        expect(page.get_by_test_id("call-screen")).to_be_visible()
+        opened.append(page)
+    viewer, sharer = opened[0], opened[1]
+    expect(viewer.get_by_test_id("participant-tile")).to_have_count(4)
+    expect(viewer.get_by_test_id("participant-name")).to_contain_text(["Ada (you)", "Grace", "Linus", "Margaret"],
+                                                                      ignore_case=False)
+    opened[2].get_by_test_id("reactions").click()
+    opened[2].get_by_test_id("send-reaction-heart").click()
+    expect(viewer.get_by_test_id("reaction")).to_be_visible()
+    shoot(viewer, "call-grid")
+
+    sharer.get_by_test_id("screen-share").click()
+    viewer.get_by_test_id("toggle-layout").click()
+    expect(viewer.get_by_test_id("layout-spotlight")).to_be_visible()
+    main = viewer.locator(".spotlight-main [data-testid=screen-share-tile]")
+    expect(main).to_be_visible()
+    viewer.get_by_test_id("toggle-participants").click()
+    expect(viewer.get_by_test_id("participant-entry")).to_have_count(4)
+    shoot(viewer, "call-spotlight-screen-share")
+
+
+def test_incoming_call(pages: Pages, uid: Callable[[str], str], shoot: Callable[[Page, str], None]) -> None:
+    callee_id = uid("bob")
+    caller, callee = pages.signed_in(uid("alice"), "/?theme=light"), pages.signed_in(callee_id, "/?theme=light")
+    caller.get_by_test_id("display-name").fill("Alice Liddell")
+    caller.get_by_test_id("ring-users").fill(callee_id)
+    caller.get_by_test_id("ring-call").click()
+    expect(callee.get_by_test_id("incoming-caller")).to_contain_text("Alice Liddell")
+    shoot(callee, "incoming-call")
+    shoot(caller, "outgoing-call")
+
+
+def test_livestream_viewer_and_audio_room(
+    pages: Pages, uid: Callable[[str], str], shoot: Callable[[Page, str], None]
+) -> None:
+    host, viewer = pages.signed_in(uid("host"), "/?theme=dark"), pages.signed_in(uid("viewer"), "/?theme=dark")
+    live_id = uid("live")
+    join_call(host, "livestream", live_id)
+    host.get_by_test_id("go-live").click()
+    join_call(viewer, "livestream", live_id)
+    expect(viewer.get_by_test_id("livestream-viewer")).to_be_visible()
+    shoot(viewer, "livestream-viewer")
+    shoot(host, "livestream-host")
+
+    speaker_id, listener_id = uid("speaker"), uid("listener")
+    speaker, listener = pages.signed_in(speaker_id, "/?theme=light"), pages.signed_in(listener_id, "/?theme=light")
+    room_id = uid("room")
+    join_call(speaker, "audio_room", room_id)
+    speaker.get_by_test_id("go-live").click()
+    join_call(listener, "audio_room", room_id)
+    listener.get_by_test_id("request-permission").click()
+    expect(by_user(speaker, "permission-request", listener_id)).to_be_visible()
+    shoot(speaker, "audio-room")
