@@ -43,7 +43,8 @@ class Settings(BaseSettings):
     sfu_fast_reconnect_deadline_seconds: float = Field(
         default=15, gt=0, description="How long the SFU keeps a session whose socket or ICE connection is lost.")
     sfu_keepalive_seconds: float = Field(
-        default=10, gt=0, description="How often the SFU marks its connected participants as present.")
+        default=4, gt=0, description="How often the SFU marks its participants present (below the 5 s minimum "
+        "session.inactivity_timeout_seconds).")
     sfu_ice_servers: list[IceServer] = Field(default_factory=list, description="STUN/TURN servers for clients (JSON).")
     stats_reporting_interval_ms: int = Field(default=10_000, ge=1000, description="Client stats report interval.")
 

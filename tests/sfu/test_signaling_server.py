@@ -12,7 +12,7 @@ import pytest
 from aiortc import RTCPeerConnection
 
 from tests.conftest import RunningServer, assert_error
-from tests.sfu.rtc_peers import Tone, loopback_only
+from tests.sfu.rtc_peers import Tone, eventually, loopback_only
 from tests.sfu.signaling_peers import FAST_RECONNECT_DEADLINE, SignalingPeer, coordinator_join, running_sfu
 from weir.domain.sfu_tokens import create_sfu_token, verify_sfu_token
 
@@ -30,17 +30,6 @@ def participants(api: httpx.Client, cid: str) -> list[str]:
     call_type, call_id = cid.split(":")
     session = api.get(f"/video/call/{call_type}/{call_id}").json()["call"]["session"]
     return [p["user_session_id"] for p in (session or {}).get("participants", [])]
-
-
-async def eventually(check: Callable[[], bool], what: str, timeout: float = 10) -> None:
-    async def wait() -> None:
-        while not check():
-            await asyncio.sleep(0.05)
-
-    try:
-        await asyncio.wait_for(wait(), timeout)
-    except TimeoutError:
-        raise AssertionError(f"timed out waiting for {what}") from None
 
 
 # --- the coordinator's side ---------------------------------------------------------------------------------
@@ -93,10 +82,8 @@ async def test_bad_tokens_get_an_error_and_a_close(server: RunningServer, uid: U
         "other_call": lambda: forged(server, joined, call_cid=other),
         "garbage": lambda: "not.a.token",
     }[case]()
-    session_id = "someone-else" if case == "other_session" else joined["user_session_id"]
     peer = await SignalingPeer.open(joined["credentials"]["server"]["url"], joined["user_session_id"])
-    await peer.send({"type": "join", "token": token, "session_id": session_id if case != "other_session"
-                     else joined["user_session_id"], "request_id": "j1"})
+    await peer.send({"type": "join", "token": token, "session_id": joined["user_session_id"], "request_id": "j1"})
     error = await peer.wait_for("error")
     assert error["error"]["code"] == code and error["request_id"] == "j1", error
     assert await peer.closed() == 1008
@@ -221,11 +208,29 @@ async def test_a_rejoin_replaces_the_previous_session(server: RunningServer, api
         "strategy": "rejoin", "previous_session_id": first.session_id})
     left = await a.wait_for("participant_left")
     assert left["participant"]["session_id"] == first.session_id and left["reason"] == "rejoined"
+    assert (await first.wait_for("error"))["error"]["code"] == "session_replaced"
+    assert await first.closed() == 1008
     assert first.session_id not in participants(api, cid)
     assert second.session_id in participants(api, cid)
     for peer in (a, first, second):
         await peer.close()
 
+
+
+async def test_the_inactivity_sweep_spares_participants_connected_to_the_sfu(
+    server: RunningServer, api: httpx.Client, uid: Uid
+) -> None:
+    """Neither has a coordinator WebSocket; only the one the SFU holds stays (the SFU marks it present)."""
+    cid, ada, ghost = f"default:{uid('c')}", uid("ada"), uid("ghost")
+    api.post(f"/video/call/{cid.replace(':', '/')}", json={"data": {
+        "created_by_id": ada, "settings_override": {"session": {"inactivity_timeout_seconds": 5}}}})
+    a_joined = await coordinator_join(server, ada, cid)
+    a = await SignalingPeer.join(a_joined)
+    ghost_joined = await coordinator_join(server, ghost, cid)  # never connects to the SFU
+    await eventually(lambda: ghost_joined["user_session_id"] not in participants(api, cid), timeout_s=20,
+                     what="the ghost's timeout")
+    assert participants(api, cid) == [a_joined["user_session_id"]]
+    await a.close()
 
 # --- the coordinator's changes reach the SFU ----------------------------------------------------------------
 async def test_grants_updated_and_publishing_without_the_capability(

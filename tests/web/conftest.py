@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -28,6 +30,7 @@ from playwright.sync_api import (
 from tests.conftest import ROOT, RunningServer, fresh_postgres_database, free_port, start_server
 from weir.config import Settings
 
+T = TypeVar("T")
 CHROMIUM_ARGS = [
     "--use-fake-device-for-media-stream",
     "--use-fake-ui-for-media-stream",
@@ -37,6 +40,13 @@ CHROMIUM_ARGS = [
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 expect.set_options(timeout=10_000)
+
+
+def off_loop(work: Callable[[], T]) -> T:
+    """Run ``work`` on another thread: Playwright's sync API keeps an event loop running on this one, and
+    asyncio.run (PostgreSQL set-up, ASGI calls) refuses to start inside it."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(work).result()
 
 
 def chromium_path() -> str:
@@ -63,7 +73,7 @@ def web_server(
     drop: Callable[[], None] = lambda: None
     database_url = None
     if request.param == "postgres":
-        database_url, drop = fresh_postgres_database()
+        database_url, drop = off_loop(fresh_postgres_database)
     data_dir = tmp_path_factory.mktemp(f"weir-web-{request.param}")
     settings = Settings(host="127.0.0.1", port=free_port(), data_dir=data_dir, database_url=database_url, dev=True,
                         rate_limits_enabled=False)
@@ -74,7 +84,7 @@ def web_server(
     finally:
         uv.should_exit = True
         thread.join(timeout=10)
-        drop()
+        off_loop(drop)
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import httpx
 from starlette.applications import Starlette
 
 from tests.conftest import RunningServer, assert_error
+from tests.web.conftest import off_loop
 from weir.coordinator.webapp import web_app
 from weir.protocol.errors import ErrorCode
 
@@ -40,10 +42,14 @@ def test_api_routes_still_win(web_server: RunningServer) -> None:
         assert http.get("/openapi.json").json()["info"]["title"] == "Weir coordinator API"
 
 
-async def test_unbuilt_app_says_how_to_build_it(tmp_path: Path) -> None:
+def test_unbuilt_app_says_how_to_build_it(tmp_path: Path) -> None:
     app = Starlette()
     app.router.default = web_app(tmp_path)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://weir") as client:
-        page = await client.get("/")
-        assert page.status_code == 503 and "npm run build" in page.text
-        assert (await client.get("/join/default/x")).status_code == 404
+
+    async def fetch() -> tuple[httpx.Response, httpx.Response]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://weir") as client:
+            return await client.get("/"), await client.get("/join/default/x")
+
+    page, deep = off_loop(lambda: asyncio.run(fetch()))
+    assert page.status_code == 503 and "npm run build" in page.text
+    assert deep.status_code == 404

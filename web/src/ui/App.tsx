@@ -67,7 +67,9 @@ export function App() {
       setCredentials(await devSignIn(BASE_URL, userId));
     } catch (failure) {
       const status = (failure as { status?: number }).status;
-      setError(status === 404 ? t("signin.noDev") : t("signin.failed", { message: String((failure as Error).message) }));
+      setError(
+        status === 404 ? t("signin.noDev") : t("signin.failed", { message: String((failure as Error).message) }),
+      );
     }
   }
 

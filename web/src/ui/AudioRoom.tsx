@@ -56,7 +56,9 @@ export function AudioRoomScreen({ session, onLeave }: Props) {
   const speakers = view.participants.filter((p) => isSpeaker(p, view));
   const listeners = view.participants.filter((p) => !isSpeaker(p, view));
   const grant = (p: Participant, on: boolean) =>
-    on ? session.call.updatePermissions(p.userId, ["send-audio"]) : session.call.updatePermissions(p.userId, [], ["send-audio"]);
+    on
+      ? session.call.updatePermissions(p.userId, ["send-audio"])
+      : session.call.updatePermissions(p.userId, [], ["send-audio"]);
   return (
     <main class="call audio-room" data-testid="audio-room" data-call-cid={session.call.cid}>
       <header class="call-header">

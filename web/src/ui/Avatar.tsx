@@ -1,6 +1,16 @@
 // A user's picture, or their initials on a colour derived from their id.
 
-export function Avatar({ name, image, id, size = "md" }: { name: string; image?: string; id: string; size?: "sm" | "md" | "lg" }) {
+export function Avatar({
+  name,
+  image,
+  id,
+  size = "md",
+}: {
+  name: string;
+  image?: string;
+  id: string;
+  size?: "sm" | "md" | "lg";
+}) {
   let hash = 0;
   for (const c of id) hash = (hash * 31 + c.charCodeAt(0)) % 360;
   const initials = name

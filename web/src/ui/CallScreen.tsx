@@ -24,7 +24,9 @@ interface Tile {
 /** Screen shares become tiles of their own, ahead of the people, in the order the layout's preset gives. */
 export function tilesFor(participants: Participant[], layout: Layout, callType: string): Tile[] {
   const sorted = [...participants].sort(presetFor(layout, callType));
-  const screens = sorted.filter((p) => p.screenShare).map((participant) => ({ participant, kind: "screen_share" as const }));
+  const screens = sorted
+    .filter((p) => p.screenShare)
+    .map((participant) => ({ participant, kind: "screen_share" as const }));
   return [...screens, ...sorted.map((participant) => ({ participant, kind: "video" as const }))];
 }
 
@@ -36,7 +38,12 @@ export function CallScreen({ session, onLeave }: Props) {
   const tiles = tilesFor(view.participants, layout, session.call.type);
   const [main, ...rest] = tiles;
   return (
-    <main class={`call ${panel ? "with-panel" : ""}`} data-testid="call-screen" data-call-cid={session.call.cid} data-layout={layout}>
+    <main
+      class={`call ${panel ? "with-panel" : ""}`}
+      data-testid="call-screen"
+      data-call-cid={session.call.cid}
+      data-layout={layout}
+    >
       <CallHeader view={view} />
       <Warnings session={session} view={view} />
       <PermissionRequests session={session} view={view} />
@@ -44,7 +51,12 @@ export function CallScreen({ session, onLeave }: Props) {
         {layout === "grid" ? (
           <div class={`grid n${Math.min(tiles.length, 9)}`}>
             {tiles.map((tile) => (
-              <ParticipantTile key={`${tile.participant.sessionId}:${tile.kind}`} participant={tile.participant} kind={tile.kind} onSize={session.reportTile} />
+              <ParticipantTile
+                key={`${tile.participant.sessionId}:${tile.kind}`}
+                participant={tile.participant}
+                kind={tile.kind}
+                onSize={session.reportTile}
+              />
             ))}
           </div>
         ) : (
@@ -54,7 +66,12 @@ export function CallScreen({ session, onLeave }: Props) {
             </div>
             <div class="strip">
               {rest.map((tile) => (
-                <ParticipantTile key={`${tile.participant.sessionId}:${tile.kind}`} participant={tile.participant} kind={tile.kind} onSize={session.reportTile} />
+                <ParticipantTile
+                  key={`${tile.participant.sessionId}:${tile.kind}`}
+                  participant={tile.participant}
+                  kind={tile.kind}
+                  onSize={session.reportTile}
+                />
               ))}
             </div>
           </>

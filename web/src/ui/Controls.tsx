@@ -49,16 +49,16 @@ export function Controls({ session, view, media, layout, onLayout, onParticipant
   return (
     <nav class="controls" data-testid="call-controls">
       {(can("send-audio") || missing.includes("send-audio")) && (
-      <button
-        class={`round ${media.mic ? "" : "off"}`}
-        data-testid="toggle-mic"
-        aria-pressed={media.mic}
-        disabled={!can("send-audio")}
-        title={t(media.mic ? "call.mic.on" : "call.mic.off")}
-        onClick={() => session.toggleMic()}
-      >
-        <Icon name={media.mic ? "mic" : "micOff"} />
-      </button>
+        <button
+          class={`round ${media.mic ? "" : "off"}`}
+          data-testid="toggle-mic"
+          aria-pressed={media.mic}
+          disabled={!can("send-audio")}
+          title={t(media.mic ? "call.mic.on" : "call.mic.off")}
+          onClick={() => session.toggleMic()}
+        >
+          <Icon name={media.mic ? "mic" : "micOff"} />
+        </button>
       )}
       {video && (
         <>
@@ -72,7 +72,13 @@ export function Controls({ session, view, media, layout, onLayout, onParticipant
           >
             <Icon name={media.camera ? "camera" : "cameraOff"} />
           </button>
-          <button class="round" data-testid="switch-camera" title={t("call.switchCamera")} disabled={!media.camera} onClick={() => session.switchCamera()}>
+          <button
+            class="round"
+            data-testid="switch-camera"
+            title={t("call.switchCamera")}
+            disabled={!media.camera}
+            onClick={() => session.switchCamera()}
+          >
             <Icon name="switchCamera" />
           </button>
           <button
@@ -88,7 +94,13 @@ export function Controls({ session, view, media, layout, onLayout, onParticipant
         </>
       )}
       <span class="menu">
-        <button class="round" data-testid="reactions" title={t("call.reactions")} aria-expanded={reactionsOpen} onClick={() => setReactionsOpen(!reactionsOpen)}>
+        <button
+          class="round"
+          data-testid="reactions"
+          title={t("call.reactions")}
+          aria-expanded={reactionsOpen}
+          onClick={() => setReactionsOpen(!reactionsOpen)}
+        >
           <Icon name="smile" />
         </button>
         {reactionsOpen && (
@@ -123,12 +135,22 @@ export function Controls({ session, view, media, layout, onLayout, onParticipant
           <Icon name="hand" />
         </button>
       ) : (
-        <button class="round" data-testid="raise-hand" title={t("call.raiseHand")} onClick={() => session.call.sendReaction("raise-hand", ":raise-hand:")}>
+        <button
+          class="round"
+          data-testid="raise-hand"
+          title={t("call.raiseHand")}
+          onClick={() => session.call.sendReaction("raise-hand", ":raise-hand:")}
+        >
           <Icon name="hand" />
         </button>
       )}
       {onParticipants && (
-        <button class="round" data-testid="toggle-participants" title={t("call.participants", { count: view.participants.length })} onClick={onParticipants}>
+        <button
+          class="round"
+          data-testid="toggle-participants"
+          title={t("call.participants", { count: view.participants.length })}
+          onClick={onParticipants}
+        >
           <Icon name="people" />
           <small>{view.participants.length}</small>
         </button>

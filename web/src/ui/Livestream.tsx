@@ -48,7 +48,11 @@ export function LivestreamScreen({ session, onLeave }: Props) {
   }
 
   return (
-    <main class="call livestream" data-testid={host ? "livestream-host" : "livestream-viewer"} data-call-cid={session.call.cid}>
+    <main
+      class="call livestream"
+      data-testid={host ? "livestream-host" : "livestream-viewer"}
+      data-call-cid={session.call.cid}
+    >
       <header class="call-header">
         {backstage ? (
           <span class="badge" data-testid="backstage-badge">

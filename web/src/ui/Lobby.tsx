@@ -166,7 +166,12 @@ export function Lobby({ client, media, initial, error, onStart }: Props) {
           </label>
           <label>
             {t("lobby.displayName")}
-            <input data-testid="display-name" value={name} maxLength={255} onInput={(e) => setName(e.currentTarget.value)} />
+            <input
+              data-testid="display-name"
+              value={name}
+              maxLength={255}
+              onInput={(e) => setName(e.currentTarget.value)}
+            />
           </label>
           <button class="primary wide" type="submit" data-testid="join-call" disabled={busy}>
             {t("lobby.join")}
@@ -184,7 +189,12 @@ export function Lobby({ client, media, initial, error, onStart }: Props) {
             <input data-testid="ring-users" value={ring} onInput={(e) => setRing(e.currentTarget.value)} />
           </label>
           <label class="inline">
-            <input type="checkbox" data-testid="ring-video" checked={video} onChange={(e) => setVideo(e.currentTarget.checked)} />
+            <input
+              type="checkbox"
+              data-testid="ring-video"
+              checked={video}
+              onChange={(e) => setVideo(e.currentTarget.checked)}
+            />
             {t("lobby.videoCall")}
           </label>
           <button data-testid="ring-call" disabled={busy || callees.length === 0} onClick={() => submit(true)}>
@@ -202,7 +212,10 @@ export function Lobby({ client, media, initial, error, onStart }: Props) {
             <ul>
               {ringing.missed.map((m) => (
                 <li key={m.cid} data-testid="missed-call">
-                  {t("lobby.missedFrom", { user: m.caller.name || m.caller.id, time: new Date(m.at).toLocaleTimeString() })}
+                  {t("lobby.missedFrom", {
+                    user: m.caller.name || m.caller.id,
+                    time: new Date(m.at).toLocaleTimeString(),
+                  })}
                 </li>
               ))}
             </ul>
@@ -225,7 +238,12 @@ function DeviceSelect({ label, testid, devices, value, onChange }: SelectProps) 
   return (
     <label>
       {t(label)}
-      <select data-testid={testid} value={value} disabled={devices.length === 0} onChange={(e) => onChange(e.currentTarget.value)}>
+      <select
+        data-testid={testid}
+        value={value}
+        disabled={devices.length === 0}
+        onChange={(e) => onChange(e.currentTarget.value)}
+      >
         {devices.map((d, i) => (
           <option value={d.deviceId} key={d.deviceId || i}>
             {d.label || `${t(label)} ${i + 1}`}

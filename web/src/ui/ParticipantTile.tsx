@@ -48,7 +48,12 @@ export function ParticipantTile({ participant: p, kind = "video", onSize }: Prop
       data-dominant={String(p.dominantSpeaker)}
     >
       {stream ? (
-        <Video stream={stream} mirror={p.isLocal && !screen} fit={screen ? "contain" : "cover"} testid={screen ? "screen-video" : "participant-video"} />
+        <Video
+          stream={stream}
+          mirror={p.isLocal && !screen}
+          fit={screen ? "contain" : "cover"}
+          testid={screen ? "screen-video" : "participant-video"}
+        />
       ) : (
         <div class="placeholder">
           <Avatar id={p.userId} name={p.name} image={p.image} size="lg" />
@@ -56,7 +61,12 @@ export function ParticipantTile({ participant: p, kind = "video", onSize }: Prop
       )}
       <div class="label">
         {!screen && (
-          <span class={`mic ${p.audio ? "on" : "off"}`} data-testid="mic-indicator" data-muted={String(!p.audio)} title={p.audio ? "" : t("call.muted")}>
+          <span
+            class={`mic ${p.audio ? "on" : "off"}`}
+            data-testid="mic-indicator"
+            data-muted={String(!p.audio)}
+            title={p.audio ? "" : t("call.muted")}
+          >
             <Icon name={p.audio ? "mic" : "micOff"} />
           </span>
         )}

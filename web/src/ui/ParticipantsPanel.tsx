@@ -37,7 +37,15 @@ export function ParticipantsPanel({ session, view }: { session: CallSession; vie
   );
 }
 
-function Moderation({ session, participant: p, can }: { session: CallSession; participant: Participant; can: (c: string) => boolean }) {
+function Moderation({
+  session,
+  participant: p,
+  can,
+}: {
+  session: CallSession;
+  participant: Participant;
+  can: (c: string) => boolean;
+}) {
   const call = session.call;
   const others = !p.isLocal;
   return (
@@ -76,8 +84,14 @@ export function PermissionRequests({ session, view }: { session: CallSession; vi
       <h2>{t("call.requests")}</h2>
       {view.permissionRequests.map((r) => (
         <div class="row" key={r.user.id} data-testid="permission-request" data-user-id={r.user.id}>
-          <span>{t("call.requestFrom", { user: r.user.name || r.user.id, permissions: r.permissions.join(", ") })}</span>
-          <button class="primary small" data-testid="grant-permission" onClick={() => session.call.updatePermissions(r.user.id, r.permissions)}>
+          <span>
+            {t("call.requestFrom", { user: r.user.name || r.user.id, permissions: r.permissions.join(", ") })}
+          </span>
+          <button
+            class="primary small"
+            data-testid="grant-permission"
+            onClick={() => session.call.updatePermissions(r.user.id, r.permissions)}
+          >
             {t("call.grant")}
           </button>
           <button class="small" data-testid="deny-permission" onClick={() => session.call.dismissRequest(r.user.id)}>

@@ -7,7 +7,9 @@ import { useStore } from "./hooks";
 export function RemoteAudio({ session }: { session: CallSession }) {
   const view = useStore(session.call.state);
   const media = useStore(session.media.state);
-  const streams = view.participants.filter((p) => !p.isLocal && p.audioStream).map((p) => [p.sessionId, p.audioStream!] as const);
+  const streams = view.participants
+    .filter((p) => !p.isLocal && p.audioStream)
+    .map((p) => [p.sessionId, p.audioStream!] as const);
   return (
     <div hidden>
       {streams.map(([sessionId, stream]) => (

@@ -86,7 +86,15 @@ const REASONS: Record<string, Key> = {
   rejected: "ended.rejected",
 };
 
-export function EndedScreen({ reason, onBack, onRejoin }: { reason: string; onBack: () => void; onRejoin: () => void }) {
+export function EndedScreen({
+  reason,
+  onBack,
+  onRejoin,
+}: {
+  reason: string;
+  onBack: () => void;
+  onRejoin: () => void;
+}) {
   return (
     <main class="center">
       <section class="card narrow" data-testid="call-ended" data-reason={reason}>

@@ -127,10 +127,10 @@ export class Call {
   }
 
   /** A new participant session for this user (media rejoin or migration); the previous one is left. */
-  async rejoin(): Promise<JoinResponse> {
+  async rejoin(migratingFrom?: string): Promise<JoinResponse> {
     const previous = this.view.localSessionId;
     this.patch({ localSessionId: "" }); // the previous session's "left" event is not this user leaving
-    const joined = await this.api.join(this.cid, {});
+    const joined = await this.api.join(this.cid, migratingFrom ? { migrating_from: migratingFrom } : {});
     this.patch({ localSessionId: joined.user_session_id, status: "joined" });
     this.apply(joined);
     if (previous) void this.api.leave(this.cid, previous).catch(() => undefined);
@@ -285,7 +285,11 @@ export class Call {
       if (user.id !== this.userId) return;
       const lost = this.view.ownCapabilities.filter((c) => !capabilities.includes(c));
       this.patch({ ownCapabilities: capabilities });
-      const tracks = [["send-audio", "audio"], ["send-video", "video"], ["screenshare", "screenshare"]];
+      const tracks = [
+        ["send-audio", "audio"],
+        ["send-video", "video"],
+        ["screenshare", "screenshare"],
+      ];
       const stop = tracks.filter(([capability]) => lost.includes(capability)).map(([, track]) => track);
       if (stop.length) this.onMuted(stop);
     },

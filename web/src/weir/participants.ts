@@ -60,7 +60,10 @@ export function fromCallParticipant(p: CallParticipant, localSessionId: string):
 /** A standard comparator: negative puts `a` first (the seed's wording of the sign is ambiguous; Weir uses JS's). */
 export type Comparator = (a: Participant, b: Participant) => number;
 
-const first = (test: (p: Participant) => boolean): Comparator => (a, b) => Number(test(b)) - Number(test(a));
+const first =
+  (test: (p: Participant) => boolean): Comparator =>
+  (a, b) =>
+    Number(test(b)) - Number(test(a));
 
 export const dominantSpeaker = first((p) => p.dominantSpeaker);
 export const speaking = first((p) => p.speaking);
@@ -88,7 +91,15 @@ export const SortingPresets = {
   /** Grid: stable tiles, pinned and sharing first. */
   regular: combineComparators(pinned, screenSharing, publishingVideo, publishingAudio, byName),
   /** Spotlight: whoever speaks comes first. */
-  speaker: combineComparators(pinned, screenSharing, dominantSpeaker, speaking, publishingVideo, publishingAudio, byName),
+  speaker: combineComparators(
+    pinned,
+    screenSharing,
+    dominantSpeaker,
+    speaking,
+    publishingVideo,
+    publishingAudio,
+    byName,
+  ),
   /** Livestreams and audio rooms: hosts and speakers first. */
   livestreamOrAudioRoom: combineComparators(
     byRole("admin", "host", "speaker"),

@@ -18,6 +18,8 @@ export interface JoinOptions {
 }
 
 const DEFAULT_STATS_MS = 10_000;
+/** SFU disconnects that the coordinator also announces (call.ended, call.kicked_user, call.blocked_user). */
+const COORDINATOR_ENDS = ["ended", "removed_from_call"];
 
 export class CallSession {
   /** The SFU connection's state ("closed" until the call is joined). */
@@ -90,12 +92,15 @@ export class CallSession {
     if (this.sfu !== from) return;
     this.closeMedia();
     if (strategy === "disconnect") {
-      if (reason !== "ended") this.onEnded("timeout");
+      // Ended, kicked or blocked: the coordinator's event says so (and ends the call screen); anything else
+      // (an invalid token, this session taken over elsewhere) ends it here.
+      if (!COORDINATOR_ENDS.includes(reason)) this.onEnded("timeout");
       return;
     }
     const previous = from.sessionId;
-    const joined = await this.call.rejoin();
-    await this.connectMedia(joined, { strategy, previous_session_id: previous, from_edge: from.credentials.server.edge_name });
+    const edge = from.credentials.server.edge_name;
+    const joined = await this.call.rejoin(strategy === "migrate" ? edge : undefined);
+    await this.connectMedia(joined, { strategy, previous_session_id: previous, from_edge: edge });
   }
 
   /** What this device sends, as far as the call's capabilities allow. */
@@ -103,9 +108,9 @@ export class CallSession {
     const sfu = this.sfu;
     if (!sfu || sfu.status.get() !== "connected") return;
     const allowed = (capability: string) => this.call.can(capability) || sfu.ownCapabilities.includes(capability);
-    const mic = allowed("send-audio") ? view.micStream?.getAudioTracks()[0] ?? null : null;
-    const camera = allowed("send-video") ? view.cameraStream?.getVideoTracks()[0] ?? null : null;
-    const screen = allowed("screenshare") ? view.screenStream?.getVideoTracks()[0] ?? null : null;
+    const mic = allowed("send-audio") ? (view.micStream?.getAudioTracks()[0] ?? null) : null;
+    const camera = allowed("send-video") ? (view.cameraStream?.getVideoTracks()[0] ?? null) : null;
+    const screen = allowed("screenshare") ? (view.screenStream?.getVideoTracks()[0] ?? null) : null;
     await sfu.publish("audio", mic, !view.mic);
     await sfu.publish("video", camera, !view.camera);
     await sfu.publish("screen_share", screen, !view.screen);
@@ -113,7 +118,8 @@ export class CallSession {
 
   private subscribe(): void {
     const sfu = this.sfu;
-    if (sfu) sfu.subscribe(subscriptions(sfu.media.get(), this.tiles.values(), sfu.sessionId, window.devicePixelRatio || 1));
+    if (sfu)
+      sfu.subscribe(subscriptions(sfu.media.get(), this.tiles.values(), sfu.sessionId, window.devicePixelRatio || 1));
   }
 
   /** Tiles report their rendered size; a stable function so components can depend on it. */
@@ -170,7 +176,13 @@ export class CallSession {
   private showLocal(view: LocalMediaView): void {
     const local = this.call.view.participants.find((p) => p.isLocal);
     if (!local) return;
-    const mine = { audio: view.mic, video: view.camera, screenShare: view.screen, videoStream: view.cameraStream, screenStream: view.screenStream };
+    const mine = {
+      audio: view.mic,
+      video: view.camera,
+      screenShare: view.screen,
+      videoStream: view.cameraStream,
+      screenStream: view.screenStream,
+    };
     if (Object.entries(mine).every(([key, value]) => local[key as keyof Participant] === value)) return;
     this.call.updateParticipants((p) => (p.isLocal ? { ...p, ...mine } : p));
   }
@@ -197,8 +209,19 @@ export class CallSession {
   }
 }
 
-const MEDIA_FIELDS: Array<keyof Participant> = ["audio", "video", "screenShare", "speaking", "dominantSpeaker", "audioLevel",
-  "quality", "pinnedForEveryone", "audioStream", "videoStream", "screenStream"];
+const MEDIA_FIELDS: Array<keyof Participant> = [
+  "audio",
+  "video",
+  "screenShare",
+  "speaking",
+  "dominantSpeaker",
+  "audioLevel",
+  "quality",
+  "pinnedForEveryone",
+  "audioStream",
+  "videoStream",
+  "screenStream",
+];
 
 function sameMedia(a: Participant, b: Participant): boolean {
   return MEDIA_FIELDS.every((field) => a[field] === b[field]);

@@ -35,7 +35,12 @@ export class CoordinatorSocket {
       this.ws = ws;
       let opened = false;
       ws.onopen = () => {
-        ws.send(JSON.stringify({ token: this.credentials.token, user_details: { id: this.credentials.userId, ...this.details } }));
+        ws.send(
+          JSON.stringify({
+            token: this.credentials.token,
+            user_details: { id: this.credentials.userId, ...this.details },
+          }),
+        );
       };
       ws.onmessage = (message) => {
         const event = JSON.parse(String(message.data)) as WeirEvent;

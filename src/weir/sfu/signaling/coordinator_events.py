@@ -12,12 +12,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from weir.protocol.sfu.errors import SfuErrorCode, SignalError
 from weir.protocol.sfu.events import CallGrantsUpdatedEvent, PinsUpdatedEvent
-from weir.protocol.sfu.models import Pin
+from weir.sfu.signaling.link import parse_pins
 from weir.sfu.signaling.room import CallRoom
 from weir.sfu.signaling.rooms import Rooms
 from weir.sfu.signaling.session import ParticipantSession
@@ -49,14 +48,13 @@ def _mute(room: CallRoom, user_ids: list[str], reason: str) -> None:
 async def _remove(rooms: Rooms, sessions: list[ParticipantSession], reason: str, *, tell_coordinator: bool) -> None:
     for session in sessions:
         if session.outbox is not None:
-            session.outbox.fail(SignalError(SfuErrorCode.REMOVED_FROM_CALL, f"you were removed from the call ({reason})"))
+            removed = SignalError(SfuErrorCode.REMOVED_FROM_CALL, f"you were removed from the call ({reason})")
+            session.outbox.fail(removed)
         await rooms.remove(session, reason, tell_coordinator=tell_coordinator)
 
 
 def _pins_changed(room: CallRoom, call: dict[str, Any]) -> None:
-    stored = (call.get("session") or {}).get("pins") or []
-    pins = [Pin(user_id=p["user_id"], session_id=p["session_id"], pinned_at=datetime.fromisoformat(p["pinned_at"]))
-            for p in stored]
+    pins = list(parse_pins((call.get("session") or {}).get("pins") or []))
     if pins != room.pins:
         room.pins = pins
         room.broadcast(PinsUpdatedEvent(pins=pins))

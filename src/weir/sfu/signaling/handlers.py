@@ -18,7 +18,6 @@ from weir.protocol.sfu.requests import (
     UpdateSubscriptionsRequest,
 )
 from weir.sfu.rtc.model import Layer, Subscription, TrackInfo
-from weir.sfu.signaling.outbox import NORMAL_CLOSURE
 from weir.sfu.signaling.rooms import Rooms
 from weir.sfu.signaling.session import ParticipantSession, candidate_to_media
 
@@ -87,8 +86,6 @@ async def ice_restart(rooms: Rooms, session: ParticipantSession, request: IceRes
 
 
 async def leave(rooms: Rooms, session: ParticipantSession, request: LeaveRequest) -> None:
-    if session.outbox is not None:
-        session.outbox.close(NORMAL_CLOSURE, "left")
     await rooms.remove(session, "left")
 
 

@@ -56,9 +56,11 @@ async def join(secret: str, rooms: Rooms, outbox: Outbox, request: JoinRequest) 
         if details is not None and details.previous_session_id is not None:
             previous = rooms.find(grant.call_cid, details.previous_session_id)
             if previous is not None and previous.user_id == grant.user_id:
+                if previous.outbox is not None:
+                    previous.outbox.fail(SignalError(SfuErrorCode.SESSION_REPLACED, "a new session replaced this one"))
                 await rooms.remove(previous, "rejoined")
         admitted = await rooms.link.admit(grant.call_cid, grant.session_id)
-        if admitted is None:
+        if admitted is None or admitted[1].user_id != grant.user_id:
             raise SignalError(SfuErrorCode.SESSION_NOT_FOUND,
                               "the call has no such participant session (left, removed or ended): join the call again",
                               request.request_id)

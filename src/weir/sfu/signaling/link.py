@@ -29,6 +29,12 @@ class ParticipantRecord:
     custom: dict[str, Any] = field(default_factory=dict)
 
 
+def parse_pins(stored: list[dict[str, Any]]) -> tuple[Pin, ...]:
+    """Pins as the coordinator stores and sends them (``pinned_at`` in ISO 8601)."""
+    return tuple(Pin(user_id=p["user_id"], session_id=p["session_id"], pinned_at=datetime.fromisoformat(p["pinned_at"]))
+                 for p in stored)
+
+
 @dataclass(frozen=True)
 class CallRecord:
     """What the SFU needs of a call: its running session's start and pins, and its effective settings."""
@@ -57,4 +63,4 @@ class CoordinatorLink(Protocol):
         ...
 
 
-__all__ = ["CallRecord", "CoordinatorLink", "ParticipantRecord"]
+__all__ = ["CallRecord", "CoordinatorLink", "ParticipantRecord", "parse_pins"]

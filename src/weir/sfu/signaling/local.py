@@ -3,25 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
 
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.bus.base import Subscription
 from weir.coordinator.call_access import effective_settings, load_call_type, system_access
 from weir.coordinator.lifecycle import CallLifecycle
 from weir.coordinator.services import Services
 from weir.domain.clock import now, utc
-from weir.protocol.sfu.models import Pin
-from weir.sfu.signaling.link import CallRecord, ParticipantRecord
+from weir.sfu.signaling.link import CallRecord, ParticipantRecord, parse_pins
 from weir.store.sessions import current_session, get_participant
-from weir.store.tables import CallRow, SessionParticipantRow
+from weir.store.tables import CallRow, CallSessionRow, SessionParticipantRow
 from weir.store.users import get_user
 
+Active = tuple[CallRow, CallSessionRow, SessionParticipantRow]
 
-def _pins(stored: list[dict]) -> tuple[Pin, ...]:
-    return tuple(Pin(user_id=p["user_id"], session_id=p["session_id"], pinned_at=datetime.fromisoformat(p["pinned_at"]))
-                 for p in stored)
+
+async def _active(session: AsyncSession, call_cid: str, session_id: str) -> Active | None:
+    """The call, its running session and the participant, if ``session_id`` is still in that session."""
+    row = await get_participant(session, session_id)
+    call = await session.get(CallRow, call_cid)
+    if row is None or call is None or row.call_cid != call_cid or row.left_at is not None:
+        return None
+    call_session = await current_session(session, call)
+    if call_session is None or call_session.id != row.session_id:
+        return None
+    return call, call_session, row
 
 
 class LocalCoordinator:
@@ -30,13 +38,10 @@ class LocalCoordinator:
 
     async def admit(self, call_cid: str, session_id: str) -> tuple[CallRecord, ParticipantRecord] | None:
         async with self.weir.db.read() as session:
-            row = await get_participant(session, session_id)
-            call = await session.get(CallRow, call_cid)
-            if row is None or call is None or row.call_cid != call_cid or row.left_at is not None:
+            active = await _active(session, call_cid, session_id)
+            if active is None:
                 return None
-            call_session = await current_session(session, call)
-            if call_session is None or call_session.id != row.session_id:
-                return None
+            call, call_session, row = active
             settings = effective_settings(await load_call_type(session, call.type), call)
             user = None if row.anonymous else await get_user(session, row.user_id)
             joined = utc(row.joined_at)
@@ -46,21 +51,17 @@ class LocalCoordinator:
                 joined_at=joined, name=(user.name or "") if user else "", image=(user.image or "") if user else "",
                 custom=dict(user.custom or {}) if user else {},
             )
-            record = CallRecord(cid=call.cid, started_at=utc(call_session.started_at), pins=_pins(call_session.pins or []),
-                                settings=settings)
+            record = CallRecord(cid=call.cid, started_at=utc(call_session.started_at),
+                                pins=parse_pins(call_session.pins or []), settings=settings)
             return record, participant
 
     async def participant_left(self, call_cid: str, session_id: str, reason: str) -> None:
         async with self.weir.db.transaction() as session:
-            row = await get_participant(session, session_id)
-            call = await session.get(CallRow, call_cid)
-            if row is None or call is None or row.call_cid != call_cid or row.left_at is not None:
-                return
-            call_session = await current_session(session, call)
-            if call_session is None or call_session.id != row.session_id:
-                return
-            lifecycle = CallLifecycle(self.weir, session, call, await system_access(session, call))
-            await lifecycle.leave(call_session, row, reason)
+            active = await _active(session, call_cid, session_id)
+            if active is not None:
+                call, call_session, row = active
+                lifecycle = CallLifecycle(self.weir, session, call, await system_access(session, call))
+                await lifecycle.leave(call_session, row, reason)
 
     async def keep_alive(self, session_ids: Collection[str]) -> None:
         if not session_ids:

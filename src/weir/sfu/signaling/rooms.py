@@ -76,6 +76,8 @@ class Rooms:
             return
         del room.sessions[session.id]
         self.resumed(session)
+        if session.outbox is not None:  # closed already when the client was told why
+            session.outbox.close(NORMAL_CLOSURE, reason)
         if tell_coordinator:
             try:
                 await self.link.participant_left(room.cid, session.id, reason)
@@ -132,8 +134,6 @@ class Rooms:
         """The coordinator ended the call: everyone is told and let go (the coordinator already removed them)."""
         room.broadcast(CallEndedEvent(reason=reason))
         for session in list(room.sessions.values()):
-            if session.outbox is not None:
-                session.outbox.close(NORMAL_CLOSURE, "call ended")
             await self.remove(session, "call_ended", tell_coordinator=False)
 
     async def go_away(self) -> None:

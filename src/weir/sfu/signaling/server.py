@@ -14,7 +14,7 @@ from weir.sfu.signaling.link import CoordinatorLink
 from weir.sfu.signaling.media import MediaRoomFactory
 from weir.sfu.signaling.paths import LATENCY_PATH, SIGNALING_PATH
 from weir.sfu.signaling.rooms import Rooms
-from weir.sfu.signaling.socket import SignalingSocket
+from weir.sfu.signaling.endpoint import SignalingSocket
 
 log = logging.getLogger(__name__)
 

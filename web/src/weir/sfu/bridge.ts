@@ -22,10 +22,15 @@ const QUALITY: Record<SfuParticipant["connection_quality"], Quality> = {
 export function withMedia(p: Participant, media: MediaView): Participant {
   const state = media.participants.get(p.sessionId);
   if (!state) return p;
-  const live = { speaking: state.is_speaking, dominantSpeaker: state.is_dominant_speaker, audioLevel: state.audio_level, quality: QUALITY[state.connection_quality] };
+  const live = {
+    speaking: state.is_speaking,
+    dominantSpeaker: state.is_dominant_speaker,
+    audioLevel: state.audio_level,
+    quality: QUALITY[state.connection_quality],
+  };
   if (p.isLocal) return { ...p, ...live };
   const has = (type: TrackType) => state.published_tracks.includes(type);
-  const stream = (type: TrackType) => (has(type) ? media.streams.get(`${p.sessionId}:${type}`) ?? null : null);
+  const stream = (type: TrackType) => (has(type) ? (media.streams.get(`${p.sessionId}:${type}`) ?? null) : null);
   return {
     ...p,
     ...live,
@@ -41,7 +46,12 @@ export function withMedia(p: Participant, media: MediaView): Participant {
 }
 
 /** Every published audio track, and the video of the tiles on screen at their size in device pixels. */
-export function subscriptions(media: MediaView, tiles: Iterable<Tile>, self: string, pixelRatio: number): TrackSubscription[] {
+export function subscriptions(
+  media: MediaView,
+  tiles: Iterable<Tile>,
+  self: string,
+  pixelRatio: number,
+): TrackSubscription[] {
   const wanted: TrackSubscription[] = [];
   for (const p of media.participants.values()) {
     if (p.session_id === self) continue;

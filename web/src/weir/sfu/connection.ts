@@ -65,7 +65,11 @@ export class SfuConnection {
   }
 
   private get rtcConfig(): RTCConfiguration {
-    const iceServers = this.credentials.ice_servers.map((s) => ({ urls: s.urls, username: s.username, credential: s.password }));
+    const iceServers = this.credentials.ice_servers.map((s) => ({
+      urls: s.urls,
+      username: s.username,
+      credential: s.password,
+    }));
     return { iceServers, bundlePolicy: "max-bundle", rtcpMuxPolicy: "require" };
   }
 
@@ -80,7 +84,7 @@ export class SfuConnection {
         if (pc.connectionState === "failed") void this.restartIce();
       });
     }
-    for (const event of this.pending.splice(0)) void this.addCandidate(event);
+    for (const event of this.pending.splice(0)) this.addCandidate(event);
     this.statsTimer = window.setInterval(() => void this.sendStats(), this.statsIntervalMs);
     this.status.set("connected");
   }
@@ -120,7 +124,10 @@ export class SfuConnection {
   }
 
   private updateParticipant(participant: SfuParticipant): void {
-    this.media.update((m) => ({ ...m, participants: new Map(m.participants).set(participant.session_id, participant) }));
+    this.media.update((m) => ({
+      ...m,
+      participants: new Map(m.participants).set(participant.session_id, participant),
+    }));
   }
 
   private changeParticipants(change: (p: SfuParticipant) => SfuParticipant): void {
@@ -141,7 +148,7 @@ export class SfuConnection {
         void this.subscriber?.answer(event.sdp, event.negotiation_id);
         break;
       case "ice_trickle":
-        if (this.publisher) void this.addCandidate(event);
+        if (this.publisher) this.addCandidate(event);
         else this.pending.push(event);
         break;
       case "participant_joined":
@@ -173,7 +180,10 @@ export class SfuConnection {
         break;
       case "connection_quality_changed": {
         const updates = new Map(event.updates.map((u) => [u.session_id, u.connection_quality]));
-        this.changeParticipants((p) => ({ ...p, connection_quality: updates.get(p.session_id) ?? p.connection_quality }));
+        this.changeParticipants((p) => ({
+          ...p,
+          connection_quality: updates.get(p.session_id) ?? p.connection_quality,
+        }));
         break;
       }
       case "pins_updated": {
@@ -192,22 +202,19 @@ export class SfuConnection {
         this.onReconnect("migrate", event.reason);
         break;
       case "call_ended":
-        this.onReconnect("disconnect", event.reason || "ended");
+        this.onReconnect("disconnect", "ended");
         break;
       case "error":
         if (event.reconnect_strategy === "fast") void this.fastReconnect(event.error.message);
-        else if (event.reconnect_strategy !== "unspecified") this.onReconnect(event.reconnect_strategy, event.error.message);
+        else if (event.reconnect_strategy !== "unspecified")
+          this.onReconnect(event.reconnect_strategy, event.error.code);
         break;
     }
   }
 
-  private async addCandidate(event: IceTrickleEvent): Promise<void> {
-    const pc = event.target === "publisher" ? this.publisher?.pc : this.subscriber?.pc;
-    const c = event.candidate;
-    if (!pc || !c) return;
-    await pc
-      .addIceCandidate({ candidate: c.candidate, sdpMid: c.sdp_mid, sdpMLineIndex: c.sdp_mline_index, usernameFragment: c.username_fragment })
-      .catch(() => undefined);
+  private addCandidate(event: IceTrickleEvent): void {
+    const side = event.target === "publisher" ? this.publisher : this.subscriber;
+    if (event.candidate) side?.candidates.add(event.candidate);
   }
 
   private async restartIce(): Promise<void> {
@@ -262,8 +269,16 @@ export class SfuConnection {
   }
 }
 
-const STAT_FIELDS = ["bytesSent", "bytesReceived", "packetsSent", "packetsReceived", "packetsLost", "framesEncoded",
-  "framesDecoded", "jitter"];
+const STAT_FIELDS = [
+  "bytesSent",
+  "bytesReceived",
+  "packetsSent",
+  "packetsReceived",
+  "packetsLost",
+  "framesEncoded",
+  "framesDecoded",
+  "jitter",
+];
 
 /** Per-RTP-stream counters, flattened to at most 200 keys ("<kind>.<rid|mid>.<field>"). */
 async function summarize(pc: RTCPeerConnection, type: string): Promise<Record<string, number>> {
@@ -273,7 +288,8 @@ async function summarize(pc: RTCPeerConnection, type: string): Promise<Record<st
     if (stat.type !== type) continue;
     const name = `${stat.kind}.${stat.rid ?? stat.mid ?? stat.ssrc}`;
     for (const field of STAT_FIELDS) {
-      if (typeof stat[field] === "number" && Object.keys(summary).length < 200) summary[`${name}.${field}`] = stat[field];
+      if (typeof stat[field] === "number" && Object.keys(summary).length < 200)
+        summary[`${name}.${field}`] = stat[field];
     }
   }
   return summary;

@@ -1,6 +1,7 @@
 // The publisher peer connection: this client's tracks to the SFU, camera video simulcast as the SFU's
 // publish options say, mute states, and pausing the simulcast layers nobody receives.
 
+import { CandidateQueue, toProtocol } from "./candidates";
 import type { SignalChannel } from "./signal";
 import type {
   ChangePublishQualityEvent,
@@ -17,6 +18,7 @@ const KIND: Record<PublishedType, "audio" | "video"> = { audio: "audio", video: 
 
 export class Publisher {
   readonly pc: RTCPeerConnection;
+  readonly candidates: CandidateQueue;
   private transceivers = new Map<PublishedType, RTCRtpTransceiver>();
   private muted = new Map<PublishedType, boolean>();
   private chain: Promise<void> = Promise.resolve();
@@ -27,16 +29,9 @@ export class Publisher {
     config: RTCConfiguration,
   ) {
     this.pc = new RTCPeerConnection(config);
-    this.pc.onicecandidate = ({ candidate }) => this.signal.send({
-      type: "ice_trickle",
-      target: "publisher",
-      candidate: candidate && {
-        candidate: candidate.candidate,
-        sdp_mid: candidate.sdpMid,
-        sdp_mline_index: candidate.sdpMLineIndex,
-        username_fragment: candidate.usernameFragment,
-      },
-    });
+    this.candidates = new CandidateQueue(this.pc);
+    this.pc.onicecandidate = ({ candidate }) =>
+      this.signal.send({ type: "ice_trickle", target: "publisher", candidate: toProtocol(candidate) });
   }
 
   /** One negotiation at a time, in order. */
@@ -116,6 +111,7 @@ export class Publisher {
     const id = this.signal.send({ type: "set_publisher", sdp: offer.sdp ?? "", tracks });
     const answer = await this.signal.next<PublisherAnswerEvent>("publisher_answer", id);
     await this.pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+    this.candidates.flush();
   }
 
   /** The SFU pauses layers no subscriber needs (and resumes them). */

@@ -1,6 +1,7 @@
 // The subscriber peer connection: the SFU offers one m-section per subscribed track (its msid names the
 // publishing session and track type), this client answers, and tracks reach the UI by session and type.
 
+import { CandidateQueue, toProtocol } from "./candidates";
 import type { SignalChannel } from "./signal";
 import type { TrackType } from "./protocol.gen";
 
@@ -21,6 +22,7 @@ export function tracksOfOffer(sdp: string): Map<string, { sessionId: string; tra
 
 export class Subscriber {
   readonly pc: RTCPeerConnection;
+  readonly candidates: CandidateQueue;
   onTrack: TrackHandler = () => {};
   private mids = new Map<string, { sessionId: string; trackType: TrackType }>();
   private chain: Promise<void> = Promise.resolve();
@@ -30,16 +32,9 @@ export class Subscriber {
     config: RTCConfiguration,
   ) {
     this.pc = new RTCPeerConnection(config);
-    this.pc.onicecandidate = ({ candidate }) => this.signal.send({
-      type: "ice_trickle",
-      target: "subscriber",
-      candidate: candidate && {
-        candidate: candidate.candidate,
-        sdp_mid: candidate.sdpMid,
-        sdp_mline_index: candidate.sdpMLineIndex,
-        username_fragment: candidate.usernameFragment,
-      },
-    });
+    this.candidates = new CandidateQueue(this.pc);
+    this.pc.onicecandidate = ({ candidate }) =>
+      this.signal.send({ type: "ice_trickle", target: "subscriber", candidate: toProtocol(candidate) });
     this.pc.ontrack = (event) => {
       const owner = this.mids.get(event.transceiver.mid ?? "");
       if (owner) this.onTrack(owner.sessionId, owner.trackType, event.track);
@@ -48,13 +43,16 @@ export class Subscriber {
 
   /** Answer an offer (offers are answered one at a time, in the order they came). */
   answer(sdp: string, negotiationId: number): Promise<void> {
-    this.chain = this.chain.catch(() => undefined).then(async () => {
-      for (const [mid, owner] of tracksOfOffer(sdp)) this.mids.set(mid, owner);
-      await this.pc.setRemoteDescription({ type: "offer", sdp });
-      const answer = await this.pc.createAnswer();
-      await this.pc.setLocalDescription(answer);
-      this.signal.send({ type: "send_answer", sdp: answer.sdp ?? "", negotiation_id: negotiationId });
-    });
+    this.chain = this.chain
+      .catch(() => undefined)
+      .then(async () => {
+        for (const [mid, owner] of tracksOfOffer(sdp)) this.mids.set(mid, owner);
+        await this.pc.setRemoteDescription({ type: "offer", sdp });
+        this.candidates.flush();
+        const answer = await this.pc.createAnswer();
+        await this.pc.setLocalDescription(answer);
+        this.signal.send({ type: "send_answer", sdp: answer.sdp ?? "", negotiation_id: negotiationId });
+      });
     return this.chain;
   }
 
