@@ -383,7 +383,9 @@ def test_deliveries_survive_a_killed_server(tmp_path: Path, backend: str) -> Non
         for cid in cids:
             got = hook.about(cid)
             assert len({r.webhook_id for r in got}) == 1, "the webhook id changed"
-            assert [r.attempt for r in got] == list(range(1, len(got) + 1)), "attempt numbers must continue"
+            attempts = [r.attempt for r in got]
+            # An attempt is numbered before it is sent, so one cut short by the kill leaves a gap, never a repeat.
+            assert attempts == sorted(set(attempts)) and attempts[0] >= 1, "attempt numbers must continue"
             assert after_restart(cid)[-1].event["call"]["cid"] == cid
         assert any(after_restart(r.event["call_cid"])[0].attempt == 2 for r in hook.received[:before])
     finally:

@@ -17,7 +17,7 @@ import math
 import struct
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from fractions import Fraction
 from typing import Any
 
@@ -236,8 +236,8 @@ class SimulcastPublisher:
     LAYERS = (("q", 64, 48), ("h", 128, 96), ("f", 256, 192))  # rid, width, height: lowest first
     MID_ID, RID_ID = 4, 10
 
-    def __init__(self, room: RtcRoom, session_id: str) -> None:
-        self.room = room
+    def __init__(self, room: RtcRoom | None, session_id: str) -> None:
+        self.room = room  # None when the publisher offers through signaling (``publish_through``)
         self.session_id = session_id
         self.plis: Counter[str] = Counter()
         self._ssrcs = {rid: 1000 + index for index, (rid, _, _) in enumerate(self.LAYERS)}
@@ -249,7 +249,12 @@ class SimulcastPublisher:
         )
 
     async def publish(self) -> None:
+        assert self.room is not None
         self.participant = await self.room.add_participant(self.session_id, f"user-{self.session_id}")
+        await self.publish_through(self.participant.set_publisher_offer)
+
+    async def publish_through(self, offer: Callable[[str, list[TrackInfo]], Awaitable[str]]) -> None:
+        """Offer with ``offer`` (description and tracks in, the SFU's answer out), connect and start sending."""
         await self.transport.gather()
         local = self.transport.local("actpass")
         lines = [
@@ -263,9 +268,8 @@ class SimulcastPublisher:
             *(f"a=candidate:{c}" for c in local.candidates),
         ]
         layers = tuple(Layer(rid, w, h, 100_000 * (i + 1)) for i, (rid, w, h) in enumerate(self.LAYERS))
-        answer = await self.participant.set_publisher_offer(
-            "\r\n".join(lines) + "\r\n", [TrackInfo(self.session_id, "video", mid="0", layers=layers)]
-        )
+        tracks = [TrackInfo(self.session_id, "video", mid="0", layers=layers)]
+        answer = await offer("\r\n".join(lines) + "\r\n", tracks)
         remote = remote_transport(parse(answer))
         await self.transport.apply_remote(remote, "server" if remote.setup == "active" else "client")
         await eventually(lambda: self.transport.state == "connected", what="the simulcast publisher connected")

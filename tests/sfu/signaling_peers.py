@@ -18,8 +18,9 @@ from typing import Any
 
 import httpx
 import pytest
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from av import VideoFrame
 from aiortc.sdp import candidate_from_sdp
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -34,22 +35,23 @@ FAST_RECONNECT_DEADLINE = 2.0
 
 
 @contextmanager
-def running_sfu(backend: str, data_dir: Path) -> Iterator[RunningServer]:
+def running_sfu(backend: str, data_dir: Path, host: str = "127.0.0.1",
+                ice_addresses: str = "127.0.0.1") -> Iterator[RunningServer]:
     """``weir serve``'s app (coordinator and SFU in one process) with ICE on 127.0.0.1 and a short deadline."""
     drop: Callable[[], None] = lambda: None
     database_url = None
     if backend == "postgres":
         database_url, drop = fresh_postgres_database()
     settings = Settings(
-        host="127.0.0.1", port=free_port(), data_dir=data_dir, database_url=database_url, api_key="test-key",
+        host=host, port=free_port(), data_dir=data_dir, database_url=database_url, api_key="test-key",
         api_secret="test-secret-" + uuid.uuid4().hex, rate_limits_enabled=False,
         sfu_fast_reconnect_deadline_seconds=FAST_RECONNECT_DEADLINE, sfu_keepalive_seconds=0.5,
     )
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("WEIR_ICE_HOST_ADDRESSES", "127.0.0.1")
+        env.setenv("WEIR_ICE_HOST_ADDRESSES", ice_addresses)
         uv, thread = start_server(settings)
     try:
-        yield RunningServer(f"http://127.0.0.1:{settings.port}", "test-key", settings.api_secret or "", data_dir,
+        yield RunningServer(f"http://{host}:{settings.port}", "test-key", settings.api_secret or "", data_dir,
                             backend, settings.resolved_database_url)
     finally:
         uv.should_exit = True
@@ -72,10 +74,13 @@ class SignalingPeer:
         self.ws = ws
         self.session_id = session_id
         self.events: list[Event] = []
-        self.publisher_pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        self.subscriber_pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        # max-bundle: see rtc_peers.Peer (with more than one remote track of a kind, balanced loses packets)
+        config = RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        self.publisher_pc = RTCPeerConnection(config)
+        self.subscriber_pc = RTCPeerConnection(config)
         self.subscriber_pc.on("track", self._on_track)
         self.frames: Counter[str] = Counter()
+        self.sizes: dict[str, tuple[int, int]] = {}  # the latest decoded video frame's size, by track id
         self._early: list[Event] = []  # publisher candidates that came before the answer
         self._arrived = asyncio.Condition()
         self._tasks: list[asyncio.Task[None]] = [asyncio.create_task(self._read())]
@@ -123,9 +128,7 @@ class SignalingPeer:
         loopback_only(self.publisher_pc)
         await self.publisher_pc.setLocalDescription(await self.publisher_pc.createOffer())
         tracks = [{"track_type": t.kind, "mid": t.mid} for t in self.publisher_pc.getTransceivers()]
-        answers = len(self.of_type("publisher_answer"))
-        await self.send({"type": "set_publisher", "sdp": self.publisher_pc.localDescription.sdp, "tracks": tracks})
-        answer = await self.wait_for("publisher_answer", lambda _: len(self.of_type("publisher_answer")) > answers)
+        answer = await self.set_publisher(self.publisher_pc.localDescription.sdp, tracks)
         await self.publisher_pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
         speak_with_voice_activity(self.publisher_pc)
         for early in self._early:
@@ -134,9 +137,17 @@ class SignalingPeer:
         await self.send({"type": "ice_trickle", "target": "publisher", "candidate": None})  # all were in the offer
         return answer
 
-    async def subscribe(self, *others: SignalingPeer, track_types: tuple[str, ...] = ("audio", "video")) -> None:
+    async def set_publisher(self, sdp: str, tracks: list[dict[str, Any]]) -> Event:
+        """Send a publisher offer and its tracks; the SFU's ``publisher_answer`` to it."""
+        answers = len(self.of_type("publisher_answer"))
+        await self.send({"type": "set_publisher", "sdp": sdp, "tracks": tracks})
+        return await self.wait_for("publisher_answer", lambda _: len(self.of_type("publisher_answer")) > answers)
+
+    async def subscribe(self, *others: SignalingPeer, track_types: tuple[str, ...] = ("audio", "video"),
+                        dimension: tuple[int, int] = (160, 120)) -> None:
+        width, height = dimension
         await self.send({"type": "update_subscriptions", "tracks": [
-            {"session_id": other.session_id, "track_type": t, "dimension": {"width": 160, "height": 120}}
+            {"session_id": other.session_id, "track_type": t, "dimension": {"width": width, "height": height}}
             for other in others for t in track_types]})
 
     def received(self, other: SignalingPeer, track_type: str) -> int:
@@ -179,8 +190,10 @@ class SignalingPeer:
     async def _consume(self, track: MediaStreamTrack) -> None:
         try:
             while True:
-                await track.recv()
+                frame = await track.recv()
                 self.frames[track.id] += 1
+                if isinstance(frame, VideoFrame):
+                    self.sizes[track.id] = (frame.width, frame.height)
         except MediaStreamError:
             pass
 

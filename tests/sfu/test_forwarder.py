@@ -91,3 +91,14 @@ def test_going_back_to_the_current_layer_needs_no_keyframe() -> None:
     assert listener.keyframes == [2]
     assert forwarder.wanted_layers == {0}
     assert forwarder.forward(inbound(2)) is not None
+
+
+def test_keeps_asking_for_a_keyframe_while_waiting_for_one() -> None:
+    """The receiver drops keyframe requests within its rate limit, so a waiting forwarder must ask again."""
+    forwarder, listener = make(target=1)
+    forwarder.forward(inbound(1, layer=1))
+    forwarder.forward(inbound(2, layer=0))
+    assert listener.keyframes == [1]  # for the target layer's packets only
+    forwarder.forward(inbound(3, layer=1, keyframe=True))
+    forwarder.forward(inbound(4, layer=1))
+    assert listener.keyframes == [1]

@@ -109,8 +109,10 @@ class Pages:
     contexts: list[BrowserContext] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
-    def open(self, path: str = "/", viewport: dict[str, int] = DESKTOP, **options: object) -> Page:
+    def open(self, path: str = "/", viewport: dict[str, int] = DESKTOP, init_script: str = "", **options: object) -> Page:
         context = self.browser.new_context(viewport=viewport, base_url=self.base_url, **options)  # type: ignore[arg-type]
+        if init_script:
+            context.add_init_script(init_script)
         self.contexts.append(context)
         page = context.new_page()
         page.on("console", lambda message: self._console(page, message))

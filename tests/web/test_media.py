@@ -19,8 +19,19 @@ PLAYBACK = """async (video) => {
 }"""
 
 
-def in_call(pages: Pages, users: list[str], call_id: str) -> list[Page]:
-    opened = [pages.signed_in(user) for user in users]
+# Keeps the page's WebSockets reachable, so a test can drop one.
+RECORD_SOCKETS = """(() => {
+  const Native = window.WebSocket;
+  window.__sockets = [];
+  window.WebSocket = class extends Native {
+    constructor(...args) { super(...args); window.__sockets.push(this); }
+  };
+})();"""
+SFU_SOCKETS = "() => window.__sockets.filter((s) => s.url.includes('/sfu/'))"
+
+
+def in_call(pages: Pages, users: list[str], call_id: str, init_script: str = "") -> list[Page]:
+    opened = [pages.signed_in(user, init_script=init_script) for user in users]
     for page in opened:
         join_call(page, "default", call_id)
         expect(page.get_by_test_id("call-screen")).to_be_visible()
@@ -87,3 +98,17 @@ def test_moderator_mutes_a_participant(pages: Pages, uid: Callable[[str], str]) 
     expect(member.get_by_test_id("toggle-mic")).to_have_attribute("aria-pressed", "false")
     expect(by_user(moderator, "participant-tile", guest).get_by_test_id("mic-indicator")).to_have_attribute(
         "data-muted", "true")
+
+
+def test_a_lost_sfu_socket_reconnects_fast(pages: Pages, uid: Callable[[str], str]) -> None:
+    alice, bob = uid("alice"), uid("bob")
+    first, second = in_call(pages, [alice, bob], uid("c"), init_script=RECORD_SOCKETS)
+    seen = by_user(second, "participant-tile", alice).get_by_test_id("mic-indicator")
+    expect(seen).to_have_attribute("data-muted", "false")
+
+    first.evaluate(f"() => ({SFU_SOCKETS})().forEach((s) => s.close())")
+    first.wait_for_function(f"() => ({SFU_SOCKETS})().filter((s) => s.readyState === 1).length === 1")
+    assert first.evaluate(f"() => ({SFU_SOCKETS})().length") == 2, "one new socket, same session"
+    first.get_by_test_id("toggle-mic").click()  # travels over the new socket
+    expect(seen).to_have_attribute("data-muted", "true")
+    expect(second.get_by_test_id("participant-tile")).to_have_count(2)

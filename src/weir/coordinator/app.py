@@ -24,6 +24,8 @@ from weir.push.worker import PushWorker
 from weir.sfu.rtc import IceConfig, RtcRoom
 from weir.sfu.signaling.local import LocalCoordinator
 from weir.sfu.signaling.server import SfuServer
+from weir.sfu.whep import whep_router
+from weir.sfu.whip import whip_router
 from weir.store.calltypes import seed_builtin_call_types
 from weir.store.db import Database
 from weir.webhooks.delivery import webhook_worker
@@ -82,5 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes)
     app.include_router(api_router())
     app.include_router(sfu.router())
+    app.include_router(whip_router(sfu.rooms))
+    app.include_router(whep_router(sfu.rooms))
     app.router.default = web_app()  # the browser app answers whatever no API route matches
     return app

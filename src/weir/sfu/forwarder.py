@@ -77,8 +77,12 @@ class Forwarder:
 
     def _try_switch(self, packet: InboundPacket) -> Segment | None:
         if not self._selector.can_start(packet):
-            reason = DropReason.WAITING_KEYFRAME if packet.layer == self._selector.target else DropReason.OTHER_LAYER
-            self.drops[reason] += 1
+            if packet.layer == self._selector.target:
+                self.drops[DropReason.WAITING_KEYFRAME] += 1
+                # ask again while waiting: the receiver rate-limits keyframe requests and drops those in between
+                self._listener.on_keyframe_needed(packet.layer)
+            else:
+                self.drops[DropReason.OTHER_LAYER] += 1
             return None
         self.current = packet.layer
         seg = self._munger.rebase(packet)

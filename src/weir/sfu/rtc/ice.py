@@ -127,6 +127,11 @@ class IceLink:
     def role(self) -> str:
         return "controlling" if self.connection.ice_controlling else "controlled"
 
+    def be_controlled(self) -> None:
+        """Take the controlled role (the peer offered, so it controls), before the first checks."""
+        self._controlling = False
+        self.connection.ice_controlling = False
+
     @property
     def newest(self) -> HostConnection:
         """The connection whose credentials and candidates the next description carries."""

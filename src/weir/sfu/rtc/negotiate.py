@@ -7,7 +7,8 @@ switches), only the header extensions it reads (mid, rid, ssrc-audio-level) and 
 ``MAX_LAYERS`` layers.
 
 Subscriber: the SFU offers one ``sendonly`` m-section per forwarded track, each with its own SSRC and no header
-extensions (down-tracks write a plain 12-byte header), and the client answers.
+extensions (down-tracks write a plain 12-byte header), and the client answers. A receive-only client may offer
+instead (WHEP): ``answer_subscriber`` answers the same sections into the client's mids, rejecting the rest.
 
 Both connections are one BUNDLE transport with rtcp-mux. The SFU is DTLS client on the publisher side (it
 answers ``active`` unless the client insists on being active) and offers ``actpass`` on the subscriber side.
@@ -31,6 +32,7 @@ __all__ = [
     "AcceptedSection",
     "OfferedSlot",
     "answer_publisher",
+    "answer_subscriber",
     "publisher_dtls_role",
     "read_subscriber_answer",
     "remote_transport",
@@ -89,6 +91,11 @@ def _transport(local: LocalTransport) -> list[str]:
         f"a=setup:{local.setup}",
     ]
     return [*lines, *(f"a=candidate:{c}" for c in local.candidates), "a=end-of-candidates"]
+
+
+def _rejected(media: Media) -> list[str]:
+    return [f"m={media.kind} 0 {media.protocol} {' '.join(media.formats) or '0'}",
+            *(["a=mid:" + media.mid] if media.mid else [])]
 
 
 def _sdp(lines: list[str]) -> str:
@@ -183,8 +190,7 @@ def answer_publisher(
     bundle: list[str] = []
     for media in offer.media:
         if media.kind not in CODECS or media.rejected:
-            sections.append([f"m={media.kind} 0 {media.protocol} {' '.join(media.formats) or '0'}",
-                             *(["a=mid:" + media.mid] if media.mid else [])])
+            sections.append(_rejected(media))
             continue
         _check_offered(media)
         codec = _choose_codec(media, wanted.get(media.mid, ""), previous.get(media.mid))
@@ -217,15 +223,31 @@ def answer_publisher(
     return _sdp(_session(bundle, session_id, version) + [line for s in sections for line in s]), accepted
 
 
+def _slot_section(slot: OfferedSlot, local: LocalTransport) -> list[str]:
+    codec = slot.codec
+    lines = [f"m={slot.kind} 9 UDP/TLS/RTP/SAVPF {codec.payload_type}", *_NO_ADDRESS, *_transport(local)]
+    lines += [f"a=mid:{slot.mid}", "a=sendonly" if slot.active else "a=inactive"]
+    lines += [f"a=msid:{slot.stream_id} {slot.track_id}", "a=rtcp-mux", "a=rtcp-rsize", *render_codec(codec)]
+    return lines + [f"a=ssrc:{slot.ssrc} cname:{slot.stream_id}",
+                    f"a=ssrc:{slot.ssrc} msid:{slot.stream_id} {slot.track_id}"]
+
+
 def subscriber_offer(slots: Iterable[OfferedSlot], local: LocalTransport, *, session_id: int, version: int) -> str:
     slots = list(slots)
     lines = _session([s.mid for s in slots], session_id, version)
     for slot in slots:
-        codec = slot.codec
-        lines += [f"m={slot.kind} 9 UDP/TLS/RTP/SAVPF {codec.payload_type}", *_NO_ADDRESS, *_transport(local)]
-        lines += [f"a=mid:{slot.mid}", "a=sendonly" if slot.active else "a=inactive"]
-        lines += [f"a=msid:{slot.stream_id} {slot.track_id}", "a=rtcp-mux", "a=rtcp-rsize", *render_codec(codec)]
-        lines += [f"a=ssrc:{slot.ssrc} cname:{slot.stream_id}", f"a=ssrc:{slot.ssrc} msid:{slot.stream_id} {slot.track_id}"]
+        lines += _slot_section(slot, local)
+    return _sdp(lines)
+
+
+def answer_subscriber(
+    offer: Description, local: LocalTransport, slots: Mapping[str, OfferedSlot], *, session_id: int, version: int
+) -> str:
+    """Answer a receive-only client's offer: the m-sections with a slot (by mid) send, every other is rejected."""
+    lines = _session([m.mid for m in offer.media if m.mid in slots], session_id, version)
+    for media in offer.media:
+        slot = slots.get(media.mid)
+        lines += _rejected(media) if slot is None else _slot_section(slot, local)
     return _sdp(lines)
 
 

@@ -3,7 +3,8 @@
 - Publisher connection: the client offers, the SFU answers ``recvonly``; its RTP goes through a
   ``PublisherRouter`` to one ``PublishedTrack`` per announced track.
 - Subscriber connection: the SFU offers (``SubscriberSide``), one m-section per track the participant
-  subscribed to and that is published; the client answers, with the offer's negotiation id.
+  subscribed to and that is published; the client answers, with the offer's negotiation id. Or, for a
+  receive-only client (WHEP), the client offers once (``answer_subscriber_offer``) and its tracks stay fixed.
 
 The signaling layer sets the ``on_*`` callbacks (async callables, or None); they are queued and run in order,
 never awaited on the media path. Room-wide events (``on_track_published`` / ``on_track_unpublished``) go to
@@ -94,6 +95,7 @@ class RtcParticipant:
         self._answer_session = random.getrandbits(62)
         self._answers = 0
         self._closing = False
+        self._client_offered = False  # the subscriber side was offered by the client: no SFU offers
         self.stray_rtp = 0
 
     async def _gather(self) -> None:
@@ -180,7 +182,7 @@ class RtcParticipant:
 
     def _reconcile(self) -> None:
         """Bring the subscriber side in line with what is wanted and published; offer again if slots changed."""
-        if self._closing:
+        if self._closing or self._client_offered:
             return
         changed = False
         active = self._down.active()
@@ -213,8 +215,24 @@ class RtcParticipant:
                 self._down.retarget(slot, slot.target, paused=track.info.muted)
 
     def _unsubscribe_track(self, track: PublishedTrack) -> None:
-        if self._down.detach_track(track) and not self._closing:
+        if self._down.detach_track(track) and not self._closing and not self._client_offered:
             self._offer()
+
+    async def answer_subscriber_offer(self, sdp: str, wanted: list[Subscription]) -> str:
+        """Receive-only, with the client's offer (WHEP): answer it with the ``wanted`` tracks published now.
+
+        There is no renegotiation afterwards: a track unpublished later stops, one published later is not added.
+        """
+        async with self._lock:
+            self._check_open()
+            tracks = []
+            for sub in wanted:
+                track = self._room.track((sub.session_id, sub.track_type))
+                if track is not None and sub.session_id != self.session_id:
+                    tracks.append((track, track.layer_for(sub.width, sub.height), track.info.muted))
+            answer = await self._down.answer_offer(sdp, tracks)
+            self._client_offered = True
+            return answer
 
     async def set_subscriber_answer(self, sdp: str, negotiation_id: int) -> None:
         """Apply the client's answer to the offer ``negotiation_id``; answers to older offers are ignored."""

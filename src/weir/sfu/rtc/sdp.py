@@ -70,10 +70,11 @@ class Media:
     end_of_candidates: bool = False
     rtcp_mux: bool = False
     rtcp_rsize: bool = False
+    bundle_only: bool = False  # RFC 8843: port 0 in an offer, yet meant to share the BUNDLE transport
 
     @property
     def rejected(self) -> bool:
-        return self.port == 0
+        return self.port == 0 and not self.bundle_only
 
     def codec(self, payload_type: int) -> Codec | None:
         return next((c for c in self.codecs if c.payload_type == payload_type), None)
@@ -208,6 +209,8 @@ class _Parser:
             media.rtcp_mux = True
         elif name == "rtcp-rsize":
             media.rtcp_rsize = True
+        elif name == "bundle-only":
+            media.bundle_only = True
 
     def finish(self) -> Description:
         for media in self.media:

@@ -7,6 +7,7 @@ at once and is offered ``inactive``.
 Mids are never reused (aiortc, for one, cannot retarget a receiving transceiver).
 
 Offers carry a negotiation id; only the answer to the latest offer is applied, older ones are ignored.
+A receive-only client may offer instead (WHEP, ``answer_offer``): its m-sections become the slots, once.
 The subscriber's RTCP is acted on here: NACKs are answered from the publisher's packet buffer, PLI and FIR
 become keyframe requests to the publisher (rate-limited by the receiver), receiver reports and REMB are kept.
 """
@@ -20,8 +21,16 @@ from dataclasses import dataclass
 
 from weir.sfu.downtrack import DownTrack
 from weir.sfu.errors import PacketError
-from weir.sfu.rtc.negotiate import FEEDBACK, OfferedSlot, read_subscriber_answer, subscriber_offer
-from weir.sfu.rtc.sdp import Codec, parse
+from weir.sfu.rtc.negotiate import (
+    FEEDBACK,
+    OfferedSlot,
+    answer_subscriber,
+    publisher_dtls_role,
+    read_subscriber_answer,
+    remote_transport,
+    subscriber_offer,
+)
+from weir.sfu.rtc.sdp import Codec, Media, SdpError, parse
 from weir.sfu.rtc.track import PublishedTrack
 from weir.sfu.rtc.transport import PeerTransport
 from weir.sfu.rtcp import Fir, Nack, Pli, ReceiverReport, Remb, ReportBlock, parse_compound
@@ -31,6 +40,19 @@ __all__ = ["Slot", "SubscriberSide"]
 OPUS_PAYLOAD_TYPE = 111
 _DYNAMIC_PAYLOAD_TYPES = (*range(96, 128), *range(35, 64))
 _NOT_TOKEN = re.compile(r"[^!#$%&'*+\-.0-9A-Z^_`a-z{|}~]")
+
+
+def _receiving_codec(media: Media, track: PublishedTrack) -> Codec | None:
+    """The track's codec under the payload type ``media`` (a receiving m-section of an offer) gives it, if any."""
+    if media.kind != track.kind or media.rejected or not media.mid or media.direction not in ("recvonly", "sendrecv"):
+        return None
+    same = [c for c in media.codecs if c.mime == track.codec.mime and c.clock_rate == track.codec.clock_rate]
+    same.sort(key=lambda c: c.fmtp != track.codec.fmtp)
+    if not same:
+        return None
+    feedback = [f for f in same[0].feedback if f in FEEDBACK] if track.kind == "video" else []
+    codec = track.codec
+    return Codec(same[0].payload_type, codec.name, codec.clock_rate, codec.channels, codec.fmtp, feedback)
 
 
 def sdp_token(text: str) -> str:
@@ -71,12 +93,14 @@ class SubscriberSide:
     def active(self) -> dict[tuple[str, str], Slot]:
         return {slot.track.key: slot for slot in self.slots if slot.active}
 
-    def add(self, track: PublishedTrack, target: int, paused: bool) -> Slot:
+    def add(self, track: PublishedTrack, target: int, paused: bool, *, mid: str | None = None,
+            codec: Codec | None = None) -> Slot:
+        """A new slot for ``track``; ``mid`` and ``codec`` are the client's when it offered."""
         ssrc = self._new_ssrc()
-        codec = self._codec(track.codec, track.kind)
+        codec = codec or self._codec(track.codec, track.kind)
         session_id, track_type = track.key
         offered = OfferedSlot(
-            mid=str(next(self._mids)),
+            mid=str(next(self._mids)) if mid is None else mid,
             kind=track.kind,
             codec=codec,
             ssrc=ssrc,
@@ -129,6 +153,36 @@ class SubscriberSide:
         self._answered, self._accepted = negotiation_id, accepted
         self.attach_answered()
         return True
+
+    async def answer_offer(self, sdp: str, tracks: list[tuple[PublishedTrack, int, bool]]) -> str:
+        """Answer a receive-only client's offer (WHEP), once: each (track, target layer, paused) takes the next
+        offered m-section of its kind that receives its codec. SdpError when none can, or if negotiated before."""
+        if self.slots or self.negotiation_id:
+            raise SdpError("this connection is negotiated already")
+        offer = parse(sdp)
+        remote = remote_transport(offer)
+        pending = list(tracks)
+        chosen: list[tuple[PublishedTrack, int, bool, str, Codec]] = []
+        for media in offer.media:
+            for index, (track, target, paused) in enumerate(pending):
+                codec = _receiving_codec(media, track)
+                if codec is not None:
+                    chosen.append((track, target, paused, media.mid, codec))
+                    del pending[index]
+                    break
+        if not chosen:
+            raise SdpError("no m-section of the offer can receive what the call publishes")
+        for track, target, paused, mid, codec in chosen:
+            self.add(track, target, paused, mid=mid, codec=codec)
+        self.negotiation_id = self._answered = 1
+        self._offered = [slot.offered for slot in self.slots]
+        self._accepted = {slot.offered.mid for slot in self.slots}
+        local = self.transport.local("passive" if remote.setup == "active" else "active")
+        answer = answer_subscriber(offer, local, {s.mid: s for s in self._offered}, session_id=self._session_id,
+                                   version=1)
+        self.transport.link.be_controlled()
+        await self.transport.apply_remote(remote, publisher_dtls_role(remote))
+        return answer
 
     def attach_answered(self) -> None:
         """Put answered slots into their receivers' fan-out, once the connection is up.

@@ -1,0 +1,43 @@
+"""WHEP: play a call with one HTTP request (the receive-only counterpart of WHIP, ``whip.py``).
+
+``POST /sfu/whep/{type}/{id}?api_key=…`` with a receive-only ``application/sdp`` offer and a bearer user or call
+token (join-call is enough) joins the call for that user and answers with the call's published tracks: each
+offered m-section takes the next track of its kind (in join, then publish order) whose codec it offers;
+sections left over are rejected, and a call publishing nothing yet is a 409. The tracks are fixed by that one
+exchange (no renegotiation): one that is unpublished later stops. ``DELETE`` on the ``Location`` leaves.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from weir.coordinator.auth import Caller, caller
+from weir.coordinator.routes.calls import CallId, CallType
+from weir.protocol.errors import APIError, ErrorCode
+from weir.sfu.rtc.model import Subscription
+from weir.sfu.signaling.rooms import Rooms
+from weir.sfu.signaling.session import ParticipantSession
+from weir.sfu.whip import WHEP_PATH, join_session, session_routes
+
+__all__ = ["whep_router"]
+
+
+async def play_offer(viewer: ParticipantSession, sdp: str) -> str:
+    wanted = [Subscription(session.id, track.track_type) for session in viewer.room.sessions.values()
+              if session is not viewer for track in session.tracks]
+    if not wanted:
+        raise APIError(ErrorCode.CONFLICT, f"nothing is published in call {viewer.room.cid} yet")
+    return await viewer.media.answer_subscriber_offer(sdp, wanted)
+
+
+def whep_router(rooms: Rooms) -> APIRouter:
+    router = APIRouter(prefix=WHEP_PATH, tags=["sfu"])
+
+    @router.post("/{type}/{id}", status_code=201, response_class=Response,
+                 summary="WHEP: join a call and play it (receive-only SDP offer in, answer out)")
+    async def play(request: Request, type: CallType, id: CallId,
+                   who: Caller = Depends(caller("JoinCall"))) -> Response:
+        return await join_session(rooms, request, who, type, id, set(), play_offer)
+
+    session_routes(router, rooms, "WHEP")
+    return router

@@ -1,0 +1,142 @@
+"""WHIP (RFC 9725): publish into a call with one HTTP request, for OBS, GStreamer and other standard tools.
+
+``POST /sfu/whip/{type}/{id}?api_key=…`` with ``Content-Type: application/sdp`` and ``Authorization: Bearer``
+(a user or call token) joins the call for that user, as the coordinator's join does, admits a participant
+session on this SFU and answers the offer: ``201 Created``, the answer SDP and a ``Location`` naming the session
+resource. ``DELETE`` on that resource leaves the call. The answer carries all of the SFU's candidates; trickle
+ICE and ICE restarts are not supported, so ``PATCH`` answers 405 (RFC 9725 §4.3.1). WHEP (``whep.py``) shares
+the joining and the resource.
+
+The first sending audio m-section is published as the ``audio`` track, the first sending video one as ``video``;
+any other m-section is answered ``inactive``. A client that vanishes without ``DELETE`` is removed like any
+other once its ICE connection fails (``Rooms``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from weir.coordinator.auth import Caller, caller, services
+from weir.coordinator.lifecycle import CallLifecycle
+from weir.coordinator.routes.calls import CallId, CallType, _load
+from weir.domain.sfu_tokens import SfuGrant
+from weir.protocol.errors import APIError, ErrorCode, input_error, not_found
+from weir.sfu.rtc.model import TrackInfo
+from weir.sfu.rtc.sdp import SdpError, parse
+from weir.sfu.signaling.rooms import Rooms
+from weir.sfu.signaling.session import TRACK_CAPABILITY, ParticipantSession
+
+__all__ = ["WHEP_PATH", "WHIP_PATH", "join_session", "offered_tracks", "read_offer", "session_routes", "whip_router"]
+
+WHIP_PATH = "/sfu/whip"
+WHEP_PATH = "/sfu/whep"
+SDP_TYPE = "application/sdp"
+Negotiate = Callable[[ParticipantSession, str], Awaitable[str]]
+
+
+def offered_tracks(sdp: str, session_id: str) -> list[TrackInfo]:
+    """The tracks a WHIP offer publishes: its first sending audio and video m-sections; SdpError if none."""
+    tracks: dict[str, TrackInfo] = {}
+    for media in parse(sdp).media:
+        if media.kind in ("audio", "video") and media.kind not in tracks and not media.rejected and media.mid and (
+            media.direction in ("sendonly", "sendrecv")
+        ):
+            tracks[media.kind] = TrackInfo(session_id=session_id, track_type=media.kind, mid=media.mid)  # type: ignore[arg-type]
+    if not tracks:
+        raise SdpError("the offer sends no audio or video")
+    return list(tracks.values())
+
+
+async def read_offer(request: Request) -> str:
+    """The request's SDP offer (only parsed here); 400 naming Content-Type or sdp otherwise."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != SDP_TYPE:
+        raise input_error("Content-Type", f"the offer must be {SDP_TYPE}, not {content_type or 'missing'}")
+    try:
+        sdp = (await request.body()).decode("utf-8")
+        parse(sdp)
+    except (UnicodeDecodeError, SdpError) as error:
+        raise input_error("sdp", str(error)) from None
+    return sdp
+
+
+async def join_session(
+    rooms: Rooms, request: Request, who: Caller, type_: str, id_: str, capabilities: set[str], negotiate: Negotiate,
+) -> Response:
+    """Join the call for the caller (needing ``capabilities`` besides join-call), admit the session here and
+    answer its offer with ``negotiate``: 201 with the answer and the session's ``Location``."""
+    if who.is_server or who.user_id is None:
+        raise APIError(ErrorCode.NOT_ALLOWED, "only users join calls: use a user or call token")
+    sdp = await read_offer(request)
+    weir = services(request)
+    async with weir.db.transaction() as session:
+        call, access = await _load(session, who, type_, id_)
+        lifecycle = CallLifecycle(weir, session, call, access)
+        lifecycle.check_can_join(who)
+        missing = sorted(capabilities - set(access.capabilities))
+        if missing:
+            raise APIError(ErrorCode.NOT_ALLOWED, f"this needs the {', '.join(missing)} capability")
+        _, participant = await lifecycle.join(who)
+        grant = SfuGrant(call_cid=call.cid, user_id=who.user_id, session_id=participant.user_session_id,
+                         role=participant.role, capabilities=frozenset(access.capabilities), expires_at=0)
+    admitted = await rooms.link.admit(grant.call_cid, grant.session_id)
+    if admitted is None:  # the call ended, or the session was removed, in between
+        raise not_found(f"call {grant.call_cid}")
+    record, participant_record = admitted
+    joined = ParticipantSession(grant, participant_record, rooms.room(record), [])
+    await rooms.add(joined)
+    try:
+        answer = await negotiate(joined, sdp)
+    except ValueError as error:
+        await rooms.remove(joined, "left")
+        raise input_error("sdp", str(error)) from None
+    except APIError:
+        await rooms.remove(joined, "left")
+        raise
+    location = f"{request.url.path}/{joined.id}?api_key={weir.api_key}"
+    return Response(answer, status_code=201, media_type=SDP_TYPE, headers={"Location": location})
+
+
+def session_routes(router: APIRouter, rooms: Rooms, what: str) -> None:
+    """``DELETE`` (leave) and ``PATCH`` (405) on ``/{type}/{id}/{session_id}``, the resource a POST created."""
+
+    @router.delete("/{type}/{id}/{session_id}", summary=f"{what}: end the session and leave the call")
+    async def stop(type: CallType, id: CallId, session_id: str,
+                   who: Caller = Depends(caller("LeaveCall"))) -> Response:
+        cid = f"{type}:{id}"
+        who.require_call(cid)
+        joined = rooms.find(cid, session_id)
+        if joined is None or (not who.is_server and joined.user_id != who.user_id):
+            raise not_found(f"{what} session {session_id} in call {cid}")
+        await rooms.remove(joined, "left")
+        return Response(status_code=200)
+
+    @router.patch("/{type}/{id}/{session_id}", summary=f"{what}: trickle ICE and ICE restarts are not supported")
+    async def patch(type: CallType, id: CallId, session_id: str) -> Response:
+        error = APIError(ErrorCode.NOT_ALLOWED, "no trickle ICE or ICE restart here: every candidate is in the "
+                         "offer and the answer", headers={"Allow": "DELETE"})
+        error.status_code = 405
+        raise error
+
+
+def whip_router(rooms: Rooms) -> APIRouter:
+    router = APIRouter(prefix=WHIP_PATH, tags=["sfu"])
+
+    async def publish_offer(joined: ParticipantSession, sdp: str) -> str:
+        return await joined.media.set_publisher_offer(sdp, offered_tracks(sdp, joined.id))
+
+    @router.post("/{type}/{id}", status_code=201, response_class=Response,
+                 summary="WHIP: join a call and publish (SDP offer in, answer out)")
+    async def publish(request: Request, type: CallType, id: CallId,
+                      who: Caller = Depends(caller("JoinCall"))) -> Response:
+        try:
+            types = [t.track_type for t in offered_tracks(await read_offer(request), "-")]
+        except SdpError as error:
+            raise input_error("sdp", str(error)) from None
+        needed = {TRACK_CAPABILITY[t] for t in types}
+        return await join_session(rooms, request, who, type, id, needed, publish_offer)
+
+    session_routes(router, rooms, "WHIP")
+    return router
