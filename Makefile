@@ -15,7 +15,8 @@ run: $(STAMP) $(WEB_BUILD)
 	$(VENV)/bin/weir serve --dev
 
 test: $(STAMP) $(WEB_BUILD)
-	WEIR_TEST_POSTGRES_URL=$$(scripts/postgres.sh) WEIR_CHROMIUM=$$(scripts/chromium.sh) $(PY) -m pytest -q
+	WEIR_TEST_POSTGRES_URL=$$(scripts/postgres.sh) WEIR_CHROMIUM=$$(scripts/chromium.sh) WEIR_GSTREAMER=$$(scripts/gstreamer.sh) \
+	  $(PY) -m pytest -q
 
 install: $(STAMP)
 

@@ -41,12 +41,19 @@ def gstreamer_python() -> str:
     return python
 
 
+def free_subnet() -> str:
+    """A 10.213.x (/24) no interface here uses, so that concurrent runs never share one."""
+    used = subprocess.run(["ip", "-4", "-o", "addr"], check=True, capture_output=True, text=True).stdout
+    free = [n for n in range(256) if f" 10.213.{n}." not in used]
+    return f"10.213.{random.choice(free)}"
+
+
 @contextmanager
 def veth_namespace() -> Iterator[tuple[str, str]]:
     """A network namespace joined to this one by a veth pair: (its name, this side's address)."""
     tag = uuid.uuid4().hex[:6]
     name, outside, inside = f"weir-gst-{tag}", f"wg{tag}a", f"wg{tag}b"
-    subnet = f"10.213.{random.randrange(256)}"
+    subnet = free_subnet()
     steps = [
         ["ip", "netns", "add", name],
         ["ip", "link", "add", outside, "type", "veth", "peer", "name", inside],
@@ -91,26 +98,23 @@ async def test_gstreamer_publishes_through_whip(server: RunningServer, namespace
     )
     assert client.stdout is not None and client.stderr is not None
     try:
-        line = await asyncio.wait_for(client.stdout.readline(), 60)
-        assert line, (await client.stderr.read()).decode()
-        answered = json.loads(line)
-        assert answered["step"] == "answered", answered
+        steps: list[dict[str, str]] = []
+        while not steps or steps[-1]["step"] != "answered":
+            line = await asyncio.wait_for(client.stdout.readline(), 60)
+            assert line, (await client.stderr.read()).decode()
+            steps.append(json.loads(line))
+        answered = steps[-1]
         session_id = answered["location"].split("?")[0].rsplit("/", 1)[1]
         peer = await watch(server, viewer, cid, session_id)
         try:
-            try:
-                await eventually(lambda: all(peer.frames[f"{session_id}|{t}"] > 0 for t in ("audio", "video")),
-                                 timeout_s=30, what="decoded GStreamer audio and video")
-            except AssertionError:
-                client.send_signal(signal.SIGTERM)
-                out, err = await client.communicate()
-                print("DEBUG", peer.frames, out.decode(), err.decode()[-3000:], peer.events)
-                raise
+            await eventually(lambda: all(peer.frames[f"{session_id}|{t}"] > 0 for t in ("audio", "video")),
+                             timeout_s=30, what="decoded GStreamer audio and video")
             assert sorted(await participants(server, cid)) == sorted([gst, viewer])
             client.send_signal(signal.SIGTERM)  # the client DELETEs its session and exits
             out, err = await asyncio.wait_for(client.communicate(), 30)
             assert client.returncode == 0, err.decode()
-            assert b'"state": "connected"' in line + out
+            steps += [json.loads(line) for line in out.splitlines()]
+            assert {"step": "ice", "state": "connected"} in steps
             await peer.wait_for("participant_left", lambda e: e["participant"]["session_id"] == session_id)
             assert await participants(server, cid) == [viewer]
         finally:

@@ -99,13 +99,18 @@ function Signed({ client, media }: { client: WeirClient; media: LocalMedia }) {
   const ringing = useStore(client.ringing);
   const active = screen.kind === "call" || screen.kind === "outgoing" ? screen.session : null;
 
-  useEffect(() => {
-    const onPop = () => {
-      if (screen.kind === "lobby") setScreen({ kind: "lobby" });
-    };
-    window.addEventListener("popstate", onPop);
-    return () => window.removeEventListener("popstate", onPop);
-  }, [screen]);
+  const activeRef = useRef<CallSession | null>(null);
+  activeRef.current = active;
+  // Signing out (or switching user) leaves the call this tab is in.
+  useEffect(
+    () => () => {
+      const session = activeRef.current;
+      if (!session) return;
+      void session.leave();
+      session.dispose();
+    },
+    [],
+  );
 
   function open(ref: CallRef): CallSession {
     const session = new CallSession(client.call(ref.type, ref.id), media);

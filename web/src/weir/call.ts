@@ -306,9 +306,16 @@ export class Call {
     },
   };
 
+  /**
+   * A call snapshot from an event: it may be older than the join response already applied, so it changes pins
+   * only; who is in the session follows the joined and left events (and the HTTP responses).
+   */
   private updateCall(call: CallResponse): void {
-    this.patch({ call });
-    this.setParticipants(call);
+    const pins = new Set((call.session?.pins ?? []).map((pin) => pin.session_id));
+    this.patch({
+      call,
+      participants: this.view.participants.map((p) => ({ ...p, pinnedForEveryone: pins.has(p.sessionId) })),
+    });
   }
 
   private showReaction(event: WeirEvent): void {

@@ -14,15 +14,32 @@ import logging
 from collections.abc import Callable
 
 import pylibsrtp
-from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsTransport, State
+from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsTransport, SRTPProtectionProfile, State
+from OpenSSL import SSL
 
 from weir.sfu.rtc.ice import IceLink
 
-__all__ = ["MediaDtls", "PacketHandler"]
+__all__ = ["MediaCertificate", "MediaDtls", "PacketHandler"]
 
 logger = logging.getLogger(__name__)
 
 PacketHandler = Callable[[bytes], None]
+
+# aiortc's suites (its certificate is ECDSA), then the ECDHE-RSA ones, so that the SFU as DTLS client can also
+# reach a server whose certificate is RSA: GStreamer's webrtcbin has one, and otherwise fails "no shared cipher".
+CIPHERS = (
+    b"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:"
+    b"ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA"
+)
+
+
+class MediaCertificate(RTCCertificate):
+    """aiortc's certificate, whose DTLS context also accepts peers with an RSA certificate."""
+
+    def _create_ssl_context(self, srtp_profiles: list[SRTPProtectionProfile]) -> SSL.Context:
+        context = super()._create_ssl_context(srtp_profiles)
+        context.set_cipher_list(CIPHERS)
+        return context
 
 
 class MediaDtls(RTCDtlsTransport):

@@ -15,10 +15,9 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from aiortc.rtcdtlstransport import RTCCertificate
-
 from weir.sfu.audiolevel import SILENCE_DBOV, DominantSpeaker
 from weir.sfu.rtc.config import IceConfig
+from weir.sfu.rtc.dtls import MediaCertificate
 from weir.sfu.rtc.events import EventQueue
 from weir.sfu.rtc.participant import RtcParticipant
 from weir.sfu.rtc.track import PublishedTrack
@@ -41,7 +40,7 @@ class RtcRoom:
     def __init__(self, call_cid: str, ice: IceConfig) -> None:
         self.call_cid = call_cid
         self.ice = ice
-        self.certificate = RTCCertificate.generateCertificate()  # one per call: every connection presents it
+        self.certificate = MediaCertificate.generateCertificate()  # one per call: every connection presents it
         self.on_audio_levels: Callable[[dict[str, float]], Awaitable[None]] | None = None
         self.on_dominant_speaker: Callable[[str], Awaitable[None]] | None = None
         self._participants: dict[str, RtcParticipant] = {}
