@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -32,8 +33,13 @@ PIPELINE = (
 )
 
 
+_OUTPUT = threading.Lock()  # webrtcbin's threads and the main loop both report
+
+
 def report(**fields: object) -> None:
-    print(json.dumps(fields), flush=True)
+    with _OUTPUT:
+        sys.stdout.write(json.dumps(fields) + "\n")
+        sys.stdout.flush()
 
 
 class WhipClient:

@@ -164,6 +164,9 @@ class LossyPath:
     def __init__(self, pc: RTCPeerConnection, rate: float, seed: int) -> None:
         self.rate = rate
         self.lost_rtp = 0  # RTP packets dropped on the way in
+        self.dropped_rtp = 0  # RTP packets dropped either way
+        self.resent = 0  # of those dropped on the way out, how many the sender sent again (asked by NACK)
+        self._unsent: set[bytes] = set()
         self.recovered = 0  # of those, how many arrived later
         self._random = random.Random(seed)
         self._missing: set[bytes] = set()
@@ -187,19 +190,31 @@ class LossyPath:
                     return data
                 if rtp:
                     self.lost_rtp += 1
+                    self.dropped_rtp += 1
                     self._missing.add(key)
 
         return receive
 
     def _sending(self, send: Callable[[bytes], Awaitable[None]]) -> Callable[[bytes], Awaitable[None]]:
         async def sending(data: bytes) -> None:
+            rtp = 127 < data[0] < 192 and not 192 <= data[1] <= 223
+            key = data[8:12] + data[2:4]
             if not self._drop(data):
+                if rtp and key in self._unsent:
+                    self._unsent.discard(key)
+                    self.resent += 1
                 await send(data)
+            elif rtp:
+                self.dropped_rtp += 1
+                self._unsent.add(key)
 
         return sending
 
 
-async def test_video_keeps_decoding_with_five_percent_loss(server: RunningServer, uid: Uid) -> None:
+@pytest.mark.parametrize("lossy", ["subscriber", "publisher"])
+async def test_video_keeps_decoding_with_five_percent_loss(server: RunningServer, uid: Uid, lossy: str) -> None:
+    """Loss between the SFU and a subscriber is repaired from the SFU's buffer; loss between the publisher and
+    the SFU by the SFU's own NACKs to the publisher."""
     cid = f"default:{uid('c')}"
     pub = await joined(server, uid("pub"), cid, create=True)
     sub = await joined(server, uid("sub"), cid)
@@ -207,12 +222,17 @@ async def test_video_keeps_decoding_with_five_percent_loss(server: RunningServer
         await pub.publish(audio=False)
         await sub.subscribe(pub, track_types=("video",))
         await eventually(lambda: sub.received(pub, "video") >= FRAMES, timeout_s=20, what="video before the loss")
-        path = LossyPath(sub.subscriber_pc, 0.05, seed=4)
+        pc = sub.subscriber_pc if lossy == "subscriber" else pub.publisher_pc
+        path = LossyPath(pc, 0.05, seed=4)
         start = sub.received(pub, "video")
-        await eventually(lambda: sub.received(pub, "video") >= start + 150 and path.lost_rtp >= 5, timeout_s=30,
+        await eventually(lambda: sub.received(pub, "video") >= start + 150 and path.dropped_rtp >= 5, timeout_s=30,
                          what="5 s of video through the loss")
-        # The SFU resent what was lost from its buffer: most lost packets arrived after all, by NACK.
-        assert path.recovered >= path.lost_rtp // 2 > 0, (path.lost_rtp, path.recovered)
+        if lossy == "subscriber":
+            # The SFU resent what was lost from its buffer: most lost packets arrived after all, by NACK.
+            assert path.recovered >= path.lost_rtp // 2 > 0, (path.lost_rtp, path.recovered)
+        else:
+            # The SFU NACKed what the publisher's packets lacked, and the publisher sent most of it again.
+            assert path.resent >= path.dropped_rtp // 2 > 0, (path.dropped_rtp, path.resent)
     finally:
         await pub.close()
         await sub.close()

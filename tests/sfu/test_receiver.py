@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from tests.sfu.packets import vp8_rtp
 from weir.sfu.codecs.vp8 import Vp8Descriptor
 from weir.sfu.downtrack import DownTrack
-from weir.sfu.receiver import PLI_MIN_INTERVAL_MS, Receiver
-from weir.sfu.rtcp import Pli, parse_compound
+from weir.sfu.receiver import NACK_MAX_GAP, PLI_MIN_INTERVAL_MS, Receiver
+from weir.sfu.rtcp import Nack, Pli, parse_compound
 from weir.sfu.rtp import RtpHeader, build_packet
 
 MS = 1_000_000
@@ -210,6 +210,19 @@ def test_keyframe_requests_are_rate_limited_per_layer() -> None:
     feed(receiver, low, low.frame(keyframe=True))
     downtrack.handle_pli()
     assert parse_compound(upstream[-1]) == [Pli(1, 100)] and receiver.plis_sent == 3
+
+
+def test_packets_the_publisher_never_delivered_are_nacked_upstream() -> None:
+    receiver, upstream, clock = setup(layers=1)
+    layer = Layer(0, 65534, 0, 0)
+    packets = layer.frame(keyframe=True, packets=6)  # sequence numbers 65534, 65535, 0, 1, 2, 3
+    feed(receiver, layer, [packets[0], packets[3], packets[1], packets[5]])
+    assert [parse_compound(p) for p in upstream] == [[Nack(1, 100, (65535, 0))], [Nack(1, 100, (2,))]]
+    assert receiver.nacks_sent == 2, "a late packet that fills a hole is not NACKed again"
+    clock.ns += PLI_MIN_INTERVAL_MS * MS
+    skipped = layer.frame(packets=NACK_MAX_GAP + 2)
+    feed(receiver, layer, [skipped[-1]])
+    assert parse_compound(upstream[-1]) == [Pli(1, 100)], "too long a hole asks for a keyframe instead"
 
 
 def test_pli_from_a_subscriber_that_is_not_forwarding_asks_nothing() -> None:

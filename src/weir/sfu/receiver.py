@@ -17,13 +17,14 @@ from weir.sfu.downtrack import DownTrack
 from weir.sfu.errors import PacketError
 from weir.sfu.packet import HEADROOM, InboundPacket
 from weir.sfu.packetbuffer import VIDEO_BUFFER_PACKETS, PacketBuffer
-from weir.sfu.rtcp import Pli
+from weir.sfu.rtcp import Nack, Pli
 from weir.sfu.rtp import RtpHeader
 from weir.sfu.seqnum import SEQ_BITS, TS_BITS, Unwrapper
 
 __all__ = ["PLI_MIN_INTERVAL_MS", "Receiver", "RtcpSink"]
 
 PLI_MIN_INTERVAL_MS = 500  # at most one keyframe request per layer per interval
+NACK_MAX_GAP = 64  # a longer run of missing packets asks for a keyframe instead of each packet
 MAX_LAYERS = 3
 _PID_BITS = 15
 _TL0_BITS = 8
@@ -38,7 +39,7 @@ def _discard(_: bytes) -> None:
 class _Layer:
     """Ingress state of one simulcast layer."""
 
-    __slots__ = ("buffer", "fanout", "last_pli_ns", "pid", "seq", "ssrc", "tl0", "ts")
+    __slots__ = ("buffer", "fanout", "highest", "last_pli_ns", "pid", "seq", "ssrc", "tl0", "ts")
 
     def __init__(self, buffer_capacity: int) -> None:
         self.buffer = PacketBuffer(buffer_capacity)
@@ -47,6 +48,7 @@ class _Layer:
         self.pid = {7: Unwrapper(7), 15: Unwrapper(_PID_BITS)}
         self.tl0 = Unwrapper(_TL0_BITS)
         self.ssrc = -1
+        self.highest = -1  # highest extended sequence number seen, to spot what the publisher's packets lack
         self.last_pli_ns = -(1 << 62)
         self.fanout: tuple[DownTrack, ...] = ()
 
@@ -64,6 +66,7 @@ class Receiver:
         "_vp8",
         "duplicates",
         "malformed",
+        "nacks_sent",
         "plis_sent",
     )
 
@@ -99,6 +102,7 @@ class Receiver:
         self._dirty = False
         self.malformed = 0
         self.duplicates = 0  # repeated packets, and packets older than the whole buffer
+        self.nacks_sent = 0
         self.plis_sent = 0
 
     def receive(self, data: bytes, layer: int, arrival_ns: int) -> InboundPacket | None:
@@ -112,6 +116,10 @@ class Receiver:
         if not state.buffer.add(packet):
             self.duplicates += 1
             return None
+        if packet.ext_seq > state.highest:
+            if self._video and state.highest >= 0 and packet.ext_seq > state.highest + 1:
+                self._missing(layer, state, state.highest + 1, packet.ext_seq)
+            state.highest = packet.ext_seq
         if self._dirty:
             self._rebuild_fanout()
         if packet.payload_size:
@@ -181,6 +189,15 @@ class Receiver:
     def lookup(self, layer: int, ext_seq: int) -> InboundPacket | None:
         """A buffered packet, to answer a subscriber's NACK."""
         return self._layers[layer].buffer.get(ext_seq)
+
+    def _missing(self, layer: int, state: _Layer, first: int, end: int) -> None:
+        """Packets ``first`` to ``end - 1`` never came: NACK them upstream, or ask for a keyframe if too many."""
+        if end - first > NACK_MAX_GAP:
+            self.request_keyframe(layer)
+            return
+        self.nacks_sent += 1
+        lost = tuple(seq & 0xFFFF for seq in range(first, end))
+        self._upstream(bytes(Nack(self._sender_ssrc, state.ssrc, lost)))
 
     def request_keyframe(self, layer: int) -> None:
         """Send the publisher a PLI for ``layer`` of a video track, at most once per ``PLI_MIN_INTERVAL_MS``."""
