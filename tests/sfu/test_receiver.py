@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from tests.sfu.packets import vp8_rtp
 from weir.sfu.codecs.vp8 import Vp8Descriptor
 from weir.sfu.downtrack import DownTrack
-from weir.sfu.receiver import NACK_MAX_GAP, PLI_MIN_INTERVAL_MS, Receiver
+from weir.sfu.receiver import LAYER_STALE_MS, NACK_MAX_GAP, PLI_MIN_INTERVAL_MS, Receiver
 from weir.sfu.rtcp import Nack, Pli, parse_compound
 from weir.sfu.rtp import RtpHeader, build_packet
 
@@ -265,3 +265,19 @@ def test_arbitrary_datagrams_and_nacks_never_raise(datagrams: list[bytes], lost:
         receiver.receive(bytes((0x80 | data[0] & 0x3F,)) + data[1:], 0, 0)
     downtrack.handle_nack(lost)
     assert len(sent) == downtrack.packets_sent + downtrack.nack_hits
+
+
+def test_the_best_arriving_layer_stands_in_for_a_missing_one() -> None:
+    receiver, _, clock = setup(layers=3)
+    low, mid, high = Layer(0, 0, 0, 0), Layer(1, 0, 0, 0), Layer(2, 0, 0, 0)
+    assert receiver.available_layer(2, clock.ns) == 2, "nothing arrives yet: keep what was asked"
+    feed(receiver, low, low.frame(), arrival_ns=clock.ns)
+    assert receiver.available_layer(2, clock.ns) == 0, "only the low layer comes"
+    feed(receiver, mid, mid.frame(), arrival_ns=clock.ns)
+    assert receiver.available_layer(2, clock.ns) == 1 and receiver.available_layer(0, clock.ns) == 0
+    feed(receiver, high, high.frame(), arrival_ns=clock.ns)
+    assert receiver.available_layer(2, clock.ns) == 2
+    clock.ns += LAYER_STALE_MS * MS
+    feed(receiver, mid, mid.frame(), arrival_ns=clock.ns)
+    assert receiver.available_layer(2, clock.ns) == 1, "the high layer stopped"
+    assert receiver.available_layer(0, clock.ns) == 1, "nothing below the wanted layer: the lowest above it"

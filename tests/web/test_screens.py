@@ -11,6 +11,9 @@ from playwright.sync_api import Page, expect
 
 from tests.web.conftest import PHONE, Pages, by_user, is_png, join_call, screenshot_dir
 
+# What a screen looks like does not depend on the database: these run on SQLite only.
+pytestmark = pytest.mark.parametrize("web_server", ["sqlite"], indirect=True)
+
 
 @pytest.fixture
 def shoot(tmp_path: Path) -> Callable[[Page, str], None]:

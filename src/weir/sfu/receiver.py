@@ -21,9 +21,10 @@ from weir.sfu.rtcp import Nack, Pli
 from weir.sfu.rtp import RtpHeader
 from weir.sfu.seqnum import SEQ_BITS, TS_BITS, Unwrapper
 
-__all__ = ["PLI_MIN_INTERVAL_MS", "Receiver", "RtcpSink"]
+__all__ = ["LAYER_STALE_MS", "PLI_MIN_INTERVAL_MS", "Receiver", "RtcpSink"]
 
 PLI_MIN_INTERVAL_MS = 500  # at most one keyframe request per layer per interval
+LAYER_STALE_MS = 1000  # a layer with no packet for this long is not arriving
 NACK_MAX_GAP = 64  # a longer run of missing packets asks for a keyframe instead of each packet
 MAX_LAYERS = 3
 _PID_BITS = 15
@@ -39,7 +40,7 @@ def _discard(_: bytes) -> None:
 class _Layer:
     """Ingress state of one simulcast layer."""
 
-    __slots__ = ("buffer", "fanout", "highest", "last_pli_ns", "pid", "seq", "ssrc", "tl0", "ts")
+    __slots__ = ("buffer", "fanout", "highest", "last_arrival_ns", "last_pli_ns", "pid", "seq", "ssrc", "tl0", "ts")
 
     def __init__(self, buffer_capacity: int) -> None:
         self.buffer = PacketBuffer(buffer_capacity)
@@ -49,6 +50,7 @@ class _Layer:
         self.tl0 = Unwrapper(_TL0_BITS)
         self.ssrc = -1
         self.highest = -1  # highest extended sequence number seen, to spot what the publisher's packets lack
+        self.last_arrival_ns = -(1 << 62)
         self.last_pli_ns = -(1 << 62)
         self.fanout: tuple[DownTrack, ...] = ()
 
@@ -116,6 +118,7 @@ class Receiver:
         if not state.buffer.add(packet):
             self.duplicates += 1
             return None
+        state.last_arrival_ns = arrival_ns
         if packet.ext_seq > state.highest:
             if self._video and state.highest >= 0 and packet.ext_seq > state.highest + 1:
                 self._missing(layer, state, state.highest + 1, packet.ext_seq)
@@ -185,6 +188,19 @@ class Receiver:
         wanted = {downtrack: downtrack.forwarder.wanted_layers for downtrack in self._downtracks}
         for index, state in enumerate(self._layers):
             state.fanout = tuple(downtrack for downtrack, layers in wanted.items() if index in layers)
+
+    def available_layer(self, wanted: int, now_ns: int) -> int:
+        """``wanted`` if it is arriving, else the best arriving layer below it, else the lowest arriving above.
+
+        A publisher short of bandwidth (a browser with no estimate yet) sends only its low layers; forwarding what
+        arrives beats waiting for a layer that may never come.
+        """
+        arriving = [index for index, state in enumerate(self._layers)
+                    if now_ns - state.last_arrival_ns < LAYER_STALE_MS * 1_000_000]
+        if not arriving or wanted in arriving:
+            return wanted
+        below = [index for index in arriving if index < wanted]
+        return max(below) if below else min(arriving)
 
     def lookup(self, layer: int, ext_seq: int) -> InboundPacket | None:
         """A buffered packet, to answer a subscriber's NACK."""

@@ -205,6 +205,10 @@ class RtcParticipant:
         if changed:
             self._offer()
 
+    def follow_arriving_layers(self, now_ns: int) -> None:
+        """Forward the best simulcast layer that is actually arriving, up to the one each subscription asked for."""
+        self._down.follow_arriving_layers(now_ns)
+
     def _offer(self) -> None:
         sdp, negotiation_id = self._down.offer()
         self._events.put(self.on_subscriber_offer, sdp, negotiation_id)

@@ -128,9 +128,13 @@ class RtcRoom:
         self._speaker.observe(session_id, level, voice, _now_ms())
 
     async def _report_levels(self) -> None:
+        """Every 250 ms: audio levels and the dominant speaker, and each subscriber's layers follow what arrives."""
         while True:
             await asyncio.sleep(AUDIO_LEVEL_INTERVAL_MS / 1000)
             self._report_once()
+            now_ns = time.monotonic_ns()
+            for participant in self._participants.values():
+                participant.follow_arriving_layers(now_ns)
 
     def _report_once(self) -> None:
         speakers = [key[0] for key in self._tracks if key[1] == "audio"]

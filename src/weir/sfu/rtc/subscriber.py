@@ -126,6 +126,14 @@ class SubscriberSide:
         slot.target = target
         slot.downtrack.set_target_layer(None if paused else target)
 
+    def follow_arriving_layers(self, now_ns: int) -> None:
+        """Aim each unpaused video down-track at the best layer that is arriving, up to the one it asked for."""
+        for slot in self.slots:
+            if slot.attached and slot.track.kind == "video" and slot.downtrack.forwarder.target is not None:
+                layer = slot.track.receiver.available_layer(slot.target, now_ns)
+                if layer != slot.downtrack.forwarder.target:
+                    slot.downtrack.set_target_layer(layer)
+
     def remove(self, slot: Slot) -> None:
         """Stop forwarding at once; the next offer marks the m-section inactive."""
         if slot.attached:
