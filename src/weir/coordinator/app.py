@@ -10,9 +10,9 @@ from fastapi import FastAPI
 from weir import __version__
 from weir.bus import InMemoryBus
 from weir.config import Settings
-from weir.coordinator.events import EventEmitter
-from weir.coordinator.errors import RequestGuard, install_error_handlers
 from weir.coordinator import lifecycle, ringing
+from weir.coordinator.errors import RequestGuard, install_error_handlers
+from weir.coordinator.events import EventEmitter
 from weir.coordinator.ratelimit import InMemoryRateLimiter
 from weir.coordinator.realtime.hub import Hub
 from weir.coordinator.routes import api_router
@@ -74,7 +74,10 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(
         title="Weir coordinator API",
         version=__version__,
-        description="Calls, call types, users and moderation. Errors are `{code, message, status_code, duration, more_info}`.",
+        description=(
+            "Calls, call types, users, sessions, ringing, moderation, webhooks and push; the coordinator WebSocket is "
+            "at /api/v1/connect and the SFU at /sfu/ws. Errors are `{code, message, status_code, duration, more_info}`."
+        ),
         lifespan=lifespan,
         docs_url="/docs",
         openapi_url="/openapi.json",
