@@ -72,6 +72,20 @@ def speak_with_voice_activity(pc: RTCPeerConnection) -> None:
         extensions.set = set_with_voice
 
 
+
+async def count_frames(
+    track: MediaStreamTrack, frames: Counter[str], sizes: dict[str, tuple[int, int]]
+) -> None:
+    """Decode ``track`` until it ends, counting its frames and keeping the last video frame's size."""
+    try:
+        while True:
+            frame = await track.recv()
+            frames[track.id] += 1
+            if isinstance(frame, VideoFrame):
+                sizes[track.id] = (frame.width, frame.height)
+    except MediaStreamError:
+        pass
+
 class Pattern(VideoStreamTrack):
     """Small frames whose brightness changes every frame, so every frame has something to encode."""
 
@@ -200,14 +214,7 @@ class Peer:
         self._tasks.append(asyncio.ensure_future(self._consume(track)))
 
     async def _consume(self, track: MediaStreamTrack) -> None:
-        try:
-            while True:
-                frame = await track.recv()
-                self.frames[track.id] += 1
-                if isinstance(frame, VideoFrame):
-                    self.sizes[track.id] = (frame.width, frame.height)
-        except MediaStreamError:
-            pass
+        await count_frames(track, self.frames, self.sizes)
 
     async def close(self) -> None:
         for task in self._tasks:

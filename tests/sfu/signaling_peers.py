@@ -19,14 +19,13 @@ from typing import Any
 import httpx
 import pytest
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-from av import VideoFrame
+from aiortc.mediastreams import MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import RunningServer, free_port, fresh_postgres_database, start_server
-from tests.sfu.rtc_peers import Pattern, Tone, loopback_only, speak_with_voice_activity
+from tests.sfu.rtc_peers import Pattern, Tone, count_frames, loopback_only, speak_with_voice_activity
 from weir.config import Settings
 
 Event = dict[str, Any]
@@ -188,14 +187,7 @@ class SignalingPeer:
         self._tasks.append(asyncio.create_task(self._consume(track)))
 
     async def _consume(self, track: MediaStreamTrack) -> None:
-        try:
-            while True:
-                frame = await track.recv()
-                self.frames[track.id] += 1
-                if isinstance(frame, VideoFrame):
-                    self.sizes[track.id] = (frame.width, frame.height)
-        except MediaStreamError:
-            pass
+        await count_frames(track, self.frames, self.sizes)
 
     async def close(self) -> None:
         await self.ws.close()
