@@ -20,6 +20,7 @@ class Envelope:
     call_cid: str | None = None
     user_ids: frozenset[str] = field(default_factory=frozenset)
     watchers: bool = True
+    close_sockets: bool = False  # the addressed users' sockets close once the event is delivered
 
     @property
     def type(self) -> str:

@@ -15,7 +15,7 @@ from weir.protocol import events as ev
 from weir.protocol.calls import CallResponse, MemberResponse
 from weir.coordinator.userview import user_response
 from weir.protocol.users import UserResponse
-from weir.store.calls import MemberChanges, list_members, users_by_id
+from weir.store.calls import MemberChanges, members_by_id, users_by_id
 from weir.store.tables import CallMemberRow, CallRow, SessionParticipantRow
 from weir.store.users import ensure_user, get_user
 
@@ -41,8 +41,7 @@ class CallEvents:
         return [member_response(r, users[r.user_id]) for r in rows if r.user_id in users]
 
     async def _members_by_id(self, user_ids: Iterable[str]) -> list[MemberResponse]:
-        wanted = set(user_ids)
-        return await self._members([m for m in await list_members(self.session, self.call.cid) if m.user_id in wanted])
+        return await self._members(await members_by_id(self.session, self.call.cid, user_ids))
 
     async def _user(self, user_id: str | None) -> UserResponse | None:
         return None if user_id is None else user_response(await ensure_user(self.session, user_id))

@@ -31,6 +31,7 @@ class EventEmitter:
         user_ids: Iterable[str] = (),
         to_members: bool = True,
         watchers: bool = True,
+        close_sockets: bool = False,
     ) -> dict:
         """Queue ``event`` for the call's members and watchers (and ``user_ids``); returns its JSON."""
         payload = event.model_dump(mode="json")
@@ -40,7 +41,7 @@ class EventEmitter:
         if call_cid is not None and to_members:
             rows = await session.scalars(select(CallMemberRow.user_id).where(CallMemberRow.call_cid == call_cid))
             recipients.update(rows.all())
-        envelope = Envelope(payload, call_cid, frozenset(recipients), watchers)
+        envelope = Envelope(payload, call_cid, frozenset(recipients), watchers, close_sockets)
 
         async def publish() -> None:
             await self.bus.publish(envelope)

@@ -128,9 +128,8 @@ class CallLifecycle:
     async def pin(self, user_id: str, user_session_id: str, pinned: bool) -> None:
         """Pin (or unpin) a participant for everyone in the running session."""
         call_session = await current_session(self.session, self.call)
-        participant = await participant_of(self.session, self.call, user_session_id)
-        if call_session is None or participant is None or participant.session_id != call_session.id \
-                or participant.left_at is not None or participant.user_id != user_id:
+        present = [] if call_session is None else await active_participants(self.session, call_session.id)
+        if not any(p.user_session_id == user_session_id and p.user_id == user_id for p in present):
             raise input_error("session_id", "no such participant in the running session")
         others = [p for p in call_session.pins or [] if p["session_id"] != user_session_id]
         entry = {"user_id": user_id, "session_id": user_session_id, "pinned_at": now().isoformat()}

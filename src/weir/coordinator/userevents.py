@@ -18,4 +18,6 @@ async def emit_user_event(
     weir: Services, session: AsyncSession, model: type[ev.UserEvent], row: UserRow, **fields: Any
 ) -> None:
     event = model(created_at=now(), user=user_response(row), **fields)
-    await weir.events.emit(session, event, user_ids=[row.id])
+    # A deactivated or deleted user may not stay connected: their sockets close once the event is sent.
+    await weir.events.emit(session, event, user_ids=[row.id],
+                           close_sockets=model in (ev.UserDeactivatedEvent, ev.UserDeletedEvent))

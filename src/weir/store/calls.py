@@ -48,6 +48,12 @@ async def list_members(session: AsyncSession, cid: str, limit: int | None = None
     return list((await session.scalars(stmt)).all())
 
 
+async def members_by_id(session: AsyncSession, cid: str, user_ids: Iterable[str]) -> list[CallMemberRow]:
+    """The call's members among ``user_ids``, in membership order."""
+    stmt = select(CallMemberRow).where(CallMemberRow.call_cid == cid, CallMemberRow.user_id.in_(list(user_ids)))
+    return list((await session.scalars(stmt.order_by(CallMemberRow.created_at, CallMemberRow.user_id))).all())
+
+
 async def get_member(session: AsyncSession, cid: str, user_id: str) -> CallMemberRow | None:
     return await session.get(CallMemberRow, (cid, user_id))
 

@@ -24,8 +24,6 @@ OUTBOX_SIZE = 1000
 def encode(event: dict[str, Any]) -> str:
     return json.dumps(event, separators=(",", ":"))
 
-# A deactivated or deleted user may not stay connected: their sockets close once the event is sent.
-DISCONNECTING_EVENTS = frozenset({"user.deactivated", "user.deleted"})
 
 
 @dataclass(eq=False)
@@ -116,7 +114,7 @@ class Hub:
             if not connection.push(frame):
                 log.info("dropping connection %s of %s: outbox full", connection.id, connection.user_id)
                 connection.close("too slow: event queue overflowed")
-        if envelope.type in DISCONNECTING_EVENTS:
+        if envelope.close_sockets:
             for user_id in envelope.user_ids:
                 self.drop_user(user_id)
         return len(targets)
