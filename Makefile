@@ -16,6 +16,7 @@ run: $(STAMP) $(WEB_BUILD)
 
 test: $(STAMP) $(WEB_BUILD)
 	WEIR_TEST_POSTGRES_URL=$$(scripts/postgres.sh) WEIR_CHROMIUM=$$(scripts/chromium.sh) WEIR_GSTREAMER=$$(scripts/gstreamer.sh) \
+	  WEIR_TURNSERVER=$$(scripts/coturn.sh) \
 	  $(PY) -m pytest -q
 
 install: $(STAMP)

@@ -4,8 +4,9 @@ Like ``sfu_forward.py`` (same synthetic publisher: 3 simulcast VP8 layers plus O
 320x180, 640x360 and 1280x720 in turn), but each subscriber is a real DTLS-SRTP connection: N pairs of Weir's
 ``PeerTransport`` connect over 127.0.0.1 (ICE and a DTLS handshake each), and every forwarded packet is
 SRTP-protected and sent as a UDP datagram. The publisher's packets are SRTP-protected beforehand, so the timed
-loop does, per inbound packet: SRTP unprotect, the receiver, every down-track's rewrite, protect and sendto.
-Not timed: aioice's asyncio receive hop in front of it (the subscribers' sockets are not read).
+loop does, per inbound packet: SRTP unprotect, the receiver, every down-track's rewrite (video with the
+abs-send-time extension added, as subscribers get it), protect and sendto. Not timed: aioice's asyncio receive
+hop in front of it (the subscribers' sockets are not read).
 
     python bench/sfu_fanout.py [--fanout 10 50 200] [--seconds 10] [--profile]
 
@@ -26,6 +27,7 @@ import time
 from aiortc.rtcdtlstransport import RTCCertificate
 from sfu_forward import AUDIO_PT, LAYERS, REQUESTS, VIDEO_PT, percentile, publisher
 
+from weir.sfu.abssendtime import ABS_SEND_TIME_ID, AbsSendTimeSink
 from weir.sfu.downtrack import DownTrack
 from weir.sfu.packetbuffer import AUDIO_BUFFER_PACKETS
 from weir.sfu.receiver import Receiver
@@ -74,8 +76,8 @@ async def run(fanout: int, packets: list[tuple[int, int, bytes]]) -> tuple[int, 
     tracks: list[DownTrack] = []
     for index, (sfu, _) in enumerate(pairs):
         target = layer_for_dimensions(dims, *REQUESTS[index % len(REQUESTS)])
-        v = DownTrack(video, sfu.send_rtp, ssrc=10_000 + index, payload_type=VIDEO_PT, clock_rate=90_000, vp8=True,
-                      target_layer=target)
+        v = DownTrack(video, AbsSendTimeSink(sfu.send_rtp, ABS_SEND_TIME_ID), ssrc=10_000 + index,
+                      payload_type=VIDEO_PT, clock_rate=90_000, vp8=True, target_layer=target)
         a = DownTrack(audio, sfu.send_rtp, ssrc=20_000 + index, payload_type=AUDIO_PT, clock_rate=48_000)
         video.add_downtrack(v)
         audio.add_downtrack(a)

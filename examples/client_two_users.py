@@ -6,8 +6,8 @@ custom event, and both leave.
 
 Tokens come from a stand-in for your backend: the server SDK signs them with the API secret from WEIR_API_KEY
 and WEIR_API_SECRET, or from the .weir/credentials.json that ``make run`` writes (WEIR_URL, default
-http://127.0.0.1:3030, says where the server is). Media (the SFU) is not part of this example yet: ``join()``
-makes each user a participant of the call on the coordinator.
+http://127.0.0.1:3030, says where the server is). ``join()`` makes each user a participant of the call and
+connects it to the SFU; neither publishes media here (see docs/python-sdk.md, "Media").
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -24,6 +25,9 @@ from weir.coordinator.app import create_app
 from weir.domain.tokens import create_token
 
 ROOT = Path(__file__).resolve().parent.parent
+# Servers built here run the SFU in their own process (WEIR_SFU_WORKERS=0); tests/sfu/test_workers.py asks for
+# worker processes explicitly. Set before any Settings is made, and inherited by `weir serve` subprocesses.
+os.environ["WEIR_SFU_WORKERS"] = "0"
 
 
 def free_port() -> int:
@@ -32,14 +36,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def from_setup_script(variable: str, script: str) -> str:
+    """``$variable`` (the Makefile's test target exports it), else the last line ``scripts/<script>`` prints (it
+    installs what is missing), kept in the environment for the rest of the run."""
+    value = os.environ.get(variable)
+    if not value:
+        out = subprocess.run([str(ROOT / "scripts" / script)], check=True, capture_output=True, text=True)
+        value = os.environ[variable] = out.stdout.strip().splitlines()[-1]
+    return value
+
+
 def postgres_admin_url() -> str:
-    url = os.environ.get("WEIR_TEST_POSTGRES_URL")
-    if url:
-        return url
-    out = subprocess.run([str(ROOT / "scripts" / "postgres.sh")], check=True, capture_output=True, text=True)
-    url = out.stdout.strip().splitlines()[-1]
-    os.environ["WEIR_TEST_POSTGRES_URL"] = url
-    return url
+    return from_setup_script("WEIR_TEST_POSTGRES_URL", "postgres.sh")
 
 
 def fresh_postgres_database() -> tuple[str, Callable[[], None]]:
@@ -72,6 +80,7 @@ class RunningServer:
     data_dir: Path
     backend: str
     database_url: str = ""
+    app: Any = None  # the server's ASGI app, for tests that look inside it (the SFU workers' registry)
 
     def token(self, user_id: str | None = None, **kwargs: object) -> str:
         return create_token(self.api_secret, user_id, **kwargs)  # type: ignore[arg-type]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import os
 import secrets
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from weir.protocol.sfu_edges import IceServer
+from weir.turn.credentials import derive_turn_secret
 
 
 class Settings(BaseSettings):
@@ -47,12 +50,60 @@ class Settings(BaseSettings):
         "session.inactivity_timeout_seconds).")
     sfu_ice_servers: list[IceServer] = Field(default_factory=list, description="STUN/TURN servers for clients (JSON).")
     stats_reporting_interval_ms: int = Field(default=10_000, ge=1000, description="Client stats report interval.")
+    sfu_workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1, ge=0, description="SFU media worker processes, each owning "
+        "whole calls. Default: one per core; 0 runs the SFU in the coordinator's process.")
+    sfu_worker_base_port: int = Field(
+        default=0, ge=0, le=65535, description="Worker i listens on this port + i (0: free ports the system picks).")
+    turn_enabled: bool = Field(default=False, description="Start coturn with `weir serve`; join hands out "
+                               "time-limited TURN credentials for it (clients without UDP relay over TCP).")
+    turnserver: str = Field(default="turnserver", description="coturn's binary: a path or a name on PATH.")
+    turn_listening_address: str = Field(default="127.0.0.1", description="Where coturn listens (UDP and TCP).")
+    turn_port: int = Field(default=3478, ge=1, le=65535, description="coturn's listening port.")
+    turn_public_host: str | None = Field(
+        default=None, description="Host of the turn: URLs clients get. Default: the listening address.")
+    turn_relay_address: str | None = Field(
+        default=None, description="Address coturn relays from; must reach the SFU. Default: the listening address.")
+    turn_relay_port_min: int = Field(default=49152, ge=1, le=65535, description="coturn's relay port range.")
+    turn_relay_port_max: int = Field(default=65535, ge=1, le=65535)
+    turn_realm: str = Field(default="weir", min_length=1)
+    turn_static_auth_secret: str | None = Field(
+        default=None, description="Secret shared with coturn (TURN REST API). Default: derived from the API secret.")
+    turn_credential_ttl_seconds: int = Field(default=86_400, ge=60, description="Lifetime of TURN credentials.")
 
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'weir.db').resolve()}"
+
+    @model_validator(mode="after")
+    def _turn_settings_consistent(self) -> Settings:
+        if self.turn_relay_port_min > self.turn_relay_port_max:
+            raise ValueError("WEIR_TURN_RELAY_PORT_MIN must not exceed WEIR_TURN_RELAY_PORT_MAX")
+        for name in ("turn_listening_address", "turn_relay_address"):
+            address = getattr(self, name)
+            try:
+                if address is not None:
+                    ipaddress.ip_address(address)
+            except ValueError:
+                raise ValueError(f"WEIR_{name.upper()} must be an IP address, not {address!r}") from None
+        if self.turn_enabled and not self.turn_public_host and self.turn_listening_address in ("0.0.0.0", "::"):
+            raise ValueError("coturn listens on a wildcard address: set WEIR_TURN_PUBLIC_HOST for the turn: URLs")
+        return self
+
+    @property
+    def turn_url_host(self) -> str:
+        """The host clients are told to reach coturn at."""
+        return self.turn_public_host or self.turn_listening_address
+
+    @property
+    def turn_secret(self) -> str:
+        """The TURN REST API secret shared by join's credentials and coturn (after ``ensure_credentials``)."""
+        if self.turn_static_auth_secret:
+            return self.turn_static_auth_secret
+        assert self.api_secret is not None, "ensure_credentials() first"
+        return derive_turn_secret(self.api_secret)
 
     def ensure_credentials(self) -> bool:
         """Fill api_key/api_secret from the environment or the data folder, generating them once.

@@ -14,7 +14,7 @@ from weir.client import (
     CallState,
     CallStatusDisconnected,
     CallStatusIdle,
-    CallStatusJoined,
+    CallStatusConnected,
     DisconnectReasonBlocked,
     DisconnectReasonEnded,
     DisconnectReasonFailure,
@@ -100,7 +100,7 @@ async def test_join_and_leave(pair: MakePair, api: httpx.Client) -> None:
     both = await pair(bob_joins=False)
     mine, theirs = both.mine, both.theirs
     state = mine.state.value
-    assert state.status == CallStatusJoined() and state.session_id and state.user_session_id
+    assert state.status == CallStatusConnected() and state.session_id and state.user_session_id
     assert state.participant_count == 1 and state.started_at is not None
     assert state.local_participant is not None and state.local_participant.user_id == both.alice_id
     assert both.alice.active_call is mine and both.alice.active_calls == (mine,)
@@ -135,7 +135,7 @@ async def test_join_can_create_the_call(clients: MakeClient, uid: Callable[[str]
     call = client.make_call(id="")
     assert call.id  # an empty id is generated locally
     joined = await call.join(create=True)
-    assert joined.created is True and call.state.value.status == CallStatusJoined()
+    assert joined.created is True and call.state.value.status == CallStatusConnected()
 
 
 async def test_end_disconnects_everyone(pair: MakePair) -> None:

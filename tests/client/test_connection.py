@@ -12,7 +12,7 @@ import pytest
 from tests.client.conftest import WAIT, options_for
 from tests.conftest import RunningServer
 from weir.client import (
-    CallStatusJoined,
+    CallStatusConnected,
     ConnectionStatus,
     StreamCallType,
     StreamVideo,
@@ -97,7 +97,7 @@ async def test_guest_gets_a_server_assigned_id_and_token(
         api.post(f"/video/call/default/{cid_id}", json={"data": {"created_by_id": uid("host")}}).raise_for_status()
         call = client.make_call(StreamCallType.default_type(), cid_id)
         await call.join()
-        assert call.state.value.status == CallStatusJoined()
+        assert call.state.value.status == CallStatusConnected()
         assert call.state.value.local_participant is not None
         assert call.state.value.local_participant.user_id == me.id
         await client.disconnect()

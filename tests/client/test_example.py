@@ -19,7 +19,7 @@ def test_two_users_example_runs(server: RunningServer) -> None:
     out = done.stdout
     assert done.returncode == 0, out + done.stderr
     assert "Alice: CallStatusOutgoing(video=True)" in out and "Bob: CallStatusIncoming(video=True)" in out
-    assert "Alice sees call.accepted by bob-" in out and "participants: Alice, Bob; Alice: CallStatusJoined()" in out
+    assert "Alice sees call.accepted by bob-" in out and "participants: Alice, Bob; Alice: CallStatusConnected()" in out
     assert "Bob sees raise-hand from alice-" in out and "Alice sees custom event wave: hi Alice" in out
     assert "Bob: CallStatusDisconnected(reason=DisconnectReasonEnded())" in out
     assert "Alice: CallStatusDisconnected(reason=DisconnectReasonLastParticipantLeft())" in out

@@ -15,7 +15,7 @@ from weir.client import (
     CallStatusDisconnected,
     CallStatusIdle,
     CallStatusIncoming,
-    CallStatusJoined,
+    CallStatusConnected,
     CallStatusOutgoing,
     DisconnectReasonCancelled,
     DisconnectReasonLastParticipantLeft,
@@ -65,7 +65,7 @@ async def test_ring_accept_and_join(clients: MakeClient, uid: Callable[[str], st
 
     await incoming.join()
     await outgoing.join()
-    assert outgoing.state.value.status == CallStatusJoined() and alice.state.outgoing_call.value is None
+    assert outgoing.state.value.status == CallStatusConnected() and alice.state.outgoing_call.value is None
     assert bob.active_call is incoming and alice.active_call is outgoing
     names = await outgoing.partial_state(lambda s: sorted(p.user_id for p in s.call_participants)).first(
         lambda ids: len(ids) == 2, WAIT)
@@ -150,7 +150,7 @@ async def test_multiple_call_mode_keeps_both(clients: MakeClient, uid: Callable[
     await current.join(create=True)
     _, incoming = await ring(alice, bob, uid("c"))
     await incoming.join()
-    assert current.state.value.status == CallStatusJoined()
+    assert current.state.value.status == CallStatusConnected()
     assert set(bob.active_calls) == {current, incoming}
     assert await active.next(WAIT) == (current,) and await active.next(WAIT) == (current, incoming)
     with pytest.raises(VideoError):

@@ -4,33 +4,31 @@ A ``Peer`` is what Weir's SDK will be: a publisher ``RTCPeerConnection`` (it off
 answers the SFU's offers), signalling in process with an ``RtcParticipant``. The peers encode and decode for
 real (VP8 and Opus through aiortc); only the SFU must not.
 
-aiortc gathers from every interface except loopback and has no argument to change that, so ``loopback_only``
-swaps each not-yet-gathered ICE transport's aioice connection for Weir's ``HostConnection`` on 127.0.0.1: the
-same hook the SFU uses, applied per peer connection, nothing patched globally.
+``loopback_only`` is the SDK's host-address ICE hook (weir.client.media.ice) on 127.0.0.1, and the sources are
+the SDK's synthetic ones (weir.client.media.synthetic): applied per peer connection, nothing patched globally.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import math
-import struct
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from fractions import Fraction
 from typing import Any
 
-from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.codecs.vpx import Vp8Encoder
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack, VideoStreamTrack
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcdtlstransport import RTCCertificate
 from aiortc.sdp import candidate_from_sdp
-from av import AudioFrame, VideoFrame
+from av import VideoFrame
 
-from weir.sfu.audiolevel import SPEECH_DBOV
+from weir.client.media.ice import HostIce
+from weir.client.media.synthetic import TestPatternTrack as Pattern
+from weir.client.media.synthetic import ToneTrack as Tone
+from weir.client.media.voice import mark_voice_activity
 from weir.sfu.rtc import IceConfig, Layer, RtcParticipant, RtcRoom, Subscription, TrackInfo
-from weir.sfu.rtc.ice import HostConnection
 from weir.sfu.rtc.negotiate import MID_URI, RID_URI, remote_transport
 from weir.sfu.rtc.sdp import parse
 from weir.sfu.rtc.transport import PeerTransport
@@ -38,39 +36,11 @@ from weir.sfu.rtcp import Pli, parse_compound
 from weir.sfu.rtp import build_packet
 
 LOOPBACK = IceConfig(host_addresses=("127.0.0.1",), connect_timeout_s=10)
-VIDEO_SIZE = (160, 120)  # small frames keep the peers' VP8 encoding cheap
-AUDIO_RATE = 48_000
-AUDIO_SAMPLES = 960  # 20 ms
 
 
 def loopback_only(pc: RTCPeerConnection) -> None:
-    for transceiver in pc.getTransceivers():
-        ice = transceiver.sender.transport.transport
-        old = ice._connection
-        if isinstance(old, HostConnection) or ice.iceGatherer.state != "new":
-            continue
-        new = HostConnection(
-            LOOPBACK, controlling=old.ice_controlling, local_username=old.local_username,
-            local_password=old.local_password,
-        )
-        ice.iceGatherer._connection = ice._connection = new
-        ice._recv, ice._send = new.recv, new.send
-
-
-def speak_with_voice_activity(pc: RTCPeerConnection) -> None:
-    """aiortc never sets the audio-level extension's voice bit; set it on loud packets, as a browser's VAD would."""
-    for sender in pc.getSenders():
-        extensions = sender._RTCRtpSender__rtp_header_extensions_map  # type: ignore[attr-defined]
-        original = extensions.set
-
-        def set_with_voice(values: Any, original: Callable[[Any], Any] = original) -> Any:
-            if values.audio_level is not None:
-                level = values.audio_level[1]
-                values.audio_level = (level <= SPEECH_DBOV, level)
-            return original(values)
-
-        extensions.set = set_with_voice
-
+    """The SDK's host-address ICE on 127.0.0.1 for ``pc``'s transports that have not gathered yet."""
+    HostIce(LOOPBACK, controlling=False).attach(pc)
 
 
 async def count_frames(
@@ -85,50 +55,6 @@ async def count_frames(
                 sizes[track.id] = (frame.width, frame.height)
     except MediaStreamError:
         pass
-
-class Pattern(VideoStreamTrack):
-    """Small frames whose brightness changes every frame, so every frame has something to encode."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.count = 0
-
-    async def recv(self) -> VideoFrame:
-        pts, time_base = await self.next_timestamp()
-        frame = VideoFrame(width=VIDEO_SIZE[0], height=VIDEO_SIZE[1], format="yuv420p")
-        self.count += 1
-        for index, plane in enumerate(frame.planes):
-            plane.update(bytes(((self.count * 7 + index * 50) % 256,)) * plane.buffer_size)
-        frame.pts, frame.time_base = pts, time_base
-        return frame
-
-
-class Tone(MediaStreamTrack):
-    """A 440 Hz tone at about -10 dBov (``amplitude`` 0 gives silence), 20 ms frames at 48 kHz."""
-
-    kind = "audio"
-
-    def __init__(self, amplitude: float = 0.3) -> None:
-        super().__init__()
-        self.amplitude = amplitude
-        self._sent = 0
-        self._start = 0.0
-
-    async def recv(self) -> AudioFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        if self._sent:
-            await asyncio.sleep(self._start + self._sent / AUDIO_RATE - time.time())
-        else:
-            self._start = time.time()
-        peak = self.amplitude * 32767
-        samples = [int(peak * math.sin(2 * math.pi * 440 * (self._sent + n) / AUDIO_RATE)) for n in range(AUDIO_SAMPLES)]
-        frame = AudioFrame(format="s16", layout="mono", samples=AUDIO_SAMPLES)
-        frame.planes[0].update(struct.pack(f"{AUDIO_SAMPLES}h", *samples))
-        frame.pts, frame.sample_rate, frame.time_base = self._sent, AUDIO_RATE, Fraction(1, AUDIO_RATE)
-        self._sent += AUDIO_SAMPLES
-        return frame
-
 
 class Peer:
     """One client: publishes through one connection, receives and decodes through the other."""
@@ -161,15 +87,22 @@ class Peer:
         participant.on_track_unpublished = self._unpublished
         return participant
 
-    async def publish(self, *, audio: bool = True, video: bool = True, amplitude: float = 0.3) -> None:
+    async def publish(
+        self, *, audio: bool = True, video: bool = True, amplitude: float = 0.3, video_codec: str = ""
+    ) -> None:
+        """``video_codec`` (a mime type such as ``video/H264``): the only video codec offered, with its RTX."""
         if audio:
             self.sources["audio"] = Tone(amplitude)
             self.publisher_pc.addTrack(self.sources["audio"])
         if video:
             self.sources["video"] = Pattern()
-            self.publisher_pc.addTrack(self.sources["video"])
+            sender = self.publisher_pc.addTrack(self.sources["video"])
+            if video_codec:
+                transceiver = next(t for t in self.publisher_pc.getTransceivers() if t.sender is sender)
+                capabilities = RTCRtpSender.getCapabilities("video").codecs
+                transceiver.setCodecPreferences([c for c in capabilities if c.mimeType in (video_codec, "video/rtx")])
         loopback_only(self.publisher_pc)
-        speak_with_voice_activity(self.publisher_pc)
+        mark_voice_activity(self.publisher_pc)
         await self.publisher_pc.setLocalDescription(await self.publisher_pc.createOffer())
         tracks = [
             TrackInfo(self.session_id, t.kind, mid=t.mid)  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -18,14 +19,15 @@ from typing import Any
 
 import httpx
 import pytest
-from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import RunningServer, free_port, fresh_postgres_database, start_server
-from tests.sfu.rtc_peers import Pattern, Tone, count_frames, loopback_only, speak_with_voice_activity
+from tests.sfu.rtc_peers import Pattern, Tone, count_frames, loopback_only
+from weir.client.media.voice import mark_voice_activity
 from weir.config import Settings
 
 Event = dict[str, Any]
@@ -33,29 +35,47 @@ Event = dict[str, Any]
 FAST_RECONNECT_DEADLINE = 2.0
 
 
+def sfu_test_settings(data_dir: Path, database_url: str | None, host: str = "127.0.0.1",
+                      **more_settings: Any) -> Settings:
+    """A test server's settings: a free port, a fresh secret, a short fast-reconnect deadline."""
+    return Settings(
+        host=host, port=free_port(), data_dir=data_dir, database_url=database_url, api_key="test-key",
+        api_secret="test-secret-" + uuid.uuid4().hex, rate_limits_enabled=False,
+        sfu_fast_reconnect_deadline_seconds=FAST_RECONNECT_DEADLINE, sfu_keepalive_seconds=0.5, **more_settings,
+    )
+
+
 @contextmanager
-def running_sfu(backend: str, data_dir: Path, host: str = "127.0.0.1",
-                ice_addresses: str = "127.0.0.1") -> Iterator[RunningServer]:
-    """``weir serve``'s app (coordinator and SFU in one process) with ICE on 127.0.0.1 and a short deadline."""
+def running_sfu(backend: str, data_dir: Path, host: str = "127.0.0.1", ice_addresses: str = "127.0.0.1",
+                **more_settings: Any) -> Iterator[RunningServer]:
+    """``weir serve``'s app (coordinator and SFU in one process) with ICE on 127.0.0.1 and a short deadline;
+    ``more_settings`` are further ``Settings`` fields."""
     drop: Callable[[], None] = lambda: None
     database_url = None
     if backend == "postgres":
         database_url, drop = fresh_postgres_database()
-    settings = Settings(
-        host=host, port=free_port(), data_dir=data_dir, database_url=database_url, api_key="test-key",
-        api_secret="test-secret-" + uuid.uuid4().hex, rate_limits_enabled=False,
-        sfu_fast_reconnect_deadline_seconds=FAST_RECONNECT_DEADLINE, sfu_keepalive_seconds=0.5,
-    )
+    settings = sfu_test_settings(data_dir, database_url, host, **more_settings)
     with pytest.MonkeyPatch.context() as env:
         env.setenv("WEIR_ICE_HOST_ADDRESSES", ice_addresses)
         uv, thread = start_server(settings)
     try:
+        if settings.sfu_workers:
+            wait_for_workers(uv.config.app, settings.sfu_workers)
         yield RunningServer(f"http://{host}:{settings.port}", "test-key", settings.api_secret or "", data_dir,
-                            backend, settings.resolved_database_url)
+                            backend, settings.resolved_database_url, app=uv.config.app)
     finally:
         uv.should_exit = True
         thread.join(timeout=10)
         drop()
+
+
+def wait_for_workers(app: Any, count: int, timeout_s: float = 60) -> None:
+    """Until ``count`` SFU worker processes are live (connected to the coordinator)."""
+    deadline = time.monotonic() + timeout_s
+    while len(app.state.sfu_placement.registry.live) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{count} SFU workers did not start")
+        time.sleep(0.05)
 
 
 async def coordinator_join(server: RunningServer, user_id: str, cid: str, **body: Any) -> dict[str, Any]:
@@ -69,12 +89,16 @@ async def coordinator_join(server: RunningServer, user_id: str, cid: str, **body
 
 
 class SignalingPeer:
-    def __init__(self, ws: ClientConnection, session_id: str) -> None:
+    """With ``ice_servers`` (the join's), the peer gathers as aiortc does, relay candidates included, the way a
+    client on another machine would; without, it gathers on 127.0.0.1 only."""
+
+    def __init__(self, ws: ClientConnection, session_id: str, ice_servers: list[RTCIceServer] | None = None) -> None:
         self.ws = ws
         self.session_id = session_id
         self.events: list[Event] = []
+        self._loopback_only = ice_servers is None
         # max-bundle: see rtc_peers.Peer (with more than one remote track of a kind, balanced loses packets)
-        config = RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        config = RTCConfiguration(iceServers=ice_servers or [], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
         self.publisher_pc = RTCPeerConnection(config)
         self.subscriber_pc = RTCPeerConnection(config)
         self.subscriber_pc.on("track", self._on_track)
@@ -85,13 +109,18 @@ class SignalingPeer:
         self._tasks: list[asyncio.Task[None]] = [asyncio.create_task(self._read())]
 
     @classmethod
-    async def open(cls, url: str, session_id: str) -> SignalingPeer:
-        return cls(await connect(url), session_id)
+    async def open(cls, url: str, session_id: str, ice_servers: list[RTCIceServer] | None = None) -> SignalingPeer:
+        return cls(await connect(url), session_id, ice_servers)
 
     @classmethod
-    async def join(cls, joined: dict[str, Any], **extra: Any) -> SignalingPeer:
-        """Connect with the coordinator's join response and wait for ``join_response``."""
-        peer = await cls.open(joined["credentials"]["server"]["url"], joined["user_session_id"])
+    async def join(cls, joined: dict[str, Any], *, use_ice_servers: bool = False, **extra: Any) -> SignalingPeer:
+        """Connect with the coordinator's join response (and its ICE servers, if asked) and wait for
+        ``join_response``."""
+        ice_servers = None
+        if use_ice_servers:
+            ice_servers = [RTCIceServer(urls=s["urls"], username=s["username"], credential=s["password"])
+                           for s in joined["credentials"]["ice_servers"]]
+        peer = await cls.open(joined["credentials"]["server"]["url"], joined["user_session_id"], ice_servers)
         await peer.send({"type": "join", "token": joined["credentials"]["token"],
                          "session_id": joined["user_session_id"], **extra})
         await peer.wait_for("join_response")
@@ -124,12 +153,13 @@ class SignalingPeer:
         for present, track in ((audio, Tone()), (video, Pattern())):
             if present:
                 self.publisher_pc.addTrack(track)
-        loopback_only(self.publisher_pc)
+        if self._loopback_only:
+            loopback_only(self.publisher_pc)
         await self.publisher_pc.setLocalDescription(await self.publisher_pc.createOffer())
         tracks = [{"track_type": t.kind, "mid": t.mid} for t in self.publisher_pc.getTransceivers()]
         answer = await self.set_publisher(self.publisher_pc.localDescription.sdp, tracks)
         await self.publisher_pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
-        speak_with_voice_activity(self.publisher_pc)
+        mark_voice_activity(self.publisher_pc)
         for early in self._early:
             await self._candidate(early)
         self._early.clear()
@@ -144,10 +174,14 @@ class SignalingPeer:
 
     async def subscribe(self, *others: SignalingPeer, track_types: tuple[str, ...] = ("audio", "video"),
                         dimension: tuple[int, int] = (160, 120)) -> None:
+        await self.subscribe_to(*(other.session_id for other in others), track_types=track_types, dimension=dimension)
+
+    async def subscribe_to(self, *session_ids: str, track_types: tuple[str, ...] = ("audio", "video"),
+                           dimension: tuple[int, int] = (160, 120)) -> None:
         width, height = dimension
         await self.send({"type": "update_subscriptions", "tracks": [
-            {"session_id": other.session_id, "track_type": t, "dimension": {"width": width, "height": height}}
-            for other in others for t in track_types]})
+            {"session_id": session_id, "track_type": t, "dimension": {"width": width, "height": height}}
+            for session_id in session_ids for t in track_types]})
 
     def received(self, other: SignalingPeer, track_type: str) -> int:
         return self.frames[f"{other.session_id}|{track_type}"]
@@ -168,7 +202,8 @@ class SignalingPeer:
 
     async def _answer(self, offer: Event) -> None:
         await self.subscriber_pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
-        loopback_only(self.subscriber_pc)
+        if self._loopback_only:
+            loopback_only(self.subscriber_pc)
         await self.subscriber_pc.setLocalDescription(await self.subscriber_pc.createAnswer())
         await self.send({"type": "send_answer", "sdp": self.subscriber_pc.localDescription.sdp,
                          "negotiation_id": offer["negotiation_id"]})

@@ -51,7 +51,8 @@ def test_a_browser_simulcast_offer_is_answered_recvonly_with_one_codec_and_its_r
     )
     audio, video = accepted
     assert (audio.codec.name, audio.codec.payload_type, audio.codec.feedback, audio.ssrc) == ("opus", 111, [], 1111)
-    assert (video.codec.name, video.codec.feedback, video.rids) == ("VP8", ["nack", "nack pli", "ccm fir"], ("f", "h", "q"))
+    feedback = ["goog-remb", "nack", "nack pli", "ccm fir"]  # REMB: the SFU sends its publishers one
+    assert (video.codec.name, video.codec.feedback, video.rids) == ("VP8", feedback, ("f", "h", "q"))
     assert video.extensions == {MID_URI: 4, RID_URI: 10} and video.ssrc is None
     parsed = parse(answer)
     assert parsed.bundle == ["0", "1"]

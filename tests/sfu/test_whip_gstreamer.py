@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import signal
 import subprocess
@@ -22,23 +21,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, from_setup_script
 from tests.sfu.rtc_peers import eventually
 from tests.sfu.signaling_peers import running_sfu
 from tests.sfu.test_whip import create_call, participants, watch
 
 Uid = Callable[[str], str]
-ROOT = Path(__file__).resolve().parents[2]
 CLIENT = Path(__file__).with_name("gst_whip_client.py")
 
 
 def gstreamer_python() -> str:
     """Debian's Python with GStreamer's webrtcbin: ``WEIR_GSTREAMER`` (from the Makefile), else installed now."""
-    python = os.environ.get("WEIR_GSTREAMER")
-    if not python:
-        out = subprocess.run([str(ROOT / "scripts" / "gstreamer.sh")], check=True, capture_output=True, text=True)
-        python = os.environ["WEIR_GSTREAMER"] = out.stdout.strip()
-    return python
+    return from_setup_script("WEIR_GSTREAMER", "gstreamer.sh")
 
 
 def free_subnet() -> str:

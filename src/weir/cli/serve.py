@@ -14,6 +14,7 @@ from rich.panel import Panel
 from weir.config import Settings
 from weir.coordinator.app import create_app
 from weir.domain.tokens import create_token
+from weir.turn.coturn import TurnServerError
 
 SAMPLE_USER = "alice"
 SAMPLE_TOKEN_TTL = 24 * 3600
@@ -24,17 +25,24 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port to listen on [env WEIR_PORT].")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Data folder [env WEIR_DATA_DIR].")] = None,
     database_url: Annotated[str | None, typer.Option(help="SQLAlchemy URL [env WEIR_DATABASE_URL].")] = None,
+    sfu_workers: Annotated[int | None, typer.Option(
+        help="SFU media worker processes; 0 runs the SFU in this process [env WEIR_SFU_WORKERS; default: one per "
+        "core].")] = None,
     dev: Annotated[bool, typer.Option("--dev", help="Enable development sign-in (never in production).")] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
-    """Start the coordinator API (and, as they land, the SFU and workers)."""
-    overrides = {k: v for k, v in {"host": host, "port": port, "data_dir": data_dir,
-                                    "database_url": database_url}.items() if v is not None}
+    """Start Weir: the coordinator API, the SFU (in media worker processes unless told 0) and background work."""
+    overrides = {k: v for k, v in {"host": host, "port": port, "data_dir": data_dir, "database_url": database_url,
+                                    "sfu_workers": sfu_workers}.items() if v is not None}
     settings = Settings(**overrides)
     if dev:
         settings.dev = True
     generated = settings.ensure_credentials()
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except TurnServerError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(1) from exc
     console = Console()
     url = f"http://{settings.host}:{settings.port}"
     assert settings.api_secret is not None
@@ -45,7 +53,12 @@ def serve(
         f"API secret  {settings.api_secret}",
         f"User token  {sample}   (user '{SAMPLE_USER}', 24 h)",
         f"Data        {settings.data_dir.resolve()}  ({'new credentials' if generated else 'stored credentials'})",
+        f"SFU         {settings.sfu_workers} media worker processes" if settings.sfu_workers else
+        "SFU         in this process",
     ]
+    if settings.turn_enabled:
+        lines.append(f"TURN        {settings.turn_url_host}:{settings.turn_port} (coturn, TCP and UDP; "
+                     f"log in {settings.data_dir.resolve() / 'turn'})")
     console.print(Panel("\n".join(lines), title="Weir is starting", expand=False))
     if settings.dev:
         console.print("[bold yellow]WARNING[/]: --dev is on: development sign-in hands out tokens to anyone.")

@@ -5,8 +5,8 @@
     await call.get_or_create(member_ids=["bob"])
     await call.join()
 
-This part talks to the coordinator (REST and WebSocket); media (the SFU) comes later. docs/python-sdk.md
-maps every Dart name to its Python name.
+The coordinator half is REST and a WebSocket; the media half (``call_media.py``, ``media/``, ``sfu/``) joins the
+SFU with aiortc. docs/python-sdk.md maps every Dart name to its Python name.
 """
 
 from weir.client._observable import Listener, Selected, StateStream, Subscription
@@ -23,6 +23,13 @@ from weir.client.call_type import (
 from weir.client.client import ClientState, QueryCallsResult, StreamVideo
 from weir.client.errors import VideoError, WeirAPIError
 from weir.client.events import EventStream
+from weir.client.media.devices import RtcMediaDevice, RtcMediaDeviceKind, RtcMediaDeviceNotifier, enumerate_devices
+from weir.client.media.options import CallConnectOptions, FacingMode, TrackOption, VideoDimension
+from weir.client.media.sinks import FrameStream, Recording
+from weir.client.media.sources import FileSource, MediaSource, SyntheticSource
+from weir.client.media.synthetic import TestPatternTrack, ToneTrack
+from weir.client.sfu.socket import SfuError
+from weir.client.sfu.stats import CallStats, PeerStats
 from weir.client.options import RetryPolicy, StreamVideoOptions
 from weir.client.preferences import CallPreferences, ClientPublishOptions, DefaultCallPreferences, PreferredCodec
 from weir.client.sorting import (
@@ -83,6 +90,9 @@ from weir.client.status import (
 from weir.client.user import User, UserInfo, UserType
 
 __all__ = [
+    "CallConnectOptions", "CallStats", "FacingMode", "FileSource", "FrameStream", "MediaSource", "PeerStats",
+    "Recording", "RtcMediaDevice", "RtcMediaDeviceKind", "RtcMediaDeviceNotifier", "SfuError", "SyntheticSource",
+    "TestPatternTrack", "ToneTrack", "TrackOption", "VideoDimension", "enumerate_devices",
     "Call", "CallParticipantPin", "CallParticipantSortingPresets", "CallParticipantState", "CallPermission",
     "CallPreferences", "CallRejectReason", "CallState", "CallStatus", "CallStatusConnected", "CallStatusConnecting",
     "CallStatusDisconnected", "CallStatusIdle", "CallStatusIncoming", "CallStatusJoined", "CallStatusJoining",

@@ -1,8 +1,8 @@
-"""``Call``: one call's state, its events, and its lifecycle on the coordinator (get, create, join, leave, ring).
+"""``Call``: one call's state, its events, and its lifecycle (get, create, join, leave, ring).
 
-Media is not here yet: ``join()`` makes this user a participant of the call's session on the coordinator and
-the status ``CallStatusJoined``; connecting to the SFU (``CallStatusConnecting`` → ``CallStatusConnected``) is
-the media half of the SDK, which will start from the ``credentials`` in ``join()``'s answer.
+``join()`` makes this user a participant of the call's session on the coordinator (``CallStatusJoined``), then
+connects to the SFU with the ``credentials`` of that answer (``CallStatusConnecting`` → ``CallStatusConnected``).
+The media methods are ``call_media.py``'s, reconnection ``call_reconnect.py``'s.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from pydantic import BaseModel
 
 from weir.client._observable import Selected, StateStream
 from weir.client.call_actions import CallActions
+from weir.client.call_media import CallMedia
+from weir.client.call_reconnect import CallReconnect
 from weir.client.call_type import (
     CallRejectReason,
     StreamBackstageSettings,
@@ -26,12 +28,15 @@ from weir.client.call_type import (
     StreamTranscriptionSettings,
 )
 from weir.client.events import EventStream
+from weir.client.media.options import CallConnectOptions
 from weir.client.preferences import CallPreferences
 from weir.client.reducer import apply_event
 from weir.client.snapshot import with_state_response
 from weir.client.state import CallState
 from weir.client.status import (
     CallStatus,
+    CallStatusConnected,
+    CallStatusConnecting,
     CallStatusDisconnected,
     CallStatusIdle,
     CallStatusIncoming,
@@ -83,7 +88,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-class Call(CallActions):
+class Call(CallActions, CallMedia, CallReconnect):
     """A call, ``type:id``. ``client.make_call(...)`` returns one; nothing is sent until a method is awaited."""
 
     def __init__(self, client: StreamVideo, call_type: str, id: str, preferences: CallPreferences) -> None:
@@ -97,6 +102,7 @@ class Call(CallActions):
         self._watched_on: str | None = None
         self._reaction_timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._init_media()
 
     def __repr__(self) -> str:
         return f"Call({self.cid!r}, status={self.state.value.status})"
@@ -134,6 +140,7 @@ class Call(CallActions):
         self.state.set(state)
         if state.status != previous:
             self._client._on_status(self)
+        self._media_after_update(state)
 
     def _set_status(self, status: CallStatus, **changes: Any) -> None:
         self._update(replace(self.state.value, status=status, **changes))
@@ -257,27 +264,44 @@ class Call(CallActions):
         return response
 
     # --- joining and leaving ----------------------------------------------------------------------------
-    async def join(self, *, create: bool = False, members_limit: int | None = None) -> JoinCallResponse:
-        """Join the call's session (accepting it first if it is ringing this user).
+    async def join(self, *, create: bool = False, members_limit: int | None = None,
+                   connect_options: CallConnectOptions | None = None) -> JoinCallResponse:
+        """Join the call's session (accepting it first if it is ringing this user), then its media.
 
         In single-call mode another active call is left first (``DisconnectReasonReplaced``). The status goes
-        ``CallStatusJoining`` → ``CallStatusJoined``, or ``CallStatusDisconnected(DisconnectReasonFailure)``
-        when the coordinator refuses (the error is raised).
+        ``CallStatusJoining`` → ``CallStatusJoined`` → ``CallStatusConnecting`` → ``CallStatusConnected``, or
+        ``CallStatusDisconnected(DisconnectReasonFailure)`` when the coordinator or the SFU refuses, or the SFU
+        is not reached within the preferences' ``connect_timeout`` (the error is raised). ``connect_options``
+        says which tracks to publish at once, and from which sources.
         """
         if isinstance(self.state.value.status, CallStatusIncoming):
             await self.accept()
         await self._client._replace_active_calls(self)
         self._set_status(CallStatusJoining())
-        body = {"create": create, "members_limit": members_limit}
         try:
-            response = await self._post("/join", JoinCallResponse, {k: v for k, v in body.items() if v is not None})
+            response = await self._coordinator_join(create=create, members_limit=members_limit)
         except Exception as error:
             self._set_status(CallStatusDisconnected(DisconnectReasonFailure(str(error))))
             raise
-        self._update(with_state_response(replace(self.state.value, user_session_id=response.user_session_id),
-                                         response))
         self._set_status(CallStatusJoined())
         await self._ensure_watched()
+        self._set_status(CallStatusConnecting())
+        try:
+            await asyncio.wait_for(self._open_sfu(response),
+                                   self.state.value.preferences.connect_timeout.total_seconds() or None)
+        except Exception as error:
+            await self._leave(DisconnectReasonFailure(f"connecting to the SFU failed: {error!r}"))
+            raise
+        self._set_status(CallStatusConnected())
+        await self._start_media(connect_options or CallConnectOptions())
+        return response
+
+    async def _coordinator_join(self, **fields: Any) -> JoinCallResponse:
+        """``POST …/join``: a (new) participant session and its SFU credentials."""
+        body = {k: v for k, v in fields.items() if v not in (None, False)}
+        response = await self._post("/join", JoinCallResponse, body)
+        self._update(with_state_response(replace(self.state.value, user_session_id=response.user_session_id),
+                                         response))
         return response
 
     async def leave(self) -> None:
@@ -292,6 +316,7 @@ class Call(CallActions):
             await self.reject(CallRejectReason.DECLINE)
         elif state.status.is_active:
             self._set_status(CallStatusDisconnected(reason), user_session_id="")
+            await self._close_media(leave=True)
             if state.user_session_id:
                 await self._post("/leave", Empty, {"user_session_id": state.user_session_id})
 

@@ -18,16 +18,16 @@ from weir.coordinator.realtime.hub import Hub
 from weir.coordinator.routes import api_router
 from weir.coordinator.scheduler import Scheduler
 from weir.coordinator.services import Services
+from weir.coordinator.sfu_setup import sfu_setup
 from weir.coordinator.webapp import web_app
 from weir.push.dispatcher import PushDispatcher
 from weir.push.worker import PushWorker
-from weir.sfu.rtc import IceConfig, RtcRoom
 from weir.sfu.signaling.local import LocalCoordinator
-from weir.sfu.signaling.server import SfuServer
 from weir.sfu.whep import whep_router
 from weir.sfu.whip import whip_router
 from weir.store.calltypes import seed_builtin_call_types
 from weir.store.db import Database
+from weir.turn.coturn import Coturn
 from weir.webhooks.delivery import webhook_worker
 
 
@@ -48,8 +48,8 @@ def create_app(settings: Settings) -> FastAPI:
     weir.events.sinks.append(webhooks.sink)
     push = PushWorker(db)
     weir.events.sinks.append(PushDispatcher(push.wake))
-    ice = IceConfig.from_env()
-    sfu = SfuServer(settings, LocalCoordinator(weir), lambda call_cid: RtcRoom(call_cid, ice))
+    sfu = sfu_setup(settings, LocalCoordinator(weir))
+    turn = Coturn(settings) if settings.turn_enabled else None  # raises at once if coturn is missing
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -57,6 +57,8 @@ def create_app(settings: Settings) -> FastAPI:
         async with db.transaction() as session:
             await seed_builtin_call_types(session)
         hub.start(bus)
+        if turn is not None:
+            await turn.start()
         await sfu.start()
         scheduler.start()
         await webhooks.start()
@@ -65,6 +67,8 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             await sfu.stop()
+            if turn is not None:
+                await turn.stop()
             await push.stop()
             await webhooks.stop()
             await scheduler.stop()
@@ -86,8 +90,11 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes)
     app.include_router(api_router())
-    app.include_router(sfu.router())
-    app.include_router(whip_router(sfu.rooms))
-    app.include_router(whep_router(sfu.rooms))
+    app.state.sfu_placement = sfu.placement
+    app.state.sfu = sfu  # tests look inside (the in-process SFU's sessions)
+    for router in sfu.routers():
+        app.include_router(router)
+    app.include_router(whip_router(sfu.entry))
+    app.include_router(whep_router(sfu.entry))
     app.router.default = web_app()  # the browser app answers whatever no API route matches
     return app

@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
+from weir.sfu.codecs import red
 from weir.sfu.codecs.vp8 import write_ids
 from weir.sfu.forwarder import Forwarder
 from weir.sfu.munger import Munger, Segment
 from weir.sfu.packet import InboundPacket
 from weir.sfu.rtcp import SenderReport
-from weir.sfu.rtp import write_fixed_header
+from weir.sfu.rtp import FIXED_HEADER_SIZE, write_fixed_header
+from weir.sfu.rtx import RtxStream
 from weir.sfu.selector import LayerSelector
 from weir.sfu.seqnum import SEQ_BITS, unwrap_near
 from weir.sfu.sequencer import SEQUENCER_PACKETS, Sequencer
@@ -65,6 +67,7 @@ class DownTrack:
         "nack_misses",
         "octets_sent",
         "packets_sent",
+        "rtx",
     )
 
     def __init__(
@@ -94,6 +97,7 @@ class DownTrack:
         self.octets_sent = 0  # payload octets, as an SR counts them
         self.nack_hits = 0
         self.nack_misses = 0
+        self.rtx: RtxStream | None = None  # where the subscriber negotiated RTX, retransmissions go as RTX packets
 
     def write(self, packet: InboundPacket) -> None:
         """The hot path: one packet of a layer this down-track wants."""
@@ -109,6 +113,17 @@ class DownTrack:
         self.octets_sent += packet.payload_size
         self._sink(buf)
 
+    def use_red(self, payload_type: int | None) -> None:
+        """The track carries RED (RFC 2198): forward its RED packets whole under ``payload_type``, their blocks
+        typed with this down-track's payload type (Opus), or, with None, only their primary block, as Opus."""
+        rewrite_red = red.rewriter(payload_type, self._payload_type)
+
+        def rewrite(buf: bytearray, packet: InboundPacket, seg: Segment) -> None:
+            if packet.red_primary >= 0:
+                rewrite_red(buf, FIXED_HEADER_SIZE, packet.red_primary)
+
+        self._rewrite = rewrite
+
     def skip(self, packet: InboundPacket) -> None:
         """A padding-only packet of a layer this down-track wants."""
         self.forwarder.skip(packet)
@@ -121,7 +136,8 @@ class DownTrack:
         return buf
 
     def handle_nack(self, lost: Iterable[int]) -> int:
-        """Resend the packets a subscriber's NACK names, from the publisher's buffer; returns how many."""
+        """Resend the packets a subscriber's NACK names, from the publisher's buffer (as RTX packets where the
+        subscriber negotiated RTX); returns how many."""
         reference = self._munger.last_out_seq
         resent = 0
         for seq in lost:
@@ -131,7 +147,8 @@ class DownTrack:
             if found is None or packet is None:
                 self.nack_misses += 1
                 continue
-            self._sink(self._build(packet, found[1], out_seq))
+            buf = self._build(packet, found[1], out_seq)
+            self._sink(buf if self.rtx is None else self.rtx.wrap(buf))
             resent += 1
         self.nack_hits += resent
         return resent

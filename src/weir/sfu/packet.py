@@ -32,3 +32,4 @@ class InboundPacket:
     tl0_offset: int = -1
     audio_level: int = -1  # RFC 6464 level in -dBov (0 loudest, 127 silence); -1 without the extension
     voice: bool = False
+    red_primary: int = -1  # RED (RFC 2198): where the primary block's data starts in ``frame``; -1 if not RED

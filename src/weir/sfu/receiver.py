@@ -12,6 +12,8 @@ from collections.abc import Callable
 from typing import Literal
 
 from weir.sfu.audiolevel import read_audio_level
+from weir.sfu.codecs import KeyframeDetector
+from weir.sfu.codecs.red import primary_offset
 from weir.sfu.codecs.vp8 import Vp8Descriptor
 from weir.sfu.downtrack import DownTrack
 from weir.sfu.errors import PacketError
@@ -19,6 +21,7 @@ from weir.sfu.packet import HEADROOM, InboundPacket
 from weir.sfu.packetbuffer import VIDEO_BUFFER_PACKETS, PacketBuffer
 from weir.sfu.rtcp import Nack, Pli
 from weir.sfu.rtp import RtpHeader
+from weir.sfu.rtx import OSN_SIZE, original_sequence_number
 from weir.sfu.seqnum import SEQ_BITS, TS_BITS, Unwrapper
 
 __all__ = ["LAYER_STALE_MS", "PLI_MIN_INTERVAL_MS", "Receiver", "RtcpSink"]
@@ -40,7 +43,8 @@ def _discard(_: bytes) -> None:
 class _Layer:
     """Ingress state of one simulcast layer."""
 
-    __slots__ = ("buffer", "fanout", "highest", "last_arrival_ns", "last_pli_ns", "pid", "seq", "ssrc", "tl0", "ts")
+    __slots__ = ("buffer", "fanout", "highest", "last_arrival_ns", "last_pli_ns", "octets", "packets", "pid", "seq",
+                 "ssrc", "tl0", "ts")
 
     def __init__(self, buffer_capacity: int) -> None:
         self.buffer = PacketBuffer(buffer_capacity)
@@ -52,6 +56,8 @@ class _Layer:
         self.highest = -1  # highest extended sequence number seen, to spot what the publisher's packets lack
         self.last_arrival_ns = -(1 << 62)
         self.last_pli_ns = -(1 << 62)
+        self.packets = 0  # packets and payload octets received, for rate and loss (weir.sfu.bwe.LayerMeter)
+        self.octets = 0
         self.fanout: tuple[DownTrack, ...] = ()
 
 
@@ -60,8 +66,10 @@ class Receiver:
         "_audio_level_id",
         "_dirty",
         "_downtracks",
+        "_keyframe",
         "_layers",
         "_now_ns",
+        "_red_payload_type",
         "_sender_ssrc",
         "_upstream",
         "_video",
@@ -70,6 +78,8 @@ class Receiver:
         "malformed",
         "nacks_sent",
         "plis_sent",
+        "rtx_received",
+        "rtx_repaired",
     )
 
     def __init__(
@@ -78,7 +88,9 @@ class Receiver:
         kind: Literal["audio", "video"],
         layers: int = 1,
         vp8: bool = False,
+        keyframe: KeyframeDetector | None = None,
         audio_level_id: int = 0,
+        red_payload_type: int = -1,
         buffer_capacity: int = VIDEO_BUFFER_PACKETS,
         upstream: RtcpSink = _discard,
         sender_ssrc: int = 0,
@@ -86,9 +98,11 @@ class Receiver:
     ) -> None:
         """``kind``: only video tracks send keyframe requests upstream.
 
-        ``vp8``: parse VP8 descriptors (keyframes, picture ids); otherwise every packet counts as a keyframe.
+        ``vp8``: parse VP8 descriptors (keyframes, picture ids). ``keyframe``: tells the keyframes of another codec
+        (``codecs.KEYFRAME_DETECTORS``). With neither, every packet counts as a keyframe.
 
         ``audio_level_id``: the negotiated id of ``ssrc-audio-level``, 0 when not negotiated.
+        ``red_payload_type``: packets of this payload type are RED (RFC 2198); -1 when RED is not negotiated.
         ``upstream``: where keyframe requests for the publisher go.
         """
         if not 1 <= layers <= MAX_LAYERS:
@@ -96,7 +110,9 @@ class Receiver:
         self._layers = [_Layer(buffer_capacity) for _ in range(layers)]
         self._video = kind == "video"
         self._vp8 = vp8
+        self._keyframe = keyframe
         self._audio_level_id = audio_level_id
+        self._red_payload_type = red_payload_type
         self._upstream = upstream
         self._sender_ssrc = sender_ssrc
         self._now_ns = now_ns
@@ -106,19 +122,51 @@ class Receiver:
         self.duplicates = 0  # repeated packets, and packets older than the whole buffer
         self.nacks_sent = 0
         self.plis_sent = 0
+        self.rtx_received = 0
+        self.rtx_repaired = 0  # RTX packets that brought a missing packet
 
     def receive(self, data: bytes, layer: int, arrival_ns: int) -> InboundPacket | None:
         """Take one decrypted RTP packet of ``layer`` and fan it out; None when dropped as malformed or repeated."""
         state = self._layers[layer]
         try:
-            packet = self._annotate(RtpHeader.parse(data), layer, state, arrival_ns)
+            header = RtpHeader.parse(data)
+            packet = self._annotate(header, layer, state, arrival_ns, header.sequence_number, header.payload_offset)
         except PacketError:
             self.malformed += 1
             return None
+        state.ssrc = header.ssrc
+        return self._deliver(packet, layer, state, arrival_ns)
+
+    def receive_rtx(self, data: bytes, layer: int, arrival_ns: int) -> InboundPacket | None:
+        """Take one decrypted RTX packet repairing ``layer``: the original it carries goes on as if it had come
+        late; None when malformed, already had, or padding only (a bandwidth probe)."""
+        state = self._layers[layer]
+        try:
+            header = RtpHeader.parse(data)
+            start = header.payload_offset
+            padding_only = header.payload_end == start  # not even an OSN
+            packet = None if padding_only else self._annotate(
+                header, layer, state, arrival_ns, original_sequence_number(header), start + OSN_SIZE
+            )
+        except PacketError:
+            self.malformed += 1
+            return None
+        self.rtx_received += 1
+        if packet is None or not packet.payload_size:
+            return None
+        delivered = self._deliver(packet, layer, state, arrival_ns)
+        if delivered is not None:
+            self.rtx_repaired += 1
+        return delivered
+
+    def _deliver(self, packet: InboundPacket, layer: int, state: _Layer, arrival_ns: int) -> InboundPacket | None:
+        """Buffer ``packet``, NACK what came before it that is missing, and fan it out."""
         if not state.buffer.add(packet):
             self.duplicates += 1
             return None
         state.last_arrival_ns = arrival_ns
+        state.packets += 1
+        state.octets += packet.payload_size
         if packet.ext_seq > state.highest:
             if self._video and state.highest >= 0 and packet.ext_seq > state.highest + 1:
                 self._missing(layer, state, state.highest + 1, packet.ext_seq)
@@ -133,21 +181,28 @@ class Receiver:
                 downtrack.skip(packet)
         return packet
 
-    def _annotate(self, header: RtpHeader, layer: int, state: _Layer, arrival_ns: int) -> InboundPacket:
-        start, end = header.payload_offset, header.payload_end
-        state.ssrc = header.ssrc
+    def _annotate(
+        self, header: RtpHeader, layer: int, state: _Layer, arrival_ns: int, seq: int, start: int
+    ) -> InboundPacket:
+        """``header``'s packet, numbered ``seq``, its payload from ``start`` (behind an RTX packet's OSN)."""
+        end = header.payload_end
         packet = InboundPacket(
             HEADROOM + memoryview(header.data)[start:end],
             end - start,
             layer,
-            state.seq.unwrap(header.sequence_number),
+            state.seq.unwrap(seq),
             state.ts.unwrap(header.timestamp),
             arrival_ns,
             0x80 if header.marker else 0,
             True,
         )
-        if self._vp8 and end > start:
-            self._annotate_vp8(packet, header, state)
+        if end > start:
+            if self._vp8:
+                self._annotate_vp8(packet, header.data, start, end, state)
+            elif self._keyframe is not None:
+                packet.keyframe = self._keyframe(header.data, start, end)
+            if header.payload_type == self._red_payload_type:
+                packet.red_primary = primary_offset(header.data, start, end) + len(HEADROOM) - start
         if self._audio_level_id:
             raw = read_audio_level(header, self._audio_level_id)
             if raw >= 0:
@@ -156,9 +211,9 @@ class Receiver:
         return packet
 
     @staticmethod
-    def _annotate_vp8(packet: InboundPacket, header: RtpHeader, state: _Layer) -> None:
-        descriptor = Vp8Descriptor.parse(header.data, header.payload_offset, header.payload_end)
-        shift = len(HEADROOM) - header.payload_offset  # data offset → frame offset
+    def _annotate_vp8(packet: InboundPacket, data: bytes, start: int, end: int, state: _Layer) -> None:
+        descriptor = Vp8Descriptor.parse(data, start, end)
+        shift = len(HEADROOM) - start  # data offset → frame offset
         packet.keyframe = descriptor.keyframe
         if descriptor.picture_id_bits:
             packet.pid_bits = descriptor.picture_id_bits
@@ -201,6 +256,15 @@ class Receiver:
             return wanted
         below = [index for index in arriving if index < wanted]
         return max(below) if below else min(arriving)
+
+    def counters(self) -> list[tuple[int, int, int]]:
+        """Per layer: packets and payload octets received, and the highest extended sequence number seen."""
+        return [(state.packets, state.octets, state.highest) for state in self._layers]
+
+    @property
+    def ssrcs(self) -> list[int]:
+        """The publisher's SSRC of each layer seen so far."""
+        return [state.ssrc for state in self._layers if state.ssrc >= 0]
 
     def lookup(self, layer: int, ext_seq: int) -> InboundPacket | None:
         """A buffered packet, to answer a subscriber's NACK."""

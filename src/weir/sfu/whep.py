@@ -14,12 +14,12 @@ from fastapi import APIRouter, Depends, Request, Response
 from weir.coordinator.auth import Caller, caller
 from weir.coordinator.routes.calls import CallId, CallType
 from weir.protocol.errors import APIError, ErrorCode
+from weir.sfu.entry import MediaEntry
 from weir.sfu.rtc.model import Subscription
-from weir.sfu.signaling.rooms import Rooms
 from weir.sfu.signaling.session import ParticipantSession
 from weir.sfu.whip import WHEP_PATH, join_session, session_routes
 
-__all__ = ["whep_router"]
+__all__ = ["play_offer", "whep_router"]
 
 
 async def play_offer(viewer: ParticipantSession, sdp: str) -> str:
@@ -30,14 +30,14 @@ async def play_offer(viewer: ParticipantSession, sdp: str) -> str:
     return await viewer.media.answer_subscriber_offer(sdp, wanted)
 
 
-def whep_router(rooms: Rooms) -> APIRouter:
+def whep_router(entry: MediaEntry) -> APIRouter:
     router = APIRouter(prefix=WHEP_PATH, tags=["sfu"])
 
     @router.post("/{type}/{id}", status_code=201, response_class=Response,
                  summary="WHEP: join a call and play it (receive-only SDP offer in, answer out)")
     async def play(request: Request, type: CallType, id: CallId,
                    who: Caller = Depends(caller("JoinCall"))) -> Response:
-        return await join_session(rooms, request, who, type, id, set(), play_offer)
+        return await join_session(entry, "whep", request, who, type, id, set())
 
-    session_routes(router, rooms, "WHEP")
+    session_routes(router, entry, "WHEP")
     return router

@@ -14,8 +14,6 @@ other once its ICE connection fails (``Rooms``).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from fastapi import APIRouter, Depends, Request, Response
 
 from weir.coordinator.auth import Caller, caller, services
@@ -23,17 +21,17 @@ from weir.coordinator.lifecycle import CallLifecycle
 from weir.coordinator.routes.calls import CallId, CallType, _load
 from weir.domain.sfu_tokens import SfuGrant
 from weir.protocol.errors import APIError, ErrorCode, input_error, not_found
+from weir.sfu.entry import EntryKind, MediaEntry
 from weir.sfu.rtc.model import TrackInfo
 from weir.sfu.rtc.sdp import SdpError, parse
-from weir.sfu.signaling.rooms import Rooms
 from weir.sfu.signaling.session import TRACK_CAPABILITY, ParticipantSession
 
-__all__ = ["WHEP_PATH", "WHIP_PATH", "join_session", "offered_tracks", "read_offer", "session_routes", "whip_router"]
+__all__ = ["WHEP_PATH", "WHIP_PATH", "join_session", "offered_tracks", "publish_offer", "read_offer", "session_routes",
+           "whip_router"]
 
 WHIP_PATH = "/sfu/whip"
 WHEP_PATH = "/sfu/whep"
 SDP_TYPE = "application/sdp"
-Negotiate = Callable[[ParticipantSession, str], Awaitable[str]]
 
 
 def offered_tracks(sdp: str, session_id: str) -> list[TrackInfo]:
@@ -63,10 +61,10 @@ async def read_offer(request: Request) -> str:
 
 
 async def join_session(
-    rooms: Rooms, request: Request, who: Caller, type_: str, id_: str, capabilities: set[str], negotiate: Negotiate,
+    entry: MediaEntry, kind: EntryKind, request: Request, who: Caller, type_: str, id_: str, capabilities: set[str],
 ) -> Response:
-    """Join the call for the caller (needing ``capabilities`` besides join-call), admit the session here and
-    answer its offer with ``negotiate``: 201 with the answer and the session's ``Location``."""
+    """Join the call for the caller (needing ``capabilities`` besides join-call), then have ``entry`` admit the
+    session and answer its offer: 201 with the answer and the session's ``Location``."""
     if who.is_server or who.user_id is None:
         raise APIError(ErrorCode.NOT_ALLOWED, "only users join calls: use a user or call token")
     sdp = await read_offer(request)
@@ -81,25 +79,12 @@ async def join_session(
         _, participant = await lifecycle.join(who)
         grant = SfuGrant(call_cid=call.cid, user_id=who.user_id, session_id=participant.user_session_id,
                          role=participant.role, capabilities=frozenset(access.capabilities), expires_at=0)
-    admitted = await rooms.link.admit(grant.call_cid, grant.session_id)
-    if admitted is None:  # the call ended, or the session was removed, in between
-        raise not_found(f"call {grant.call_cid}")
-    record, participant_record = admitted
-    joined = ParticipantSession(grant, participant_record, rooms.room(record), [])
-    await rooms.add(joined)
-    try:
-        answer = await negotiate(joined, sdp)
-    except ValueError as error:
-        await rooms.remove(joined, "left")
-        raise input_error("sdp", str(error)) from None
-    except APIError:
-        await rooms.remove(joined, "left")
-        raise
-    location = f"{request.url.path}/{joined.id}?api_key={weir.api_key}"
+    answer = await entry.open(kind, grant, sdp)
+    location = f"{request.url.path}/{grant.session_id}?api_key={weir.api_key}"
     return Response(answer, status_code=201, media_type=SDP_TYPE, headers={"Location": location})
 
 
-def session_routes(router: APIRouter, rooms: Rooms, what: str) -> None:
+def session_routes(router: APIRouter, entry: MediaEntry, what: str) -> None:
     """``DELETE`` (leave) and ``PATCH`` (405) on ``/{type}/{id}/{session_id}``, the resource a POST created."""
 
     @router.delete("/{type}/{id}/{session_id}", summary=f"{what}: end the session and leave the call")
@@ -107,10 +92,8 @@ def session_routes(router: APIRouter, rooms: Rooms, what: str) -> None:
                    who: Caller = Depends(caller("LeaveCall"))) -> Response:
         cid = f"{type}:{id}"
         who.require_call(cid)
-        joined = rooms.find(cid, session_id)
-        if joined is None or (not who.is_server and joined.user_id != who.user_id):
+        if not await entry.close(cid, session_id, None if who.is_server else who.user_id):
             raise not_found(f"{what} session {session_id} in call {cid}")
-        await rooms.remove(joined, "left")
         return Response(status_code=200)
 
     @router.patch("/{type}/{id}/{session_id}", summary=f"{what}: trickle ICE and ICE restarts are not supported")
@@ -121,11 +104,12 @@ def session_routes(router: APIRouter, rooms: Rooms, what: str) -> None:
         raise error
 
 
-def whip_router(rooms: Rooms) -> APIRouter:
-    router = APIRouter(prefix=WHIP_PATH, tags=["sfu"])
+async def publish_offer(joined: ParticipantSession, sdp: str) -> str:
+    return await joined.media.set_publisher_offer(sdp, offered_tracks(sdp, joined.id))
 
-    async def publish_offer(joined: ParticipantSession, sdp: str) -> str:
-        return await joined.media.set_publisher_offer(sdp, offered_tracks(sdp, joined.id))
+
+def whip_router(entry: MediaEntry) -> APIRouter:
+    router = APIRouter(prefix=WHIP_PATH, tags=["sfu"])
 
     @router.post("/{type}/{id}", status_code=201, response_class=Response,
                  summary="WHIP: join a call and publish (SDP offer in, answer out)")
@@ -136,7 +120,7 @@ def whip_router(rooms: Rooms) -> APIRouter:
         except SdpError as error:
             raise input_error("sdp", str(error)) from None
         needed = {TRACK_CAPABILITY[t] for t in types}
-        return await join_session(rooms, request, who, type, id, needed, publish_offer)
+        return await join_session(entry, "whip", request, who, type, id, needed)
 
-    session_routes(router, rooms, "WHIP")
+    session_routes(router, entry, "WHIP")
     return router

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
+from weir.config import Settings
 from weir.coordinator.auth import Caller, caller, services
 from weir.coordinator.call_access import CallAccess
 from weir.domain.sfu_tokens import create_sfu_token
-from weir.protocol.sfu_edges import Credentials, Edge, GetEdgesResponse, SfuServer, StatsOptions
+from weir.protocol.sfu_edges import Credentials, Edge, GetEdgesResponse, IceServer, SfuServer, StatsOptions
+from weir.sfu.placement import SfuPlacement
 from weir.sfu.signaling.paths import LATENCY_PATH, SIGNALING_PATH
 from weir.store.tables import SessionParticipantRow
+from weir.turn.credentials import turn_ice_server
 
 router = APIRouter(tags=["edges"])
 
@@ -25,20 +28,31 @@ def _local_edge(request: Request) -> Edge:
                 latency_test_url=_sfu_base_url(request) + LATENCY_PATH)
 
 
-def join_credentials(
+async def join_credentials(
     request: Request, call_cid: str, participant: SessionParticipantRow, access: CallAccess,
 ) -> tuple[Credentials, StatsOptions]:
-    """The SFU address, a short-lived SFU token for this participant session, ICE servers and stats options."""
+    """The address of the call's SFU, a short-lived SFU token for this participant session, ICE servers and
+    stats options."""
     weir = services(request)
     settings = weir.settings
-    base = _sfu_base_url(request)
+    placement: SfuPlacement = request.app.state.sfu_placement
+    base = await placement.base_url(call_cid, _sfu_base_url(request))
     token = create_sfu_token(
         weir.api_secret, call_cid=call_cid, user_id=participant.user_id, session_id=participant.user_session_id,
         role=participant.role, capabilities=sorted(access.capabilities), ttl_seconds=settings.sfu_token_ttl_seconds,
     )
     server = SfuServer(url=base.replace("http", "ws", 1) + SIGNALING_PATH, edge_name=settings.sfu_edge_name)
-    credentials = Credentials(server=server, token=token, ice_servers=settings.sfu_ice_servers)
+    credentials = Credentials(server=server, token=token, ice_servers=ice_servers(settings, participant.user_id))
     return credentials, StatsOptions(reporting_interval_ms=settings.stats_reporting_interval_ms)
+
+
+def ice_servers(settings: Settings, user_id: str) -> list[IceServer]:
+    """The configured STUN/TURN servers, then the built-in coturn's with fresh REST credentials when enabled."""
+    if not settings.turn_enabled:
+        return settings.sfu_ice_servers
+    turn = turn_ice_server(settings.turn_secret, settings.turn_url_host, settings.turn_port, user_id,
+                           settings.turn_credential_ttl_seconds)
+    return [*settings.sfu_ice_servers, turn]
 
 
 @router.get("/edges", response_model=GetEdgesResponse, summary="List the SFU edges")

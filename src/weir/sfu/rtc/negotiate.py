@@ -1,14 +1,20 @@
 """Offer/answer for the two peer connections, as pure functions over parsed SDP.
 
 Publisher: the client offers, the SFU answers ``recvonly`` with one codec per m-section (the codecs the SFU can
-pass through: Opus; VP8, H.264, VP9, AV1, VP8 first because the SFU rewrites its picture ids on layer
-switches), only the header extensions it reads (mid, rid, ssrc-audio-level) and only the feedback it acts on
-(NACK, PLI, FIR). No RTX, RED, REMB or transport-cc is accepted for now. Simulcast is accepted by rid, up to
-``MAX_LAYERS`` layers.
+pass through: Opus; VP8, H.264, VP9, AV1, VP8 first because the SFU rewrites its picture ids on layer switches; of
+H.264, packetization mode 1 and a baseline profile first), only the header extensions it reads (mid, rid,
+repaired-rid, ssrc-audio-level) and only the feedback it acts on (NACK, PLI, FIR; goog-remb, so that the publisher
+takes the SFU's REMB). Where the offer has an ``rtx`` format for the chosen codec (``apt``), it is accepted too:
+RTX packets are unwrapped on arrival. A ``red`` format for Opus (RFC 2198) is accepted, ahead of Opus, when the
+client prefers it: it lists it before Opus, or announces the track's codec as ``red``. Simulcast is accepted by
+rid, up to ``MAX_LAYERS`` layers.
 
-Subscriber: the SFU offers one ``sendonly`` m-section per forwarded track, each with its own SSRC and no header
-extensions (down-tracks write a plain 12-byte header), and the client answers. A receive-only client may offer
-instead (WHEP): ``answer_subscriber`` answers the same sections into the client's mids, rejecting the rest.
+Subscriber: the SFU offers one ``sendonly`` m-section per forwarded track, each with its own SSRC; video with the
+``abs-send-time`` header extension and ``goog-remb`` feedback (so that the subscriber sends REMB), an ``rtx``
+format and an RTX SSRC in an FID group, audio of a RED track with ``red`` ahead of Opus, and the client answers;
+where its answer keeps ``rtx``, NACKs are answered with RTX packets; where it drops ``red``, the subscriber gets
+each RED packet's primary block alone (plain Opus). A receive-only client may offer instead (WHEP): ``answer_subscriber`` answers the same sections
+into the client's mids, rejecting the rest.
 
 Both connections are one BUNDLE transport with rtcp-mux. The SFU is DTLS client on the publisher side (it
 answers ``active`` unless the client insists on being active) and offers ``actpass`` on the subscriber side.
@@ -21,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from weir.sfu.abssendtime import ABS_SEND_TIME_URI
 from weir.sfu.audiolevel import AUDIO_LEVEL_URI
 from weir.sfu.receiver import MAX_LAYERS
 from weir.sfu.rtc.sdp import Codec, Description, Media, SdpError, render_codec
@@ -28,6 +35,7 @@ from weir.sfu.rtc.transport import LocalTransport, RemoteTransport
 
 __all__ = [
     "MID_URI",
+    "REPAIRED_RID_URI",
     "RID_URI",
     "AcceptedSection",
     "OfferedSlot",
@@ -36,14 +44,16 @@ __all__ = [
     "publisher_dtls_role",
     "read_subscriber_answer",
     "remote_transport",
+    "kept_formats",
     "subscriber_offer",
 ]
 
 MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
 RID_URI = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
+REPAIRED_RID_URI = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
 CODECS: Mapping[str, tuple[str, ...]] = {"audio": ("opus",), "video": ("vp8", "h264", "vp9", "av1")}
-FEEDBACK = ("nack", "nack pli", "ccm fir")
-PUBLISHER_EXTENSIONS = {"audio": (MID_URI, AUDIO_LEVEL_URI), "video": (MID_URI, RID_URI)}
+FEEDBACK = ("nack", "nack pli", "ccm fir", "goog-remb")
+PUBLISHER_EXTENSIONS = {"audio": (MID_URI, AUDIO_LEVEL_URI), "video": (MID_URI, RID_URI, REPAIRED_RID_URI)}
 _NO_ADDRESS = ("c=IN IP4 0.0.0.0", "a=rtcp:9 IN IP4 0.0.0.0")
 
 
@@ -57,6 +67,9 @@ class AcceptedSection:
     rids: tuple[str, ...]  # simulcast layers as offered, empty without simulcast
     extensions: Mapping[str, int]  # accepted header extensions: uri → id
     ssrc: int | None  # the signalled media SSRC, when the offer has one
+    rtx: Codec | None = None  # the accepted RTX format, if any
+    rtx_ssrc: int | None = None  # the signalled RTX SSRC (FID group), when the offer has one
+    red: Codec | None = None  # the accepted RED format for Opus, if any
 
 
 @dataclass(frozen=True)
@@ -70,6 +83,10 @@ class OfferedSlot:
     stream_id: str
     track_id: str
     active: bool
+    rtx: Codec | None = None  # offered with an RTX SSRC
+    rtx_ssrc: int = 0
+    red: Codec | None = None  # offered ahead of ``codec``
+    abs_send_time_id: int = 0  # the abs-send-time header extension's id, 0 for none
 
 
 def _session(bundle: Iterable[str], session_id: int, version: int) -> list[str]:
@@ -142,9 +159,12 @@ def _choose_codec(media: Media, preferred: str, previous: Codec | None) -> Codec
             return _filtered(offered[0])
     order = [preferred.lower(), *supported] if preferred else list(supported)
 
-    def rank(codec: Codec) -> tuple[int, int]:
-        h264_mode = 0 if codec.mime != "h264" or codec.fmtp_params().get("packetization-mode") == "1" else 1
-        return order.index(codec.mime), h264_mode
+    def rank(codec: Codec) -> tuple[int, int, int]:
+        if codec.mime != "h264":
+            return order.index(codec.mime), 0, 0
+        params = codec.fmtp_params()
+        baseline = params.get("profile-level-id", "42").lower().startswith("42")  # what every decoder has
+        return order.index(codec.mime), params.get("packetization-mode") != "1", not baseline
 
     offered.sort(key=rank)
     return _filtered(offered[0]) if offered else None
@@ -154,6 +174,24 @@ def _filtered(codec: Codec) -> Codec:
     chosen = copy.deepcopy(codec)
     chosen.feedback = [f for f in codec.feedback if f in FEEDBACK]
     return chosen
+
+
+def _chosen_red(media: Media, codec: Codec, preferred: str) -> Codec | None:
+    """The offered RED format for ``codec`` (Opus), if the client prefers it to plain Opus."""
+    red = media.red_for(codec.payload_type) if media.kind == "audio" else None
+    if red is None:
+        return None
+    formats = media.formats
+    first = str(red.payload_type) in formats and str(codec.payload_type) in formats and (
+        formats.index(str(red.payload_type)) < formats.index(str(codec.payload_type))
+    )
+    return red if first or preferred.lower() == "red" else None
+
+
+def _formats(codec: Codec, rtx: Codec | None, red: Codec | None) -> tuple[str, list[str]]:
+    """An m-line's format list and the format lines: RED first (the format to send), the codec, its RTX."""
+    used = [c for c in (red, codec, rtx) if c is not None]
+    return " ".join(str(c.payload_type) for c in used), [line for c in used for line in render_codec(c)]
 
 
 def _rids(media: Media) -> tuple[str, ...]:
@@ -198,38 +236,52 @@ def answer_publisher(
         receive = codec is not None and sending and media.mid in wanted
         rids = _rids(media) if receive else ()
         extensions = {uri: media.extensions[uri] for uri in PUBLISHER_EXTENSIONS[media.kind] if uri in media.extensions}
+        rtx = None if codec is None else media.rtx_for(codec.payload_type)
+        red = None if codec is None else _chosen_red(media, codec, wanted.get(media.mid, ""))
         if not rids:
             extensions.pop(RID_URI, None)
+        if not rids or rtx is None:
+            extensions.pop(REPAIRED_RID_URI, None)
         if codec is None:
             sections.append([f"m={media.kind} 0 {media.protocol} {media.formats[0] if media.formats else '0'}",
                              f"a=mid:{media.mid}"])
             continue
         bundle.append(media.mid)
-        lines = [f"m={media.kind} 9 {media.protocol} {codec.payload_type}", *_NO_ADDRESS, *_transport(local)]
+        formats, format_lines = _formats(codec, rtx, red)
+        lines = [f"m={media.kind} 9 {media.protocol} {formats}", *_NO_ADDRESS, *_transport(local)]
         lines.append(f"a=mid:{media.mid}")
         lines += [f"a=extmap:{ext_id} {uri}" for uri, ext_id in extensions.items()]
         lines += ["a=recvonly" if receive else "a=inactive", "a=rtcp-mux"]
         if media.rtcp_rsize:
             lines.append("a=rtcp-rsize")
-        lines += render_codec(codec)
+        lines += format_lines
         if rids:
             lines += [f"a=rid:{rid} recv" for rid in rids]
             lines.append("a=simulcast:recv " + ";".join(rids))
         sections.append(lines)
         if receive:
-            accepted.append(AcceptedSection(media.mid, media.kind, codec, rids, extensions, media.media_ssrc()))
+            accepted.append(AcceptedSection(media.mid, media.kind, codec, rids, extensions, media.media_ssrc(),
+                                            rtx, media.repair_ssrc() if rtx is not None else None, red))
     if not bundle:
         raise SdpError("the offer has no audio or video the SFU can receive")
     return _sdp(_session(bundle, session_id, version) + [line for s in sections for line in s]), accepted
 
 
 def _slot_section(slot: OfferedSlot, local: LocalTransport) -> list[str]:
-    codec = slot.codec
-    lines = [f"m={slot.kind} 9 UDP/TLS/RTP/SAVPF {codec.payload_type}", *_NO_ADDRESS, *_transport(local)]
+    rtx = slot.rtx
+    formats, format_lines = _formats(slot.codec, rtx, slot.red)
+    lines = [f"m={slot.kind} 9 UDP/TLS/RTP/SAVPF {formats}", *_NO_ADDRESS, *_transport(local)]
     lines += [f"a=mid:{slot.mid}", "a=sendonly" if slot.active else "a=inactive"]
-    lines += [f"a=msid:{slot.stream_id} {slot.track_id}", "a=rtcp-mux", "a=rtcp-rsize", *render_codec(codec)]
-    return lines + [f"a=ssrc:{slot.ssrc} cname:{slot.stream_id}",
-                    f"a=ssrc:{slot.ssrc} msid:{slot.stream_id} {slot.track_id}"]
+    if slot.abs_send_time_id:
+        lines.append(f"a=extmap:{slot.abs_send_time_id} {ABS_SEND_TIME_URI}")
+    lines += [f"a=msid:{slot.stream_id} {slot.track_id}", "a=rtcp-mux", "a=rtcp-rsize", *format_lines]
+    ssrcs = [slot.ssrc]
+    if rtx is not None:
+        lines.append(f"a=ssrc-group:FID {slot.ssrc} {slot.rtx_ssrc}")
+        ssrcs.append(slot.rtx_ssrc)
+    for ssrc in ssrcs:
+        lines += [f"a=ssrc:{ssrc} cname:{slot.stream_id}", f"a=ssrc:{ssrc} msid:{slot.stream_id} {slot.track_id}"]
+    return lines
 
 
 def subscriber_offer(slots: Iterable[OfferedSlot], local: LocalTransport, *, session_id: int, version: int) -> str:
@@ -263,3 +315,20 @@ def read_subscriber_answer(
         raise SdpError("an answer's DTLS setup must be active or passive")
     accepted = {m.mid for m in answer.media if not m.rejected and m.direction in ("recvonly", "sendrecv")}
     return remote, "server" if remote.setup == "active" else "client", accepted
+
+
+def kept_formats(answer: Description, slots: Iterable[OfferedSlot]) -> tuple[set[str], set[str]]:
+    """The mids of offered slots whose answer kept their ``rtx`` format (their NACKs get RTX packets), and those
+    whose answer kept their ``red`` format (they get RED packets whole)."""
+    by_mid = {media.mid: media for media in answer.media if not media.rejected}
+    rtx: set[str] = set()
+    red: set[str] = set()
+    for slot in slots:
+        media = by_mid.get(slot.mid)
+        if media is None:
+            continue
+        if slot.rtx is not None and media.rtx_for(slot.codec.payload_type) is not None:
+            rtx.add(slot.mid)
+        if slot.red is not None and media.red_for(slot.codec.payload_type) is not None:
+            red.add(slot.mid)
+    return rtx, red

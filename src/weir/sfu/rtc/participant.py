@@ -10,6 +10,11 @@ The signaling layer sets the ``on_*`` callbacks (async callables, or None); they
 never awaited on the media path. Room-wide events (``on_track_published`` / ``on_track_unpublished``) go to
 every participant in the room, the publisher included: ``TrackInfo.session_id`` says whose track it is.
 
+Bandwidth (``weir.sfu.rtc.assessment``, once a second): ``uplink`` measures what this participant publishes and
+gives the REMB it is sent; ``downlink`` (of the subscriber side) allocates what it receives. ``on_inbound_state``
+hears of videos paused or resumed for its bandwidth, ``on_publish_quality`` of its simulcast layers to pause or
+resume.
+
 The SFU's own candidates are all in its descriptions: it gathers host candidates only, before it writes any
 description, so there is nothing left to trickle and ``on_ice_candidate`` is not called today (it is there for
 candidates gathered later, such as TURN). Clients may trickle theirs through ``add_ice_candidate``.
@@ -27,14 +32,16 @@ import random
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from weir.sfu.rtc.downlink import Downlink
 from weir.sfu.rtc.events import EventQueue
 from weir.sfu.rtc.model import TRACK_TYPES, Subscription, Target, TrackInfo, kind_of
 from weir.sfu.rtc.negotiate import AcceptedSection, answer_publisher, publisher_dtls_role, remote_transport
 from weir.sfu.rtc.router import PublisherRouter
 from weir.sfu.rtc.sdp import Description, parse
-from weir.sfu.rtc.subscriber import SubscriberSide
+from weir.sfu.rtc.subscriber import Slot, SubscriberSide
 from weir.sfu.rtc.track import PublishedTrack
 from weir.sfu.rtc.transport import PeerTransport, TransportState
+from weir.sfu.rtc.uplink import Uplink
 
 if TYPE_CHECKING:
     from weir.sfu.rtc.room import RtcRoom
@@ -45,6 +52,8 @@ CandidateCallback = Callable[[Target, dict[str, Any]], Awaitable[None]]
 OfferCallback = Callable[[str, int], Awaitable[None]]
 TrackCallback = Callable[[TrackInfo], Awaitable[None]]
 StateCallback = Callable[[str], Awaitable[None]]
+InboundStateCallback = Callable[[list[tuple[str, str, bool]]], Awaitable[None]]  # (session, track type, paused)
+PublishQualityCallback = Callable[[str, list[tuple[str, bool]]], Awaitable[None]]  # track type, (rid, active)
 
 
 def _check_tracks(session_id: str, tracks: Iterable[TrackInfo], offer: Description) -> dict[str, TrackInfo]:
@@ -75,6 +84,8 @@ class RtcParticipant:
         self.on_track_published: TrackCallback | None = None
         self.on_track_unpublished: TrackCallback | None = None
         self.on_connection_state: StateCallback | None = None
+        self.on_inbound_state: InboundStateCallback | None = None  # video paused/resumed for lack of bandwidth
+        self.on_publish_quality: PublishQualityCallback | None = None  # simulcast layers to pause/resume sending
         self.state = "new"
         self._room = room
         self._events = EventQueue()
@@ -90,6 +101,7 @@ class RtcParticipant:
             on_rtcp=self._subscriber_rtcp, on_state=lambda state: self._transport_state("subscriber", state),
         )
         self._down = SubscriberSide(self.subscriber)
+        self.uplink = Uplink()
         self._tracks: dict[str, PublishedTrack] = {}  # by track type
         self._wanted: dict[tuple[str, str], Subscription] = {}
         self._answer_session = random.getrandbits(62)
@@ -109,6 +121,20 @@ class RtcParticipant:
     @property
     def published(self) -> list[PublishedTrack]:
         return list(self._tracks.values())
+
+    @property
+    def subscribed(self) -> list[Slot]:
+        """Every slot of the subscriber side, removed ones included (their counters still count)."""
+        return self._down.slots
+
+    @property
+    def downlink(self) -> Downlink:
+        return self._down.downlink
+
+    @property
+    def rtcp_ssrc(self) -> int:
+        """The sender SSRC of the SFU's RTCP to this participant's publisher connection."""
+        return self._rtcp_ssrc
 
     # --- publisher connection
 
@@ -144,7 +170,7 @@ class RtcParticipant:
             info = announced[section.mid]
             old = self._tracks.get(info.track_type)
             if old is not None and old.section.mid == section.mid and old.section.codec == section.codec and (
-                old.section.rids == section.rids
+                (old.section.rids, old.section.rtx, old.section.red) == (section.rids, section.rtx, section.red)
             ):
                 old.info = dataclasses.replace(info, codec=old.codec.name, muted=old.info.muted)
                 kept[info.track_type] = old

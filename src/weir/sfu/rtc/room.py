@@ -7,15 +7,21 @@ room so that every participant's subscriber side is brought up to date (``RtcPar
 Audio levels come from the ``ssrc-audio-level`` header extension of microphone tracks (no audio is decoded):
 every ``AUDIO_LEVEL_INTERVAL_MS`` the loudest level each publisher sent is reported as a linear 0..1 value
 through ``on_audio_levels`` (when anything changed), and ``on_dominant_speaker`` names a new dominant speaker.
+
+Every ``ASSESSMENT_INTERVAL_S`` an ``Assessment`` runs (bandwidth estimates and allocation, simulcast layers to
+pause, connection quality); ``on_connection_quality`` gets the participants whose grade changed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Awaitable, Callable
 
 from weir.sfu.audiolevel import SILENCE_DBOV, DominantSpeaker
+from weir.sfu.quality import Grade
+from weir.sfu.rtc.assessment import ASSESSMENT_INTERVAL_S, Assessment
 from weir.sfu.rtc.config import IceConfig
 from weir.sfu.rtc.dtls import MediaCertificate
 from weir.sfu.rtc.events import EventQueue
@@ -43,6 +49,8 @@ class RtcRoom:
         self.certificate = MediaCertificate.generateCertificate()  # one per call: every connection presents it
         self.on_audio_levels: Callable[[dict[str, float]], Awaitable[None]] | None = None
         self.on_dominant_speaker: Callable[[str], Awaitable[None]] | None = None
+        self.on_connection_quality: Callable[[dict[str, Grade]], Awaitable[None]] | None = None
+        self._assessment = Assessment()
         self._participants: dict[str, RtcParticipant] = {}
         self._tracks: dict[tuple[str, str], PublishedTrack] = {}
         self._events = EventQueue()
@@ -128,13 +136,22 @@ class RtcRoom:
         self._speaker.observe(session_id, level, voice, _now_ms())
 
     async def _report_levels(self) -> None:
-        """Every 250 ms: audio levels and the dominant speaker, and each subscriber's layers follow what arrives."""
-        while True:
+        """Every 250 ms: audio levels and the dominant speaker, and each subscriber's layers follow what arrives;
+        every second, an assessment."""
+        assess_every = round(ASSESSMENT_INTERVAL_S * 1000 / AUDIO_LEVEL_INTERVAL_MS)
+        for tick in itertools.count(1):
             await asyncio.sleep(AUDIO_LEVEL_INTERVAL_MS / 1000)
             self._report_once()
             now_ns = time.monotonic_ns()
+            if tick % assess_every == 0:
+                self._assess(now_ns)
             for participant in self._participants.values():
                 participant.follow_arriving_layers(now_ns)
+
+    def _assess(self, now_ns: int) -> None:
+        changed = self._assessment.run(list(self._participants.values()), now_ns)
+        if changed:
+            self._events.put(self.on_connection_quality, changed)
 
     def _report_once(self) -> None:
         speakers = [key[0] for key in self._tracks if key[1] == "audio"]

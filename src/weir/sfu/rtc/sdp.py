@@ -94,6 +94,23 @@ class Media:
                 return ssrcs[0]
         return self.ssrcs[0] if self.ssrcs else None
 
+    def repair_ssrc(self) -> int | None:
+        """The RTX SSRC: second of an FID group (RFC 4588 section 8.3), if signalled."""
+        for semantics, ssrcs in self.ssrc_groups:
+            if semantics == "FID" and len(ssrcs) > 1:
+                return ssrcs[1]
+        return None
+
+    def rtx_for(self, payload_type: int) -> Codec | None:
+        """The ``rtx`` format whose ``apt`` is ``payload_type``, if offered."""
+        wanted = str(payload_type)
+        return next((c for c in self.codecs if c.mime == "rtx" and c.fmtp_params().get("apt") == wanted), None)
+
+    def red_for(self, payload_type: int) -> Codec | None:
+        """The ``red`` format (RFC 2198) whose every block is ``payload_type``, if offered."""
+        wanted = str(payload_type)
+        return next((c for c in self.codecs if c.mime == "red" and set(c.fmtp.strip().split("/")) == {wanted}), None)
+
 
 @dataclass
 class Description:

@@ -8,8 +8,12 @@ Mids are never reused (aiortc, for one, cannot retarget a receiving transceiver)
 
 Offers carry a negotiation id; only the answer to the latest offer is applied, older ones are ignored.
 A receive-only client may offer instead (WHEP, ``answer_offer``): its m-sections become the slots, once.
+Video slots are offered with RTX; where the answer keeps it, the down-track resends as RTX packets. Audio slots
+of a RED track are offered RED ahead of Opus; where the answer drops it, the down-track sends the primary blocks.
 The subscriber's RTCP is acted on here: NACKs are answered from the publisher's packet buffer, PLI and FIR
-become keyframe requests to the publisher (rate-limited by the receiver), receiver reports and REMB are kept.
+become keyframe requests to the publisher (rate-limited by the receiver), receiver reports and REMB go to the
+subscriber's ``Downlink``, whose allocation caps each video slot's layer (``Slot.cap``). Video is sent with the
+``abs-send-time`` header extension, which receive-side estimators need to send REMB.
 """
 
 from __future__ import annotations
@@ -17,10 +21,15 @@ from __future__ import annotations
 import itertools
 import random
 import re
+import time
 from dataclasses import dataclass
 
+from weir.sfu.codecs.h264 import same_format
+from weir.sfu.abssendtime import ABS_SEND_TIME_ID, ABS_SEND_TIME_URI, AbsSendTimeSink
 from weir.sfu.downtrack import DownTrack
 from weir.sfu.errors import PacketError
+from weir.sfu.receiver import MAX_LAYERS
+from weir.sfu.rtc.downlink import Downlink
 from weir.sfu.rtc.negotiate import (
     FEEDBACK,
     OfferedSlot,
@@ -28,12 +37,14 @@ from weir.sfu.rtc.negotiate import (
     publisher_dtls_role,
     read_subscriber_answer,
     remote_transport,
+    kept_formats,
     subscriber_offer,
 )
 from weir.sfu.rtc.sdp import Codec, Media, SdpError, parse
 from weir.sfu.rtc.track import PublishedTrack
 from weir.sfu.rtc.transport import PeerTransport
 from weir.sfu.rtcp import Fir, Nack, Pli, ReceiverReport, Remb, ReportBlock, parse_compound
+from weir.sfu.rtx import RtxStream
 
 __all__ = ["Slot", "SubscriberSide"]
 
@@ -42,17 +53,21 @@ _DYNAMIC_PAYLOAD_TYPES = (*range(96, 128), *range(35, 64))
 _NOT_TOKEN = re.compile(r"[^!#$%&'*+\-.0-9A-Z^_`a-z{|}~]")
 
 
-def _receiving_codec(media: Media, track: PublishedTrack) -> Codec | None:
-    """The track's codec under the payload type ``media`` (a receiving m-section of an offer) gives it, if any."""
+def _receiving_codec(media: Media, track: PublishedTrack) -> tuple[Codec, Codec | None] | None:
+    """The track's codec under the payload type ``media`` (a receiving m-section of an offer) gives it, and the
+    offer's RTX format for it, if any."""
     if media.kind != track.kind or media.rejected or not media.mid or media.direction not in ("recvonly", "sendrecv"):
         return None
-    same = [c for c in media.codecs if c.mime == track.codec.mime and c.clock_rate == track.codec.clock_rate]
-    same.sort(key=lambda c: c.fmtp != track.codec.fmtp)
+    codec = track.codec
+    same = [c for c in media.codecs if c.mime == codec.mime and c.clock_rate == codec.clock_rate]
+    if codec.mime == "h264":
+        same = [c for c in same if same_format(c.fmtp_params(), codec.fmtp_params())]
+    same.sort(key=lambda c: c.fmtp != codec.fmtp)
     if not same:
         return None
     feedback = [f for f in same[0].feedback if f in FEEDBACK] if track.kind == "video" else []
-    codec = track.codec
-    return Codec(same[0].payload_type, codec.name, codec.clock_rate, codec.channels, codec.fmtp, feedback)
+    rtx = media.rtx_for(same[0].payload_type) if track.kind == "video" else None
+    return Codec(same[0].payload_type, codec.name, codec.clock_rate, codec.channels, codec.fmtp, feedback), rtx
 
 
 def sdp_token(text: str) -> str:
@@ -69,6 +84,8 @@ class Slot:
     since: int  # the negotiation that introduced it
     attached: bool = False
     report: ReportBlock | None = None  # the subscriber's latest reception report
+    rtx: RtxStream | None = None  # offered; the down-track uses it once an answer keeps it
+    cap: int | None = MAX_LAYERS  # the highest layer the subscriber's bandwidth allows; None: paused for it
 
     @property
     def active(self) -> bool:
@@ -87,17 +104,24 @@ class SubscriberSide:
         self._answered = 0  # the negotiation id of the latest answer applied
         self._accepted: set[str] = set()  # the mids that answer accepted
         self.negotiation_id = 0
-        self.bandwidth_estimate = 0  # bit/s from the subscriber's REMB; 0 before one arrives
+        self.downlink = Downlink(time.monotonic_ns)  # the subscriber's REMB and reports, and video allocation
         self.malformed_rtcp = 0
 
     def active(self) -> dict[tuple[str, str], Slot]:
         return {slot.track.key: slot for slot in self.slots if slot.active}
 
     def add(self, track: PublishedTrack, target: int, paused: bool, *, mid: str | None = None,
-            codec: Codec | None = None) -> Slot:
-        """A new slot for ``track``; ``mid`` and ``codec`` are the client's when it offered."""
+            codec: Codec | None = None, rtx: Codec | None = None, abs_send_time_id: int = ABS_SEND_TIME_ID) -> Slot:
+        """A new slot for ``track``; ``mid``, ``codec``, ``rtx`` and the ``abs-send-time`` extension id (0 for
+        none) are the client's when it offered."""
         ssrc = self._new_ssrc()
-        codec = codec or self._codec(track.codec, track.kind)
+        if codec is None:
+            codec = self._codec(track.codec, track.kind)
+            rtx = self._rtx_codec(codec) if track.kind == "video" else None
+            red = None if track.section.red is None else self._red_codec(codec)
+        else:
+            red = None  # a client's offer (WHEP): plain Opus
+        rtx_ssrc = self._new_ssrc() if rtx is not None else 0
         session_id, track_type = track.key
         offered = OfferedSlot(
             mid=str(next(self._mids)) if mid is None else mid,
@@ -107,17 +131,25 @@ class SubscriberSide:
             stream_id=sdp_token(session_id),
             track_id=sdp_token(f"{session_id}|{track_type}"),
             active=True,
+            rtx=rtx,
+            rtx_ssrc=rtx_ssrc,
+            red=red,
+            abs_send_time_id=abs_send_time_id if track.kind == "video" else 0,
         )
+        send = self.transport.send_rtp
         downtrack = DownTrack(
             track.receiver,
-            self.transport.send_rtp,
+            AbsSendTimeSink(send, offered.abs_send_time_id) if offered.abs_send_time_id else send,
             ssrc=ssrc,
             payload_type=codec.payload_type,
             clock_rate=codec.clock_rate,
             vp8=codec.mime == "vp8",
             target_layer=None if paused else target,
         )
-        slot = Slot(offered, track, downtrack, target, self.negotiation_id + 1)
+        if track.section.red is not None:
+            downtrack.use_red(None)  # until an answer keeps RED
+        slot = Slot(offered, track, downtrack, target, self.negotiation_id + 1,
+                    rtx=None if rtx is None else RtxStream(rtx_ssrc, rtx.payload_type))
         self.slots.append(slot)
         self._by_ssrc[ssrc] = slot
         return slot
@@ -127,10 +159,12 @@ class SubscriberSide:
         slot.downtrack.set_target_layer(None if paused else target)
 
     def follow_arriving_layers(self, now_ns: int) -> None:
-        """Aim each unpaused video down-track at the best layer that is arriving, up to the one it asked for."""
+        """Aim each unmuted video down-track at the best layer that is arriving, up to the one it asked for and
+        its bandwidth allows; pause those its bandwidth does not allow at all."""
         for slot in self.slots:
-            if slot.attached and slot.track.kind == "video" and slot.downtrack.forwarder.target is not None:
-                layer = slot.track.receiver.available_layer(slot.target, now_ns)
+            if slot.attached and slot.track.kind == "video" and not slot.track.info.muted:
+                cap = slot.cap
+                layer = None if cap is None else slot.track.receiver.available_layer(min(slot.target, cap), now_ns)
                 if layer != slot.downtrack.forwarder.target:
                     slot.downtrack.set_target_layer(layer)
 
@@ -156,9 +190,17 @@ class SubscriberSide:
         """Apply the answer to the latest offer; False (and nothing done) for an older one. SdpError if bad."""
         if negotiation_id != self.negotiation_id or not self._offered:
             return False
-        remote, role, accepted = read_subscriber_answer(parse(sdp), self._offered)
+        answer = parse(sdp)
+        remote, role, accepted = read_subscriber_answer(answer, self._offered)
+        repaired, redundant = kept_formats(answer, self._offered)
         await self.transport.apply_remote(remote, role)
         self._answered, self._accepted = negotiation_id, accepted
+        for slot in self.slots:
+            if slot.offered.mid in accepted:
+                slot.downtrack.rtx = slot.rtx if slot.offered.mid in repaired else None
+                if slot.offered.red is not None:
+                    kept = slot.offered.mid in redundant
+                    slot.downtrack.use_red(slot.offered.red.payload_type if kept else None)
         self.attach_answered()
         return True
 
@@ -170,18 +212,20 @@ class SubscriberSide:
         offer = parse(sdp)
         remote = remote_transport(offer)
         pending = list(tracks)
-        chosen: list[tuple[PublishedTrack, int, bool, str, Codec]] = []
+        chosen: list[tuple[PublishedTrack, int, bool, str, tuple[Codec, Codec | None]]] = []
         for media in offer.media:
             for index, (track, target, paused) in enumerate(pending):
-                codec = _receiving_codec(media, track)
-                if codec is not None:
-                    chosen.append((track, target, paused, media.mid, codec))
+                codecs = _receiving_codec(media, track)
+                if codecs is not None:
+                    chosen.append((track, target, paused, media.mid, codecs))
                     del pending[index]
                     break
         if not chosen:
             raise SdpError("no m-section of the offer can receive what the call publishes")
-        for track, target, paused, mid, codec in chosen:
-            self.add(track, target, paused, mid=mid, codec=codec)
+        abs_send_time = {media.mid: media.extensions.get(ABS_SEND_TIME_URI, 0) for media in offer.media}
+        for track, target, paused, mid, (codec, rtx) in chosen:
+            slot = self.add(track, target, paused, mid=mid, codec=codec, rtx=rtx, abs_send_time_id=abs_send_time[mid])
+            slot.downtrack.rtx = slot.rtx
         self.negotiation_id = self._answered = 1
         self._offered = [slot.offered for slot in self.slots]
         self._accepted = {slot.offered.mid for slot in self.slots}
@@ -203,7 +247,7 @@ class SubscriberSide:
         for slot in self.slots:
             if slot.active and not slot.attached and slot.since <= self._answered and slot.offered.mid in self._accepted:
                 slot.track.receiver.add_downtrack(slot.downtrack)
-                slot.track.listeners[slot.downtrack] = self.transport.send_rtcp
+                slot.track.listeners[slot.downtrack] = self.downlink.rtcp_sender(self.transport.send_rtcp)
                 slot.attached = True
 
     def detach_track(self, track: PublishedTrack) -> list[Slot]:
@@ -244,8 +288,9 @@ class SubscriberSide:
                     slot = slots.get(block.ssrc)
                     if slot is not None:
                         slot.report = block
+                        self.downlink.on_report(block, slot.offered.codec.clock_rate)
             elif isinstance(packet, Remb):
-                self.bandwidth_estimate = packet.bitrate
+                self.downlink.on_remb(packet.bitrate)
 
     def _new_ssrc(self) -> int:
         while True:
@@ -253,8 +298,8 @@ class SubscriberSide:
             if ssrc and ssrc not in self._by_ssrc:
                 return ssrc
 
-    def _codec(self, codec: Codec, kind: str) -> Codec:
-        """The publisher's codec under this subscriber's payload type for it, with the feedback the SFU answers."""
+    def _payload_type(self, codec: Codec) -> int:
+        """This subscriber's payload type for ``codec``: one per distinct format, kept across offers."""
         key = (codec.mime, codec.clock_rate, codec.channels, codec.fmtp)
         payload_type = self._payload_types.get(key)
         if payload_type is None:
@@ -262,5 +307,21 @@ class SubscriberSide:
             preferred = (OPUS_PAYLOAD_TYPE,) if codec.mime == "opus" else ()
             free = (pt for pt in (*preferred, *_DYNAMIC_PAYLOAD_TYPES) if pt not in used)
             payload_type = self._payload_types[key] = next(free)
+        return payload_type
+
+    def _codec(self, codec: Codec, kind: str) -> Codec:
+        """The publisher's codec under this subscriber's payload type for it, with the feedback the SFU answers."""
         feedback = list(FEEDBACK) if kind == "video" else []
-        return Codec(payload_type, codec.name, codec.clock_rate, codec.channels, codec.fmtp, feedback)
+        return Codec(self._payload_type(codec), codec.name, codec.clock_rate, codec.channels, codec.fmtp, feedback)
+
+    def _red_codec(self, codec: Codec) -> Codec:
+        """The RED format for ``codec`` (Opus, already under this subscriber's payload type)."""
+        red = Codec(0, "red", codec.clock_rate, codec.channels, f"{codec.payload_type}/{codec.payload_type}")
+        red.payload_type = self._payload_type(red)
+        return red
+
+    def _rtx_codec(self, codec: Codec) -> Codec:
+        """The RTX format for ``codec`` (already under this subscriber's payload type)."""
+        rtx = Codec(0, "rtx", codec.clock_rate, fmtp=f"apt={codec.payload_type}")
+        rtx.payload_type = self._payload_type(rtx)
+        return rtx

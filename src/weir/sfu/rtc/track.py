@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from weir.sfu.audiolevel import AUDIO_LEVEL_URI
+from weir.sfu.codecs import KEYFRAME_DETECTORS
 from weir.sfu.downtrack import DownTrack
 from weir.sfu.packetbuffer import AUDIO_BUFFER_PACKETS, VIDEO_BUFFER_PACKETS
 from weir.sfu.receiver import Receiver, RtcpSink
 from weir.sfu.rtc.model import TrackInfo
-from weir.sfu.rtc.negotiate import MID_URI, RID_URI, AcceptedSection
+from weir.sfu.rtc.negotiate import MID_URI, REPAIRED_RID_URI, RID_URI, AcceptedSection
 from weir.sfu.rtcp import SenderReport
 from weir.sfu.selector import layer_for_dimensions
 
@@ -38,6 +39,8 @@ class PublishedTrack:
         self.rids = _layer_order(section.rids, info)
         self.mid_id = section.extensions.get(MID_URI, 0)
         self.rid_id = section.extensions.get(RID_URI, 0)
+        self.repaired_rid_id = section.extensions.get(REPAIRED_RID_URI, 0)
+        self.rtx_payload_type = -1 if section.rtx is None else section.rtx.payload_type
         announced = {layer.rid: (layer.width, layer.height) for layer in info.layers}
         self.dimensions = [announced.get(rid, (0, 0)) for rid in self.rids]
         audio = self.kind == "audio"
@@ -46,7 +49,9 @@ class PublishedTrack:
             kind="audio" if audio else "video",
             layers=max(1, len(self.rids)),
             vp8=self.codec.mime == "vp8",
+            keyframe=KEYFRAME_DETECTORS.get(self.codec.mime),
             audio_level_id=section.extensions.get(AUDIO_LEVEL_URI, 0),
+            red_payload_type=-1 if section.red is None else section.red.payload_type,
             buffer_capacity=AUDIO_BUFFER_PACKETS if audio else VIDEO_BUFFER_PACKETS,
             upstream=upstream,
             sender_ssrc=sender_ssrc,

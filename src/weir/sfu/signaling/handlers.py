@@ -90,7 +90,8 @@ async def leave(rooms: Rooms, session: ParticipantSession, request: LeaveRequest
 
 
 async def send_stats(rooms: Rooms, session: ParticipantSession, request: Any) -> None:
-    """Accepted and validated; call statistics (a later issue) will keep them."""
+    """Validated and kept (the latest only) until call statistics (a later issue) store them."""
+    session.last_stats = {"publisher": request.publisher, "subscriber": request.subscriber}
 
 
 async def health_check(rooms: Rooms, session: ParticipantSession, request: Any) -> None:

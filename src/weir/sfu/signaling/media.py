@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from weir.protocol.sfu.models import ConnectionQuality
 from weir.sfu.rtc.model import Subscription, Target, TrackInfo
 
 Candidate = dict[str, Any]
@@ -19,6 +20,8 @@ class MediaParticipant(Protocol):
     on_track_published: Callable[[TrackInfo], Awaitable[None]] | None
     on_track_unpublished: Callable[[TrackInfo], Awaitable[None]] | None
     on_connection_state: Callable[[str], Awaitable[None]] | None
+    on_inbound_state: Callable[[list[tuple[str, str, bool]]], Awaitable[None]] | None  # (session, track type, paused)
+    on_publish_quality: Callable[[str, list[tuple[str, bool]]], Awaitable[None]] | None  # track type, (rid, active)
 
     @property
     def tracks(self) -> list[TrackInfo]:
@@ -43,6 +46,7 @@ class MediaParticipant(Protocol):
 class MediaRoom(Protocol):
     on_audio_levels: Callable[[dict[str, float]], Awaitable[None]] | None
     on_dominant_speaker: Callable[[str], Awaitable[None]] | None
+    on_connection_quality: Callable[[dict[str, ConnectionQuality]], Awaitable[None]] | None
 
     async def add_participant(self, session_id: str, user_id: str) -> MediaParticipant: ...
 

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from weir.protocol.sfu.events import AudioLevel, AudioLevelChangedEvent, DominantSpeakerChangedEvent
-from weir.protocol.sfu.models import CallState, Outbound, ParticipantCount, Pin
+from typing import TypeVar
+
+from weir.protocol.sfu.events import (
+    AudioLevel,
+    AudioLevelChangedEvent,
+    ConnectionQualityChangedEvent,
+    ConnectionQualityInfo,
+    DominantSpeakerChangedEvent,
+)
+from weir.protocol.sfu.models import CallState, ConnectionQuality, Outbound, ParticipantCount, Pin
 from weir.sfu.signaling.link import CallRecord
 from weir.sfu.signaling.media import MediaRoom
 from weir.sfu.signaling.session import SPEAKING_LEVEL, ParticipantSession
+
+T = TypeVar("T")
 
 # The seed: the participant list is truncated to 250, publishers first.
 MAX_LISTED_PARTICIPANTS = 250
@@ -22,6 +32,7 @@ class CallRoom:
         self.refresh(record)
         media.on_audio_levels = self._audio_levels
         media.on_dominant_speaker = self._dominant_speaker
+        media.on_connection_quality = self._connection_quality
 
     def refresh(self, record: CallRecord) -> None:
         """Take the coordinator's current view (each join reads it afresh)."""
@@ -45,14 +56,17 @@ class CallRoom:
         return CallState(participants=participants[:MAX_LISTED_PARTICIPANTS], pins=self.pins,
                          started_at=self.started_at, participant_count=self.count())
 
+    def _present(self, by_session: dict[str, T]) -> list[tuple[ParticipantSession, T]]:
+        """The entries of ``by_session`` whose session is (still) in the call."""
+        return [(session, value) for session_id, value in by_session.items()
+                if (session := self.sessions.get(session_id)) is not None]
+
     async def _audio_levels(self, levels: dict[str, float]) -> None:
         changed = []
-        for session_id, level in levels.items():
-            session = self.sessions.get(session_id)
-            if session is not None:
-                session.audio_level = level
-                changed.append(AudioLevel(session_id=session_id, user_id=session.user_id, level=level,
-                                          is_speaking=level >= SPEAKING_LEVEL))
+        for session, level in self._present(levels):
+            session.audio_level = level
+            changed.append(AudioLevel(session_id=session.id, user_id=session.user_id, level=level,
+                                      is_speaking=level >= SPEAKING_LEVEL))
         if changed:
             self.broadcast(AudioLevelChangedEvent(audio_levels=changed))
 
@@ -61,6 +75,15 @@ class CallRoom:
         if session is not None:
             self.dominant_speaker = session_id
             self.broadcast(DominantSpeakerChangedEvent(session_id=session_id, user_id=session.user_id))
+
+    async def _connection_quality(self, grades: dict[str, ConnectionQuality]) -> None:
+        changed = []
+        for session, quality in self._present(grades):
+            session.connection_quality = quality
+            changed.append(ConnectionQualityInfo(session_id=session.id, user_id=session.user_id,
+                                                 connection_quality=quality))
+        if changed:
+            self.broadcast(ConnectionQualityChangedEvent(updates=changed))
 
     def broadcast(self, event: Outbound, *, exclude: str | None = None) -> None:
         for session in self.sessions.values():

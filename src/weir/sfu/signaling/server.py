@@ -19,6 +19,12 @@ from weir.sfu.signaling.endpoint import SignalingSocket
 log = logging.getLogger(__name__)
 
 
+def add_latency_route(router: APIRouter) -> None:
+    @router.get(LATENCY_PATH, summary="Answer at once: clients time it to pick the nearest edge")
+    async def latency() -> Response:
+        return Response(headers={"Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"})
+
+
 class SfuServer:
     def __init__(self, settings: Settings, link: CoordinatorLink, media_rooms: MediaRoomFactory) -> None:
         self.settings = settings
@@ -39,10 +45,7 @@ class SfuServer:
         async def signaling(ws: WebSocket) -> None:
             await SignalingSocket(ws, self).run()
 
-        @router.get(LATENCY_PATH, summary="Answer at once: clients time it to pick the nearest edge")
-        async def latency() -> Response:
-            return Response(headers={"Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"})
-
+        add_latency_route(router)
         return router
 
     async def start(self) -> None:
@@ -74,4 +77,4 @@ class SfuServer:
                 log.exception("SFU could not mark its participants present")
 
 
-__all__ = ["SfuServer"]
+__all__ = ["SfuServer", "add_latency_route"]

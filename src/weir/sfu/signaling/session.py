@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from weir.domain.sfu_tokens import SfuGrant
 from weir.protocol.sfu.errors import SfuErrorCode, SignalError
 from weir.protocol.sfu.events import (
+    ChangePublishQualityEvent,
     IceTrickleEvent,
+    InboundStateNotificationEvent,
+    InboundVideoState,
+    LayerState,
     ParticipantUpdatedEvent,
     SubscriberOfferEvent,
     TrackPublishedEvent,
     TrackUnpublishedEvent,
+    VideoSender,
 )
-from weir.protocol.sfu.models import ClientCapability, IceCandidate, Outbound, Participant, TrackType
+from weir.protocol.sfu.models import (
+    ClientCapability,
+    ConnectionQuality,
+    IceCandidate,
+    Outbound,
+    Participant,
+    TrackType,
+)
 from weir.sfu.rtc.model import Target, TrackInfo
 from weir.sfu.signaling.link import ParticipantRecord
 from weir.sfu.signaling.media import Candidate, MediaParticipant
@@ -54,8 +66,10 @@ class ParticipantSession:
         self.outbox: Outbox | None = None
         self._media: MediaParticipant | None = None
         self.audio_level = 0.0
+        self.connection_quality: ConnectionQuality = "unspecified"
         self.media_failed = False
         self.subscriber_ice_restart = False
+        self.last_stats: dict[str, Any] = {}  # the latest send_stats (publisher, subscriber)
 
     @property
     def media(self) -> MediaParticipant:
@@ -80,7 +94,7 @@ class ParticipantSession:
             user_id=self.user_id, session_id=self.id, name=record.name, image=record.image, custom=record.custom,
             roles=[record.role], published_tracks=self.published(), is_speaking=self.audio_level >= SPEAKING_LEVEL,
             audio_level=self.audio_level, is_dominant_speaker=room.dominant_speaker == self.id,
-            joined_at=record.joined_at, pin=room.pin_of(self.id),
+            connection_quality=self.connection_quality, joined_at=record.joined_at, pin=room.pin_of(self.id),
         )
 
     def send(self, event: Outbound) -> None:
@@ -107,6 +121,8 @@ class ParticipantSession:
         media.on_subscriber_offer = self._on_subscriber_offer
         media.on_track_published = self._on_track_published
         media.on_track_unpublished = self._on_track_unpublished
+        media.on_inbound_state = self._on_inbound_state
+        media.on_publish_quality = self._on_publish_quality
 
     async def _on_ice_candidate(self, target: Target, candidate: Candidate) -> None:
         self.send(IceTrickleEvent(target=target, candidate=candidate_from_media(candidate)))
@@ -128,6 +144,20 @@ class ParticipantSession:
         if owner is not None:
             self.send(TrackUnpublishedEvent(session_id=owner.id, track_type=track.track_type, cause="unpublished",
                                             participant=owner.participant()))
+
+    async def _on_inbound_state(self, states: list[tuple[str, str, bool]]) -> None:
+        """Video the SFU paused or resumed for this subscriber: told only to clients that can show it."""
+        if ClientCapability.SUBSCRIBER_VIDEO_PAUSE not in self.client_capabilities:
+            return
+        told = [InboundVideoState(session_id=session_id, user_id=owner.user_id, track_type=track_type, paused=paused)
+                for session_id, track_type, paused in states
+                if (owner := self.room.sessions.get(session_id)) is not None]
+        if told:
+            self.send(InboundStateNotificationEvent(inbound_video_states=told))
+
+    async def _on_publish_quality(self, track_type: str, layers: list[tuple[str, bool]]) -> None:
+        self.send(ChangePublishQualityEvent(video_senders=[VideoSender(
+            track_type=track_type, layers=[LayerState(rid=rid, active=active) for rid, active in layers])]))
 
 
 __all__ = ["SPEAKING_LEVEL", "TRACK_CAPABILITY", "ParticipantSession", "candidate_from_media", "candidate_to_media"]

@@ -1,0 +1,348 @@
+"""The media half of ``Call``: the SFU session, local tracks and devices, subscriptions, received frames,
+recordings and stats. Reconnection is ``call_reconnect.py``'s.
+
+Local tracks are kept by track type as *sources*; each publisher connection reads them through a
+``SourceSwitch`` (media/switch.py), so a source outlives connections and can be swapped under a live sender.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from aiortc.mediastreams import MediaStreamTrack
+
+from weir.client._observable import StateStream
+from weir.client.media.devices import RtcMediaDeviceKind, enumerate_devices
+from weir.client.media.ice import IceConfig
+from weir.client.media.options import CallConnectOptions, FacingMode, VideoDimension
+from weir.client.media.sinks import FrameStream, Recording, RemoteTracks, track_key
+from weir.client.media.sources import MediaSource, SyntheticSource, open_source
+from weir.client.media.synthetic import TestPatternTrack
+from weir.client.sfu.peers import KIND
+from weir.client.sfu.reducer import apply_sfu_event
+from weir.client.sfu.session import SessionHandlers, SfuSession
+from weir.client.sfu.stats import CallStats, collect
+from weir.client.state import CallParticipantState, CallState, SfuTrackType
+from weir.client.status import CallStatus, CallStatusConnected, CallStatusDisconnected, DisconnectReasonEnded
+from weir.protocol.calls import JoinCallResponse
+from weir.protocol.sfu import events as sfu
+from weir.protocol.sfu.models import Dimension, ReconnectDetails, TrackSubscription, TrackType
+from weir.protocol.sfu.requests import SendStatsRequest
+
+if TYPE_CHECKING:
+    from weir.client.call import Call
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+VIDEO_TYPES = (SfuTrackType.VIDEO, SfuTrackType.SCREEN_SHARE)
+SCREEN_SHARE_SHADE = 96  # the synthetic screen share is a brighter pattern than the camera's
+FACING_SHADE = {FacingMode.USER: 0, FacingMode.ENVIRONMENT: 160}
+COORDINATOR_GRACE = 2.0  # seconds the coordinator's event may take to follow the SFU's word that the call is over
+
+
+class CallMedia:
+    """Mixed into ``Call``; every method here needs ``join()`` to have connected, unless it says otherwise."""
+
+    def _init_media(self: Call) -> None:
+        self.stats: StateStream[CallStats] = StateStream(CallStats())
+        self.connect_options = CallConnectOptions()
+        self._sfu: SfuSession | None = None
+        self._stats_interval = 10.0
+        self._remote = RemoteTracks()
+        self._sources: dict[TrackType, MediaStreamTrack] = {}
+        self._owned: set[MediaStreamTrack] = set()  # sources the SDK opened (the application's are not stopped)
+        self._chosen: dict[TrackType, MediaSource | None] = {}
+        self._facing = FacingMode.USER
+        self._preferred: dict[str | None, VideoDimension | None] = {}  # None: every participant
+        self._video_off: set[str | None] = set()  # None: incoming video disabled for everyone
+        self._subscribed: list[TrackSubscription] | None = None
+        self._seen_tracks: dict[str, set[SfuTrackType]] = {}  # by session: the tracks it has published
+        self._media_tasks: list[asyncio.Task[Any]] = []
+        self._media_lock = asyncio.Lock()
+
+    # --- connecting -------------------------------------------------------------------------------------
+    async def _open_sfu(self: Call, joined: JoinCallResponse, reconnect: ReconnectDetails | None = None) -> SfuSession:
+        """Join the SFU with the coordinator's credentials; the join response updates the state."""
+        def current(handler: Callable[[T], None]) -> Callable[[T], None]:
+            """Only the current session speaks for the call (a migration's old one carries media until closed)."""
+            return lambda value: handler(value) if self._sfu is session else None
+
+        handlers = SessionHandlers(current(self._on_sfu_event), self._remote.add, current(self._on_sfu_trouble))
+        session = SfuSession(joined.credentials, joined.user_session_id, IceConfig.from_env(), handlers)
+        self._sfu = session
+        self._stats_interval = joined.stats_options.reporting_interval_ms / 1000
+        try:
+            await session.join(reconnect)
+        except BaseException:
+            self._sfu = None
+            await session.close()
+            raise
+        return session
+
+    async def _start_media(self: Call, options: CallConnectOptions) -> None:
+        """After the first SFU join: the connect options' tracks, subscriptions and the stats loops."""
+        self.connect_options = options
+        self._facing = options.camera_facing_mode
+        self._chosen.setdefault("video", options.video_input_device or options.camera.source)
+        self._chosen.setdefault("audio", options.audio_input_device or options.microphone.source)
+        self._chosen.setdefault("screen_share", options.screen_share.source)
+        self._update(replace(self.state.value, video_input_device=self._chosen["video"],
+                             audio_input_device=self._chosen["audio"]))
+        for track_type, option in (("audio", options.microphone), ("video", options.camera),
+                                   ("screen_share", options.screen_share)):
+            if option.is_enabled:
+                await self._set_enabled(track_type, True)  # type: ignore[arg-type]
+        await self._sync_subscriptions()
+        self._media_tasks = [asyncio.ensure_future(self._collect_stats()), asyncio.ensure_future(self._report_stats())]
+
+    async def _close_media(self: Call, leave: bool) -> None:
+        """Leave (or just drop) the SFU session, stop the SDK's sources, the stats loops and the decoders."""
+        session, self._sfu = self._sfu, None
+        for task in self._media_tasks:
+            task.cancel()
+        self._media_tasks = []
+        if session is not None:
+            await (session.leave("left") if leave else session.close())
+        for track in self._sources.values():
+            if track in self._owned:
+                track.stop()
+        self._sources.clear()
+        self._owned.clear()
+        self._subscribed = None
+        await self._remote.close()
+
+    # --- SFU events -------------------------------------------------------------------------------------
+    def _on_sfu_event(self: Call, event: sfu.AnyEvent) -> None:
+        self._update(apply_sfu_event(self.state.value, event))
+        if isinstance(event, sfu.CallEndedEvent):
+            self._spawn(self._sfu_ended(CallStatusDisconnected(DisconnectReasonEnded())))
+        elif isinstance(event, (sfu.ErrorEvent, sfu.GoAwayEvent)):
+            self._on_sfu_problem(event)
+        self.events.publish(event)
+
+    async def _sfu_ended(self: Call, status: CallStatus) -> None:
+        """The SFU ended this client's session (call ended, removed): close the media; the coordinator's event,
+        which says why (ended, rejected, kicked, blocked), normally sets the status; ``status`` if it does not."""
+        await self._close_media(leave=False)
+        await asyncio.sleep(COORDINATOR_GRACE)
+        if self.state.value.status.is_active:
+            self._set_status(status)
+
+    def _media_after_update(self: Call, state: CallState) -> None:
+        """Each state change: a disconnected call drops its media; a connected one follows the participants."""
+        if state.status.is_disconnected and self._sfu is not None:
+            self._spawn(self._close_media(leave=True))
+        elif isinstance(state.status, CallStatusConnected) and self._sfu is not None:
+            if self._wanted_subscriptions(state) != self._subscribed:
+                self._spawn(self._sync_subscriptions())
+
+    # --- local tracks -----------------------------------------------------------------------------------
+    async def set_camera_enabled(self: Call, enabled: bool = True) -> None:
+        """Publish the camera (the chosen device or source; without one, the first camera, or the synthetic
+        pattern with a warning), or mute it."""
+        await self._set_enabled("video", enabled)
+
+    async def set_microphone_enabled(self: Call, enabled: bool = True) -> None:
+        """Publish the microphone (chosen, first, or the synthetic tone with a warning), or mute it."""
+        await self._set_enabled("audio", enabled)
+
+    async def set_screen_share_enabled(self: Call, enabled: bool = True, source: MediaSource | None = None) -> None:
+        """Share ``source`` (a file, a track, ...); without one, a synthetic pattern (headless machines have no
+        screen to capture)."""
+        if source is not None:
+            self._chosen["screen_share"] = source
+        await self._set_enabled("screen_share", enabled)
+
+    async def set_video_input_device(self: Call, device: MediaSource | None) -> None:
+        """Use ``device`` (a ``RtcMediaDevice``, a ``FileSource``, a ``SyntheticSource`` or a track) as camera;
+        a camera that is on switches at once."""
+        await self._choose("video", device)
+
+    async def set_audio_input_device(self: Call, device: MediaSource | None) -> None:
+        await self._choose("audio", device)
+
+    async def flip_camera(self: Call) -> None:
+        """Switch the camera's facing mode: to the next camera where the machine has several; the synthetic
+        camera shows the other facing as a brighter pattern."""
+        self._facing = self._facing.flipped()
+        cameras = enumerate_devices(RtcMediaDeviceKind.VIDEO_INPUT)
+        if len(cameras) > 1:
+            current = self._chosen.get("video")
+            index = cameras.index(current) + 1 if current in cameras else 1
+            await self._choose("video", cameras[index % len(cameras)])
+        elif self._chosen.get("video") is None or isinstance(self._chosen.get("video"), SyntheticSource):
+            await self._choose("video", SyntheticSource(shade=FACING_SHADE[self._facing]))
+
+    @property
+    def camera_facing_mode(self) -> FacingMode:
+        return self._facing
+
+    def local_track(self, track_type: SfuTrackType | str) -> MediaStreamTrack | None:
+        """The source being published as ``track_type`` (a synthetic one counts its ``frames``), if any."""
+        return self._sources.get(SfuTrackType(track_type).value)  # type: ignore[call-overload]
+
+    async def _choose(self: Call, track_type: TrackType, source: MediaSource | None) -> None:
+        self._chosen[track_type] = source
+        field = {"video": "video_input_device", "audio": "audio_input_device"}.get(track_type)
+        if field is not None:
+            self._update(replace(self.state.value, **{field: source}))
+        if track_type in self._sources:
+            await self._set_enabled(track_type, True, reopen=True)
+
+    def _open(self, track_type: TrackType) -> MediaStreamTrack:
+        chosen = self._chosen.get(track_type)
+        if chosen is None and track_type == "screen_share":
+            chosen = SyntheticSource(shade=SCREEN_SHARE_SHADE)
+        track = open_source(chosen, KIND[track_type])  # type: ignore[arg-type]
+        if not (isinstance(chosen, MediaStreamTrack) and chosen is track):
+            self._owned.add(track)
+        return track
+
+    async def _set_enabled(self: Call, track_type: TrackType, enabled: bool, reopen: bool = False) -> None:
+        async with self._media_lock:
+            old = self._sources.get(track_type)
+            if enabled and (old is None or reopen):
+                self._sources[track_type] = self._open(track_type)
+            elif not enabled:
+                self._sources.pop(track_type, None)
+            await self._publish(track_type)
+            if old is not None and (reopen or not enabled) and old in self._owned:
+                self._owned.discard(old)
+                old.stop()
+
+    async def _publish(self: Call, track_type: TrackType) -> None:
+        session = self._sfu
+        if session is None:
+            return
+        await session.ensure_publisher().publish(track_type, self._sources.get(track_type))
+
+    async def _republish(self: Call) -> None:
+        """A new SFU session (rejoin, migrate): publish every source again on its new publisher."""
+        async with self._media_lock:
+            for track_type in list(self._sources):
+                await self._publish(track_type)
+
+    # --- subscriptions ----------------------------------------------------------------------------------
+    def _wanted_subscriptions(self, state: CallState) -> list[TrackSubscription]:
+        """Every track another participant publishes, or has published and muted: the SFU pauses a muted track,
+        so staying subscribed makes unmuting need no renegotiation."""
+        wanted = []
+        for participant in state.other_participants:
+            seen = self._seen_tracks.setdefault(participant.session_id, set())
+            seen.update(participant.published_tracks)
+            for track_type in sorted(seen):
+                dimension = None
+                if track_type in VIDEO_TYPES:
+                    if None in self._video_off or participant.session_id in self._video_off:
+                        continue
+                    preferred = self._preferred.get(participant.session_id, self._preferred.get(None))
+                    if preferred is not None:
+                        dimension = Dimension(width=preferred.width, height=preferred.height)
+                wanted.append(TrackSubscription(session_id=participant.session_id, track_type=track_type.value,
+                                                dimension=dimension))
+        return wanted
+
+    async def _sync_subscriptions(self: Call, force: bool = False) -> None:
+        session = self._sfu
+        wanted = self._wanted_subscriptions(self.state.value)
+        if session is None or (wanted == self._subscribed and not force):
+            return
+        self._subscribed = wanted
+        try:
+            await session.update_subscriptions(wanted)
+        except ConnectionError:
+            self._subscribed = None  # sent again once reconnected
+
+    async def set_preferred_incoming_video_resolution(self: Call, dimension: VideoDimension | None,
+                                                      session_ids: Sequence[str] | None = None) -> None:
+        """Ask for video near ``dimension`` (None: no preference) from everyone or from ``session_ids``; this
+        also turns their incoming video back on."""
+        targets: Iterable[str | None] = session_ids if session_ids is not None else [None]
+        if session_ids is None:
+            self._preferred.clear()
+            self._video_off.clear()
+        for target in targets:
+            self._preferred[target] = dimension
+            self._video_off.discard(target)
+        await self._sync_subscriptions()
+
+    async def set_incoming_video_enabled(self: Call, enabled: bool, session_ids: Sequence[str] | None = None) -> None:
+        """Stop (or resume) receiving video and screen share from everyone or from ``session_ids``."""
+        targets: list[str | None] = list(session_ids) if session_ids is not None else [None]
+        if session_ids is None and enabled:
+            self._video_off.clear()
+        for target in targets:
+            (self._video_off.discard if enabled else self._video_off.add)(target)
+        await self._sync_subscriptions()
+
+    # --- received media ---------------------------------------------------------------------------------
+    def frames(self, participant: CallParticipantState | str,
+               track_type: SfuTrackType | str = SfuTrackType.VIDEO, maxsize: int = 30) -> FrameStream:
+        """Decoded frames (PyAV ``VideoFrame`` / ``AudioFrame``) of a participant's track, from now on."""
+        session_id = participant if isinstance(participant, str) else participant.session_id
+        return self._remote.frames_for(track_key(session_id, SfuTrackType(track_type).value), maxsize)
+
+    def received_frames(self, participant: CallParticipantState | str,
+                        track_type: SfuTrackType | str = SfuTrackType.VIDEO) -> int:
+        """How many frames of that track this client has decoded so far."""
+        session_id = participant if isinstance(participant, str) else participant.session_id
+        return self._remote.counts[track_key(session_id, SfuTrackType(track_type).value)]
+
+    def received_video_size(self, participant: CallParticipantState | str,
+                            track_type: SfuTrackType | str = SfuTrackType.VIDEO) -> tuple[int, int] | None:
+        """(width, height) of the latest decoded frame of that video track."""
+        session_id = participant if isinstance(participant, str) else participant.session_id
+        return self._remote.sizes.get(track_key(session_id, SfuTrackType(track_type).value))
+
+    async def record(self, path: str | Path, participant: CallParticipantState | str,
+                     track_types: Sequence[SfuTrackType | str] = (SfuTrackType.AUDIO, SfuTrackType.VIDEO)) -> Recording:
+        """Record a participant's received tracks to ``path`` until ``await recording.stop()``."""
+        session_id = participant if isinstance(participant, str) else participant.session_id
+        keys = [(track_key(session_id, SfuTrackType(t).value), KIND[SfuTrackType(t).value])  # type: ignore[index]
+                for t in track_types]
+        recording = Recording(self._remote, path, keys)
+        await recording.start()
+        return recording
+
+    # --- stats ------------------------------------------------------------------------------------------
+    async def _gather_stats(self: Call) -> CallStats:
+        session = self._sfu
+        if session is None:
+            return CallStats()
+        publisher, subscriber = await asyncio.gather(
+            collect(session.publisher.pc if session.publisher else None), collect(session.subscriber.pc))
+        stats = CallStats(publisher, subscriber, datetime.now(timezone.utc))
+        self.stats.set(stats)
+        return stats
+
+    async def _collect_stats(self: Call) -> None:
+        """``call.stats`` every ``call_stats_reporting_interval``."""
+        while True:
+            await asyncio.sleep(self.state.value.preferences.call_stats_reporting_interval.total_seconds())
+            with contextlib.suppress(Exception):
+                await self._gather_stats()
+
+    async def _report_stats(self: Call) -> None:
+        """``send_stats`` to the SFU every ``reporting_interval_ms`` of the join response."""
+        next_at = time.monotonic()
+        while True:
+            next_at += self._stats_interval
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            session = self._sfu
+            if session is None or not session.socket.is_open:
+                continue
+            stats = await self._gather_stats()
+            with contextlib.suppress(ConnectionError):
+                await session.send(SendStatsRequest(publisher=stats.publisher.summary,
+                                                    subscriber=stats.subscriber.summary))
+
+
+__all__ = ["CallMedia"]

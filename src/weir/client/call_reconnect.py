@@ -1,0 +1,131 @@
+"""Reconnecting a call's media (docs/python-sdk.md, "Reconnection"): what went wrong decides the strategy.
+
+- the SFU socket was lost: **fast**, while the SFU still holds the session (``fast_reconnect_deadline_seconds``
+  since the loss): a new socket, ``join`` with ``reconnect_details.strategy = fast``, then an ICE restart of
+  both connections; if the SFU no longer has the session (``session_not_found``), rejoin;
+- ICE failed (aiortc cannot restart a connection whose DTLS died), or an error asks for it: **rejoin**: a new
+  participant session through the coordinator, a new SFU session replacing the old one, everything
+  published and subscribed again;
+- ``go_away``, or an error asking for it: **migrate**: as rejoin with ``migrating_from``, the old session
+  carrying media until the new one is up;
+- an error with strategy ``disconnect`` (kicked, replaced, bad token): ``DisconnectReasonSfuError``.
+
+Statuses: ``CallStatusReconnecting(attempt)`` (or ``CallStatusMigrating()``) → ``CallStatusConnected()``; past
+the preferences' ``reconnect_timeout`` (0: never), ``CallStatusReconnectionFailed()`` then
+``CallStatusDisconnected(DisconnectReasonReconnectionFailed())``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from weir.client.options import default_backoff
+from weir.client.sfu.socket import SfuError
+from weir.client.status import (
+    CallStatusConnected,
+    CallStatusDisconnected,
+    CallStatusMigrating,
+    CallStatusReconnecting,
+    CallStatusReconnectionFailed,
+    DisconnectReasonReconnectionFailed,
+    DisconnectReasonSfuError,
+)
+from weir.protocol.sfu import events as sfu
+from weir.protocol.sfu.models import ReconnectDetails
+
+if TYPE_CHECKING:
+    from weir.client.call import Call
+
+log = logging.getLogger(__name__)
+
+
+class CallReconnect:
+    _reconnecting: asyncio.Task[None] | None = None
+
+    def _on_sfu_trouble(self: Call, what: str) -> None:
+        """The session's socket was lost ("socket") or a peer connection failed ("ice")."""
+        self._start_reconnect("fast" if what == "socket" else "rejoin", what)
+
+    def _on_sfu_problem(self: Call, event: sfu.ErrorEvent | sfu.GoAwayEvent) -> None:
+        if isinstance(event, sfu.GoAwayEvent):
+            self._start_reconnect("migrate", f"go_away ({event.reason})")
+        elif event.reconnect_strategy == "disconnect":
+            if self.state.value.status.is_active and not self._reconnecting:
+                self._spawn(self._sfu_ended(CallStatusDisconnected(DisconnectReasonSfuError(event.error))))
+        elif event.reconnect_strategy in ("fast", "rejoin", "migrate"):
+            self._start_reconnect(event.reconnect_strategy, event.error.code)
+        else:
+            log.warning("SFU error %s: %s", event.error.code, event.error.message)
+
+    def _start_reconnect(self: Call, strategy: str, why: str) -> None:
+        status = self.state.value.status
+        if self._sfu is None or self._reconnecting is not None or not status.is_active:
+            return
+        log.info("reconnecting %s (%s): %s", self.cid, why, strategy)
+        self._reconnecting = asyncio.ensure_future(self._reconnect(strategy))
+        self._reconnecting.add_done_callback(lambda _: setattr(self, "_reconnecting", None))
+
+    async def _reconnect(self: Call, strategy: str) -> None:
+        lost_at = started = time.monotonic()
+        session = self._sfu
+        deadline = session.join_response.fast_reconnect_deadline_seconds if session and session.join_response else 0
+        timeout = self.state.value.preferences.reconnect_timeout.total_seconds()
+        attempt = 0
+        while self.state.value.status.is_active:
+            attempt += 1
+            if strategy == "fast" and time.monotonic() - lost_at >= deadline:
+                strategy = "rejoin"  # the SFU has dropped the session by now
+            self._set_status(CallStatusMigrating() if strategy == "migrate" else CallStatusReconnecting(attempt))
+            try:
+                await self._reconnect_once(strategy, attempt)
+            except SfuError as error:
+                log.info("reconnection attempt %d (%s) refused: %s", attempt, strategy, error)
+                if error.reconnect_strategy == "disconnect":
+                    await self._close_media(leave=False)
+                    self._set_status(CallStatusDisconnected(DisconnectReasonSfuError(error.code)))
+                    return
+                strategy = "rejoin"
+            except Exception as error:  # unreachable SFU or coordinator, negotiation trouble: try again
+                log.info("reconnection attempt %d (%s) failed: %r", attempt, strategy, error)
+            else:
+                if self.state.value.status.is_active:
+                    self._set_status(CallStatusConnected())
+                    await self._sync_subscriptions(force=True)
+                return
+            if timeout and time.monotonic() - started > timeout:
+                self._set_status(CallStatusReconnectionFailed())
+                await self._close_media(leave=False)
+                self._set_status(CallStatusDisconnected(DisconnectReasonReconnectionFailed()))
+                return
+            await asyncio.sleep(default_backoff(attempt))
+
+    async def _reconnect_once(self: Call, strategy: str, attempt: int) -> None:
+        session = self._sfu
+        if session is None:
+            raise ConnectionError("the call's media was closed")
+        if strategy == "fast":
+            await session.resume(attempt)
+            return
+        previous = session.session_id
+        migrating = strategy == "migrate"
+        if not migrating:
+            await session.close()
+        body: dict[str, Any] = {"migrating_from": session.edge} if migrating else {}
+        joined = await self._coordinator_join(**body)
+        details = ReconnectDetails(strategy="migrate" if migrating else "rejoin", previous_session_id=previous,
+                                   attempt=attempt, from_edge=session.edge if migrating else "")
+        try:
+            await self._open_sfu(joined, details)
+        except BaseException:
+            self._sfu = session  # the next attempt starts from the old session again
+            raise
+        if migrating:
+            await session.close()
+        self._subscribed = None
+        await self._republish()
+
+
+__all__ = ["CallReconnect"]

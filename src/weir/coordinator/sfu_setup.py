@@ -1,0 +1,70 @@
+"""How the coordinator runs the SFU: in its own process and event loop (``WEIR_SFU_WORKERS=0``), or as media
+worker processes that each own whole calls (``sfu.workers``)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from weir.config import Settings
+from weir.sfu.entry import MediaEntry
+from weir.sfu.local_entry import LocalEntry
+from weir.sfu.placement import SameServer, SfuPlacement
+from weir.sfu.rtc import IceConfig, RtcRoom
+from weir.sfu.signaling.local import LocalCoordinator
+from weir.sfu.signaling.server import SfuServer, add_latency_route
+from weir.sfu.workers.entry import RemoteEntry
+from weir.sfu.workers.internal_routes import end_lost_sessions, internal_router
+from weir.sfu.workers.placement import WorkerPlacement
+from weir.sfu.workers.registry import WorkerRegistry
+from weir.sfu.workers.spec import reachable_host, worker_specs
+from weir.sfu.workers.supervisor import WorkerSupervisor
+
+__all__ = ["InProcessSfu", "SfuWorkers", "sfu_setup"]
+
+
+class InProcessSfu:
+    def __init__(self, settings: Settings, link: LocalCoordinator, ice: IceConfig) -> None:
+        self.server = SfuServer(settings, link, lambda call_cid: RtcRoom(call_cid, ice))
+        self.entry: MediaEntry = LocalEntry(self.server.rooms)
+        self.placement: SfuPlacement = SameServer()
+
+    def routers(self) -> list[APIRouter]:
+        return [self.server.router()]
+
+    async def start(self) -> None:
+        await self.server.start()
+
+    async def stop(self) -> None:
+        await self.server.stop()
+
+
+class SfuWorkers:
+    def __init__(self, settings: Settings, link: LocalCoordinator, ice: IceConfig) -> None:
+        assert settings.api_secret is not None
+        self.settings = settings
+        self.link = link
+        self.registry = WorkerRegistry()
+        self.remote_entry = RemoteEntry(self.registry, settings.api_secret)
+        self.entry: MediaEntry = self.remote_entry
+        self.placement: SfuPlacement = WorkerPlacement(self.registry)
+        self.supervisor = WorkerSupervisor(worker_specs(settings, ice, settings.sfu_workers), self._lost)
+
+    async def _lost(self, index: int) -> None:
+        await end_lost_sessions(self.link, self.registry, index)
+
+    def routers(self) -> list[APIRouter]:
+        latency = APIRouter(tags=["sfu"])
+        add_latency_route(latency)  # the edge's latency test stays on the public port
+        return [latency, internal_router(self.link, self.registry, reachable_host(self.settings.host))]
+
+    async def start(self) -> None:
+        await self.supervisor.start()
+
+    async def stop(self) -> None:
+        await self.supervisor.stop()
+        await self.remote_entry.aclose()
+
+
+def sfu_setup(settings: Settings, link: LocalCoordinator) -> InProcessSfu | SfuWorkers:
+    ice = IceConfig.from_env()
+    return SfuWorkers(settings, link, ice) if settings.sfu_workers else InProcessSfu(settings, link, ice)

@@ -1,0 +1,79 @@
+"""RED (RFC 2198) audio payloads, as browsers send Opus with redundancy: find the primary block, and rewrite
+a packet for a subscriber (its block payload types, or down to the primary block alone).
+
+::
+
+    |1| block PT | timestamp offset (14) | block length (10) |   per redundant block, 4 bytes
+    |0| block PT |                                             the primary block's header, 1 byte
+    redundant block data ..., then the primary block's data
+
+A subscriber that negotiated RED gets the packet whole, its block payload types set to the subscriber's Opus
+payload type; one that did not gets the primary block alone: plain Opus, no decoding either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from weir.sfu.errors import RedError
+
+__all__ = ["block_payload_types", "primary_offset", "rewriter"]
+
+_REDUNDANT_HEADER = 4
+
+Rewrite = Callable[[bytearray, int, int], None]  # (packet, payload start, primary data start)
+
+
+def _walk(data: bytes | bytearray, start: int, end: int) -> tuple[list[int], int]:
+    """(positions of the block headers, offset of the primary block's data)."""
+    headers = []
+    pos = start
+    skipped = 0
+    while True:
+        if pos >= end:
+            raise RedError("RED block headers are truncated")
+        headers.append(pos)
+        if not data[pos] & 0x80:
+            pos += 1
+            break
+        if pos + _REDUNDANT_HEADER > end:
+            raise RedError("RED block header is truncated")
+        skipped += (data[pos + 2] & 0x03) << 8 | data[pos + 3]
+        pos += _REDUNDANT_HEADER
+    primary = pos + skipped
+    if primary > end:
+        raise RedError(f"RED blocks of {skipped} bytes overrun the packet")
+    return headers, primary
+
+
+def primary_offset(data: bytes, start: int, end: int) -> int:
+    """Where the primary block's data starts in ``data[start:end]``; RedError if the headers do not fit."""
+    return _walk(data, start, end)[1]
+
+
+def block_payload_types(data: bytes, start: int = 0, end: int = -1) -> tuple[int, ...]:
+    """The payload type of each block, the primary last."""
+    headers, _ = _walk(data, start, len(data) if end < 0 else end)
+    return tuple(data[pos] & 0x7F for pos in headers)
+
+
+def rewriter(red_payload_type: int | None, primary_payload_type: int) -> Rewrite:
+    """How a down-track rewrites a RED packet: kept whole under ``red_payload_type`` with every block typed
+    ``primary_payload_type``; with ``red_payload_type`` None, cut to the primary block (the header's payload
+    type is then the down-track's own, Opus)."""
+    if red_payload_type is None:
+
+        def primary_only(buf: bytearray, start: int, primary: int) -> None:
+            del buf[start:primary]
+
+        return primary_only
+
+    def whole(buf: bytearray, start: int, primary: int) -> None:
+        buf[1] = buf[1] & 0x80 | red_payload_type
+        pos = start
+        while buf[pos] & 0x80:
+            buf[pos] = 0x80 | primary_payload_type
+            pos += _REDUNDANT_HEADER
+        buf[pos] = primary_payload_type
+
+    return whole

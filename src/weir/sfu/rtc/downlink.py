@@ -1,0 +1,92 @@
+"""``Downlink``: one subscriber's side of bandwidth and quality: what it reports, and which layers fit.
+
+The subscriber's RTCP feeds it (REMB, and per reception report the loss, jitter and, by the SR it names, the
+round-trip time). Once per assessment ``assess`` measures what was sent, updates the ``DownlinkEstimate`` and
+allocates the subscriber's unmuted video slots within it: each slot's ``cap`` becomes the highest layer it may
+get, or None when its video is paused because even the lowest layer does not fit. Its ``score`` grades what
+the subscriber reported, no better than "poor" while a video is paused and "good" while one is reduced.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from weir.sfu.allocator import VideoDemand, allocate
+from weir.sfu.bwe import DownlinkEstimate, RateMeter
+from weir.sfu.quality import RttMeter, mos
+from weir.sfu.rtcp import ReportBlock
+
+if TYPE_CHECKING:
+    from weir.sfu.rtc.subscriber import Slot
+    from weir.sfu.rtc.track import PublishedTrack
+
+__all__ = ["Downlink"]
+
+_FRACTION_SCALE = 256  # RFC 3550: fraction lost is in 1/256ths
+PAUSED_SCORE = 2.0  # a subscriber with video paused for bandwidth is graded poor at best
+REDUCED_SCORE = 4.0  # one sent a lower layer than it asked for, good at best
+
+
+class Downlink:
+    def __init__(self, now_ns: Callable[[], int]) -> None:
+        self.estimate = DownlinkEstimate()
+        self.rtt = RttMeter()
+        self._now_ns = now_ns
+        self._sent = RateMeter()
+        self._loss: float | None = None  # the worst fraction lost reported since the last assessment
+        self._jitter_ms = 0.0
+        self._limit = math.inf  # the best score the latest allocation allows
+
+    def on_remb(self, bitrate: int) -> None:
+        self.estimate.on_remb(bitrate)
+
+    def on_report(self, block: ReportBlock, clock_rate: int) -> None:
+        fraction = block.fraction_lost / _FRACTION_SCALE
+        self.estimate.on_loss(fraction)
+        self._loss = max(self._loss or 0.0, fraction)
+        self._jitter_ms = max(self._jitter_ms, block.jitter * 1000 / clock_rate)
+        self.rtt.received(block.last_sr, block.delay_since_last_sr, self._now_ns())
+
+    def rtcp_sender(self, send: Callable[[bytes], object]) -> Callable[[bytes], None]:
+        """``send``, noting the time of each SR it carries (for the round-trip time)."""
+        def send_noting_reports(data: bytes) -> None:
+            self.rtt.sent(data, self._now_ns())
+            send(data)
+
+        return send_noting_reports
+
+    def assess(self, slots: Sequence[Slot], costs: Mapping[PublishedTrack, Sequence[float]],
+               now_ns: int) -> list[Slot]:
+        """Allocate the video slots within the estimate; returns those whose video was paused or resumed."""
+        sent = self._sent.sample(sum(slot.downtrack.octets_sent for slot in slots), now_ns)
+        live = [slot for slot in slots if slot.active and not slot.track.info.muted]
+        video = [slot for slot in live if slot.track.kind == "video"]
+        demands = [VideoDemand(slot.target, _costs(costs, slot)) for slot in video]
+        audio = sum(_costs(costs, slot)[0] for slot in live if slot.track.kind == "audio")
+        wanted = audio + sum(demand.costs[demand.wanted] for demand in demands)
+        ceiling = self.estimate.update(sent, wanted, now_ns / 1e9)
+        changed = []
+        self._limit = math.inf
+        for slot, layer in zip(video, allocate(demands, None if ceiling is None else ceiling - audio), strict=True):
+            if (layer is None) != (slot.cap is None):
+                changed.append(slot)
+            slot.cap = layer
+            if layer is None or layer < slot.target:
+                self._limit = min(self._limit, PAUSED_SCORE if layer is None else REDUCED_SCORE)
+        return changed
+
+    def score(self) -> float | None:
+        """The mean opinion score of what was reported since the last call, no better than the allocation allows
+        (video paused or reduced for bandwidth); None if nothing was reported and nothing is limited."""
+        loss, self._loss = self._loss, None
+        jitter, self._jitter_ms = self._jitter_ms, 0.0
+        score = math.inf if loss is None else mos(loss, jitter, self.rtt.rtt_ms or 0.0)
+        score = min(score, self._limit)
+        return None if score == math.inf else score
+
+
+def _costs(costs: Mapping[PublishedTrack, Sequence[float]], slot: Slot) -> Sequence[float]:
+    layers = len(slot.track.rids) or 1
+    return costs.get(slot.track) or [0.0] * layers

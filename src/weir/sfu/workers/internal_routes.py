@@ -1,0 +1,140 @@
+"""The coordinator's end of the internal channel: the workers' coordinator link, served over HTTP and one WebSocket.
+
+- ``POST /internal/sfu/admit``, ``/left``, ``/keep_alive``: ``CoordinatorLink``'s calls, answered by
+  ``LocalCoordinator``. Admitting also checks the worker owns the call, so a call never splits over workers.
+- ``WS /internal/sfu/events``: the worker says ``hello`` (its port and pid) and is live until the socket closes; it
+  gets the coordinator's events of the calls it owns and reports the calls it hosts.
+
+``end_lost_sessions`` is for the supervisor: a worker process died, so the coordinator lets its participants go
+(the others are told) and their clients rejoin, landing on a live worker.
+
+None of it is in the public OpenAPI; every request needs a worker's channel token (``channel``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel
+
+from weir.bus.base import Subscription
+from weir.protocol.errors import APIError, ErrorCode
+from weir.sfu.signaling.local import LocalCoordinator
+from weir.sfu.workers.channel import (
+    CHANNEL_PREFIX,
+    EVENTS_PATH,
+    ChannelTokenError,
+    call_to_json,
+    participant_to_json,
+    verify_channel_token,
+)
+from weir.sfu.workers.registry import LiveWorker, WorkerRegistry
+
+__all__ = ["LOST_REASON", "end_lost_sessions", "internal_router"]
+
+log = logging.getLogger(__name__)
+
+LOST_REASON = "sfu_worker_lost"
+POLICY_VIOLATION = 1008
+
+
+class SessionRef(BaseModel):
+    call_cid: str
+    session_id: str
+
+
+class Left(SessionRef):
+    reason: str
+
+
+class KeepAlive(BaseModel):
+    session_ids: list[str]
+
+
+def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_host: str) -> APIRouter:
+    router = APIRouter(prefix=CHANNEL_PREFIX, include_in_schema=False)
+
+    def worker(request: Request) -> LiveWorker:
+        try:
+            index = verify_channel_token(link.weir.api_secret, request.headers.get("authorization"))
+        except ChannelTokenError as error:
+            raise APIError(ErrorCode.AUTH_FAILED, str(error)) from None
+        live = None if index is None else registry.live.get(index)
+        if live is None:
+            raise APIError(ErrorCode.AUTH_FAILED, "only a live SFU worker may use this channel")
+        return live
+
+    @router.post("/admit")
+    async def admit(body: SessionRef, sender: LiveWorker = Depends(worker)) -> dict[str, object]:
+        if not registry.claim(body.call_cid, sender):
+            return {"call": None, "participant": None}
+        admitted = await link.admit(body.call_cid, body.session_id)
+        if admitted is None:
+            return {"call": None, "participant": None}
+        registry.admitted(sender, body.call_cid, body.session_id)
+        call, participant = admitted
+        return {"call": call_to_json(call), "participant": participant_to_json(participant)}
+
+    @router.post("/left")
+    async def left(body: Left, sender: LiveWorker = Depends(worker)) -> dict[str, object]:
+        registry.left(sender, body.call_cid, body.session_id)
+        await link.participant_left(body.call_cid, body.session_id, body.reason)
+        return {}
+
+    @router.post("/keep_alive")
+    async def keep_alive(body: KeepAlive, _sender: LiveWorker = Depends(worker)) -> dict[str, object]:
+        await link.keep_alive(body.session_ids)
+        return {}
+
+    @router.websocket(EVENTS_PATH.removeprefix(CHANNEL_PREFIX))
+    async def events(ws: WebSocket) -> None:
+        try:
+            index = verify_channel_token(link.weir.api_secret, ws.headers.get("authorization"))
+        except ChannelTokenError:
+            index = None
+        if index is None:
+            await ws.close(code=POLICY_VIOLATION)  # before accepting: the handshake is refused with a 403
+            return
+        await ws.accept()
+        hello = await ws.receive_json()
+        live = LiveWorker(index=index, host=worker_host, port=int(hello["port"]), pid=int(hello["pid"]),
+                          send=ws.send_json)
+        registry.attach(live)
+        subscription = link.subscribe()
+        forwarding = asyncio.create_task(_forward(subscription, registry, live))
+        try:
+            while True:
+                message = await ws.receive_json()
+                if message.get("type") == "hosted":
+                    registry.hosted(live, [str(cid) for cid in message.get("calls", [])])
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            forwarding.cancel()
+            await asyncio.gather(forwarding, return_exceptions=True)
+            await subscription.close()
+            registry.detach(live)
+
+    return router
+
+
+async def _forward(subscription: Subscription, registry: WorkerRegistry, live: LiveWorker) -> None:
+    """The coordinator's events of the calls this worker owns, in order."""
+    async for envelope in subscription:
+        if registry.owner(str(envelope.event.get("call_cid"))) is live:
+            try:
+                await live.send({"type": "event", "event": envelope.event})
+            except Exception:  # the socket is closing: the receive loop sees it too
+                return
+
+
+async def end_lost_sessions(link: LocalCoordinator, registry: WorkerRegistry, index: int) -> None:
+    sessions = registry.lost(index)
+    log.warning("SFU worker %d was lost with %d participants", index, len(sessions))
+    for call_cid, session_id in sorted(sessions):
+        try:
+            await link.participant_left(call_cid, session_id, LOST_REASON)
+        except Exception:
+            log.exception("could not end %s in %s after its worker was lost", session_id, call_cid)

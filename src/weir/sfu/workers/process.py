@@ -1,0 +1,121 @@
+"""An SFU worker process (``python -m weir.sfu.workers.process``, started by ``WorkerSupervisor``).
+
+It reads its ``WorkerSpec`` from stdin, listens on its own port with the SFU's signaling socket and the
+internal WHIP/WHEP entry, gathers ICE on its share of the port range, and reaches the coordinator through
+``RemoteCoordinator``. It stops when its stdin ends, or when the coordinator's channel has been closed for
+``ORPHAN_SECONDS`` (the coordinator then restarts it, if it is still there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+from fastapi import FastAPI
+
+from weir.config import Settings
+from weir.coordinator.errors import RequestGuard, install_error_handlers
+from weir.sfu.local_entry import LocalEntry
+from weir.sfu.rtc import RtcRoom
+from weir.sfu.signaling.server import SfuServer
+from weir.sfu.workers.entry import entry_router
+from weir.sfu.workers.remote import RemoteCoordinator
+from weir.sfu.workers.spec import WorkerSpec
+
+log = logging.getLogger(__name__)
+
+CONNECT_WAIT_SECONDS = 60.0
+ORPHAN_SECONDS = 10.0
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    return sock
+
+
+def worker_app(spec: WorkerSpec, settings: Settings, sfu: SfuServer, link: RemoteCoordinator, port: int) -> FastAPI:
+    assert settings.api_secret is not None
+
+    async def report_hosted() -> None:
+        while True:
+            await asyncio.sleep(settings.sfu_keepalive_seconds)
+            await link.report_hosted(list(sfu.rooms.rooms))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await sfu.start()
+        await link.connect(port, CONNECT_WAIT_SECONDS)
+        reporting = asyncio.create_task(report_hosted())
+        try:
+            yield
+        finally:
+            reporting.cancel()
+            await asyncio.gather(reporting, return_exceptions=True)
+            await sfu.stop()
+            await link.close()
+
+    app = FastAPI(title=f"Weir SFU worker {spec.index}", lifespan=lifespan, openapi_url=None, docs_url=None,
+                  redoc_url=None)
+    install_error_handlers(app)
+    app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes)
+    app.include_router(sfu.router())
+    app.include_router(entry_router(LocalEntry(sfu.rooms), settings.api_secret))
+    return app
+
+
+async def _stdin() -> asyncio.StreamReader:
+    reader = asyncio.StreamReader()
+    await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    return reader
+
+
+async def _told_to_stop(stdin: asyncio.StreamReader, link: RemoteCoordinator) -> None:
+    """Until stdin ends (the supervisor stops us, or the coordinator's process is gone), or the channel has
+    been closed for ``ORPHAN_SECONDS`` without it."""
+    told = asyncio.create_task(stdin.read())
+    orphaned = asyncio.create_task(link.closed.wait())
+    try:
+        await asyncio.wait({told, orphaned}, return_when=asyncio.FIRST_COMPLETED)
+        if not told.done():  # the coordinator is stopping (stdin ends soon) or went wrong
+            await asyncio.wait({told}, timeout=ORPHAN_SECONDS)
+    finally:
+        told.cancel()
+        orphaned.cancel()
+
+
+async def run() -> None:
+    stdin = await _stdin()
+    spec = WorkerSpec.model_validate_json(await stdin.readline())
+    logging.basicConfig(level=logging.WARNING, format=f"weir-sfu-worker-{spec.index} %(levelname)s %(message)s")
+    settings = Settings.model_validate(spec.settings)
+    assert settings.api_secret is not None
+    sock = _listen(spec.listen_host, spec.listen_port)
+    port = sock.getsockname()[1]
+    link = RemoteCoordinator(spec.coordinator_url, settings.api_secret, spec.index)
+    ice = spec.ice()
+    sfu = SfuServer(settings, link, lambda call_cid: RtcRoom(call_cid, ice))
+    app = worker_app(spec, settings, sfu, link, port)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    stopping = asyncio.create_task(_told_to_stop(stdin, link))
+    await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not serving.done():
+        if server.started:
+            server.should_exit = True  # a clean stop: the lifespan closes the rooms and the channel
+        else:
+            serving.cancel()  # still starting (the coordinator may be gone)
+        await asyncio.gather(serving, return_exceptions=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(run())

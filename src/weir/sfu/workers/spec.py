@@ -1,0 +1,58 @@
+"""What a worker process is told at start (one JSON line on its stdin): who it is, where the coordinator is,
+the server's settings and its share of the ICE ports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from weir.config import Settings
+from weir.sfu.rtc import IceConfig
+
+__all__ = ["WorkerSpec", "reachable_host", "split_ports", "worker_specs"]
+
+WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+
+
+class WorkerSpec(BaseModel):
+    index: int
+    coordinator_url: str  # where the worker reaches the coordinator's internal channel
+    listen_host: str
+    listen_port: int  # 0: any free port (the worker tells the coordinator which)
+    settings: dict[str, Any]
+    ice_host_addresses: list[str]
+    ice_port_min: int
+    ice_port_max: int
+
+    def ice(self) -> IceConfig:
+        return IceConfig(host_addresses=tuple(self.ice_host_addresses), port_min=self.ice_port_min,
+                         port_max=self.ice_port_max)
+
+
+def split_ports(port_min: int, port_max: int, count: int) -> list[tuple[int, int]]:
+    """``count`` disjoint ranges covering ``port_min..port_max`` (all ``(0, 0)``, any port, when it is 0)."""
+    if port_min == 0:
+        return [(0, 0)] * count
+    size = (port_max - port_min + 1) // count
+    if size < 1:
+        raise ValueError(f"the ICE port range {port_min}-{port_max} is too small for {count} SFU workers")
+    return [(port_min + i * size, port_max if i == count - 1 else port_min + (i + 1) * size - 1)
+            for i in range(count)]
+
+
+def reachable_host(host: str) -> str:
+    """An address of this machine to reach a listener bound to ``host`` (a wildcard becomes loopback)."""
+    return WILDCARDS.get(host, host)
+
+
+def worker_specs(settings: Settings, ice: IceConfig, count: int) -> list[WorkerSpec]:
+    coordinator = reachable_host(settings.host)
+    coordinator = f"[{coordinator}]" if ":" in coordinator else coordinator
+    dumped = settings.model_dump(mode="json")
+    return [
+        WorkerSpec(index=i, coordinator_url=f"http://{coordinator}:{settings.port}", listen_host=settings.host,
+                   listen_port=settings.sfu_worker_base_port + i if settings.sfu_worker_base_port else 0,
+                   settings=dumped, ice_host_addresses=list(ice.host_addresses), ice_port_min=low, ice_port_max=high)
+        for i, (low, high) in enumerate(split_ports(ice.port_min, ice.port_max, count))
+    ]

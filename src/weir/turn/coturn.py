@@ -1,0 +1,158 @@
+"""coturn as a child process of ``weir serve`` (``WEIR_TURN_ENABLED``).
+
+``Coturn`` writes a config file into ``<data dir>/turn/`` (mode 0600: it holds the shared secret), starts
+``turnserver -c`` on it, waits until its TCP listener accepts, and stops it with the app (should Weir be killed,
+the kernel stops it: ``PR_SET_PDEATHSIG``). coturn listens only on the configured address, authenticates with
+the TURN REST API secret that join's credentials are made from, and has no CLI, TLS or RFC 5780 listeners. Peers
+on loopback are allowed only when coturn relays from a loopback address (coturn and the SFU on one machine, as
+in the tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import ipaddress
+import logging
+import shutil
+import signal
+import socket
+from pathlib import Path
+
+from weir.config import Settings
+
+logger = logging.getLogger(__name__)
+
+START_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = 5.0
+WILDCARDS = ("0.0.0.0", "::")
+PR_SET_PDEATHSIG = 1
+
+
+class TurnServerError(RuntimeError):
+    """coturn is missing, or did not start."""
+
+
+def coturn_config(settings: Settings, state_dir: Path) -> str:
+    """The text of coturn's config file for these settings, with its pid, log and database in ``state_dir``."""
+    listening = settings.turn_listening_address
+    relay = settings.turn_relay_address or listening
+    lines = [
+        f"listening-port={settings.turn_port}",
+        f"min-port={settings.turn_relay_port_min}",
+        f"max-port={settings.turn_relay_port_max}",
+        f"realm={settings.turn_realm}",
+        "use-auth-secret",
+        f"static-auth-secret={settings.turn_secret}",
+        "fingerprint",
+        "no-cli",
+        "no-tls",
+        "no-dtls",
+        "no-rfc5780",
+        "no-multicast-peers",
+        "no-software-attribute",
+        f"pidfile={state_dir / 'turnserver.pid'}",
+        f"userdb={state_dir / 'turndb'}",
+        f"log-file={state_dir / 'turnserver.log'}",
+        "simple-log",
+        "no-stdout-log",
+    ]
+    if listening not in WILDCARDS:
+        lines.append(f"listening-ip={listening}")
+    if relay not in WILDCARDS:
+        lines.append(f"relay-ip={relay}")
+        if ipaddress.ip_address(relay).is_loopback:
+            lines.append("allow-loopback-peers")
+    return "\n".join(lines) + "\n"
+
+
+def _die_with_parent() -> None:
+    """Run in the child before exec: coturn is sent SIGTERM when Weir's process dies, even when it is killed."""
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class Coturn:
+    """One coturn process for the app's lifetime."""
+
+    def __init__(self, settings: Settings) -> None:
+        binary = shutil.which(settings.turnserver)
+        if binary is None:
+            raise TurnServerError(
+                f"WEIR_TURN_ENABLED is set but coturn's turnserver was not found (WEIR_TURNSERVER="
+                f"{settings.turnserver!r}). Install Debian's coturn package (scripts/coturn.sh does) or point "
+                "WEIR_TURNSERVER at the binary.")
+        self._binary = binary
+        self._settings = settings
+        self._dir = (settings.data_dir / "turn").resolve()
+        self._process: asyncio.subprocess.Process | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self._dir / "turnserver.log"
+
+    async def start(self) -> None:
+        self._ensure_port_free()
+        self._dir.mkdir(parents=True, exist_ok=True)
+        config = self._dir / "turnserver.conf"
+        config.touch(mode=0o600)
+        config.chmod(0o600)
+        config.write_text(coturn_config(self._settings, self._dir))
+        self.log_path.unlink(missing_ok=True)
+        self._process = await asyncio.create_subprocess_exec(
+            self._binary, "-c", str(config),
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
+        try:
+            await asyncio.wait_for(self._until_listening(), START_TIMEOUT_S)
+        except (TimeoutError, TurnServerError) as exc:
+            await self.stop()
+            raise TurnServerError(f"coturn did not start ({exc or 'timed out'}); its log:\n{self._log_tail()}") from exc
+        logger.info("coturn (pid %s) listening on %s:%s", self._process.pid, self._settings.turn_listening_address,
+                    self._settings.turn_port)
+
+    async def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.returncode is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), STOP_TIMEOUT_S)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+    def _ensure_port_free(self) -> None:
+        """coturn binds with SO_REUSEPORT, so a second coturn on the port would start and share its traffic with
+        the first; a bind without it tells us first (SO_REUSEADDR on TCP: a listener fails it, TIME_WAIT does not)."""
+        address, port = self._settings.turn_listening_address, self._settings.turn_port
+        family = socket.AF_INET6 if ipaddress.ip_address(address).version == 6 else socket.AF_INET
+        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+            with socket.socket(family, kind) as probe:
+                if kind == socket.SOCK_STREAM:
+                    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind((address, port))
+                except OSError as exc:
+                    raise TurnServerError(f"cannot start coturn on {address}:{port}: {exc.strerror}") from exc
+
+    async def _until_listening(self) -> None:
+        address = self._settings.turn_listening_address
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(address, address)
+        assert self._process is not None
+        while True:
+            if self._process.returncode is not None:
+                raise TurnServerError(f"exit status {self._process.returncode}")
+            try:
+                _, writer = await asyncio.open_connection(host, self._settings.turn_port)
+            except OSError:
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            return
+
+    def _log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"

@@ -1,0 +1,120 @@
+"""The SDK's device and track controls, and what the SFU tells a client about the call."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from tests.client.conftest import WAIT
+from tests.client.media_helpers import FRAMES, MEDIA_WAIT, RoomFactory, loopback_ice, other, server  # noqa: F401
+from tests.client.media_helpers import room  # noqa: F401
+from tests.sfu.rtc_peers import eventually
+from weir.client import (
+    CallConnectOptions,
+    CallStatusDisconnected,
+    DisconnectReasonEnded,
+    FacingMode,
+    RtcMediaDeviceKind,
+    RtcMediaDeviceNotifier,
+    SfuTrackType,
+    TestPatternTrack,
+    ToneTrack,
+    enumerate_devices,
+)
+from weir.protocol.sfu.events import CallEndedEvent, CallGrantsUpdatedEvent, PinsUpdatedEvent
+
+
+async def test_without_devices_the_camera_and_microphone_fall_back_to_synthetic_sources(
+        room: RoomFactory, caplog: pytest.LogCaptureFixture) -> None:
+    r = await room(bob_options=CallConnectOptions())
+    with caplog.at_level(logging.WARNING, logger="weir.client.media.sources"):
+        await r.bob.set_camera_enabled(True)
+        await r.bob.set_microphone_enabled(True)
+    camera, microphone = r.bob.local_track("video"), r.bob.local_track("audio")
+    if enumerate_devices(RtcMediaDeviceKind.VIDEO_INPUT):
+        assert not isinstance(camera, TestPatternTrack)
+    else:
+        assert isinstance(camera, TestPatternTrack) and "no usable video device" in caplog.text
+    if enumerate_devices(RtcMediaDeviceKind.AUDIO_INPUT):
+        assert not isinstance(microphone, ToneTrack)
+    else:
+        assert isinstance(microphone, ToneTrack) and "no usable audio device" in caplog.text
+    await r.flowing("audio", "video")
+
+
+def test_device_listing_filters_by_kind() -> None:
+    everything = RtcMediaDeviceNotifier.instance.enumerate_devices()
+    assert everything == enumerate_devices()
+    cameras = RtcMediaDeviceNotifier.instance.video_inputs()
+    assert all(d.kind is RtcMediaDeviceKind.VIDEO_INPUT and d.format == "v4l2" for d in cameras)
+    assert [d for d in everything if d.kind is RtcMediaDeviceKind.AUDIO_INPUT] == \
+        RtcMediaDeviceNotifier.instance.audio_inputs()
+
+
+async def test_a_chosen_video_input_replaces_the_camera_for_the_other_client(room: RoomFactory) -> None:
+    r = await room()
+    await eventually(lambda: r.alice.received_video_size(other(r.alice)) == (160, 120), MEDIA_WAIT, "bob's camera")
+    chosen = TestPatternTrack(width=128, height=96)
+    await r.bob.set_video_input_device(chosen)
+    assert r.bob.state.value.video_input_device is chosen and r.bob.local_track("video") is chosen
+    await eventually(lambda: r.alice.received_video_size(other(r.alice)) == (128, 96), MEDIA_WAIT,
+                     "the chosen source at alice")
+    await r.flowing("video")
+
+
+async def test_a_chosen_audio_input_is_what_the_other_client_hears(room: RoomFactory) -> None:
+    r = await room()
+    await eventually(lambda: other(r.alice).is_speaking, MEDIA_WAIT, "bob's tone heard as speech")
+    silence = ToneTrack(amplitude=0.0)
+    await r.bob.set_audio_input_device(silence)
+    assert r.bob.state.value.audio_input_device is silence
+    await eventually(lambda: not other(r.alice).is_speaking, MEDIA_WAIT, "bob silent at alice")
+    await r.flowing("audio")
+
+
+async def test_flipping_the_camera_changes_the_facing_and_video_keeps_flowing(room: RoomFactory) -> None:
+    r = await room()
+    await r.flowing("video")
+    before = r.bob.local_track("video")
+    await r.bob.flip_camera()
+    assert r.bob.camera_facing_mode is FacingMode.ENVIRONMENT
+    assert r.bob.local_track("video") is not before
+    await r.flowing("video")
+    await r.bob.flip_camera()
+    assert r.bob.camera_facing_mode is FacingMode.USER
+
+
+async def test_screen_share_is_published_received_and_stopped(room: RoomFactory) -> None:
+    r = await room()
+    await r.bob.set_screen_share_enabled(True)
+    await eventually(lambda: other(r.alice).is_screen_share_enabled, WAIT, "bob sharing, seen by alice")
+    await eventually(lambda: r.alice.received_frames(other(r.alice), SfuTrackType.SCREEN_SHARE) >= FRAMES,
+                     MEDIA_WAIT, "screen share frames at alice")
+    await r.bob.set_screen_share_enabled(False)
+    await eventually(lambda: not other(r.alice).is_screen_share_enabled, WAIT, "bob stopped sharing")
+    await r.flowing("video")
+
+
+async def test_sfu_events_arrive_typed_and_update_the_state(room: RoomFactory) -> None:
+    r = await room()
+    async with r.bob.events.subscribe() as events:
+        bob_session = r.bob.state.value.user_session_id
+        await r.alice.pin(bob_session, for_everyone=True)
+        pins = await events.first(lambda e: isinstance(e, PinsUpdatedEvent), timeout=WAIT)
+        assert [p.session_id for p in pins.pins] == [bob_session]  # type: ignore[attr-defined]
+        await eventually(lambda: r.bob.state.value.local_participant.is_pinned, WAIT, "bob pinned")  # type: ignore
+        await r.alice.revoke_permissions(r.bob.state.value.current_user_id, ["send-video"])
+        await events.first(lambda e: isinstance(e, CallGrantsUpdatedEvent), timeout=WAIT)
+        assert "send-video" not in r.bob.state.value.own_capabilities
+        await eventually(lambda: not other(r.alice).is_video_enabled, WAIT, "bob's video stopped by the SFU")
+
+
+async def test_the_call_ending_disconnects_the_other_client(room: RoomFactory) -> None:
+    r = await room()
+    async with r.bob.events.subscribe() as events:
+        await r.alice.end()
+        await events.first(lambda e: isinstance(e, CallEndedEvent), timeout=WAIT)
+    await eventually(lambda: r.bob.state.value.status == CallStatusDisconnected(DisconnectReasonEnded()), WAIT,
+                     "bob disconnected")
+    await eventually(lambda: r.bob._sfu is None, WAIT, "bob's media closed")

@@ -1,0 +1,121 @@
+"""What an SDK client receives: incoming video on and off, the preferred resolution, frames, recordings."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import av
+from av import VideoFrame
+
+from tests.client.media_helpers import FRAMES, MEDIA_WAIT, RoomFactory, loopback_ice, other, server  # noqa: F401
+from tests.client.media_helpers import room  # noqa: F401
+from tests.conftest import RunningServer
+from tests.sfu.rtc_peers import SimulcastPublisher, eventually
+from tests.sfu.signaling_peers import SignalingPeer, coordinator_join
+from tests.sfu.test_integration_media import through
+from weir.client import CallConnectOptions, FileSource, StreamVideo, SyntheticSource, TrackOption, VideoDimension
+from weir.client.media.sinks import FrameStream
+
+Uid = Callable[[str], str]
+
+
+async def test_incoming_video_can_be_turned_off_and_on(room: RoomFactory) -> None:
+    r = await room()
+    await r.flowing("audio", "video")
+    await r.alice.set_incoming_video_enabled(False)
+    await asyncio.sleep(1)  # what was on its way arrives
+    frozen = r.alice.received_frames(other(r.alice), "video")
+    await r.flowing("audio")  # audio keeps coming meanwhile
+    assert r.alice.received_frames(other(r.alice), "video") <= frozen + 2
+    await r.alice.set_incoming_video_enabled(True)
+    await eventually(lambda: r.alice.received_frames(other(r.alice), "video") >= frozen + FRAMES, MEDIA_WAIT,
+                     "video again")
+
+
+async def test_incoming_video_off_for_one_session_and_back_through_a_preferred_resolution(room: RoomFactory) -> None:
+    r = await room()
+    await r.flowing("video")
+    bob = other(r.alice).session_id
+    await r.alice.set_incoming_video_enabled(False, session_ids=[bob])
+    await asyncio.sleep(1)
+    frozen = r.alice.received_frames(bob, "video")
+    await asyncio.sleep(1)
+    assert r.alice.received_frames(bob, "video") <= frozen + 2
+    # documented: a preferred resolution for a session turns its incoming video back on
+    await r.alice.set_preferred_incoming_video_resolution(VideoDimension(160, 120), session_ids=[bob])
+    await eventually(lambda: r.alice.received_frames(bob, "video") >= frozen + FRAMES, MEDIA_WAIT, "video again")
+
+
+async def test_the_preferred_resolution_picks_the_simulcast_layer(
+        server: RunningServer, clients: Callable[..., Awaitable[StreamVideo]], uid: Uid) -> None:  # noqa: F811
+    alice = await clients(uid("alice"))
+    call = alice.make_call(id=uid("c"))
+    await call.join(create=True)
+    peer = await SignalingPeer.join(await coordinator_join(server, uid("pub"), call.cid))
+    publisher = SimulcastPublisher(None, peer.session_id)
+    try:
+        await call.set_preferred_incoming_video_resolution(VideoDimension(64, 48))
+        await publisher.publish_through(through(peer))
+        await eventually(lambda: call.received_video_size(peer.session_id) == (64, 48), MEDIA_WAIT, "the small layer")
+        await call.set_preferred_incoming_video_resolution(VideoDimension(256, 192), session_ids=[peer.session_id])
+        await eventually(lambda: call.received_video_size(peer.session_id) == (256, 192), MEDIA_WAIT, "the full layer")
+        await call.set_preferred_incoming_video_resolution(None)  # no preference: the best
+        await eventually(lambda: call.received_video_size(peer.session_id) == (256, 192), MEDIA_WAIT, "the best layer")
+    finally:
+        await publisher.close()
+        await peer.close()
+
+
+async def test_frames_of_a_participant_arrive_as_an_async_iterator(room: RoomFactory) -> None:
+    r = await room()
+    bob = other(r.alice)
+    async with r.alice.frames(bob) as video, r.alice.frames(bob.session_id, "audio") as audio:
+        frames = [await video.next(timeout=MEDIA_WAIT) for _ in range(3)]
+        sound = await audio.next(timeout=MEDIA_WAIT)
+    assert all(isinstance(f, VideoFrame) and (f.width, f.height) == (160, 120) for f in frames)
+    assert isinstance(sound, av.AudioFrame) and sound.sample_rate == 48_000
+    assert isinstance(video, FrameStream)
+    count = 0
+    async for _ in r.bob.frames(other(r.bob)):
+        count += 1
+        if count == 5:
+            break
+    assert count == 5
+
+
+async def test_a_file_source_is_sent_and_a_recorder_writes_what_arrives(room: RoomFactory, tmp_path: Path) -> None:
+    source = tmp_path / "source.mp4"
+    write_clip(source, seconds=2)
+    bob_options = CallConnectOptions(camera=TrackOption.enabled(FileSource(source, loop=True)),
+                                     microphone=TrackOption.enabled(SyntheticSource()))
+    r = await room(alice_options=CallConnectOptions(), bob_options=bob_options)
+    await eventually(lambda: len(r.alice.state.value.other_participants) == 1, MEDIA_WAIT, "bob")
+    await eventually(lambda: r.alice.received_video_size(other(r.alice)) == (96, 64), MEDIA_WAIT,
+                     "the file's video (96x64) at alice")
+    recording = await r.alice.record(tmp_path / "bob.mkv", other(r.alice))
+    await asyncio.sleep(2)
+    await recording.stop()
+    with av.open(str(tmp_path / "bob.mkv")) as container:
+        kinds = {s.type for s in container.streams}
+        video = next(s for s in container.streams if s.type == "video")
+        decoded = sum(1 for _ in container.decode(video))
+    assert kinds == {"audio", "video"}
+    assert decoded >= FRAMES
+    assert (video.codec_context.width, video.codec_context.height) == (96, 64)
+
+
+def write_clip(path: Path, seconds: int) -> None:
+    """A 96x64 MPEG-4 clip (an encoder every FFmpeg build has)."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+        for n in range(30 * seconds):
+            frame = VideoFrame(96, 64, "yuv420p")
+            for plane in frame.planes:
+                plane.update(bytes((n * 5 % 256,)) * plane.buffer_size)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
