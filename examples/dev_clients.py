@@ -8,9 +8,11 @@ the server is. The SDK's ICE uses WEIR_ICE_HOST_ADDRESSES like the server's (the
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import time
+from collections.abc import Awaitable, Callable
 
 from weir.client import Call, CallParticipantState, SfuTrackType, StreamVideo, StreamVideoOptions, User
 from weir.server import Client
@@ -35,6 +37,17 @@ async def connected_client(server: Client, user_id: str, name: str) -> StreamVid
     return client
 
 
+async def run_as(user_id: str, name: str, role: Callable[[StreamVideo, argparse.Namespace], Awaitable[None]],
+                 args: argparse.Namespace) -> None:
+    """Connect ``user_id`` (tokens from "the backend"), play ``role`` with that client, then disconnect."""
+    with backend() as server:
+        client = await connected_client(server, user_id, name)
+        try:
+            await role(client, args)
+        finally:
+            await client.disconnect()
+
+
 async def other_participant(call: Call, timeout: float, user_id: str | None = None) -> CallParticipantState:
     """The first other participant of the call (``user_id``'s, if given), once there is one."""
     others = await call.partial_state(lambda s: s.other_participants).first(
@@ -42,12 +55,14 @@ async def other_participant(call: Call, timeout: float, user_id: str | None = No
     return next(p for p in others if user_id in (None, p.user_id))
 
 
-async def receive(call: Call, who: str, participant: CallParticipantState, frames: int, timeout: float,
+async def receive(call: Call, who: str, user_id: str, frames: int, timeout: float,
                   kinds: tuple[SfuTrackType, ...] = (SfuTrackType.VIDEO, SfuTrackType.AUDIO)) -> dict[str, int]:
-    """Wait until ``frames`` frames of each of ``kinds`` from ``participant`` are decoded, printing the counts
-    every second; raises TimeoutError after ``timeout`` seconds."""
+    """Wait until ``frames`` frames of each of ``kinds`` from ``user_id``'s participant are decoded, printing the
+    counts every second; raises TimeoutError after ``timeout`` seconds. The participant is looked up each time,
+    so a session that reconnected with a new id is followed."""
     deadline = time.monotonic() + timeout
     while True:
+        participant = await other_participant(call, max(0.0, deadline - time.monotonic()), user_id)
         counts = {kind.value: call.received_frames(participant, kind) for kind in kinds}
         size = call.received_video_size(participant)
         shown = ", ".join(f"{n} {kind}" for kind, n in counts.items())

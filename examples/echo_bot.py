@@ -18,9 +18,9 @@ import time
 
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av import AudioFrame, VideoFrame
-from dev_clients import backend, connected_client, other_participant
+from dev_clients import other_participant, run_as
 
-from weir.client import Call, FrameStream, SfuTrackType, StreamCallType
+from weir.client import Call, FrameStream, SfuTrackType, StreamCallType, StreamVideo
 
 
 class Relay(MediaStreamTrack):
@@ -61,18 +61,13 @@ async def echo(call: Call, args: argparse.Namespace) -> None:
     print(f"echo-bot: done, echoed {video.relayed} video and {audio.relayed} audio frames", flush=True)
 
 
-async def main(args: argparse.Namespace) -> None:
-    with backend() as server:
-        client = await connected_client(server, args.user_id, "Echo bot")
-        try:
-            call = client.make_call(StreamCallType.default_type(), args.call_id)
-            await call.join(create=True)
-            print(f"echo-bot: joined {call.cid}, waiting for someone to echo", flush=True)
-            await echo(call, args)
-            await call.leave()
-            print("echo-bot: left the call", flush=True)
-        finally:
-            await client.disconnect()
+async def bot(client: StreamVideo, args: argparse.Namespace) -> None:
+    call = client.make_call(StreamCallType.default_type(), args.call_id)
+    await call.join(create=True)
+    print(f"echo-bot: joined {call.cid}, waiting for someone to echo", flush=True)
+    await echo(call, args)
+    await call.leave()
+    print("echo-bot: left the call", flush=True)
 
 
 if __name__ == "__main__":
@@ -81,4 +76,5 @@ if __name__ == "__main__":
     parser.add_argument("--user-id", default="echo-bot")
     parser.add_argument("--seconds", type=float, default=300, help="stop after this long")
     parser.add_argument("--frames", type=int, default=1_000_000, help="stop after echoing this many video frames")
-    asyncio.run(main(parser.parse_args()))
+    args = parser.parse_args()
+    asyncio.run(run_as(args.user_id, "Echo bot", bot, args))

@@ -18,12 +18,11 @@ import argparse
 import asyncio
 import time
 
-from dev_clients import backend, connected_client, other_participant, receive
+from dev_clients import other_participant, receive, run_as
 
 from weir.client import (
     Call,
     CallConnectOptions,
-    SfuTrackType,
     StreamCallType,
     StreamVideo,
     TrackOption,
@@ -55,6 +54,7 @@ async def host(client: StreamVideo, args: argparse.Namespace) -> None:
         print(f"host: {len(watched)} watching, {left} left", flush=True)
     await call.stop_live()
     print("host: live stopped", flush=True)
+    await call.leave()  # before end(): leave() waits for the media to close, end() does not
     await call.end()
     print("host: call ended", flush=True)
 
@@ -83,20 +83,9 @@ async def viewer(client: StreamVideo, args: argparse.Namespace) -> None:
     await call.join()
     print(f"viewer: watching {call.cid}", flush=True)
     streamer = await other_participant(call, args.seconds)
-    counts = await receive(call, "viewer", streamer, args.frames, args.seconds,
-                           kinds=(SfuTrackType.VIDEO, SfuTrackType.AUDIO))
+    counts = await receive(call, "viewer", streamer.user_id, args.frames, args.seconds)
     print(f"viewer: done, {counts['video']} video and {counts['audio']} audio frames", flush=True)
     await call.leave()
-
-
-async def main(args: argparse.Namespace) -> None:
-    with backend() as server:
-        name = "Host" if args.role == "host" else "Viewer"
-        client = await connected_client(server, args.user_id or f"livestream-{args.role}", name)
-        try:
-            await (host if args.role == "host" else viewer)(client, args)
-        finally:
-            await client.disconnect()
 
 
 if __name__ == "__main__":
@@ -109,4 +98,6 @@ if __name__ == "__main__":
     parser.add_argument("--viewers", type=int, default=1_000_000,
                         help="host: stop once this many viewers have watched and left")
     parser.add_argument("--frames", type=int, default=100, help="viewer: leave after this many video frames")
-    asyncio.run(main(parser.parse_args()))
+    args = parser.parse_args()
+    role, name = (host, "Host") if args.role == "host" else (viewer, "Viewer")
+    asyncio.run(run_as(args.user_id or f"livestream-{args.role}", name, role, args))

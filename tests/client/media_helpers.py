@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
@@ -50,6 +52,18 @@ class Room:
         await eventually(lambda: all(c.received_frames(other(c), k) >= start[(c.cid, id(c), k)] + frames
                                      for c in (self.alice, self.bob) for k in kinds),
                          MEDIA_WAIT, f"{frames} more {'+'.join(kinds)} frames both ways")
+
+
+async def settled(count: Callable[[], int], quiet: float = 1.0) -> int:
+    """Wait (up to ``MEDIA_WAIT``) until ``count()`` stops growing for ``quiet`` seconds; its value then."""
+    deadline = time.monotonic() + MEDIA_WAIT
+    last = count()
+    while time.monotonic() < deadline:
+        await asyncio.sleep(quiet)
+        if count() == last:
+            return last
+        last = count()
+    raise AssertionError("the count kept growing")
 
 
 RoomFactory = Callable[..., Awaitable[Room]]

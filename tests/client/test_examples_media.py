@@ -66,7 +66,8 @@ async def test_echo_bot_sends_back_the_video_and_audio_it_receives(
     call_id = uid("echo")
     alice = await clients(uid("alice"))
     call = alice.make_call(id=call_id)
-    # A pattern size only Alice's camera has: frames of that size from the bot can only be echoes.
+    # A shape only Alice's camera has (13:7; the synthetic pattern is 4:3): frames of that shape from the bot,
+    # whichever simulcast layer arrives, can only be echoes.
     camera = TestPatternTrack(width=208, height=112)
     await call.join(create=True, connect_options=CallConnectOptions(
         camera=TrackOption.enabled(camera), microphone=TrackOption.enabled()))
@@ -76,7 +77,8 @@ async def test_echo_bot_sends_back_the_video_and_audio_it_receives(
     (echo,) = call.state.value.other_participants
     await eventually(lambda: call.received_frames(echo, SfuTrackType.VIDEO) >= 15
                      and call.received_frames(echo, SfuTrackType.AUDIO) >= 15, MEDIA_WAIT, "echoed frames")
-    assert call.received_video_size(echo) == (208, 112)
+    width, height = call.received_video_size(echo) or (0, 0)
+    assert width * 112 == height * 208 and width >= 52, (width, height)
     out = await bot.finish()
     assert "echo-bot: done, echoed" in out and "echo-bot: left the call" in out
 
@@ -95,3 +97,44 @@ async def test_livestream_host_goes_live_and_a_viewer_counts_frames(
     done = next(line for line in viewed.splitlines() if line.startswith("viewer: done"))
     video, audio = (int(word) for word in done.split() if word.isdigit())
     assert video >= 30 and audio >= 30
+
+
+async def test_audio_room_listener_asks_to_speak_and_the_host_hears_it(server: RunningServer) -> None:
+    out = await (await start(server, "audio_room.py", "--frames", "25")).finish()
+    assert "host: joined audio_room:" in out and "backstage=True" in out and "host: live\n" in out
+    assert "listener: joined, can speak: False" in out
+    heard_host = [line for line in out.splitlines() if line.startswith("listener: received ")]
+    assert int(heard_host[-1].split()[2]) >= 25 and heard_host[-1].endswith("audio frames from Host")
+    assert "asks for send-audio; granting" in out and "listener: permission granted: send-audio" in out
+    heard = next(line for line in out.splitlines() if line.startswith("host: heard the listener: "))
+    assert int(heard.split()[-3]) >= 25 and "host: room ended" in out
+
+
+async def ring(server: RunningServer, uid: Callable[[str], str], *callee_args: str) -> tuple[str, str]:
+    """The ringing example's callee (waiting first) and caller; their outputs."""
+    caller_id, callee_id = uid("alice"), uid("bob")
+    callee = await start(server, "ringing_call.py", "callee", "--user-id", callee_id, "--frames", "30",
+                         *callee_args)
+    await callee.printed(f"callee: {callee_id} waiting for a call")
+    caller = await start(server, "ringing_call.py", "caller", "--user-id", caller_id, "--callee", callee_id,
+                         "--frames", "30")
+    return await caller.finish(), await callee.finish()
+
+
+async def test_ringing_call_accepted_then_both_sides_exchange_media(
+        server: RunningServer, uid: Callable[[str], str]) -> None:
+    called, answered = await ring(server, uid)
+    assert "status CallStatusOutgoing(video=True)" in called and "accepted the call" in called
+    assert "status CallStatusIncoming(video=True)" in answered and "callee: accepted" in answered
+    for who, out in (("caller", called), ("callee", answered)):
+        got = next(line for line in out.splitlines() if line.startswith(f"{who}: got "))
+        video, audio = (int(word) for word in got.split() if word.isdigit())
+        assert video >= 30 and audio >= 30, out
+        assert "has received media too" in out and f"{who}: left" in out
+
+
+async def test_ringing_call_rejected(server: RunningServer, uid: Callable[[str], str]) -> None:
+    called, answered = await ring(server, uid, "--reject")
+    assert "callee: rejected, status CallStatusDisconnected(reason=DisconnectReasonRejected(" in answered
+    assert "rejected the call (decline), status CallStatusDisconnected(reason=DisconnectReasonRejected(" in called
+    assert "joined" not in called + answered

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import pytest
 
 from tests.client.conftest import WAIT
-from tests.client.media_helpers import FRAMES, MEDIA_WAIT, RoomFactory, loopback_ice, other, server  # noqa: F401
+from tests.client.media_helpers import AV, FRAMES, MEDIA_WAIT, RoomFactory, loopback_ice, other, server  # noqa: F401
 from tests.client.media_helpers import room  # noqa: F401
 from tests.sfu.rtc_peers import eventually
 from weir.client import (
     CallConnectOptions,
     CallStatusDisconnected,
+    ConnectionQuality,
     DisconnectReasonEnded,
     FacingMode,
     RtcMediaDeviceKind,
@@ -74,15 +76,17 @@ async def test_a_chosen_audio_input_is_what_the_other_client_hears(room: RoomFac
 
 
 async def test_flipping_the_camera_changes_the_facing_and_video_keeps_flowing(room: RoomFactory) -> None:
-    r = await room()
+    back = replace(AV, camera_facing_mode=FacingMode.ENVIRONMENT)
+    r = await room(bob_options=back)
+    assert r.bob.connect_options == back and r.bob.camera_facing_mode is FacingMode.ENVIRONMENT
     await r.flowing("video")
     before = r.bob.local_track("video")
     await r.bob.flip_camera()
-    assert r.bob.camera_facing_mode is FacingMode.ENVIRONMENT
+    assert r.bob.camera_facing_mode is FacingMode.USER
     assert r.bob.local_track("video") is not before
     await r.flowing("video")
     await r.bob.flip_camera()
-    assert r.bob.camera_facing_mode is FacingMode.USER
+    assert r.bob.camera_facing_mode is FacingMode.ENVIRONMENT
 
 
 async def test_screen_share_is_published_received_and_stopped(room: RoomFactory) -> None:
@@ -118,3 +122,22 @@ async def test_the_call_ending_disconnects_the_other_client(room: RoomFactory) -
     await eventually(lambda: r.bob.state.value.status == CallStatusDisconnected(DisconnectReasonEnded()), WAIT,
                      "bob disconnected")
     await eventually(lambda: r.bob._sfu is None, WAIT, "bob's media closed")
+
+
+async def test_connection_quality_reaches_the_state(room: RoomFactory) -> None:
+    r = await room()
+    await r.flowing("audio", "video")
+    graded = (ConnectionQuality.GOOD, ConnectionQuality.EXCELLENT)
+    await eventually(lambda: other(r.alice).connection_quality in graded, MEDIA_WAIT, "bob's connection graded")
+
+
+async def test_a_moderator_mute_turns_the_microphone_off_and_the_user_may_unmute(room: RoomFactory) -> None:
+    r = await room()
+    await r.flowing("audio")
+    await r.alice.mute_users([r.bob.state.value.current_user_id], audio=True)
+    await eventually(lambda: r.bob.local_track("audio") is None, WAIT, "bob's microphone off at bob")
+    assert not other(r.alice).is_audio_enabled
+    assert not r.bob.state.value.local_participant.is_audio_enabled  # type: ignore[union-attr]
+    await r.bob.set_microphone_enabled(True)
+    await eventually(lambda: other(r.alice).is_audio_enabled, WAIT, "bob unmuted himself")
+    await r.flowing("audio")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,11 +15,15 @@ from tests.sfu.rtc_peers import eventually
 from tests.sfu.signaling_peers import sfu_test_settings
 from weir.client import (
     Call,
+    CallPreferences,
     CallState,
     CallStatus,
     CallStatusConnected,
+    CallStatusDisconnected,
     CallStatusMigrating,
     CallStatusReconnecting,
+    CallStatusReconnectionFailed,
+    DisconnectReasonReconnectionFailed,
     StreamVideo,
     User,
 )
@@ -135,4 +139,36 @@ async def test_go_away_migrates_to_a_new_session_while_media_keeps_flowing(room:
     assert after != before
     await eventually(lambda: [p.session_id for p in r.alice.state.value.other_participants] == [after], MEDIA_WAIT,
                      "alice sees only bob's new session")
+    await r.flowing("audio", "video")
+
+
+async def test_reconnection_gives_up_after_the_reconnect_timeout(restartable: Restartable, uid: Uid) -> None:
+    name = uid("alice")
+    client = StreamVideo.create(restartable.running.api_key, user=User.regular(name),
+                                user_token=restartable.running.token(name), options=options_for(
+                                    restartable.running, default_call_preferences=CallPreferences(reconnect_timeout=2)))
+    try:
+        call = client.make_call(id=uid("c"))
+        await call.join(create=True, connect_options=AV)
+        seen = statuses(call)
+        restartable.stop()  # the server is gone for good
+        await eventually(lambda: call.state.value.status.is_disconnected, 30, "alice gave up")
+        assert seen[0] == CallStatusReconnecting(attempt=1)
+        assert seen[-2:] == [CallStatusReconnectionFailed(), CallStatusDisconnected(DisconnectReasonReconnectionFailed())]
+        assert all(isinstance(s, CallStatusReconnecting) for s in seen[:-2])
+        assert call._sfu is None and call.local_track("video") is None  # the media is closed
+    finally:
+        await client.disconnect()
+
+
+async def test_an_ice_failure_rejoins_and_media_resumes(room: RoomFactory) -> None:
+    r = await room()
+    await r.flowing("audio", "video")
+    before = r.bob.state.value.user_session_id
+    seen = statuses(r.bob)
+    assert r.bob._sfu is not None and r.bob._sfu.subscriber.ice.link is not None
+    await r.bob._sfu.subscriber.ice.link.connection.close()  # bob's receiving path dies (consent lost)
+    await eventually(lambda: CallStatusConnected() in seen, MEDIA_WAIT, "bob connected again")
+    assert seen == [CallStatusReconnecting(attempt=1), CallStatusConnected()]
+    assert r.bob.state.value.user_session_id != before  # aiortc cannot revive a dead DTLS: a new session
     await r.flowing("audio", "video")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 
-from tests.client.media_helpers import MEDIA_WAIT, RoomFactory, loopback_ice, other  # noqa: F401
+from tests.client.media_helpers import MEDIA_WAIT, RoomFactory, loopback_ice  # noqa: F401
 from tests.client.media_helpers import room  # noqa: F401
 from tests.conftest import RunningServer
 from tests.sfu.rtc_peers import eventually
@@ -36,6 +35,8 @@ async def test_call_stats_summarise_both_connections(room: RoomFactory) -> None:
     assert stats.subscriber.summary["audio_packetsReceived"] > 0
     kinds = {report["type"] for report in stats.publisher.raw.values()}
     assert {"outbound-rtp", "transport"} <= kinds
+    layers = {report.get("rid") for report in stats.publisher.raw.values() if report["type"] == "outbound-rtp"}
+    assert {"q", "h", "f"} <= layers  # the camera's simulcast layers are reported one by one
     assert any(report["type"] == "inbound-rtp" for report in stats.subscriber.raw.values())
     assert stats.collected_at is not None
 
@@ -49,6 +50,6 @@ async def test_stats_reach_the_sfu_at_the_reporting_interval(room: RoomFactory, 
     await eventually(lambda: session.last_stats.get("publisher", {}).get("video_packetsSent", 0) > 0,
                      MEDIA_WAIT, "bob's stats report at the SFU")
     first = session.last_stats["publisher"]["video_packetsSent"]
-    await eventually(lambda: session.last_stats["publisher"]["video_packetsSent"] > first, 3 * REPORTING_MS / 1000,
+    await eventually(lambda: session.last_stats["publisher"]["video_packetsSent"] > first, MEDIA_WAIT,
                      "the next report")
     assert session.last_stats["subscriber"]["video_packetsReceived"] > 0

@@ -1,10 +1,14 @@
-"""abs-send-time on forwarded video: an RFC 8285 one-byte extension block inserted behind the fixed header."""
+"""abs-send-time on forwarded video: an RFC 8285 one-byte extension block inserted behind the fixed header, and
+announced (with goog-remb) in the SFU's subscriber offers."""
 
 from __future__ import annotations
 
 import pytest
 
-from weir.sfu.abssendtime import AbsSendTimeSink
+from weir.sfu.abssendtime import ABS_SEND_TIME_ID, ABS_SEND_TIME_URI, AbsSendTimeSink
+from weir.sfu.rtc.negotiate import FEEDBACK, OfferedSlot, subscriber_offer
+from weir.sfu.rtc.sdp import Codec, parse
+from weir.sfu.rtc.transport import LocalTransport
 from weir.sfu.rtp import RtpHeader, build_packet
 
 
@@ -28,3 +32,14 @@ def test_a_packet_that_has_extensions_already_is_left_alone() -> None:
 def test_the_id_must_fit_a_one_byte_header() -> None:
     with pytest.raises(ValueError):
         AbsSendTimeSink(lambda _: None, 15)
+
+
+def test_subscriber_offers_announce_it_and_goog_remb_on_video_only() -> None:
+    local = LocalTransport("sfuU", "p" * 22, ("sha-256", "AA"), "actpass", ())
+    audio = OfferedSlot("0", "audio", Codec(111, "opus", 48_000, 2), 1, "s", "s|audio", True)
+    video = OfferedSlot("1", "video", Codec(96, "VP8", 90_000, feedback=list(FEEDBACK)), 2, "s", "s|video", True,
+                        abs_send_time_id=ABS_SEND_TIME_ID)
+    parsed = parse(subscriber_offer([audio, video], local, session_id=1, version=1))
+    assert parsed.media[0].extensions == {}
+    assert parsed.media[1].extensions == {ABS_SEND_TIME_URI: ABS_SEND_TIME_ID}
+    assert "goog-remb" in parsed.media[1].codecs[0].feedback

@@ -154,7 +154,7 @@ def test_a_subscriber_offer_has_one_section_per_slot_with_its_ssrc() -> None:
     assert parsed.bundle == ["0", "1"]
     assert [(m.mid, m.direction, m.ssrcs, m.msid) for m in parsed.media] == [
         ("0", "sendonly", [1234], "alice alice|audio"),
-        ("1", "inactive", [5678], "alice alice|video"),
+        ("1", "inactive", [5678], ""),  # no msid: Chromium refuses one twice, and a re-subscription repeats it
     ]
     assert parsed.media[1].codecs[0].feedback == ["nack", "nack pli"] and parsed.media[0].extensions == {}
     aiortc_view = SessionDescription.parse(offer)

@@ -61,6 +61,19 @@ async def test_rtp_and_rtcp_cross_in_both_directions_byte_for_byte() -> None:
     await answerer.transport.close()
 
 
+async def test_an_end_of_candidates_trickled_before_the_remote_description_waits_for_it() -> None:
+    """A client answered an offer the SFU had already replaced (that answer is ignored) and trickled its
+    end-of-candidates; the answer to the newer offer still brings its candidates, and the transport connects."""
+    offerer, answerer = End(controlling=True), End(controlling=False)
+    await asyncio.gather(offerer.transport.gather(), answerer.transport.gather())
+    await offerer.transport.add_remote_candidate(None)
+    await answerer.transport.apply_remote(offerer.remote("actpass"), "client")
+    await offerer.transport.apply_remote(answerer.remote("active"), "server")
+    await eventually(lambda: offerer.transport.state == answerer.transport.state == "connected", what="connected")
+    assert offerer.states == ["connecting", "connected"]
+    await asyncio.gather(offerer.transport.close(), answerer.transport.close())
+
+
 async def test_ice_restart_moves_media_to_new_candidates_without_a_new_dtls_handshake() -> None:
     offerer, answerer = await connected_pair()
     old_ports = {c.port for c in offerer.transport.link.connection.local_candidates}

@@ -30,15 +30,23 @@ from tests.sfu.test_whip import test_whip_publisher_is_decoded_and_leaves_with_d
 from weir.domain.sfu_tokens import create_sfu_token
 from weir.sfu.workers.channel import EVENTS_PATH, channel_token
 from weir.sfu.workers.registry import WorkerRegistry
+from weir.sfu.workers.spec import split_ports
 
 Uid = Callable[[str], str]
 WORKERS = 2
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with running_sfu("sqlite", tmp_path_factory.mktemp("workers"), sfu_workers=WORKERS) as running:
-        yield running
+ICE_PORTS = (47_100, 47_299)  # shared out between the workers: 47100-47199 and 47200-47299
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("WEIR_ICE_PORT_MIN", str(ICE_PORTS[0]))
+        env.setenv("WEIR_ICE_PORT_MAX", str(ICE_PORTS[1]))
+        with running_sfu(request.param, tmp_path_factory.mktemp(f"workers-{request.param}"),
+                         sfu_workers=WORKERS) as running:
+            yield running
 
 
 def registry(server: RunningServer) -> WorkerRegistry:
@@ -49,6 +57,12 @@ def port_of(joined: dict[str, Any]) -> int:
     port = urlsplit(joined["credentials"]["server"]["url"]).port
     assert port is not None
     return port
+
+
+def sfu_candidate_ports(peer: SignalingPeer) -> set[int]:
+    """The UDP ports of the SFU's candidates in its answer to the peer's publisher offer."""
+    sdp = peer.publisher_pc.remoteDescription.sdp
+    return {int(line.split()[5]) for line in sdp.splitlines() if line.startswith("a=candidate:")}
 
 
 def participants(api: httpx.Client, cid: str) -> list[str]:
@@ -89,9 +103,32 @@ async def test_calls_land_on_different_workers_and_media_flows_on_each(server: R
         await media_between(peers[0], peers[1])
         await media_between(peers[2], peers[3])
         assert not any(p.received(peers[2], "video") for p in peers[:2])  # each call keeps its own media
+        shares = split_ports(*ICE_PORTS, WORKERS)
+        for cid, pair in ((first, peers[:2]), (second, peers[2:])):
+            owner = registry(server).owner(cid)
+            assert owner is not None
+            low, high = shares[owner.index]
+            ports = sfu_candidate_ports(pair[0]) | sfu_candidate_ports(pair[1])
+            assert ports and all(low <= port <= high for port in ports), (ports, shares)
     finally:
         for peer in peers:
             await peer.close()
+
+
+async def test_a_worker_refuses_a_session_of_a_call_it_does_not_own(server: RunningServer, uid: Uid) -> None:
+    cid = f"default:{uid('c')}"
+    joined = await coordinator_join(server, uid("ada"), cid, create=True)
+    other = next(w for w in registry(server).live.values() if w.port != port_of(joined))
+    url = joined["credentials"]["server"]["url"].replace(f":{port_of(joined)}/", f":{other.port}/")
+    peer = await SignalingPeer.open(url, joined["user_session_id"])
+    try:
+        await peer.send({"type": "join", "token": joined["credentials"]["token"],
+                         "session_id": joined["user_session_id"]})
+        refused = await peer.wait_for("error")
+        assert refused["error"]["code"] == "session_not_found" and refused["reconnect_strategy"] == "rejoin"
+        assert registry(server).owner(cid) is not other  # the call stays where it was placed
+    finally:
+        await peer.close()
 
 
 async def test_the_edge_list_still_names_this_server(api: httpx.Client, server: RunningServer) -> None:

@@ -22,10 +22,9 @@ from aiortc.mediastreams import MediaStreamTrack
 from weir.client._observable import StateStream
 from weir.client.media.devices import RtcMediaDeviceKind, enumerate_devices
 from weir.client.media.ice import IceConfig
-from weir.client.media.options import CallConnectOptions, FacingMode, VideoDimension
+from weir.client.media.options import CallConnectOptions, FacingMode, TrackOption, VideoDimension
 from weir.client.media.sinks import FrameStream, Recording, RemoteTracks, track_key
 from weir.client.media.sources import MediaSource, SyntheticSource, open_source
-from weir.client.media.synthetic import TestPatternTrack
 from weir.client.sfu.peers import KIND
 from weir.client.sfu.reducer import apply_sfu_event
 from weir.client.sfu.session import SessionHandlers, SfuSession
@@ -91,15 +90,18 @@ class CallMedia:
         """After the first SFU join: the connect options' tracks, subscriptions and the stats loops."""
         self.connect_options = options
         self._facing = options.camera_facing_mode
-        self._chosen.setdefault("video", options.video_input_device or options.camera.source)
-        self._chosen.setdefault("audio", options.audio_input_device or options.microphone.source)
-        self._chosen.setdefault("screen_share", options.screen_share.source)
-        self._update(replace(self.state.value, video_input_device=self._chosen["video"],
-                             audio_input_device=self._chosen["audio"]))
-        for track_type, option in (("audio", options.microphone), ("video", options.camera),
-                                   ("screen_share", options.screen_share)):
+        tracks: tuple[tuple[TrackType, TrackOption, MediaSource | None], ...] = (
+            ("audio", options.microphone, options.audio_input_device),
+            ("video", options.camera, options.video_input_device),
+            ("screen_share", options.screen_share, None))
+        for track_type, option, device in tracks:
+            if option.source is not None or device is not None:  # else what a device setter chose stays
+                self._chosen[track_type] = option.source or device
+        self._update(replace(self.state.value, video_input_device=self._chosen.get("video"),
+                             audio_input_device=self._chosen.get("audio")))
+        for track_type, option, _ in tracks:
             if option.is_enabled:
-                await self._set_enabled(track_type, True)  # type: ignore[arg-type]
+                await self._set_enabled(track_type, True)
         await self._sync_subscriptions()
         self._media_tasks = [asyncio.ensure_future(self._collect_stats()), asyncio.ensure_future(self._report_stats())]
 
@@ -117,16 +119,29 @@ class CallMedia:
         self._sources.clear()
         self._owned.clear()
         self._subscribed = None
+        self._seen_tracks.clear()
         await self._remote.close()
 
     # --- SFU events -------------------------------------------------------------------------------------
     def _on_sfu_event(self: Call, event: sfu.AnyEvent) -> None:
+        before = self.state.value.local_participant
         self._update(apply_sfu_event(self.state.value, event))
+        after = self.state.value.local_participant
+        if before is not None and after is not None:
+            self._follow_remote_mutes(before.published_tracks - after.published_tracks)
         if isinstance(event, sfu.CallEndedEvent):
             self._spawn(self._sfu_ended(CallStatusDisconnected(DisconnectReasonEnded())))
         elif isinstance(event, (sfu.ErrorEvent, sfu.GoAwayEvent)):
             self._on_sfu_problem(event)
         self.events.publish(event)
+
+    def _follow_remote_mutes(self: Call, stopped: frozenset[SfuTrackType]) -> None:
+        """Tracks the SFU stopped that this client did not mute (a moderator's ``mute_users``, a revoked
+        permission): turn them off here too, so the state and the devices agree; the user may turn them on."""
+        publisher = self._sfu.publisher if self._sfu is not None else None
+        for track_type in stopped:
+            if publisher is not None and publisher.muted.get(track_type.value) is False:  # type: ignore[call-overload]
+                self._spawn(self._set_enabled(track_type.value, False))  # type: ignore[arg-type]
 
     async def _sfu_ended(self: Call, status: CallStatus) -> None:
         """The SFU ended this client's session (call ended, removed): close the media; the coordinator's event,
@@ -222,7 +237,9 @@ class CallMedia:
         session = self._sfu
         if session is None:
             return
-        await session.ensure_publisher().publish(track_type, self._sources.get(track_type))
+        publish_options = self.state.value.preferences.client_publish_options
+        simulcast = publish_options is None or (publish_options.max_simulcast_layers or 3) > 1
+        await session.ensure_publisher(simulcast).publish(track_type, self._sources.get(track_type))
 
     async def _republish(self: Call) -> None:
         """A new SFU session (rejoin, migrate): publish every source again on its new publisher."""
@@ -317,8 +334,10 @@ class CallMedia:
         session = self._sfu
         if session is None:
             return CallStats()
-        publisher, subscriber = await asyncio.gather(
-            collect(session.publisher.pc if session.publisher else None), collect(session.subscriber.pc))
+        sent = session.publisher
+        simulcast = sent.simulcast.stats() if sent is not None and sent.simulcast is not None else None
+        publisher, subscriber = await asyncio.gather(collect(sent.pc if sent else None, simulcast),
+                                                     collect(session.subscriber.pc))
         stats = CallStats(publisher, subscriber, datetime.now(timezone.utc))
         self.stats.set(stats)
         return stats

@@ -5,9 +5,9 @@ Nothing here runs per packet.
 - ``DownlinkEstimate``: how much one subscriber's downlink carries. Its inputs are the subscriber's REMB and the
   loss its receiver reports. A receive-side REMB (aiortc's, Chromium's without transport-cc) cannot rise much
   above what it is sent (WebRTC's AIMD caps it at 1.5 x the measured throughput), so it is read as a congestion
-  signal, not as room to grow: the estimate is a ceiling set when the path shows congestion (loss, or a REMB
-  under what is sent) and grown back slowly once it has been clean for a hold time, which doubles each time a
-  regrowth runs into congestion again.
+  signal, not as room to grow: the estimate is a ceiling set when the path shows congestion (loss in two
+  updates in a row, or a REMB that fell under what is sent) and grown back slowly once it has been clean for a
+  hold time, which doubles each time a regrowth runs into congestion again.
 - ``UplinkEstimate``: the REMB the SFU sends a publisher so that its encoder (aiortc sets its target bit rate
   from it) or its send-side estimator (Chromium with goog-remb) ramps up. It is the loss-based rule of GoogCC
   (draft-ietf-rmcat-gcc) run at the receiver: grow 8 % a second under 2 % loss, hold up to 10 %, cut by half
@@ -23,7 +23,7 @@ __all__ = ["DownlinkEstimate", "LayerMeter", "RateMeter", "UplinkEstimate"]
 MIN_BITRATE = 10_000  # bit/s: no estimate goes below this
 CONGESTED_LOSS = 0.10  # a fraction lost above this is congestion
 CLEAN_LOSS = 0.02  # under this a path counts as clean
-REMB_CONGESTED = 0.8  # a REMB under this share of what is sent says the path queues
+REMB_CONGESTED = 0.8  # a falling REMB under this share of what is sent says the path queues
 REGROWTH = 1.25  # per clean assessment, once the hold is over
 HOLD_MIN_S = 2.0
 HOLD_MAX_S = 32.0
@@ -77,37 +77,51 @@ class LayerMeter:
 
 
 class DownlinkEstimate:
-    __slots__ = ("_hold_s", "_hold_until", "_loss", "ceiling", "remb")
+    __slots__ = ("_hold_s", "_hold_until", "_last_remb", "_loss", "_lossy", "_regrown_at", "ceiling", "remb")
 
     def __init__(self) -> None:
         self.remb: int | None = None
         self.ceiling: float | None = None  # bit/s the subscriber may be sent; None while nothing says less
-        self._loss = 0.0  # the worst fraction lost reported since the last update
+        self._loss: float | None = None  # the worst fraction lost reported since the last update
+        self._last_remb: int | None = None  # the REMB at the last update
+        self._lossy = False  # the loss was over CONGESTED_LOSS at the last update
         self._hold_s = HOLD_MIN_S
         self._hold_until = -math.inf
+        self._regrown_at = -math.inf
 
     def on_remb(self, bitrate: int) -> None:
         self.remb = bitrate
 
     def on_loss(self, fraction: float) -> None:
-        self._loss = max(self._loss, fraction)
+        self._loss = fraction if self._loss is None else max(self._loss, fraction)
 
     def update(self, sent_bps: float, wanted_bps: float, now_s: float) -> float | None:
         """The new ceiling, given what was sent (bit/s) and what the subscriber's requests would cost."""
-        loss, self._loss = self._loss, 0.0
+        reported, self._loss = self._loss, None
+        loss = reported or 0.0
         remb = self.remb
-        queueing = remb is not None and remb < REMB_CONGESTED * sent_bps
-        if loss > CONGESTED_LOSS or queueing:
+        # loss counts only twice in a row (an update without a report leaves the streak as it was): one stall of
+        # the client is not congestion
+        lossy, was_lossy = loss > CONGESTED_LOSS, self._lossy
+        if reported is not None:
+            self._lossy = lossy
+        # a REMB says the path queues when it fell, under what is sent: a browser's estimate starts low and
+        # climbs while it is sent more, which is no congestion
+        last, self._last_remb = self._last_remb, remb
+        queueing = remb is not None and last is not None and remb < last and remb < REMB_CONGESTED * sent_bps
+        if lossy and was_lossy or queueing:
             cut = sent_bps * (1 - loss / 2)
             if remb is not None:
                 cut = min(cut, remb)
             self.ceiling = max(MIN_BITRATE, min(cut, self.ceiling if self.ceiling is not None else math.inf))
-            # congestion again soon after regrowing: wait longer before the next try
-            recent = now_s - self._hold_until < 2 * self._hold_s
-            self._hold_s = min(self._hold_s * 2, HOLD_MAX_S) if recent else HOLD_MIN_S
+            if now_s - self._regrown_at < 2 * HOLD_MIN_S:  # the last regrowth ran into it: wait longer next time
+                self._hold_s = min(self._hold_s * 2, HOLD_MAX_S)
+            elif now_s - self._hold_until > HOLD_MAX_S:  # the first congestion in a long while
+                self._hold_s = HOLD_MIN_S
             self._hold_until = now_s + self._hold_s
         elif self.ceiling is not None and now_s >= self._hold_until and loss < CLEAN_LOSS:
             self.ceiling *= REGROWTH
+            self._regrown_at = now_s
             if self.ceiling > UNCAPPED_MARGIN * wanted_bps and (remb is None or remb > self.ceiling):
                 self.ceiling = None
         return self.ceiling

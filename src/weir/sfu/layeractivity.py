@@ -2,7 +2,8 @@
 
 A layer is resumed as soon as someone needs it, and paused only after nobody has for ``PAUSE_AFTER_S``, so that
 a subscriber stepping between layers, or joining just after another left, does not make it flap. A new track
-counts every layer as needed at its start.
+counts every layer as needed at its start, and its first update always reports (a publisher that republishes
+may still have layers paused that an earlier track's state had paused).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ class LayerActivity:
 
     def __init__(self, layers: int, now_s: float) -> None:
         self._needed_at = [now_s] * layers
-        self.active = [True] * layers
+        self.active: list[bool] = []  # not told yet: the first update reports, whatever the publisher did before
 
     def update(self, needed: Iterable[int], now_s: float) -> bool:
         """Note the layers needed now; True when the active set changed."""

@@ -23,16 +23,19 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamTrack
 
 from weir.client.media.ice import HostIce, IceConfig
+from weir.client.media.simulcast import SimulcastSender, layer_sizes, simulcast_offer
 from weir.client.media.switch import SourceSwitch
 from weir.client.media.voice import mark_voice_activity
 from weir.protocol.sfu.events import PublisherAnswerEvent, SubscriberOfferEvent
-from weir.protocol.sfu.models import MuteState, PeerTarget, PublishOption, TrackInfo, TrackType
+from weir.protocol.sfu.models import Layer, MuteState, PeerTarget, PublishOption, TrackInfo, TrackType
 from weir.protocol.sfu.requests import (
     IceTrickleRequest,
     SendAnswerRequest,
     SetPublisherRequest,
     UpdateMuteStatesRequest,
 )
+from weir.sfu.rtc.negotiate import MID_URI
+from weir.sfu.rtc.sdp import parse
 
 log = logging.getLogger(__name__)
 KIND: dict[TrackType, str] = {"audio": "audio", "video": "video", "screen_share": "video",
@@ -71,10 +74,14 @@ class Publisher(Peer):
     target: PeerTarget = "publisher"
 
     def __init__(self, config: IceConfig, send: SendRequest, request: SendRequest,
-                 options: list[PublishOption]) -> None:
+                 options: list[PublishOption], simulcast: bool = True) -> None:
         super().__init__(config, controlling=True)
         self._send, self._request = send, request
         self._codecs = {o.track_type: o.codec for o in options}
+        self._layers = {o.track_type: o.layers for o in options if simulcast}
+        self._sizes = {o.track_type: (o.width, o.height) for o in options}
+        self.simulcast: SimulcastSender | None = None  # the camera's, when the SFU asks for simulcast
+        self._rid_id = 0  # the rid header extension's id in the rewritten offer
         self.transceivers: dict[TrackType, RTCRtpTransceiver] = {}
         self.switches: dict[TrackType, SourceSwitch] = {}
         self.muted: dict[TrackType, bool] = {}
@@ -91,7 +98,12 @@ class Publisher(Peer):
         if track is None:
             return
         self.switches[track_type] = switch = SourceSwitch(KIND[track_type], track)
-        transceiver = self.pc.addTransceiver(switch, direction="sendonly")
+        layers = self._layers.get(track_type, [])
+        if track_type == "video" and len(layers) > 1:  # aiortc's sender gets an idle switch; ours reads ``switch``
+            self.simulcast = SimulcastSender(switch, layers)
+            transceiver = self.pc.addTransceiver(SourceSwitch("video"), direction="sendonly")
+        else:
+            transceiver = self.pc.addTransceiver(switch, direction="sendonly")
         self._prefer_codec(transceiver, track_type)
         self.transceivers[track_type] = transceiver
         await self.negotiate()
@@ -106,8 +118,33 @@ class Publisher(Peer):
 
     def tracks(self) -> list[TrackInfo]:
         return [TrackInfo(track_type=track_type, mid=t.mid or "", muted=self.muted.get(track_type, False),
-                          codec=self._codecs.get(track_type, ""))
+                          codec=self._codecs.get(track_type, ""), layers=self._announced_layers(track_type))
                 for track_type, t in self.transceivers.items()]
+
+    def _announced_layers(self, track_type: TrackType) -> list[Layer]:
+        if self.simulcast is None or track_type != "video":
+            return []
+        source = self.switches["video"].source
+        width, height = self._sizes.get("video", (0, 0))
+        return layer_sizes(getattr(source, "width", width), getattr(source, "height", height),
+                           self._layers["video"])
+
+    def _offer(self) -> str:
+        """The local offer as the SFU gets it (a simulcast camera section rewritten as a browser writes it)."""
+        sdp = self.pc.localDescription.sdp
+        video = self.transceivers.get("video")
+        if self.simulcast is None or video is None or video.mid is None:
+            return sdp
+        sdp, self._rid_id = simulcast_offer(sdp, video.mid, self.simulcast.rids)
+        return sdp
+
+    def _start_simulcast(self, answer: str) -> None:
+        video = self.transceivers.get("video")
+        if self.simulcast is None or video is None or video.mid is None:
+            return
+        media = next(m for m in parse(answer).media if m.mid == video.mid)
+        self.simulcast.payload_type = next(c.payload_type for c in media.codecs if c.name.lower() == "vp8")
+        self.simulcast.start(video.sender.transport, video.mid, media.extensions[MID_URI], self._rid_id)
 
     async def negotiate(self, ice_restart: bool = False) -> None:
         """Offer (with new ICE credentials for a restart), ``set_publisher``, apply the SFU's answer."""
@@ -118,14 +155,20 @@ class Publisher(Peer):
             if ice_restart:
                 await self.ice.begin_restart()
             await self.pc.setLocalDescription(await self.pc.createOffer())
-            answer = await self._request(SetPublisherRequest(sdp=self.pc.localDescription.sdp,
-                                                             tracks=self.tracks()), PublisherAnswerEvent)
+            answer = await self._request(SetPublisherRequest(sdp=self._offer(), tracks=self.tracks()),
+                                         PublisherAnswerEvent)
             assert isinstance(answer, PublisherAnswerEvent)
             await self.pc.setRemoteDescription(RTCSessionDescription(answer.sdp, "answer"))
+            self._start_simulcast(answer.sdp)
             mark_voice_activity(self.pc)
             await self._send(self.end_of_candidates())
             if ice_restart:
                 await self.ice.finish_restart(answer.sdp)
+
+    async def close(self) -> None:
+        if self.simulcast is not None:
+            await self.simulcast.stop()
+        await super().close()
 
 
 class Subscriber(Peer):

@@ -13,9 +13,11 @@ import platform
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import aiortc
 from aiortc.mediastreams import MediaStreamTrack
 
 from weir import __version__
+from weir.client.call_actions import SDK_NAME
 from weir.client.media.ice import IceConfig
 from weir.client.sfu.peers import Publisher, Subscriber
 from weir.client.sfu.socket import SfuSocket
@@ -31,12 +33,9 @@ from weir.protocol.sfu.requests import (
 from weir.protocol.sfu_edges import Credentials
 
 log = logging.getLogger(__name__)
-SDK_NAME = "weir-python"
 
 
 def client_details() -> ClientDetails:
-    import aiortc
-
     return ClientDetails(sdk=SDK_NAME, sdk_version=__version__, os=f"{platform.system()} {platform.release()}"[:128],
                          device=platform.machine(), webrtc_version=f"aiortc {aiortc.__version__}")
 
@@ -90,10 +89,10 @@ class SfuSession:
     def new_socket(self) -> SfuSocket:
         return SfuSocket(self.credentials.server.url, self._on_event, lambda: self._trouble("socket"))
 
-    def ensure_publisher(self) -> Publisher:
+    def ensure_publisher(self, simulcast: bool = True) -> Publisher:
         if self.publisher is None:
             options = self.join_response.publish_options if self.join_response else []
-            self.publisher = Publisher(self._ice, self.socket.send, self.socket.request, options)
+            self.publisher = Publisher(self._ice, self.socket.send, self.socket.request, options, simulcast)
             self.publisher.pc.on("connectionstatechange",
                                  lambda: self._pc_state(self.publisher.pc.connectionState if self.publisher else ""))
         return self.publisher

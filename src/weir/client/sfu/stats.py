@@ -53,9 +53,11 @@ def summarise(raw: dict[str, dict[str, Any]]) -> dict[str, float]:
     return dict(summary)
 
 
-async def collect(pc: RTCPeerConnection | None) -> PeerStats:
+async def collect(pc: RTCPeerConnection | None, extra: dict[str, dict[str, Any]] | None = None) -> PeerStats:
+    """``pc``'s stats, plus ``extra`` reports (what the simulcast sender sent beside aiortc)."""
     if pc is None or pc.connectionState == "closed":
         return PeerStats()
     report = await pc.getStats()
     raw = {key: {k: _plain(v) for k, v in dataclasses.asdict(stat).items()} for key, stat in report.items()}
+    raw.update(extra or {})
     return PeerStats(raw, summarise(raw))

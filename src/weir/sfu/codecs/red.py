@@ -17,22 +17,20 @@ from collections.abc import Callable
 
 from weir.sfu.errors import RedError
 
-__all__ = ["block_payload_types", "primary_offset", "rewriter"]
+__all__ = ["primary_offset", "rewriter"]
 
 _REDUNDANT_HEADER = 4
 
 Rewrite = Callable[[bytearray, int, int], None]  # (packet, payload start, primary data start)
 
 
-def _walk(data: bytes | bytearray, start: int, end: int) -> tuple[list[int], int]:
-    """(positions of the block headers, offset of the primary block's data)."""
-    headers = []
+def primary_offset(data: bytes, start: int, end: int) -> int:
+    """Where the primary block's data starts in ``data[start:end]``; RedError if the headers do not fit."""
     pos = start
     skipped = 0
     while True:
         if pos >= end:
             raise RedError("RED block headers are truncated")
-        headers.append(pos)
         if not data[pos] & 0x80:
             pos += 1
             break
@@ -43,18 +41,7 @@ def _walk(data: bytes | bytearray, start: int, end: int) -> tuple[list[int], int
     primary = pos + skipped
     if primary > end:
         raise RedError(f"RED blocks of {skipped} bytes overrun the packet")
-    return headers, primary
-
-
-def primary_offset(data: bytes, start: int, end: int) -> int:
-    """Where the primary block's data starts in ``data[start:end]``; RedError if the headers do not fit."""
-    return _walk(data, start, end)[1]
-
-
-def block_payload_types(data: bytes, start: int = 0, end: int = -1) -> tuple[int, ...]:
-    """The payload type of each block, the primary last."""
-    headers, _ = _walk(data, start, len(data) if end < 0 else end)
-    return tuple(data[pos] & 0x7F for pos in headers)
+    return primary
 
 
 def rewriter(red_payload_type: int | None, primary_payload_type: int) -> Rewrite:

@@ -3,8 +3,9 @@
 The subscriber's RTCP feeds it (REMB, and per reception report the loss, jitter and, by the SR it names, the
 round-trip time). Once per assessment ``assess`` measures what was sent, updates the ``DownlinkEstimate`` and
 allocates the subscriber's unmuted video slots within it: each slot's ``cap`` becomes the highest layer it may
-get, or None when its video is paused because even the lowest layer does not fit. Its ``score`` grades what
-the subscriber reported, no better than "poor" while a video is paused and "good" while one is reduced.
+get, or None when its video is paused because even the lowest layer has not fitted for ``PAUSE_AFTER``
+assessments in a row. Its ``score`` grades what the subscriber reported, no better than "poor" while a video
+is paused and "good" while one is reduced.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 from weir.sfu.allocator import VideoDemand, allocate
 from weir.sfu.bwe import DownlinkEstimate, RateMeter
 from weir.sfu.quality import RttMeter, mos
+from weir.sfu.receiver import MAX_LAYERS
 from weir.sfu.rtcp import ReportBlock
 
 if TYPE_CHECKING:
@@ -27,6 +29,7 @@ __all__ = ["Downlink"]
 _FRACTION_SCALE = 256  # RFC 3550: fraction lost is in 1/256ths
 PAUSED_SCORE = 2.0  # a subscriber with video paused for bandwidth is graded poor at best
 REDUCED_SCORE = 4.0  # one sent a lower layer than it asked for, good at best
+PAUSE_AFTER = 3  # assessments in a row without room for a video's lowest layer before it is paused
 
 
 class Downlink:
@@ -38,6 +41,7 @@ class Downlink:
         self._loss: float | None = None  # the worst fraction lost reported since the last assessment
         self._jitter_ms = 0.0
         self._limit = math.inf  # the best score the latest allocation allows
+        self._starved: dict[Slot, int] = {}  # video slots without room for their lowest layer: for how long
 
     def on_remb(self, bitrate: int) -> None:
         self.estimate.on_remb(bitrate)
@@ -69,12 +73,19 @@ class Downlink:
         ceiling = self.estimate.update(sent, wanted, now_ns / 1e9)
         changed = []
         self._limit = math.inf
+        starved: dict[Slot, int] = {}
         for slot, layer in zip(video, allocate(demands, None if ceiling is None else ceiling - audio), strict=True):
+            if layer is None:
+                starved[slot] = self._starved.get(slot, 0) + 1
+                if starved[slot] < PAUSE_AFTER and slot.cap is not None:
+                    layer = 0  # not paused yet: the lowest layer, until the shortage has lasted
             if (layer is None) != (slot.cap is None):
                 changed.append(slot)
-            slot.cap = layer
-            if layer is None or layer < slot.target:
+            limited = layer is None or layer < slot.target
+            slot.cap = layer if limited else MAX_LAYERS  # uncapped: a larger request applies at once
+            if limited:
                 self._limit = min(self._limit, PAUSED_SCORE if layer is None else REDUCED_SCORE)
+        self._starved = starved
         return changed
 
     def score(self) -> float | None:

@@ -274,13 +274,16 @@ def _slot_section(slot: OfferedSlot, local: LocalTransport) -> list[str]:
     lines += [f"a=mid:{slot.mid}", "a=sendonly" if slot.active else "a=inactive"]
     if slot.abs_send_time_id:
         lines.append(f"a=extmap:{slot.abs_send_time_id} {ABS_SEND_TIME_URI}")
-    lines += [f"a=msid:{slot.stream_id} {slot.track_id}", "a=rtcp-mux", "a=rtcp-rsize", *format_lines]
+    # an inactive section names no track: Chromium refuses an msid in two sections, and a track subscribed
+    # again gets a new section
+    msid = f"msid:{slot.stream_id} {slot.track_id}" if slot.active else ""
+    lines += [*([f"a={msid}"] if msid else []), "a=rtcp-mux", "a=rtcp-rsize", *format_lines]
     ssrcs = [slot.ssrc]
     if rtx is not None:
         lines.append(f"a=ssrc-group:FID {slot.ssrc} {slot.rtx_ssrc}")
         ssrcs.append(slot.rtx_ssrc)
     for ssrc in ssrcs:
-        lines += [f"a=ssrc:{ssrc} cname:{slot.stream_id}", f"a=ssrc:{ssrc} msid:{slot.stream_id} {slot.track_id}"]
+        lines += [f"a=ssrc:{ssrc} cname:{slot.stream_id}", *([f"a=ssrc:{ssrc} {msid}"] if msid else [])]
     return lines
 
 

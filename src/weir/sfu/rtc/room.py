@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import time
 from collections.abc import Awaitable, Callable
 
@@ -31,6 +32,8 @@ from weir.sfu.rtc.track import PublishedTrack
 __all__ = ["AUDIO_LEVEL_INTERVAL_MS", "RtcRoom", "linear_level"]
 
 AUDIO_LEVEL_INTERVAL_MS = 250
+
+logger = logging.getLogger(__name__)
 
 
 def linear_level(dbov: int) -> float:
@@ -149,7 +152,11 @@ class RtcRoom:
                 participant.follow_arriving_layers(now_ns)
 
     def _assess(self, now_ns: int) -> None:
-        changed = self._assessment.run(list(self._participants.values()), now_ns)
+        try:
+            changed = self._assessment.run(list(self._participants.values()), now_ns)
+        except Exception:  # a fault here must not stop the ticker (audio levels, layers following arrivals)
+            logger.exception("assessment of call %s failed", self.call_cid)
+            return
         if changed:
             self._events.put(self.on_connection_quality, changed)
 

@@ -155,8 +155,9 @@ class SubscriberSide:
         return slot
 
     def retarget(self, slot: Slot, target: int, paused: bool) -> None:
+        """A new requested layer or mute state; what bandwidth allows (``Slot.cap``) still holds."""
         slot.target = target
-        slot.downtrack.set_target_layer(None if paused else target)
+        slot.downtrack.set_target_layer(None if paused or slot.cap is None else min(target, slot.cap))
 
     def follow_arriving_layers(self, now_ns: int) -> None:
         """Aim each unmuted video down-track at the best layer that is arriving, up to the one it asked for and

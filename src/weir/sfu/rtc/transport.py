@@ -13,6 +13,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from aioice import Candidate
 from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsFingerprint, RTCDtlsParameters
 
 from weir.sfu.rtc.config import IceConfig
@@ -71,6 +72,7 @@ class PeerTransport:
         self.send_rtcp = self.dtls.send_rtcp
         self.state: TransportState = "new"
         self._remote: RemoteTransport | None = None
+        self._early: list[Candidate | None] = []  # trickled before the first remote description
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -105,6 +107,10 @@ class PeerTransport:
             self._remote = remote
         for line in remote.candidates:
             await self.add_remote_candidate(line)
+        if first:
+            for candidate in self._early:
+                await self.link.add_remote_candidate(candidate)
+            self._early.clear()
         if remote.end_of_candidates:
             await self.link.add_remote_candidate(None)
         if first:
@@ -114,8 +120,16 @@ class PeerTransport:
             self._spawn(self._restart(remote))
 
     async def add_remote_candidate(self, line: str | None) -> None:
-        """A trickled candidate (its SDP form) or None for end-of-candidates; ValueError when malformed."""
-        await self.link.add_remote_candidate(None if line is None else parse_candidate(line))
+        """A trickled candidate (its SDP form) or None for end-of-candidates; ValueError when malformed.
+
+        Before the first remote description they wait for it: a client may trickle after answering an offer that
+        a newer one replaced (the SFU ignores that answer), and its end-of-candidates must not close the
+        candidate list before the answer that counts brings its candidates."""
+        candidate = None if line is None else parse_candidate(line)
+        if self._remote is None:
+            self._early.append(candidate)
+            return
+        await self.link.add_remote_candidate(candidate)
 
     async def _connect(self, remote: RemoteTransport) -> None:
         self._set_state("connecting")

@@ -27,8 +27,6 @@ from weir.sfu.workers.entry import entry_router
 from weir.sfu.workers.remote import RemoteCoordinator
 from weir.sfu.workers.spec import WorkerSpec
 
-log = logging.getLogger(__name__)
-
 CONNECT_WAIT_SECONDS = 60.0
 ORPHAN_SECONDS = 10.0
 

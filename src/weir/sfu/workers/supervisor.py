@@ -40,12 +40,14 @@ class WorkerSupervisor:
         for process in self.processes.values():
             if process.stdin is not None and not process.stdin.is_closing():
                 process.stdin.close()
-        done, pending = await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT_SECONDS) if self._tasks else ((), ())
+        if not self._tasks:
+            return
+        await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT_SECONDS)
         for index, process in self.processes.items():
             if process.returncode is None:
                 log.warning("SFU worker %d did not stop in time; killing it", index)
                 process.kill()
-        await asyncio.gather(*pending, return_exceptions=True)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _keep(self, spec: WorkerSpec) -> None:
         crashes = 0

@@ -1,0 +1,46 @@
+"""Bandwidth with Chromium through the SFU: Chromium's subscriber connection sends REMB (goog-remb and
+abs-send-time negotiated), and the browser app stops sending the simulcast layers the SFU says nobody receives."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from tests.conftest import RunningServer
+from tests.web.conftest import Pages, by_user
+from tests.web.test_media import expect_playing, in_call
+from weir.sfu.rtc import RtcParticipant
+
+WAIT_S = 30
+
+
+def wait_until(check: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def arriving_layers(participant: RtcParticipant) -> set[int]:
+    """The simulcast layers of the participant's camera whose packets keep arriving at the SFU."""
+    (track,) = [t for t in participant.published if t.info.track_type == "video"]
+    before = track.receiver.counters()
+    time.sleep(1.5)
+    after = track.receiver.counters()
+    return {layer for layer, (old, new) in enumerate(zip(before, after, strict=True)) if new[0] > old[0]}
+
+
+def test_chromium_sends_remb_and_stops_the_layers_nobody_receives(
+    pages: Pages, web_server: RunningServer, uid: Callable[[str], str]
+) -> None:
+    alice, bob, call_id = uid("alice"), uid("bob"), uid("c")
+    first, second = in_call(pages, [alice, bob], call_id)
+    expect_playing(by_user(second, "participant-tile", alice).get_by_test_id("participant-video"))
+    room = web_server.app.state.sfu.server.rooms.rooms[f"default:{call_id}"]
+    media = {session.user_id: session.media for session in room.sessions.values()}
+    assert isinstance(media[alice], RtcParticipant)
+    wait_until(lambda: all(m.downlink.estimate.remb is not None for m in media.values()), "REMB from both pages")
+    # One subscriber (bob, at his tile's size) needs one of alice's three layers: the others stop arriving.
+    wait_until(lambda: 1 <= len(arriving_layers(media[alice])) < 3, "alice's browser pausing unneeded layers")
+    expect_playing(by_user(second, "participant-tile", alice).get_by_test_id("participant-video"))
