@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import free_port
+from weir.cli import app
 from weir.config import Settings
 from weir.sfu.rtc import IceConfig
 from weir.sfu.workers import registry as registry_module
@@ -70,3 +75,15 @@ async def test_placing_without_a_live_worker_waits_then_fails() -> None:
     registry = WorkerRegistry()
     with pytest.raises(NoWorker):
         await registry.place("default:a", 0.05)
+
+
+@pytest.mark.parametrize("env", [
+    {"WEIR_SFU_WORKERS": "4", "WEIR_ICE_PORT_MIN": "50000", "WEIR_ICE_PORT_MAX": "50002"},
+    {"WEIR_SFU_WORKERS": "-1"},
+])
+def test_weir_serve_refuses_a_bad_setting_with_a_message_not_a_traceback(tmp_path: Path, env: dict[str, str]) -> None:
+    result = CliRunner().invoke(app, ["serve", "--data-dir", str(tmp_path), "--port", str(free_port())], env=env)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("Error: ") and "Traceback" not in result.stderr, result.stderr
+    assert ("too small for 4 SFU workers" in result.stderr) if "WEIR_ICE_PORT_MIN" in env else \
+        ("sfu_workers" in result.stderr)

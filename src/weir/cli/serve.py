@@ -34,13 +34,13 @@ def serve(
     """Start Weir: the coordinator API, the SFU (in media worker processes unless told 0) and background work."""
     overrides = {k: v for k, v in {"host": host, "port": port, "data_dir": data_dir, "database_url": database_url,
                                     "sfu_workers": sfu_workers}.items() if v is not None}
-    settings = Settings(**overrides)
-    if dev:
-        settings.dev = True
-    generated = settings.ensure_credentials()
     try:
+        settings = Settings(**overrides)
+        if dev:
+            settings.dev = True
+        generated = settings.ensure_credentials()
         app = create_app(settings)
-    except TurnServerError as exc:
+    except (TurnServerError, ValueError) as exc:  # pydantic's ValidationError is a ValueError too
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(1) from exc
     console = Console()
