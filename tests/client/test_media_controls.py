@@ -11,19 +11,23 @@ from tests.client.conftest import WAIT
 from tests.client.media_helpers import AV, FRAMES, MEDIA_WAIT, RoomFactory, loopback_ice, other, server  # noqa: F401
 from tests.client.media_helpers import room  # noqa: F401
 from tests.sfu.rtc_peers import eventually
+from tests.sfu.signaling_peers import SignalingPeer
 from weir.client import (
     CallConnectOptions,
     CallStatusDisconnected,
+    DisconnectReasonSfuError,
     ConnectionQuality,
     DisconnectReasonEnded,
     FacingMode,
     RtcMediaDeviceKind,
     RtcMediaDeviceNotifier,
+    SfuError,
     SfuTrackType,
     TestPatternTrack,
     ToneTrack,
     enumerate_devices,
 )
+from weir.client.call_media import COORDINATOR_GRACE
 from weir.protocol.sfu.events import CallEndedEvent, CallGrantsUpdatedEvent, PinsUpdatedEvent
 
 
@@ -110,7 +114,7 @@ async def test_sfu_events_arrive_typed_and_update_the_state(room: RoomFactory) -
         await eventually(lambda: r.bob.state.value.local_participant.is_pinned, WAIT, "bob pinned")  # type: ignore
         await r.alice.revoke_permissions(r.bob.state.value.current_user_id, ["send-video"])
         await events.first(lambda e: isinstance(e, CallGrantsUpdatedEvent), timeout=WAIT)
-        assert "send-video" not in r.bob.state.value.own_capabilities
+        await eventually(lambda: "send-video" not in r.bob.state.value.own_capabilities, WAIT, "the revoke")
         await eventually(lambda: not other(r.alice).is_video_enabled, WAIT, "bob's video stopped by the SFU")
 
 
@@ -141,3 +145,29 @@ async def test_a_moderator_mute_turns_the_microphone_off_and_the_user_may_unmute
     await r.bob.set_microphone_enabled(True)
     await eventually(lambda: other(r.alice).is_audio_enabled, WAIT, "bob unmuted himself")
     await r.flowing("audio")
+
+
+async def test_publishing_without_the_capability_raises_an_sfu_error(room: RoomFactory) -> None:
+    r = await room()
+    await r.alice.revoke_permissions(r.bob.state.value.current_user_id, ["screenshare"])
+    await eventually(lambda: "screenshare" not in r.bob.state.value.own_capabilities, WAIT, "the revoke at bob")
+    with pytest.raises(SfuError) as refused:
+        await r.bob.set_screen_share_enabled(True)
+    assert refused.value.code == "permission_denied" and refused.value.reconnect_strategy == "unspecified"
+    assert not other(r.alice).is_screen_share_enabled
+    await r.flowing("video")  # the rest of the call is unharmed
+
+
+async def test_a_session_replaced_elsewhere_disconnects_with_an_sfu_error(room: RoomFactory) -> None:
+    r = await room()
+    assert r.bob._sfu is not None
+    credentials = r.bob._sfu.credentials.model_dump()
+    # another socket resumes bob's session (as a second device with the same credentials would)
+    thief = await SignalingPeer.join({"credentials": credentials, "user_session_id": r.bob.state.value.user_session_id})
+    try:
+        await eventually(lambda: r.bob.state.value.status.is_disconnected, WAIT + COORDINATOR_GRACE, "bob dropped")
+        reason = r.bob.state.value.status.reason  # type: ignore[attr-defined]
+        assert isinstance(reason, DisconnectReasonSfuError) and reason.error.code == "session_replaced"
+        assert r.bob._sfu is None
+    finally:
+        await thief.close()

@@ -15,7 +15,15 @@ from tests.conftest import RunningServer
 from tests.sfu.rtc_peers import SimulcastPublisher, eventually
 from tests.sfu.signaling_peers import SignalingPeer, coordinator_join
 from tests.sfu.test_integration_media import through
-from weir.client import CallConnectOptions, FileSource, StreamVideo, SyntheticSource, TrackOption, VideoDimension
+from weir.client import (
+    CallConnectOptions,
+    FileSource,
+    Recording,
+    StreamVideo,
+    SyntheticSource,
+    TrackOption,
+    VideoDimension,
+)
 from weir.client.media.sinks import FrameStream
 
 Uid = Callable[[str], str]
@@ -93,6 +101,7 @@ async def test_a_file_source_is_sent_and_a_recorder_writes_what_arrives(room: Ro
     await eventually(lambda: r.alice.received_video_size(other(r.alice)) == (96, 64), MEDIA_WAIT,
                      "the file's video (96x64) at alice")
     recording = await r.alice.record(tmp_path / "bob.mkv", other(r.alice))
+    assert isinstance(recording, Recording) and recording.path == tmp_path / "bob.mkv"
     await asyncio.sleep(2)
     await recording.stop()
     with av.open(str(tmp_path / "bob.mkv")) as container:

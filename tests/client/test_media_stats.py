@@ -11,7 +11,7 @@ from tests.client.media_helpers import room  # noqa: F401
 from tests.conftest import RunningServer
 from tests.sfu.rtc_peers import eventually
 from tests.sfu.signaling_peers import running_sfu
-from weir.client import CallPreferences, CallStats
+from weir.client import CallPreferences, CallStats, PeerStats
 
 REPORTING_MS = 1000
 
@@ -39,6 +39,7 @@ async def test_call_stats_summarise_both_connections(room: RoomFactory) -> None:
     assert {"q", "h", "f"} <= layers  # the camera's simulcast layers are reported one by one
     assert any(report["type"] == "inbound-rtp" for report in stats.subscriber.raw.values())
     assert stats.collected_at is not None
+    assert isinstance(stats.publisher, PeerStats) and isinstance(stats.subscriber, PeerStats)
 
 
 async def test_stats_reach_the_sfu_at_the_reporting_interval(room: RoomFactory, server: RunningServer) -> None:

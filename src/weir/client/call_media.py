@@ -23,7 +23,7 @@ from weir.client._observable import StateStream
 from weir.client.media.devices import RtcMediaDeviceKind, enumerate_devices
 from weir.client.media.ice import IceConfig
 from weir.client.media.options import CallConnectOptions, FacingMode, TrackOption, VideoDimension
-from weir.client.media.sinks import FrameStream, Recording, RemoteTracks, track_key
+from weir.client.media.sinks import FrameStream, Recording, RemoteTracks, start_recording, track_key
 from weir.client.media.sources import MediaSource, SyntheticSource, open_source
 from weir.client.sfu.peers import KIND
 from weir.client.sfu.reducer import apply_sfu_event
@@ -325,9 +325,7 @@ class CallMedia:
         session_id = participant if isinstance(participant, str) else participant.session_id
         keys = [(track_key(session_id, SfuTrackType(t).value), KIND[SfuTrackType(t).value])  # type: ignore[index]
                 for t in track_types]
-        recording = Recording(self._remote, path, keys)
-        await recording.start()
-        return recording
+        return await start_recording(self._remote, path, keys)
 
     # --- stats ------------------------------------------------------------------------------------------
     async def _gather_stats(self: Call) -> CallStats:

@@ -18,7 +18,7 @@ from aiortc.contrib.media import MediaRecorder
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av import AudioFrame, VideoFrame
 
-__all__ = ["FrameStream", "Recording", "RemoteTracks", "track_key"]
+__all__ = ["FrameStream", "Recording", "RemoteTracks", "start_recording", "track_key"]
 
 Frame = AudioFrame | VideoFrame
 _END: Any = object()
@@ -91,13 +91,17 @@ class Recording:
         for (_, kind), stream in zip(keys, self._streams):
             self._recorder.addTrack(_StreamTrack(kind, stream))
 
-    async def start(self) -> None:
-        await self._recorder.start()
-
     async def stop(self) -> None:
         for stream in self._streams:
             stream.close()
         await self._recorder.stop()
+
+
+async def start_recording(hub: RemoteTracks, path: str | Path, keys: list[tuple[str, str]]) -> Recording:
+    """A recording of the tracks ``keys`` ((key, kind) pairs) to ``path``, started."""
+    recording = Recording(hub, path, keys)
+    await recording._recorder.start()
+    return recording
 
 
 class RemoteTracks:

@@ -118,7 +118,9 @@ class SfuSession:
             self.handlers.on_event(event)
 
     def _pc_state(self, state: str) -> None:
-        if state == "failed":
+        # aiortc closes a connection whose ICE path died (its DTLS transport ends with it): either is a failure
+        # unless this session is closing
+        if state in ("failed", "closed"):
             self._trouble("ice")
 
     def _trouble(self, what: str) -> None:
