@@ -1,18 +1,21 @@
 """The coordinator-side options and methods test_calls.py / test_ringing.py leave out: every ``get_or_create`` and
 ``update`` option, ``get`` without watching, the join's status sequence, each reject reason, ``ring(video=)``,
 going live seen by a viewer, paging back through ``query_calls``, the development call type, profile changes made
-on the server, and a refused request. Each checks the effect on the server or on the other client."""
+on the server, a refused request and resetting the singleton. Each checks the effect on the server or on the
+other client."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
 
-from tests.client.conftest import WAIT
+from tests.client.conftest import WAIT, options_for
 from tests.client.test_ringing import ring
+from tests.conftest import RunningServer
 from weir.client import (
     CallPreferences,
     CallRejectReason,
@@ -288,3 +291,23 @@ async def test_a_refused_request_names_the_field_and_changes_nothing(
             await events.first(lambda e: isinstance(e, (ev.CallUserFeedbackSubmittedEvent, ev.CallRingEvent)), QUIET)
     assert mine.state.value.status.is_idle and alice.state.outgoing_call.value is None
     assert set(server_members(api, "default", call_id)) == {bob.current_user.id}
+
+
+async def test_reset_disconnects_the_singleton(server: RunningServer, api: httpx.Client, uid: Uid) -> None:
+    user = User.regular(uid("single"))
+    client = StreamVideo(server.api_key, user=user, user_token=server.token(user.id), options=options_for(server))
+    try:
+        await client.connect()
+        assert online(api, user.id) is True
+    finally:
+        await StreamVideo.reset()
+    assert client.connection_id is None
+    for _ in range(50):  # the server marks the user offline once it notices the socket closed
+        if not online(api, user.id):
+            break
+        await asyncio.sleep(0.05)
+    assert online(api, user.id) is False
+
+
+def online(api: httpx.Client, user_id: str) -> bool:
+    return api.post("/users/query", json={"filter_conditions": {"id": user_id}}).json()["users"][0]["online"]
