@@ -27,3 +27,21 @@ def test_when_even_the_lowest_layers_do_not_fit_videos_are_paused_costliest_firs
 
 def test_unmeasured_layers_cost_nothing() -> None:
     assert allocate([VideoDemand(2, (0.0, 0.0, 0.0))], 1) == [2]
+
+
+def test_the_least_important_video_is_paused_first_and_the_estimate_is_never_left_unused() -> None:
+    pinned, speaker, quiet = VideoDemand(0, (100_000.0,), 3), VideoDemand(0, (100_000.0,), 1), VideoDemand(0, (100_000.0,))
+    assert allocate([quiet, pinned, speaker], 250_000) == [None, 0, 0]
+    assert allocate([quiet, pinned, speaker], 150_000) == [None, 0, None]
+    # the most important video's lowest layer does not fit, a cheaper one's does: that one is kept
+    screen = VideoDemand(0, (400_000.0,), 2)
+    assert allocate([quiet, screen], 150_000) == [0, None]
+
+
+def test_no_video_is_paused_while_the_estimate_carries_the_lowest_layer_of_one() -> None:
+    demands = [VideoDemand(2, SIMULCAST, priority) for priority in range(5)]
+    for ceiling in (150_000, 200_000, 500_000, 1_000_000):
+        layers = allocate(demands, ceiling)
+        assert any(layer is not None for layer in layers), ceiling
+        assert sum(SIMULCAST[layer] for layer in layers if layer is not None) <= ceiling
+    assert allocate(demands, 300_000) == [None, None, None, 0, 0]  # the most important ones

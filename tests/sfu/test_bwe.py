@@ -56,17 +56,78 @@ def test_loss_twice_in_a_row_cuts_the_ceiling_below_what_was_sent_and_regrowth_w
     assert estimate.ceiling is None
 
 
-def test_a_remb_that_falls_under_what_is_sent_is_congestion() -> None:
+def test_a_remb_under_what_is_sent_and_not_rising_twice_in_a_row_is_congestion() -> None:
     estimate = DownlinkEstimate()
+    sent = {1: 1_000_000.0}
     for second, remb in enumerate((100_000, 150_000, 200_000)):  # a browser's estimate climbing from low
-        estimate.on_remb(remb)
-        assert estimate.update(1_000_000, 1_000_000, float(second)) is None
-    estimate.on_remb(400_000)
-    assert estimate.update(300_000, 1_000_000, 3.0) is None  # it rose
-    estimate.on_remb(350_000)
-    assert estimate.update(300_000, 1_000_000, 4.0) is None  # it fell, but is above what is sent
-    estimate.on_remb(200_000)
-    assert estimate.update(1_000_000, 1_000_000, 5.0) == 200_000
+        estimate.on_remb(remb, (1,))
+        assert estimate.update(1_000_000, 1_000_000, float(second), sent) is None
+    estimate.on_remb(150_000, (1,))
+    assert estimate.update(1_000_000, 1_000_000, 3.0, sent) is None  # it fell: once is a stall
+    estimate.on_remb(350_000, (1,))
+    assert estimate.update(300_000, 1_000_000, 4.0, {1: 300_000.0}) is None  # above what is sent
+    estimate.on_remb(200_000, (1,))
+    assert estimate.update(1_000_000, 1_000_000, 5.0, sent) is None
+    assert estimate.update(1_000_000, 1_000_000, 6.0, sent) == 200_000  # still under it, not rising: cut to it
+
+
+def test_rembs_naming_one_track_each_add_up_and_starve_nothing() -> None:
+    """aiortc sends one REMB per received track, each about 1.5 x that track's rate."""
+    estimate = DownlinkEstimate()
+    sent = {ssrc: 100_000.0 for ssrc in range(1, 6)}
+    for second in range(10):
+        for ssrc in sent:
+            estimate.on_remb(160_000 - second * 1_000, (ssrc, ssrc + 100))  # the media and RTX SSRCs
+        assert estimate.update(500_000, 500_000, float(second), sent) is None
+    assert estimate.remb == 5 * 151_000
+
+
+def test_the_stale_remb_of_a_paused_track_does_not_count_when_it_comes_back() -> None:
+    estimate = DownlinkEstimate()
+    estimate.on_remb(300_000, (1,))
+    estimate.update(200_000, 200_000, 0.0, {1: 200_000.0})
+    estimate.on_remb(100_000, (1,))  # its last word before the pause
+    estimate.update(200_000, 200_000, 1.0, {1: 200_000.0})
+    for second in range(2, 6):  # paused: nothing sent, no REMB
+        estimate.update(0, 200_000, float(second), {1: 0.0})
+    for second in range(6, 9):  # back: aiortc's estimate climbs 8 % a report from where it was
+        estimate.on_remb(100_000 + 8_000 * (second - 5), (1,))
+        assert estimate.update(200_000, 200_000, float(second), {1: 200_000.0}) is None
+
+
+def test_random_loss_that_does_not_fall_when_less_is_sent_is_cut_for_once() -> None:
+    estimate = DownlinkEstimate()
+    ceilings = []
+    for second in range(30):  # 15 % loss whatever is sent
+        estimate.on_loss(0.15)
+        ceilings.append(estimate.update(800_000, 1_000_000, float(second)))
+    assert ceilings[1] == 800_000 * (1 - 0.15 / 2)
+    assert len({ceiling for ceiling in ceilings[1:10]}) == 1  # no second cut: the first did not lower the loss
+    assert ceilings[-1] is not None and ceilings[-1] < ceilings[1]  # after a while it may cut again, once
+    for second in range(30, 30 + int(HOLD_MIN_S) + 4):  # the loss ends: the ceiling lifts within seconds
+        estimate.on_loss(0.0)
+        last = estimate.update(800_000, 1_000_000, float(second))
+    assert last is None
+
+
+def test_loss_that_falls_as_less_is_sent_is_cut_for_again() -> None:
+    estimate = DownlinkEstimate()
+    for second, loss in enumerate((0.5, 0.5, 0.3, 0.15)):  # a policer: each cut lowers the loss
+        estimate.on_loss(loss)
+        estimate.update(1_000_000, 2_000_000, float(second))
+    assert estimate.ceiling == 1_000_000 * (1 - 0.5 / 2) * (1 - 0.3 / 2) * (1 - 0.15 / 2)
+
+
+def test_a_cut_starts_from_the_ceiling_when_the_allocation_sent_less() -> None:
+    estimate = DownlinkEstimate()
+    for second in (0.0, 1.0):
+        estimate.on_loss(0.2)
+        estimate.update(1_000_000, 2_000_000, second)
+    assert estimate.ceiling == 900_000
+    for second in range(2, 22):  # the allocation sends 300 k of it; loss comes and goes, answered each time
+        estimate.on_loss(0.2 if second % 12 in (0, 1) else 0.05)
+        estimate.update(300_000, 2_000_000, float(second))
+    assert estimate.ceiling is not None and estimate.ceiling > 600_000  # not ratcheted down to what was sent
 
 
 def test_congestion_right_after_regrowth_doubles_the_hold() -> None:
@@ -74,11 +135,15 @@ def test_congestion_right_after_regrowth_doubles_the_hold() -> None:
     for second in (-1.0, 0.0):
         estimate.on_loss(CONGESTED_LOSS * 2)
         estimate.update(1_000_000, 2_000_000, second)
+    estimate.on_loss(0.0)
     estimate.update(800_000, 2_000_000, HOLD_MIN_S)  # regrows
-    estimate.on_loss(CONGESTED_LOSS * 2)
-    cut = estimate.update(800_000, 2_000_000, HOLD_MIN_S + 1)
-    assert estimate.update(800_000, 2_000_000, HOLD_MIN_S + 1 + HOLD_MIN_S) == cut  # still held: twice as long
-    assert (estimate.update(800_000, 2_000_000, HOLD_MIN_S + 1 + 2 * HOLD_MIN_S) or 0) > (cut or 0)
+    for second in (HOLD_MIN_S + 1, HOLD_MIN_S + 2):
+        estimate.on_loss(CONGESTED_LOSS * 2)
+        cut = estimate.update(800_000, 2_000_000, second)
+    estimate.on_loss(0.0)
+    assert estimate.update(800_000, 2_000_000, HOLD_MIN_S + 2 + HOLD_MIN_S) == cut  # still held: twice as long
+    estimate.on_loss(0.0)
+    assert (estimate.update(800_000, 2_000_000, HOLD_MIN_S + 2 + 2 * HOLD_MIN_S) or 0) > (cut or 0)
 
 
 def test_the_ceiling_never_goes_under_the_minimum() -> None:
@@ -91,17 +156,19 @@ def test_the_ceiling_never_goes_under_the_minimum() -> None:
 
 def test_the_uplink_estimate_grows_on_a_clean_path_within_its_headroom_and_cuts_on_loss() -> None:
     estimate = UplinkEstimate()
-    first = estimate.update(400_000, 0.0)
+    first = estimate.update(400_000, 0.0, 0.0)
     assert first > UPLINK_START
-    assert estimate.update(100_000, 0.0) <= 2 * 100_000 + UPLINK_START  # an idle encoder gets no runaway
-    held = estimate.update(100_000, 0.05)
-    assert estimate.update(100_000, 0.05) == held
-    assert estimate.update(600_000, 0.3) == 510_000
+    assert estimate.update(100_000, 0.0, 1.0) <= 2 * 100_000 + UPLINK_START  # an idle encoder gets no runaway
+    held = estimate.update(100_000, 0.05, 2.0)
+    assert estimate.update(100_000, 0.05, 3.0) == held
+    assert estimate.update(600_000, 0.2, 4.0) == 540_000
+    assert estimate.update(540_000, 0.2, 5.0) == 540_000  # the cut did not lower the loss: random, held
+    assert estimate.update(540_000, 0.3, 6.0) == 459_000  # heavy loss is cut for regardless
 
 
 def test_lasting_congestion_without_a_regrowth_keeps_the_hold_short() -> None:
     estimate = DownlinkEstimate()
-    for second in range(6):  # six lossy seconds: cut after cut
-        estimate.on_loss(0.3)
+    for second, loss in enumerate((0.6, 0.6, 0.4, 0.28, 0.2, 0.14)):  # six lossy seconds, each cut answered
+        estimate.on_loss(loss)
         cut = estimate.update(500_000, 2_000_000, float(second))
     assert estimate.update(500_000, 2_000_000, 5 + HOLD_MIN_S) != cut  # regrows after the shortest hold

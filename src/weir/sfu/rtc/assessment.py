@@ -9,7 +9,7 @@ is graded from the worse of its uplink and downlink scores, the grades that chan
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from weir.sfu.layeractivity import LayerActivity
@@ -30,14 +30,16 @@ class Assessment:
         self._activity: dict[PublishedTrack, LayerActivity] = {}
         self._grades: dict[str, QualityGrade] = {}
 
-    def run(self, participants: Sequence[RtcParticipant], now_ns: int) -> dict[str, Grade]:
-        """One assessment; returns the connection grades that changed, by session id."""
+    def run(self, participants: Sequence[RtcParticipant], priority: Callable[[PublishedTrack], int],
+            now_ns: int) -> dict[str, Grade]:
+        """One assessment (``priority``: which videos a subscriber short of bandwidth keeps longest); returns the
+        connection grades that changed, by session id."""
         costs: dict[PublishedTrack, list[float]] = {}
         for participant in participants:
             _send_remb(participant, participant.uplink.assess(participant.published, now_ns))
             costs.update(participant.uplink.costs)
         for participant in participants:
-            changed = participant.downlink.assess(participant.subscribed, costs, now_ns)
+            changed = participant.downlink.assess(participant.subscribed, costs, priority, now_ns)
             if changed:
                 participant._events.put(participant.on_inbound_state, [
                     (slot.track.info.session_id, slot.track.info.track_type, slot.cap is None) for slot in changed

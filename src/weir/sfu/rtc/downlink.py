@@ -37,14 +37,14 @@ class Downlink:
         self.estimate = DownlinkEstimate()
         self.rtt = RttMeter()
         self._now_ns = now_ns
-        self._sent = RateMeter()
+        self._sent: dict[Slot, RateMeter] = {}  # what each slot was sent
         self._loss: float | None = None  # the worst fraction lost reported since the last assessment
         self._jitter_ms = 0.0
         self._limit = math.inf  # the best score the latest allocation allows
         self._starved: dict[Slot, int] = {}  # video slots without room for their lowest layer: for how long
 
-    def on_remb(self, bitrate: int) -> None:
-        self.estimate.on_remb(bitrate)
+    def on_remb(self, bitrate: int, ssrcs: tuple[int, ...]) -> None:
+        self.estimate.on_remb(bitrate, ssrcs)
 
     def on_report(self, block: ReportBlock, clock_rate: int) -> None:
         fraction = block.fraction_lost / _FRACTION_SCALE
@@ -62,15 +62,19 @@ class Downlink:
         return send_noting_reports
 
     def assess(self, slots: Sequence[Slot], costs: Mapping[PublishedTrack, Sequence[float]],
-               now_ns: int) -> list[Slot]:
-        """Allocate the video slots within the estimate; returns those whose video was paused or resumed."""
-        sent = self._sent.sample(sum(slot.downtrack.octets_sent for slot in slots), now_ns)
+               priority: Callable[[PublishedTrack], int], now_ns: int) -> list[Slot]:
+        """Allocate the video slots within the estimate (``priority`` says which videos to keep longest); returns
+        those whose video was paused or resumed."""
+        meters = {slot: self._sent.get(slot) or RateMeter() for slot in slots}
+        self._sent = meters
+        sent_by_ssrc = {slot.offered.ssrc: meter.sample(slot.downtrack.octets_sent, now_ns)
+                        for slot, meter in meters.items()}
         live = [slot for slot in slots if slot.active and not slot.track.info.muted]
         video = [slot for slot in live if slot.track.kind == "video"]
-        demands = [VideoDemand(slot.target, _costs(costs, slot)) for slot in video]
+        demands = [VideoDemand(slot.target, _costs(costs, slot), priority(slot.track)) for slot in video]
         audio = sum(_costs(costs, slot)[0] for slot in live if slot.track.kind == "audio")
         wanted = audio + sum(demand.costs[demand.wanted] for demand in demands)
-        ceiling = self.estimate.update(sent, wanted, now_ns / 1e9)
+        ceiling = self.estimate.update(sum(sent_by_ssrc.values()), wanted, now_ns / 1e9, sent_by_ssrc)
         changed = []
         self._limit = math.inf
         starved: dict[Slot, int] = {}

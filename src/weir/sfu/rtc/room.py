@@ -61,6 +61,7 @@ class RtcRoom:
         self._loudest: dict[str, int] = {}  # session → lowest -dBov since the last report
         self._reported: dict[str, float] = {}
         self._dominant: str | None = None
+        self.pinned: frozenset[str] = frozenset()  # sessions pinned for everyone
         self._ticker: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -153,12 +154,22 @@ class RtcRoom:
 
     def _assess(self, now_ns: int) -> None:
         try:
-            changed = self._assessment.run(list(self._participants.values()), now_ns)
+            changed = self._assessment.run(list(self._participants.values()), self._priority, now_ns)
         except Exception:  # a fault here must not stop the ticker (audio levels, layers following arrivals)
             logger.exception("assessment of call %s failed", self.call_cid)
             return
         if changed:
             self._events.put(self.on_connection_quality, changed)
+
+    def _priority(self, track: PublishedTrack) -> int:
+        """How long a subscriber short of bandwidth keeps ``track``'s video: pinned participants longest, then
+        screen shares and the dominant speaker, then those who spoke lately (the seed's dynascale)."""
+        session_id = track.info.session_id
+        if session_id in self.pinned:
+            return 3
+        if track.info.track_type == "screen_share" or session_id == self._dominant:
+            return 2
+        return 1 if self._speaker.activity(session_id, _now_ms()) else 0
 
     def _report_once(self) -> None:
         speakers = [key[0] for key in self._tracks if key[1] == "audio"]

@@ -291,7 +291,7 @@ class SubscriberSide:
                         slot.report = block
                         self.downlink.on_report(block, slot.offered.codec.clock_rate)
             elif isinstance(packet, Remb):
-                self.downlink.on_remb(packet.bitrate)
+                self.downlink.on_remb(packet.bitrate, packet.ssrcs)
 
     def _new_ssrc(self) -> int:
         while True:

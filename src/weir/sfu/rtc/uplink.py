@@ -46,7 +46,7 @@ class Uplink:
         self._loss = max(0, expected - received) / expected if expected > 0 else None
         if not video_octets or elapsed_ns <= 0:
             return None
-        return self.estimate.update(video_octets * 8e9 / elapsed_ns, self._loss or 0.0)
+        return self.estimate.update(video_octets * 8e9 / elapsed_ns, self._loss or 0.0, now_ns / 1e9)
 
     def score(self) -> float | None:
         """The mean opinion score of the latest assessment's loss; None if nothing arrived."""

@@ -47,6 +47,7 @@ class MediaRoom(Protocol):
     on_audio_levels: Callable[[dict[str, float]], Awaitable[None]] | None
     on_dominant_speaker: Callable[[str], Awaitable[None]] | None
     on_connection_quality: Callable[[dict[str, ConnectionQuality]], Awaitable[None]] | None
+    pinned: frozenset[str]  # sessions pinned for everyone: their video is the last a subscriber loses
 
     async def add_participant(self, session_id: str, user_id: str) -> MediaParticipant: ...
 

@@ -40,6 +40,15 @@ class CallRoom:
         self.pins = list(record.pins)
         self.settings = record.settings
 
+    @property
+    def pins(self) -> list[Pin]:
+        return self._pins
+
+    @pins.setter
+    def pins(self, pins: list[Pin]) -> None:
+        self._pins = list(pins)
+        self.media.pinned = frozenset(pin.session_id for pin in self._pins)
+
     def pin_of(self, session_id: str) -> Pin | None:
         return next((p for p in self.pins if p.session_id == session_id), None)
 
