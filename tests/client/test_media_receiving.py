@@ -126,3 +126,21 @@ def write_clip(path: Path, seconds: int) -> None:
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
+
+
+async def test_layers_nobody_receives_are_not_encoded_until_someone_needs_them(room: RoomFactory) -> None:
+    r = await room()
+    await r.flowing("video")
+    publisher = r.alice._sfu.publisher if r.alice._sfu is not None else None
+    sender = publisher.simulcast if publisher is not None else None
+    assert sender is not None
+    lowest, *upper = sender.rids
+    await r.bob.set_preferred_incoming_video_resolution(VideoDimension(40, 30))
+    await eventually(lambda: sender.active() == {lowest: True, **{rid: False for rid in upper}}, MEDIA_WAIT,
+                     "the upper layers paused at the SDK publisher (change_publish_quality)")
+    paused = await settled(lambda: sender.packets_sent()[upper[-1]])
+    assert sender.packets_sent()[upper[-1]] == paused
+    await r.bob.set_preferred_incoming_video_resolution(VideoDimension(160, 120))
+    await eventually(lambda: r.bob.received_video_size(other(r.bob)) == (160, 120), MEDIA_WAIT,
+                     "the top layer, resumed at the publisher")
+    assert sender.active()[upper[-1]] and sender.packets_sent()[upper[-1]] > paused

@@ -6,6 +6,7 @@ rid header extension, ``a=rid:<rid> send`` per layer and ``a=simulcast:send``. `
 camera, scales each frame per layer (``scale_resolution_down_by`` of the SFU's publish options), encodes each
 with its own VP8 encoder, and sends the packets with the mid and rid extensions through the DTLS transport.
 A PLI or FIR for a layer's SSRC makes that layer's next frame a keyframe; a NACK resends the packets it names.
+Layers the SFU pauses (nobody receives them) are not encoded until it resumes them, with a keyframe.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class _Stream:
     encoder: Vp8Encoder
     sequence: int
     keyframe: bool = True
+    active: bool = True  # False while the SFU paused the layer (``change_publish_quality``): not encoded
     packets: int = 0
     octets: int = 0
     sent: dict[int, bytes] = field(default_factory=dict)  # sequence number % HISTORY → the packet
@@ -120,8 +122,20 @@ class SimulcastSender:
     def stats(self) -> dict[str, dict[str, object]]:
         """An ``outbound-rtp`` report per layer, shaped as aiortc's (which knows nothing of these packets)."""
         return {f"outbound-rtp-{s.rid}": {"type": "outbound-rtp", "kind": "video", "ssrc": s.ssrc, "rid": s.rid,
-                                          "packetsSent": s.packets, "bytesSent": s.octets}
+                                          "packetsSent": s.packets, "bytesSent": s.octets, "active": s.active}
                 for s in self._streams}
+
+    def set_active(self, active: dict[str, bool]) -> None:
+        """Pause or resume layers by rid (the SFU's ``change_publish_quality``); a resumed layer starts on a
+        keyframe."""
+        for stream in self._streams:
+            resumed = active.get(stream.rid, stream.active)
+            if resumed and not stream.active:
+                stream.keyframe = True
+            stream.active = resumed
+
+    def active(self) -> dict[str, bool]:
+        return {s.rid: s.active for s in self._streams}
 
     def start(self, transport: RTCDtlsTransport, mid: str, mid_id: int, rid_id: int) -> None:
         if self._task is not None:
@@ -144,6 +158,8 @@ class SimulcastSender:
                 frame = await self.source.recv()
                 assert isinstance(frame, VideoFrame)
                 for stream in self._streams:
+                    if not stream.active:
+                        continue
                     scaled = frame if stream.scale == 1 else frame.reformat(
                         width=_even(frame.width / stream.scale), height=_even(frame.height / stream.scale))
                     keyframe, stream.keyframe = stream.keyframe, False

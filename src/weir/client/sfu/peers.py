@@ -26,7 +26,7 @@ from weir.client.media.ice import HostIce, IceConfig
 from weir.client.media.simulcast import SimulcastSender, layer_sizes, simulcast_offer
 from weir.client.media.switch import SourceSwitch
 from weir.client.media.voice import mark_voice_activity
-from weir.protocol.sfu.events import PublisherAnswerEvent, SubscriberOfferEvent
+from weir.protocol.sfu.events import PublisherAnswerEvent, SubscriberOfferEvent, VideoSender
 from weir.protocol.sfu.models import Layer, MuteState, PeerTarget, PublishOption, TrackInfo, TrackType
 from weir.protocol.sfu.requests import (
     IceTrickleRequest,
@@ -115,6 +115,12 @@ class Publisher(Peer):
         preferred = [c for c in codecs if c.mimeType.split("/")[1].lower() == wanted]
         if preferred:
             transceiver.setCodecPreferences(preferred + [c for c in codecs if c not in preferred])
+
+    def change_quality(self, senders: list[VideoSender]) -> None:
+        """The SFU's ``change_publish_quality``: pause the camera's simulcast layers nobody receives."""
+        for sender in senders:
+            if sender.track_type == "video" and self.simulcast is not None:
+                self.simulcast.set_active({layer.rid: layer.active for layer in sender.layers})
 
     def tracks(self) -> list[TrackInfo]:
         return [TrackInfo(track_type=track_type, mid=t.mid or "", muted=self.muted.get(track_type, False),

@@ -21,7 +21,13 @@ from weir.client.call_actions import SDK_NAME
 from weir.client.media.ice import IceConfig
 from weir.client.sfu.peers import Publisher, Subscriber
 from weir.client.sfu.socket import SfuSocket
-from weir.protocol.sfu.events import AnyEvent, IceTrickleEvent, JoinResponseEvent, SubscriberOfferEvent
+from weir.protocol.sfu.events import (
+    AnyEvent,
+    ChangePublishQualityEvent,
+    IceTrickleEvent,
+    JoinResponseEvent,
+    SubscriberOfferEvent,
+)
 from weir.protocol.sfu.models import ClientCapability, ClientDetails, ReconnectDetails, TrackSubscription
 from weir.protocol.sfu.requests import (
     IceRestartRequest,
@@ -106,6 +112,10 @@ class SfuSession:
     async def _on_event(self, event: AnyEvent) -> None:
         if isinstance(event, SubscriberOfferEvent):
             await self.subscriber.answer(event)
+        elif isinstance(event, ChangePublishQualityEvent):
+            if self.publisher is not None:
+                self.publisher.change_quality(event.video_senders)
+            self.handlers.on_event(event)
         elif isinstance(event, IceTrickleEvent):
             peer = self.subscriber if event.target == "subscriber" else self.publisher
             if peer is not None:
