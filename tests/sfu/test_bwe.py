@@ -172,3 +172,17 @@ def test_lasting_congestion_without_a_regrowth_keeps_the_hold_short() -> None:
         estimate.on_loss(loss)
         cut = estimate.update(500_000, 2_000_000, float(second))
     assert estimate.update(500_000, 2_000_000, 5 + HOLD_MIN_S) != cut  # regrows after the shortest hold
+
+
+def test_a_regrowth_takes_at_least_the_next_step_up_so_paused_video_comes_back_quickly() -> None:
+    estimate = DownlinkEstimate()
+    for second in range(6):
+        estimate.on_loss(0.9)
+        estimate.update(100_000, 100_000, float(second))
+    assert estimate.ceiling == MIN_BITRATE
+    estimate.on_loss(0.0)
+    assert estimate.update(0, 100_000, 5.0 + HOLD_MIN_S, step_bps=30_000) == 2 * MIN_BITRATE  # at most doubled
+    estimate.on_loss(0.0)
+    assert estimate.update(0, 100_000, 6.0 + HOLD_MIN_S, step_bps=30_000) == 4 * MIN_BITRATE
+    estimate.on_loss(0.0)
+    assert estimate.update(40_000, 100_000, 7.0 + HOLD_MIN_S, step_bps=20_000) == 4 * MIN_BITRATE + 20_000

@@ -185,9 +185,10 @@ class DownlinkEstimate:
         self._loss = fraction if self._loss is None else max(self._loss, fraction)
 
     def update(self, sent_bps: float, wanted_bps: float, now_s: float,
-               sent_by_ssrc: dict[int, float] | None = None) -> float | None:
-        """The new ceiling, given what was sent (bit/s, in all and by SSRC) and what the subscriber's requests
-        would cost."""
+               sent_by_ssrc: dict[int, float] | None = None, step_bps: float = 0.0) -> float | None:
+        """The new ceiling, given what was sent (bit/s, in all and by SSRC), what the subscriber's requests would
+        cost, and what the allocation's next step up would add (a paused video's lowest layer, say): a regrowth
+        takes at least that step, up to twice the ceiling, so paused video comes back within seconds."""
         reported, self._loss = self._loss, None
         loss = reported or 0.0
         # loss and queueing count only twice in a row (an update without a loss report leaves that streak as it
@@ -210,7 +211,7 @@ class DownlinkEstimate:
                 self._hold_s = HOLD_MIN_S
             self._hold_until = now_s + self._hold_s
         elif self.ceiling is not None and now_s >= self._hold_until and loss < CLEAN_LOSS and not queueing:
-            self.ceiling *= REGROWTH
+            self.ceiling = max(self.ceiling * REGROWTH, min(self.ceiling + step_bps, 2 * self.ceiling))
             self._regrown_at = now_s
             if self.ceiling > UNCAPPED_MARGIN * wanted_bps:
                 self.ceiling = None

@@ -74,7 +74,8 @@ class Downlink:
         demands = [VideoDemand(slot.target, _costs(costs, slot), priority(slot.track)) for slot in video]
         audio = sum(_costs(costs, slot)[0] for slot in live if slot.track.kind == "audio")
         wanted = audio + sum(demand.costs[demand.wanted] for demand in demands)
-        ceiling = self.estimate.update(sum(sent_by_ssrc.values()), wanted, now_ns / 1e9, sent_by_ssrc)
+        ceiling = self.estimate.update(sum(sent_by_ssrc.values()), wanted, now_ns / 1e9, sent_by_ssrc,
+                                       _next_step(video, demands))
         changed = []
         self._limit = math.inf
         starved: dict[Slot, int] = {}
@@ -100,6 +101,18 @@ class Downlink:
         score = math.inf if loss is None else mos(loss, jitter, self.rtt.rtt_ms or 0.0)
         score = min(score, self._limit)
         return None if score == math.inf else score
+
+
+def _next_step(video: Sequence[Slot], demands: Sequence[VideoDemand]) -> float:
+    """What the cheapest step up from the current allocation would add: a paused video's lowest layer, or a
+    reduced one's next layer; 0 when nothing is held back."""
+    steps = []
+    for slot, demand in zip(video, demands, strict=True):
+        if slot.cap is None:
+            steps.append(demand.costs[0])
+        elif slot.cap < demand.wanted:
+            steps.append(demand.costs[slot.cap + 1] - demand.costs[slot.cap])
+    return min((step for step in steps if step > 0), default=0.0)
 
 
 def _costs(costs: Mapping[PublishedTrack, Sequence[float]], slot: Slot) -> Sequence[float]:
