@@ -56,19 +56,27 @@ def test_loss_twice_in_a_row_cuts_the_ceiling_below_what_was_sent_and_regrowth_w
     assert estimate.ceiling is None
 
 
-def test_a_remb_under_what_is_sent_and_not_rising_twice_in_a_row_is_congestion() -> None:
+def test_a_remb_under_what_is_sent_and_not_rising_with_some_loss_twice_in_a_row_is_congestion() -> None:
     estimate = DownlinkEstimate()
     sent = {1: 1_000_000.0}
     for second, remb in enumerate((100_000, 150_000, 200_000)):  # a browser's estimate climbing from low
         estimate.on_remb(remb, (1,))
+        estimate.on_loss(0.05)
         assert estimate.update(1_000_000, 1_000_000, float(second), sent) is None
     estimate.on_remb(150_000, (1,))
+    estimate.on_loss(0.05)
     assert estimate.update(1_000_000, 1_000_000, 3.0, sent) is None  # it fell: once is a stall
     estimate.on_remb(350_000, (1,))
+    estimate.on_loss(0.05)
     assert estimate.update(300_000, 1_000_000, 4.0, {1: 300_000.0}) is None  # above what is sent
-    estimate.on_remb(200_000, (1,))
-    assert estimate.update(1_000_000, 1_000_000, 5.0, sent) is None
-    assert estimate.update(1_000_000, 1_000_000, 6.0, sent) == 200_000  # still under it, not rising: cut to it
+    for second in (5.0, 6.0):  # under it, not rising, but nothing lost: a busy client's own delays
+        estimate.on_remb(200_000, (1,))
+        estimate.on_loss(0.0)
+        assert estimate.update(1_000_000, 1_000_000, second, sent) is None
+    estimate.on_loss(0.05)
+    assert estimate.update(1_000_000, 1_000_000, 7.0, sent) is None
+    estimate.on_loss(0.05)
+    assert estimate.update(1_000_000, 1_000_000, 8.0, sent) == 200_000  # with loss, twice: cut to it
 
 
 def test_rembs_naming_one_track_each_add_up_and_starve_nothing() -> None:

@@ -8,7 +8,8 @@ Nothing here runs per packet.
 - ``DownlinkEstimate``: how much one subscriber's downlink carries. A receive-side REMB (aiortc's, Chromium's
   without transport-cc) cannot rise much above what it is sent (WebRTC's AIMD caps it at 1.5 x the measured
   throughput), so it is read as a congestion signal, not as room to grow: the estimate is a ceiling set when the
-  path shows congestion (loss, or REMBs under what they were sent and not rising, two updates in a row) and grown back
+  path shows congestion (loss over 10 %, or REMBs under what they were sent and not rising, with some loss
+  beside them, two updates in a row) and grown back
   once it has been clean for a hold time, which doubles (up to ``HOLD_MAX_S``) each time a regrowth runs into
   congestion again. A cut starts from the ceiling when the SFU's own allocation sent less (app-limited), so
   sending little never ratchets the ceiling down, and ``LossCuts`` stops cutting for loss that does not fall
@@ -197,8 +198,10 @@ class DownlinkEstimate:
         if reported is not None:
             self._lossy = loss > CONGESTED_LOSS
         lossy = reported is not None and self._cuts.cut(loss, now_s, lasting=self._lossy and was_lossy)
+        # a REMB under what is sent counts only with some loss beside it: aiortc's estimator, in a client whose
+        # event loop is busy decoding, reads its own delays as queueing
         short = self.rembs.shortfall(sent_by_ssrc or {}, now_s)
-        queueing, was_queueing = short > 0, self._queueing
+        queueing, was_queueing = short > 0 and loss >= CLEAN_LOSS, self._queueing
         self._queueing = queueing
         if lossy or queueing and was_queueing:
             # from the estimate, not from less that the allocation chose to send

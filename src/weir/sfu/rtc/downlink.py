@@ -1,7 +1,8 @@
 """``Downlink``: one subscriber's side of bandwidth and quality: what it reports, and which layers fit.
 
-The subscriber's RTCP feeds it (REMB, and per reception report the loss, jitter and, by the SR it names, the
-round-trip time). Once per assessment ``assess`` measures what was sent, updates the ``DownlinkEstimate`` and
+The subscriber's RTCP feeds it (REMB, and per reception report the jitter and, by the SR it names, the
+round-trip time). Once per assessment ``assess`` measures what was sent and what was lost, updates the
+``DownlinkEstimate`` and
 allocates the subscriber's unmuted video slots within it: each slot's ``cap`` becomes the highest layer it may
 get, or None when its video is paused because even the lowest layer has not fitted for ``PAUSE_AFTER``
 assessments in a row. Its ``score`` grades what the subscriber reported, no better than "poor" while a video
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Downlink"]
 
-_FRACTION_SCALE = 256  # RFC 3550: fraction lost is in 1/256ths
+_SANE_SPAN = 1 << 15  # a report's sequence numbers cannot advance this far in one assessment
 PAUSED_SCORE = 2.0  # a subscriber with video paused for bandwidth is graded poor at best
 REDUCED_SCORE = 4.0  # one sent a lower layer than it asked for, good at best
 PAUSE_AFTER = 3  # assessments in a row without room for a video's lowest layer before it is paused
@@ -38,7 +39,8 @@ class Downlink:
         self.rtt = RttMeter()
         self._now_ns = now_ns
         self._sent: dict[Slot, RateMeter] = {}  # what each slot was sent
-        self._loss: float | None = None  # the worst fraction lost reported since the last assessment
+        self._loss: float | None = None  # the share lost since the previous assessment, across every stream
+        self._counted: dict[Slot, tuple[int, int]] = {}  # each slot's (cumulative lost, highest sequence) then
         self._jitter_ms = 0.0
         self._limit = math.inf  # the best score the latest allocation allows
         self._starved: dict[Slot, int] = {}  # video slots without room for their lowest layer: for how long
@@ -47,9 +49,6 @@ class Downlink:
         self.estimate.on_remb(bitrate, ssrcs)
 
     def on_report(self, block: ReportBlock, clock_rate: int) -> None:
-        fraction = block.fraction_lost / _FRACTION_SCALE
-        self.estimate.on_loss(fraction)
-        self._loss = max(self._loss or 0.0, fraction)
         self._jitter_ms = max(self._jitter_ms, block.jitter * 1000 / clock_rate)
         self.rtt.received(block.last_sr, block.delay_since_last_sr, self._now_ns())
 
@@ -69,6 +68,9 @@ class Downlink:
         self._sent = meters
         sent_by_ssrc = {slot.offered.ssrc: meter.sample(slot.downtrack.octets_sent, now_ns)
                         for slot, meter in meters.items()}
+        self._loss = self._lost_since_last(slots)
+        if self._loss is not None:
+            self.estimate.on_loss(self._loss)
         live = [slot for slot in slots if slot.active and not slot.track.info.muted]
         video = [slot for slot in live if slot.track.kind == "video"]
         demands = [VideoDemand(slot.target, _costs(costs, slot), priority(slot.track)) for slot in video]
@@ -93,10 +95,27 @@ class Downlink:
         self._starved = starved
         return changed
 
+    def _lost_since_last(self, slots: Sequence[Slot]) -> float | None:
+        """The share of packets lost since the last assessment across every stream the subscriber reported on,
+        from its reports' cumulative counters; None if none advanced. Not from the reports' ``fraction_lost``:
+        that covers whatever interval the client chose, and aiortc's swings to 50 % over a few late packets."""
+        lost = expected = 0
+        counted: dict[Slot, tuple[int, int]] = {}
+        for slot in slots:
+            if slot.report is None:
+                continue
+            now = counted[slot] = (slot.report.packets_lost, slot.report.highest_sequence)
+            before = self._counted.get(slot)
+            if before is not None and 0 < now[1] - before[1] < _SANE_SPAN:
+                expected += now[1] - before[1]
+                lost += now[0] - before[0]
+        self._counted = counted
+        return max(0, min(lost, expected)) / expected if expected else None
+
     def score(self) -> float | None:
         """The mean opinion score of what was reported since the last call, no better than the allocation allows
         (video paused or reduced for bandwidth); None if nothing was reported and nothing is limited."""
-        loss, self._loss = self._loss, None
+        loss = self._loss
         jitter, self._jitter_ms = self._jitter_ms, 0.0
         score = math.inf if loss is None else mos(loss, jitter, self.rtt.rtt_ms or 0.0)
         score = min(score, self._limit)
