@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-from typing import Any
+from dataclasses import dataclass
 
 from weir.sfu.rtc.downlink import Downlink
 from weir.sfu.rtcp import ReportBlock
@@ -14,14 +13,18 @@ def report(lost: int, highest: int, fraction: int = 0) -> ReportBlock:
                        last_sr=0, delay_since_last_sr=0)
 
 
+@dataclass(eq=False)
+class ReportedSlot:
+    report: ReportBlock
+
+
 def test_loss_is_what_the_cumulative_counters_say_across_streams_not_a_reports_own_fraction() -> None:
     downlink = Downlink(lambda: 0)
-    audio: Any = SimpleNamespace(report=report(0, 1000))
-    video: Any = SimpleNamespace(report=report(0, 5000))
-    assert downlink._lost_since_last([audio, video]) is None  # nothing to compare with yet
+    audio, video = ReportedSlot(report(0, 1000)), ReportedSlot(report(0, 5000))
+    assert downlink._lost_since_last([audio, video]) is None  # type: ignore[list-item]  # nothing to compare with yet
     # aiortc's fraction swings to 56 % over a few late packets; the counters say 3 of 150 were lost
     audio.report = report(2, 1050, fraction=143)
     video.report = report(1, 5100, fraction=20)
-    assert downlink._lost_since_last([audio, video]) == 3 / 150
+    assert downlink._lost_since_last([audio, video]) == 3 / 150  # type: ignore[list-item]
     audio.report = report(1, 1100)  # late packets arrived: the count went down
-    assert downlink._lost_since_last([audio, video]) == 0.0
+    assert downlink._lost_since_last([audio, video]) == 0.0  # type: ignore[list-item]
