@@ -101,6 +101,17 @@ class _LayerRtcp:
                         await stream.transport._send_rtp(data)
 
 
+def _encode_layers(frame: VideoFrame, streams: list[_Stream],
+                   keyframes: list[bool]) -> list[tuple[list[bytes], int]]:
+    """Each layer's packets of ``frame`` (in the executor: one hand-off a frame, not one a layer)."""
+    encoded = []
+    for stream, keyframe in zip(streams, keyframes, strict=True):
+        scaled = frame if stream.scale == 1 else frame.reformat(
+            width=_even(frame.width / stream.scale), height=_even(frame.height / stream.scale))
+        encoded.append(stream.encoder.encode(scaled, keyframe))
+    return encoded
+
+
 class SimulcastSender:
     def __init__(self, source: MediaStreamTrack, layers: list[PublishLayer]) -> None:
         self.source = source
@@ -157,13 +168,12 @@ class SimulcastSender:
             while True:
                 frame = await self.source.recv()
                 assert isinstance(frame, VideoFrame)
-                for stream in self._streams:
-                    if not stream.active:
-                        continue
-                    scaled = frame if stream.scale == 1 else frame.reformat(
-                        width=_even(frame.width / stream.scale), height=_even(frame.height / stream.scale))
-                    keyframe, stream.keyframe = stream.keyframe, False
-                    payloads, timestamp = await loop.run_in_executor(None, stream.encoder.encode, scaled, keyframe)
+                streams = [stream for stream in self._streams if stream.active]
+                keyframes = [stream.keyframe for stream in streams]
+                for stream in streams:
+                    stream.keyframe = False
+                encoded = await loop.run_in_executor(None, _encode_layers, frame, streams, keyframes)
+                for stream, (payloads, timestamp) in zip(streams, encoded, strict=True):
                     for index, payload in enumerate(payloads):
                         packet = RtpPacket(payload_type=self.payload_type, sequence_number=stream.sequence,
                                            timestamp=timestamp, ssrc=stream.ssrc, payload=payload,

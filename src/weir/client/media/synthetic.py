@@ -19,6 +19,7 @@ __all__ = ["AUDIO_RATE", "AUDIO_SAMPLES", "VIDEO_SIZE", "TestPatternTrack", "Ton
 VIDEO_SIZE = (160, 120)  # small frames keep VP8 encoding cheap
 AUDIO_RATE = 48_000
 AUDIO_SAMPLES = 960  # 20 ms
+TONE_CYCLE = 4_800  # 440 Hz repeats every 1,200 samples; this is also 5 frames
 
 
 class TestPatternTrack(VideoStreamTrack):
@@ -56,6 +57,10 @@ class ToneTrack(MediaStreamTrack):
         self.frames = 0
         self._sent = 0
         self._start = 0.0
+        # the tone repeats every TONE_CYCLE samples, a whole number of frames: computed once, sliced per frame
+        peak = amplitude * 32767
+        self._cycle = struct.pack(f"{TONE_CYCLE}h", *(int(peak * math.sin(2 * math.pi * 440 * n / AUDIO_RATE))
+                                                      for n in range(TONE_CYCLE)))
 
     async def recv(self) -> AudioFrame:
         if self.readyState != "live":
@@ -64,11 +69,9 @@ class ToneTrack(MediaStreamTrack):
             await asyncio.sleep(self._start + self._sent / AUDIO_RATE - time.time())
         else:
             self._start = time.time()
-        peak = self.amplitude * 32767
-        samples = [int(peak * math.sin(2 * math.pi * 440 * (self._sent + n) / AUDIO_RATE))
-                   for n in range(AUDIO_SAMPLES)]
+        start = 2 * (self._sent % TONE_CYCLE)
         frame = AudioFrame(format="s16", layout="mono", samples=AUDIO_SAMPLES)
-        frame.planes[0].update(struct.pack(f"{AUDIO_SAMPLES}h", *samples))
+        frame.planes[0].update(self._cycle[start:start + 2 * AUDIO_SAMPLES])
         frame.pts, frame.sample_rate, frame.time_base = self._sent, AUDIO_RATE, Fraction(1, AUDIO_RATE)
         self._sent += AUDIO_SAMPLES
         self.frames += 1
