@@ -171,7 +171,7 @@ def test_the_uplink_estimate_grows_on_a_clean_path_within_its_headroom_and_cuts_
     assert estimate.update(100_000, 0.05, 3.0) == held
     assert estimate.update(600_000, 0.2, 4.0) == 540_000
     assert estimate.update(540_000, 0.2, 5.0) == 540_000  # the cut did not lower the loss: random, held
-    assert estimate.update(540_000, 0.3, 6.0) == 459_000  # heavy loss is cut for regardless
+    assert estimate.update(540_000, 0.35, 6.0) == 445_500  # heavy loss is cut for regardless
 
 
 def test_lasting_congestion_without_a_regrowth_keeps_the_hold_short() -> None:
@@ -189,8 +189,20 @@ def test_a_regrowth_takes_at_least_the_next_step_up_so_paused_video_comes_back_q
         estimate.update(100_000, 100_000, float(second))
     assert estimate.ceiling == MIN_BITRATE
     estimate.on_loss(0.0)
-    assert estimate.update(0, 100_000, 5.0 + HOLD_MIN_S, step_bps=30_000) == 2 * MIN_BITRATE  # at most doubled
+    assert estimate.update(0, 100_000, 5.0 + HOLD_MIN_S, next_bps=30_000) == 2 * MIN_BITRATE  # at most doubled
     estimate.on_loss(0.0)
-    assert estimate.update(0, 100_000, 6.0 + HOLD_MIN_S, step_bps=30_000) == 4 * MIN_BITRATE
+    assert estimate.update(0, 100_000, 6.0 + HOLD_MIN_S, next_bps=30_000) == 30_000
     estimate.on_loss(0.0)
-    assert estimate.update(40_000, 100_000, 7.0 + HOLD_MIN_S, step_bps=20_000) == 4 * MIN_BITRATE + 20_000
+    assert estimate.update(30_000, 100_000, 7.0 + HOLD_MIN_S, next_bps=55_000) == 55_000
+
+
+def test_loss_short_of_heavy_never_cuts_under_the_floor_heavy_loss_may() -> None:
+    estimate = DownlinkEstimate()
+    for second, loss in enumerate((0.28, 0.28, 0.2, 0.14)):  # answered by each cut (it falls as the ceiling does)
+        estimate.on_loss(loss)
+        estimate.update(200_000, 200_000, float(second), floor_bps=150_000)
+    assert estimate.ceiling == 150_000  # audio and one video's lowest layer
+    for second in range(10, 20):
+        estimate.on_loss(0.6)
+        estimate.update(150_000, 200_000, float(second), floor_bps=150_000)
+    assert estimate.ceiling == MIN_BITRATE

@@ -34,7 +34,7 @@ REGROWTH = 1.25  # per clean assessment, once the hold is over
 HOLD_MIN_S = 2.0
 HOLD_MAX_S = 8.0
 RESPONSIVE_LOSS = 0.75  # a cut answered: the loss fell under this share of what it was
-HEAVY_LOSS = 0.25  # above this, loss is cut for whether or not cutting lowers it
+HEAVY_LOSS = 0.3  # above this, loss is cut for whether or not cutting lowers it, and may pause every video
 LOSS_CUT_MEMORY_S = 10.0  # after this long, loss that did not answer a cut may be cut for again
 REMB_FORGET_S = 10.0  # a REMB group not refreshed for this long is dropped
 UNCAPPED_MARGIN = 1.5  # a ceiling this far above what is wanted is no ceiling
@@ -186,10 +186,13 @@ class DownlinkEstimate:
         self._loss = fraction if self._loss is None else max(self._loss, fraction)
 
     def update(self, sent_bps: float, wanted_bps: float, now_s: float,
-               sent_by_ssrc: dict[int, float] | None = None, step_bps: float = 0.0) -> float | None:
-        """The new ceiling, given what was sent (bit/s, in all and by SSRC), what the subscriber's requests would
-        cost, and what the allocation's next step up would add (a paused video's lowest layer, say): a regrowth
-        takes at least that step, up to twice the ceiling, so paused video comes back within seconds."""
+               sent_by_ssrc: dict[int, float] | None = None, next_bps: float = 0.0,
+               floor_bps: float = MIN_BITRATE) -> float | None:
+        """The new ceiling, given what was sent (bit/s, in all and by SSRC) and what the subscriber's requests
+        would cost. ``next_bps`` is what the allocation's next step up would need in all (a paused video's lowest
+        layer back, say): a regrowth reaches at least that, up to twice the ceiling, so paused video comes back
+        within seconds. ``floor_bps`` (the audio and one video's lowest layer) is as low as a cut goes unless the
+        loss is heavy: video is never all paused for loss that sending less does not cure."""
         reported, self._loss = self._loss, None
         loss = reported or 0.0
         # loss and queueing count only twice in a row (an update without a loss report leaves that streak as it
@@ -207,14 +210,15 @@ class DownlinkEstimate:
             # from the estimate, not from less that the allocation chose to send
             base = sent_bps if self.ceiling is None else self.ceiling
             cut = min(base * (1 - loss / 2) if lossy else base, base - short)
-            self.ceiling = max(MIN_BITRATE, min(cut, self.ceiling if self.ceiling is not None else math.inf))
+            floor = MIN_BITRATE if loss > HEAVY_LOSS else max(MIN_BITRATE, floor_bps)
+            self.ceiling = max(floor, min(cut, self.ceiling if self.ceiling is not None else math.inf))
             if now_s - self._regrown_at < 2 * HOLD_MIN_S:  # the last regrowth ran into it: wait longer next time
                 self._hold_s = min(self._hold_s * 2, HOLD_MAX_S)
             elif now_s - self._hold_until > HOLD_MAX_S:  # the first congestion in a long while
                 self._hold_s = HOLD_MIN_S
             self._hold_until = now_s + self._hold_s
         elif self.ceiling is not None and now_s >= self._hold_until and loss < CLEAN_LOSS and not queueing:
-            self.ceiling = max(self.ceiling * REGROWTH, min(self.ceiling + step_bps, 2 * self.ceiling))
+            self.ceiling = max(self.ceiling * REGROWTH, min(next_bps, 2 * self.ceiling))
             self._regrown_at = now_s
             if self.ceiling > UNCAPPED_MARGIN * wanted_bps:
                 self.ceiling = None

@@ -5,7 +5,7 @@ round-trip time). Once per assessment ``assess`` measures what was sent and what
 ``DownlinkEstimate`` and
 allocates the subscriber's unmuted video slots within it: each slot's ``cap`` becomes the highest layer it may
 get, or None when its video is paused because even the lowest layer has not fitted for ``PAUSE_AFTER``
-assessments in a row. Its ``score`` grades what the subscriber reported, no better than "poor" while a video
+assessments in a row; a step up waits for ``RISE_AFTER``. Its ``score`` grades what the subscriber reported, no better than "poor" while a video
 is paused and "good" while one is reduced.
 """
 
@@ -31,6 +31,7 @@ _SANE_SPAN = 1 << 15  # a report's sequence numbers cannot advance this far in o
 PAUSED_SCORE = 2.0  # a subscriber with video paused for bandwidth is graded poor at best
 REDUCED_SCORE = 4.0  # one sent a lower layer than it asked for, good at best
 PAUSE_AFTER = 3  # assessments in a row without room for a video's lowest layer before it is paused
+RISE_AFTER = 2  # assessments in a row with room for a higher layer (or a paused video) before it gets it
 
 
 class Downlink:
@@ -44,6 +45,7 @@ class Downlink:
         self._jitter_ms = 0.0
         self._limit = math.inf  # the best score the latest allocation allows
         self._starved: dict[Slot, int] = {}  # video slots without room for their lowest layer: for how long
+        self._rising: dict[Slot, int] = {}  # video slots allocated more than they have: for how long
 
     def on_remb(self, bitrate: int, ssrcs: tuple[int, ...]) -> None:
         self.estimate.on_remb(bitrate, ssrcs)
@@ -76,23 +78,33 @@ class Downlink:
         demands = [VideoDemand(slot.target, _costs(costs, slot), priority(slot.track)) for slot in video]
         audio = sum(_costs(costs, slot)[0] for slot in live if slot.track.kind == "audio")
         wanted = audio + sum(demand.costs[demand.wanted] for demand in demands)
+        allocated = audio + sum(d.costs[min(s.cap, d.wanted)] for s, d in zip(video, demands) if s.cap is not None)
+        lowest = min((demand.costs[0] for demand in demands), default=0.0)
         ceiling = self.estimate.update(sum(sent_by_ssrc.values()), wanted, now_ns / 1e9, sent_by_ssrc,
-                                       _next_step(video, demands))
+                                       next_bps=allocated + _next_step(video, demands), floor_bps=audio + lowest)
         changed = []
         self._limit = math.inf
         starved: dict[Slot, int] = {}
+        rising: dict[Slot, int] = {}
         for slot, layer in zip(video, allocate(demands, None if ceiling is None else ceiling - audio), strict=True):
             if layer is None:
                 starved[slot] = self._starved.get(slot, 0) + 1
                 if starved[slot] < PAUSE_AFTER and slot.cap is not None:
                     layer = 0  # not paused yet: the lowest layer, until the shortage has lasted
+            before = None if slot.cap is None else min(slot.cap, slot.target)
+            if layer is not None and (before is None or layer > before):
+                # a step up waits for a second assessment: measured costs swing with keyframes, and each switch
+                # costs the subscriber a keyframe wait
+                rising[slot] = self._rising.get(slot, 0) + 1
+                if rising[slot] < RISE_AFTER:
+                    layer = before
             if (layer is None) != (slot.cap is None):
                 changed.append(slot)
             limited = layer is None or layer < slot.target
             slot.cap = layer if limited else MAX_LAYERS  # uncapped: a larger request applies at once
             if limited:
                 self._limit = min(self._limit, PAUSED_SCORE if layer is None else REDUCED_SCORE)
-        self._starved = starved
+        self._starved, self._rising = starved, rising
         return changed
 
     def _lost_since_last(self, slots: Sequence[Slot]) -> float | None:
