@@ -9,6 +9,7 @@ is graded from the worse of its uplink and downlink scores, the grades that chan
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from weir.sfu.rtc.track import PublishedTrack
 
 __all__ = ["ASSESSMENT_INTERVAL_S", "Assessment"]
+
+logger = logging.getLogger(__name__)
 
 ASSESSMENT_INTERVAL_S = 1.0
 
@@ -41,6 +44,11 @@ class Assessment:
         for participant in participants:
             changed = participant.downlink.assess(participant.subscribed, costs, priority, now_ns)
             if changed:
+                ceiling = participant.downlink.estimate.ceiling
+                for slot in changed:
+                    logger.info("%s: video of %s %s for bandwidth (downlink ceiling %s bit/s)", participant.session_id,
+                                slot.track.info.session_id, "paused" if slot.cap is None else "resumed",
+                                "none" if ceiling is None else f"{ceiling:.0f}")
                 participant._events.put(participant.on_inbound_state, [
                     (slot.track.info.session_id, slot.track.info.track_type, slot.cap is None) for slot in changed
                 ])
