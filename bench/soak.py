@@ -5,7 +5,8 @@ so shaping with nftables (bench/shaping.py) touches nothing else. There it start
 (a fresh data folder, rate limits off, one SFU media worker per core as ``make run`` has, ICE on 127.0.0.1),
 creates one call, and starts ``--processes`` client processes (bench/soak_client.py), each with
 ``--per-process`` SDK participants that publish the synthetic 160x120 camera at 30 fps (and the synthetic
-microphone unless ``--no-audio``) and subscribe to everyone. Every receiver counts the video frames it decodes
+microphone unless ``--no-audio``) and subscribe to everyone (``--noise-pct``: a camera whose layers differ in
+bitrate, see bench/soak_client.py). Every receiver counts the video frames it decodes
 from every sender; every process reports its resident memory each second, and so does the ``weir serve``
 process tree (the coordinator and its workers).
 
@@ -74,6 +75,8 @@ def options() -> argparse.Namespace:
     parser.add_argument("--processes", type=int, default=3, help="client processes")
     parser.add_argument("--per-process", type=int, default=2, help="SDK participants in each client process")
     parser.add_argument("--no-audio", action="store_true", help="participants publish the camera only")
+    parser.add_argument("--noise-pct", type=float, default=0,
+                        help="%% of each camera frame that is noise (layers' bitrates then grow with their size)")
     parser.add_argument("--loss-pct", type=float, default=0, help="random UDP loss, in %%")
     parser.add_argument("--loss-start", type=float, default=0, help="seconds after the warm-up the loss begins")
     parser.add_argument("--loss-seconds", type=float, default=None, help="how long the loss lasts (default: to the end)")
@@ -84,8 +87,8 @@ def options() -> argparse.Namespace:
         parser.error("need a positive --minutes and at least two participants")
     if not 0 <= args.loss_pct <= 100 or args.loss_start < 0 or (args.loss_seconds is not None and args.loss_seconds <= 0):
         parser.error("--loss-pct must be 0..100, --loss-start >= 0, --loss-seconds > 0")
-    if args.cap_kbps < 0:
-        parser.error("--cap-kbps must be positive")
+    if args.cap_kbps < 0 or not 0 <= args.noise_pct <= 100:
+        parser.error("--cap-kbps must be positive, --noise-pct 0..100")
     if (args.loss_pct or args.cap_kbps) and not shaping.nft_available():
         parser.error("shaping needs nftables' nft (scripts/nftables.sh installs it)")
     return args
@@ -138,7 +141,7 @@ class Soak:
     def client_groups(self) -> list[tuple[list[str], list[str], dict[str, str]]]:
         """(users, extra arguments, environment) of each client process."""
         k = self.args.per_process
-        extra = ["--no-audio"] if self.args.no_audio else []
+        extra = (["--no-audio"] if self.args.no_audio else []) + ["--noise-pct", str(self.args.noise_pct)]
         groups = [(self.senders[i * k:(i + 1) * k], extra, {}) for i in range(self.args.processes)]
         if self.args.cap_kbps:
             groups.append(([CAPPED_USER], ["--subscribe-only"], {"WEIR_ICE_HOST_ADDRESSES": CAPPED_ADDRESS}))

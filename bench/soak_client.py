@@ -1,7 +1,10 @@
 """One client process of bench/soak.py: ``--users`` SDK participants in one call, measured once a second.
 
 Each participant joins with the synthetic camera (160x120, 30 fps) and, unless ``--no-audio``, the synthetic
-microphone, or publishes nothing with ``--subscribe-only``; the SDK subscribes to everyone by itself. The
+microphone, or publishes nothing with ``--subscribe-only``; the SDK subscribes to everyone by itself. The test
+pattern is flat, so its three simulcast layers take about the same 12-17 kbps; ``--noise-pct N`` fills the top N %
+of each frame with noise, so that the layers' bitrates grow with their size as a camera's do (with 10: about 46,
+130 and 470 kbps). The
 process prints JSON lines on stdout: ``{"ready": true}`` once every participant has joined, then one line per
 wall-clock second boundary::
 
@@ -26,6 +29,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from av import VideoFrame
+
 from weir.client import (
     Call,
     CallConnectOptions,
@@ -35,10 +40,13 @@ from weir.client import (
     SyntheticSource,
     TrackOption,
     User,
+    WeirAPIError,
 )
+from weir.client.media.synthetic import TestPatternTrack
 from weir.domain.tokens import create_token
 
 POLL_S = 0.1
+WORKER_WAIT_S = 60.0
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -84,14 +92,36 @@ class PairWatch:
         return gap
 
 
+class NoisyPattern(TestPatternTrack):
+    """The test pattern with its top ``percent`` % of luma bytes random."""
+
+    def __init__(self, percent: float) -> None:
+        super().__init__()
+        self.percent = percent
+
+    async def recv(self) -> VideoFrame:
+        frame = await super().recv()
+        luma = frame.planes[0]
+        noisy = int(luma.buffer_size * self.percent / 100)
+        luma.update(os.urandom(noisy) + bytes(luma)[noisy:])
+        return frame
+
+
 async def joined(base: str, user_id: str, call_id: str, options: CallConnectOptions) -> tuple[StreamVideo, Call]:
     token = create_token(os.environ["WEIR_API_SECRET"], user_id)
     client = StreamVideo.create(os.environ["WEIR_API_KEY"], user=User.regular(user_id), user_token=token,
                                 options=StreamVideoOptions(coordinator_rpc_url=base))
     await client.connect()
     call = client.make_call(id=call_id)
-    await call.join(connect_options=options)
-    return client, call
+    deadline = time.monotonic() + WORKER_WAIT_S
+    while True:
+        try:
+            await call.join(connect_options=options)
+            return client, call
+        except WeirAPIError as error:  # 503 until weir serve's SFU workers are up
+            if error.status_code != 503 or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
 
 
 def emit(line: dict[str, object]) -> None:
@@ -126,7 +156,8 @@ async def run(args: argparse.Namespace) -> None:
         options = CallConnectOptions()
     else:
         microphone = TrackOption.disabled() if args.no_audio else TrackOption.enabled(SyntheticSource())
-        options = CallConnectOptions(camera=TrackOption.enabled(SyntheticSource()), microphone=microphone)
+        camera = NoisyPattern(args.noise_pct) if args.noise_pct else SyntheticSource()
+        options = CallConnectOptions(camera=TrackOption.enabled(camera), microphone=microphone)
     users = args.users.split(",")
     pairs = await asyncio.gather(*(joined(args.base, user, args.call_id, options) for user in users))
     stop = asyncio.Event()
@@ -149,6 +180,7 @@ def main() -> None:
     parser.add_argument("--senders", required=True, help="comma-separated user ids of every publisher in the call")
     parser.add_argument("--no-audio", action="store_true", help="publish the camera only")
     parser.add_argument("--subscribe-only", action="store_true", help="publish nothing")
+    parser.add_argument("--noise-pct", type=float, default=0, help="%% of each camera frame that is noise")
     asyncio.run(run(parser.parse_args()))
 
 
