@@ -150,6 +150,8 @@ class Soak:
     async def read(self, name: str, process: asyncio.subprocess.Process, ready: asyncio.Event) -> None:
         assert process.stdout is not None
         async for raw in process.stdout:
+            if not raw.startswith(b"{"):  # not the client's own output
+                continue
             line = json.loads(raw)
             if line.get("ready"):
                 ready.set()
