@@ -9,14 +9,14 @@ WEB_BUILD  := src/weir/web_dist/index.html
 WEB_SOURCES := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json \
                src/weir/protocol/sfu.schema.json
 
-.PHONY: run test install web screenshots postgres bench-api bench-events bench-sfu bench-join migration clean
+.PHONY: run test install web screenshots postgres bench-api bench-events bench-sfu bench-join soak migration clean
 
 run: $(STAMP) $(WEB_BUILD)
 	$(VENV)/bin/weir serve --dev
 
 test: $(STAMP) $(WEB_BUILD)
 	WEIR_TEST_POSTGRES_URL=$$(scripts/postgres.sh) WEIR_CHROMIUM=$$(scripts/chromium.sh) WEIR_GSTREAMER=$$(scripts/gstreamer.sh) \
-	  WEIR_TURNSERVER=$$(scripts/coturn.sh) \
+	  WEIR_TURNSERVER=$$(scripts/coturn.sh) WEIR_NFT=$$(scripts/nftables.sh) \
 	  $(PY) -m pytest -q
 
 install: $(STAMP)
@@ -55,6 +55,12 @@ bench-sfu: $(STAMP)
 
 bench-join: $(STAMP)
 	$(PY) bench/join.py
+
+# Call quality over time (bench/soak.py, as root): 6 participants in 3 processes for 10 minutes by default;
+# more options through SOAK_ARGS, e.g. make soak SOAK_ARGS="--minutes 2 --loss-pct 10 --loss-seconds 60".
+soak: $(STAMP)
+	scripts/nftables.sh >/dev/null
+	$(PY) bench/soak.py --processes 3 --per-process 2 --minutes 10 $(SOAK_ARGS)
 
 migration: $(STAMP)
 	scripts/regen-migration.sh

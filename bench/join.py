@@ -50,12 +50,13 @@ LOOPBACK = "127.0.0.1"
 
 
 @contextmanager
-def weir_serve(port: int) -> Iterator[str]:
-    """A ``weir serve`` subprocess on a fresh data folder; yields its base URL once healthy."""
+def weir_serve(port: int, **more_env: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A ``weir serve`` subprocess on a fresh data folder (``more_env``: further variables); yields its base URL
+    and the process once healthy."""
     base = f"http://{LOOPBACK}:{port}"
     with tempfile.TemporaryDirectory() as data_dir:
         env = {**os.environ, "WEIR_API_KEY": API_KEY, "WEIR_API_SECRET": API_SECRET,
-               "WEIR_RATE_LIMITS_ENABLED": "false", "WEIR_ICE_HOST_ADDRESSES": LOOPBACK}
+               "WEIR_RATE_LIMITS_ENABLED": "false", "WEIR_ICE_HOST_ADDRESSES": LOOPBACK, **more_env}
         server = subprocess.Popen([WEIR, "serve", "--host", LOOPBACK, "--port", str(port), "--data-dir", data_dir,
                                    "--log-level", "warning"], env=env, stdout=subprocess.DEVNULL)
         try:
@@ -69,7 +70,7 @@ def weir_serve(port: int) -> Iterator[str]:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise RuntimeError("weir serve did not start")
                 time.sleep(0.1)
-            yield base
+            yield base, server
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -130,7 +131,7 @@ def main() -> None:
     parser.add_argument("--pause", type=float, default=1.0, help="seconds between one client's leave and the next join")
     args = parser.parse_args()
     os.environ["WEIR_ICE_HOST_ADDRESSES"] = LOOPBACK  # the SDK's ICE, as the server's
-    with weir_serve(free_port()) as base:
+    with weir_serve(free_port()) as (base, _):
         print(asyncio.run(run(base, args.joins, args.pause)), flush=True)
 
 
