@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from tests.sfu.packets import vp8_rtp
 from weir.sfu.codecs.vp8 import Vp8Descriptor
-from weir.sfu.downtrack import DownTrack
+from weir.sfu.downtrack import NACK_INTERVAL_NS, NACK_MAX_RESENDS, DownTrack
 from weir.sfu.receiver import LAYER_STALE_MS, NACK_MAX_GAP, PLI_MIN_INTERVAL_MS, Receiver
 from weir.sfu.rtcp import Nack, Pli, parse_compound
 from weir.sfu.rtp import RtpHeader, build_packet
@@ -186,6 +186,19 @@ def test_nack_is_answered_from_the_buffer_byte_for_byte() -> None:
     assert (downtrack.nack_hits, downtrack.nack_misses) == (2, 1)
 
 
+def test_a_packet_is_resent_at_most_so_often_and_so_many_times() -> None:
+    receiver, _, _ = setup(layers=1)
+    downtrack, sent = subscribe(receiver, 0, start_seq=0)
+    layer = Layer(0, 0, 0, 0)
+    feed(receiver, layer, layer.frame(keyframe=True, packets=3))
+    assert downtrack.handle_nack([1], 0) == 1
+    assert downtrack.handle_nack([1, 2], NACK_INTERVAL_NS // 2) == 1  # 1 again so soon: not yet
+    resent = [downtrack.handle_nack([1], n * NACK_INTERVAL_NS) for n in range(1, NACK_MAX_RESENDS + 2)]
+    assert resent == [1] * (NACK_MAX_RESENDS - 1) + [0, 0]  # then never again
+    assert (downtrack.nack_hits, downtrack.nack_throttled) == (NACK_MAX_RESENDS + 1, 3)
+    assert len(sent) == 3 + NACK_MAX_RESENDS + 1
+
+
 def test_nack_misses_once_the_buffer_has_moved_on() -> None:
     receiver = Receiver(kind="video", layers=1, vp8=True, buffer_capacity=4)
     downtrack, _ = subscribe(receiver, 0, start_seq=0)
@@ -265,6 +278,7 @@ def test_arbitrary_datagrams_and_nacks_never_raise(datagrams: list[bytes], lost:
         receiver.receive(bytes((0x80 | data[0] & 0x3F,)) + data[1:], 0, 0)
     downtrack.handle_nack(lost)
     assert len(sent) == downtrack.packets_sent + downtrack.nack_hits
+    assert downtrack.nack_hits + downtrack.nack_misses + downtrack.nack_throttled == len(lost)
 
 
 def test_the_best_arriving_layer_stands_in_for_a_missing_one() -> None:

@@ -17,6 +17,7 @@ from weir.sfu.rtc.sdp import Codec
 from weir.sfu.rtc.track import PublishedTrack
 from weir.sfu.rtcp import Nack, parse_compound
 from weir.sfu.rtp import RtpHeader, build_packet
+from weir.sfu.downtrack import NACK_INTERVAL_NS
 from weir.sfu.rtx import OSN_SIZE, RtxStream, original_sequence_number
 
 RTX_PT, RTX_SSRC = 97, 0x5EED
@@ -68,7 +69,7 @@ def test_nacks_are_answered_with_rtx_packets_once_negotiated() -> None:
     feed(receiver, layer, layer.frame(keyframe=True, packets=3))
     assert downtrack.handle_nack([0]) == 1 and sent[3] == sent[1]  # without RTX: the very packet again
     downtrack.rtx = RtxStream(RTX_SSRC, RTX_PT, start_seq=65535)
-    assert downtrack.handle_nack([65535, 0]) == 2
+    assert downtrack.handle_nack([65535, 0], NACK_INTERVAL_NS) == 2
     for rtx, original, rtx_seq in ((sent[4], sent[0], 65535), (sent[5], sent[1], 0)):
         header = RtpHeader.parse(bytes(rtx))
         assert (header.ssrc, header.payload_type, header.sequence_number) == (RTX_SSRC, RTX_PT, rtx_seq)

@@ -11,7 +11,8 @@ Nothing here runs per packet.
   path shows congestion (loss over 10 %, or REMBs under what they were sent and not rising, with some loss
   beside them, two updates in a row) and grown back
   once it has been clean for a hold time, which doubles (up to ``HOLD_MAX_S``) each time a regrowth runs into
-  congestion again. A cut starts from the ceiling when the SFU's own allocation sent less (app-limited), so
+  congestion again; a regrowth stops at what got through when the path last broke (for ``LIMIT_MEMORY_S``) and
+  goes no further than 1.5 x what is sent. A cut starts from the ceiling when the SFU's own allocation sent less (app-limited), so
   sending little never ratchets the ceiling down, and ``LossCuts`` stops cutting for loss that does not fall
   when less is sent: random loss is no congestion.
 - ``UplinkEstimate``: the REMB the SFU sends a publisher so that its encoder (aiortc sets its target bit rate
@@ -37,6 +38,9 @@ RESPONSIVE_LOSS = 0.75  # a cut answered: the loss fell under this share of what
 HEAVY_LOSS = 0.3  # above this, loss is cut for whether or not cutting lowers it, and may pause every video
 LOSS_CUT_MEMORY_S = 10.0  # after this long, loss that did not answer a cut may be cut for again
 REMB_FORGET_S = 10.0  # a REMB group not refreshed for this long is dropped
+APP_LIMITED = 0.8  # sending under this share of the ceiling, what got through says nothing of the path
+UNTRIED_MARGIN = 1.5  # a regrowth goes at most this far past what is sent (beyond the allocation's next step)
+LIMIT_MEMORY_S = 20.0  # for this long, a regrowth stops at what got through when the path last broke
 UNCAPPED_MARGIN = 1.5  # a ceiling this far above what is wanted is no ceiling
 UPLINK_GROWTH = 1.08
 UPLINK_START = 1_000_000  # bit/s before anything is measured
@@ -161,8 +165,8 @@ class _Remb:
 
 
 class DownlinkEstimate:
-    __slots__ = ("_cuts", "_hold_s", "_hold_until", "_loss", "_lossy", "_queueing", "_regrown_at", "ceiling",
-                 "rembs")
+    __slots__ = ("_cuts", "_hold_s", "_hold_until", "_limit", "_limit_at", "_loss", "_lossy", "_queueing",
+                 "_regrown_at", "ceiling", "rembs")
 
     def __init__(self) -> None:
         self.rembs = RembGroups()
@@ -174,6 +178,8 @@ class DownlinkEstimate:
         self._hold_s = HOLD_MIN_S
         self._hold_until = -math.inf
         self._regrown_at = -math.inf
+        self._limit = math.inf  # what got through when the path last showed congestion
+        self._limit_at = -math.inf
 
     @property
     def remb(self) -> int | None:
@@ -207,9 +213,12 @@ class DownlinkEstimate:
         queueing, was_queueing = short > 0 and loss >= CLEAN_LOSS, self._queueing
         self._queueing = queueing
         if lossy or queueing and was_queueing:
-            # from the estimate, not from less that the allocation chose to send
+            # from the estimate, not from less that the allocation chose to send; at most what got through
             base = sent_bps if self.ceiling is None else self.ceiling
-            cut = min(base * (1 - loss / 2) if lossy else base, base - short)
+            limited = sent_bps < APP_LIMITED * base  # the allocation sent less than allowed: no sign of capacity
+            delivered = base - short if not lossy else base if limited else sent_bps * (1 - loss)
+            cut = min(base * (1 - loss / 2) if lossy else base, delivered)
+            self._limit, self._limit_at = max(delivered, floor_bps), now_s
             floor = MIN_BITRATE if loss > HEAVY_LOSS else max(MIN_BITRATE, floor_bps)
             self.ceiling = max(floor, min(cut, self.ceiling if self.ceiling is not None else math.inf))
             if now_s - self._regrown_at < 2 * HOLD_MIN_S:  # the last regrowth ran into it: wait longer next time
@@ -218,9 +227,15 @@ class DownlinkEstimate:
                 self._hold_s = HOLD_MIN_S
             self._hold_until = now_s + self._hold_s
         elif self.ceiling is not None and now_s >= self._hold_until and loss < CLEAN_LOSS and not queueing:
-            self.ceiling = max(self.ceiling * REGROWTH, min(next_bps, 2 * self.ceiling))
+            grown = max(self.ceiling * REGROWTH, min(next_bps, 2 * self.ceiling))
+            # not far past what is sent (an untried ceiling is no estimate), nor, for a while, past what got
+            # through when the path last broke
+            grown = min(grown, max(UNTRIED_MARGIN * sent_bps, next_bps))
+            if now_s - self._limit_at < LIMIT_MEMORY_S:
+                grown = min(grown, self._limit)
+            self.ceiling = max(self.ceiling, grown)
             self._regrown_at = now_s
-            if self.ceiling > UNCAPPED_MARGIN * wanted_bps:
+            if self.ceiling >= UNCAPPED_MARGIN * wanted_bps:
                 self.ceiling = None
         return self.ceiling
 

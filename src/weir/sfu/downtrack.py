@@ -7,6 +7,7 @@ copy to the sink. The publisher's header extensions are not forwarded.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
@@ -25,6 +26,9 @@ from weir.sfu.sequencer import SEQUENCER_PACKETS, Sequencer
 __all__ = ["DownTrack", "PacketSink", "TrackSource"]
 
 PacketSink = Callable[[bytearray], object]
+
+NACK_INTERVAL_NS = 50_000_000
+NACK_MAX_RESENDS = 4
 
 
 class TrackSource(Protocol):
@@ -57,6 +61,7 @@ class DownTrack:
         "_forward",
         "_munger",
         "_payload_type",
+        "_resent",
         "_rewrite",
         "_sequencer",
         "_sink",
@@ -65,6 +70,7 @@ class DownTrack:
         "forwarder",
         "nack_hits",
         "nack_misses",
+        "nack_throttled",
         "octets_sent",
         "packets_sent",
         "rtx",
@@ -97,6 +103,8 @@ class DownTrack:
         self.octets_sent = 0  # payload octets, as an SR counts them
         self.nack_hits = 0
         self.nack_misses = 0
+        self.nack_throttled = 0  # NACKed packets not resent: too soon after their last resend, or too often
+        self._resent: dict[int, tuple[int, int]] = {}  # out_seq → (last resent at, times), for NACKs
         self.rtx: RtxStream | None = None  # where the subscriber negotiated RTX, retransmissions go as RTX packets
 
     def write(self, packet: InboundPacket) -> None:
@@ -135,13 +143,21 @@ class DownTrack:
         self._rewrite(buf, packet, seg)
         return buf
 
-    def handle_nack(self, lost: Iterable[int]) -> int:
+    def handle_nack(self, lost: Iterable[int], now_ns: int = 0) -> int:
         """Resend the packets a subscriber's NACK names, from the publisher's buffer (as RTX packets where the
-        subscriber negotiated RTX); returns how many."""
+        subscriber negotiated RTX); returns how many. A packet goes again at most ``NACK_MAX_RESENDS`` times and
+        not within ``NACK_INTERVAL_NS`` of its last resend: a client that names every packet it still lacks in
+        each NACK (aiortc does) would otherwise have the same packets sent over and over, a storm that keeps a
+        narrow path lossy long after the loss that started it."""
         reference = self._munger.last_out_seq
         resent = 0
+        history = self._resent
         for seq in lost:
             out_seq = unwrap_near(seq, reference, SEQ_BITS)
+            last_at, times = history.get(out_seq, (-NACK_INTERVAL_NS, 0))
+            if times >= NACK_MAX_RESENDS or now_ns - last_at < NACK_INTERVAL_NS:
+                self.nack_throttled += 1
+                continue
             found = self._sequencer.lookup(out_seq)
             packet = None if found is None else self._source.lookup(found[1].layer, found[0])
             if found is None or packet is None:
@@ -149,7 +165,11 @@ class DownTrack:
                 continue
             buf = self._build(packet, found[1], out_seq)
             self._sink(buf if self.rtx is None else self.rtx.wrap(buf))
+            history[out_seq] = (now_ns, times + 1)
             resent += 1
+        if len(history) > SEQUENCER_PACKETS:  # forget the oldest half (insertion order)
+            for key in list(itertools.islice(history, len(history) // 2)):
+                del history[key]
         self.nack_hits += resent
         return resent
 

@@ -274,7 +274,7 @@ class SubscriberSide:
             if isinstance(packet, Nack):
                 slot = slots.get(packet.media_ssrc)
                 if slot is not None:
-                    slot.downtrack.handle_nack(packet.lost)
+                    slot.downtrack.handle_nack(packet.lost, time.monotonic_ns())
             elif isinstance(packet, Pli):
                 slot = slots.get(packet.media_ssrc)
                 if slot is not None:
