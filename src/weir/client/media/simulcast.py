@@ -164,7 +164,7 @@ class SimulcastSender:
         loop = asyncio.get_running_loop()
         while transport.state in ("new", "connecting"):  # aiortc connects DTLS after the answer, in the background
             await asyncio.sleep(0.02)
-        with contextlib.suppress(MediaStreamError, ConnectionError):
+        with contextlib.suppress(MediaStreamError):  # the source ended
             while True:
                 frame = await self.source.recv()
                 assert isinstance(frame, VideoFrame)
@@ -184,7 +184,10 @@ class SimulcastSender:
                         stream.sequence = (stream.sequence + 1) & 0xFFFF
                         stream.packets += 1
                         stream.octets += len(payload)
-                        await transport._send_rtp(data)
+                        try:
+                            await transport._send_rtp(data)
+                        except ConnectionError:  # not connected just now (an ICE restart): this packet is lost
+                            pass
                 self.frames += 1
 
     async def stop(self) -> None:
