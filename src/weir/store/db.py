@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -16,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 MIGRATIONS = Path(__file__).parent / "migrations"
 AFTER_COMMIT = "weir.after_commit"
 
+log = logging.getLogger("weir.store")
+
 
 def after_commit(session: AsyncSession, hook: Callable[[], Awaitable[None]]) -> None:
     """Run ``hook`` once the session's transaction has committed (never if it rolls back)."""
@@ -23,6 +28,9 @@ def after_commit(session: AsyncSession, hook: Callable[[], Awaitable[None]]) -> 
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    # SQLAlchemy's recipe for pysqlite/aiosqlite: the driver must not open or commit transactions itself (it
+    # would turn the first SAVEPOINT of ``begin_nested()`` into a commit of its own); ``_sqlite_begin`` does.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -31,12 +39,33 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
+def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
+    connection.exec_driver_sql("BEGIN")
+
+
+def _dump_json(value: Any) -> str:
+    """NaN and Infinity are not JSON: writing them would leave rows no query can read back."""
+    return json.dumps(value, allow_nan=False)
+
+
+def _load_json(text: str | bytes) -> Any:
+    """A stored JSON value; one that can't be parsed (written by hand, or before the checks held) reads as None
+    and is logged, so that one bad row fails no query for everyone."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        log.warning("unreadable JSON in the database (%d characters) read as null", len(text))
+        return None
+
+
 def make_engine(url: str) -> AsyncEngine:
+    codecs: dict[str, Any] = {"json_serializer": _dump_json, "json_deserializer": _load_json}
     if url.startswith("sqlite"):
-        engine = create_async_engine(url)
+        engine = create_async_engine(url, **codecs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    return create_async_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True, **codecs)
 
 
 def alembic_config(url: str) -> Config:
