@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from weir.protocol.limits import ROLE_PATTERN, USER_ID_PATTERN, check_custom
+from weir.protocol.freeform import Custom
+from weir.protocol.limits import ROLE_PATTERN, USER_ID_PATTERN
 
 USERS_PER_REQUEST_MAX = 100
 # A guest id is ``guest-<requested id>-<8 hex>``; the requested part is capped so the whole fits an id.
@@ -32,9 +33,7 @@ class UserFields(Strict):
     teams: list[Annotated[str, Field(max_length=255)]] | None = Field(default=None, max_length=100)
     language: str | None = Field(default=None, max_length=16)
     invisible: bool | None = None
-    custom: dict[str, Any] | None = None
-
-    _custom = field_validator("custom")(lambda v: v if v is None else check_custom(v))
+    custom: Custom | None = None
 
 
 class UserRequest(UserFields):
@@ -81,9 +80,7 @@ class GuestUserRequest(Strict):
     id: str | None = Field(default=None, pattern=USER_ID_PATTERN, max_length=GUEST_ID_MAX)
     name: str | None = Field(default=None, max_length=255)
     image: str | None = Field(default=None, max_length=2048)
-    custom: dict[str, Any] = Field(default_factory=dict)
-
-    _custom = field_validator("custom")(check_custom)
+    custom: Custom = Field(default_factory=dict)
 
 
 class CreateGuestRequest(Strict):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, RootModel, field_validator
 
+from weir.protocol.freeform import FreeForm
 from weir.protocol.sfu.models import (
     MAX_TRACKS,
     SDP,
@@ -102,8 +103,8 @@ class SendStatsRequest(Request):
     """Periodic client statistics (every ``stats_options.reporting_interval_ms``)."""
 
     type: Literal["send_stats"] = "send_stats"
-    publisher: dict[str, Any] | None = Field(default=None, max_length=MAX_STATS_KEYS)
-    subscriber: dict[str, Any] | None = Field(default=None, max_length=MAX_STATS_KEYS)
+    publisher: FreeForm | None = Field(default=None, max_length=MAX_STATS_KEYS)
+    subscriber: FreeForm | None = Field(default=None, max_length=MAX_STATS_KEYS)
 
 
 class HealthCheckRequest(Request):
