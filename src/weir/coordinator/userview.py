@@ -17,5 +17,5 @@ def user_response(row: UserRow, blocked_user_ids: list[str] | None = None) -> Us
         banned=is_banned(row), blocked_user_ids=blocked_user_ids or [],
         created_at=utc(row.created_at), updated_at=utc(row.updated_at),  # type: ignore[arg-type]
         last_active=utc(row.last_active), deactivated_at=utc(row.deactivated_at), deleted_at=utc(row.deleted_at),
-        ban_expires=utc(row.ban_expires),
+        ban_expires=utc(row.ban_expires), revoke_tokens_issued_before=utc(row.revoke_tokens_issued_before),
     )

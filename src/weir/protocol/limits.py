@@ -11,7 +11,8 @@ from weir.domain.clock import utc
 
 CALL_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
 CALL_TYPE_PATTERN = r"^[a-z0-9_\-]{1,64}$"
-USER_ID_PATTERN = r"^[@A-Za-z0-9_\-.!]{1,255}$"
+USER_ID_CHARACTERS = r"[@A-Za-z0-9_\-.!]{1,255}"
+USER_ID_PATTERN = f"^{USER_ID_CHARACTERS}$"
 ROLE_PATTERN = r"^[a-z0-9_\-]{1,64}$"
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from weir.protocol.freeform import Custom
-from weir.protocol.limits import ROLE_PATTERN, USER_ID_PATTERN
+from weir.protocol.limits import ROLE_PATTERN, USER_ID_PATTERN, utc_datetime
 
 USERS_PER_REQUEST_MAX = 100
 # A guest id is ``guest-<requested id>-<8 hex>``; the requested part is capped so the whole fits an id.
@@ -17,7 +17,8 @@ BAN_TIMEOUT_MAX_MINUTES = 365 * 24 * 60
 
 UserId = Annotated[str, Field(pattern=USER_ID_PATTERN)]
 UserIds = Annotated[list[UserId], Field(min_length=1, max_length=USERS_PER_REQUEST_MAX)]
-ProfileField = Literal["name", "image", "role", "teams", "language", "invisible", "custom"]
+ProfileField = Literal[
+    "name", "image", "role", "teams", "language", "invisible", "custom", "revoke_tokens_issued_before"]
 
 
 class Strict(BaseModel):
@@ -34,6 +35,10 @@ class UserFields(Strict):
     language: str | None = Field(default=None, max_length=16)
     invisible: bool | None = None
     custom: Custom | None = None
+    revoke_tokens_issued_before: datetime | None = Field(
+        default=None, description="Tokens of this user issued before this time are refused")
+
+    _revoke = field_validator("revoke_tokens_issued_before")(utc_datetime)
 
 
 class UserRequest(UserFields):
@@ -112,6 +117,7 @@ class UserResponse(BaseModel):
     deactivated_at: datetime | None = None
     deleted_at: datetime | None = None
     ban_expires: datetime | None = None
+    revoke_tokens_issued_before: datetime | None = None
 
 
 class UsersResponse(BaseModel):

@@ -81,7 +81,7 @@ async def migrate(engine: AsyncEngine) -> None:
     def upgrade(sync_connection) -> None:  # type: ignore[no-untyped-def]
         config = alembic_config(str(engine.url))
         config.attributes["connection"] = sync_connection
-        command.upgrade(config, "head")
+        command.upgrade(config, "heads")  # migrations written side by side branch from one revision
 
     async with engine.begin() as connection:
         await connection.run_sync(upgrade)
