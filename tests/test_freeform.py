@@ -54,6 +54,8 @@ def endpoints(ids: Callable[[str], str], call: str, user: str, new_user: str) ->
         ("POST", new_call, {"data": {"created_by_id": user, "members": [{"user_id": user, "custom": POISON}]}},
          "data.members.0.custom"),
         ("PATCH", call, {"custom": POISON}, "custom"),
+        ("PATCH", call, {"settings_override": {"recording": {"layout": {"name": "grid", "options": POISON}}}},
+         "settings_override.recording.layout.options"),
         ("POST", f"{call}/members", {"update_members": [{"user_id": user, "custom": POISON}]},
          "update_members.0.custom"),
         ("POST", "/users", {"users": {new_user: {"id": new_user, "custom": POISON}}}, f"users.{new_user}.custom"),
