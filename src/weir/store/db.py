@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 AFTER_COMMIT = "weir.after_commit"
+WRITES = "weir_writes"  # execution option of the engine that write transactions use
 
 log = logging.getLogger("weir.store")
 
@@ -40,7 +41,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 
 def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
-    connection.exec_driver_sql("BEGIN")
+    # A write transaction takes the write lock at once (waiting up to the busy timeout): one that read first
+    # and wrote later would fail outright if another connection had written in between.
+    writes = connection.get_execution_options().get(WRITES, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 def _dump_json(value: Any) -> str:
@@ -94,6 +98,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._writers = async_sessionmaker(self.engine.execution_options(**{WRITES: True}), expire_on_commit=False)
         # SQLite allows one writer; serialising writes here avoids 'database is locked' under load.
         self._write_lock = asyncio.Lock() if url.startswith("sqlite") else None
 
@@ -107,7 +112,7 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """Commit on success, roll back on error; then run the session's ``after_commit`` hooks."""
         async with self._write_lock or contextlib.nullcontext():
-            async with self.sessions.begin() as session:
+            async with self._writers.begin() as session:
                 yield session
         for hook in session.info.pop(AFTER_COMMIT, ()):
             await hook()
