@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import httpx
 import jwt
@@ -60,5 +61,15 @@ def test_anonymous_token_needs_call_cids(server: RunningServer) -> None:
 
 def test_oversized_body_is_refused(server: RunningServer) -> None:
     response = httpx.post(f"{server.base_url}/api/v1/health/auth", content=b"x" * 2_000_000,
+                          params={"api_key": "test-key"}, headers={"Authorization": server.token()})
+    assert_error(response, 413, ErrorCode.PAYLOAD_TOO_BIG)
+
+
+def test_oversized_chunked_body_is_refused(server: RunningServer) -> None:
+    def chunks() -> Iterator[bytes]:  # a generator: httpx sends it chunked, without Content-Length
+        for _ in range(40):
+            yield b"x" * 50_000
+
+    response = httpx.post(f"{server.base_url}/api/v1/video/call/default/chunked", content=chunks(),
                           params={"api_key": "test-key"}, headers={"Authorization": server.token()})
     assert_error(response, 413, ErrorCode.PAYLOAD_TOO_BIG)

@@ -15,6 +15,7 @@ from tests.conftest import RunningServer, assert_error
 from tests.sfu.rtc_peers import Tone, eventually, loopback_only
 from tests.sfu.signaling_peers import FAST_RECONNECT_DEADLINE, SignalingPeer, coordinator_join, running_sfu
 from weir.domain.sfu_tokens import create_sfu_token, verify_sfu_token
+from weir.sfu.signaling.handlers import MAX_TRICKLED_CANDIDATES
 
 Uid = Callable[[str], str]
 
@@ -109,6 +110,24 @@ async def test_bad_messages_get_errors_and_the_socket_stays(server: RunningServe
     codes = [e["error"]["code"] for e in peer.of_type("error")]
     assert codes == ["not_joined", "invalid_message", "invalid_message", "unknown_message_type",
                      "invalid_message", "already_joined"]
+    await peer.close()
+
+
+async def test_trickled_candidates_are_capped_per_peer_connection(server: RunningServer, uid: Uid) -> None:
+    joined = await coordinator_join(server, uid("ada"), f"default:{uid('c')}", create=True)
+    peer = await SignalingPeer.open(joined["credentials"]["server"]["url"], joined["user_session_id"])
+    await peer.send({"type": "join", "token": joined["credentials"]["token"],
+                     "session_id": joined["user_session_id"]})
+    await peer.wait_for("join_response")
+    for port in range(10_000, 10_000 + MAX_TRICKLED_CANDIDATES + 3):
+        await peer.send({"type": "ice_trickle", "target": "publisher", "candidate": {
+            "candidate": f"candidate:1 1 udp 2130706431 127.0.0.1 {port} typ host", "sdp_mid": "0",
+            "sdp_mline_index": 0}})
+    await peer.send({"type": "health_check"})
+    await peer.wait_for("health_check_response")
+    errors = [e["error"] for e in peer.of_type("error")]
+    assert [e["code"] for e in errors] == ["invalid_message"] * 3, errors
+    assert "candidates per peer connection" in errors[0]["message"]
     await peer.close()
 
 

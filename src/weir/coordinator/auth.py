@@ -9,12 +9,13 @@ from __future__ import annotations
 import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from fastapi import Request, Response
 from starlette.requests import HTTPConnection
 
+from weir.coordinator.revocation import check_not_revoked
 from weir.coordinator.services import Services
-from weir.domain.clock import utc
 from weir.domain.tokens import TokenClaims, verify_token
 from weir.protocol.errors import APIError, ErrorCode
 from weir.store.tables import UserRow
@@ -80,7 +81,11 @@ async def authenticate(request: HTTPConnection, token: str | None = None) -> Cal
     weir = services(request)
     _check_api_key(request)
     claims = verify_token(weir.api_secret, token if token is not None else _bearer(request))
-    if claims.is_server or claims.is_anonymous:
+    if claims.is_server:
+        return Caller(claims, _platform(request, claims), claims.role)
+    app_revoked = await weir.revocation.before(weir.db)
+    if claims.is_anonymous:
+        check_not_revoked(claims, app_revoked)
         return Caller(claims, _platform(request, claims), claims.role)
     assert claims.user_id is not None
     async with weir.db.read() as session:  # the common case reads; only a first-time user needs a write
@@ -88,7 +93,9 @@ async def authenticate(request: HTTPConnection, token: str | None = None) -> Cal
     if user is None:
         async with weir.db.transaction() as session:
             user = await ensure_user(session, claims.user_id)
-    _check_user(user, claims)
+            # Inside the transaction: a refused token creates nothing (a hard-deleted user's old token).
+            _check_user(user, claims, app_revoked)
+    _check_user(user, claims, app_revoked)
     return Caller(claims, _platform(request, claims), user.role)
 
 
@@ -100,14 +107,12 @@ def _check_api_key(request: HTTPConnection) -> None:
         raise APIError(ErrorCode.API_KEY_NOT_FOUND, "api_key not found")
 
 
-def _check_user(user: UserRow, claims: TokenClaims) -> None:
+def _check_user(user: UserRow, claims: TokenClaims, app_revoked: datetime | None) -> None:
     if user.deleted_at is not None:
         raise APIError(ErrorCode.AUTH_FAILED, "user was deleted")
     if user.deactivated_at is not None:
         raise APIError(ErrorCode.USER_DEACTIVATED, "user is deactivated")
-    revoked_before = utc(user.revoke_tokens_issued_before)
-    if revoked_before is not None and claims.issued_at is not None and claims.issued_at < revoked_before.timestamp():
-        raise APIError(ErrorCode.AUTH_FAILED, "token was revoked")
+    check_not_revoked(claims, user.revoke_tokens_issued_before, app_revoked)
 
 
 async def _rate_limit(request: Request, response: Response, endpoint: str, caller: Caller) -> None:

@@ -22,6 +22,7 @@ from weir.protocol.calls import (
     MemberResponse,
     PinResponse,
 )
+from weir.protocol.freeform import readable_custom
 from weir.protocol.users import UserResponse
 from weir.store.calls import users_by_id
 from weir.store.tables import CallMemberRow, CallRow, CallSessionRow, SessionParticipantRow, UserRow
@@ -29,7 +30,8 @@ from weir.store.tables import CallMemberRow, CallRow, CallSessionRow, SessionPar
 
 def member_response(row: CallMemberRow, user: UserRow) -> MemberResponse:
     return MemberResponse(
-        user_id=row.user_id, user=user_response(user), role=row.role, custom=row.custom or {},
+        user_id=row.user_id, user=user_response(user), role=row.role,
+        custom=readable_custom(row.custom, f"member {row.user_id} of {row.call_cid}"),
         created_at=utc(row.created_at), updated_at=utc(row.updated_at),  # type: ignore[arg-type]
     )
 
@@ -113,7 +115,7 @@ def _call(call: CallRow, access: CallAccess, loaded: Loaded) -> CallResponse:
     session_row = loaded.sessions.get(call.current_session_id or "")
     return CallResponse(
         type=call.type, id=call.id, cid=call.cid, created_by=_user(loaded.users, call.created_by_id, created),
-        custom=call.custom or {}, current_session_id=call.current_session_id or "",
+        custom=readable_custom(call.custom, f"call {call.cid}"), current_session_id=call.current_session_id or "",
         team=call.team, settings=access.settings, backstage=call.backstage, recording=call.recording,
         transcribing=call.transcribing, captioning=call.captioning, broadcasting=call.broadcasting,
         blocked_user_ids=list(call.blocked_user_ids or []), created_at=created,

@@ -90,20 +90,32 @@ class RequestGuard:
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._too_big(send)
             return
+        # Chunked bodies declare no length: read the body here (bounded), so that the 413 is sent before any
+        # handler starts, then hand the app what was read.
+        buffered = await self._read_body(receive)
+        if buffered is None:
+            await self._too_big(send)
+            return
+
+        async def replay() -> Message:
+            return buffered.pop(0) if buffered else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _read_body(self, receive: Receive) -> list[Message] | None:
+        """The request's messages up to the body's end (or a disconnect); None once the body passes the limit."""
+        messages: list[Message] = []
         received = 0
-
-        async def counting_receive() -> Message:
-            # Chunked bodies have no Content-Length: count as they arrive. The APIError raised here
-            # reaches the APIError handler like any other.
-            nonlocal received
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise self._error()
-            return message
-
-        await self.app(scope, counting_receive, send)
+            messages.append(message)
+            if message["type"] != "http.request":
+                return messages
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                return None
+            if not message.get("more_body", False):
+                return messages
 
     def _error(self) -> APIError:
         return APIError(ErrorCode.PAYLOAD_TOO_BIG, f"request body is larger than {self.max_bytes} bytes")

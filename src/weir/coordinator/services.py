@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from weir.bus import EventBus
 from weir.config import Settings
 from weir.coordinator.events import EventEmitter
 from weir.coordinator.ratelimit import RateLimiter
 from weir.coordinator.realtime.hub import Hub
+from weir.coordinator.revocation import AppRevocation
 from weir.coordinator.scheduler import Scheduler
 from weir.store.db import Database
 
@@ -22,6 +23,7 @@ class Services:
     events: EventEmitter
     hub: Hub
     scheduler: Scheduler
+    revocation: AppRevocation = field(default_factory=AppRevocation)
 
     @property
     def api_key(self) -> str:

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from weir.protocol.freeform import FreeForm
+
 Mode = Literal["available", "disabled", "auto-on"]
 Quality = Literal[
     "audio-only", "360p", "480p", "720p", "1080p", "1440p",
@@ -39,7 +41,7 @@ class TargetResolution(Partial):
 
 class LayoutSettings(Partial):
     name: Literal["spotlight", "grid", "single-participant", "mobile", "custom"]
-    options: dict[str, Any] | None = None
+    options: FreeForm | None = None
     external_css_url: str | None = Field(default=None, max_length=2048)
     external_app_url: str | None = Field(default=None, max_length=2048)
     detect_orientation: bool | None = None
@@ -107,7 +109,7 @@ class IngressAudioEncodingOptions(Partial):
 class IngressSettings(Partial):
     enabled: bool | None = None
     audio_encoding_options: IngressAudioEncodingOptions | None = None
-    video_encoding_options: dict[str, Any] | None = None
+    video_encoding_options: FreeForm | None = None
 
 
 class LimitsSettings(Partial):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 
 import jwt
 
 from weir.protocol.errors import APIError, ErrorCode
+from weir.protocol.limits import USER_ID_CHARACTERS
 
 ANONYMOUS_USER_ID = "!anon"
 # Clock skew tolerated between the token issuer and this server.
@@ -88,8 +90,9 @@ def verify_token(secret: str, token: str, *, now: float | None = None) -> TokenC
         if iat > current + LEEWAY_SECONDS:
             raise APIError(ErrorCode.TOKEN_NOT_VALID_YET, "token iat is in the future")
     user_id = claims.get("user_id")
-    if user_id is not None and (not isinstance(user_id, str) or not user_id):
-        raise APIError(ErrorCode.AUTH_FAILED, "token user_id must be a non-empty string")
+    if user_id is not None and (not isinstance(user_id, str) or not re.fullmatch(USER_ID_CHARACTERS, user_id)):
+        raise APIError(ErrorCode.AUTH_FAILED,
+                       "token user_id must be 1 to 255 characters: letters, digits and @ _ - . !")
     cids = claims.get("call_cids")
     if cids is not None and (not isinstance(cids, list) or not all(isinstance(c, str) for c in cids)):
         raise APIError(ErrorCode.AUTH_FAILED, "token call_cids must be a list of strings")

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from weir.protocol.events import EVENT_MODELS
+from weir.protocol.limits import utc_datetime
 
 MAX_EVENT_HOOKS = 10
 HOOK_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
@@ -85,6 +86,10 @@ class UpdateAppRequest(BaseModel):
     event_hooks: list[EventHookRequest] | None = Field(None, max_length=MAX_EVENT_HOOKS)
     webhook_url: str | None = Field(None, description="Single-endpoint form; an empty string removes it")
     webhook_events: list[str] | None = Field(None, description="Single-endpoint form of event_types")
+    revoke_tokens_issued_before: datetime | None = Field(
+        None, description="User tokens issued before this time are refused; null lifts the revocation")
+
+    _revoke = field_validator("revoke_tokens_issued_before")(utc_datetime)
 
     @field_validator("event_hooks")
     @classmethod
@@ -109,6 +114,7 @@ class AppSettings(BaseModel):
     event_hooks: list[EventHook]
     webhook_url: str | None = Field(None, description="URL of the endpoint with id 'default', if any")
     webhook_events: list[str] = Field(default_factory=list, description="Event types of that endpoint")
+    revoke_tokens_issued_before: datetime | None = None
 
 
 class AppResponse(BaseModel):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from weir.protocol.limits import USER_ID_PATTERN, check_custom
+from weir.protocol.freeform import Custom
+from weir.protocol.limits import USER_ID_PATTERN
 from weir.protocol.users import UserResponse
 
 REACTION_TYPE_MAX = 64
@@ -17,10 +18,6 @@ MUTE_USERS_MAX = 100
 UserId = Annotated[str, Field(pattern=USER_ID_PATTERN)]
 CapabilityName = Annotated[str, Field(min_length=1, max_length=64)]
 Capabilities = Annotated[list[CapabilityName], Field(max_length=64)]
-
-
-def _optional_custom(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    return value if value is None else check_custom(value)
 
 
 class Strict(BaseModel):
@@ -34,17 +31,13 @@ class ActingAs(Strict):
 
 
 class SendCallEventRequest(ActingAs):
-    custom: dict[str, Any]
-
-    _custom = field_validator("custom")(check_custom)
+    custom: Custom
 
 
 class SendReactionRequest(ActingAs):
     type: str = Field(min_length=1, max_length=REACTION_TYPE_MAX)
     emoji_code: str | None = Field(default=None, max_length=EMOJI_CODE_MAX)
-    custom: dict[str, Any] | None = None
-
-    _custom = field_validator("custom")(_optional_custom)
+    custom: Custom | None = None
 
 
 class ReactionResponse(BaseModel):
@@ -88,10 +81,8 @@ class MuteUsersRequest(Strict):
 class CollectUserFeedbackRequest(ActingAs):
     rating: int = Field(ge=1, le=5)
     reason: str | None = Field(default=None, max_length=FEEDBACK_REASON_MAX)
-    custom: dict[str, Any] | None = None
+    custom: Custom | None = None
     sdk: str | None = Field(default=None, max_length=64)
     sdk_version: str | None = Field(default=None, max_length=64)
     user_session_id: str | None = Field(default=None, min_length=1, max_length=64)
     session_id: str | None = Field(default=None, min_length=1, max_length=64)
-
-    _custom = field_validator("custom")(_optional_custom)

@@ -13,9 +13,9 @@ from weir.protocol.limits import (
     CALL_TYPE_PATTERN,
     ROLE_PATTERN,
     USER_ID_PATTERN,
-    check_custom,
     utc_datetime,
 )
+from weir.protocol.freeform import Custom
 from weir.protocol.sfu_edges import Credentials, StatsOptions
 from weir.protocol.users import UserResponse
 
@@ -30,21 +30,18 @@ class Strict(BaseModel):
 class MemberRequest(Strict):
     user_id: str = Field(pattern=USER_ID_PATTERN)
     role: str | None = Field(default=None, pattern=ROLE_PATTERN)
-    custom: dict[str, Any] = Field(default_factory=dict)
-
-    _custom = field_validator("custom")(check_custom)
+    custom: Custom = Field(default_factory=dict)
 
 
 class CallRequest(Strict):
     created_by_id: str | None = Field(default=None, pattern=USER_ID_PATTERN)
     members: list[MemberRequest] = Field(default_factory=list, max_length=MEMBERS_LIMIT_MAX)
-    custom: dict[str, Any] = Field(default_factory=dict)
+    custom: Custom = Field(default_factory=dict)
     team: str | None = Field(default=None, max_length=255)
     starts_at: datetime | None = None
     settings_override: CallSettingsRequest | None = None
     video: bool | None = None
 
-    _custom = field_validator("custom")(check_custom)
     _starts_at = field_validator("starts_at")(utc_datetime)
 
 
@@ -57,11 +54,10 @@ class GetOrCreateCallRequest(Strict):
 
 
 class UpdateCallRequest(Strict):
-    custom: dict[str, Any] | None = None
+    custom: Custom | None = None
     settings_override: CallSettingsRequest | None = None
     starts_at: datetime | None = None
 
-    _custom = field_validator("custom")(lambda v: v if v is None else check_custom(v))
     _starts_at = field_validator("starts_at")(utc_datetime)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from weir.domain.settings import CallSettingsRequest
+from weir.protocol.freeform import FreeForm
 from weir.protocol.limits import CALL_TYPE_PATTERN, ROLE_PATTERN
 
 
@@ -21,11 +22,11 @@ class APNSSettings(Strict):
     content_available: int | None = Field(default=None, alias="content-available", ge=0, le=1)
     mutable_content: int | None = Field(default=None, alias="mutable-content", ge=0, le=1)
     sound: str | None = Field(default=None, max_length=255)
-    data: dict[str, Any] | None = None
+    data: FreeForm | None = None
 
 
 class FCMSettings(Strict):
-    data: dict[str, Any] | None = None
+    data: FreeForm | None = None
 
 
 class EventNotificationSettings(Strict):

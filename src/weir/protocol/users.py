@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from weir.protocol.limits import ROLE_PATTERN, USER_ID_PATTERN, check_custom
+from weir.protocol.freeform import Custom
+from weir.protocol.limits import ROLE_PATTERN, USER_ID_PATTERN, utc_datetime
 
 USERS_PER_REQUEST_MAX = 100
 # A guest id is ``guest-<requested id>-<8 hex>``; the requested part is capped so the whole fits an id.
@@ -16,7 +17,8 @@ BAN_TIMEOUT_MAX_MINUTES = 365 * 24 * 60
 
 UserId = Annotated[str, Field(pattern=USER_ID_PATTERN)]
 UserIds = Annotated[list[UserId], Field(min_length=1, max_length=USERS_PER_REQUEST_MAX)]
-ProfileField = Literal["name", "image", "role", "teams", "language", "invisible", "custom"]
+ProfileField = Literal[
+    "name", "image", "role", "teams", "language", "invisible", "custom", "revoke_tokens_issued_before"]
 
 
 class Strict(BaseModel):
@@ -32,9 +34,11 @@ class UserFields(Strict):
     teams: list[Annotated[str, Field(max_length=255)]] | None = Field(default=None, max_length=100)
     language: str | None = Field(default=None, max_length=16)
     invisible: bool | None = None
-    custom: dict[str, Any] | None = None
+    custom: Custom | None = None
+    revoke_tokens_issued_before: datetime | None = Field(
+        default=None, description="Tokens of this user issued before this time are refused")
 
-    _custom = field_validator("custom")(lambda v: v if v is None else check_custom(v))
+    _revoke = field_validator("revoke_tokens_issued_before")(utc_datetime)
 
 
 class UserRequest(UserFields):
@@ -81,9 +85,7 @@ class GuestUserRequest(Strict):
     id: str | None = Field(default=None, pattern=USER_ID_PATTERN, max_length=GUEST_ID_MAX)
     name: str | None = Field(default=None, max_length=255)
     image: str | None = Field(default=None, max_length=2048)
-    custom: dict[str, Any] = Field(default_factory=dict)
-
-    _custom = field_validator("custom")(check_custom)
+    custom: Custom = Field(default_factory=dict)
 
 
 class CreateGuestRequest(Strict):
@@ -115,6 +117,7 @@ class UserResponse(BaseModel):
     deactivated_at: datetime | None = None
     deleted_at: datetime | None = None
     ban_expires: datetime | None = None
+    revoke_tokens_issued_before: datetime | None = None
 
 
 class UsersResponse(BaseModel):

@@ -51,18 +51,24 @@ class _SqliteJson:
     def _path(path: tuple[str, ...]) -> str:
         return "$" + "".join(f'."{key}"' for key in path)  # keys are restricted to [A-Za-z0-9_-]
 
+    @staticmethod
+    def _valid(column: Column) -> ColumnElement[Any]:
+        """The column, or null where it holds malformed JSON: SQLite's JSON functions fail the whole query on
+        one such row (PostgreSQL never stores one)."""
+        return case((func.json_valid(column) == 1, column), else_=None)
+
     def is_kind(self, column: Column, path: tuple[str, ...], kind: str) -> ColumnElement[bool]:
-        return func.json_type(column, self._path(path)).in_(self._KINDS[kind])
+        return func.coalesce(func.json_type(self._valid(column), self._path(path)), "").in_(self._KINDS[kind])
 
     def has(self, column: Column, path: tuple[str, ...]) -> ColumnElement[bool]:
-        return func.json_type(column, self._path(path)).is_not(None)
+        return func.json_type(self._valid(column), self._path(path)).is_not(None)
 
     def extract(self, column: Column, path: tuple[str, ...], kind: str) -> ColumnElement[Any]:
         type_ = {"string": String(), "number": Numeric(), "boolean": Boolean()}[kind]
-        return func.json_extract(column, self._path(path), type_=type_)
+        return func.json_extract(self._valid(column), self._path(path), type_=type_)
 
     def list_has_any(self, column: Column, values: Sequence[str]) -> ColumnElement[bool]:
-        items = func.json_each(column).table_valued("value", "type")
+        items = func.json_each(self._valid(column)).table_valued("value", "type")
         return exists().select_from(items).where(items.c.type == "text", items.c.value.in_(values))
 
     def param(self, value: Scalar) -> Any:

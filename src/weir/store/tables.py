@@ -37,6 +37,15 @@ class UserRow(Base):
     revoke_tokens_issued_before: Mapped[datetime | None]
 
 
+class DeletedUserRow(Base):
+    """A hard-deleted user's id: tokens issued before ``deleted_at`` stay refused, even once the id is reused."""
+
+    __tablename__ = "deleted_users"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    deleted_at: Mapped[datetime]
+
+
 class UserBlockRow(Base):
     """User-to-user blocking: ``user_id`` no longer gets rings or notifications from ``blocked_user_id``."""
 

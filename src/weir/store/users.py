@@ -12,11 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.domain.clock import now, utc
 from weir.store.calls import hard_delete_call, remove_members
-from weir.store.tables import CallMemberRow, CallRow, CallUserPermissionRow, UserBlockRow, UserRow
+from weir.store.tables import CallMemberRow, CallRow, CallUserPermissionRow, DeletedUserRow, UserBlockRow, UserRow
 
 # What each profile field becomes when it is left out of an upsert, set to null or unset.
 PROFILE_DEFAULTS: dict[str, Any] = {
     "name": None, "image": None, "role": "user", "teams": [], "language": "", "invisible": False, "custom": {},
+    "revoke_tokens_issued_before": None,
 }
 
 
@@ -24,12 +25,23 @@ async def get_user(session: AsyncSession, user_id: str) -> UserRow | None:
     return await session.get(UserRow, user_id)
 
 
+async def deleted_at(session: AsyncSession, user_id: str) -> datetime | None:
+    """When a user of this id was last hard-deleted, if ever (and not created again since)."""
+    row = await session.get(DeletedUserRow, user_id)
+    return None if row is None else utc(row.deleted_at)
+
+
 async def ensure_user(session: AsyncSession, user_id: str, role: str = "user") -> UserRow:
-    """Return the user, creating a bare one the first time a valid token names it."""
+    """Return the user, creating a bare one the first time it is named. A user created again after a hard delete
+    starts with the tokens issued before that delete revoked."""
     user = await session.get(UserRow, user_id)
     if user is None:
         stamp = now()
-        user = UserRow(id=user_id, role=role, custom={}, teams=[], language="", created_at=stamp, updated_at=stamp)
+        tombstone = await session.get(DeletedUserRow, user_id)
+        user = UserRow(id=user_id, role=role, custom={}, teams=[], language="", created_at=stamp, updated_at=stamp,
+                       revoke_tokens_issued_before=tombstone.deleted_at if tombstone else None)
+        if tombstone is not None:
+            await session.delete(tombstone)
         session.add(user)
         await session.flush()
     return user
@@ -143,5 +155,7 @@ async def hard_delete_users(session: AsyncSession, users: list[UserRow]) -> None
     await session.execute(
         delete(UserBlockRow).where(or_(UserBlockRow.user_id.in_(ids), UserBlockRow.blocked_user_id.in_(ids)))
     )
+    stamp = now()
     for user in users:
         await session.delete(user)
+        await session.merge(DeletedUserRow(id=user.id, deleted_at=stamp))

@@ -14,21 +14,26 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from weir.coordinator.auth import authenticate, services
 from weir.coordinator.realtime.hub import Connection, encode
 from weir.domain.clock import now
 from weir.protocol.errors import APIError, ErrorCode
 from weir.protocol.events import CONNECTION_ERROR, CONNECTION_OK, HEALTH_CHECK
-from weir.protocol.limits import USER_ID_PATTERN, check_custom, unstorable_text
+from weir.protocol.freeform import Custom
+from weir.protocol.limits import USER_ID_PATTERN, json_text_problem
 from weir.coordinator.userview import user_response
 from weir.store.users import get_user
 
 router = APIRouter(tags=["realtime"])
 
 POLICY_VIOLATION = 1008
+UNSUPPORTED_DATA = 1003
+MESSAGE_TOO_BIG = 1009
 MAX_MESSAGE_BYTES = 64 * 1024
+# Before auth only the auth message is read: a token (8 KB at most) and user details (5 KB of custom data).
+MAX_AUTH_MESSAGE_BYTES = 16 * 1024
 
 
 class UserDetails(BaseModel):
@@ -38,9 +43,7 @@ class UserDetails(BaseModel):
     name: str | None = Field(default=None, max_length=255)
     image: str | None = Field(default=None, max_length=2048)
     language: str | None = Field(default=None, max_length=16)
-    custom: dict[str, Any] | None = None
-
-    _custom = field_validator("custom")(lambda v: v if v is None else check_custom(v))
+    custom: Custom | None = None
 
 
 class AuthMessage(BaseModel):
@@ -56,13 +59,16 @@ def _stamp() -> str:
 
 async def _handshake(ws: WebSocket, raw: str) -> tuple[str, dict[str, Any]]:
     """Authenticate the first message; upsert the user's details; return the user id and ``me``."""
-    field = unstorable_text(raw)
-    if field is not None:
-        raise APIError(ErrorCode.INPUT_ERROR, f"{field}: text must be valid Unicode without NUL characters")
+    problem = json_text_problem(raw)
+    if problem is not None:
+        raise APIError(ErrorCode.INPUT_ERROR, "{}: {}".format(*problem), fields=dict([problem]))
     try:
         message = AuthMessage.model_validate_json(raw)
     except ValidationError as error:
-        raise APIError(ErrorCode.INPUT_ERROR, f"bad auth message: {error.errors()[0]['msg']}") from error
+        first = error.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"]) or "message"
+        raise APIError(ErrorCode.INPUT_ERROR, f"bad auth message: {where}: {first['msg']}",
+                       fields={where: first["msg"]}) from error
     who = await authenticate(ws, message.token)
     if who.is_server or who.is_anonymous or who.user_id is None:
         raise APIError(ErrorCode.NOT_ALLOWED, "only user tokens can open a WebSocket (anonymous users get none)")
@@ -103,15 +109,45 @@ async def _write(ws: WebSocket, connection: Connection, interval: float) -> None
         await ws.send_text(frame)
 
 
+class Refused(Exception):
+    """The first message can't be an auth message: answer ``error`` and close with ``code``."""
+
+    def __init__(self, error: APIError, code: int) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.code = code
+
+
+async def _receive_text(ws: WebSocket) -> str | None:
+    """The next text frame; None for a binary one (the protocol has none)."""
+    message = await ws.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    text = message.get("text")
+    return text if isinstance(text, str) else None
+
+
+async def _auth_text(ws: WebSocket) -> str:
+    raw = await _receive_text(ws)
+    if raw is None:
+        raise Refused(APIError(ErrorCode.INPUT_ERROR, "the auth message must be a JSON text frame, not binary"),
+                      UNSUPPORTED_DATA)
+    if len(raw) > MAX_AUTH_MESSAGE_BYTES:
+        too_big = f"the auth message is limited to {MAX_AUTH_MESSAGE_BYTES} bytes"
+        raise Refused(APIError(ErrorCode.INPUT_ERROR, too_big), MESSAGE_TOO_BIG)
+    return raw
+
+
 async def _read(ws: WebSocket, connection: Connection, idle_timeout: float) -> None:
     while True:
-        raw = await asyncio.wait_for(ws.receive_text(), idle_timeout)
+        raw = await asyncio.wait_for(_receive_text(ws), idle_timeout)
         try:
-            message = json.loads(raw) if len(raw) <= MAX_MESSAGE_BYTES else None
-        except json.JSONDecodeError:
+            message = json.loads(raw) if raw is not None and len(raw) <= MAX_MESSAGE_BYTES else None
+        except (ValueError, RecursionError):  # RecursionError: nesting too deep for the parser
             message = None
         if not isinstance(message, dict):
-            connection.push(encode(_error(APIError(ErrorCode.INPUT_ERROR, "messages must be JSON objects up to 64 KB"))))
+            error = APIError(ErrorCode.INPUT_ERROR, "messages must be JSON text objects up to 64 KB")
+            connection.push(encode(_error(error)))
         elif message.get("type") == HEALTH_CHECK:
             connection.push(_health_check(connection))
 
@@ -130,9 +166,12 @@ async def connect(ws: WebSocket) -> None:
     settings = weir.settings
     await ws.accept()
     try:
-        raw = await asyncio.wait_for(ws.receive_text(), settings.ws_auth_timeout_seconds)
+        raw = await asyncio.wait_for(_auth_text(ws), settings.ws_auth_timeout_seconds)
         user_id, me = await _handshake(ws, raw)
     except (WebSocketDisconnect, RuntimeError):
+        return
+    except Refused as refusal:
+        await _refuse(ws, refusal.error, refusal.code)
         return
     except TimeoutError:
         await _refuse(ws, APIError(ErrorCode.AUTH_FAILED, "no auth message in time"))
@@ -157,7 +196,7 @@ async def connect(ws: WebSocket) -> None:
             await ws.close()
 
 
-async def _refuse(ws: WebSocket, error: APIError) -> None:
+async def _refuse(ws: WebSocket, error: APIError, code: int = POLICY_VIOLATION) -> None:
     with contextlib.suppress(RuntimeError, WebSocketDisconnect):
         await ws.send_text(json.dumps(_error(error)))
-        await ws.close(code=POLICY_VIOLATION, reason=error.message[:120])
+        await ws.close(code=code, reason=error.message[:120])

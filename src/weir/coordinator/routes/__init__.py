@@ -6,17 +6,18 @@ from weir.coordinator.realtime import socket as realtime_socket
 from weir.coordinator.routes import app_settings, call_actions, call_lifecycle, calls, calltypes, moderation, queries
 from weir.coordinator.routes import devices, edges, push_providers, roles, system, users
 from weir.protocol.errors import input_error
-from weir.protocol.limits import unstorable_text
+from weir.protocol.limits import json_text_problem
 
 API_PREFIX = "/api/v1"
 
 
 async def storable_body(request: Request) -> None:
-    """Every JSON body must be storable: NUL characters and lone surrogates are a 400, not a database error."""
+    """Every JSON body must be storable: NaN, Infinity, NUL characters and lone surrogates are a 400 naming the
+    field, not a database error."""
     if request.method in ("POST", "PUT", "PATCH"):
-        field = unstorable_text(await request.body())
-        if field is not None:
-            raise input_error(field, "text must be valid Unicode without NUL characters")
+        problem = json_text_problem(await request.body())
+        if problem is not None:
+            raise input_error(*problem)
 
 
 def api_router() -> APIRouter:

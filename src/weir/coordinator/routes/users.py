@@ -92,8 +92,11 @@ async def upsert_users(
         rows = []
         for user in body.users.values():
             row = await store.create_or_get_user(session, user.id)
-            # Every profile field is replaced; the role only when given, so a profile sync keeps roles.
-            values = user.model_dump(exclude={"id"} if user.role is not None else {"id", "role"})
+            # Every profile field is replaced; the role and a revocation only when given, so that a profile sync
+            # keeps roles and revocations.
+            kept = {"role"} if user.role is None else set()
+            kept |= {"revoke_tokens_issued_before"} - user.model_fields_set
+            values = user.model_dump(exclude={"id", *kept})
             store.set_profile(row, values, stamp)
             rows.append(row)
             await emit_user_event(services(request), session, ev.UserUpdatedEvent, row)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from weir.protocol.limits import unstorable_text
+from weir.protocol.limits import json_text_problem
 from weir.protocol.sfu.errors import SfuErrorCode, SignalError
 from weir.protocol.sfu.requests import REQUEST_TYPES, AnyRequest, SfuRequest
 
@@ -38,9 +38,9 @@ def parse_request(raw: str | bytes) -> AnyRequest:
     kind = message.get("type")
     if not isinstance(kind, str) or kind not in REQUEST_TYPES:
         raise SignalError(SfuErrorCode.UNKNOWN_MESSAGE_TYPE, f"unknown message type {str(kind)[:64]!r}", request_id)
-    field = unstorable_text(raw)
-    if field is not None:
-        raise SignalError(SfuErrorCode.INVALID_MESSAGE, f"{field}: text must be valid Unicode without NUL", request_id)
+    problem = json_text_problem(raw)
+    if problem is not None:
+        raise SignalError(SfuErrorCode.INVALID_MESSAGE, "{}: {}".format(*problem), request_id)
     try:
         return SfuRequest.model_validate(message).root
     except ValidationError as error:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import Field, RootModel, field_validator
+from pydantic import AfterValidator, Field, RootModel, field_validator
 
+from weir.protocol.freeform import check_json
 from weir.protocol.sfu.models import (
     MAX_TRACKS,
     SDP,
@@ -98,12 +99,15 @@ class LeaveRequest(Request):
     reason: str = Field(default="", max_length=255)
 
 
+Stats = Annotated[dict[str, Any], Field(max_length=MAX_STATS_KEYS), AfterValidator(check_json)]
+
+
 class SendStatsRequest(Request):
     """Periodic client statistics (every ``stats_options.reporting_interval_ms``)."""
 
     type: Literal["send_stats"] = "send_stats"
-    publisher: dict[str, Any] | None = Field(default=None, max_length=MAX_STATS_KEYS)
-    subscriber: dict[str, Any] | None = Field(default=None, max_length=MAX_STATS_KEYS)
+    publisher: Stats | None = None
+    subscriber: Stats | None = None
 
 
 class HealthCheckRequest(Request):

@@ -22,6 +22,9 @@ from weir.sfu.signaling.rooms import Rooms
 from weir.sfu.signaling.session import ParticipantSession, candidate_to_media
 
 Handler = Callable[[Rooms, ParticipantSession, Any], Awaitable[None]]
+# Trickled candidates per peer connection and ICE generation: real clients send a handful; each one costs
+# connectivity checks against every local candidate.
+MAX_TRICKLED_CANDIDATES = 64
 
 
 def _refuse_unpermitted(session: ParticipantSession, track_types: list[str], request_id: str | None) -> None:
@@ -39,6 +42,7 @@ async def set_publisher(rooms: Rooms, session: ParticipantSession, request: SetP
                   layers=tuple(Layer(rid=x.rid, width=x.width, height=x.height, bitrate=x.bitrate) for x in t.layers))
         for t in request.tracks
     ]
+    session.trickled.pop("publisher", None)  # a new offer may restart ICE
     try:
         answer = await session.media.set_publisher_offer(request.sdp, tracks)
     except ValueError as error:
@@ -56,6 +60,12 @@ async def send_answer(rooms: Rooms, session: ParticipantSession, request: SendAn
 
 
 async def ice_trickle(rooms: Rooms, session: ParticipantSession, request: IceTrickleRequest) -> None:
+    if request.candidate is not None:
+        count = session.trickled.get(request.target, 0)
+        if count >= MAX_TRICKLED_CANDIDATES:
+            raise SignalError(SfuErrorCode.INVALID_MESSAGE, f"at most {MAX_TRICKLED_CANDIDATES} candidates per peer "
+                              "connection until an ICE restart", request.request_id)
+        session.trickled[request.target] = count + 1
     candidate = None if request.candidate is None else candidate_to_media(request.candidate)
     try:
         await session.media.add_ice_candidate(request.target, candidate)
@@ -82,6 +92,7 @@ async def update_mute_states(rooms: Rooms, session: ParticipantSession, request:
 async def ice_restart(rooms: Rooms, session: ParticipantSession, request: IceRestartRequest) -> None:
     if request.target == "subscriber":
         session.subscriber_ice_restart = True
+    session.trickled.pop(request.target, None)
     await session.media.restart_ice(request.target)
 
 

@@ -12,6 +12,7 @@ from weir.coordinator.call_access import effective_settings, load_call_type, sys
 from weir.coordinator.lifecycle import CallLifecycle
 from weir.coordinator.services import Services
 from weir.domain.clock import now, utc
+from weir.protocol.freeform import readable_custom
 from weir.sfu.signaling.link import CallRecord, ParticipantRecord, parse_pins
 from weir.store.sessions import current_session, get_participant
 from weir.store.tables import CallRow, CallSessionRow, SessionParticipantRow
@@ -49,7 +50,7 @@ class LocalCoordinator:
             participant = ParticipantRecord(
                 user_id=row.user_id, session_id=row.user_session_id, role=row.role, anonymous=row.anonymous,
                 joined_at=joined, name=(user.name or "") if user else "", image=(user.image or "") if user else "",
-                custom=dict(user.custom or {}) if user else {},
+                custom=dict(readable_custom(user.custom, f"user {user.id}")) if user else {},
             )
             record = CallRecord(cid=call.cid, started_at=utc(call_session.started_at),
                                 pins=parse_pins(call_session.pins or []), settings=settings)

@@ -69,6 +69,7 @@ class ParticipantSession:
         self.connection_quality: ConnectionQuality = "unspecified"
         self.media_failed = False
         self.subscriber_ice_restart = False
+        self.trickled: dict[str, int] = {}  # candidates trickled per target since its last ICE restart
         self.last_stats: dict[str, Any] = {}  # the latest send_stats (publisher, subscriber)
 
     @property

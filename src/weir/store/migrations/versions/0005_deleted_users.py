@@ -1,0 +1,29 @@
+"""deleted users: hard-deleted user ids, so their old tokens stay refused
+
+Revision ID: 0005
+Revises: 0003
+Create Date: 2026-12-06 18:30:00
+
+Branches from 0003 beside 0004 (written at the same time); start-up upgrades every head.
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0005'
+down_revision = '0003'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('deleted_users',
+    sa.Column('id', sa.String(length=255), nullable=False),
+    sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('deleted_users')
