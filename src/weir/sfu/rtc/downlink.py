@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from weir.sfu.allocator import VideoDemand, allocate
 from weir.sfu.bwe import DownlinkEstimate, RateMeter
+from weir.sfu.ceiling import DownlinkCeiling
 from weir.sfu.quality import RttMeter, mos
 from weir.sfu.receiver import MAX_LAYERS
 from weir.sfu.rtcp import ReportBlock
@@ -34,7 +35,7 @@ PAUSE_AFTER = 3  # assessments in a row without room for a video's lowest layer 
 
 class Downlink:
     def __init__(self, now_ns: Callable[[], int]) -> None:
-        self.estimate = DownlinkEstimate()
+        self.estimate: DownlinkCeiling = DownlinkEstimate()  # the subscriber's negotiation may choose another
         self.rtt = RttMeter()
         self._now_ns = now_ns
         self._sent: dict[Slot, RateMeter] = {}  # what each slot was sent
