@@ -92,8 +92,11 @@ def test_the_threshold_adapts_to_a_noisy_path() -> None:
     assert 6.0 <= trendline.threshold <= 600.0
 
 
-def test_the_acked_rate_is_measured_over_half_second_windows() -> None:
+def test_the_acked_rate_is_what_arrived_in_the_last_second() -> None:
     acked = AckedRate()
-    for index in range(101):
+    for index in range(100):
         acked.add(index * 10.0, 1250)  # 1 Mbit/s
-    assert acked.bps is not None and abs(acked.bps - 1_000_000) < 1
+    assert acked.bps is None  # not a whole second yet
+    for index in range(100, 200):
+        acked.add(index * 10.0, 1250 if index < 150 else 625)  # then half as much
+    assert acked.bps is not None and abs(acked.bps - 750_000) < 1

@@ -11,7 +11,7 @@ feedback as (send time ms, arrival time ms, size in bytes), in arrival order.
   compared with a threshold that follows it (quickly down, slowly up, and not at all for spikes), so the
   detector stays sensitive on a quiet path and is not set off by noise: above it for ``OVERUSE_MS`` and rising
   is overuse, below its negative is underuse (a queue draining), between is normal.
-- ``AckedRate``: the bit rate of what arrived, over windows of ``ACKED_WINDOW_MS`` of arrival time.
+- ``AckedRate``: the bit rate of what arrived in the last ``ACKED_WINDOW_MS`` of arrival time.
 - ``AimdRate``: the estimate. Overuse cuts it to ``BETA`` x the acked rate (at most once per response time)
   and holds; underuse holds; normal grows it: by 8 % a second while it is far from the acked rate at which
   congestion was last seen, by about one packet per response time near it. It grows only while it is under
@@ -44,8 +44,7 @@ THRESHOLD_MIN, THRESHOLD_MAX = 6.0, 600.0
 THRESHOLD_UP, THRESHOLD_DOWN = 0.0087, 0.039  # per ms, towards the trend
 THRESHOLD_SPIKE = 15.0  # a trend this far above the threshold does not move it
 THRESHOLD_STEP_MS = 100.0
-ACKED_WINDOW_MS = 500.0
-ACKED_SMOOTHING = 0.5  # weight of the newest window
+ACKED_WINDOW_MS = 1000.0
 BETA = 0.85
 GROWTH = 1.08  # per second, far from the last congestion
 NEAR = 0.25  # within this share of the rate congestion was last seen at, growth is additive
@@ -173,22 +172,26 @@ def _slope(points: Iterable[tuple[float, float]], previous: float) -> float:
 
 
 class AckedRate:
-    __slots__ = ("_octets", "_start", "bps")
+    """What arrived in the last ``ACKED_WINDOW_MS`` of arrival time, as bit/s."""
+
+    __slots__ = ("_octets", "_packets", "_start", "bps")
 
     def __init__(self) -> None:
-        self._start: float | None = None
+        self._packets: deque[tuple[float, int]] = deque()
         self._octets = 0
-        self.bps: float | None = None  # None until a window has passed
+        self._start: float | None = None  # the first arrival
+        self.bps: float | None = None  # None until a whole window has arrived
 
     def add(self, arrival_ms: float, size: int) -> None:
+        packets = self._packets
+        packets.append((arrival_ms, size))
+        self._octets += size
+        while arrival_ms - packets[0][0] >= ACKED_WINDOW_MS:
+            self._octets -= packets.popleft()[1]
         if self._start is None:
             self._start = arrival_ms
-        elapsed = arrival_ms - self._start
-        if elapsed >= ACKED_WINDOW_MS:
-            rate = self._octets * 8000 / elapsed
-            self.bps = rate if self.bps is None else ACKED_SMOOTHING * rate + (1 - ACKED_SMOOTHING) * self.bps
-            self._start, self._octets = arrival_ms, 0
-        self._octets += size
+        elif arrival_ms - self._start >= ACKED_WINDOW_MS:
+            self.bps = self._octets * 8000 / ACKED_WINDOW_MS
 
 
 class AimdRate:
