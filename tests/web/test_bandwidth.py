@@ -34,10 +34,11 @@ def arriving_layers(participant: RtcParticipant) -> set[int]:
 
 
 def grown(estimate: SendSideEstimate) -> bool:
-    """The send-side estimate has grown past where it started and past what the feedback says arrives: only its
-    growth on a clean path takes it there."""
+    """The send-side estimate, which is the ceiling, has grown past where it started, past what the subscriber
+    asks for and past what the feedback says arrives: only its growth on a clean path takes it there."""
     acked = estimate.delay.acked.bps
-    return acked is not None and estimate.bps > max(START_BPS, 1.1 * acked) and estimate.ceiling == estimate.bps
+    floor = max(START_BPS, estimate.wanted_bps, 1.1 * (acked or 0.0))
+    return acked is not None and estimate.bps > floor and estimate.ceiling == estimate.bps
 
 
 def test_chromium_sends_transport_cc_feedback_and_stops_the_layers_nobody_receives(

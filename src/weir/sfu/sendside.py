@@ -32,8 +32,8 @@ _arrival = itemgetter(1)
 
 
 class SendSideEstimate:
-    __slots__ = ("_cuts", "_loss", "_loss_bound", "_reference", "_rtt", "_settled", "_wanted", "ceiling",
-                 "delay", "feedbacks", "history")
+    __slots__ = ("_cuts", "_loss", "_loss_bound", "_reference", "_rtt", "_settled", "ceiling", "delay", "feedbacks",
+                 "history", "wanted_bps")
 
     def __init__(self, history: SendHistory, rtt: RttMeter | None = None, start_bps: float = START_BPS) -> None:
         self.history = history
@@ -42,7 +42,7 @@ class SendSideEstimate:
         self.ceiling: float | None = None
         self.feedbacks = 0  # transport-cc feedback packets taken
         self._reference: tuple[int, int] | None = None  # the latest reference time, as sent and unwrapped
-        self._wanted = 0.0  # what the subscriber's requests cost, at the latest assessment
+        self.wanted_bps = 0.0  # what the subscriber's requests cost, at the latest assessment
         self._loss: float | None = None  # the worst fraction lost reported since the last update
         self._cuts = LossCuts()
         self._loss_bound: float | None = None  # where loss keeps the ceiling under the delay-based estimate
@@ -75,12 +75,12 @@ class SendSideEstimate:
                 packets.append((history.sent_ns[index] / 1e6, arrival_us / 1000, history.sizes[index]))
         packets.sort(key=_arrival)
         self.feedbacks += 1
-        self.delay.on_packets(packets, now_ns / 1e6, None if self._rtt is None else self._rtt.rtt_ms, self._wanted)
+        self.delay.on_packets(packets, now_ns / 1e6, None if self._rtt is None else self._rtt.rtt_ms, self.wanted_bps)
 
     def update(self, sent_bps: float, wanted_bps: float, now_s: float,
                sent_by_ssrc: dict[int, float] | None = None) -> float:
         """The new ceiling: the delay-based estimate, or the loss bound where that is lower."""
-        self._wanted = wanted_bps
+        self.wanted_bps = wanted_bps
         rate = self.delay.rate
         reported, self._loss = self._loss, None
         loss = reported or 0.0
