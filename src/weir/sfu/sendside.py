@@ -78,8 +78,10 @@ class SendSideEstimate:
         self.delay.on_packets(packets, now_ns / 1e6, None if self._rtt is None else self._rtt.rtt_ms, self.wanted_bps)
 
     def update(self, sent_bps: float, wanted_bps: float, now_s: float,
-               sent_by_ssrc: dict[int, float] | None = None) -> float:
-        """The new ceiling: the delay-based estimate, or the loss bound where that is lower."""
+               sent_by_ssrc: dict[int, float] | None = None, step_bps: float = 0.0) -> float:
+        """The new ceiling: the delay-based estimate, or the loss bound where that is lower. ``step_bps`` (what
+        the allocation's next step up would add) is not needed here: the estimate may grow up to all that is
+        asked for."""
         self.wanted_bps = wanted_bps
         rate = self.delay.rate
         reported, self._loss = self._loss, None
