@@ -12,11 +12,11 @@ rid, up to ``MAX_LAYERS`` layers.
 Subscriber: the SFU offers one ``sendonly`` m-section per forwarded track, each with its own SSRC; every one with
 the transport-wide sequence number extension and ``transport-cc`` feedback (a subscriber that keeps them reports
 each packet's arrival), video with the ``abs-send-time`` header extension and ``goog-remb`` feedback (so that a
-subscriber without transport-cc sends REMB), an ``rtx`` format and an RTX SSRC in an FID group, audio of a RED
-track with ``red`` ahead of Opus, and the client answers;
-where its answer keeps ``rtx``, NACKs are answered with RTX packets; where it drops ``red``, the subscriber gets
-each RED packet's primary block alone (plain Opus). A receive-only client may offer instead (WHEP): ``answer_subscriber`` answers the same sections
-into the client's mids, rejecting the rest.
+subscriber without transport-cc sends REMB), an ``rtx`` format and an RTX SSRC in an FID group, audio of a RED track
+with ``red`` ahead of Opus, and the client answers; where its answer keeps ``rtx``, NACKs are answered with RTX
+packets; where it drops ``red``, the subscriber gets each RED packet's primary block alone (plain Opus). A
+receive-only client may offer instead (WHEP): ``answer_subscriber`` answers the same sections into the client's
+mids, rejecting the rest.
 
 Both connections are one BUNDLE transport with rtcp-mux. The SFU is DTLS client on the publisher side (it
 answers ``active`` unless the client insists on being active) and offers ``actpass`` on the subscriber side.
