@@ -27,7 +27,7 @@ import time
 from aiortc.rtcdtlstransport import RTCCertificate
 from sfu_forward import AUDIO_PT, LAYERS, REQUESTS, VIDEO_PT, percentile, publisher
 
-from weir.sfu.abssendtime import ABS_SEND_TIME_ID, AbsSendTimeSink
+from weir.sfu.headerext import ABS_SEND_TIME_ID, ExtensionSink
 from weir.sfu.downtrack import DownTrack
 from weir.sfu.packetbuffer import AUDIO_BUFFER_PACKETS
 from weir.sfu.receiver import Receiver
@@ -76,7 +76,7 @@ async def run(fanout: int, packets: list[tuple[int, int, bytes]]) -> tuple[int, 
     tracks: list[DownTrack] = []
     for index, (sfu, _) in enumerate(pairs):
         target = layer_for_dimensions(dims, *REQUESTS[index % len(REQUESTS)])
-        v = DownTrack(video, AbsSendTimeSink(sfu.send_rtp, ABS_SEND_TIME_ID), ssrc=10_000 + index,
+        v = DownTrack(video, ExtensionSink(sfu.send_rtp, ABS_SEND_TIME_ID), ssrc=10_000 + index,
                       payload_type=VIDEO_PT, clock_rate=90_000, vp8=True, target_layer=target)
         a = DownTrack(audio, sfu.send_rtp, ssrc=20_000 + index, payload_type=AUDIO_PT, clock_rate=48_000)
         video.add_downtrack(v)

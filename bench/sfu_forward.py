@@ -3,8 +3,11 @@
 The publisher sends 3 simulcast VP8 layers (30 fps, keyframes every 2 s, ~1100-byte packets) and Opus
 (20 ms, ~100 bytes, with ssrc-audio-level). Every subscriber takes the audio and one video layer, asked for by
 dimensions (320x180, 640x360, 1280x720 in turn). Sends go to a bounded deque. Packets are built before timing.
+With ``--extensions``, each subscriber's video goes through the sink that writes its header extensions:
+``abs-send-time`` (what subscribers without transport-cc get) or ``transport-cc`` (abs-send-time and the
+transport-wide sequence number, recorded in the subscriber's send history).
 
-    python bench/sfu_forward.py [--fanout 10 50 200] [--seconds 30] [--profile]
+    python bench/sfu_forward.py [--fanout 10 50 200] [--seconds 30] [--extensions abs-send-time] [--profile]
 
 Prints per N: ``bench sfu-core fanout=<N> pps_per_cpu_second=<n> added_latency_p50_ms=<n> p99_ms=<n>`` where
 pps is forwarded downstream packets per CPU second of the whole loop, and latency is per inbound packet, from
@@ -20,7 +23,8 @@ import pstats
 import random
 import time
 
-from weir.sfu.downtrack import DownTrack
+from weir.sfu.downtrack import DownTrack, PacketSink
+from weir.sfu.headerext import ABS_SEND_TIME_ID, TRANSPORT_CC_ID, ExtensionSink, SendHistory
 from weir.sfu.packetbuffer import AUDIO_BUFFER_PACKETS
 from weir.sfu.receiver import Receiver
 from weir.sfu.rtp import build_packet
@@ -91,7 +95,15 @@ def publisher(seconds: int) -> list[tuple[int, int, bytes]]:
     return packets
 
 
-def run(fanout: int, packets: list[tuple[int, int, bytes]]) -> tuple[int, float, list[int]]:
+def video_sink(send: PacketSink, extensions: str) -> PacketSink:
+    if extensions == "abs-send-time":
+        return ExtensionSink(send, ABS_SEND_TIME_ID)
+    if extensions == "transport-cc":
+        return ExtensionSink(send, ABS_SEND_TIME_ID, TRANSPORT_CC_ID, SendHistory())
+    return send
+
+
+def run(fanout: int, packets: list[tuple[int, int, bytes]], extensions: str = "none") -> tuple[int, float, list[int]]:
     sent: collections.deque[bytearray] = collections.deque(maxlen=64)
     sink = sent.append
     video = Receiver(kind="video", layers=len(LAYERS), vp8=True)
@@ -100,8 +112,8 @@ def run(fanout: int, packets: list[tuple[int, int, bytes]]) -> tuple[int, float,
     tracks: list[DownTrack] = []
     for index in range(fanout):
         target = layer_for_dimensions(dims, *REQUESTS[index % len(REQUESTS)])
-        v = DownTrack(video, sink, ssrc=10_000 + index, payload_type=VIDEO_PT, clock_rate=90_000, vp8=True,
-                      target_layer=target)
+        v = DownTrack(video, video_sink(sink, extensions), ssrc=10_000 + index, payload_type=VIDEO_PT,
+                      clock_rate=90_000, vp8=True, target_layer=target)
         a = DownTrack(audio, sink, ssrc=20_000 + index, payload_type=AUDIO_PT, clock_rate=48_000)
         video.add_downtrack(v)
         audio.add_downtrack(a)
@@ -130,19 +142,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fanout", type=int, nargs="+", default=[10, 50, 200])
     parser.add_argument("--seconds", type=int, default=30, help="seconds of media to send")
+    parser.add_argument("--extensions", choices=["none", "abs-send-time", "transport-cc"], default="none",
+                        help="header extensions written on forwarded video")
     parser.add_argument("--profile", action="store_true", help="profile the largest fan-out with cProfile")
     args = parser.parse_args()
     packets = publisher(args.seconds)
+    label = "" if args.extensions == "none" else f" extensions={args.extensions}"
     for fanout in args.fanout:
-        forwarded, cpu, latencies = run(fanout, packets)
+        forwarded, cpu, latencies = run(fanout, packets, args.extensions)
         print(
-            f"bench sfu-core fanout={fanout} pps_per_cpu_second={forwarded / cpu:.0f} "
+            f"bench sfu-core fanout={fanout}{label} pps_per_cpu_second={forwarded / cpu:.0f} "
             f"added_latency_p50_ms={percentile(latencies, 0.5):.3f} p99_ms={percentile(latencies, 0.99):.3f}",
             flush=True,
         )
     if args.profile:
         profiler = cProfile.Profile()
-        profiler.runcall(run, max(args.fanout), packets)
+        profiler.runcall(run, max(args.fanout), packets, args.extensions)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
 
 

@@ -51,12 +51,12 @@ def test_nack_packing_groups_numbers_across_the_wrap() -> None:
 def test_fir_remb_transport_cc_and_bye() -> None:
     fir = bytes(Fir(9, ((5, 3), (6, 4))))
     remb = bytes(Remb(9, 1_500_000, (5, 6)))
-    tcc = bytes.fromhex("8fcd0005" "00000009" "00000005" "0100" "0003" "000102" "07" "20010000")
+    tcc = bytes.fromhex("8fcd0006" "00000009" "00000005" "0100" "0003" "000102" "07" "2003" "010203" "000000")
     bye = bytes(Bye((5,), b"gone"))
     assert parse_compound(fir + remb + tcc + bye) == [
         Fir(9, ((5, 3), (6, 4))),
         Remb(9, 1_500_000 >> 3 << 3, (5, 6)),
-        TransportCc(9, 5, 256, 3, 0x102, 7),
+        TransportCc(9, 5, 256, 0x102, 7, (1, 2, 3)),
         Bye((5,), b"gone"),
     ]
 

@@ -1,5 +1,6 @@
-"""Bandwidth with Chromium through the SFU: Chromium's subscriber connection sends REMB (goog-remb and
-abs-send-time negotiated), and the browser app stops sending the simulcast layers the SFU says nobody receives."""
+"""Bandwidth with Chromium through the SFU: Chromium's subscriber connection keeps transport-cc, so the SFU
+estimates its downlink send-side from the feedback; and the browser app stops sending the simulcast layers the SFU
+says nobody receives."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from tests.conftest import RunningServer
 from tests.web.conftest import Pages, by_user
 from tests.web.test_media import expect_playing, in_call
 from weir.sfu.rtc import RtcParticipant
+from weir.sfu.sendside import START_BPS, SendSideEstimate
 
 WAIT_S = 30
 
@@ -31,7 +33,15 @@ def arriving_layers(participant: RtcParticipant) -> set[int]:
     return {layer for layer, (old, new) in enumerate(zip(before, after, strict=True)) if new[0] > old[0]}
 
 
-def test_chromium_sends_remb_and_stops_the_layers_nobody_receives(
+def grown(estimate: SendSideEstimate) -> bool:
+    """The send-side estimate, which is the ceiling, has grown past where it started, past what the subscriber
+    asks for and past what the feedback says arrives: only its growth on a clean path takes it there."""
+    acked = estimate.delay.acked.bps
+    floor = max(START_BPS, estimate.wanted_bps, 1.1 * (acked or 0.0))
+    return acked is not None and estimate.bps > floor and estimate.ceiling == estimate.bps
+
+
+def test_chromium_sends_transport_cc_feedback_and_stops_the_layers_nobody_receives(
     pages: Pages, web_server: RunningServer, uid: Callable[[str], str]
 ) -> None:
     alice, bob, call_id = uid("alice"), uid("bob"), uid("c")
@@ -40,7 +50,13 @@ def test_chromium_sends_remb_and_stops_the_layers_nobody_receives(
     room = web_server.app.state.sfu.server.rooms.rooms[f"default:{call_id}"]
     media = {session.user_id: session.media for session in room.sessions.values()}
     assert isinstance(media[alice], RtcParticipant)
-    wait_until(lambda: all(m.downlink.estimate.remb is not None for m in media.values()), "REMB from both pages")
+    estimates = [m.downlink.estimate for m in media.values()]
+    assert all(isinstance(estimate, SendSideEstimate) for estimate in estimates), "chosen at negotiation"
+    wait_until(lambda: all(isinstance(e, SendSideEstimate) and e.feedbacks > 20 for e in estimates),
+               "transport-cc feedback from both pages")
+    wait_until(lambda: all(isinstance(e, SendSideEstimate) and grown(e) for e in estimates),
+               "the send-side estimates growing")
+    expect_playing(by_user(first, "participant-tile", bob).get_by_test_id("participant-video"))
     # One subscriber (bob, at his tile's size) needs one of alice's three layers: the others stop arriving.
     wait_until(lambda: 1 <= len(arriving_layers(media[alice])) < 3, "alice's browser pausing unneeded layers")
     expect_playing(by_user(second, "participant-tile", alice).get_by_test_id("participant-video"))

@@ -2,7 +2,8 @@
 
 ``parse_compound`` turns one datagram into a list of packet objects; SDES, APP, XR and feedback types the SFU
 does not act on are checked for length and skipped. Each packet class has ``parse`` and, where the SFU sends
-it, ``__bytes__``. Anything malformed raises ``RtcpError``.
+it, ``__bytes__`` (transport-cc feedback has a module of its own, ``transportcc.py``). Anything malformed raises
+``RtcpError``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from weir.sfu.errors import RtcpError
+from weir.sfu.transportcc import FMT_TRANSPORT_CC, PT_RTPFB, TransportCc
 
 __all__ = [
     "Bye",
@@ -32,10 +34,8 @@ PT_SR = 200
 PT_RR = 201
 PT_SDES = 202
 PT_BYE = 203
-PT_RTPFB = 205  # transport-layer feedback, RFC 4585
 PT_PSFB = 206  # payload-specific feedback, RFC 4585
 FMT_NACK = 1
-FMT_TRANSPORT_CC = 15
 FMT_PLI = 1
 FMT_FIR = 4  # RFC 5104
 FMT_AFB = 15  # application-layer feedback; REMB is one
@@ -50,7 +50,6 @@ _SENDER_INFO = struct.Struct("!IQIII")  # sender SSRC, NTP timestamp, RTP timest
 _REPORT_BLOCK = struct.Struct("!IB3sIIII")
 _NACK_ITEM = struct.Struct("!HH")
 _FIR_ITEM = struct.Struct("!IB3x")
-_TCC_HEAD = struct.Struct("!HH3sB")
 _REMB_HEAD = struct.Struct("!4sB3s")
 
 
@@ -201,26 +200,6 @@ class Nack:
             _NACK_ITEM.pack(pid, blp) for pid, blp in items
         )
         return _header(PT_RTPFB, FMT_NACK, len(body)) + body
-
-
-@dataclass(frozen=True, slots=True)
-class TransportCc:
-    """Transport-wide congestion control feedback; only its fixed fields are parsed."""
-
-    sender_ssrc: int
-    media_ssrc: int
-    base_sequence: int
-    status_count: int
-    reference_time: int  # 24-bit, multiples of 64 ms
-    feedback_count: int
-
-    @classmethod
-    def parse(cls, data: bytes, start: int, end: int) -> TransportCc:
-        if start + 8 + _TCC_HEAD.size > end:
-            raise RtcpError("transport-cc feedback is truncated")
-        sender, media = _TWO_U32.unpack_from(data, start)
-        base, count, ref, fb_count = _TCC_HEAD.unpack_from(data, start + 8)
-        return cls(sender, media, base, count, int.from_bytes(ref, "big"), fb_count)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from weir.sfu.allocator import VideoDemand, allocate
 from weir.sfu.bwe import DownlinkEstimate, RateMeter
+from weir.sfu.ceiling import DownlinkCeiling
 from weir.sfu.quality import RttMeter, mos
 from weir.sfu.receiver import MAX_LAYERS
 from weir.sfu.rtcp import ReportBlock
@@ -36,7 +37,7 @@ RISE_AFTER = 2  # assessments in a row with room for a higher layer (or a paused
 
 class Downlink:
     def __init__(self, now_ns: Callable[[], int]) -> None:
-        self.estimate = DownlinkEstimate()
+        self.estimate: DownlinkCeiling = DownlinkEstimate()  # the subscriber's negotiation may choose another
         self.rtt = RttMeter()
         self._now_ns = now_ns
         self._sent: dict[Slot, RateMeter] = {}  # what each slot was sent

@@ -9,12 +9,14 @@ RTX packets are unwrapped on arrival. A ``red`` format for Opus (RFC 2198) is ac
 client prefers it: it lists it before Opus, or announces the track's codec as ``red``. Simulcast is accepted by
 rid, up to ``MAX_LAYERS`` layers.
 
-Subscriber: the SFU offers one ``sendonly`` m-section per forwarded track, each with its own SSRC; video with the
-``abs-send-time`` header extension and ``goog-remb`` feedback (so that the subscriber sends REMB), an ``rtx``
-format and an RTX SSRC in an FID group, audio of a RED track with ``red`` ahead of Opus, and the client answers;
-where its answer keeps ``rtx``, NACKs are answered with RTX packets; where it drops ``red``, the subscriber gets
-each RED packet's primary block alone (plain Opus). A receive-only client may offer instead (WHEP): ``answer_subscriber`` answers the same sections
-into the client's mids, rejecting the rest.
+Subscriber: the SFU offers one ``sendonly`` m-section per forwarded track, each with its own SSRC; every one with
+the transport-wide sequence number extension and ``transport-cc`` feedback (a subscriber that keeps them reports
+each packet's arrival), video with the ``abs-send-time`` header extension and ``goog-remb`` feedback (so that a
+subscriber without transport-cc sends REMB), an ``rtx`` format and an RTX SSRC in an FID group, audio of a RED track
+with ``red`` ahead of Opus, and the client answers; where its answer keeps ``rtx``, NACKs are answered with RTX
+packets; where it drops ``red``, the subscriber gets each RED packet's primary block alone (plain Opus). A
+receive-only client may offer instead (WHEP): ``answer_subscriber`` answers the same sections into the client's
+mids, rejecting the rest.
 
 Both connections are one BUNDLE transport with rtcp-mux. The SFU is DTLS client on the publisher side (it
 answers ``active`` unless the client insists on being active) and offers ``actpass`` on the subscriber side.
@@ -27,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from weir.sfu.abssendtime import ABS_SEND_TIME_URI
+from weir.sfu.headerext import ABS_SEND_TIME_URI, TRANSPORT_CC_URI
 from weir.sfu.audiolevel import AUDIO_LEVEL_URI
 from weir.sfu.receiver import MAX_LAYERS
 from weir.sfu.rtc.sdp import Codec, Description, Media, SdpError, render_codec
@@ -45,6 +47,7 @@ __all__ = [
     "read_subscriber_answer",
     "remote_transport",
     "kept_formats",
+    "kept_transport_cc",
     "subscriber_offer",
 ]
 
@@ -53,6 +56,7 @@ RID_URI = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
 REPAIRED_RID_URI = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
 CODECS: Mapping[str, tuple[str, ...]] = {"audio": ("opus",), "video": ("vp8", "h264", "vp9", "av1")}
 FEEDBACK = ("nack", "nack pli", "ccm fir", "goog-remb")
+TRANSPORT_CC = "transport-cc"
 PUBLISHER_EXTENSIONS = {"audio": (MID_URI, AUDIO_LEVEL_URI), "video": (MID_URI, RID_URI, REPAIRED_RID_URI)}
 _NO_ADDRESS = ("c=IN IP4 0.0.0.0", "a=rtcp:9 IN IP4 0.0.0.0")
 
@@ -87,6 +91,7 @@ class OfferedSlot:
     rtx_ssrc: int = 0
     red: Codec | None = None  # offered ahead of ``codec``
     abs_send_time_id: int = 0  # the abs-send-time header extension's id, 0 for none
+    transport_cc_id: int = 0  # the transport-wide sequence number extension's id, 0 for none
 
 
 def _session(bundle: Iterable[str], session_id: int, version: int) -> list[str]:
@@ -274,6 +279,8 @@ def _slot_section(slot: OfferedSlot, local: LocalTransport) -> list[str]:
     lines += [f"a=mid:{slot.mid}", "a=sendonly" if slot.active else "a=inactive"]
     if slot.abs_send_time_id:
         lines.append(f"a=extmap:{slot.abs_send_time_id} {ABS_SEND_TIME_URI}")
+    if slot.transport_cc_id:
+        lines.append(f"a=extmap:{slot.transport_cc_id} {TRANSPORT_CC_URI}")
     # an inactive section names no track: Chromium refuses an msid in two sections, and a track subscribed
     # again gets a new section
     msid = f"msid:{slot.stream_id} {slot.track_id}" if slot.active else ""
@@ -335,3 +342,18 @@ def kept_formats(answer: Description, slots: Iterable[OfferedSlot]) -> tuple[set
         if slot.red is not None and media.red_for(slot.codec.payload_type) is not None:
             red.add(slot.mid)
     return rtx, red
+
+
+def kept_transport_cc(answer: Description, slots: Iterable[OfferedSlot]) -> set[str]:
+    """The mids of offered slots whose answer kept both the transport-wide sequence number extension and
+    ``transport-cc`` feedback: the subscriber reports their packets' arrival."""
+    by_mid = {media.mid: media for media in answer.media if not media.rejected}
+    kept: set[str] = set()
+    for slot in slots:
+        media = by_mid.get(slot.mid)
+        codec = None if media is None else media.codec(slot.codec.payload_type)
+        if slot.transport_cc_id and codec is not None and TRANSPORT_CC_URI in media.extensions and (
+            TRANSPORT_CC in codec.feedback
+        ):
+            kept.add(slot.mid)
+    return kept

@@ -13,7 +13,9 @@ of a RED track are offered RED ahead of Opus; where the answer drops it, the dow
 The subscriber's RTCP is acted on here: NACKs are answered from the publisher's packet buffer, PLI and FIR
 become keyframe requests to the publisher (rate-limited by the receiver), receiver reports and REMB go to the
 subscriber's ``Downlink``, whose allocation caps each video slot's layer (``Slot.cap``). Video is sent with the
-``abs-send-time`` header extension, which receive-side estimators need to send REMB.
+``abs-send-time`` header extension, which receive-side estimators need to send REMB. Where the answer keeps
+transport-cc, every packet of those slots also carries a transport-wide sequence number, and the downlink's
+estimate is the send-side one, fed by the subscriber's transport-cc feedback.
 """
 
 from __future__ import annotations
@@ -25,26 +27,30 @@ import time
 from dataclasses import dataclass
 
 from weir.sfu.codecs.h264 import same_format
-from weir.sfu.abssendtime import ABS_SEND_TIME_ID, ABS_SEND_TIME_URI, AbsSendTimeSink
+from weir.sfu.bwe import DownlinkEstimate
+from weir.sfu.headerext import ABS_SEND_TIME_ID, ABS_SEND_TIME_URI, TRANSPORT_CC_ID, ExtensionSink, SendHistory
 from weir.sfu.downtrack import DownTrack
 from weir.sfu.errors import PacketError
 from weir.sfu.receiver import MAX_LAYERS
 from weir.sfu.rtc.downlink import Downlink
 from weir.sfu.rtc.negotiate import (
     FEEDBACK,
+    TRANSPORT_CC,
     OfferedSlot,
     answer_subscriber,
     publisher_dtls_role,
     read_subscriber_answer,
     remote_transport,
     kept_formats,
+    kept_transport_cc,
     subscriber_offer,
 )
 from weir.sfu.rtc.sdp import Codec, Media, SdpError, parse
 from weir.sfu.rtc.track import PublishedTrack
 from weir.sfu.rtc.transport import PeerTransport
-from weir.sfu.rtcp import Fir, Nack, Pli, ReceiverReport, Remb, ReportBlock, parse_compound
+from weir.sfu.rtcp import Fir, Nack, Pli, ReceiverReport, Remb, ReportBlock, TransportCc, parse_compound
 from weir.sfu.rtx import RtxStream
+from weir.sfu.sendside import SendSideEstimate
 
 __all__ = ["Slot", "SubscriberSide"]
 
@@ -86,6 +92,7 @@ class Slot:
     report: ReportBlock | None = None  # the subscriber's latest reception report
     rtx: RtxStream | None = None  # offered; the down-track uses it once an answer keeps it
     cap: int | None = MAX_LAYERS  # the highest layer the subscriber's bandwidth allows; None: paused for it
+    sink: ExtensionSink | None = None  # writes the header extensions the subscriber negotiated
 
     @property
     def active(self) -> bool:
@@ -105,6 +112,7 @@ class SubscriberSide:
         self._accepted: set[str] = set()  # the mids that answer accepted
         self.negotiation_id = 0
         self.downlink = Downlink(time.monotonic_ns)  # the subscriber's REMB and reports, and video allocation
+        self.send_side: SendSideEstimate | None = None  # the downlink's estimate while transport-cc is kept
         self.malformed_rtcp = 0
 
     def active(self) -> dict[tuple[str, str], Slot]:
@@ -135,11 +143,15 @@ class SubscriberSide:
             rtx_ssrc=rtx_ssrc,
             red=red,
             abs_send_time_id=abs_send_time_id if track.kind == "video" else 0,
+            transport_cc_id=TRANSPORT_CC_ID if mid is None else 0,  # not for a client's offer (WHEP)
         )
         send = self.transport.send_rtp
+        sink = None
+        if offered.abs_send_time_id or offered.transport_cc_id:
+            sink = ExtensionSink(send, offered.abs_send_time_id, offered.transport_cc_id)
         downtrack = DownTrack(
             track.receiver,
-            AbsSendTimeSink(send, offered.abs_send_time_id) if offered.abs_send_time_id else send,
+            sink or send,
             ssrc=ssrc,
             payload_type=codec.payload_type,
             clock_rate=codec.clock_rate,
@@ -149,7 +161,7 @@ class SubscriberSide:
         if track.section.red is not None:
             downtrack.use_red(None)  # until an answer keeps RED
         slot = Slot(offered, track, downtrack, target, self.negotiation_id + 1,
-                    rtx=None if rtx is None else RtxStream(rtx_ssrc, rtx.payload_type))
+                    rtx=None if rtx is None else RtxStream(rtx_ssrc, rtx.payload_type), sink=sink)
         self.slots.append(slot)
         self._by_ssrc[ssrc] = slot
         return slot
@@ -196,6 +208,7 @@ class SubscriberSide:
         repaired, redundant = kept_formats(answer, self._offered)
         await self.transport.apply_remote(remote, role)
         self._answered, self._accepted = negotiation_id, accepted
+        self._use_transport_cc(kept_transport_cc(answer, self._offered) & accepted)
         for slot in self.slots:
             if slot.offered.mid in accepted:
                 slot.downtrack.rtx = slot.rtx if slot.offered.mid in repaired else None
@@ -236,6 +249,20 @@ class SubscriberSide:
         self.transport.link.be_controlled()
         await self.transport.apply_remote(remote, publisher_dtls_role(remote))
         return answer
+
+    def _use_transport_cc(self, mids: set[str]) -> None:
+        """Number the packets of the slots in ``mids`` transport-wide, and estimate the downlink from their
+        feedback (``SendSideEstimate``) while any slot has it; REMB (``DownlinkEstimate``) when none has."""
+        if mids and self.send_side is None:
+            self.send_side = SendSideEstimate(SendHistory(), self.downlink.rtt)
+            self.downlink.estimate = self.send_side
+        elif not mids and self.send_side is not None:
+            self.send_side = None
+            self.downlink.estimate = DownlinkEstimate()
+        history = None if self.send_side is None else self.send_side.history
+        for slot in self.slots:
+            if slot.sink is not None:
+                slot.sink.history = history if slot.offered.mid in mids else None
 
     def attach_answered(self) -> None:
         """Put answered slots into their receivers' fan-out, once the connection is up.
@@ -292,6 +319,8 @@ class SubscriberSide:
                         self.downlink.on_report(block, slot.offered.codec.clock_rate)
             elif isinstance(packet, Remb):
                 self.downlink.on_remb(packet.bitrate, packet.ssrcs)
+            elif isinstance(packet, TransportCc) and self.send_side is not None:
+                self.send_side.on_feedback(packet, time.monotonic_ns())
 
     def _new_ssrc(self) -> int:
         while True:
@@ -312,7 +341,7 @@ class SubscriberSide:
 
     def _codec(self, codec: Codec, kind: str) -> Codec:
         """The publisher's codec under this subscriber's payload type for it, with the feedback the SFU answers."""
-        feedback = list(FEEDBACK) if kind == "video" else []
+        feedback = [*FEEDBACK, TRANSPORT_CC] if kind == "video" else [TRANSPORT_CC]
         return Codec(self._payload_type(codec), codec.name, codec.clock_rate, codec.channels, codec.fmtp, feedback)
 
     def _red_codec(self, codec: Codec) -> Codec:
