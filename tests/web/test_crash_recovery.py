@@ -18,16 +18,9 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.crash import RECOVERY_TIMEOUT_S, WeirServe
 from tests.web.conftest import Pages, by_user
-from tests.web.test_media import RECORD_SOCKETS, in_call
+from tests.web.test_media import RECORD_SOCKETS, in_call, record_instances
 
-# Keeps the page's peer connections reachable, for their stats.
-RECORD_PEERS = """(() => {
-  const Native = window.RTCPeerConnection;
-  window.__pcs = [];
-  window.RTCPeerConnection = class extends Native {
-    constructor(...args) { super(...args); window.__pcs.push(this); }
-  };
-})();"""
+RECORD_PEERS = record_instances("RTCPeerConnection", "__pcs")  # for their stats
 # Video frames decoded by the page's open peer connections made since the first `first` ones.
 DECODED_SINCE = """async (first) => {
   let frames = 0;
