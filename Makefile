@@ -9,7 +9,7 @@ WEB_BUILD  := src/weir/web_dist/index.html
 WEB_SOURCES := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json \
                src/weir/protocol/sfu.schema.json
 
-.PHONY: run test install web screenshots postgres bench-api bench-events bench-sfu bench-join migration clean
+.PHONY: run test install web screenshots postgres bench-api bench-events bench-sfu bench-join bench-recovery migration clean
 
 run: $(STAMP) $(WEB_BUILD)
 	$(VENV)/bin/weir serve --dev
@@ -55,6 +55,9 @@ bench-sfu: $(STAMP)
 
 bench-join: $(STAMP)
 	$(PY) bench/join.py
+
+bench-recovery: $(STAMP)
+	$(PY) bench/recovery.py
 
 migration: $(STAMP)
 	scripts/regen-migration.sh
