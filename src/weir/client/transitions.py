@@ -23,6 +23,7 @@ from weir.client.status import (
 )
 from weir.client.state import CallState
 from weir.protocol import events as ev
+from weir.protocol.leave_reasons import SESSION_LOST_REASONS
 
 REJECTED_BY_EVERYONE = "rejected"  # the server's call.ended reason when every callee rejected
 
@@ -65,7 +66,7 @@ def session_lost(before: CallState, event: ev.Event) -> bool:
     """Did the SFU lose this client's session (its worker died, ...)? The call goes on: the client rejoins."""
     return (isinstance(event, ev.CallSessionParticipantLeftEvent) and before.status.is_active
             and bool(before.user_session_id) and event.participant.user_session_id == before.user_session_id
-            and event.reason in ev.SESSION_LOST_REASONS)
+            and event.reason in SESSION_LOST_REASONS)
 
 
 def _left(before: CallState, after: CallState, event: ev.CallSessionParticipantLeftEvent) -> CallStatus | None:

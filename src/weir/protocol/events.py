@@ -177,14 +177,6 @@ class CallSessionParticipantJoinedEvent(CallEvent):
     participant: CallParticipant
 
 
-# ``reason``s of ``call.session_participant_left`` that end a session but not its user's part in the call: the SFU
-# lost the session (its media worker died, or its client stayed away past the fast-reconnect deadline). The
-# client that owns it rejoins with a new session.
-SFU_WORKER_LOST = "sfu_worker_lost"
-SESSION_DISCONNECTED = "disconnected"
-SESSION_LOST_REASONS = frozenset({SFU_WORKER_LOST, SESSION_DISCONNECTED})
-
-
 class CallSessionParticipantLeftEvent(CallEvent):
     type: Literal["call.session_participant_left"] = "call.session_participant_left"
     session_id: str

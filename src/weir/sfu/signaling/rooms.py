@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from weir.protocol.events import SESSION_DISCONNECTED
+from weir.protocol.leave_reasons import SESSION_DISCONNECTED
 from weir.protocol.sfu.errors import SfuErrorCode, SignalError
 from weir.protocol.sfu.events import (
     CallEndedEvent,

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from weir.bus.base import Subscription
 from weir.protocol.errors import APIError, ErrorCode
-from weir.protocol.events import SFU_WORKER_LOST
+from weir.protocol.leave_reasons import SFU_WORKER_LOST
 from weir.sfu.signaling.local import LocalCoordinator
 from weir.sfu.workers.channel import (
     CHANNEL_PREFIX,
