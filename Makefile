@@ -9,7 +9,7 @@ WEB_BUILD  := src/weir/web_dist/index.html
 WEB_SOURCES := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json \
                src/weir/protocol/sfu.schema.json
 
-.PHONY: run test install web screenshots postgres bench-api bench-events bench-sfu bench-join soak migration clean
+.PHONY: run test install web screenshots postgres bench-api bench-events bench-sfu bench-join bench-recovery soak migration clean
 
 run: $(STAMP) $(WEB_BUILD)
 	$(VENV)/bin/weir serve --dev
@@ -61,6 +61,9 @@ bench-join: $(STAMP)
 soak: $(STAMP)
 	scripts/nftables.sh >/dev/null
 	$(PY) bench/soak.py --processes 3 --per-process 2 --minutes 10 $(SOAK_ARGS)
+
+bench-recovery: $(STAMP)
+	$(PY) bench/recovery.py
 
 migration: $(STAMP)
 	scripts/regen-migration.sh

@@ -76,9 +76,12 @@ def test_facing_mode_flips_and_tracks_start_disabled() -> None:
     assert defaults.camera == defaults.microphone == defaults.screen_share == off
 
 
-def test_the_default_retry_backoff_doubles_up_to_eight_seconds() -> None:
+def test_the_default_retry_backoff_doubles_up_to_one_second_with_jitter() -> None:
     backoff = RetryPolicy().backoff
-    assert [backoff(n) for n in (1, 2, 3, 6, 7, 20)] == [0.25, 0.5, 1.0, 8.0, 8.0, 8.0]
+    for attempt, ceiling in ((1, 0.25), (2, 0.5), (3, 1.0), (4, 1.0), (20, 1.0), (5000, 1.0)):
+        delays = {backoff(attempt) for _ in range(200)}
+        assert all(ceiling / 2 <= delay <= ceiling for delay in delays), (attempt, min(delays), max(delays))
+        assert len(delays) > 100, "jittered, not one fixed delay"
     assert RetryPolicy().max_retries is None
 
 

@@ -19,14 +19,19 @@ PLAYBACK = """async (video) => {
 }"""
 
 
+def record_instances(cls: str, into: str) -> str:
+    """An init script that keeps every ``window.<cls>`` the page makes in ``window.<into>``."""
+    return f"""(() => {{
+  const Native = window.{cls};
+  window.{into} = [];
+  window.{cls} = class extends Native {{
+    constructor(...args) {{ super(...args); window.{into}.push(this); }}
+  }};
+}})();"""
+
+
 # Keeps the page's WebSockets reachable, so a test can drop one.
-RECORD_SOCKETS = """(() => {
-  const Native = window.WebSocket;
-  window.__sockets = [];
-  window.WebSocket = class extends Native {
-    constructor(...args) { super(...args); window.__sockets.push(this); }
-  };
-})();"""
+RECORD_SOCKETS = record_instances("WebSocket", "__sockets")
 SFU_SOCKETS = "() => window.__sockets.filter((s) => s.url.includes('/sfu/'))"
 
 

@@ -31,7 +31,7 @@ from weir.client.events import EventStream
 from weir.client.media.options import CallConnectOptions
 from weir.client.preferences import CallPreferences
 from weir.client.reducer import apply_event
-from weir.client.snapshot import with_state_response
+from weir.client.snapshot import with_state_response, without_sessions
 from weir.client.state import CallState
 from weir.client.status import (
     CallStatus,
@@ -53,7 +53,7 @@ from weir.client.status import (
     DisconnectReasonRejected,
     DisconnectReasonTimeout,
 )
-from weir.client.transitions import status_after
+from weir.client.transitions import session_lost, status_after
 from weir.client.user import UserInfo
 from weir.domain.settings import CallSettingsRequest
 from weir.protocol import events as ev
@@ -102,6 +102,7 @@ class Call(CallActions, CallMedia, CallReconnect):
         self._watched_on: str | None = None
         self._reaction_timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._former_sessions: set[str] = set()  # this client's sessions that a rejoin replaced
         self._init_media()
 
     def __repr__(self) -> str:
@@ -136,6 +137,8 @@ class Call(CallActions, CallMedia, CallReconnect):
             self._apply(await self._watching("GET", CallStateResponse))
 
     def _update(self, state: CallState) -> None:
+        if self._former_sessions:
+            state = without_sessions(state, self._former_sessions)
         previous = self.state.value.status
         self.state.set(state)
         if state.status != previous:
@@ -189,6 +192,8 @@ class Call(CallActions, CallMedia, CallReconnect):
         reason = getattr(after.status, "reason", None)
         if before.status.is_active and isinstance(reason, LEAVE_AFTER) and before.user_session_id:
             self._spawn(self._leave_quietly(before.user_session_id))
+        if session_lost(before, event):
+            self._on_session_lost(getattr(event, "reason", None))
 
     async def _refresh_capabilities(self) -> None:
         """Settings or role grants changed: ask for ``own_capabilities`` again (runtime grants count too)."""

@@ -10,6 +10,13 @@
   carrying media until the new one is up;
 - an error with strategy ``disconnect`` (kicked, replaced, bad token): ``DisconnectReasonSfuError``.
 
+A fast reconnect that finds nobody listening (the SFU's process died and its sessions with it), or the
+coordinator's word that the SFU lost this client's session (``call.session_participant_left`` with reason
+``sfu_worker_lost`` or ``disconnected``), turns into a rejoin at once: the call goes on, only the session ended.
+Attempts are spaced by ``default_backoff`` (at most 1 s), cut short when the coordinator's socket comes back.
+After a rejoin or migration the previous session is left at the coordinator and never shown again as a
+participant (``_former_sessions``), whatever a call snapshot still lists.
+
 Statuses: ``CallStatusReconnecting(attempt)`` (or ``CallStatusMigrating()``) → ``CallStatusConnected()``; past
 the preferences' ``reconnect_timeout`` (0: never), ``CallStatusReconnectionFailed()`` then
 ``CallStatusDisconnected(DisconnectReasonReconnectionFailed())``.
@@ -18,6 +25,7 @@ the preferences' ``reconnect_timeout`` (0: never), ``CallStatusReconnectionFaile
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -44,6 +52,21 @@ log = logging.getLogger(__name__)
 
 class CallReconnect:
     _reconnecting: asyncio.Task[None] | None = None
+    _session_gone = False  # the coordinator said the SFU lost the session the running reconnection resumes
+    _retry_now: asyncio.Event | None = None  # set to cut the backoff short
+
+    def _on_session_lost(self: Call, reason: str | None) -> None:
+        """The SFU lost this client's session: rejoin, whatever the running reconnection was trying."""
+        if self._reconnecting is None:
+            self._start_reconnect("rejoin", f"session lost ({reason})")
+        else:
+            self._session_gone = True
+            self._retry_soon()
+
+    def _retry_soon(self: Call) -> None:
+        """Something changed (the coordinator answers again, the session is gone): the next attempt now."""
+        if self._retry_now is not None:
+            self._retry_now.set()
 
     def _on_sfu_trouble(self: Call, what: str) -> None:
         """The session's socket was lost ("socket") or a peer connection failed ("ice")."""
@@ -74,11 +97,14 @@ class CallReconnect:
         deadline = session.join_response.fast_reconnect_deadline_seconds if session and session.join_response else 0
         timeout = self.state.value.preferences.reconnect_timeout.total_seconds()
         attempt = 0
+        self._session_gone = False
+        self._retry_now = asyncio.Event()
         while self.state.value.status.is_active:
             attempt += 1
-            if strategy == "fast" and time.monotonic() - lost_at >= deadline:
+            if strategy == "fast" and (self._session_gone or time.monotonic() - lost_at >= deadline):
                 strategy = "rejoin"  # the SFU has dropped the session by now
             self._set_status(CallStatusMigrating() if strategy == "migrate" else CallStatusReconnecting(attempt))
+            tried = strategy
             try:
                 await self._reconnect_once(strategy, attempt)
             except SfuError as error:
@@ -87,6 +113,9 @@ class CallReconnect:
                     await self._close_media(leave=False)
                     self._set_status(CallStatusDisconnected(DisconnectReasonSfuError(error.code)))
                     return
+                strategy = "rejoin"
+            except ConnectionRefusedError as error:  # nobody listens: a restarted SFU holds no session of ours
+                log.info("reconnection attempt %d (%s) failed: %r", attempt, strategy, error)
                 strategy = "rejoin"
             except Exception as error:  # unreachable SFU or coordinator, negotiation trouble: try again
                 log.info("reconnection attempt %d (%s) failed: %r", attempt, strategy, error)
@@ -100,7 +129,14 @@ class CallReconnect:
                 await self._close_media(leave=False)
                 self._set_status(CallStatusDisconnected(DisconnectReasonReconnectionFailed()))
                 return
-            await asyncio.sleep(default_backoff(attempt))
+            if strategy == tried:  # a new strategy is tried at once; the same one after the backoff
+                await self._backoff(attempt)
+
+    async def _backoff(self: Call, attempt: int) -> None:
+        assert self._retry_now is not None
+        self._retry_now.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._retry_now.wait(), default_backoff(attempt))
 
     async def _reconnect_once(self: Call, strategy: str, attempt: int) -> None:
         session = self._sfu
@@ -110,6 +146,7 @@ class CallReconnect:
             await session.resume(attempt)
             return
         previous = session.session_id
+        self._former_sessions.add(previous)  # a snapshot of the new join may still list it: never shown again
         migrating = strategy == "migrate"
         if not migrating:
             await session.close()
@@ -121,11 +158,20 @@ class CallReconnect:
             await self._open_sfu(joined, details)
         except BaseException:
             self._sfu = session  # the next attempt starts from the old session again
+            self._forget_session(joined.user_session_id)  # and gets a new one from the coordinator
             raise
         if migrating:
             await session.close()
         self._subscribed = None
+        self._forget_session(previous)
         await self._republish()
+
+    def _forget_session(self: Call, previous: str) -> None:
+        """The previous session is over for this client: hidden from the state, and left at the coordinator (a
+        session the SFU lost with a whole coordinator restart would otherwise stay until the user disconnects)."""
+        self._former_sessions.add(previous)
+        self._update(self.state.value)
+        self._spawn(self._leave_quietly(previous))
 
 
 __all__ = ["CallReconnect"]

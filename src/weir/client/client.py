@@ -293,8 +293,11 @@ class StreamVideo:
         self.events.publish(event)
 
     async def _on_reconnected(self, hello: dict[str, Any]) -> None:
-        """A new connection id: watch again every call that was watched, catching up on its state."""
+        """A new connection id: watch again every call that was watched, catching up on its state; a call whose
+        media is reconnecting tries again now (the coordinator answers)."""
         self._adopt(UserResponse.model_validate(hello["me"]))
+        for call in list(self._calls.values()):
+            call._retry_soon()
         watched = [call for call in list(self._calls.values()) if call._watched_on is not None]
         results = await asyncio.gather(*(call._ensure_watched() for call in watched), return_exceptions=True)
         for call, result in zip(watched, results):

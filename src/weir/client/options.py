@@ -8,6 +8,7 @@ and the WebSocket URL follows the REST one.
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -18,9 +19,14 @@ API_PREFIX = "/api/v1"
 CONNECT_PATH = "/connect"
 
 
+BACKOFF_CAP_SECONDS = 1.0  # a server that comes back is found within a second
+
+
 def default_backoff(attempt: int) -> float:
-    """Seconds before reconnection attempt ``attempt`` (1, 2, …): 0.25 s doubling up to 8 s."""
-    return min(0.25 * 2 ** (attempt - 1), 8.0)
+    """Seconds before reconnection attempt ``attempt`` (1, 2, …): 0.25 s doubling, capped at 1 s, drawn at random
+    from the upper half of that (jitter: the clients of a restarted server don't all come back in step)."""
+    ceiling = min(0.25 * 2 ** min(attempt - 1, 16), BACKOFF_CAP_SECONDS)
+    return random.uniform(ceiling / 2, ceiling)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ participant is matched by its session id and only the server's fields are replac
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import replace
 
 from weir.client.state import CallParticipantPin, CallParticipantState, CallState
@@ -69,6 +69,12 @@ def with_call(state: CallState, call: CallResponse) -> CallState:
         starts_at=call.starts_at, ended_at=call.ended_at,
     )
     return with_session(state, call.session)
+
+
+def without_sessions(state: CallState, session_ids: Collection[str]) -> CallState:
+    """``state`` without the participants of these sessions (this client's former ones)."""
+    kept = tuple(p for p in state.call_participants if p.session_id not in session_ids)
+    return state if len(kept) == len(state.call_participants) else replace(state, call_participants=kept)
 
 
 def with_members(state: CallState, members: Iterable[MemberResponse]) -> CallState:

@@ -1,7 +1,8 @@
 """How coordinator events move this user's ``CallStatus``: ringing answers, endings, blocks, kicks, drops.
 
 ``status_after(before, after, event)`` is pure: ``before`` and ``after`` are the states either side of
-``apply_event``; it returns the new status, or None when the event doesn't move it.
+``apply_event``; it returns the new status, or None when the event doesn't move it. The loss of this client's
+session by the SFU (``session_lost``) moves no status: the call reconnects instead.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from weir.client.status import (
 )
 from weir.client.state import CallState
 from weir.protocol import events as ev
+from weir.protocol.leave_reasons import SESSION_LOST_REASONS
 
 REJECTED_BY_EVERYONE = "rejected"  # the server's call.ended reason when every callee rejected
 
@@ -60,8 +62,15 @@ def _rejected(before: CallState, after: CallState, event: ev.CallRejectedEvent) 
     return None
 
 
+def session_lost(before: CallState, event: ev.Event) -> bool:
+    """Did the SFU lose this client's session (its worker died, ...)? The call goes on: the client rejoins."""
+    return (isinstance(event, ev.CallSessionParticipantLeftEvent) and before.status.is_active
+            and bool(before.user_session_id) and event.participant.user_session_id == before.user_session_id
+            and event.reason in SESSION_LOST_REASONS)
+
+
 def _left(before: CallState, after: CallState, event: ev.CallSessionParticipantLeftEvent) -> CallStatus | None:
-    if not before.status.is_active:
+    if not before.status.is_active or session_lost(before, event):
         return None
     if event.participant.user_session_id == before.user_session_id:  # the server removed this client
         return CallStatusDisconnected(DisconnectReasonTimeout() if event.reason == "timeout"

@@ -53,13 +53,13 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await sfu.start()  # first: media worker processes take the longest to start (they reach us once we listen)
         await db.start()
         async with db.transaction() as session:
             await seed_builtin_call_types(session)
         hub.start(bus)
         if turn is not None:
             await turn.start()
-        await sfu.start()
         scheduler.start()
         await webhooks.start()
         push.start()

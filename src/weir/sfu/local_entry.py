@@ -7,10 +7,9 @@ from collections.abc import Awaitable, Callable
 from weir.domain.sfu_tokens import SfuGrant
 from weir.protocol.errors import APIError, input_error, not_found
 from weir.sfu.entry import EntryKind
+from weir.sfu.entry_offers import play_offer, publish_offer
 from weir.sfu.signaling.rooms import Rooms
 from weir.sfu.signaling.session import ParticipantSession
-from weir.sfu.whep import play_offer
-from weir.sfu.whip import publish_offer
 
 __all__ = ["LocalEntry"]
 

@@ -13,21 +13,10 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from weir.coordinator.auth import Caller, caller
 from weir.coordinator.routes.calls import CallId, CallType
-from weir.protocol.errors import APIError, ErrorCode
 from weir.sfu.entry import MediaEntry
-from weir.sfu.rtc.model import Subscription
-from weir.sfu.signaling.session import ParticipantSession
 from weir.sfu.whip import WHEP_PATH, join_session, session_routes
 
-__all__ = ["play_offer", "whep_router"]
-
-
-async def play_offer(viewer: ParticipantSession, sdp: str) -> str:
-    wanted = [Subscription(session.id, track.track_type) for session in viewer.room.sessions.values()
-              if session is not viewer for track in session.tracks]
-    if not wanted:
-        raise APIError(ErrorCode.CONFLICT, f"nothing is published in call {viewer.room.cid} yet")
-    return await viewer.media.answer_subscriber_offer(sdp, wanted)
+__all__ = ["whep_router"]
 
 
 def whep_router(entry: MediaEntry) -> APIRouter:

@@ -22,29 +22,15 @@ from weir.coordinator.routes.calls import CallId, CallType, _load
 from weir.domain.sfu_tokens import SfuGrant
 from weir.protocol.errors import APIError, ErrorCode, input_error, not_found
 from weir.sfu.entry import EntryKind, MediaEntry
-from weir.sfu.rtc.model import TrackInfo
+from weir.sfu.entry_offers import offered_tracks
 from weir.sfu.rtc.sdp import SdpError, parse
-from weir.sfu.signaling.session import TRACK_CAPABILITY, ParticipantSession
+from weir.sfu.signaling.session import TRACK_CAPABILITY
 
-__all__ = ["WHEP_PATH", "WHIP_PATH", "join_session", "offered_tracks", "publish_offer", "read_offer", "session_routes",
-           "whip_router"]
+__all__ = ["WHEP_PATH", "WHIP_PATH", "join_session", "read_offer", "session_routes", "whip_router"]
 
 WHIP_PATH = "/sfu/whip"
 WHEP_PATH = "/sfu/whep"
 SDP_TYPE = "application/sdp"
-
-
-def offered_tracks(sdp: str, session_id: str) -> list[TrackInfo]:
-    """The tracks a WHIP offer publishes: its first sending audio and video m-sections; SdpError if none."""
-    tracks: dict[str, TrackInfo] = {}
-    for media in parse(sdp).media:
-        if media.kind in ("audio", "video") and media.kind not in tracks and not media.rejected and media.mid and (
-            media.direction in ("sendonly", "sendrecv")
-        ):
-            tracks[media.kind] = TrackInfo(session_id=session_id, track_type=media.kind, mid=media.mid)  # type: ignore[arg-type]
-    if not tracks:
-        raise SdpError("the offer sends no audio or video")
-    return list(tracks.values())
 
 
 async def read_offer(request: Request) -> str:
@@ -102,10 +88,6 @@ def session_routes(router: APIRouter, entry: MediaEntry, what: str) -> None:
                          "offer and the answer", headers={"Allow": "DELETE"})
         error.status_code = 405
         raise error
-
-
-async def publish_offer(joined: ParticipantSession, sdp: str) -> str:
-    return await joined.media.set_publisher_offer(sdp, offered_tracks(sdp, joined.id))
 
 
 def whip_router(entry: MediaEntry) -> APIRouter:

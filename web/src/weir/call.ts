@@ -49,6 +49,12 @@ const EMPTY: CallView = {
   notice: "",
 };
 
+/**
+ * `call.session_participant_left` reasons that end a session but not this user's part in the call: the SFU lost
+ * it (its media worker died, or the client stayed away past the fast-reconnect deadline). The client rejoins.
+ */
+const SESSION_LOST = ["sfu_worker_lost", "disconnected"];
+
 /** What a remote mute asks this client to stop sending. */
 export type MuteHandler = (tracks: string[]) => void;
 
@@ -58,6 +64,15 @@ export class Call {
   readonly events = new Emitter<WeirEvent>();
   onMuted: MuteHandler = () => {};
   onRemoved: (reason: string) => void = () => {};
+  /** The SFU lost this client's session: the media rejoins (the call goes on). */
+  onSessionLost: (reason: string) => void = () => {};
+  /** This client's sessions that a rejoin replaced: never shown again, whatever a snapshot still lists. */
+  private readonly former = new Set<string>();
+  /** Former sessions still to leave at the coordinator (after the next successful join). */
+  private unleft: string[] = [];
+  /** Snapshot requests in flight, and who joined (by event) meanwhile: a snapshot may predate them. */
+  private loading = 0;
+  private readonly joinedMeanwhile = new Map<string, Participant>();
   private unsubscribe: Array<() => void> = [];
   private dismissTimers = new Map<string, number>();
 
@@ -99,24 +114,35 @@ export class Call {
   private apply(state: CallState): void {
     this.patch({ call: state.call, members: state.members, ownCapabilities: state.own_capabilities });
     this.setParticipants(state.call);
+    if (!this.loading) this.joinedMeanwhile.clear();
+  }
+
+  /** A request answered with a call snapshot (get, get-or-create, join). */
+  private async snapshot<T extends CallState>(request: Promise<T>): Promise<T> {
+    this.loading++;
+    try {
+      return await request;
+    } finally {
+      this.loading--;
+    }
   }
 
   /** Get (or create) the call and watch its events on this client's WebSocket. */
   async getOrCreate(body: object = {}): Promise<CallState> {
-    const state = await this.api.getOrCreate(this.cid, body, this.socket.connectionId);
+    const state = await this.snapshot(this.api.getOrCreate(this.cid, body, this.socket.connectionId));
     this.apply(state);
     return state;
   }
 
   /** Get the call and watch it (viewers of a call they may not create). */
   async refresh(): Promise<void> {
-    this.apply(await this.api.get(this.cid, this.socket.connectionId));
+    this.apply(await this.snapshot(this.api.get(this.cid, this.socket.connectionId)));
   }
 
   async join(body: object = {}): Promise<JoinResponse> {
     this.patch({ status: "joining", reason: "" });
     try {
-      const joined = await this.api.join(this.cid, body);
+      const joined = await this.snapshot(this.api.join(this.cid, body));
       this.patch({ localSessionId: joined.user_session_id, status: "joined" });
       this.apply(joined);
       return joined;
@@ -129,11 +155,15 @@ export class Call {
   /** A new participant session for this user (media rejoin or migration); the previous one is left. */
   async rejoin(migratingFrom?: string): Promise<JoinResponse> {
     const previous = this.view.localSessionId;
+    if (previous) {
+      this.former.add(previous);
+      this.unleft.push(previous);
+    }
     this.patch({ localSessionId: "" }); // the previous session's "left" event is not this user leaving
-    const joined = await this.api.join(this.cid, migratingFrom ? { migrating_from: migratingFrom } : {});
+    const joined = await this.snapshot(this.api.join(this.cid, migratingFrom ? { migrating_from: migratingFrom } : {}));
     this.patch({ localSessionId: joined.user_session_id, status: "joined" });
     this.apply(joined);
-    if (previous) void this.api.leave(this.cid, previous).catch(() => undefined);
+    for (const old of this.unleft.splice(0)) void this.api.leave(this.cid, old).catch(() => undefined);
     return joined;
   }
 
@@ -227,12 +257,20 @@ export class Call {
     if (!session) return;
     const known = new Map(this.view.participants.map((p) => [p.sessionId, p]));
     const pins = new Set((session.pins ?? []).map((pin) => pin.session_id));
-    const participants = session.participants.map((cp) => {
-      const fresh = fromCallParticipant(cp, this.view.localSessionId);
-      const old = known.get(cp.user_session_id);
-      // The joined event can arrive before the join response names our session: isLocal is decided here.
-      return { ...(old ?? fresh), isLocal: fresh.isLocal, pinnedForEveryone: pins.has(cp.user_session_id) };
-    });
+    const participants = session.participants
+      .filter((cp) => !this.former.has(cp.user_session_id))
+      .map((cp) => {
+        const fresh = fromCallParticipant(cp, this.view.localSessionId);
+        const old = known.get(cp.user_session_id);
+        // The joined event can arrive before the join response names our session: isLocal is decided here.
+        return { ...(old ?? fresh), isLocal: fresh.isLocal, pinnedForEveryone: pins.has(cp.user_session_id) };
+      });
+    // joined while the snapshot was on its way (two clients rejoining at once): not in it, but here
+    const listed = new Set(participants.map((p) => p.sessionId));
+    for (const p of this.joinedMeanwhile.values()) {
+      if (!listed.has(p.sessionId) && !this.former.has(p.sessionId))
+        participants.push({ ...p, isLocal: p.sessionId === this.view.localSessionId });
+    }
     this.patch({ participants });
   }
 
@@ -254,13 +292,20 @@ export class Call {
   private readonly handlers: Record<string, (event: WeirEvent) => void> = {
     "call.session_participant_joined": (event) => {
       const cp = event.participant!;
+      if (this.former.has(cp.user_session_id)) return;
+      const joined = fromCallParticipant(cp, this.view.localSessionId);
+      if (this.loading) this.joinedMeanwhile.set(cp.user_session_id, joined);
       if (this.view.participants.some((p) => p.sessionId === cp.user_session_id)) return;
-      this.patch({ participants: [...this.view.participants, fromCallParticipant(cp, this.view.localSessionId)] });
+      this.patch({ participants: [...this.view.participants, joined] });
     },
     "call.session_participant_left": (event) => {
       const gone = event.participant!.user_session_id;
+      const mine = gone === this.view.localSessionId;
+      this.joinedMeanwhile.delete(gone);
+      // this client's tile stays while the media rejoins; the new session's join response replaces it
+      if (mine && SESSION_LOST.includes(event.reason ?? "")) return this.onSessionLost(event.reason!);
       this.patch({ participants: this.view.participants.filter((p) => p.sessionId !== gone) });
-      if (gone === this.view.localSessionId) this.removed(event.reason ?? "left");
+      if (mine) this.removed(event.reason ?? "left");
     },
     "call.updated": (event) => this.updateCall(event.call!),
     "call.live_started": (event) => this.updateCall(event.call!),

@@ -1,5 +1,6 @@
 // An active call: the coordinator's Call, this device's media, and the SFU connection that carries it.
 
+import { backoffMs } from "./backoff";
 import type { Call } from "./call";
 import { listDevices, type LocalMedia, type LocalMediaView } from "./media";
 import type { Participant } from "./participants";
@@ -18,6 +19,7 @@ export interface JoinOptions {
 }
 
 const DEFAULT_STATS_MS = 10_000;
+
 /** SFU disconnects that the coordinator also announces (call.ended, call.kicked_user, call.blocked_user). */
 const COORDINATOR_ENDS = ["ended", "removed_from_call"];
 
@@ -30,12 +32,16 @@ export class CallSession {
   private stops: Array<() => void> = [];
   private sfu: SfuConnection | null = null;
   private sfuStops: Array<() => void> = [];
+  private disposed = false;
 
   constructor(
     readonly call: Call,
     readonly media: LocalMedia,
   ) {
     call.onMuted = (tracks) => this.mutedRemotely(tracks);
+    call.onSessionLost = (reason) => {
+      if (this.sfu) void this.reconnect(this.sfu, "rejoin", reason);
+    };
     call.onRemoved = (reason) => {
       this.closeMedia();
       this.onEnded(reason);
@@ -87,7 +93,10 @@ export class CallSession {
     this.subscribe();
   }
 
-  /** Rejoin or migrate: a new coordinator join (a new session), then an SFU join that replaces the old one. */
+  /**
+   * Rejoin or migrate: a new coordinator join (a new session), then an SFU join that replaces the old one; tried
+   * again after `backoffMs` until it works or the call is left (a restarted SFU worker or coordinator).
+   */
   private async reconnect(from: SfuConnection, strategy: Strategy, reason: string): Promise<void> {
     if (this.sfu !== from) return;
     this.closeMedia();
@@ -99,8 +108,22 @@ export class CallSession {
     }
     const previous = from.sessionId;
     const edge = from.credentials.server.edge_name;
-    const joined = await this.call.rejoin(strategy === "migrate" ? edge : undefined);
-    await this.connectMedia(joined, { strategy, previous_session_id: previous, from_edge: edge });
+    for (let attempt = 1; this.inCall(); attempt++) {
+      this.mediaStatus.set("reconnecting");
+      try {
+        const joined = await this.call.rejoin(strategy === "migrate" ? edge : undefined);
+        if (!this.inCall()) return;
+        await this.connectMedia(joined, { strategy, previous_session_id: previous, from_edge: edge });
+        return;
+      } catch {
+        this.closeMedia();
+        await new Promise((resolve) => window.setTimeout(resolve, backoffMs(attempt)));
+      }
+    }
+  }
+
+  private inCall(): boolean {
+    return !this.disposed && this.call.view.status === "joined";
   }
 
   /** What this device sends, as far as the call's capabilities allow. */
@@ -203,6 +226,7 @@ export class CallSession {
   }
 
   dispose(): void {
+    this.disposed = true;
     this.closeMedia();
     for (const stop of this.stops) stop();
     this.call.dispose();

@@ -1,13 +1,13 @@
 // The coordinator WebSocket: authenticate, answer health checks, deliver events, reconnect with backoff.
 
 import { API_PREFIX, type Credentials } from "./api";
+import { backoffMs } from "./backoff";
 import { Emitter, Store } from "./store";
 import type { User, WeirEvent } from "./types";
 
 export type SocketStatus = "connecting" | "connected" | "reconnecting" | "closed";
 
 const HEALTH_CHECK_MS = 10_000;
-const MAX_BACKOFF_MS = 10_000;
 
 export class CoordinatorSocket {
   readonly events = new Emitter<WeirEvent>();
@@ -75,14 +75,13 @@ export class CoordinatorSocket {
 
   private reconnect(): void {
     this.status.set("reconnecting");
-    const delay = Math.min(MAX_BACKOFF_MS, 250 * 2 ** this.attempt++);
     window.setTimeout(() => {
       if (this.closing) return;
       this.connect().then(
         () => this.events.emit({ type: "connection.recovered", created_at: new Date().toISOString() }),
         () => this.reconnect(),
       );
-    }, delay);
+    }, backoffMs(++this.attempt));
   }
 
   /** Authenticate again on a fresh socket (e.g. after `details` changed). */

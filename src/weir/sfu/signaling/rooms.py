@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from weir.protocol.leave_reasons import SESSION_DISCONNECTED
 from weir.protocol.sfu.errors import SfuErrorCode, SignalError
 from weir.protocol.sfu.events import (
     CallEndedEvent,
@@ -26,7 +27,7 @@ from weir.sfu.signaling.session import ParticipantSession
 
 log = logging.getLogger(__name__)
 
-DISCONNECTED = "disconnected"
+DISCONNECTED = SESSION_DISCONNECTED
 
 
 class Rooms:

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from weir.bus.base import Subscription
 from weir.protocol.errors import APIError, ErrorCode
+from weir.protocol.leave_reasons import SFU_WORKER_LOST
 from weir.sfu.signaling.local import LocalCoordinator
 from weir.sfu.workers.channel import (
     CHANNEL_PREFIX,
@@ -36,7 +37,7 @@ __all__ = ["LOST_REASON", "end_lost_sessions", "internal_router"]
 
 log = logging.getLogger(__name__)
 
-LOST_REASON = "sfu_worker_lost"
+LOST_REASON = SFU_WORKER_LOST
 POLICY_VIOLATION = 1008
 
 

@@ -229,6 +229,7 @@ export class SfuConnection {
     this.status.set("reconnecting");
     const started = Date.now();
     for (let attempt = 1; attempt <= MAX_FAST_ATTEMPTS && Date.now() - started < this.deadlineMs; attempt++) {
+      if (this.closing) return; // a rejoin replaced this connection
       try {
         this.signal.close();
         await this.join({ strategy: "fast", attempt });
