@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["TRACK_TYPES", "Layer", "Subscription", "Target", "TrackInfo", "TrackType", "kind_of"]
+__all__ = ["TRACK_TYPES", "Layer", "MediaClosed", "Subscription", "Target", "TrackInfo", "TrackType", "kind_of"]
 
 TrackType = Literal["audio", "video", "screen_share", "screen_share_audio"]
 Target = Literal["publisher", "subscriber"]
@@ -45,3 +45,7 @@ class Subscription:
     track_type: str
     width: int = 0
     height: int = 0
+
+
+class MediaClosed(ValueError):
+    """The participant left, or one of its connections closed or failed: only joining again helps."""

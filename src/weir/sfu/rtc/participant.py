@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from weir.sfu.rtc.downlink import Downlink
 from weir.sfu.rtc.events import EventQueue
-from weir.sfu.rtc.model import TRACK_TYPES, Subscription, Target, TrackInfo, kind_of
+from weir.sfu.rtc.model import TRACK_TYPES, MediaClosed, Subscription, Target, TrackInfo, kind_of
 from weir.sfu.rtc.negotiate import AcceptedSection, answer_publisher, publisher_dtls_role, remote_transport
 from weir.sfu.rtc.router import PublisherRouter
 from weir.sfu.rtc.sdp import Description, parse
@@ -321,10 +321,10 @@ class RtcParticipant:
 
     def _check_open(self) -> None:
         if self._closing:
-            raise ValueError(f"participant {self.session_id} has left")
+            raise MediaClosed(f"participant {self.session_id} has left")
         for name, transport in (("publisher", self.publisher), ("subscriber", self.subscriber)):
             if transport.state in ("closed", "failed"):
-                raise ValueError(f"the {name} connection has {transport.state}: join again")
+                raise MediaClosed(f"the {name} connection has {transport.state}: join again")
 
     async def close(self) -> None:
         """Leave: the same as ``RtcRoom.remove_participant`` for this participant."""

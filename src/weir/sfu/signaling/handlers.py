@@ -17,7 +17,7 @@ from weir.protocol.sfu.requests import (
     UpdateMuteStatesRequest,
     UpdateSubscriptionsRequest,
 )
-from weir.sfu.rtc.model import Layer, Subscription, TrackInfo
+from weir.sfu.rtc.model import Layer, MediaClosed, Subscription, TrackInfo
 from weir.sfu.signaling.rooms import Rooms
 from weir.sfu.signaling.session import ParticipantSession, candidate_to_media
 
@@ -81,7 +81,12 @@ async def update_subscriptions(rooms: Rooms, session: ParticipantSession, reques
                      width=t.dimension.width if t.dimension else 0, height=t.dimension.height if t.dimension else 0)
         for t in request.tracks if t.session_id in present and t.session_id != session.id
     ]
-    await session.media.update_subscriptions(wanted)
+    try:
+        await session.media.update_subscriptions(wanted)
+    except MediaClosed as error:
+        raise SignalError(SfuErrorCode.MEDIA_CONNECTION_FAILED, str(error), request.request_id) from error
+    except ValueError as error:
+        raise SignalError(SfuErrorCode.INVALID_MESSAGE, f"subscriptions: {error}", request.request_id) from error
 
 
 async def update_mute_states(rooms: Rooms, session: ParticipantSession, request: UpdateMuteStatesRequest) -> None:
