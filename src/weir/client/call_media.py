@@ -127,7 +127,8 @@ class CallMedia:
         before = self.state.value.local_participant
         self._update(apply_sfu_event(self.state.value, event))
         after = self.state.value.local_participant
-        if before is not None and after is not None:
+        if before is not None and after is not None and before.session_id == after.session_id:
+            # (a new session of one's own, after a rejoin, publishes nothing yet: that is no remote mute)
             self._follow_remote_mutes(before.published_tracks - after.published_tracks)
         if isinstance(event, sfu.CallEndedEvent):
             self._spawn(self._sfu_ended(CallStatusDisconnected(DisconnectReasonEnded())))
