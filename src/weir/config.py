@@ -49,6 +49,8 @@ class Settings(BaseSettings):
         default=4, gt=0, description="How often the SFU marks its participants present (below the 5 s minimum "
         "session.inactivity_timeout_seconds).")
     sfu_ice_servers: list[IceServer] = Field(default_factory=list, description="STUN/TURN servers for clients (JSON).")
+    sfu_admission_window_seconds: float = Field(
+        default=30, gt=0, description="A joined session whose client hasn't reached the SFU this long is dropped.")
     stats_reporting_interval_ms: int = Field(default=10_000, ge=1000, description="Client stats report interval.")
     sfu_workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1, ge=0, description="SFU media worker processes, each owning "
