@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     ws_auth_timeout_seconds: float = Field(default=10, description="Time a new WebSocket has to authenticate.")
     ws_health_check_seconds: float = Field(default=10, description="Server health.check interval on idle sockets.")
     ws_idle_timeout_seconds: float = Field(default=30, description="A socket silent this long is closed.")
+    ws_max_connections_per_user: int = Field(default=10, ge=1, description="Coordinator WebSockets a user may "
+                                             "keep open at once.")
+    sfu_joins_per_minute: int = Field(default=60, ge=1, description="SFU joins a user may start a minute.")
     webhook_request_timeout_seconds: float = Field(default=6, gt=0, description="Timeout of one webhook request.")
     webhook_total_timeout_seconds: float = Field(default=15, gt=0, description="All attempts of one delivery.")
     webhook_retry_delays_seconds: tuple[float, ...] = Field(default=(0.5, 1.5), description="Before attempts 2, 3.")

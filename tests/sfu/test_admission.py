@@ -1,5 +1,5 @@
 """Sessions that never reach the SFU: they expire after the admission window, and a user's repeated joins
-take one seat (issue 12: fake sessions filled a call)."""
+take one seat (issue 12: fake sessions filled a call). And the SFU's per-user join limit."""
 
 from __future__ import annotations
 
@@ -16,12 +16,14 @@ from weir.protocol.errors import ErrorCode
 
 Uid = Callable[[str], str]
 WINDOW = 2.0
+SFU_JOINS_PER_MINUTE = 3
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     with running_sfu(request.param, tmp_path_factory.mktemp(f"admission-{request.param}"),
-                     sfu_admission_window_seconds=WINDOW) as running:
+                     sfu_admission_window_seconds=WINDOW, rate_limits_enabled=True,
+                     sfu_joins_per_minute=SFU_JOINS_PER_MINUTE) as running:
         yield running
 
 
@@ -64,3 +66,21 @@ async def test_repeated_joins_take_one_seat(server: RunningServer, api: httpx.Cl
         assert_error(await http.post(f"{path}/join", json={}), 403, ErrorCode.CALL_FULL)
     await owner_peer.close()
     await hog_peer.close()
+
+
+async def test_sfu_joins_are_rate_limited_per_user(server: RunningServer, uid: Uid) -> None:
+    flood, other = uid("flood"), uid("other")
+    cid = f"default:{uid('c')}"
+    peers = [await SignalingPeer.join(await coordinator_join(server, flood, cid, create=True))]
+    peers += [await SignalingPeer.join(await coordinator_join(server, flood, cid))
+              for _ in range(SFU_JOINS_PER_MINUTE - 1)]
+    joined = await coordinator_join(server, flood, cid)
+    peer = await SignalingPeer.open(joined["credentials"]["server"]["url"], joined["user_session_id"])
+    await peer.send({"type": "join", "token": joined["credentials"]["token"],
+                     "session_id": joined["user_session_id"], "request_id": "j"})
+    error = await peer.wait_for("error")
+    assert error["error"]["code"] == "rate_limited" and error["request_id"] == "j", error
+    assert await peer.closed() == 1008
+    peers += [peer, await SignalingPeer.join(await coordinator_join(server, other, cid))]  # others still join
+    for each in peers:
+        await each.close()
