@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     dev: bool = False
     max_body_bytes: int = Field(default=1_048_576, description="Larger request bodies get a 413.")
     rate_limits_enabled: bool = True
+    allow_private_destinations: bool = Field(
+        default=False, description="Let webhooks and push providers reach loopback, private, link-local and other "
+        "non-public addresses (on with --dev).")
     ws_auth_timeout_seconds: float = Field(default=10, description="Time a new WebSocket has to authenticate.")
     ws_health_check_seconds: float = Field(default=10, description="Server health.check interval on idle sockets.")
     ws_idle_timeout_seconds: float = Field(default=30, description="A socket silent this long is closed.")
@@ -96,6 +99,10 @@ class Settings(BaseSettings):
         if self.turn_enabled and not self.turn_public_host and self.turn_listening_address in ("0.0.0.0", "::"):
             raise ValueError("coturn listens on a wildcard address: set WEIR_TURN_PUBLIC_HOST for the turn: URLs")
         return self
+
+    @property
+    def private_destinations_allowed(self) -> bool:
+        return self.allow_private_destinations or self.dev
 
     @property
     def turn_url_host(self) -> str:

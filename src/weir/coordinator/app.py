@@ -46,7 +46,7 @@ def create_app(settings: Settings) -> FastAPI:
     ringing.register_tasks(weir)
     webhooks = webhook_worker(settings, db)
     weir.events.sinks.append(webhooks.sink)
-    push = PushWorker(db)
+    push = PushWorker(db, allow_private=settings.private_destinations_allowed)
     weir.events.sinks.append(PushDispatcher(push.wake))
     sfu = sfu_setup(settings, LocalCoordinator(weir))
     turn = Coturn(settings) if settings.turn_enabled else None  # raises at once if coturn is missing

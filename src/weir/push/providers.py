@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from weir.destinations import check_destination
 from weir.domain.clock import utc
 from weir.protocol.errors import input_error
 from weir.protocol.push import PushProviderRequest, PushProviderResponse
@@ -41,6 +42,19 @@ def merge_config(request: PushProviderRequest, current: dict[str, Any] | None) -
         if not config.get(fields[name]):
             raise input_error(FIELD + name, f"is required for {request.type} providers")
     return config
+
+
+def check_destinations(type_: str, config: dict[str, Any], allow_private: bool) -> None:
+    """The hosts a provider's pushes go to (and Firebase's token endpoint) must be public addresses."""
+    urls = {f"{type_}_host": config.get("host")}
+    if type_ == "firebase":
+        urls["firebase_credentials"] = parse_service_account(config["credentials"]).token_uri
+    for name, url in urls.items():
+        try:
+            if url:
+                check_destination(url, allow_private)
+        except ValueError as exc:
+            raise input_error(FIELD + name, str(exc)) from None
 
 
 def _check_secrets(given: dict[str, Any]) -> None:

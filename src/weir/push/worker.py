@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import httpx
 from sqlalchemy import select, update
 
+from weir.destinations import outbound_client
 from weir.domain.clock import now, utc
 from weir.push.apns import ApnsClient, http2_client
 from weir.push.fcm import FcmClient
@@ -36,8 +37,8 @@ def backoff(attempts: int, retry_after: float | None) -> timedelta:
 
 
 class PushWorker:
-    def __init__(self, db: Database, poll_seconds: float = 1.0, batch: int = 20) -> None:
-        self.db, self.poll_seconds, self.batch = db, poll_seconds, batch
+    def __init__(self, db: Database, poll_seconds: float = 1.0, batch: int = 20, allow_private: bool = False) -> None:
+        self.db, self.poll_seconds, self.batch, self.allow_private = db, poll_seconds, batch, allow_private
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._clients: dict[str, tuple[datetime, FcmClient | ApnsClient]] = {}
@@ -48,8 +49,8 @@ class PushWorker:
         self._wake.set()
 
     def start(self) -> None:
-        self._fcm_http = httpx.AsyncClient(timeout=10.0)
-        self._apns_http = http2_client()
+        self._fcm_http = outbound_client(self.allow_private, timeout=10.0)
+        self._apns_http = http2_client(self.allow_private)
         self._task = asyncio.create_task(self._run(), name="weir-push-worker")
 
     async def stop(self) -> None:
@@ -111,6 +112,11 @@ class PushWorker:
                 result = await self._client(provider).send(device.id, row.payload["request"])
             except httpx.HTTPError as exc:
                 result = SendResult(Outcome.RETRY, f"{type(exc).__name__}: {exc}")
+            except (ValueError, KeyError, TypeError) as exc:  # an answer that isn't the JSON the provider documents
+                result = SendResult(Outcome.RETRY, f"unreadable answer from the provider: {type(exc).__name__}: {exc}")
+            except Exception as exc:  # a bug: logged, and the row still follows the retry policy
+                log.exception("push %s to %s failed unexpectedly", row.id, row.provider_name)
+                result = SendResult(Outcome.RETRY, f"internal error: {type(exc).__name__}")
         await self._record(row, result)
 
     @staticmethod

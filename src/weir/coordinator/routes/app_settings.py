@@ -7,7 +7,15 @@ from fastapi import APIRouter, Depends, Request
 from weir.coordinator.auth import Caller, server_caller, services
 from weir.domain.clock import now
 from weir.protocol.app_settings import AppResponse, UpdateAppRequest
-from weir.webhooks.config import app_settings, hooks_of, locked_settings, read_hooks, store_hooks, updated_hooks
+from weir.webhooks.config import (
+    app_settings,
+    check_hook_destinations,
+    hooks_of,
+    locked_settings,
+    read_hooks,
+    store_hooks,
+    updated_hooks,
+)
 
 router = APIRouter(prefix="/app", tags=["app"])
 
@@ -26,6 +34,8 @@ async def update_app(
     async with services(request).db.transaction() as session:
         row = await locked_settings(session)
         stamp = now()
-        hooks = updated_hooks(hooks_of(row), body, stamp)
+        before = hooks_of(row)
+        hooks = updated_hooks(before, body, stamp)
+        check_hook_destinations(before, hooks, body, services(request).settings.private_destinations_allowed)
         store_hooks(row, hooks, stamp)
     return AppResponse(app=app_settings(hooks))

@@ -18,7 +18,7 @@ from weir.protocol.push import (
     UpsertPushProviderRequest,
     UpsertPushProviderResponse,
 )
-from weir.push.providers import merge_config, provider_response
+from weir.push.providers import check_destinations, merge_config, provider_response
 from weir.push.store import list_providers
 from weir.store.tables import PushProviderRow
 
@@ -53,6 +53,7 @@ async def upsert_push_provider(
         else:
             response.status_code = 200
         row.config = merge_config(given, row.config)
+        check_destinations(given.type, row.config, services(request).settings.private_destinations_allowed)
         if given.enabled is not None:
             row.enabled = given.enabled
         row.updated_at = stamp
