@@ -22,6 +22,7 @@ from weir.coordinator.sfu_setup import sfu_setup
 from weir.coordinator.webapp import web_app
 from weir.push.dispatcher import PushDispatcher
 from weir.push.worker import PushWorker
+from weir.sfu.rtc import IceConfig
 from weir.sfu.signaling.local import LocalCoordinator
 from weir.sfu.whep import whep_router
 from weir.sfu.whip import whip_router
@@ -49,7 +50,8 @@ def create_app(settings: Settings) -> FastAPI:
     push = PushWorker(db, allow_private=settings.private_destinations_allowed)
     weir.events.sinks.append(PushDispatcher(push.wake))
     sfu = sfu_setup(settings, LocalCoordinator(weir))
-    turn = Coturn(settings) if settings.turn_enabled else None  # raises at once if coturn is missing
+    # coturn relays to the SFU's ICE addresses and public ones only; raises at once if coturn is missing
+    turn = Coturn(settings, IceConfig.from_env().host_addresses) if settings.turn_enabled else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
