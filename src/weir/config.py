@@ -6,6 +6,8 @@ import ipaddress
 import json
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import Field, model_validator
@@ -13,6 +15,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from weir.protocol.sfu_edges import IceServer
 from weir.turn.credentials import derive_turn_secret
+
+
+@contextmanager
+def private_files() -> Iterator[None]:
+    """Files and folders made inside are the owner's alone (0600, 0700) from creation: the umask says so while
+    they are made, instead of a chmod after a moment of being readable. The umask is the process's."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 class Settings(BaseSettings):
@@ -29,6 +42,8 @@ class Settings(BaseSettings):
     dev: bool = False
     max_body_bytes: int = Field(default=1_048_576, description="Larger request bodies get a 413.")
     rate_limits_enabled: bool = True
+    secret_key: str | None = Field(default=None, description="Fernet key that encrypts stored push-provider "
+                                   "secrets. Default: secret.key in the data folder, made on the first start.")
     allow_private_destinations: bool = Field(
         default=False, description="Let webhooks and push providers reach loopback, private, link-local and other "
         "non-public addresses (on with --dev).")
@@ -124,16 +139,16 @@ class Settings(BaseSettings):
         """
         if self.api_key and self.api_secret:
             return False
-        self.data_dir.mkdir(parents=True, exist_ok=True)
         path = self.data_dir / "credentials.json"
         generated = False
-        if path.exists():
-            stored = json.loads(path.read_text())
-        else:
-            stored = {"api_key": secrets.token_hex(8), "api_secret": secrets.token_urlsafe(48)}
-            path.write_text(json.dumps(stored, indent=2))
-            path.chmod(0o600)
-            generated = True
+        with private_files():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            if path.exists():
+                stored = json.loads(path.read_text())
+            else:
+                stored = {"api_key": secrets.token_hex(8), "api_secret": secrets.token_urlsafe(48)}
+                path.write_text(json.dumps(stored, indent=2))
+                generated = True
         self.api_key = self.api_key or stored["api_key"]
         self.api_secret = self.api_secret or stored["api_secret"]
         return generated

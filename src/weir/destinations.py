@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import anyio
 import httpcore
@@ -57,6 +57,25 @@ def check_destination(url: str, allow_private: bool) -> None:
     if reason:
         raise ValueError(f"points at {host}, {reason}: Weir sends only to public addresses "
                          "(WEIR_ALLOW_PRIVATE_DESTINATIONS allows others)")
+
+
+def loggable(url: str) -> str:
+    """``url`` without the password of a ``user:password@`` part, for logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:****@{parts.netloc.rsplit('@', 1)[1]}"
+    return parts._replace(netloc=netloc).geturl()
+
+
+def without_credentials(url: str) -> tuple[str, httpx.BasicAuth | None]:
+    """``url`` without its ``user:password@`` part, and that part as Basic auth: the request is the same, and
+    the URL httpx logs holds no password."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None
+    bare = parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
+    return bare, httpx.BasicAuth(unquote(parts.username or ""), unquote(parts.password or ""))
 
 
 class RefusedDestination(httpcore.ConnectError):

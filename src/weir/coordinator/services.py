@@ -10,6 +10,7 @@ from weir.coordinator.events import EventEmitter
 from weir.coordinator.ratelimit import RateLimiter
 from weir.coordinator.realtime.hub import Hub
 from weir.coordinator.scheduler import Scheduler
+from weir.sealing import Sealer
 from weir.store.db import Database
 
 
@@ -22,6 +23,7 @@ class Services:
     events: EventEmitter
     hub: Hub
     scheduler: Scheduler
+    sealer: Sealer
 
     @property
     def api_key(self) -> str:

@@ -19,7 +19,8 @@ from weir.domain.clock import now, utc
 from weir.push.apns import ApnsClient, http2_client
 from weir.push.fcm import FcmClient
 from weir.push.outcome import Outcome, SendResult
-from weir.push.providers import make_client
+from weir.push.providers import make_client, opened_config
+from weir.sealing import Sealer
 from weir.store.db import Database
 from weir.store.tables import DeviceRow, PushDeliveryRow, PushProviderRow
 
@@ -37,8 +38,10 @@ def backoff(attempts: int, retry_after: float | None) -> timedelta:
 
 
 class PushWorker:
-    def __init__(self, db: Database, poll_seconds: float = 1.0, batch: int = 20, allow_private: bool = False) -> None:
-        self.db, self.poll_seconds, self.batch, self.allow_private = db, poll_seconds, batch, allow_private
+    def __init__(self, db: Database, sealer: Sealer, poll_seconds: float = 1.0, batch: int = 20,
+                 allow_private: bool = False) -> None:
+        self.db, self.sealer, self.poll_seconds, self.batch = db, sealer, poll_seconds, batch
+        self.allow_private = allow_private
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._clients: dict[str, tuple[datetime, FcmClient | ApnsClient]] = {}
@@ -139,7 +142,8 @@ class PushWorker:
         assert version is not None and self._fcm_http is not None and self._apns_http is not None
         cached = self._clients.get(provider.name)
         if cached is None or cached[0] != version:
-            cached = (version, make_client(provider, self._fcm_http, self._apns_http))
+            config = opened_config(provider, self.sealer)
+            cached = (version, make_client(provider, config, self._fcm_http, self._apns_http))
             self._clients[provider.name] = cached
         return cached[1]
 

@@ -22,7 +22,7 @@ import signal
 import socket
 from pathlib import Path
 
-from weir.config import Settings
+from weir.config import Settings, private_files
 
 logger = logging.getLogger(__name__)
 
@@ -108,11 +108,11 @@ class Coturn:
 
     async def start(self) -> None:
         self._ensure_port_free()
-        self._dir.mkdir(parents=True, exist_ok=True)
         config = self._dir / "turnserver.conf"
-        config.touch(mode=0o600)
-        config.chmod(0o600)
-        config.write_text(coturn_config(self._settings, self._dir, self._sfu_addresses))
+        with private_files():  # the config holds the shared secret
+            self._dir.mkdir(parents=True, exist_ok=True)
+            config.unlink(missing_ok=True)  # written anew, so made with the umask's mode
+            config.write_text(coturn_config(self._settings, self._dir, self._sfu_addresses))
         self.log_path.unlink(missing_ok=True)
         self._process = await asyncio.create_subprocess_exec(
             self._binary, "-c", str(config),

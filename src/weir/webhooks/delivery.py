@@ -20,7 +20,7 @@ import httpx
 from weir import __version__
 from weir.config import Settings
 from weir.coordinator.events import DurableSink
-from weir.destinations import outbound_client
+from weir.destinations import loggable, outbound_client, without_credentials
 from weir.domain.clock import now
 from weir.protocol.app_settings import EventHook
 from weir.store.db import Database
@@ -160,10 +160,10 @@ class WebhookWorker:
             delay = policy.retry_delay(outcome, attempt, time.monotonic() - started)
             if delay is None:
                 break
-            log.info("webhook %s attempt %d to %s: %s; retrying", row.id, number, row.url, error)
+            log.info("webhook %s attempt %d to %s: %s; retrying", row.id, number, loggable(row.url), error)
             await asyncio.sleep(delay)
         if error:
-            log.warning("webhook %s to %s failed: %s", row.id, row.url, error)
+            log.warning("webhook %s to %s failed: %s", row.id, loggable(row.url), error)
         async with self.db.transaction() as session:
             await outbox.finish(session, row.id, error)
 
@@ -176,7 +176,8 @@ class WebhookWorker:
         }
         try:
             async with asyncio.timeout(timeout):
-                response = await self._client.post(row.url, content=body, headers=headers, timeout=timeout)
+                url, auth = without_credentials(row.url)
+                response = await self._client.post(url, content=body, headers=headers, timeout=timeout, auth=auth)
         except (TimeoutError, httpx.TimeoutException) as exc:
             return Outcome(error="timeout", detail=f"no answer within {timeout:g} s ({type(exc).__name__})")
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
