@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     dev: bool = False
     max_body_bytes: int = Field(default=1_048_576, description="Larger request bodies get a 413.")
     rate_limits_enabled: bool = True
+    tls_certfile: Path | None = Field(default=None, description="PEM certificate (chain): serve HTTPS and WSS.")
+    tls_keyfile: Path | None = Field(default=None, description="The certificate's PEM private key.")
     secret_key: str | None = Field(default=None, description="Fernet key that encrypts stored push-provider "
                                    "secrets. Default: secret.key in the data folder, made on the first start.")
     allow_private_destinations: bool = Field(
@@ -99,6 +101,16 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'weir.db').resolve()}"
+
+    @model_validator(mode="after")
+    def _tls_settings_paired(self) -> Settings:
+        if (self.tls_certfile is None) != (self.tls_keyfile is None):
+            raise ValueError("TLS needs both a certificate and its key (--certfile and --keyfile)")
+        return self
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls_certfile else "http"
 
     @model_validator(mode="after")
     def _turn_settings_consistent(self) -> Settings:
