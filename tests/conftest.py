@@ -110,6 +110,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     settings = Settings(
         host="127.0.0.1", port=free_port(), data_dir=data_dir, database_url=database_url,
         api_key="test-key", api_secret="test-secret-" + uuid.uuid4().hex, rate_limits_enabled=False,
+        allow_private_destinations=True,  # webhook and push tests deliver to receivers on loopback
     )
     uv, thread = start_server(settings)
     try:

@@ -12,18 +12,21 @@ import inspect
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
+from starlette.responses import HTMLResponse
 
 from tests.conftest import RunningServer
-from tests.push_fakes import FakeAPNs, FakeFCM, apns_key, pem, service_account
+from tests.push_fakes import FakeAPNs, FakeFCM, ThreadedServer, apns_key, pem, service_account
 from weir.bus import InMemoryBus
 from weir.coordinator.events import EventEmitter
 from weir.domain.clock import now
 from weir.protocol import events as ev
 from weir.push.dispatcher import PushDispatcher
+from weir.push.worker import MAX_ATTEMPTS
 from weir.store.db import Database
 from weir.store.tables import PushDeliveryRow
 
@@ -266,3 +269,43 @@ async def test_provider_errors_are_retried(
 
     [row] = await eventually(delivered, "the delivery to be recorded")  # type: ignore[misc]
     assert row.attempts == 3 and row.last_error is None
+
+
+async def test_an_answer_that_is_not_json_fails_by_the_retry_policy(
+    api: httpx.Client, uid: Callable[[str], str], db: Database,
+) -> None:
+    """A provider (here Firebase's token endpoint) answering HTML: the row records why, is retried with backoff,
+    and after the last attempt ends as failed (it used to be re-sent forever, a traceback each time)."""
+    async def html(scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            await HTMLResponse("<html>maintenance</html>")(scope, receive, send)
+
+    portal = ThreadedServer(html).start()
+    try:
+        account, _ = service_account(portal.url + "/token")
+        name, carl, bob = uid("html"), uid("carl"), uid("bob")
+        response = api.post("/push_providers", json={"push_provider": {
+            "name": name, "type": "firebase", "firebase_credentials": account, "firebase_host": portal.url}})
+        assert response.status_code == 201, response.text
+        users = make_users(api, **{carl: "Carl", bob: "Bob"})
+        token = uid("html-device")
+        add_device(api, bob, token, name, "firebase")
+        state = create_call(api, uid("call"), carl, [bob])
+        await emit(db, ring(state, users[carl], [bob]))
+
+        async def retrying() -> list[PushDeliveryRow]:
+            return [r for r in await deliveries(db, token) if "unreadable answer" in (r.last_error or "")]
+
+        [row] = await eventually(retrying, "the first attempt's error")  # type: ignore[misc]
+        assert row.status == "pending" and row.next_attempt_at > row.created_at, "retried later, with backoff"
+        async with db.transaction() as session:  # skip the backoff to the last attempt
+            await session.execute(update(PushDeliveryRow).where(PushDeliveryRow.id == row.id).values(
+                attempts=MAX_ATTEMPTS - 1, next_attempt_at=now()))
+
+        async def failed() -> list[PushDeliveryRow]:
+            return [r for r in await deliveries(db, token) if r.status == "failed"]
+
+        [row] = await eventually(failed, "the delivery to fail")  # type: ignore[misc]
+        assert row.attempts == MAX_ATTEMPTS and "unreadable answer" in (row.last_error or "")
+    finally:
+        portal.stop()

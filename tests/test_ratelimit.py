@@ -3,6 +3,8 @@ window resets, and over HTTP the 429 error with its X-RateLimit-* headers."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -10,16 +12,21 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.asyncio.client import ClientConnection
 
 from tests.conftest import RunningServer, assert_error, free_port, start_server
+from tests.realtime import open_socket
 from weir.config import Settings
+from weir.coordinator.auth import PLATFORM_HEADER
 from weir.coordinator.ratelimit import (
     DEFAULT_ENDPOINT_LIMIT,
     USER_LIMIT_PER_MINUTE,
     WINDOW_SECONDS,
     InMemoryRateLimiter,
     RateLimitState,
+    app_per_second,
     endpoint_limit,
+    user_limits,
 )
 from weir.protocol.errors import ErrorCode
 
@@ -108,13 +115,32 @@ async def test_each_user_gets_60_a_minute_per_endpoint() -> None:
     assert not (await limiter.hit("GetCall", "web", "alice")).exceeded
 
 
-async def test_user_limit_is_per_platform() -> None:
-    """The seed: each user gets "at most 60 requests per minute (per API endpoint and platform)"."""
+async def test_user_limit_is_per_user_whatever_the_platform() -> None:
+    """The platform comes from a header the client chooses: switching it must not buy a user more requests."""
     limiter = InMemoryRateLimiter(clock=Clock())
-    for _ in range(USER_LIMIT_PER_MINUTE):
-        await limiter.hit("SendEvent", "web", "carol")
-    assert (await limiter.hit("SendEvent", "web", "carol")).exceeded
-    assert not (await limiter.hit("SendEvent", "ios", "carol")).exceeded
+    for platform in ("web", "ios", "android") * (USER_LIMIT_PER_MINUTE // 3):
+        assert not (await limiter.hit("SendEvent", platform, "carol")).exceeded
+    for platform in ("web", "ios", "android"):
+        assert (await limiter.hit("SendEvent", platform, "carol")).exceeded
+
+
+@pytest.mark.parametrize("endpoint", ["ListDevices", "QueryCalls"])
+async def test_one_user_hammering_never_makes_others_hit_the_app_limit(endpoint: str) -> None:
+    """However fast one user sends, what their own limit refuses doesn't count against the app, and their
+    share of the app's limits (per minute and per second) is at most half."""
+    clock = Clock()
+    limiter = InMemoryRateLimiter(clock=clock)
+    minute, second = user_limits(endpoint)
+    assert minute <= endpoint_limit(endpoint) // 2 and second <= max(1, app_per_second(endpoint_limit(endpoint)) // 2)
+    refused = 0
+    for tick in range(WINDOW_SECONDS):
+        for _ in range(200):
+            refused += (await limiter.hit(endpoint, "web", "hammer")).exceeded
+        if tick % 2 == 0:  # the bystander stays within a half share too
+            assert not (await limiter.hit(endpoint, "web", "bystander")).exceeded
+        clock.now += 1
+    assert refused > 0, "the hammering user was limited"
+    assert (await limiter.peek(endpoint, "web")).remaining > 0
 
 
 async def test_server_tokens_have_no_user_limit() -> None:
@@ -135,7 +161,7 @@ def limited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
     uv, thread = start_server(settings)
     try:
         yield RunningServer(f"http://127.0.0.1:{settings.port}", "rl-key", settings.api_secret or "", data_dir,
-                            "sqlite")
+                            "sqlite", app=uv.config.app)
     finally:
         uv.should_exit = True
         thread.join(timeout=10)
@@ -190,3 +216,53 @@ def test_get_rate_limits_reports_per_platform(api: httpx.Client) -> None:
     assert set(some) == {"server_side", "duration"} and set(some["server_side"]) == {"QueryCalls", "GetOrCreateCall"}
     assert some["server_side"]["QueryCalls"]["window"] == 60
     assert api.get("/rate_limits", params={"endpoints": "Nope"}).status_code == 400
+
+
+def test_a_user_hammering_over_http_leaves_others_their_quota(limited_server: RunningServer) -> None:
+    """A user token's requests count against that user, whatever X-Stream-Client says; others still pass."""
+    def client(user_id: str) -> httpx.Client:
+        return httpx.Client(base_url=limited_server.base_url + "/api/v1", timeout=30,
+                            params={"api_key": limited_server.api_key},
+                            headers={"Authorization": f"Bearer {limited_server.token(user_id)}"})
+
+    with client("rl-hammer") as hammer, client("rl-bystander") as bystander:
+        codes = [hammer.get("/devices", headers={PLATFORM_HEADER: f"stream-video-{p}"}).status_code
+                 for p in ("android", "ios", "web") * 40]
+        assert 429 in codes and codes.count(200) <= user_limits("ListDevices")[0]
+        assert bystander.get("/devices").status_code == 200
+
+
+async def connect(server: RunningServer, user_id: str) -> tuple[ClientConnection, dict]:
+    ws = await open_socket(server, server.token(user_id))
+    return ws, json.loads(await ws.recv())
+
+
+async def until_offline(server: RunningServer, user_id: str) -> None:
+    while server.app.state.weir.hub.by_user.get(user_id):
+        await asyncio.sleep(0.01)
+
+
+async def test_open_websockets_per_user_are_capped(limited_server: RunningServer) -> None:
+    cap = Settings().ws_max_connections_per_user
+    sockets = [await connect(limited_server, "rl-sockets") for _ in range(cap)]
+    assert all(hello["type"] == "connection.ok" for _, hello in sockets)
+    ws, refused = await connect(limited_server, "rl-sockets")
+    assert refused["type"] == "connection.error" and refused["error"]["code"] == ErrorCode.RATE_LIMITED
+    assert "open WebSockets" in refused["error"]["message"]
+    other, hello = await connect(limited_server, "rl-sockets-other")
+    assert hello["type"] == "connection.ok", "another user is not affected"
+    for each, _ in [*sockets, (ws, refused), (other, hello)]:
+        await each.close()
+
+
+async def test_websocket_connects_are_rate_limited(limited_server: RunningServer) -> None:
+    minute, _ = user_limits("VideoConnect")
+    for _ in range(minute):
+        ws, hello = await connect(limited_server, "rl-reconnects")
+        assert hello["type"] == "connection.ok", hello
+        await ws.close()
+        await until_offline(limited_server, "rl-reconnects")
+    ws, refused = await connect(limited_server, "rl-reconnects")
+    assert refused["type"] == "connection.error" and refused["error"]["code"] == ErrorCode.RATE_LIMITED
+    assert "VideoConnect" in refused["error"]["message"]
+    await ws.close()

@@ -148,3 +148,31 @@ async def test_timeouts_and_missed_calls(
     assert set(session["missed_by"]) == {online, offline} and session["rejected_by"] == {}
     await caller_ws.close()
     await online_ws.close()
+
+
+async def test_strangers_cannot_ring_and_a_ring_cannot_be_taken_over(
+    server: RunningServer, api: httpx.Client, user_api: Callable[..., httpx.Client], uid: Callable[[str], str]
+) -> None:
+    caller, bob, carol, stranger = uid("caller"), uid("bob"), uid("carol"), uid("stranger")
+    bob_ws = await connect_user(server, bob)
+    path = f"/video/call/default/{uid('c')}"
+    ring_call(user_api(caller), path, [caller, bob, carol])
+    assert (await bob_ws.wait_for("call.ring"))["user"]["id"] == caller
+    # A stranger may join a default call, but neither rings it nor takes the ring over, by either route.
+    assert_error(user_api(stranger).post(f"{path}/ring", json={}), 403, ErrorCode.NOT_ALLOWED)
+    assert_error(user_api(stranger).post(f"{path}/ring", json={"user_ids": [bob]}), 403, ErrorCode.NOT_ALLOWED)
+    other = f"/video/call/default/{uid('c2')}"
+    ring_call(user_api(caller), other, [caller, bob], ring=False)
+    assert_error(user_api(stranger).post(other, json={"ring": True}), 403, ErrorCode.NOT_ALLOWED)
+    # A member doesn't take over a ring in progress either, and only its caller cancels it.
+    assert_error(user_api(carol).post(f"{path}/ring", json={"user_ids": [bob]}), 403, ErrorCode.NOT_ALLOWED)
+    assert_error(user_api(stranger).post(f"{path}/reject", json={"reason": "cancel"}), 400, ErrorCode.INPUT_ERROR)
+    await bob_ws.assert_no("call.ring")
+    await bob_ws.assert_no("call.rejected")
+    user_api(bob).post(f"{path}/accept").raise_for_status()
+    assert api.get(path).json()["call"]["session"]["accepted_by"].keys() == {bob}
+    # Once everyone rung has answered, a member may ring (carol rings bob into the call again).
+    user_api(carol).post(f"{path}/reject", json={"reason": "busy"}).raise_for_status()
+    user_api(carol).post(f"{path}/ring", json={"user_ids": [bob]}).raise_for_status()
+    assert (await bob_ws.wait_for("call.ring"))["user"]["id"] == carol
+    await bob_ws.close()

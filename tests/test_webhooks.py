@@ -350,7 +350,8 @@ class WeirProcess:
 def test_deliveries_survive_a_killed_server(tmp_path: Path, backend: str) -> None:
     secret = "kill-secret-" + "x" * 32
     env = {"WEIR_API_KEY": "kill-key", "WEIR_API_SECRET": secret, "WEIR_WEBHOOK_REQUEST_TIMEOUT_SECONDS": "3",
-           "WEIR_WEBHOOK_TOTAL_TIMEOUT_SECONDS": "4", "WEIR_RATE_LIMITS_ENABLED": "false"}
+           "WEIR_WEBHOOK_TOTAL_TIMEOUT_SECONDS": "4", "WEIR_RATE_LIMITS_ENABLED": "false",
+           "WEIR_ALLOW_PRIVATE_DESTINATIONS": "true"}  # the receiver is on loopback
     database_url, drop = fresh_postgres_database() if backend == "postgres" else (None, lambda: None)
     hook = Receiver(secret, hold=True)
     first = WeirProcess(tmp_path, database_url, env)

@@ -6,6 +6,8 @@ import ipaddress
 import json
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import Field, model_validator
@@ -13,6 +15,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from weir.protocol.sfu_edges import IceServer
 from weir.turn.credentials import derive_turn_secret
+
+
+@contextmanager
+def private_files() -> Iterator[None]:
+    """Files and folders made inside are the owner's alone (0600, 0700) from creation: the umask says so while
+    they are made, instead of a chmod after a moment of being readable. The umask is the process's."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 class Settings(BaseSettings):
@@ -29,9 +42,19 @@ class Settings(BaseSettings):
     dev: bool = False
     max_body_bytes: int = Field(default=1_048_576, description="Larger request bodies get a 413.")
     rate_limits_enabled: bool = True
+    tls_certfile: Path | None = Field(default=None, description="PEM certificate (chain): serve HTTPS and WSS.")
+    tls_keyfile: Path | None = Field(default=None, description="The certificate's PEM private key.")
+    secret_key: str | None = Field(default=None, description="Fernet key that encrypts stored push-provider "
+                                   "secrets. Default: secret.key in the data folder, made on the first start.")
+    allow_private_destinations: bool = Field(
+        default=False, description="Let webhooks and push providers reach loopback, private, link-local and other "
+        "non-public addresses (on with --dev).")
     ws_auth_timeout_seconds: float = Field(default=10, description="Time a new WebSocket has to authenticate.")
     ws_health_check_seconds: float = Field(default=10, description="Server health.check interval on idle sockets.")
     ws_idle_timeout_seconds: float = Field(default=30, description="A socket silent this long is closed.")
+    ws_max_connections_per_user: int = Field(default=10, ge=1, description="Coordinator WebSockets a user may "
+                                             "keep open at once.")
+    sfu_joins_per_minute: int = Field(default=60, ge=1, description="SFU joins a user may start a minute.")
     webhook_request_timeout_seconds: float = Field(default=6, gt=0, description="Timeout of one webhook request.")
     webhook_total_timeout_seconds: float = Field(default=15, gt=0, description="All attempts of one delivery.")
     webhook_retry_delays_seconds: tuple[float, ...] = Field(default=(0.5, 1.5), description="Before attempts 2, 3.")
@@ -49,6 +72,8 @@ class Settings(BaseSettings):
         default=4, gt=0, description="How often the SFU marks its participants present (below the 5 s minimum "
         "session.inactivity_timeout_seconds).")
     sfu_ice_servers: list[IceServer] = Field(default_factory=list, description="STUN/TURN servers for clients (JSON).")
+    sfu_admission_window_seconds: float = Field(
+        default=30, gt=0, description="A joined session whose client hasn't reached the SFU this long is dropped.")
     stats_reporting_interval_ms: int = Field(default=10_000, ge=1000, description="Client stats report interval.")
     sfu_workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1, ge=0, description="SFU media worker processes, each owning "
@@ -78,6 +103,16 @@ class Settings(BaseSettings):
         return f"sqlite+aiosqlite:///{(self.data_dir / 'weir.db').resolve()}"
 
     @model_validator(mode="after")
+    def _tls_settings_paired(self) -> Settings:
+        if (self.tls_certfile is None) != (self.tls_keyfile is None):
+            raise ValueError("TLS needs both a certificate and its key (--certfile and --keyfile)")
+        return self
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls_certfile else "http"
+
+    @model_validator(mode="after")
     def _turn_settings_consistent(self) -> Settings:
         if self.turn_relay_port_min > self.turn_relay_port_max:
             raise ValueError("WEIR_TURN_RELAY_PORT_MIN must not exceed WEIR_TURN_RELAY_PORT_MAX")
@@ -91,6 +126,10 @@ class Settings(BaseSettings):
         if self.turn_enabled and not self.turn_public_host and self.turn_listening_address in ("0.0.0.0", "::"):
             raise ValueError("coturn listens on a wildcard address: set WEIR_TURN_PUBLIC_HOST for the turn: URLs")
         return self
+
+    @property
+    def private_destinations_allowed(self) -> bool:
+        return self.allow_private_destinations or self.dev
 
     @property
     def turn_url_host(self) -> str:
@@ -112,16 +151,16 @@ class Settings(BaseSettings):
         """
         if self.api_key and self.api_secret:
             return False
-        self.data_dir.mkdir(parents=True, exist_ok=True)
         path = self.data_dir / "credentials.json"
         generated = False
-        if path.exists():
-            stored = json.loads(path.read_text())
-        else:
-            stored = {"api_key": secrets.token_hex(8), "api_secret": secrets.token_urlsafe(48)}
-            path.write_text(json.dumps(stored, indent=2))
-            path.chmod(0o600)
-            generated = True
+        with private_files():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            if path.exists():
+                stored = json.loads(path.read_text())
+            else:
+                stored = {"api_key": secrets.token_hex(8), "api_secret": secrets.token_urlsafe(48)}
+                path.write_text(json.dumps(stored, indent=2))
+                generated = True
         self.api_key = self.api_key or stored["api_key"]
         self.api_secret = self.api_secret or stored["api_secret"]
         return generated

@@ -40,8 +40,9 @@ def sfu_test_settings(data_dir: Path, database_url: str | None, host: str = "127
     """A test server's settings: a free port, a fresh secret, a short fast-reconnect deadline."""
     return Settings(
         host=host, port=free_port(), data_dir=data_dir, database_url=database_url, api_key="test-key",
-        api_secret="test-secret-" + uuid.uuid4().hex, rate_limits_enabled=False,
-        sfu_fast_reconnect_deadline_seconds=FAST_RECONNECT_DEADLINE, sfu_keepalive_seconds=0.5, **more_settings,
+        api_secret="test-secret-" + uuid.uuid4().hex,
+        **{"rate_limits_enabled": False, "sfu_fast_reconnect_deadline_seconds": FAST_RECONNECT_DEADLINE,
+           "sfu_keepalive_seconds": 0.5, **more_settings},
     )
 
 

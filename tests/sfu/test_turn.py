@@ -1,8 +1,8 @@
 """TURN: ``weir serve`` runs coturn when configured, and join hands out time-limited credentials it accepts.
 
 Each credential is tried against the real coturn with aioice's TURN client, over TCP and UDP as the join's URLs
-say; the relay it allocates carries a datagram to a UDP peer on 127.0.0.1 and its answer back (coturn relays to
-loopback peers). Forged, expired and re-dated credentials are refused.
+say; the relay it allocates carries a datagram to a UDP peer on 127.0.0.1, the SFU's ICE address, and its answer
+back. Other loopback and private addresses are no peers. Forged, expired and re-dated credentials are refused.
 """
 
 from __future__ import annotations
@@ -54,12 +54,12 @@ class Inbox(asyncio.DatagramProtocol):
         self.received.put_nowait((data, addr))
 
 
-async def relay_round_trip(url: str, username: str, password: str) -> tuple[str, int]:
-    """Allocate a relay on the TURN server at ``url``, send a datagram through it to a UDP peer on 127.0.0.1 and
-    get its answer back; the relayed address."""
+async def relay_round_trip(url: str, username: str, password: str, peer_host: str = "127.0.0.1") -> tuple[str, int]:
+    """Allocate a relay on the TURN server at ``url``, send a datagram through it to a UDP peer on ``peer_host``
+    and get its answer back; the relayed address."""
     parsed = parse_stun_turn_uri(url)
     loop = asyncio.get_running_loop()
-    peer_transport, peer = await loop.create_datagram_endpoint(Inbox, local_addr=("127.0.0.1", 0))
+    peer_transport, peer = await loop.create_datagram_endpoint(Inbox, local_addr=(peer_host, 0))
     relay, client = await create_turn_endpoint(Inbox, (parsed["host"], parsed["port"]), username, password,
                                                transport=parsed["transport"])
     try:
@@ -99,6 +99,16 @@ async def test_join_credentials_are_accepted_by_coturn_over_tcp_and_udp(server: 
     for url in turn["urls"]:  # type: ignore[union-attr]
         relayed = await relay_round_trip(url, turn["username"], turn["password"])  # type: ignore[arg-type]
         assert relayed[0] == "127.0.0.1"
+
+
+@pytest.mark.parametrize("peer_host", ["127.0.0.2", "127.10.20.30"])
+async def test_coturn_relays_to_no_local_address_but_the_sfus(server: RunningServer, uid: Uid, peer_host: str) -> None:
+    """The SFU's ICE address is 127.0.0.1; a service on another loopback address is out of the relay's reach."""
+    turn = await turn_server_of_join(server, uid("u"), uid)
+    for url in turn["urls"]:  # type: ignore[union-attr]
+        with pytest.raises(TimeoutError):
+            await relay_round_trip(url, turn["username"], turn["password"], peer_host)  # type: ignore[arg-type]
+        assert (await relay_round_trip(url, turn["username"], turn["password"]))[0] == "127.0.0.1"  # type: ignore[arg-type]
 
 
 async def test_coturn_refuses_forged_expired_and_foreign_credentials(server: RunningServer, uid: Uid) -> None:
@@ -162,7 +172,7 @@ async def test_coturn_will_not_share_a_port(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, api_secret="s", **turn_settings())
     with socket.create_server(("127.0.0.1", settings.turn_port)):
         with pytest.raises(TurnServerError, match="Address already in use"):
-            await Coturn(settings).start()
+            await Coturn(settings, ("127.0.0.1",)).start()
     assert not (tmp_path / "turn" / "turnserver.pid").exists()
 
 

@@ -20,6 +20,28 @@ SAMPLE_USER = "alice"
 SAMPLE_TOKEN_TTL = 24 * 3600
 
 
+def banner_lines(settings: Settings, generated: bool) -> list[str]:
+    """What the start banner says. The API secret is shown whole only when it was just generated (the one time
+    the operator must copy it); otherwise its last 4 characters, so that logs of later starts don't hold it."""
+    url = f"{settings.scheme}://{settings.host}:{settings.port}"
+    assert settings.api_secret is not None
+    sample = create_token(settings.api_secret, SAMPLE_USER, expiration=SAMPLE_TOKEN_TTL)
+    secret = settings.api_secret if generated else f"****{settings.api_secret[-4:]} (in credentials.json or env)"
+    lines = [
+        f"URL         {url}   (API docs: {url}/docs)",
+        f"API key     {settings.api_key}",
+        f"API secret  {secret}",
+        f"User token  {sample}   (user '{SAMPLE_USER}', 24 h)",
+        f"Data        {settings.data_dir.resolve()}  ({'new credentials' if generated else 'stored credentials'})",
+        f"SFU         {settings.sfu_workers} media worker processes" if settings.sfu_workers else
+        "SFU         in this process",
+    ]
+    if settings.turn_enabled:
+        lines.append(f"TURN        {settings.turn_url_host}:{settings.turn_port} (coturn, TCP and UDP; "
+                     f"log in {settings.data_dir.resolve() / 'turn'})")
+    return lines
+
+
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on [env WEIR_HOST].")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on [env WEIR_PORT].")] = None,
@@ -28,12 +50,17 @@ def serve(
     sfu_workers: Annotated[int | None, typer.Option(
         help="SFU media worker processes; 0 runs the SFU in this process [env WEIR_SFU_WORKERS; default: one per "
         "core].")] = None,
+    certfile: Annotated[Path | None, typer.Option(
+        help="PEM certificate: serve HTTPS and WSS (with --keyfile) [env WEIR_TLS_CERTFILE].")] = None,
+    keyfile: Annotated[Path | None, typer.Option(
+        help="The certificate's PEM private key [env WEIR_TLS_KEYFILE].")] = None,
     dev: Annotated[bool, typer.Option("--dev", help="Enable development sign-in (never in production).")] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Start Weir: the coordinator API, the SFU (in media worker processes unless told 0) and background work."""
     overrides = {k: v for k, v in {"host": host, "port": port, "data_dir": data_dir, "database_url": database_url,
-                                    "sfu_workers": sfu_workers}.items() if v is not None}
+                                    "sfu_workers": sfu_workers, "tls_certfile": certfile,
+                                    "tls_keyfile": keyfile}.items() if v is not None}
     try:
         settings = Settings(**overrides)
         if dev:
@@ -44,23 +71,9 @@ def serve(
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(1) from exc
     console = Console()
-    url = f"http://{settings.host}:{settings.port}"
-    assert settings.api_secret is not None
-    sample = create_token(settings.api_secret, SAMPLE_USER, expiration=SAMPLE_TOKEN_TTL)
-    lines = [
-        f"URL         {url}   (API docs: {url}/docs)",
-        f"API key     {settings.api_key}",
-        f"API secret  {settings.api_secret}",
-        f"User token  {sample}   (user '{SAMPLE_USER}', 24 h)",
-        f"Data        {settings.data_dir.resolve()}  ({'new credentials' if generated else 'stored credentials'})",
-        f"SFU         {settings.sfu_workers} media worker processes" if settings.sfu_workers else
-        "SFU         in this process",
-    ]
-    if settings.turn_enabled:
-        lines.append(f"TURN        {settings.turn_url_host}:{settings.turn_port} (coturn, TCP and UDP; "
-                     f"log in {settings.data_dir.resolve() / 'turn'})")
-    console.print(Panel("\n".join(lines), title="Weir is starting", expand=False))
+    console.print(Panel("\n".join(banner_lines(settings, generated)), title="Weir is starting", expand=False))
     if settings.dev:
         console.print("[bold yellow]WARNING[/]: --dev is on: development sign-in hands out tokens to anyone.")
     logging.basicConfig(level=log_level.upper())
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level,
+                ssl_certfile=settings.tls_certfile, ssl_keyfile=settings.tls_keyfile)

@@ -75,7 +75,8 @@ class CallMedia:
             return lambda value: handler(value) if self._sfu is session else None
 
         handlers = SessionHandlers(current(self._on_sfu_event), self._remote.add, current(self._on_sfu_trouble))
-        session = SfuSession(joined.credentials, joined.user_session_id, IceConfig.from_env(), handlers)
+        session = SfuSession(joined.credentials, joined.user_session_id, IceConfig.from_env(), handlers,
+                             self._client.options.ssl_context)
         self._sfu = session
         self._stats_interval = joined.stats_options.reporting_interval_ms / 1000
         try:

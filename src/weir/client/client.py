@@ -132,7 +132,7 @@ class StreamVideo:
     def _api(self) -> CoordinatorApi:
         if self._api_client is None:
             self._api_client = CoordinatorApi(self.options.rpc_base(), self.api_key, self._tokens,
-                                              self.options.request_timeout)
+                                              self.options.request_timeout, self.options.ssl_context)
         return self._api_client
 
     async def connect(self, include_user_details: bool = True) -> str:
@@ -172,7 +172,7 @@ class StreamVideo:
             self.options.ws_url() + f"?api_key={self.api_key}", self._tokens,
             lambda: self.current_user.details() if self._include_details else None,
             SocketHandlers(self._on_socket_event, self.state.connection.set, self._on_reconnected),
-            self.options.retry_policy, self.options.health_check_interval)
+            self.options.retry_policy, self.options.health_check_interval, self.options.ssl_context)
         hello = await self._socket.connect()
         self._adopt(UserResponse.model_validate(hello["me"]))
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+import ssl
+
 import httpx
 from pydantic import BaseModel
 
@@ -26,10 +28,11 @@ def _expired(response: httpx.Response) -> bool:
 
 
 class CoordinatorApi:
-    def __init__(self, base_url: str, api_key: str, tokens: TokenManager, timeout: float) -> None:
+    def __init__(self, base_url: str, api_key: str, tokens: TokenManager, timeout: float,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self._tokens = tokens
         self._http = httpx.AsyncClient(base_url=base_url, params={"api_key": api_key}, timeout=timeout,
-                                       headers={"X-Weir-Client": CLIENT_HEADER})
+                                       headers={"X-Weir-Client": CLIENT_HEADER}, verify=ssl_context or True)
 
     async def request(self, method: str, path: str, model: type[M], *, json: Any = None,
                       params: dict[str, Any] | None = None, auth: bool = True) -> M:

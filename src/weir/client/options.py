@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -53,6 +54,9 @@ class StreamVideoOptions:
     health_check_interval: float = 10.0
     # Weir's: seconds an HTTP request may take.
     request_timeout: float = 30.0
+    # Weir's: how https/wss certificates are checked (coordinator and SFU); None: the system's CAs. For a
+    # private CA: ssl.create_default_context(cafile="ca.pem").
+    ssl_context: ssl.SSLContext | None = None
 
     def rpc_base(self) -> str:
         """The REST base URL, ``…/api/v1``."""

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -46,9 +47,11 @@ class SocketHandlers:
 
 class CoordinatorSocket:
     def __init__(self, url: str, tokens: TokenManager, details: Callable[[], dict[str, Any] | None],
-                 handlers: SocketHandlers, retry: RetryPolicy, health_interval: float) -> None:
+                 handlers: SocketHandlers, retry: RetryPolicy, health_interval: float,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self._url, self._tokens, self._details, self._handlers = url, tokens, details, handlers
         self._retry, self._interval = retry, health_interval
+        self._ssl = ssl_context
         self._ws: ClientConnection | None = None
         self._runner: asyncio.Task[None] | None = None
         self._closing = False
@@ -84,7 +87,8 @@ class CoordinatorSocket:
 
     async def _open(self) -> dict[str, Any]:
         for attempt in (1, 2):
-            ws = await connect(self._url, open_timeout=HANDSHAKE_TIMEOUT, close_timeout=CLOSE_TIMEOUT)
+            ws = await connect(self._url, open_timeout=HANDSHAKE_TIMEOUT, close_timeout=CLOSE_TIMEOUT,
+                               ssl=self._ssl if self._url.startswith("wss:") else None)
             try:
                 token = await self._tokens.get()
                 hello = await self._handshake(ws, token)

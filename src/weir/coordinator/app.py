@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from weir import __version__
 from weir.bus import InMemoryBus
-from weir.config import Settings
+from weir.config import Settings, private_files
 from weir.coordinator import lifecycle, ringing
 from weir.coordinator.errors import RequestGuard, install_error_handlers
 from weir.coordinator.events import EventEmitter
@@ -22,6 +22,8 @@ from weir.coordinator.sfu_setup import sfu_setup
 from weir.coordinator.webapp import web_app
 from weir.push.dispatcher import PushDispatcher
 from weir.push.worker import PushWorker
+from weir.sealing import load_sealer
+from weir.sfu.rtc import IceConfig
 from weir.sfu.signaling.local import LocalCoordinator
 from weir.sfu.whep import whep_router
 from weir.sfu.whip import whip_router
@@ -33,28 +35,31 @@ from weir.webhooks.delivery import webhook_worker
 
 def create_app(settings: Settings) -> FastAPI:
     settings.ensure_credentials()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with private_files():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
     bus = InMemoryBus()
     hub = Hub()
     scheduler = Scheduler(db)
     weir = Services(
         settings=settings, db=db, limiter=InMemoryRateLimiter(), bus=bus, events=EventEmitter(bus), hub=hub,
-        scheduler=scheduler,
+        scheduler=scheduler, sealer=load_sealer(settings.secret_key, settings.data_dir),
     )
     lifecycle.register_tasks(weir)
     ringing.register_tasks(weir)
     webhooks = webhook_worker(settings, db)
     weir.events.sinks.append(webhooks.sink)
-    push = PushWorker(db)
+    push = PushWorker(db, weir.sealer, allow_private=settings.private_destinations_allowed)
     weir.events.sinks.append(PushDispatcher(push.wake))
     sfu = sfu_setup(settings, LocalCoordinator(weir))
-    turn = Coturn(settings) if settings.turn_enabled else None  # raises at once if coturn is missing
+    # coturn relays to the SFU's ICE addresses and public ones only; raises at once if coturn is missing
+    turn = Coturn(settings, IceConfig.from_env().host_addresses) if settings.turn_enabled else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await sfu.start()  # first: media worker processes take the longest to start (they reach us once we listen)
-        await db.start()
+        with private_files():  # SQLite creates weir.db here (its journal files later copy its mode)
+            await db.start()
         async with db.transaction() as session:
             await seed_builtin_call_types(session)
         hub.start(bus)

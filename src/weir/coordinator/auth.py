@@ -115,19 +115,41 @@ def _check_user(user: UserRow, claims: TokenClaims, app_revoked: datetime | None
     check_not_revoked(claims, user.revoke_tokens_issued_before, app_revoked)
 
 
-async def _rate_limit(request: Request, response: Response, endpoint: str, caller: Caller) -> None:
-    await _count(request, response, endpoint, caller.platform, caller.user_id)
+def _client_key(request: HTTPConnection, caller: Caller | None) -> str | None:
+    """Whose per-client limit a request counts against: the authenticated user (never a header the client
+    chooses); without a user of its own (anonymous tokens, the API key alone), the client's address."""
+    if caller is not None and caller.is_server:
+        return None
+    if caller is not None and not caller.is_anonymous and caller.user_id is not None:
+        return caller.user_id
+    return f"ip:{request.client.host if request.client else '-'}"
 
 
-async def _count(request: Request, response: Response, endpoint: str, platform: str, user_id: str | None) -> None:
+async def _rate_limit(
+    request: HTTPConnection, endpoint: str, caller: Caller | None, platform: str
+) -> dict[str, str]:
+    """Count the request; a 429 when over a limit, else the X-RateLimit-* headers for the answer."""
     weir = services(request)
     if not weir.settings.rate_limits_enabled:
-        return
-    state = await weir.limiter.hit(endpoint, platform, user_id)
+        return {}
+    state = await weir.limiter.hit(endpoint, platform, _client_key(request, caller))
     headers = state.headers()
     if state.exceeded:
         raise APIError(ErrorCode.RATE_LIMITED, f"too many requests to {endpoint}, try again later", headers=headers)
-    response.headers.update(headers)
+    return headers
+
+
+async def _count(request: Request, response: Response, endpoint: str, caller: Caller) -> None:
+    response.headers.update(await _rate_limit(request, endpoint, caller, caller.platform))
+
+
+async def admit_socket(ws: HTTPConnection, who: Caller, open_sockets: int) -> None:
+    """A user's coordinator WebSocket connects count as ``VideoConnect`` requests, and a user keeps at most
+    ``ws_max_connections_per_user`` sockets open at once."""
+    await _rate_limit(ws, "VideoConnect", who, who.platform)
+    limit = services(ws).settings.ws_max_connections_per_user
+    if open_sockets >= limit:
+        raise APIError(ErrorCode.RATE_LIMITED, f"at most {limit} open WebSockets per user: close one first")
 
 
 def caller(endpoint: str) -> Callable[[Request, Response], Awaitable[Caller]]:
@@ -135,7 +157,7 @@ def caller(endpoint: str) -> Callable[[Request, Response], Awaitable[Caller]]:
 
     async def dependency(request: Request, response: Response) -> Caller:
         who = await authenticate(request)
-        await _rate_limit(request, response, endpoint, who)
+        await _count(request, response, endpoint, who)
         return who
 
     dependency.__name__ = f"caller_{endpoint}"
@@ -147,7 +169,7 @@ def api_key_holder(endpoint: str) -> Callable[[Request, Response], Awaitable[Non
 
     async def dependency(request: Request, response: Response) -> None:
         _check_api_key(request)
-        await _count(request, response, endpoint, _client_platform(request), None)
+        response.headers.update(await _rate_limit(request, endpoint, None, _client_platform(request)))
 
     dependency.__name__ = f"api_key_holder_{endpoint}"
     return dependency
@@ -160,7 +182,7 @@ def server_caller(endpoint: str) -> Callable[[Request, Response], Awaitable[Call
         who = await authenticate(request)
         if not who.is_server:
             raise APIError(ErrorCode.NOT_ALLOWED, f"{endpoint} is a server-side endpoint: use a server token")
-        await _rate_limit(request, response, endpoint, who)
+        await _count(request, response, endpoint, who)
         return who
 
     dependency.__name__ = f"server_caller_{endpoint}"
@@ -174,11 +196,11 @@ def user_caller(endpoint: str) -> Callable[[Request, Response], Awaitable[Caller
         who = await authenticate(request)
         if who.is_anonymous:
             raise APIError(ErrorCode.NOT_ALLOWED, f"anonymous users cannot call {endpoint}")
-        await _rate_limit(request, response, endpoint, who)
+        await _count(request, response, endpoint, who)
         return who
 
     dependency.__name__ = f"user_caller_{endpoint}"
     return dependency
 
 
-__all__ = ["Caller", "api_key_holder", "caller", "server_caller", "user_caller", "services"]
+__all__ = ["Caller", "admit_socket", "api_key_holder", "caller", "server_caller", "user_caller", "services"]

@@ -21,6 +21,7 @@ from weir.store.users import get_user, is_banned
 
 CALL_TIMER = "call_timer"
 SESSION_SWEEP = "session_sweep"
+ADMISSION_CHECK = "admission_check"
 TIMER_REASON = "max_duration_reached"
 
 
@@ -63,12 +64,16 @@ class CallLifecycle:
             raise APIError(ErrorCode.USER_BANNED, "you are banned and cannot join calls")
         stamp = now()
         call_session, _ = await open_session(self.session, self.call)
-        present = await active_participants(self.session, call_session.id)
+        present = await self._replace_unconnected(call_session, who)
         role = self.participant_role(who)
         if is_full(self.limits, present, self.call.created_by_id, who.user_id, role):
             raise APIError(ErrorCode.CALL_FULL, "the call is full (limits.max_participants)")
         row = add_participant(self.session, call_session, who.user_id, role, who.is_anonymous, stamp)
         await self.session.flush()
+        self.weir.scheduler.schedule(
+            self.session, ADMISSION_CHECK, self.call.cid,
+            stamp + timedelta(seconds=self.weir.settings.sfu_admission_window_seconds), call_session.id,
+            {"user_session_id": row.user_session_id})
         if call_session.started_at is None:
             call_session.started_at = stamp
             self._set_timer(call_session)
@@ -78,13 +83,28 @@ class CallLifecycle:
         await self._counts(call_session)
         return call_session, row
 
-    async def leave(self, call_session: CallSessionRow, row: SessionParticipantRow, reason: str | None) -> None:
-        if row.left_at is not None:
-            return
+    async def _replace_unconnected(self, call_session: CallSessionRow, who: Caller) -> list[SessionParticipantRow]:
+        """A user's new join replaces their sessions that never reached the SFU, so repeated joins take one
+        seat; returns who is still present. (Anonymous callers share one user id: theirs wait for the
+        admission window.)"""
+        present = await active_participants(self.session, call_session.id)
+        if who.is_anonymous:
+            return present
+        replaced = [p for p in present if p.user_id == who.user_id and p.sfu_connected_at is None]
+        for row in replaced:
+            await self._remove(call_session, row, "replaced")
+        return [p for p in present if p not in replaced]
+
+    async def _remove(self, call_session: CallSessionRow, row: SessionParticipantRow, reason: str | None) -> None:
         row.left_at = now()
         duration = int((row.left_at - utc(row.joined_at)).total_seconds())  # type: ignore[operator]
         await self.session.flush()
         await self.events.participant_left(call_session.id, row, duration, reason)
+
+    async def leave(self, call_session: CallSessionRow, row: SessionParticipantRow, reason: str | None) -> None:
+        if row.left_at is not None:
+            return
+        await self._remove(call_session, row, reason)
         await self._counts(call_session)
         if not await active_participants(self.session, call_session.id):
             await self.end_session(call_session)
@@ -93,7 +113,7 @@ class CallLifecycle:
         if call_session.ended_at is not None:
             return
         call_session.ended_at = now()
-        for kind in (CALL_TIMER, SESSION_SWEEP):
+        for kind in (CALL_TIMER, SESSION_SWEEP, ADMISSION_CHECK):
             await self.weir.scheduler.cancel(self.session, kind, self.call.cid)
         await self.events.session_ended(call_session.id)
 
@@ -201,7 +221,15 @@ def register_tasks(weir: Services) -> None:
         if call_session.ended_at is None:
             lifecycle.schedule_sweep(call_session)
 
+    async def admission_check(session: AsyncSession, task: ScheduledTaskRow) -> None:
+        """A session whose client never reached the SFU within the admission window holds no seat."""
+        target = await _session_task_target(weir, session, task)
+        row = await session.get(SessionParticipantRow, task.payload.get("user_session_id"))
+        if target is not None and row is not None and row.left_at is None and row.sfu_connected_at is None:
+            await target[0].leave(target[1], row, "timeout")
+
     weir.scheduler.handle(CALL_TIMER, call_timer)
+    weir.scheduler.handle(ADMISSION_CHECK, admission_check)
     weir.scheduler.handle(SESSION_SWEEP, session_sweep)
 
 

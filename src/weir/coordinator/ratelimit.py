@@ -1,4 +1,4 @@
-"""Per-user and per-app rate limits over a one-minute window, with the documented per-endpoint limits.
+"""Per-client and per-app rate limits over a one-minute window, with the documented per-endpoint limits.
 
 ``RateLimiter`` is the interface; ``InMemoryRateLimiter`` is the embedded default. A Redis-backed limiter
 implements the same ``hit`` with INCR + EXPIRE on the same keys.
@@ -7,10 +7,12 @@ implements the same ``hit`` with INCR + EXPIRE on the same keys.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
+
+from weir.domain.ratewindows import FixedWindows
 
 WINDOW_SECONDS = 60
 USER_LIMIT_PER_MINUTE = 60
@@ -40,6 +42,18 @@ def endpoint_limit(endpoint: str) -> int:
     return ENDPOINT_LIMITS.get(endpoint, DEFAULT_ENDPOINT_LIMIT)
 
 
+def app_per_second(per_minute: int) -> int:
+    """The seed: the per-second limit is the per-minute limit divided by 30, to allow for bursts."""
+    return max(1, math.ceil(per_minute / 30))
+
+
+def user_limits(endpoint: str) -> tuple[int, int]:
+    """One client's limits on an endpoint, per minute and per second: the seed's 60 a minute, but never more
+    than half of the app's limits, so that one client cannot use up the app's quota alone."""
+    per_minute = endpoint_limit(endpoint)
+    return min(USER_LIMIT_PER_MINUTE, max(1, per_minute // 2)), max(1, app_per_second(per_minute) // 2)
+
+
 @dataclass(frozen=True)
 class RateLimitState:
     limit: int
@@ -59,7 +73,9 @@ class RateLimitState:
 
 
 class RateLimiter(Protocol):
-    async def hit(self, endpoint: str, platform: str, user_id: str | None) -> RateLimitState: ...
+    async def hit(self, endpoint: str, platform: str, client: str | None) -> RateLimitState:
+        """Count a request of ``client`` (a user id, ``ip:<address>``, or None for the server)."""
+        ...
 
     async def peek(self, endpoint: str, platform: str) -> RateLimitState:
         """The app's per-minute state for an endpoint and platform, without counting a request."""
@@ -67,47 +83,38 @@ class RateLimiter(Protocol):
 
 
 class InMemoryRateLimiter:
-    """Fixed windows: app × platform × endpoint per minute and per second (limit/30), and user × platform ×
-    endpoint per minute."""
+    """Fixed windows: app × platform × endpoint per minute and per second (limit/30); and client × endpoint per
+    minute and per second, where the client is the authenticated user (or, without one, the client's address).
+
+    A client's share is at most half of the app's limits (``user_limits``), and a request its own limit refuses
+    is not counted against the app: one client alone never makes the app's limit answer 429 to others."""
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self._clock = clock
-        self._counts: dict[tuple[str, ...], tuple[int, int]] = {}
-
-    def _incr(self, key: tuple[str, ...], window: int) -> tuple[int, int]:
-        now = self._clock()
-        start = int(now // window) * window
-        count, seen_start = self._counts.get(key, (0, start))
-        if seen_start != start:
-            count = 0
-            if len(self._counts) > 100_000:
-                self._prune(now)
-        count += 1
-        self._counts[key] = (count, start)
-        return count, start + window
-
-    def _prune(self, now: float) -> None:
-        cutoff = now - WINDOW_SECONDS
-        self._counts = {k: v for k, v in self._counts.items() if v[1] >= cutoff}
+        self._windows = FixedWindows(clock)
 
     async def peek(self, endpoint: str, platform: str) -> RateLimitState:
         per_minute = endpoint_limit(endpoint)
-        start = int(self._clock() // WINDOW_SECONDS) * WINDOW_SECONDS
-        count, seen_start = self._counts.get(("app", platform, endpoint, "m"), (0, start))
-        used = count if seen_start == start else 0
-        return RateLimitState(per_minute, per_minute - used, start + WINDOW_SECONDS)
+        used, reset = self._windows.count(("app", platform, endpoint, "m"), WINDOW_SECONDS)
+        return RateLimitState(per_minute, per_minute - used, reset)
 
-    async def hit(self, endpoint: str, platform: str, user_id: str | None) -> RateLimitState:
+    async def hit(self, endpoint: str, platform: str, client: str | None) -> RateLimitState:
         per_minute = endpoint_limit(endpoint)
-        per_second = max(1, math.ceil(per_minute / 30))
-        used, reset = self._incr(("app", platform, endpoint, "m"), WINDOW_SECONDS)
+        user_state = None
+        if client is not None:
+            user_minute, user_second = user_limits(endpoint)
+            used_u, reset_u = self._windows.hit(("user", client, endpoint, "m"), WINDOW_SECONDS)
+            user_state = RateLimitState(user_minute, user_minute - used_u, reset_u)
+            used_us, reset_us = self._windows.hit(("user", client, endpoint, "s"), 1)
+            if used_us > user_second:
+                return RateLimitState(user_second, user_second - used_us, reset_us)
+            if user_state.exceeded:
+                return user_state
+        used, reset = self._windows.hit(("app", platform, endpoint, "m"), WINDOW_SECONDS)
         state = RateLimitState(per_minute, per_minute - used, reset)
-        used_s, reset_s = self._incr(("app", platform, endpoint, "s"), 1)
+        per_second = app_per_second(per_minute)
+        used_s, reset_s = self._windows.hit(("app", platform, endpoint, "s"), 1)
         if used_s > per_second:
             state = RateLimitState(per_second, per_second - used_s, reset_s)
-        if user_id is not None and platform != "server":
-            used_u, reset_u = self._incr(("user", user_id, platform, endpoint), WINDOW_SECONDS)
-            user_state = RateLimitState(USER_LIMIT_PER_MINUTE, USER_LIMIT_PER_MINUTE - used_u, reset_u)
-            if user_state.remaining < state.remaining or user_state.exceeded:
-                state = user_state
+        if user_state is not None and user_state.remaining < state.remaining:
+            state = user_state
         return state

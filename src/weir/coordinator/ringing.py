@@ -12,7 +12,8 @@ from weir.coordinator.lifecycle import CallLifecycle
 from weir.coordinator.services import Services
 from weir.domain.clock import now
 from weir.domain.ringing import Ring, callees
-from weir.protocol.errors import input_error
+from weir.domain.capabilities import Capability
+from weir.protocol.errors import input_error, not_allowed
 from weir.store.calls import list_members
 from weir.store.sessions import current_session, new_id, open_session
 from weir.store.tables import CallRow, CallSessionRow, ScheduledTaskRow, SessionParticipantRow, UserBlockRow
@@ -44,10 +45,27 @@ class CallRinging:
             UserBlockRow.blocked_user_id == caller_id, UserBlockRow.user_id.in_(wanted)))
         return callees(wanted, caller_id, blockers.all())
 
-    async def ring(self, caller_id: str, video: bool, user_ids: list[str] | None = None) -> list[str]:
-        """Ring members (all but the caller, or ``user_ids``); returns who is rung."""
+    def _require_ringer(self, caller_id: str, by_server: bool) -> None:
+        """The server, the call's creator and members who may join it ring; nobody else."""
+        if by_server or caller_id == self.call.created_by_id:
+            return
+        if self.access.membership is None or not self.access.has(Capability.JOIN_CALL):
+            raise not_allowed("only the call's creator and its members who may join it can ring it")
+
+    async def ring(
+        self, caller_id: str, video: bool, user_ids: list[str] | None = None, *, by_server: bool = False
+    ) -> list[str]:
+        """Ring members (all but the caller, or ``user_ids``); returns who is rung.
+
+        A ring still in progress belongs to its caller: someone else ringing would become the caller the
+        callees see, and could then cancel it."""
+        self._require_ringer(caller_id, by_server)
         targets = await self._targets(caller_id, user_ids)
         call_session, _ = await open_session(self.session, self.call)
+        current = Ring.load(call_session.ring)
+        if (current is not None and current.caller_id != caller_id
+                and current.in_progress(call_session.accepted_by, call_session.rejected_by)):
+            raise not_allowed(f"{current.caller_id} is ringing this call; wait until that ring ends")
         stamp = now()
         ring = Ring(id=new_id(), caller_id=caller_id, callees=targets, video=video, started_at=stamp.isoformat())
         call_session.ring = ring.dump()

@@ -11,6 +11,7 @@ from weir.coordinator.ratelimit import RateLimiter
 from weir.coordinator.realtime.hub import Hub
 from weir.coordinator.revocation import AppRevocation
 from weir.coordinator.scheduler import Scheduler
+from weir.sealing import Sealer
 from weir.store.db import Database
 
 
@@ -23,6 +24,7 @@ class Services:
     events: EventEmitter
     hub: Hub
     scheduler: Scheduler
+    sealer: Sealer
     revocation: AppRevocation = field(default_factory=AppRevocation)
 
     @property

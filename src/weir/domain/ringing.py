@@ -42,6 +42,10 @@ class Ring:
     def active(self) -> bool:
         return self.ended_at is None
 
+    def in_progress(self, accepted_by: Mapping[str, Any], rejected_by: Mapping[str, Any]) -> bool:
+        """Still ringing someone: not ended, and a callee has neither answered nor timed out."""
+        return self.active and any(c not in self.timed_out for c in self.unanswered(accepted_by, rejected_by))
+
     def unanswered(self, accepted_by: Mapping[str, Any], rejected_by: Mapping[str, Any]) -> list[str]:
         return [c for c in self.callees if c not in accepted_by and c not in rejected_by]
 

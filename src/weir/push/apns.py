@@ -17,6 +17,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, EllipticCurvePrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from weir.destinations import outbound_client
 from weir.push.outcome import DELIVERED, Outcome, SendResult, http_failure
 
 PRODUCTION_HOST = "https://api.push.apple.com"
@@ -45,9 +46,9 @@ class ApnsCredentials:
     host: str
 
 
-def http2_client(timeout: float = 10.0) -> httpx.AsyncClient:
+def http2_client(allow_private: bool, timeout: float = 10.0) -> httpx.AsyncClient:
     """HTTP/2 only: ALPN over https, prior knowledge (h2c) over http."""
-    return httpx.AsyncClient(http1=False, http2=True, timeout=timeout)
+    return outbound_client(allow_private, http1=False, http2=True, timeout=timeout)
 
 
 class ApnsClient:

@@ -9,11 +9,13 @@ from typing import Any
 
 import httpx
 
+from weir.destinations import check_destination
 from weir.domain.clock import utc
 from weir.protocol.errors import input_error
 from weir.protocol.push import PushProviderRequest, PushProviderResponse
 from weir.push.apns import PRODUCTION_HOST, SANDBOX_HOST, ApnsClient, ApnsCredentials, check_signing_key
 from weir.push.fcm import FCM_HOST, FcmClient, parse_service_account
+from weir.sealing import Sealer
 from weir.store.tables import PushProviderRow
 
 FIELD = "push_provider."
@@ -23,6 +25,7 @@ _FIELDS = {
     "apn": {"apn_key": "key", "apn_key_id": "key_id", "apn_team_id": "team_id", "apn_topic": "topic",
             "apn_development": "development", "apn_host": "host"},
 }
+SECRET_KEYS = ("credentials", "key")  # stored sealed (weir.sealing)
 _REQUIRED = {"firebase": ("firebase_credentials",), "apn": ("apn_key", "apn_key_id", "apn_team_id", "apn_topic")}
 
 
@@ -43,6 +46,19 @@ def merge_config(request: PushProviderRequest, current: dict[str, Any] | None) -
     return config
 
 
+def check_destinations(type_: str, config: dict[str, Any], allow_private: bool) -> None:
+    """The hosts a provider's pushes go to (and Firebase's token endpoint) must be public addresses."""
+    urls = {f"{type_}_host": config.get("host")}
+    if type_ == "firebase":
+        urls["firebase_credentials"] = parse_service_account(config["credentials"]).token_uri
+    for name, url in urls.items():
+        try:
+            if url:
+                check_destination(url, allow_private)
+        except ValueError as exc:
+            raise input_error(FIELD + name, str(exc)) from None
+
+
 def _check_secrets(given: dict[str, Any]) -> None:
     checks = {"firebase_credentials": parse_service_account, "apn_key": check_signing_key}
     for name, check in checks.items():
@@ -60,8 +76,18 @@ def mask(secret: str) -> str:
     return "****" + tail[-4:] if len(tail) >= 8 else "****"
 
 
-def provider_response(row: PushProviderRow) -> PushProviderResponse:
-    config = row.config or {}
+def sealed_config(config: dict[str, Any], sealer: Sealer) -> dict[str, Any]:
+    """The config as stored: its secrets encrypted."""
+    return {k: sealer.seal(v) if k in SECRET_KEYS else v for k, v in config.items()}
+
+
+def opened_config(row: PushProviderRow, sealer: Sealer) -> dict[str, Any]:
+    """A stored config with its secrets decrypted."""
+    return {k: sealer.unseal(v) if k in SECRET_KEYS else v for k, v in (row.config or {}).items()}
+
+
+def provider_response(row: PushProviderRow, config: dict[str, Any]) -> PushProviderResponse:
+    """``config``: the provider's opened config."""
     common = {"name": row.name, "type": row.type, "enabled": row.enabled,
               "created_at": utc(row.created_at), "updated_at": utc(row.updated_at)}
     if row.type == "firebase":
@@ -81,9 +107,9 @@ def apns_host(config: dict[str, Any]) -> str:
     return config.get("host") or (SANDBOX_HOST if config.get("development") else PRODUCTION_HOST)
 
 
-def make_client(row: PushProviderRow, fcm_http: httpx.AsyncClient,
+def make_client(row: PushProviderRow, config: dict[str, Any], fcm_http: httpx.AsyncClient,
                 apns_http: httpx.AsyncClient) -> FcmClient | ApnsClient:
-    config = row.config or {}
+    """``config``: the provider's opened config."""
     if row.type == "firebase":
         return FcmClient(parse_service_account(config["credentials"]), fcm_http, config.get("host") or FCM_HOST)
     credentials = ApnsCredentials(config["key"], config["key_id"], config["team_id"], config["topic"],

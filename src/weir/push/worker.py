@@ -14,11 +14,13 @@ from datetime import datetime, timedelta
 import httpx
 from sqlalchemy import select, update
 
+from weir.destinations import outbound_client
 from weir.domain.clock import now, utc
 from weir.push.apns import ApnsClient, http2_client
 from weir.push.fcm import FcmClient
 from weir.push.outcome import Outcome, SendResult
-from weir.push.providers import make_client
+from weir.push.providers import make_client, opened_config
+from weir.sealing import Sealer
 from weir.store.db import Database
 from weir.store.tables import DeviceRow, PushDeliveryRow, PushProviderRow
 
@@ -36,8 +38,10 @@ def backoff(attempts: int, retry_after: float | None) -> timedelta:
 
 
 class PushWorker:
-    def __init__(self, db: Database, poll_seconds: float = 1.0, batch: int = 20) -> None:
-        self.db, self.poll_seconds, self.batch = db, poll_seconds, batch
+    def __init__(self, db: Database, sealer: Sealer, poll_seconds: float = 1.0, batch: int = 20,
+                 allow_private: bool = False) -> None:
+        self.db, self.sealer, self.poll_seconds, self.batch = db, sealer, poll_seconds, batch
+        self.allow_private = allow_private
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._clients: dict[str, tuple[datetime, FcmClient | ApnsClient]] = {}
@@ -48,8 +52,8 @@ class PushWorker:
         self._wake.set()
 
     def start(self) -> None:
-        self._fcm_http = httpx.AsyncClient(timeout=10.0)
-        self._apns_http = http2_client()
+        self._fcm_http = outbound_client(self.allow_private, timeout=10.0)
+        self._apns_http = http2_client(self.allow_private)
         self._task = asyncio.create_task(self._run(), name="weir-push-worker")
 
     async def stop(self) -> None:
@@ -111,6 +115,11 @@ class PushWorker:
                 result = await self._client(provider).send(device.id, row.payload["request"])
             except httpx.HTTPError as exc:
                 result = SendResult(Outcome.RETRY, f"{type(exc).__name__}: {exc}")
+            except (ValueError, KeyError, TypeError) as exc:  # an answer that isn't the JSON the provider documents
+                result = SendResult(Outcome.RETRY, f"unreadable answer from the provider: {type(exc).__name__}: {exc}")
+            except Exception as exc:  # a bug: logged, and the row still follows the retry policy
+                log.exception("push %s to %s failed unexpectedly", row.id, row.provider_name)
+                result = SendResult(Outcome.RETRY, f"internal error: {type(exc).__name__}")
         await self._record(row, result)
 
     @staticmethod
@@ -133,7 +142,8 @@ class PushWorker:
         assert version is not None and self._fcm_http is not None and self._apns_http is not None
         cached = self._clients.get(provider.name)
         if cached is None or cached[0] != version:
-            cached = (version, make_client(provider, self._fcm_http, self._apns_http))
+            config = opened_config(provider, self.sealer)
+            cached = (version, make_client(provider, config, self._fcm_http, self._apns_http))
             self._clients[provider.name] = cached
         return cached[1]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import ssl
 import time
 from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
@@ -94,13 +95,15 @@ class _Base(AppOperations[R]):
 
     def __init__(self, api_key: str | None = None, api_secret: str | None = None, base_url: str | None = None,
                  timeout: float = DEFAULT_TIMEOUT, *, data_dir: str | Path | None = None,
-                 max_retries: int = DEFAULT_MAX_RETRIES) -> None:
+                 max_retries: int = DEFAULT_MAX_RETRIES, verify: ssl.SSLContext | str | bool = True) -> None:
+        """``verify``: how to check an https server's certificate, as httpx takes it: an ``ssl.SSLContext``
+        (e.g. ``ssl.create_default_context(cafile=...)`` for a private CA), a CA bundle path, or True/False."""
         config = Config.resolve(api_key, api_secret, base_url, data_dir)
         self.api_key = config.api_key
         self.base_url = config.base_url
         self.max_retries = max_retries
         self._secret = config.api_secret
-        self._open(config.http_options(timeout))
+        self._open({**config.http_options(timeout), "verify": verify})
         super().__init__(self._request)
         self.video: Video[R] = Video(self._request)
 

@@ -244,6 +244,8 @@ class SessionParticipantRow(Base):
     joined_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     left_at: Mapped[datetime | None]
+    # When the client first reached the SFU; a session that never does is dropped after the admission window.
+    sfu_connected_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class ScheduledTaskRow(Base):

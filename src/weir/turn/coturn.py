@@ -3,9 +3,12 @@
 ``Coturn`` writes a config file into ``<data dir>/turn/`` (mode 0600: it holds the shared secret), starts
 ``turnserver -c`` on it, waits until its TCP listener accepts, and stops it with the app (should Weir be killed,
 the kernel stops it: ``PR_SET_PDEATHSIG``). coturn listens only on the configured address, authenticates with
-the TURN REST API secret that join's credentials are made from, and has no CLI, TLS or RFC 5780 listeners. Peers
-on loopback are allowed only when coturn relays from a loopback address (coturn and the SFU on one machine, as
-in the tests).
+the TURN REST API secret that join's credentials are made from, and has no CLI, TLS or RFC 5780 listeners.
+
+Clients may relay only to public addresses and to the SFU's own ICE addresses: loopback, private, link-local and
+other local ranges are denied (coturn's ``denied-peer-ip``), the SFU's addresses allowed (``allowed-peer-ip``,
+which coturn checks first). coturn filters addresses, not ports: every UDP port of an SFU address stays
+reachable through the relay (docs/security.md).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import signal
 import socket
 from pathlib import Path
 
-from weir.config import Settings
+from weir.config import Settings, private_files
 
 logger = logging.getLogger(__name__)
 
@@ -27,14 +30,24 @@ START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
 WILDCARDS = ("0.0.0.0", "::")
 PR_SET_PDEATHSIG = 1
+# Peers no client may relay to: "this network", loopback, private (RFC 1918, shared, unique local), link-local
+# (169.254.169.254 included), IETF-reserved, benchmarking, multicast and reserved ranges.
+DENIED_PEERS = (
+    "0.0.0.0-0.255.255.255", "10.0.0.0-10.255.255.255", "100.64.0.0-100.127.255.255",
+    "127.0.0.0-127.255.255.255", "169.254.0.0-169.254.255.255", "172.16.0.0-172.31.255.255",
+    "192.0.0.0-192.0.0.255", "192.168.0.0-192.168.255.255", "198.18.0.0-198.19.255.255",
+    "224.0.0.0-255.255.255.255", "::", "::1", "fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+    "fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+)
 
 
 class TurnServerError(RuntimeError):
     """coturn is missing, or did not start."""
 
 
-def coturn_config(settings: Settings, state_dir: Path) -> str:
-    """The text of coturn's config file for these settings, with its pid, log and database in ``state_dir``."""
+def coturn_config(settings: Settings, state_dir: Path, sfu_addresses: tuple[str, ...]) -> str:
+    """The text of coturn's config file for these settings, with its pid, log and database in ``state_dir``;
+    peers are limited to public addresses and ``sfu_addresses``."""
     listening = settings.turn_listening_address
     relay = settings.turn_relay_address or listening
     lines = [
@@ -61,8 +74,10 @@ def coturn_config(settings: Settings, state_dir: Path) -> str:
         lines.append(f"listening-ip={listening}")
     if relay not in WILDCARDS:
         lines.append(f"relay-ip={relay}")
-        if ipaddress.ip_address(relay).is_loopback:
-            lines.append("allow-loopback-peers")
+    if any(ipaddress.ip_address(address).is_loopback for address in sfu_addresses):
+        lines.append("allow-loopback-peers")  # coturn's own switch; the lists below still keep loopback to the SFU
+    lines += [f"allowed-peer-ip={address}" for address in sfu_addresses]
+    lines += [f"denied-peer-ip={peers}" for peers in DENIED_PEERS]
     return "\n".join(lines) + "\n"
 
 
@@ -74,7 +89,7 @@ def _die_with_parent() -> None:
 class Coturn:
     """One coturn process for the app's lifetime."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, sfu_addresses: tuple[str, ...]) -> None:
         binary = shutil.which(settings.turnserver)
         if binary is None:
             raise TurnServerError(
@@ -83,6 +98,7 @@ class Coturn:
                 "WEIR_TURNSERVER at the binary.")
         self._binary = binary
         self._settings = settings
+        self._sfu_addresses = sfu_addresses
         self._dir = (settings.data_dir / "turn").resolve()
         self._process: asyncio.subprocess.Process | None = None
 
@@ -92,11 +108,11 @@ class Coturn:
 
     async def start(self) -> None:
         self._ensure_port_free()
-        self._dir.mkdir(parents=True, exist_ok=True)
         config = self._dir / "turnserver.conf"
-        config.touch(mode=0o600)
-        config.chmod(0o600)
-        config.write_text(coturn_config(self._settings, self._dir))
+        with private_files():  # the config holds the shared secret
+            self._dir.mkdir(parents=True, exist_ok=True)
+            config.unlink(missing_ok=True)  # written anew, so made with the umask's mode
+            config.write_text(coturn_config(self._settings, self._dir, self._sfu_addresses))
         self.log_path.unlink(missing_ok=True)
         self._process = await asyncio.create_subprocess_exec(
             self._binary, "-c", str(config),

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from weir.destinations import check_destination
 from weir.domain.clock import now
 from weir.protocol.app_settings import (
     LEGACY_HOOK_ID,
@@ -68,6 +69,21 @@ def _legacy_update(current: list[EventHook], body: UpdateAppRequest, stamp: date
                                enabled=legacy.enabled if legacy else True,
                                timeout_ms=legacy.timeout_ms if legacy else None)
     return [*others, _stored(request, legacy, stamp)]
+
+
+def check_hook_destinations(
+    before: list[EventHook], after: list[EventHook], body: UpdateAppRequest, allow_private: bool
+) -> None:
+    """A new or changed webhook URL must point at a public address (see ``weir.destinations``)."""
+    known = {hook.webhook_url for hook in before}
+    for index, hook in enumerate(after):
+        if hook.webhook_url in known:
+            continue
+        try:
+            check_destination(hook.webhook_url, allow_private)
+        except ValueError as exc:
+            field = "webhook_url" if body.event_hooks is None else f"event_hooks.{index}.webhook_url"
+            raise input_error(field, str(exc)) from None
 
 
 def updated_hooks(current: list[EventHook], body: UpdateAppRequest, stamp: datetime) -> list[EventHook]:

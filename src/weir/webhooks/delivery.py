@@ -20,6 +20,7 @@ import httpx
 from weir import __version__
 from weir.config import Settings
 from weir.coordinator.events import DurableSink
+from weir.destinations import loggable, outbound_client, without_credentials
 from weir.domain.clock import now
 from weir.protocol.app_settings import EventHook
 from weir.store.db import Database
@@ -49,8 +50,10 @@ class _Job:
 
 
 class WebhookWorker:
-    def __init__(self, db: Database, api_key: str, api_secret: str, options: WorkerOptions = WorkerOptions()) -> None:
+    def __init__(self, db: Database, api_key: str, api_secret: str, options: WorkerOptions = WorkerOptions(),
+                 allow_private: bool = False) -> None:
         self.db, self.api_key, self.api_secret, self.options = db, api_key, api_secret, options
+        self.allow_private = allow_private
         self._wake = asyncio.Event()
         self._jobs: dict[str, asyncio.Task[None]] = {}
         self._in_flight: Counter[str] = Counter()
@@ -64,9 +67,9 @@ class WebhookWorker:
     async def start(self) -> None:
         """Resume: on SQLite this process is the only worker, so rows leased before a crash are due at once."""
         limit = self.options.concurrency
-        self._client = httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit), follow_redirects=False,
-            headers={"User-Agent": f"weir-webhooks/{__version__}"},
+        self._client = outbound_client(
+            self.allow_private, limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
+            follow_redirects=False, headers={"User-Agent": f"weir-webhooks/{__version__}"},
         )
         if self.db.engine.dialect.name == "sqlite":
             async with self.db.transaction() as session:
@@ -157,10 +160,10 @@ class WebhookWorker:
             delay = policy.retry_delay(outcome, attempt, time.monotonic() - started)
             if delay is None:
                 break
-            log.info("webhook %s attempt %d to %s: %s; retrying", row.id, number, row.url, error)
+            log.info("webhook %s attempt %d to %s: %s; retrying", row.id, number, loggable(row.url), error)
             await asyncio.sleep(delay)
         if error:
-            log.warning("webhook %s to %s failed: %s", row.id, row.url, error)
+            log.warning("webhook %s to %s failed: %s", row.id, loggable(row.url), error)
         async with self.db.transaction() as session:
             await outbox.finish(session, row.id, error)
 
@@ -173,7 +176,8 @@ class WebhookWorker:
         }
         try:
             async with asyncio.timeout(timeout):
-                response = await self._client.post(row.url, content=body, headers=headers, timeout=timeout)
+                url, auth = without_credentials(row.url)
+                response = await self._client.post(url, content=body, headers=headers, timeout=timeout, auth=auth)
         except (TimeoutError, httpx.TimeoutException) as exc:
             return Outcome(error="timeout", detail=f"no answer within {timeout:g} s ({type(exc).__name__})")
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
@@ -190,4 +194,4 @@ def webhook_worker(settings: Settings, db: Database) -> WebhookWorker:
     options = WorkerOptions(policy, settings.webhook_poll_interval_seconds, settings.webhook_concurrency,
                             settings.webhook_endpoint_concurrency)
     assert settings.api_key is not None and settings.api_secret is not None
-    return WebhookWorker(db, settings.api_key, settings.api_secret, options)
+    return WebhookWorker(db, settings.api_key, settings.api_secret, options, settings.private_destinations_allowed)

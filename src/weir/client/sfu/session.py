@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import platform
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -54,10 +55,12 @@ class SessionHandlers:
 
 
 class SfuSession:
-    def __init__(self, credentials: Credentials, session_id: str, ice: IceConfig, handlers: SessionHandlers) -> None:
+    def __init__(self, credentials: Credentials, session_id: str, ice: IceConfig, handlers: SessionHandlers,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self.credentials, self.session_id, self.handlers = credentials, session_id, handlers
         self.edge = credentials.server.edge_name
-        self.socket = SfuSocket(credentials.server.url, self._on_event, lambda: self._trouble("socket"))
+        self._ssl = ssl_context
+        self.socket = self.new_socket()
         self.subscriber = Subscriber(ice, self.socket.send, handlers.on_track)
         self.publisher: Publisher | None = None
         self.join_response: JoinResponseEvent | None = None
@@ -93,7 +96,8 @@ class SfuSession:
             self.publisher._send, self.publisher._request = socket.send, socket.request
 
     def new_socket(self) -> SfuSocket:
-        return SfuSocket(self.credentials.server.url, self._on_event, lambda: self._trouble("socket"))
+        return SfuSocket(self.credentials.server.url, self._on_event, lambda: self._trouble("socket"),
+                         ssl_context=self._ssl)
 
     def ensure_publisher(self, simulcast: bool = True) -> Publisher:
         if self.publisher is None:

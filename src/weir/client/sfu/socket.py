@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -43,8 +44,10 @@ class SfuError(Exception):
 
 class SfuSocket:
     def __init__(self, url: str, on_event: Callable[[AnyEvent], Awaitable[None]],
-                 on_lost: Callable[[], None], health_interval: float = 5.0) -> None:
+                 on_lost: Callable[[], None], health_interval: float = 5.0,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self.url = url
+        self._ssl = ssl_context
         self._on_event, self._on_lost, self._interval = on_event, on_lost, health_interval
         self._ws: ClientConnection | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -54,7 +57,8 @@ class SfuSocket:
         self._last_received = time.monotonic()
 
     async def open(self) -> None:
-        self._ws = await asyncio.wait_for(connect(self.url, max_size=1 << 20), CONNECT_TIMEOUT)
+        ssl_context = self._ssl if self.url.startswith("wss:") else None
+        self._ws = await asyncio.wait_for(connect(self.url, max_size=1 << 20, ssl=ssl_context), CONNECT_TIMEOUT)
         self._tasks = [asyncio.create_task(self._read()), asyncio.create_task(self._health())]
 
     @property

@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from weir.coordinator.auth import authenticate, services
+from weir.coordinator.auth import admit_socket, authenticate, services
 from weir.coordinator.realtime.hub import Connection, encode
 from weir.domain.clock import now
 from weir.protocol.errors import APIError, ErrorCode
@@ -72,6 +72,7 @@ async def _handshake(ws: WebSocket, raw: str) -> tuple[str, dict[str, Any]]:
     who = await authenticate(ws, message.token)
     if who.is_server or who.is_anonymous or who.user_id is None:
         raise APIError(ErrorCode.NOT_ALLOWED, "only user tokens can open a WebSocket (anonymous users get none)")
+    await admit_socket(ws, who, len(services(ws).hub.by_user.get(who.user_id, ())))
     details = message.user_details
     if details is not None and details.id != who.user_id:
         raise APIError(ErrorCode.INPUT_ERROR, "user_details.id does not match the token's user_id",

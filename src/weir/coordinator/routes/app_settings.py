@@ -10,7 +10,15 @@ from weir.domain.clock import now
 from weir.protocol.app_settings import AppResponse, AppSettings, UpdateAppRequest
 from weir.store.db import after_commit
 from weir.store.tables import AppSettingsRow
-from weir.webhooks.config import APP_SETTINGS_ID, app_settings, hooks_of, locked_settings, store_hooks, updated_hooks
+from weir.webhooks.config import (
+    APP_SETTINGS_ID,
+    app_settings,
+    check_hook_destinations,
+    hooks_of,
+    locked_settings,
+    store_hooks,
+    updated_hooks,
+)
 
 
 def _with_revocation(settings: AppSettings, row: AppSettingsRow | None) -> AppSettings:
@@ -34,7 +42,9 @@ async def update_app(
     async with weir.db.transaction() as session:
         row = await locked_settings(session)
         stamp = now()
-        hooks = updated_hooks(hooks_of(row), body, stamp)
+        previous = hooks_of(row)
+        hooks = updated_hooks(previous, body, stamp)
+        check_hook_destinations(previous, hooks, body, weir.settings.private_destinations_allowed)
         store_hooks(row, hooks, stamp)
         if APP_KEY in body.model_fields_set:
             before = body.revoke_tokens_issued_before

@@ -104,7 +104,7 @@ async def ring_call(
         access.require(Capability.JOIN_CALL)
         caller_id = who.user_id or call.created_by_id
         rung = await CallRinging(services(request), session, call, access).ring(
-            caller_id, bool(body.video), body.user_ids)
+            caller_id, bool(body.video), body.user_ids, by_server=who.is_server)
     return RingCallResponse(members_ids=rung)
 
 

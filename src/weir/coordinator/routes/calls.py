@@ -127,7 +127,7 @@ async def _ring_or_notify(
     caller_id = who.user_id or call.created_by_id
     if body.ring:
         video = body.video if body.video is not None else bool(body.data and body.data.video)
-        await ringing.ring(caller_id, video)
+        await ringing.ring(caller_id, video, by_server=who.is_server)
     elif body.notify:
         await ringing.notify(caller_id)
 

@@ -18,7 +18,7 @@ from weir.protocol.push import (
     UpsertPushProviderRequest,
     UpsertPushProviderResponse,
 )
-from weir.push.providers import merge_config, provider_response
+from weir.push.providers import check_destinations, merge_config, opened_config, provider_response, sealed_config
 from weir.push.store import list_providers
 from weir.store.tables import PushProviderRow
 
@@ -31,7 +31,9 @@ async def list_push_providers(
 ) -> ListPushProvidersResponse:
     async with services(request).db.read() as session:
         rows = await list_providers(session)
-    return ListPushProvidersResponse(push_providers=[provider_response(row) for row in rows])
+    sealer = services(request).sealer
+    return ListPushProvidersResponse(push_providers=[provider_response(row, opened_config(row, sealer))
+                                                     for row in rows])
 
 
 @router.post("/push_providers", response_model=UpsertPushProviderResponse, status_code=201,
@@ -52,7 +54,10 @@ async def upsert_push_provider(
             session.add(row)
         else:
             response.status_code = 200
-        row.config = merge_config(given, row.config)
+        sealer = services(request).sealer
+        config = merge_config(given, opened_config(row, sealer))
+        check_destinations(given.type, config, services(request).settings.private_destinations_allowed)
+        row.config = sealed_config(config, sealer)
         if given.enabled is not None:
             row.enabled = given.enabled
         row.updated_at = stamp
@@ -60,7 +65,7 @@ async def upsert_push_provider(
             await session.flush()
         except IntegrityError:
             raise APIError(ErrorCode.CONFLICT, f"push provider '{given.name}' is being created concurrently") from None
-        return UpsertPushProviderResponse(push_provider=provider_response(row))
+        return UpsertPushProviderResponse(push_provider=provider_response(row, config))
 
 
 @router.delete("/push_providers/{type}/{name}", response_model=Empty, summary="Delete a push provider")

@@ -22,6 +22,7 @@ class SfuErrorCode(StrEnum):
     REMOVED_FROM_CALL = "removed_from_call"
     SESSION_REPLACED = "session_replaced"
     INTERNAL_ERROR = "internal_error"
+    RATE_LIMITED = "rate_limited"
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ POLICIES: dict[SfuErrorCode, ErrorPolicy] = {
     SfuErrorCode.REMOVED_FROM_CALL: ErrorPolicy(True, "disconnect", False),
     SfuErrorCode.SESSION_REPLACED: ErrorPolicy(True, "disconnect", False),
     SfuErrorCode.INTERNAL_ERROR: ErrorPolicy(False, "unspecified", True),
+    SfuErrorCode.RATE_LIMITED: ErrorPolicy(True, "disconnect", False),
 }
 
 

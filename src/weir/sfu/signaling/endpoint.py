@@ -87,7 +87,7 @@ class SignalingSocket:
             if self.session is not None:
                 await handle(self.sfu.rooms, self.session, request)
             elif request.type == "join":
-                self.session = await join(self.sfu.secret, self.sfu.rooms, self.outbox, request)
+                self.session = await join(self.sfu.secret, self.sfu.rooms, self.outbox, request, self.sfu.join_limit)
             else:
                 raise SignalError(SfuErrorCode.NOT_JOINED, "send join first", request.request_id)
         except SignalError as error:

@@ -6,6 +6,7 @@ from weir.domain.sfu_tokens import SfuGrant, SfuTokenError, verify_sfu_token
 from weir.protocol.sfu.errors import SfuErrorCode, SignalError
 from weir.protocol.sfu.events import JoinResponseEvent
 from weir.protocol.sfu.requests import JoinRequest
+from weir.sfu.signaling.join_limit import JoinLimit
 from weir.sfu.signaling.outbox import Outbox
 from weir.sfu.signaling.publish_options import publish_options
 from weir.sfu.signaling.rooms import Rooms
@@ -36,8 +37,11 @@ def join_response(session: ParticipantSession, deadline_seconds: float, reconnec
     )
 
 
-async def join(secret: str, rooms: Rooms, outbox: Outbox, request: JoinRequest) -> ParticipantSession:
+async def join(
+    secret: str, rooms: Rooms, outbox: Outbox, request: JoinRequest, limit: JoinLimit
+) -> ParticipantSession:
     grant = _grant(secret, request)
+    limit.check(grant.user_id, request.request_id)
     existing = rooms.find(grant.call_cid, grant.session_id)
     if existing is not None and existing.user_id == grant.user_id:
         existing.attach(outbox)

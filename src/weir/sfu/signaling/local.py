@@ -38,11 +38,13 @@ class LocalCoordinator:
         self.weir = weir
 
     async def admit(self, call_cid: str, session_id: str) -> tuple[CallRecord, ParticipantRecord] | None:
-        async with self.weir.db.read() as session:
+        async with self.weir.db.transaction() as session:
             active = await _active(session, call_cid, session_id)
             if active is None:
                 return None
             call, call_session, row = active
+            if row.sfu_connected_at is None:
+                row.sfu_connected_at = now()
             settings = effective_settings(await load_call_type(session, call.type), call)
             user = None if row.anonymous else await get_user(session, row.user_id)
             joined = utc(row.joined_at)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Response, WebSocket
 from weir.bus.base import Subscription
 from weir.config import Settings
 from weir.sfu.signaling.coordinator_events import on_coordinator_event
+from weir.sfu.signaling.join_limit import JoinLimit
 from weir.sfu.signaling.link import CoordinatorLink
 from weir.sfu.signaling.media import MediaRoomFactory
 from weir.sfu.signaling.paths import LATENCY_PATH, SIGNALING_PATH
@@ -30,6 +31,7 @@ class SfuServer:
         self.settings = settings
         self.link = link
         self.rooms = Rooms(link, media_rooms, settings.sfu_fast_reconnect_deadline_seconds)
+        self.join_limit = JoinLimit(settings.sfu_joins_per_minute, settings.rate_limits_enabled)
         self._subscription: Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
