@@ -1,10 +1,8 @@
 """deleted users: hard-deleted user ids, so their old tokens stay refused
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-06 18:30:00
-
-Branches from 0003 beside 0004 (written at the same time); start-up upgrades every head.
 """
 
 from alembic import op
