@@ -46,6 +46,8 @@ def serve(tmp_path: Path, web_build: None) -> Iterator[WeirServe]:
 
 
 def sfu_port(page: Page) -> int:
+    """The port of the page's open SFU socket (waiting for one, should the page be reconnecting)."""
+    page.wait_for_function(f"() => ({OPEN_SFU_URLS})().length > 0", polling=100, timeout=RECOVERY_TIMEOUT_S * 1000)
     port = urlsplit(page.evaluate(OPEN_SFU_URLS)[-1]).port
     assert port is not None
     return port
