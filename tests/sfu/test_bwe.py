@@ -209,3 +209,13 @@ def test_loss_short_of_heavy_never_cuts_under_the_floor_heavy_loss_may() -> None
         estimate.on_loss(0.6)
         estimate.update(150_000, 200_000, float(second), floor_bps=150_000)
     assert estimate.ceiling == MIN_BITRATE
+
+
+def test_the_floor_follows_what_audio_and_a_lowest_layer_cost_unless_the_loss_is_heavy() -> None:
+    estimate = DownlinkEstimate()
+    following(estimate, 200_000, range(3), loss=0.2, floor_bps=100_000)
+    assert estimate.ceiling is not None and estimate.ceiling < 200_000
+    following(estimate, 200_000, range(3, 6), loss=0.2, floor_bps=190_000)  # audio costs more now
+    assert estimate.ceiling == 190_000
+    following(estimate, 200_000, range(6, 12), loss=0.6, floor_bps=190_000)
+    assert estimate.ceiling is not None and estimate.ceiling < 190_000

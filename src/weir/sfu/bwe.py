@@ -165,14 +165,15 @@ class _Remb:
 
 
 class DownlinkEstimate:
-    __slots__ = ("_cuts", "_hold_s", "_hold_until", "_limit", "_limit_at", "_loss", "_lossy", "_queueing",
-                 "_regrown_at", "ceiling", "rembs")
+    __slots__ = ("_cuts", "_heavy", "_hold_s", "_hold_until", "_limit", "_limit_at", "_loss", "_lossy",
+                 "_queueing", "_regrown_at", "ceiling", "rembs")
 
     def __init__(self) -> None:
         self.rembs = RembGroups()
         self.ceiling: float | None = None  # bit/s the subscriber may be sent; None while nothing says less
         self._loss: float | None = None  # the worst fraction lost reported since the last update
         self._lossy = False  # the loss called for a cut at the last update that had a report
+        self._heavy = False  # the loss was heavy at the last update that had a report: no floor
         self._queueing = False  # REMBs fell under what was sent at the last update
         self._cuts = LossCuts()
         self._hold_s = HOLD_MIN_S
@@ -219,8 +220,7 @@ class DownlinkEstimate:
             delivered = base - short if not lossy else base if limited else sent_bps * (1 - loss)
             cut = min(base * (1 - loss / 2) if lossy else base, delivered)
             self._limit, self._limit_at = max(delivered, floor_bps), now_s
-            floor = MIN_BITRATE if loss > HEAVY_LOSS else max(MIN_BITRATE, floor_bps)
-            self.ceiling = max(floor, min(cut, self.ceiling if self.ceiling is not None else math.inf))
+            self.ceiling = max(MIN_BITRATE, min(cut, self.ceiling if self.ceiling is not None else math.inf))
             if now_s - self._regrown_at < 2 * HOLD_MIN_S:  # the last regrowth ran into it: wait longer next time
                 self._hold_s = min(self._hold_s * 2, HOLD_MAX_S)
             elif now_s - self._hold_until > HOLD_MAX_S:  # the first congestion in a long while
@@ -237,6 +237,10 @@ class DownlinkEstimate:
             self._regrown_at = now_s
             if self.ceiling >= UNCAPPED_MARGIN * wanted_bps:
                 self.ceiling = None
+        if reported is not None:
+            self._heavy = loss > HEAVY_LOSS
+        if self.ceiling is not None and not self._heavy:  # the floor follows what audio and a lowest layer cost
+            self.ceiling = max(self.ceiling, floor_bps)
         return self.ceiling
 
 
