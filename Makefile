@@ -65,7 +65,7 @@ soak: $(STAMP)
 bench-recovery: $(STAMP)
 	$(PY) bench/recovery.py
 
-# Fuzzing at scale (not in `make test`; about 12 minutes on 2 cores): a million malformed datagrams at an SFU
+# Fuzzing at scale (not in `make test`; about 11 minutes on 2 cores): a million malformed datagrams at an SFU
 # worker while two peers exchange media, then schemathesis with hostile values over the API on both databases.
 fuzz: $(STAMP)
 	$(PY) bench/fuzz_datagrams.py
