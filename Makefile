@@ -9,7 +9,7 @@ WEB_BUILD  := src/weir/web_dist/index.html
 WEB_SOURCES := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json \
                src/weir/protocol/sfu.schema.json
 
-.PHONY: run test install web screenshots postgres bench-api bench-events bench-sfu bench-join bench-recovery soak migration clean
+.PHONY: run test install web screenshots postgres bench-api bench-events bench-sfu bench-join bench-recovery soak fuzz migration clean
 
 run: $(STAMP) $(WEB_BUILD)
 	$(VENV)/bin/weir serve --dev
@@ -64,6 +64,13 @@ soak: $(STAMP)
 
 bench-recovery: $(STAMP)
 	$(PY) bench/recovery.py
+
+# Fuzzing at scale (not in `make test`; about 11 minutes on 2 cores): a million malformed datagrams at an SFU
+# worker while two peers exchange media, then schemathesis with hostile values over the API on both databases.
+fuzz: $(STAMP)
+	$(PY) bench/fuzz_datagrams.py
+	PYTHONPATH=. $(PY) bench/fuzz_api.py --database sqlite
+	WEIR_TEST_POSTGRES_URL=$$(scripts/postgres.sh) PYTHONPATH=. $(PY) bench/fuzz_api.py --database postgres
 
 migration: $(STAMP)
 	scripts/regen-migration.sh

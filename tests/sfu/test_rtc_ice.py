@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import struct
 import subprocess
 import sys
 
@@ -74,3 +76,23 @@ def test_candidates_are_parsed_with_or_without_their_prefix() -> None:
     for bad in ("candidate:1 1 udp", "1 x udp 1 127.0.0.1 5000 typ host", "1 1 udp 1 127.0.0.1 0 typ host"):
         with pytest.raises(ValueError):
             parse_candidate(bad)
+
+
+async def test_a_stun_message_with_a_short_attribute_is_dropped_without_a_traceback() -> None:
+    """Found by bench/fuzz_datagrams.py: a PRIORITY attribute of 2 bytes made aioice's parser raise an error no
+    one caught, so every such datagram logged a traceback in the worker."""
+    loop = asyncio.get_running_loop()
+    uncaught: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _, context: uncaught.append(context))
+    connection = HostConnection(LOOPBACK, controlling=False)
+    await connection.gather_candidates()
+    (candidate,) = connection.local_candidates
+    short_priority = struct.pack("!HH", 0x0024, 2) + b"\x00\x01" + bytes(2)
+    malformed = struct.pack("!HHI", 0x0001, len(short_priority), 0x2112A442) + bytes(12) + short_priority
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        sender.sendto(malformed, (candidate.host, candidate.port))
+        sender.sendto(b"\x80after", (candidate.host, candidate.port))  # not STUN: queued once the first is handled
+        assert await asyncio.wait_for(connection._queue.get(), 10) == (b"\x80after", 1)
+    await connection.close()
+    loop.set_exception_handler(None)
+    assert uncaught == []

@@ -19,6 +19,8 @@ import ipaddress
 import logging
 import random
 import socket
+import struct
+from typing import Any
 
 from aioice import Candidate, Connection
 from aioice.candidate import candidate_foundation, candidate_priority
@@ -65,6 +67,19 @@ def parse_candidate(line: str) -> Candidate:
     return candidate
 
 
+class SturdyStunProtocol(StunProtocol):
+    """aioice's protocol, dropping a STUN message whose attributes are too short for their type.
+
+    aioice's parser raises ``struct.error`` for those, not the ``ValueError`` it catches, and anyone who can
+    reach the port would get a traceback logged per datagram (found by bench/fuzz_datagrams.py)."""
+
+    def datagram_received(self, data: bytes | str, addr: tuple[Any, ...]) -> None:
+        try:
+            super().datagram_received(data, addr)
+        except struct.error:
+            logger.debug("ICE: malformed STUN message from %s dropped", addr)
+
+
 class HostConnection(Connection):
     """An aioice connection whose local candidates are one host candidate per configured address."""
 
@@ -90,7 +105,7 @@ class HostConnection(Connection):
             except OSError as exc:
                 logger.warning("ICE: cannot gather on %s: %s", address, exc)
                 continue
-            _, protocol = await loop.create_datagram_endpoint(lambda: StunProtocol(self), sock=sock)
+            _, protocol = await loop.create_datagram_endpoint(lambda: SturdyStunProtocol(self), sock=sock)
             host, port = sock.getsockname()[:2]
             protocol.local_candidate = Candidate(
                 foundation=candidate_foundation("host", "udp", host),
