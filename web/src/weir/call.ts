@@ -73,6 +73,8 @@ export class Call {
   /** Snapshot requests in flight, and who joined (by event) meanwhile: a snapshot may predate them. */
   private loading = 0;
   private readonly joinedMeanwhile = new Map<string, Participant>();
+  /** ...and who left meanwhile: a snapshot may still list them. */
+  private readonly leftMeanwhile = new Set<string>();
   private unsubscribe: Array<() => void> = [];
   private dismissTimers = new Map<string, number>();
 
@@ -114,7 +116,10 @@ export class Call {
   private apply(state: CallState): void {
     this.patch({ call: state.call, members: state.members, ownCapabilities: state.own_capabilities });
     this.setParticipants(state.call);
-    if (!this.loading) this.joinedMeanwhile.clear();
+    if (!this.loading) {
+      this.joinedMeanwhile.clear();
+      this.leftMeanwhile.clear();
+    }
   }
 
   /** A request answered with a call snapshot (get, get-or-create, join). */
@@ -258,7 +263,7 @@ export class Call {
     const known = new Map(this.view.participants.map((p) => [p.sessionId, p]));
     const pins = new Set((session.pins ?? []).map((pin) => pin.session_id));
     const participants = session.participants
-      .filter((cp) => !this.former.has(cp.user_session_id))
+      .filter((cp) => !this.former.has(cp.user_session_id) && !this.leftMeanwhile.has(cp.user_session_id))
       .map((cp) => {
         const fresh = fromCallParticipant(cp, this.view.localSessionId);
         const old = known.get(cp.user_session_id);
@@ -302,6 +307,7 @@ export class Call {
       const gone = event.participant!.user_session_id;
       const mine = gone === this.view.localSessionId;
       this.joinedMeanwhile.delete(gone);
+      if (this.loading) this.leftMeanwhile.add(gone);
       // this client's tile stays while the media rejoins; the new session's join response replaces it
       if (mine && SESSION_LOST.includes(event.reason ?? "")) return this.onSessionLost(event.reason!);
       this.patch({ participants: this.view.participants.filter((p) => p.sessionId !== gone) });
