@@ -219,3 +219,13 @@ def test_the_floor_follows_what_audio_and_a_lowest_layer_cost_unless_the_loss_is
     assert estimate.ceiling == 190_000
     following(estimate, 200_000, range(6, 12), loss=0.6, floor_bps=190_000)
     assert estimate.ceiling is not None and estimate.ceiling < 190_000
+
+
+def test_after_heavy_loss_paused_every_video_a_regrowth_reaches_the_floor_though_it_cost_more_than_got_through() -> None:
+    estimate = DownlinkEstimate()
+    following(estimate, 12_500, range(4), loss=0.45, floor_bps=12_500)
+    assert estimate.ceiling == MIN_BITRATE  # heavy loss: under the floor, the video is paused
+    # paused: nothing is sent, so nothing is reported; the lowest layer's measured cost drifted up a little
+    for second in range(4, 4 + int(HOLD_MIN_S) * 4):
+        estimate.update(0, 12_800, float(second), next_bps=12_800, floor_bps=12_800)
+    assert estimate.ceiling == 12_800  # within the limit's memory, yet enough for the lowest layer again

@@ -12,7 +12,7 @@ Nothing here runs per packet.
   beside them, two updates in a row) and grown back
   once it has been clean for a hold time, which doubles (up to ``HOLD_MAX_S``) each time a regrowth runs into
   congestion again; a regrowth stops at what got through when the path last broke (for ``LIMIT_MEMORY_S``) and
-  goes no further than 1.5 x what is sent. A cut starts from the ceiling when the SFU's own allocation sent less (app-limited), so
+  goes no further than 1.5 x what is sent (but always as far as the floor: audio and one lowest layer). A cut starts from the ceiling when the SFU's own allocation sent less (app-limited), so
   sending little never ratchets the ceiling down, and ``LossCuts`` stops cutting for loss that does not fall
   when less is sent: random loss is no congestion.
 - ``UplinkEstimate``: the REMB the SFU sends a publisher so that its encoder (aiortc sets its target bit rate
@@ -232,7 +232,10 @@ class DownlinkEstimate:
             # through when the path last broke
             grown = min(grown, max(UNTRIED_MARGIN * sent_bps, next_bps))
             if now_s - self._limit_at < LIMIT_MEMORY_S:
-                grown = min(grown, self._limit)
+                # never under the floor, though: after heavy loss paused every video nothing is sent or reported,
+                # and a lowest layer whose measured cost drifted a little above what got through would stay
+                # paused for the whole memory
+                grown = min(grown, max(self._limit, floor_bps))
             self.ceiling = max(self.ceiling, grown)
             self._regrown_at = now_s
             if self.ceiling >= UNCAPPED_MARGIN * wanted_bps:
