@@ -23,6 +23,7 @@ import uvicorn
 from weir.config import Settings
 from weir.coordinator.app import create_app
 from weir.domain.tokens import create_token
+from weir.serving import uvicorn_config
 
 ROOT = Path(__file__).resolve().parent.parent
 # Servers built here run the SFU in their own process (WEIR_SFU_WORKERS=0); tests/sfu/test_workers.py asks for
@@ -88,7 +89,7 @@ class RunningServer:
 
 def start_server(settings: Settings) -> tuple[uvicorn.Server, threading.Thread]:
     app = create_app(settings)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", lifespan="on")
+    config = uvicorn_config(app, host=settings.host, port=settings.port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -18,6 +18,7 @@ from weir.protocol.errors import ErrorCode
 from weir.protocol.freeform import JSON_MAX_DEPTH
 from weir.protocol.sfu.errors import SignalError
 from weir.protocol.sfu.parse import parse_request
+from weir.serving import WS_MAX_FRAME_BYTES
 
 POISON = "__poison__"  # stands for the bad value inside a body template
 
@@ -142,6 +143,15 @@ async def test_first_frame_must_be_a_small_text_frame(server: RunningServer, fra
         with pytest.raises(ConnectionClosed):
             await ws.recv()
         assert ws.close_code == close_code
+
+
+async def test_a_frame_over_the_servers_limit_is_never_read(server: RunningServer) -> None:
+    async with connect(ws_url(server), max_size=None) as ws:
+        await ws.send("x" * (WS_MAX_FRAME_BYTES + 1))  # uvicorn's default would read 16 MiB before the app
+        with pytest.raises(ConnectionClosed):
+            await ws.recv()
+        assert ws.close_code == 1009
+    assert httpx.get(f"{server.base_url}/health").status_code == 200  # and the server goes on
 
 
 @pytest.mark.parametrize("poison, field", [(json.dumps(nested(JSON_MAX_DEPTH + 1)), "publisher"),

@@ -14,6 +14,7 @@ from rich.panel import Panel
 from weir.config import Settings
 from weir.coordinator.app import create_app
 from weir.domain.tokens import create_token
+from weir.serving import uvicorn_config
 from weir.turn.coturn import TurnServerError
 
 SAMPLE_USER = "alice"
@@ -75,5 +76,5 @@ def serve(
     if settings.dev:
         console.print("[bold yellow]WARNING[/]: --dev is on: development sign-in hands out tokens to anyone.")
     logging.basicConfig(level=log_level.upper())
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level,
-                ssl_certfile=settings.tls_certfile, ssl_keyfile=settings.tls_keyfile)
+    uvicorn.Server(uvicorn_config(app, host=settings.host, port=settings.port, log_level=log_level,
+                                  ssl_certfile=settings.tls_certfile, ssl_keyfile=settings.tls_keyfile)).run()

@@ -20,6 +20,7 @@ from fastapi import FastAPI
 
 from weir.config import Settings
 from weir.coordinator.errors import RequestGuard, install_error_handlers
+from weir.serving import uvicorn_config
 from weir.sfu.local_entry import LocalEntry
 from weir.sfu.rtc import RtcRoom
 from weir.sfu.signaling.server import SfuServer
@@ -102,7 +103,7 @@ async def run() -> None:
     ice = spec.ice()
     sfu = SfuServer(settings, link, lambda call_cid: RtcRoom(call_cid, ice))
     app = worker_app(spec, settings, sfu, link, port)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn_config(app, log_level="warning"))
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     stopping = asyncio.create_task(_told_to_stop(stdin, link))
     await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
