@@ -99,3 +99,27 @@ def test_webhook_url_passwords_stay_out_of_logs(server: RunningServer, api: http
     finally:
         api.patch("/app", json={"event_hooks": []})
         receiver.close()
+
+
+async def test_a_provider_stored_under_another_key_is_listed_as_unreadable_and_can_be_set_again(
+        server: RunningServer, api: httpx.Client, uid: Callable[[str], str]) -> None:
+    account, _ = service_account("https://oauth2.googleapis.com/token")
+    name = uid("rekeyed")
+    assert api.post("/push_providers", json={"push_provider": {"name": name, "type": "firebase",
+                                                               "firebase_credentials": account}}).status_code == 201
+    db = Database(server.database_url)  # as if WEIR_SECRET_KEY had changed since this row was written
+    try:
+        async with db.transaction() as session:
+            row = await session.scalar(select(PushProviderRow).where(PushProviderRow.name == name))
+            row.config = {**row.config, "credentials": Sealer(Fernet.generate_key()).seal(account)}
+    finally:
+        await db.close()
+    listing = api.get("/push_providers")
+    assert listing.status_code == 200, listing.text
+    listed = {p["name"]: p for p in listing.json()["push_providers"]}
+    assert listed[name]["firebase_credentials"].startswith("unreadable") and listed[name]["enabled"] is True
+    again = api.post("/push_providers", json={"push_provider": {"name": name, "type": "firebase",
+                                                                "firebase_credentials": account}})
+    assert again.status_code == 200, again.text
+    listed = {p["name"]: p for p in api.get("/push_providers").json()["push_providers"]}
+    assert listed[name]["firebase_project_id"] == "weir-test"

@@ -15,7 +15,7 @@ from weir.protocol.errors import input_error
 from weir.protocol.push import PushProviderRequest, PushProviderResponse
 from weir.push.apns import PRODUCTION_HOST, SANDBOX_HOST, ApnsClient, ApnsCredentials, check_signing_key
 from weir.push.fcm import FCM_HOST, FcmClient, parse_service_account
-from weir.sealing import Sealer
+from weir.sealing import Sealer, SealError
 from weir.store.tables import PushProviderRow
 
 FIELD = "push_provider."
@@ -26,6 +26,7 @@ _FIELDS = {
             "apn_development": "development", "apn_host": "host"},
 }
 SECRET_KEYS = ("credentials", "key")  # stored sealed (weir.sealing)
+UNREADABLE = "unreadable: stored under another WEIR_SECRET_KEY; set it again"
 _REQUIRED = {"firebase": ("firebase_credentials",), "apn": ("apn_key", "apn_key_id", "apn_team_id", "apn_topic")}
 
 
@@ -81,15 +82,46 @@ def sealed_config(config: dict[str, Any], sealer: Sealer) -> dict[str, Any]:
     return {k: sealer.seal(v) if k in SECRET_KEYS else v for k, v in config.items()}
 
 
-def opened_config(row: PushProviderRow, sealer: Sealer) -> dict[str, Any]:
-    """A stored config with its secrets decrypted."""
-    return {k: sealer.unseal(v) if k in SECRET_KEYS else v for k, v in (row.config or {}).items()}
+def opened_config(row: PushProviderRow, sealer: Sealer, *, drop_unreadable: bool = False) -> dict[str, Any]:
+    """A stored config with its secrets decrypted. A secret this key cannot open (``WEIR_SECRET_KEY`` changed)
+    raises ``SealError``, or with ``drop_unreadable`` is left out, for a request that sets it again."""
+    opened = {}
+    for name, value in (row.config or {}).items():
+        if name not in SECRET_KEYS:
+            opened[name] = value
+            continue
+        try:
+            opened[name] = sealer.unseal(value)
+        except SealError:
+            if not drop_unreadable:
+                raise
+    return opened
+
+
+def listed_provider(row: PushProviderRow, sealer: Sealer) -> PushProviderResponse:
+    """The provider as the API lists it; one whose secrets this key cannot open is still listed, with its
+    secrets shown as unreadable, so that one stale row never fails the listing."""
+    try:
+        return provider_response(row, opened_config(row, sealer))
+    except SealError:
+        config = row.config or {}
+        if row.type == "firebase":
+            return PushProviderResponse(**_common(row), firebase_credentials=UNREADABLE,
+                                        firebase_host=config.get("host"))
+        return PushProviderResponse(
+            **_common(row), apn_key=UNREADABLE, apn_key_id=config.get("key_id"), apn_team_id=config.get("team_id"),
+            apn_topic=config.get("topic"), apn_development=bool(config.get("development")), apn_host=config.get("host"),
+        )
+
+
+def _common(row: PushProviderRow) -> dict[str, Any]:
+    return {"name": row.name, "type": row.type, "enabled": row.enabled,
+            "created_at": utc(row.created_at), "updated_at": utc(row.updated_at)}
 
 
 def provider_response(row: PushProviderRow, config: dict[str, Any]) -> PushProviderResponse:
     """``config``: the provider's opened config."""
-    common = {"name": row.name, "type": row.type, "enabled": row.enabled,
-              "created_at": utc(row.created_at), "updated_at": utc(row.updated_at)}
+    common = _common(row)
     if row.type == "firebase":
         account = parse_service_account(config["credentials"])
         return PushProviderResponse(

@@ -20,7 +20,7 @@ from weir.push.apns import ApnsClient, http2_client
 from weir.push.fcm import FcmClient
 from weir.push.outcome import Outcome, SendResult
 from weir.push.providers import make_client, opened_config
-from weir.sealing import Sealer
+from weir.sealing import Sealer, SealError
 from weir.store.db import Database
 from weir.store.tables import DeviceRow, PushDeliveryRow, PushProviderRow
 
@@ -115,6 +115,8 @@ class PushWorker:
                 result = await self._client(provider).send(device.id, row.payload["request"])
             except httpx.HTTPError as exc:
                 result = SendResult(Outcome.RETRY, f"{type(exc).__name__}: {exc}")
+            except SealError as exc:  # the provider's keys were stored under another WEIR_SECRET_KEY
+                result = SendResult(Outcome.FAILED, f"push provider '{row.provider_name}': {exc}")
             except (ValueError, KeyError, TypeError) as exc:  # an answer that isn't the JSON the provider documents
                 result = SendResult(Outcome.RETRY, f"unreadable answer from the provider: {type(exc).__name__}: {exc}")
             except Exception as exc:  # a bug: logged, and the row still follows the retry policy

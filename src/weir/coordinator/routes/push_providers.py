@@ -18,7 +18,14 @@ from weir.protocol.push import (
     UpsertPushProviderRequest,
     UpsertPushProviderResponse,
 )
-from weir.push.providers import check_destinations, merge_config, opened_config, provider_response, sealed_config
+from weir.push.providers import (
+    check_destinations,
+    listed_provider,
+    merge_config,
+    opened_config,
+    provider_response,
+    sealed_config,
+)
 from weir.push.store import list_providers
 from weir.store.tables import PushProviderRow
 
@@ -32,8 +39,7 @@ async def list_push_providers(
     async with services(request).db.read() as session:
         rows = await list_providers(session)
     sealer = services(request).sealer
-    return ListPushProvidersResponse(push_providers=[provider_response(row, opened_config(row, sealer))
-                                                     for row in rows])
+    return ListPushProvidersResponse(push_providers=[listed_provider(row, sealer) for row in rows])
 
 
 @router.post("/push_providers", response_model=UpsertPushProviderResponse, status_code=201,
@@ -55,7 +61,7 @@ async def upsert_push_provider(
         else:
             response.status_code = 200
         sealer = services(request).sealer
-        config = merge_config(given, opened_config(row, sealer))
+        config = merge_config(given, opened_config(row, sealer, drop_unreadable=True))
         check_destinations(given.type, config, services(request).settings.private_destinations_allowed)
         row.config = sealed_config(config, sealer)
         if given.enabled is not None:
