@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import RunningServer, _client, assert_error
 from weir.protocol.errors import ErrorCode
+from weir.server import Client
 
 LATER = 8  # seconds: a token made "later" (its iat is 5 s before its making, see domain.tokens)
 
@@ -69,13 +70,16 @@ def test_app_revocation_refuses_older_user_tokens(
     user = uid("app-rev")
     old, anonymous = server.token(user), server.token("!anon", call_cids=["default:x"])
     assert whoami(server, old).status_code == 404
-    assert api.patch("/app", json={"revoke_tokens_issued_before": stamp()}).status_code == 200
+    with Client(server.api_key, server.api_secret, server.base_url) as sdk:  # the server SDK sets it, typed
+        updated = sdk.update_app(revoke_tokens_issued_before=datetime.now(UTC))
+    assert updated.data["app"]["revoke_tokens_issued_before"] is not None
     assert api.get("/app").json()["app"]["revoke_tokens_issued_before"] is not None
     assert_error(whoami(server, old), 401, ErrorCode.AUTH_FAILED)
     assert_error(whoami(server, anonymous), 401, ErrorCode.AUTH_FAILED)
     assert whoami(server, server.token(user, now=time.time() + LATER)).status_code == 404
     assert whoami(server, server.token()).status_code == 404  # server tokens rest on the secret alone
-    api.patch("/app", json={"revoke_tokens_issued_before": None}).raise_for_status()
+    with Client(server.api_key, server.api_secret, server.base_url) as sdk:
+        sdk.update_app(revoke_tokens_issued_before=None)
     assert whoami(server, old).status_code == 404
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import EllipsisType
 from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import quote
 
@@ -162,11 +163,15 @@ class AppOperations(Group[R]):
         return self._send(Operation("GET", "/app"))
 
     def update_app(self, event_hooks: Iterable[Mapping[str, Any]] | None = None, webhook_url: str | None = None,
-                   webhook_events: Iterable[str] | None = None) -> R:
-        """Replace the webhook endpoints, or set the single ``webhook_url`` / ``webhook_events`` the seed shows."""
-        return self._send(Operation("PATCH", "/app", body(
-            event_hooks=None if event_hooks is None else list(event_hooks), webhook_url=webhook_url,
-            webhook_events=None if webhook_events is None else list(webhook_events))))
+                   webhook_events: Iterable[str] | None = None,
+                   revoke_tokens_issued_before: datetime | None | EllipsisType = ...) -> R:
+        """Replace the webhook endpoints, or set the single ``webhook_url`` / ``webhook_events`` the seed shows.
+        ``revoke_tokens_issued_before`` refuses every user token issued before that date; None lifts it."""
+        fields = body(event_hooks=None if event_hooks is None else list(event_hooks), webhook_url=webhook_url,
+                      webhook_events=None if webhook_events is None else list(webhook_events))
+        if revoke_tokens_issued_before is not ...:
+            fields["revoke_tokens_issued_before"] = jsonable(revoke_tokens_issued_before)
+        return self._send(Operation("PATCH", "/app", fields))
 
     def create_device(self, id: str, push_provider: Literal["firebase", "apn"], user_id: str,
                       push_provider_name: str | None = None, voip_token: bool | None = None) -> R:
