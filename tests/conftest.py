@@ -5,6 +5,7 @@ Every API test that takes ``server`` (or ``api``/``user_api``) runs against both
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -20,6 +21,7 @@ import httpx
 import pytest
 import uvicorn
 
+from tests.tracebacks import COLLECTOR, expect_tracebacks  # noqa: F401 (a fixture)
 from weir.config import Settings
 from weir.coordinator.app import create_app
 from weir.domain.tokens import create_token
@@ -169,3 +171,24 @@ def assert_error(response: httpx.Response, status: int, code: int | None = None)
     if code is not None:
         assert body["code"] == code, body
     return body
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    logging.getLogger().addHandler(COLLECTOR)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[object]:
+    COLLECTOR.test = item.nodeid
+    try:
+        return (yield)
+    finally:
+        COLLECTOR.test = "(between tests)"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if COLLECTOR.unexpected:
+        report = Path(".pytest_cache") / "unexpected-tracebacks.log"
+        report.parent.mkdir(exist_ok=True)
+        report.write_text("\n".join(COLLECTOR.unexpected))
+        print(f"\n{len(COLLECTOR.unexpected)} unexpected traceback(s) in server logs; see {report}")
