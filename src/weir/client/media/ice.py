@@ -2,7 +2,7 @@
 
 aiortc gathers from every interface except loopback, has no argument to change that, and cannot restart ICE.
 ``HostIce.attach(pc, config)`` gives each not-yet-gathered ICE transport of ``pc`` (one, with max-bundle) an
-``IceLink`` of the SFU (weir.sfu.rtc.ice): its ``HostConnection`` gathers exactly ``config.host_addresses``
+``IceLink`` (weir.rtc.ice, the SFU's too): its ``HostConnection`` gathers exactly ``config.host_addresses``
 (``IceConfig.from_env()``: ``WEIR_ICE_HOST_ADDRESSES``, or 127.0.0.1 alone where only loopback exists), and its
 restart gathers a second connection with new credentials that is swapped in once its checks succeed, while DTLS
 and SRTP carry on over the new path.
@@ -16,9 +16,9 @@ from typing import Any
 from aiortc import RTCPeerConnection
 from aiortc.rtcicetransport import RTCIceTransport
 
-from weir.sfu.rtc.config import IceConfig
-from weir.sfu.rtc.ice import HostConnection, IceLink, parse_candidate
-from weir.sfu.rtc.sdp import parse
+from weir.rtc.config import IceConfig
+from weir.rtc.ice import HostConnection, IceLink, parse_candidate
+from weir.rtc.sdp import parse
 
 __all__ = ["HostIce", "IceConfig"]
 

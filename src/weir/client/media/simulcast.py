@@ -32,7 +32,7 @@ from aiortc.rtp import (
 from av import VideoFrame
 
 from weir.protocol.sfu.models import Layer, PublishLayer
-from weir.sfu.rtc.negotiate import MID_URI, RID_URI
+from weir.rtc.extensions import MID_URI, RID_URI
 
 __all__ = ["SimulcastSender", "simulcast_offer"]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiortc import RTCPeerConnection, RTCRtpSender
 
-from weir.sfu.audiolevel import SPEECH_DBOV
+from weir.rtc.extensions import SPEECH_DBOV
 
 __all__ = ["mark_voice_activity"]
 

@@ -27,7 +27,7 @@ from aioice.candidate import candidate_foundation, candidate_priority
 from aioice.ice import StunProtocol
 from aioice.turn import UDP_SOCKET_BUFFER_SIZE
 
-from weir.sfu.rtc.config import IceConfig
+from weir.rtc.config import IceConfig
 
 __all__ = ["HostConnection", "IceLink", "bind_udp", "parse_candidate"]
 
