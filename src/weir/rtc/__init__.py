@@ -2,5 +2,6 @@
 
 ``config`` (which addresses and ports ICE gathers), ``ice`` (aioice connections on those addresses, with ICE
 restarts), ``sdp`` (parsing and writing descriptions) and ``extensions`` (the RTP header extensions both sides
-negotiate). This package imports nothing else of Weir's.
+negotiate). ``aiortc_adapter`` is the one module that reaches into aiortc's and aioice's private members, checked
+against the versions it was written for. This package imports nothing else of Weir's.
 """
