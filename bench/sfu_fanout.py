@@ -31,7 +31,7 @@ from weir.sfu.headerext import ABS_SEND_TIME_ID, ExtensionSink
 from weir.sfu.downtrack import DownTrack
 from weir.sfu.packetbuffer import AUDIO_BUFFER_PACKETS
 from weir.sfu.receiver import Receiver
-from weir.sfu.rtc.config import IceConfig
+from weir.rtc.config import IceConfig
 from weir.sfu.rtc.transport import PeerTransport, RemoteTransport
 from weir.sfu.selector import layer_for_dimensions
 

@@ -15,7 +15,7 @@ from weir.sfu.headerext import (
     SendHistory,
 )
 from weir.sfu.rtc.negotiate import FEEDBACK, TRANSPORT_CC, OfferedSlot, kept_transport_cc, subscriber_offer
-from weir.sfu.rtc.sdp import Codec, parse
+from weir.rtc.sdp import Codec, parse
 from weir.sfu.rtc.transport import LocalTransport
 from weir.sfu.rtp import RtpHeader, build_packet
 

@@ -93,7 +93,7 @@ async def test_only_subscribed_tracks_are_forwarded(room: RtcRoom, peers: Callab
 
 
 def _offered(peer: Peer) -> list[Any]:
-    from weir.sfu.rtc.sdp import parse
+    from weir.rtc.sdp import parse
 
     return parse(peer.subscriber_pc.remoteDescription.sdp).media
 

@@ -17,7 +17,7 @@ from weir.sfu.rtc.negotiate import (
     remote_transport,
     subscriber_offer,
 )
-from weir.sfu.rtc.sdp import Codec, SdpError, parse
+from weir.rtc.sdp import Codec, SdpError, parse
 from weir.sfu.rtc.transport import LocalTransport
 
 LOCAL = LocalTransport(

@@ -16,7 +16,7 @@ from weir.sfu.rtc.negotiate import (
     kept_formats,
     subscriber_offer,
 )
-from weir.sfu.rtc.sdp import Codec, parse
+from weir.rtc.sdp import Codec, parse
 from weir.sfu.rtc.transport import LocalTransport
 
 SUBSCRIBER_LOCAL = LocalTransport("sfuU", "p" * 22, ("sha-256", "AA:BB"), "actpass",

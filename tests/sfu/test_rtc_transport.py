@@ -8,7 +8,7 @@ import socket
 from aiortc.rtcdtlstransport import RTCCertificate
 
 from tests.sfu.rtc_peers import eventually
-from weir.sfu.rtc.config import IceConfig
+from weir.rtc.config import IceConfig
 from weir.sfu.rtc.transport import PeerTransport, RemoteTransport, TransportState
 from weir.sfu.rtcp import Pli, parse_compound
 from weir.sfu.rtp import RtpHeader, build_packet

@@ -13,7 +13,7 @@ from weir.sfu.rtc.model import Layer as AnnouncedLayer
 from weir.sfu.rtc.model import TrackInfo
 from weir.sfu.rtc.negotiate import MID_URI, REPAIRED_RID_URI, RID_URI, AcceptedSection
 from weir.sfu.rtc.router import PublisherRouter
-from weir.sfu.rtc.sdp import Codec
+from weir.rtc.sdp import Codec
 from weir.sfu.rtc.track import PublishedTrack
 from weir.sfu.rtcp import Nack, parse_compound
 from weir.sfu.rtp import RtpHeader, build_packet

@@ -16,7 +16,7 @@ from OpenSSL import SSL
 from weir.sfu.rtc import RtcRoom, Subscription
 from weir.sfu.rtc.dtls import MediaCertificate
 from weir.sfu.rtc.negotiate import remote_transport
-from weir.sfu.rtc.sdp import SdpError, parse
+from weir.rtc.sdp import SdpError, parse
 from tests.sfu.rtc_peers import LOOPBACK, Peer
 
 TRANSPORT = ("a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"

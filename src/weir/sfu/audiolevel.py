@@ -18,13 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
+from weir.rtc.extensions import AUDIO_LEVEL_URI, SPEECH_DBOV
 from weir.sfu.rtp import RtpHeader
 
 __all__ = ["AUDIO_LEVEL_URI", "DominantSpeaker", "read_audio_level"]
 
-AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 SILENCE_DBOV = 127
-SPEECH_DBOV = 70  # quieter than this is background noise
 BUCKET_MS = 100
 WINDOW_MS = 1500
 SWITCH_RATIO = 1.5

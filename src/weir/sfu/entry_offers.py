@@ -4,8 +4,8 @@ worker). No coordinator code is needed here, so a worker process does not load i
 from __future__ import annotations
 
 from weir.protocol.errors import APIError, ErrorCode
+from weir.rtc.sdp import SdpError, parse
 from weir.sfu.rtc.model import Subscription, TrackInfo
-from weir.sfu.rtc.sdp import SdpError, parse
 from weir.sfu.signaling.session import ParticipantSession
 
 __all__ = ["offered_tracks", "play_offer", "publish_offer"]

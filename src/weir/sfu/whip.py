@@ -21,9 +21,9 @@ from weir.coordinator.lifecycle import CallLifecycle
 from weir.coordinator.routes.calls import CallId, CallType, _load
 from weir.domain.sfu_tokens import SfuGrant
 from weir.protocol.errors import APIError, ErrorCode, input_error, not_found
+from weir.rtc.sdp import SdpError, parse
 from weir.sfu.entry import EntryKind, MediaEntry
 from weir.sfu.entry_offers import offered_tracks
-from weir.sfu.rtc.sdp import SdpError, parse
 from weir.sfu.signaling.session import TRACK_CAPABILITY
 
 __all__ = ["WHEP_PATH", "WHIP_PATH", "join_session", "read_offer", "session_routes", "whip_router"]

@@ -2,7 +2,7 @@
 
 aiortc gathers from every interface except loopback, has no argument to change that, and cannot restart ICE.
 ``HostIce.attach(pc, config)`` gives each not-yet-gathered ICE transport of ``pc`` (one, with max-bundle) an
-``IceLink`` of the SFU (weir.sfu.rtc.ice): its ``HostConnection`` gathers exactly ``config.host_addresses``
+``IceLink`` (weir.rtc.ice, the SFU's too): its ``HostConnection`` gathers exactly ``config.host_addresses``
 (``IceConfig.from_env()``: ``WEIR_ICE_HOST_ADDRESSES``, or 127.0.0.1 alone where only loopback exists), and its
 restart gathers a second connection with new credentials that is swapped in once its checks succeed, while DTLS
 and SRTP carry on over the new path.
@@ -10,15 +10,19 @@ and SRTP carry on over the new path.
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
 from aiortc import RTCPeerConnection
 from aiortc.rtcicetransport import RTCIceTransport
 
-from weir.sfu.rtc.config import IceConfig
-from weir.sfu.rtc.ice import HostConnection, IceLink, parse_candidate
-from weir.sfu.rtc.sdp import parse
+from weir.rtc.aiortc_adapter import (
+    ice_connection,
+    ice_monitor_paused,
+    install_ice_side,
+    set_gathering_connection,
+    swap_ice_connection,
+)
+from weir.rtc.config import IceConfig
+from weir.rtc.ice import HostConnection, IceLink, parse_candidate
+from weir.rtc.sdp import parse
 
 __all__ = ["HostIce", "IceConfig"]
 
@@ -37,11 +41,10 @@ class HostIce:
         ``createOffer`` / ``createAnswer``)."""
         for transceiver in pc.getTransceivers():
             ice = transceiver.sender.transport.transport
-            if isinstance(ice._connection, HostConnection) or ice.iceGatherer.state != "new":
+            if isinstance(ice_connection(ice), HostConnection) or ice.iceGatherer.state != "new":
                 continue
             link = IceLink(self.config, controlling=self.controlling)
-            ice.iceGatherer._connection = ice._connection = link.connection
-            ice._recv, ice._send = link._recv, link._send  # type: ignore[method-assign]
+            install_ice_side(ice, link)
             self.link, self._transport = link, ice
 
     async def add_candidate(self, candidate: str | None) -> None:
@@ -58,7 +61,7 @@ class HostIce:
         if self.link is None or self._transport is None:
             return
         await self.link.begin_restart()
-        self._transport.iceGatherer._connection = self.link.newest
+        set_gathering_connection(self._transport, self.link.newest)
 
     async def finish_restart(self, remote_sdp: str) -> None:
         """Check the new path with the peer's new credentials (and its candidates in ``remote_sdp``), then swap."""
@@ -68,12 +71,8 @@ class HostIce:
         media = parse(remote_sdp).media[0]  # max-bundle: the first m-section's transport is the one
         for line in media.candidates:
             await link.add_remote_candidate(parse_candidate(line))
-        # aiortc's monitor would read the old connection's close as an ICE failure: stop it across the swap
-        monitor: asyncio.Future[Any] | None = ice._RTCIceTransport__monitor_task  # type: ignore[attr-defined]
-        if monitor is not None:
-            monitor.cancel()
-        try:
-            await link.finish_restart(media.ice_ufrag, media.ice_pwd)
-        finally:
-            ice.iceGatherer._connection = ice._connection = link.connection
-            ice._RTCIceTransport__monitor_task = asyncio.ensure_future(ice._monitor())  # type: ignore[attr-defined]
+        with ice_monitor_paused(ice):
+            try:
+                await link.finish_restart(media.ice_ufrag, media.ice_pwd)
+            finally:
+                swap_ice_connection(ice, link.connection)

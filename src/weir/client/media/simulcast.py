@@ -32,7 +32,8 @@ from aiortc.rtp import (
 from av import VideoFrame
 
 from weir.protocol.sfu.models import Layer, PublishLayer
-from weir.sfu.rtc.negotiate import MID_URI, RID_URI
+from weir.rtc.aiortc_adapter import on_rtcp_for_ssrc, send_rtp
+from weir.rtc.extensions import MID_URI, RID_URI
 
 __all__ = ["SimulcastSender", "simulcast_offer"]
 
@@ -84,12 +85,12 @@ def simulcast_offer(sdp: str, mid: str, rids: list[str]) -> tuple[str, int]:
 
 
 class _LayerRtcp:
-    """What aiortc's RTP router calls for RTCP about one layer's SSRC."""
+    """RTCP about one layer's SSRC: PLI and FIR ask for a keyframe, NACKs for resends."""
 
     def __init__(self, stream: _Stream) -> None:
         self.stream = stream
 
-    async def _handle_rtcp_packet(self, packet: object) -> None:
+    async def handle(self, packet: object) -> None:
         stream = self.stream
         if isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
             stream.keyframe = True
@@ -98,7 +99,7 @@ class _LayerRtcp:
                 data = stream.sent.get(sequence % HISTORY)
                 if data is not None and int.from_bytes(data[2:4], "big") == sequence:
                     with contextlib.suppress(ConnectionError):
-                        await stream.transport._send_rtp(data)
+                        await send_rtp(stream.transport, data)
 
 
 def _encode_layers(frame: VideoFrame, streams: list[_Stream],
@@ -157,7 +158,7 @@ class SimulcastSender:
             RTCRtpHeaderExtensionParameters(id=rid_id, uri=RID_URI)]))
         for stream in self._streams:
             stream.transport = transport
-            transport._rtp_router.register_sender(_LayerRtcp(stream), stream.ssrc)  # type: ignore[arg-type]
+            on_rtcp_for_ssrc(transport, stream.ssrc, _LayerRtcp(stream).handle)
         self._task = asyncio.ensure_future(self._run(transport, mid, extensions))
 
     async def _run(self, transport: RTCDtlsTransport, mid: str, extensions: HeaderExtensionsMap) -> None:
@@ -185,7 +186,7 @@ class SimulcastSender:
                         stream.packets += 1
                         stream.octets += len(payload)
                         try:
-                            await transport._send_rtp(data)
+                            await send_rtp(transport, data)
                         except ConnectionError:  # not connected just now (an ICE restart): this packet is lost
                             pass
                 self.frames += 1

@@ -6,32 +6,21 @@ VAD would set it; ``mark_voice_activity`` sets it on loud packets of every sende
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from aiortc import RTCPeerConnection
+from aiortc.rtp import HeaderExtensions
 
-from aiortc import RTCPeerConnection, RTCRtpSender
-
-from weir.sfu.audiolevel import SPEECH_DBOV
+from weir.rtc.aiortc_adapter import rewrite_header_extensions
+from weir.rtc.extensions import SPEECH_DBOV
 
 __all__ = ["mark_voice_activity"]
 
 
-def _mark(sender: RTCRtpSender) -> None:
-    extensions = sender._RTCRtpSender__rtp_header_extensions_map  # type: ignore[attr-defined]
-    original = extensions.set
-    if getattr(original, "marks_voice", False):
-        return
-
-    def set_with_voice(values: Any, original: Callable[[Any], Any] = original) -> Any:
-        if values.audio_level is not None:
-            level = values.audio_level[1]
-            values.audio_level = (level <= SPEECH_DBOV, level)
-        return original(values)
-
-    set_with_voice.marks_voice = True  # type: ignore[attr-defined]
-    extensions.set = set_with_voice
+def _set_voice_bit(values: HeaderExtensions) -> None:
+    if values.audio_level is not None:
+        level = values.audio_level[1]
+        values.audio_level = (level <= SPEECH_DBOV, level)
 
 
 def mark_voice_activity(pc: RTCPeerConnection) -> None:
     for sender in pc.getSenders():
-        _mark(sender)
+        rewrite_header_extensions(sender, _set_voice_bit)

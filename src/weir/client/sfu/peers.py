@@ -34,8 +34,8 @@ from weir.protocol.sfu.requests import (
     SetPublisherRequest,
     UpdateMuteStatesRequest,
 )
-from weir.sfu.rtc.negotiate import MID_URI
-from weir.sfu.rtc.sdp import parse
+from weir.rtc.extensions import MID_URI
+from weir.rtc.sdp import parse
 
 log = logging.getLogger(__name__)
 KIND: dict[TrackType, str] = {"audio": "audio", "video": "video", "screen_share": "video",

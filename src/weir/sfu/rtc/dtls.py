@@ -17,7 +17,7 @@ import pylibsrtp
 from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsTransport, SRTPProtectionProfile, State
 from OpenSSL import SSL
 
-from weir.sfu.rtc.ice import IceLink
+from weir.rtc.ice import IceLink
 
 __all__ = ["MediaCertificate", "MediaDtls", "PacketHandler"]
 

@@ -29,10 +29,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from weir.rtc.extensions import AUDIO_LEVEL_URI, MID_URI, REPAIRED_RID_URI, RID_URI
+from weir.rtc.sdp import Codec, Description, Media, SdpError, render_codec
 from weir.sfu.headerext import ABS_SEND_TIME_URI, TRANSPORT_CC_URI
-from weir.sfu.audiolevel import AUDIO_LEVEL_URI
 from weir.sfu.receiver import MAX_LAYERS
-from weir.sfu.rtc.sdp import Codec, Description, Media, SdpError, render_codec
 from weir.sfu.rtc.transport import LocalTransport, RemoteTransport
 
 __all__ = [
@@ -51,9 +51,6 @@ __all__ = [
     "subscriber_offer",
 ]
 
-MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
-RID_URI = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
-REPAIRED_RID_URI = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
 CODECS: Mapping[str, tuple[str, ...]] = {"audio": ("opus",), "video": ("vp8", "h264", "vp9", "av1")}
 FEEDBACK = ("nack", "nack pli", "ccm fir", "goog-remb")
 TRANSPORT_CC = "transport-cc"

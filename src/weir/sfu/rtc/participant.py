@@ -32,12 +32,12 @@ import random
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from weir.rtc.sdp import Description, parse
 from weir.sfu.rtc.downlink import Downlink
 from weir.sfu.rtc.events import EventQueue
 from weir.sfu.rtc.model import TRACK_TYPES, MediaClosed, Subscription, Target, TrackInfo, kind_of
 from weir.sfu.rtc.negotiate import AcceptedSection, answer_publisher, publisher_dtls_role, remote_transport
 from weir.sfu.rtc.router import PublisherRouter
-from weir.sfu.rtc.sdp import Description, parse
 from weir.sfu.rtc.subscriber import Slot, SubscriberSide
 from weir.sfu.rtc.track import PublishedTrack
 from weir.sfu.rtc.transport import PeerTransport, TransportState

@@ -20,10 +20,10 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from weir.rtc.config import IceConfig
 from weir.sfu.audiolevel import SILENCE_DBOV, DominantSpeaker
 from weir.sfu.quality import Grade
 from weir.sfu.rtc.assessment import ASSESSMENT_INTERVAL_S, Assessment
-from weir.sfu.rtc.config import IceConfig
 from weir.sfu.rtc.dtls import MediaCertificate
 from weir.sfu.rtc.events import EventQueue
 from weir.sfu.rtc.participant import RtcParticipant

@@ -45,7 +45,7 @@ from weir.sfu.rtc.negotiate import (
     kept_transport_cc,
     subscriber_offer,
 )
-from weir.sfu.rtc.sdp import Codec, Media, SdpError, parse
+from weir.rtc.sdp import Codec, Media, SdpError, parse
 from weir.sfu.rtc.track import PublishedTrack
 from weir.sfu.rtc.transport import PeerTransport
 from weir.sfu.rtcp import Fir, Nack, Pli, ReceiverReport, Remb, ReportBlock, TransportCc, parse_compound

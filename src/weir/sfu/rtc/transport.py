@@ -16,9 +16,9 @@ from typing import Any, Literal
 from aioice import Candidate
 from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsFingerprint, RTCDtlsParameters
 
-from weir.sfu.rtc.config import IceConfig
+from weir.rtc.config import IceConfig
+from weir.rtc.ice import IceLink, parse_candidate
 from weir.sfu.rtc.dtls import MediaDtls, PacketHandler
-from weir.sfu.rtc.ice import IceLink, parse_candidate
 
 __all__ = ["LocalTransport", "PeerTransport", "RemoteTransport", "TransportState"]
 

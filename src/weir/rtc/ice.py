@@ -27,7 +27,8 @@ from aioice.candidate import candidate_foundation, candidate_priority
 from aioice.ice import StunProtocol
 from aioice.turn import UDP_SOCKET_BUFFER_SIZE
 
-from weir.sfu.rtc.config import IceConfig
+from weir.rtc.aiortc_adapter import add_host_protocol, finish_gathering, nominated_pair, start_gathering
+from weir.rtc.config import IceConfig
 
 __all__ = ["HostConnection", "IceLink", "bind_udp", "parse_candidate"]
 
@@ -95,9 +96,8 @@ class HostConnection(Connection):
         self._config = config
 
     async def gather_candidates(self) -> None:
-        if self._local_candidates_start:
+        if not start_gathering(self):
             return
-        self._local_candidates_start = True
         loop = asyncio.get_running_loop()
         for address in self._config.host_addresses:
             try:
@@ -107,7 +107,7 @@ class HostConnection(Connection):
                 continue
             _, protocol = await loop.create_datagram_endpoint(lambda: SturdyStunProtocol(self), sock=sock)
             host, port = sock.getsockname()[:2]
-            protocol.local_candidate = Candidate(
+            add_host_protocol(self, protocol, Candidate(
                 foundation=candidate_foundation("host", "udp", host),
                 component=COMPONENT,
                 transport="udp",
@@ -115,14 +115,12 @@ class HostConnection(Connection):
                 host=host,
                 port=port,
                 type="host",
-            )
-            self._protocols.append(protocol)
-            self._local_candidates.append(protocol.local_candidate)
-        self._local_candidates_end = True
+            ))
+        finish_gathering(self)
 
     def send_now(self, data: bytes) -> None:
         """Send on the nominated pair without awaiting; dropped silently before ICE completes or after close."""
-        pair = self._nominated.get(COMPONENT)
+        pair = nominated_pair(self, COMPONENT)
         if pair is not None:
             pair.protocol.transport.sendto(data, pair.remote_addr)
 

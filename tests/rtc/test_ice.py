@@ -1,4 +1,4 @@
-"""ICE configuration: which addresses and ports the SFU gathers, advertises and binds."""
+"""ICE configuration: which addresses and ports the media plane (SFU and SDK) gathers, advertises and binds."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from tests.sfu.rtc_peers import LOOPBACK
-from weir.sfu.rtc import IceConfig
-from weir.sfu.rtc.ice import HostConnection, parse_candidate
+from weir.rtc.config import IceConfig
+from weir.rtc.ice import HostConnection, parse_candidate
 
 
 def test_config_reads_addresses_and_port_range_from_the_environment() -> None:
@@ -39,7 +39,7 @@ def test_bad_configuration_is_refused_with_a_reason(env: dict[str, str]) -> None
 
 def test_with_only_loopback_the_default_is_127_0_0_1() -> None:
     """In a network namespace of its own (only ``lo``), nothing needs configuring."""
-    code = "from weir.sfu.rtc import IceConfig; print(IceConfig.from_env({}).host_addresses)"
+    code = "from weir.rtc.config import IceConfig; print(IceConfig.from_env({}).host_addresses)"
     out = subprocess.run(["unshare", "-n", sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "('127.0.0.1',)"
 

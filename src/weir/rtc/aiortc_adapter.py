@@ -1,0 +1,217 @@
+"""The one module that reaches into aiortc's and aioice's private members.
+
+Weir needs a few things neither library offers publicly: host candidates on configured addresses (aioice), its
+own ICE connection under aiortc's ICE transport and a restart of it, the voice bit on sent audio levels, and RTP
+sent and RTCP received beside aiortc's sender (simulcast). Each function below names the private member it uses.
+They were read against ``WRITTEN_FOR``; a member that is missing raises ``AiortcMismatch`` naming those versions:
+at import for methods, at first use for members an instance sets in its ``__init__``. So an upgrade that renames
+one fails here, with that message, and in tests/rtc/test_aiortc_adapter.py, not somewhere downstream.
+
+The SFU's DTLS transport (``weir.sfu.rtc.dtls``, ``transport``) still subclasses aiortc's directly; it is being
+replaced by Weir's own datagram path (issue 13 §2), and tests/rtc/test_boundaries.py lists it as the one exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator
+from importlib.metadata import version
+from typing import Any, Protocol
+
+from aioice import Candidate, Connection
+from aioice.ice import CandidatePair, StunProtocol
+from aiortc import RTCRtpSender
+from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcicetransport import RTCIceTransport
+from aiortc.rtp import AnyRtcpPacket, HeaderExtensions, HeaderExtensionsMap
+
+__all__ = [
+    "WRITTEN_FOR",
+    "AiortcMismatch",
+    "ExtensionsRewrite",
+    "IceSide",
+    "RtcpHandler",
+    "add_host_protocol",
+    "check_installed",
+    "finish_gathering",
+    "ice_connection",
+    "ice_monitor_paused",
+    "install_ice_side",
+    "nominated_pair",
+    "on_rtcp_for_ssrc",
+    "rewrite_header_extensions",
+    "send_rtp",
+    "set_gathering_connection",
+    "start_gathering",
+    "swap_ice_connection",
+]
+
+WRITTEN_FOR = {"aiortc": "1.16.0", "aioice": "0.13.0"}
+_MONITOR_TASK = "_RTCIceTransport__monitor_task"
+_EXTENSIONS_MAP = "_RTCRtpSender__rtp_header_extensions_map"
+
+RtcpHandler = Callable[[AnyRtcpPacket], Awaitable[None]]
+ExtensionsRewrite = Callable[[HeaderExtensions], None]
+
+
+class AiortcMismatch(RuntimeError):
+    """aiortc or aioice lacks a private member this adapter relies on: it was written for other versions."""
+
+
+def _mismatch(owner: object, name: str) -> AiortcMismatch:
+    kind = owner.__name__ if isinstance(owner, type) else type(owner).__name__
+    written = ", ".join(f"{package} {pinned}" for package, pinned in WRITTEN_FOR.items())
+    installed = ", ".join(f"{package} {version(package)}" for package in WRITTEN_FOR)
+    return AiortcMismatch(f"{kind} has no {name!r}: weir.rtc.aiortc_adapter was written for {written} "
+                          f"(installed: {installed})")
+
+
+def _get(owner: object, name: str) -> Any:
+    try:
+        return getattr(owner, name)
+    except AttributeError:
+        raise _mismatch(owner, name) from None
+
+
+def _set(owner: object, name: str, value: object) -> None:
+    """Set a private member that must already exist: a renamed one would otherwise be created and never read."""
+    _get(owner, name)
+    setattr(owner, name, value)
+
+
+def check_installed() -> None:
+    """Raise ``AiortcMismatch`` for the first private method this adapter calls that its class lacks."""
+    for owner, names in _METHODS.items():
+        for name in names:
+            _get(owner, name)
+
+
+_METHODS: dict[type, tuple[str, ...]] = {RTCIceTransport: ("_monitor",), RTCDtlsTransport: ("_send_rtp",)}
+check_installed()
+
+
+# aioice: a Connection whose host candidates Weir gathers itself (weir.rtc.ice.HostConnection)
+
+def start_gathering(connection: Connection) -> bool:
+    """Mark gathering as begun (``_local_candidates_start``); False when it had begun already."""
+    if _get(connection, "_local_candidates_start"):
+        return False
+    connection._local_candidates_start = True
+    return True
+
+
+def add_host_protocol(connection: Connection, protocol: StunProtocol, candidate: Candidate) -> None:
+    """Make ``protocol`` (bound to one host address) and its ``candidate`` part of ``connection``."""
+    protocol.local_candidate = candidate
+    _get(connection, "_protocols").append(protocol)
+    _get(connection, "_local_candidates").append(candidate)
+
+
+def finish_gathering(connection: Connection) -> None:
+    """Mark gathering as complete (``_local_candidates_end``), as ``Connection.gather_candidates`` would."""
+    _set(connection, "_local_candidates_end", True)
+
+
+def nominated_pair(connection: Connection, component: int) -> CandidatePair | None:
+    """The pair ICE nominated for ``component`` (``_nominated``), or None before ICE completes. Called per
+    packet sent, so the member is read directly, with no check until it is missing."""
+    try:
+        return connection._nominated.get(component)
+    except AttributeError:
+        raise _mismatch(connection, "_nominated") from None
+
+
+# aiortc's RTCIceTransport with Weir's ICE connection under it (weir.client.media.ice)
+
+class IceSide(Protocol):
+    """What aiortc's DTLS transport reads and writes through (``weir.rtc.ice.IceLink``)."""
+
+    @property
+    def connection(self) -> Connection: ...
+
+    async def _recv(self) -> bytes: ...
+
+    async def _send(self, data: bytes) -> None: ...
+
+
+def ice_connection(ice: RTCIceTransport) -> Connection:
+    """The aioice connection under ``ice`` (``_connection``)."""
+    connection: Connection = _get(ice, "_connection")
+    return connection
+
+
+def install_ice_side(ice: RTCIceTransport, side: IceSide) -> None:
+    """Put ``side`` under ``ice`` (not gathered yet): its connection gathers, DTLS reads and writes through it."""
+    swap_ice_connection(ice, side.connection)
+    _set(ice, "_recv", side._recv)
+    _set(ice, "_send", side._send)
+
+
+def set_gathering_connection(ice: RTCIceTransport, connection: Connection) -> None:
+    """The connection whose credentials and candidates ``ice``'s next description carries (an ICE restart)."""
+    _set(ice.iceGatherer, "_connection", connection)
+
+
+def swap_ice_connection(ice: RTCIceTransport, connection: Connection) -> None:
+    """``connection`` under both ``ice`` and its gatherer (after an ICE restart's checks succeeded)."""
+    set_gathering_connection(ice, connection)
+    _set(ice, "_connection", connection)
+
+
+@contextlib.contextmanager
+def ice_monitor_paused(ice: RTCIceTransport) -> Iterator[None]:
+    """Stop ``ice``'s monitor across a connection swap (it would read the old connection's close as an ICE
+    failure), then start it again on the connection in place on exit."""
+    monitor: asyncio.Future[None] | None = _get(ice, _MONITOR_TASK)
+    if monitor is not None:
+        monitor.cancel()
+    try:
+        yield
+    finally:
+        setattr(ice, _MONITOR_TASK, asyncio.ensure_future(ice._monitor()))
+
+
+# aiortc's RTCRtpSender and RTCDtlsTransport (weir.client.media.voice, simulcast)
+
+class _RewritingSet:
+    """``HeaderExtensionsMap.set`` with ``rewrite`` run on the values first."""
+
+    def __init__(self, original: Callable[[HeaderExtensions], tuple[int, bytes]], rewrite: ExtensionsRewrite) -> None:
+        self.original = original
+        self.rewrite = rewrite
+
+    def __call__(self, values: HeaderExtensions) -> tuple[int, bytes]:
+        self.rewrite(values)
+        return self.original(values)
+
+
+def rewrite_header_extensions(sender: RTCRtpSender, rewrite: ExtensionsRewrite) -> None:
+    """Have ``rewrite`` edit each packet's header extension values before ``sender`` writes them: the map it
+    serialises with (``__rtp_header_extensions_map``) gets a wrapped ``set``. A second call replaces the first."""
+    extensions: HeaderExtensionsMap = _get(sender, _EXTENSIONS_MAP)
+    original: Callable[[HeaderExtensions], tuple[int, bytes]] = extensions.set
+    if isinstance(original, _RewritingSet):
+        original = original.original
+    extensions.set = _RewritingSet(original, rewrite)  # type: ignore[method-assign]  # this instance's only
+
+
+class _RtcpRecipient:
+    """What aiortc's RTP router calls for RTCP about a sender's SSRC (its ``RtpSender`` protocol)."""
+
+    def __init__(self, ssrc: int, handler: RtcpHandler) -> None:
+        self._ssrc = ssrc
+        self._handler = handler
+
+    async def _handle_rtcp_packet(self, packet: AnyRtcpPacket) -> None:
+        await self._handler(packet)
+
+
+def on_rtcp_for_ssrc(transport: RTCDtlsTransport, ssrc: int, handler: RtcpHandler) -> None:
+    """Have ``transport`` hand RTCP about ``ssrc`` (PLI, FIR, NACK) to ``handler`` (``_rtp_router``)."""
+    _get(transport, "_rtp_router").register_sender(_RtcpRecipient(ssrc, handler), ssrc)
+
+
+async def send_rtp(transport: RTCDtlsTransport, packet: bytes) -> None:
+    """Protect and send one RTP packet (``_send_rtp``); ConnectionError unless DTLS is connected."""
+    await transport._send_rtp(packet)
