@@ -1,5 +1,9 @@
-"""The media half of ``Call``: the SFU session, local tracks and devices, subscriptions, received frames,
-recordings and stats. Reconnection is ``call_reconnect.py``'s.
+"""``CallMedia``: the media half of a ``Call``: the SFU session, local tracks and devices, subscriptions,
+received frames, recordings and stats. Reconnection is ``call_reconnect.py``'s.
+
+The call owns its ``CallMedia`` and calls its public methods (the ``Call`` methods of the same names delegate
+here); the media reports back through the ``MediaListener`` it was given (it never imports ``call.py``): state
+changes, background work, and the SFU's trouble (which the call's ``Reconnection`` answers).
 
 Local tracks are kept by track type as *sources*; each publisher connection reads them through a
 ``SourceSwitch`` (media/switch.py), so a source outlives connections and can be swapped under a live sender.
@@ -10,16 +14,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from aiortc.mediastreams import MediaStreamTrack
 
 from weir.client._observable import StateStream
+from weir.client.events import EventStream
 from weir.client.media.devices import RtcMediaDeviceKind, enumerate_devices
 from weir.client.media.ice import IceConfig
 from weir.client.media.options import CallConnectOptions, FacingMode, TrackOption, VideoDimension
@@ -36,9 +42,6 @@ from weir.protocol.sfu import events as sfu
 from weir.protocol.sfu.models import Dimension, ReconnectDetails, TrackSubscription, TrackType
 from weir.protocol.sfu.requests import SendStatsRequest
 
-if TYPE_CHECKING:
-    from weir.client.call import Call
-
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 VIDEO_TYPES = (SfuTrackType.VIDEO, SfuTrackType.SCREEN_SHARE)
@@ -47,10 +50,35 @@ FACING_SHADE = {FacingMode.USER: 0, FacingMode.ENVIRONMENT: 160}
 COORDINATOR_GRACE = 2.0  # seconds the coordinator's event may take to follow the SFU's word that the call is over
 
 
-class CallMedia:
-    """Mixed into ``Call``; every method here needs ``join()`` to have connected, unless it says otherwise."""
+class MediaListener(Protocol):
+    """What a ``CallMedia`` reports to the call that owns it."""
 
-    def _init_media(self: Call) -> None:
+    def update(self, state: CallState) -> None:
+        """Set the call's state (the call filters it and tells the client of a new status)."""
+        ...
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` in the background, until it ends or the client disconnects."""
+        ...
+
+    def sfu_trouble(self, what: str) -> None:
+        """The session's socket was lost (``"socket"``) or a peer connection failed (``"ice"``)."""
+        ...
+
+    def sfu_problem(self, event: sfu.ErrorEvent | sfu.GoAwayEvent) -> None:
+        """The SFU sent an error or asked the client to go away."""
+        ...
+
+
+class CallMedia:
+    """One call's media; every method here needs ``join()`` to have connected, unless it says otherwise."""
+
+    def __init__(self, state: StateStream[CallState], events: EventStream, listener: MediaListener,
+                 ssl_context: ssl.SSLContext | None) -> None:
+        self._state = state
+        self._events = events
+        self._listener = listener
+        self._ssl = ssl_context
         self.stats: StateStream[CallStats] = StateStream(CallStats())
         self.connect_options = CallConnectOptions()
         self._sfu: SfuSession | None = None
@@ -68,15 +96,24 @@ class CallMedia:
         self._media_lock = asyncio.Lock()
 
     # --- connecting -------------------------------------------------------------------------------------
-    async def _open_sfu(self: Call, joined: JoinCallResponse, reconnect: ReconnectDetails | None = None) -> SfuSession:
+    @property
+    def session(self) -> SfuSession | None:
+        """The current SFU session (None before ``join()`` and once the media closed)."""
+        return self._sfu
+
+    def restore(self, session: SfuSession) -> None:
+        """A rejoin failed: ``session`` (the one it replaced) is current again, for the next attempt."""
+        self._sfu = session
+
+    async def open_sfu(self, joined: JoinCallResponse, reconnect: ReconnectDetails | None = None) -> SfuSession:
         """Join the SFU with the coordinator's credentials; the join response updates the state."""
         def current(handler: Callable[[T], None]) -> Callable[[T], None]:
             """Only the current session speaks for the call (a migration's old one carries media until closed)."""
             return lambda value: handler(value) if self._sfu is session else None
 
-        handlers = SessionHandlers(current(self._on_sfu_event), self._remote.add, current(self._on_sfu_trouble))
+        handlers = SessionHandlers(current(self._on_sfu_event), self._remote.add, current(self._listener.sfu_trouble))
         session = SfuSession(joined.credentials, joined.user_session_id, IceConfig.from_env(), handlers,
-                             self._client.options.ssl_context)
+                             self._ssl)
         self._sfu = session
         self._stats_interval = joined.stats_options.reporting_interval_ms / 1000
         try:
@@ -87,7 +124,7 @@ class CallMedia:
             raise
         return session
 
-    async def _start_media(self: Call, options: CallConnectOptions) -> None:
+    async def start(self, options: CallConnectOptions) -> None:
         """After the first SFU join: the connect options' tracks, subscriptions and the stats loops."""
         self.connect_options = options
         self._facing = options.camera_facing_mode
@@ -98,15 +135,15 @@ class CallMedia:
         for track_type, option, device in tracks:
             if option.source is not None or device is not None:  # else what a device setter chose stays
                 self._chosen[track_type] = option.source or device
-        self._update(replace(self.state.value, video_input_device=self._chosen.get("video"),
-                             audio_input_device=self._chosen.get("audio")))
+        self._listener.update(replace(self._state.value, video_input_device=self._chosen.get("video"),
+                                      audio_input_device=self._chosen.get("audio")))
         for track_type, option, _ in tracks:
             if option.is_enabled:
                 await self._set_enabled(track_type, True)
-        await self._sync_subscriptions()
+        await self.sync_subscriptions()
         self._media_tasks = [asyncio.ensure_future(self._collect_stats()), asyncio.ensure_future(self._report_stats())]
 
-    async def _close_media(self: Call, leave: bool) -> None:
+    async def close(self, leave: bool) -> None:
         """Leave (or just drop) the SFU session, stop the SDK's sources, the stats loops and the decoders."""
         session, self._sfu = self._sfu, None
         for task in self._media_tasks:
@@ -124,69 +161,69 @@ class CallMedia:
         await self._remote.close()
 
     # --- SFU events -------------------------------------------------------------------------------------
-    def _on_sfu_event(self: Call, event: sfu.AnyEvent) -> None:
-        before = self.state.value.local_participant
-        self._update(apply_sfu_event(self.state.value, event))
-        after = self.state.value.local_participant
+    def _on_sfu_event(self, event: sfu.AnyEvent) -> None:
+        before = self._state.value.local_participant
+        self._listener.update(apply_sfu_event(self._state.value, event))
+        after = self._state.value.local_participant
         if before is not None and after is not None and before.session_id == after.session_id:
             # (a new session of one's own, after a rejoin, publishes nothing yet: that is no remote mute)
             self._follow_remote_mutes(before.published_tracks - after.published_tracks)
         if isinstance(event, sfu.CallEndedEvent):
-            self._spawn(self._sfu_ended(CallStatusDisconnected(DisconnectReasonEnded())))
+            self._listener.spawn(self.end(CallStatusDisconnected(DisconnectReasonEnded())))
         elif isinstance(event, (sfu.ErrorEvent, sfu.GoAwayEvent)):
-            self._on_sfu_problem(event)
-        self.events.publish(event)
+            self._listener.sfu_problem(event)
+        self._events.publish(event)
 
-    def _follow_remote_mutes(self: Call, stopped: frozenset[SfuTrackType]) -> None:
+    def _follow_remote_mutes(self, stopped: frozenset[SfuTrackType]) -> None:
         """Tracks the SFU stopped that this client did not mute (a moderator's ``mute_users``, a revoked
         permission): turn them off here too, so the state and the devices agree; the user may turn them on."""
         publisher = self._sfu.publisher if self._sfu is not None else None
         for track_type in stopped:
             if publisher is not None and publisher.muted.get(track_type.value) is False:  # type: ignore[call-overload]
-                self._spawn(self._set_enabled(track_type.value, False))  # type: ignore[arg-type]
+                self._listener.spawn(self._set_enabled(track_type.value, False))  # type: ignore[arg-type]
 
-    async def _sfu_ended(self: Call, status: CallStatus) -> None:
+    async def end(self, status: CallStatus) -> None:
         """The SFU ended this client's session (call ended, removed): close the media; the coordinator's event,
         which says why (ended, rejected, kicked, blocked), normally sets the status; ``status`` if it does not."""
-        await self._close_media(leave=False)
+        await self.close(leave=False)
         await asyncio.sleep(COORDINATOR_GRACE)
-        if self.state.value.status.is_active:
-            self._set_status(status)
+        if self._state.value.status.is_active:
+            self._listener.update(replace(self._state.value, status=status))
 
-    def _media_after_update(self: Call, state: CallState) -> None:
+    def after_update(self, state: CallState) -> None:
         """Each state change: a disconnected call drops its media; a connected one follows the participants."""
         if state.status.is_disconnected and self._sfu is not None:
-            self._spawn(self._close_media(leave=True))
+            self._listener.spawn(self.close(leave=True))
         elif isinstance(state.status, CallStatusConnected) and self._sfu is not None:
             if self._wanted_subscriptions(state) != self._subscribed:
-                self._spawn(self._sync_subscriptions())
+                self._listener.spawn(self.sync_subscriptions())
 
     # --- local tracks -----------------------------------------------------------------------------------
-    async def set_camera_enabled(self: Call, enabled: bool = True) -> None:
+    async def set_camera_enabled(self, enabled: bool = True) -> None:
         """Publish the camera (the chosen device or source; without one, the first camera, or the synthetic
         pattern with a warning), or mute it."""
         await self._set_enabled("video", enabled)
 
-    async def set_microphone_enabled(self: Call, enabled: bool = True) -> None:
+    async def set_microphone_enabled(self, enabled: bool = True) -> None:
         """Publish the microphone (chosen, first, or the synthetic tone with a warning), or mute it."""
         await self._set_enabled("audio", enabled)
 
-    async def set_screen_share_enabled(self: Call, enabled: bool = True, source: MediaSource | None = None) -> None:
+    async def set_screen_share_enabled(self, enabled: bool = True, source: MediaSource | None = None) -> None:
         """Share ``source`` (a file, a track, ...); without one, a synthetic pattern (headless machines have no
         screen to capture)."""
         if source is not None:
             self._chosen["screen_share"] = source
         await self._set_enabled("screen_share", enabled)
 
-    async def set_video_input_device(self: Call, device: MediaSource | None) -> None:
+    async def set_video_input_device(self, device: MediaSource | None) -> None:
         """Use ``device`` (a ``RtcMediaDevice``, a ``FileSource``, a ``SyntheticSource`` or a track) as camera;
         a camera that is on switches at once."""
         await self._choose("video", device)
 
-    async def set_audio_input_device(self: Call, device: MediaSource | None) -> None:
+    async def set_audio_input_device(self, device: MediaSource | None) -> None:
         await self._choose("audio", device)
 
-    async def flip_camera(self: Call) -> None:
+    async def flip_camera(self) -> None:
         """Switch the camera's facing mode: to the next camera where the machine has several; the synthetic
         camera shows the other facing as a brighter pattern."""
         self._facing = self._facing.flipped()
@@ -206,11 +243,11 @@ class CallMedia:
         """The source being published as ``track_type`` (a synthetic one counts its ``frames``), if any."""
         return self._sources.get(SfuTrackType(track_type).value)  # type: ignore[call-overload]
 
-    async def _choose(self: Call, track_type: TrackType, source: MediaSource | None) -> None:
+    async def _choose(self, track_type: TrackType, source: MediaSource | None) -> None:
         self._chosen[track_type] = source
         field = {"video": "video_input_device", "audio": "audio_input_device"}.get(track_type)
         if field is not None:
-            self._update(replace(self.state.value, **{field: source}))
+            self._listener.update(replace(self._state.value, **{field: source}))
         if track_type in self._sources:
             await self._set_enabled(track_type, True, reopen=True)
 
@@ -223,7 +260,7 @@ class CallMedia:
             self._owned.add(track)
         return track
 
-    async def _set_enabled(self: Call, track_type: TrackType, enabled: bool, reopen: bool = False) -> None:
+    async def _set_enabled(self, track_type: TrackType, enabled: bool, reopen: bool = False) -> None:
         async with self._media_lock:
             old = self._sources.get(track_type)
             if enabled and (old is None or reopen):
@@ -235,16 +272,18 @@ class CallMedia:
                 self._owned.discard(old)
                 old.stop()
 
-    async def _publish(self: Call, track_type: TrackType) -> None:
+    async def _publish(self, track_type: TrackType) -> None:
         session = self._sfu
         if session is None:
             return
-        publish_options = self.state.value.preferences.client_publish_options
+        publish_options = self._state.value.preferences.client_publish_options
         simulcast = publish_options is None or (publish_options.max_simulcast_layers or 3) > 1
         await session.ensure_publisher(simulcast).publish(track_type, self._sources.get(track_type))
 
-    async def _republish(self: Call) -> None:
-        """A new SFU session (rejoin, migrate): publish every source again on its new publisher."""
+    async def republish(self) -> None:
+        """A new SFU session (rejoin, migrate): publish every source again on its new publisher; the
+        subscriptions are sent again by the next ``sync_subscriptions``."""
+        self._subscribed = None
         async with self._media_lock:
             for track_type in list(self._sources):
                 await self._publish(track_type)
@@ -269,9 +308,9 @@ class CallMedia:
                                                 dimension=dimension))
         return wanted
 
-    async def _sync_subscriptions(self: Call, force: bool = False) -> None:
+    async def sync_subscriptions(self, force: bool = False) -> None:
         session = self._sfu
-        wanted = self._wanted_subscriptions(self.state.value)
+        wanted = self._wanted_subscriptions(self._state.value)
         if session is None or (wanted == self._subscribed and not force):
             return
         self._subscribed = wanted
@@ -280,7 +319,7 @@ class CallMedia:
         except ConnectionError:
             self._subscribed = None  # sent again once reconnected
 
-    async def set_preferred_incoming_video_resolution(self: Call, dimension: VideoDimension | None,
+    async def set_preferred_incoming_video_resolution(self, dimension: VideoDimension | None,
                                                       session_ids: Sequence[str] | None = None) -> None:
         """Ask for video near ``dimension`` (None: no preference) from everyone or from ``session_ids``; this
         also turns their incoming video back on."""
@@ -291,16 +330,16 @@ class CallMedia:
         for target in targets:
             self._preferred[target] = dimension
             self._video_off.discard(target)
-        await self._sync_subscriptions()
+        await self.sync_subscriptions()
 
-    async def set_incoming_video_enabled(self: Call, enabled: bool, session_ids: Sequence[str] | None = None) -> None:
+    async def set_incoming_video_enabled(self, enabled: bool, session_ids: Sequence[str] | None = None) -> None:
         """Stop (or resume) receiving video and screen share from everyone or from ``session_ids``."""
         targets: list[str | None] = list(session_ids) if session_ids is not None else [None]
         if session_ids is None and enabled:
             self._video_off.clear()
         for target in targets:
             (self._video_off.discard if enabled else self._video_off.add)(target)
-        await self._sync_subscriptions()
+        await self.sync_subscriptions()
 
     # --- received media ---------------------------------------------------------------------------------
     def frames(self, participant: CallParticipantState | str,
@@ -330,7 +369,7 @@ class CallMedia:
         return await start_recording(self._remote, path, keys)
 
     # --- stats ------------------------------------------------------------------------------------------
-    async def _gather_stats(self: Call) -> CallStats:
+    async def _gather_stats(self) -> CallStats:
         session = self._sfu
         if session is None:
             return CallStats()
@@ -338,18 +377,18 @@ class CallMedia:
         simulcast = sent.simulcast.stats() if sent is not None and sent.simulcast is not None else None
         publisher, subscriber = await asyncio.gather(collect(sent.pc if sent else None, simulcast),
                                                      collect(session.subscriber.pc))
-        stats = CallStats(publisher, subscriber, datetime.now(timezone.utc))
+        stats = CallStats(publisher, subscriber, datetime.now(UTC))
         self.stats.set(stats)
         return stats
 
-    async def _collect_stats(self: Call) -> None:
+    async def _collect_stats(self) -> None:
         """``call.stats`` every ``call_stats_reporting_interval``."""
         while True:
-            await asyncio.sleep(self.state.value.preferences.call_stats_reporting_interval.total_seconds())
+            await asyncio.sleep(self._state.value.preferences.call_stats_reporting_interval.total_seconds())
             with contextlib.suppress(Exception):
                 await self._gather_stats()
 
-    async def _report_stats(self: Call) -> None:
+    async def _report_stats(self) -> None:
         """``send_stats`` to the SFU every ``reporting_interval_ms`` of the join response."""
         next_at = time.monotonic()
         while True:

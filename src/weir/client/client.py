@@ -1,21 +1,26 @@
 """``StreamVideo``: the client. It holds the user and the token, the coordinator connection, the calls and the
 client state, and routes each coordinator event to the calls it concerns and to ``client.events``.
+
+It is its calls' ``CallOwner`` (call.py; through ``_CallOwner``, so that none of it is public API): calls make
+their requests through it and report their status to it. It talks to each call through the ``CallLink`` the
+call attached, never through the call's private members.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 from weakref import WeakValueDictionary
 
 from pydantic import BaseModel
 
 from weir.client._observable import StateStream, Subscription
-from weir.client.call import Call
+from weir.client.call import Call, CallLink
 from weir.client.call_actions import Sorts, sort_json
 from weir.client.call_type import StreamCallType
 from weir.client.errors import VideoError
@@ -117,7 +122,8 @@ class StreamVideo:
         self._connected = self._guest_created = False
         self._connect_lock = asyncio.Lock()
         self._include_details = self.options.include_user_details_for_auto_connect
-        self._calls: WeakValueDictionary[str, Call] = WeakValueDictionary()
+        self._links: WeakValueDictionary[str, CallLink] = WeakValueDictionary()  # by cid; a call holds its own
+        self._owner = _CallOwner(self)
 
     # --- the user and the connection --------------------------------------------------------------------
     @property
@@ -162,8 +168,8 @@ class StreamVideo:
         before = self.current_user.id
         self.state.user.set(self.current_user.adopt(me))
         if me.id != before:
-            for call in list(self._calls.values()):
-                call._update(replace(call.state.value, current_user_id=me.id))
+            for link in list(self._links.values()):
+                link.user_id_changed(me.id)
 
     async def _open_socket(self) -> None:
         if self._socket is not None:
@@ -187,8 +193,8 @@ class StreamVideo:
                 await call.leave()
             except Exception as error:  # the server will time the participant out anyway
                 log.info("leaving %s on disconnect failed: %s", call.cid, error)
-        for call in list(self._calls.values()):
-            call._stop_background()
+        for link in list(self._links.values()):
+            link.stop()
         if self._socket is not None:
             await self._socket.close()
             self._socket = None
@@ -208,13 +214,12 @@ class StreamVideo:
         """The ``Call`` for ``type:id`` (one object per call; an empty id gets a generated one). Sends nothing."""
         call_id = id or uuid.uuid4().hex
         cid = f"{call_type}:{call_id}"
-        call = self._calls.get(cid)
-        if call is None:
-            call = Call(self, str(call_type), call_id, preferences or self.options.default_call_preferences)
-            self._calls[cid] = call
-        elif preferences is not None:
-            call.update_call_preferences(preferences)
-        return call
+        link = self._links.get(cid)
+        if link is None:
+            return Call(self._owner, str(call_type), call_id, preferences or self.options.default_call_preferences)
+        if preferences is not None:
+            link.call.update_call_preferences(preferences)
+        return link.call
 
     async def query_calls(self, filter_conditions: Mapping[str, Any] | None = None, sorts: Sorts | None = None,
                           limit: int | None = None, next: str | None = None, prev: str | None = None,
@@ -230,9 +235,7 @@ class StreamVideo:
         calls = []
         for found in response.calls:
             call = self.make_call(found.call.type, found.call.id)
-            call._apply(found)
-            if connection_id is not None:
-                call._watched_on = connection_id
+            self._links[call.cid].loaded(found, connection_id)
             calls.append(call)
         return QueryCallsResult(calls, response.next, response.prev)
 
@@ -261,7 +264,7 @@ class StreamVideo:
             return
         for other in self.active_calls:
             if other is not call:
-                await other._leave(DisconnectReasonReplaced(call.cid))
+                await self._links[other.cid].replaced(DisconnectReasonReplaced(call.cid))
 
     def _on_status(self, call: Call) -> None:
         """Keep the client state's call slots in step with ``call``'s status."""
@@ -285,9 +288,10 @@ class StreamVideo:
             return
         cid = getattr(event, "call_cid", None)
         if isinstance(event, ev.CallRingEvent):
-            self.make_call(event.call.type, event.call.id)._handle_event(event)
-        elif isinstance(cid, str) and (call := self._calls.get(cid)) is not None:
-            call._handle_event(event)
+            ringing = self.make_call(event.call.type, event.call.id)
+            self._links[ringing.cid].event(event)
+        elif isinstance(cid, str) and (link := self._links.get(cid)) is not None:
+            link.event(event)
         if isinstance(event, ev.UserEvent) and event.user.id == self.current_user.id:
             self._adopt(event.user)
         self.events.publish(event)
@@ -296,13 +300,46 @@ class StreamVideo:
         """A new connection id: watch again every call that was watched, catching up on its state; a call whose
         media is reconnecting tries again now (the coordinator answers)."""
         self._adopt(UserResponse.model_validate(hello["me"]))
-        for call in list(self._calls.values()):
-            call._retry_soon()
-        watched = [call for call in list(self._calls.values()) if call._watched_on is not None]
-        results = await asyncio.gather(*(call._ensure_watched() for call in watched), return_exceptions=True)
-        for call, result in zip(watched, results):
+        links = list(self._links.values())
+        results = await asyncio.gather(*(link.reconnected() for link in links), return_exceptions=True)
+        for link, result in zip(links, results, strict=True):
             if isinstance(result, Exception):
-                log.warning("watching %s again failed: %s", call.cid, result)
+                log.warning("watching %s again failed: %s", link.call.cid, result)
+
+
+class _CallOwner:
+    """``StreamVideo`` as the ``CallOwner`` of its calls (call.py)."""
+
+    def __init__(self, client: StreamVideo) -> None:
+        self._client = client
+
+    @property
+    def user_id(self) -> str:
+        return self._client.current_user.id
+
+    @property
+    def connection_id(self) -> str | None:
+        return self._client.connection_id
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext | None:
+        return self._client.options.ssl_context
+
+    async def connect(self) -> None:
+        await self._client._ensure_connected()
+
+    async def request(self, method: str, path: str, model: type[M], *, json: Any = None,
+                      params: dict[str, Any] | None = None) -> M:
+        return await self._client._request(method, path, model, json=json, params=params)
+
+    def attach(self, link: CallLink) -> None:
+        self._client._links[link.call.cid] = link
+
+    def status_changed(self, call: Call) -> None:
+        self._client._on_status(call)
+
+    async def activating(self, call: Call) -> None:
+        await self._client._replace_active_calls(call)
 
 
 __all__ = ["ClientState", "QueryCallsResult", "StreamVideo"]

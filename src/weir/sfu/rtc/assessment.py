@@ -49,7 +49,7 @@ class Assessment:
                     logger.info("%s: video of %s %s for bandwidth (downlink ceiling %s bit/s)", participant.session_id,
                                 slot.track.info.session_id, "paused" if slot.cap is None else "resumed",
                                 "none" if ceiling is None else f"{ceiling:.0f}")
-                participant._events.put(participant.on_inbound_state, [
+                participant.report_inbound_state([
                     (slot.track.info.session_id, slot.track.info.track_type, slot.cap is None) for slot in changed
                 ])
         self._layer_activity(participants, now_ns / 1e9)
@@ -68,8 +68,8 @@ class Assessment:
                     continue
                 layers = activity[track] = self._activity.get(track) or LayerActivity(len(track.rids), now_s)
                 if layers.update(needed.get(track, ()), now_s):
-                    participant._events.put(participant.on_publish_quality, track.info.track_type,
-                                            list(zip(track.rids, layers.active, strict=True)))
+                    participant.report_publish_quality(track.info.track_type,
+                                                       list(zip(track.rids, layers.active, strict=True)))
         self._activity = activity
 
     def _connection_quality(self, participants: Sequence[RtcParticipant]) -> dict[str, Grade]:

@@ -6,6 +6,10 @@
   subscribed to and that is published; the client answers, with the offer's negotiation id. Or, for a
   receive-only client (WHEP), the client offers once (``answer_subscriber_offer``) and its tracks stay fixed.
 
+The room creates participants and hears from them through a ``ParticipantListener`` (listener.py): tracks
+published, unpublished and muted go to it, and it tells every participant through ``track_published``,
+``track_unpublished`` and ``track_muted``. This module never imports the room.
+
 The signaling layer sets the ``on_*`` callbacks (async callables, or None); they are queued and run in order,
 never awaited on the media path. Room-wide events (``on_track_published`` / ``on_track_unpublished``) go to
 every participant in the room, the publisher included: ``TrackInfo.session_id`` says whose track it is.
@@ -30,11 +34,14 @@ import asyncio
 import dataclasses
 import random
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from weir.rtc.config import IceConfig
 from weir.rtc.sdp import Description, parse
 from weir.sfu.rtc.downlink import Downlink
+from weir.sfu.rtc.dtls import MediaCertificate
 from weir.sfu.rtc.events import EventQueue
+from weir.sfu.rtc.listener import ParticipantListener
 from weir.sfu.rtc.model import TRACK_TYPES, MediaClosed, Subscription, Target, TrackInfo, kind_of
 from weir.sfu.rtc.negotiate import AcceptedSection, answer_publisher, publisher_dtls_role, remote_transport
 from weir.sfu.rtc.router import PublisherRouter
@@ -42,9 +49,6 @@ from weir.sfu.rtc.subscriber import Slot, SubscriberSide
 from weir.sfu.rtc.track import PublishedTrack
 from weir.sfu.rtc.transport import PeerTransport, TransportState
 from weir.sfu.rtc.uplink import Uplink
-
-if TYPE_CHECKING:
-    from weir.sfu.rtc.room import RtcRoom
 
 __all__ = ["RtcParticipant"]
 
@@ -76,7 +80,8 @@ def _check_tracks(session_id: str, tracks: Iterable[TrackInfo], offer: Descripti
 
 
 class RtcParticipant:
-    def __init__(self, room: RtcRoom, session_id: str, user_id: str) -> None:
+    def __init__(self, listener: ParticipantListener, session_id: str, user_id: str, ice: IceConfig,
+                 certificate: MediaCertificate) -> None:
         self.session_id = session_id
         self.user_id = user_id
         self.on_ice_candidate: CandidateCallback | None = None  # see the module docstring: not called today
@@ -87,17 +92,17 @@ class RtcParticipant:
         self.on_inbound_state: InboundStateCallback | None = None  # video paused/resumed for lack of bandwidth
         self.on_publish_quality: PublishQualityCallback | None = None  # simulcast layers to pause/resume sending
         self.state = "new"
-        self._room = room
+        self._room = listener
         self._events = EventQueue()
         self._lock = asyncio.Lock()  # one negotiation at a time
-        self._router = PublisherRouter(room.observe_audio)
+        self._router = PublisherRouter(listener.observe_audio)
         self._rtcp_ssrc = random.getrandbits(32) or 1  # sender SSRC of the SFU's keyframe requests
         self.publisher = PeerTransport(
-            room.ice, room.certificate, controlling=False, on_rtp=self._router.on_rtp,
+            ice, certificate, controlling=False, on_rtp=self._router.on_rtp,
             on_rtcp=self._router.on_rtcp, on_state=lambda state: self._transport_state("publisher", state),
         )
         self.subscriber = PeerTransport(
-            room.ice, room.certificate, controlling=True, on_rtp=self._stray_rtp,
+            ice, certificate, controlling=True, on_rtp=self._stray_rtp,
             on_rtcp=self._subscriber_rtcp, on_state=lambda state: self._transport_state("subscriber", state),
         )
         self._down = SubscriberSide(self.subscriber)
@@ -110,7 +115,8 @@ class RtcParticipant:
         self._client_offered = False  # the subscriber side was offered by the client: no SFU offers
         self.stray_rtp = 0
 
-    async def _gather(self) -> None:
+    async def gather(self) -> None:
+        """Gather both connections' candidates (the room awaits this before the participant is usable)."""
         await asyncio.gather(self.publisher.gather(), self.subscriber.gather())
 
     @property
@@ -182,9 +188,9 @@ class RtcParticipant:
         self._tracks = kept
         self._router.set_tracks(kept.values())
         for track in gone:
-            self._room._unpublish(track)
+            self._room.track_unpublished(track)
         for track in added:
-            self._room._publish(track)
+            self._room.track_published(track)
 
     def set_muted(self, track_type: str, muted: bool) -> None:
         """Mark a published track muted; its forwarding pauses for everyone until unmuted."""
@@ -192,7 +198,7 @@ class RtcParticipant:
         if track is None or track.info.muted == muted:
             return
         track.info = dataclasses.replace(track.info, muted=muted)
-        self._room._muted(track)
+        self._room.track_muted(track)
 
     # --- subscriber connection
 
@@ -239,14 +245,24 @@ class RtcParticipant:
         sdp, negotiation_id = self._down.offer()
         self._events.put(self.on_subscriber_offer, sdp, negotiation_id)
 
-    def _paused(self, track: PublishedTrack) -> None:
+    # --- what the room tells every participant (its own tracks included)
+
+    def track_published(self, track: PublishedTrack) -> None:
+        """Someone published ``track``: the signaling layer hears of it, and a wanted track is subscribed."""
+        self._events.put(self.on_track_published, track.info)
+        self._reconcile()
+
+    def track_unpublished(self, track: PublishedTrack) -> None:
+        """``track`` is gone: its down-track stops (a new offer drops it), then the signaling layer hears."""
+        if self._down.detach_track(track) and not self._closing and not self._client_offered:
+            self._offer()
+        self._events.put(self.on_track_unpublished, track.info)
+
+    def track_muted(self, track: PublishedTrack) -> None:
+        """``track`` was muted or unmuted: its down-track pauses or resumes."""
         for slot in self._down.active().values():
             if slot.track is track:
                 self._down.retarget(slot, slot.target, paused=track.info.muted)
-
-    def _unsubscribe_track(self, track: PublishedTrack) -> None:
-        if self._down.detach_track(track) and not self._closing and not self._client_offered:
-            self._offer()
 
     async def answer_subscriber_offer(self, sdp: str, wanted: list[Subscription]) -> str:
         """Receive-only, with the client's offer (WHEP): answer it with the ``wanted`` tracks published now.
@@ -317,7 +333,7 @@ class RtcParticipant:
         tracks, self._tracks = list(self._tracks.values()), {}
         self._router.set_tracks(())
         for track in tracks:
-            self._room._unpublish(track)
+            self._room.track_unpublished(track)
 
     def _check_open(self) -> None:
         if self._closing:
@@ -326,12 +342,23 @@ class RtcParticipant:
             if transport.state in ("closed", "failed"):
                 raise MediaClosed(f"the {name} connection has {transport.state}: join again")
 
+    # --- what the assessment reports (assessment.py, once a second)
+
+    def report_inbound_state(self, changes: list[tuple[str, str, bool]]) -> None:
+        """Videos this participant receives that were paused or resumed for its bandwidth."""
+        self._events.put(self.on_inbound_state, changes)
+
+    def report_publish_quality(self, track_type: str, layers: list[tuple[str, bool]]) -> None:
+        """The simulcast layers (rid, active) of its ``track_type`` that subscribers need now."""
+        self._events.put(self.on_publish_quality, track_type, layers)
+
     async def close(self) -> None:
-        """Leave: the same as ``RtcRoom.remove_participant`` for this participant."""
+        """Leave: the same as the room's ``remove_participant`` for this participant."""
         await self._room.remove_participant(self.session_id)
 
-    async def _shutdown(self) -> None:
-        """Unpublish, stop forwarding, close both connections (the room calls this once)."""
+    async def shutdown(self) -> None:
+        """Unpublish, stop forwarding, close both connections (the room calls this once; others call
+        ``close``)."""
         self._unpublish_all()
         self._closing = True
         self._down.close()

@@ -2,7 +2,9 @@
 
 The forwarding graph is the published tracks (by publisher session and track type) and, per participant, the
 down-tracks of its subscriber side. Publishing, unpublishing, muting and subscription changes go through the
-room so that every participant's subscriber side is brought up to date (``RtcParticipant._reconcile``).
+room so that every participant's subscriber side is brought up to date. The room is each participant's
+``ParticipantListener`` (listener.py): participants report their tracks to it, and it tells every participant
+through their public ``track_published`` / ``track_unpublished`` / ``track_muted``.
 
 Audio levels come from the ``ssrc-audio-level`` header extension of microphone tracks (no audio is decoded):
 every ``AUDIO_LEVEL_INTERVAL_MS`` the loudest level each publisher sent is reported as a linear 0..1 value
@@ -78,13 +80,13 @@ class RtcRoom:
             raise ValueError(f"call {self.call_cid} is closed")
         if session_id in self._participants:
             raise ValueError(f"session {session_id} is already in call {self.call_cid}")
-        participant = RtcParticipant(self, session_id, user_id)
+        participant = RtcParticipant(self, session_id, user_id, self.ice, self.certificate)
         self._participants[session_id] = participant
         try:
-            await participant._gather()
+            await participant.gather()
         except BaseException:
             self._participants.pop(session_id, None)
-            await participant._shutdown()
+            await participant.shutdown()
             raise
         if self._ticker is None:
             self._ticker = asyncio.ensure_future(self._report_levels())
@@ -95,7 +97,7 @@ class RtcRoom:
         participant = self._participants.pop(session_id, None)
         if participant is None:
             return
-        await participant._shutdown()
+        await participant.shutdown()
         self._speaker.remove(session_id)
         self._loudest.pop(session_id, None)
 
@@ -108,25 +110,25 @@ class RtcRoom:
             self._ticker = None
         await self._events.drain()
 
-    # --- the forwarding graph (called by participants)
+    # --- the forwarding graph (ParticipantListener: called by participants)
 
-    def _publish(self, track: PublishedTrack) -> None:
+    def track_published(self, track: PublishedTrack) -> None:
+        """A participant published ``track``: every participant hears of it and subscribes if it wants it."""
         self._tracks[track.key] = track
         for participant in self._participants.values():
-            participant._events.put(participant.on_track_published, track.info)
-        for participant in self._participants.values():
-            participant._reconcile()
+            participant.track_published(track)
 
-    def _unpublish(self, track: PublishedTrack) -> None:
+    def track_unpublished(self, track: PublishedTrack) -> None:
+        """A participant stopped publishing ``track``: every participant stops forwarding it."""
         if self._tracks.get(track.key) is track:
             del self._tracks[track.key]
         for participant in self._participants.values():
-            participant._unsubscribe_track(track)
-            participant._events.put(participant.on_track_unpublished, track.info)
+            participant.track_unpublished(track)
 
-    def _muted(self, track: PublishedTrack) -> None:
+    def track_muted(self, track: PublishedTrack) -> None:
+        """``track`` was muted or unmuted: every subscriber's down-track pauses or resumes."""
         for participant in self._participants.values():
-            participant._paused(track)
+            participant.track_muted(track)
 
     # --- audio levels
 
