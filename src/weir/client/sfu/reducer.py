@@ -38,6 +38,9 @@ def with_participant(state: CallState, server: Participant) -> CallState:
     """Add ``server``'s session, or update it keeping what only this client knows (reaction, local pin, ...)."""
     fields = _fields(server, state)
     known = next((p for p in state.call_participants if p.session_id == server.session_id), None)
+    # the SFU reports levels as they change: a steady speaker's history starts with the level it has now
+    if (known is None or not known.audio_levels) and server.audio_level > 0:
+        fields["audio_levels"] = (server.audio_level,)
     if known is None:
         participants = (*state.call_participants, CallParticipantState(**fields))
     else:
