@@ -19,6 +19,7 @@ from typing import Any
 
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.codecs.vpx import Vp8Encoder
+from aiortc.exceptions import InvalidStateError
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcdtlstransport import RTCCertificate
 from aiortc.sdp import candidate_from_sdp
@@ -62,6 +63,7 @@ class Peer:
     def __init__(self, room: RtcRoom, session_id: str) -> None:
         self.room = room
         self.session_id = session_id
+        self.closing = False  # close() has begun: an offer still on its way is dropped
         # max-bundle: with aiortc's default (balanced), a second m-section of a kind created by a remote offer
         # stays on a transport that BUNDLE then discards, and its packets reach the wrong receiver
         config = RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
@@ -120,11 +122,14 @@ class Peer:
         return self.frames[f"{other.session_id}|{track_type}"]
 
     async def _answer(self, sdp: str, negotiation_id: int) -> None:
-        if self.subscriber_pc.signalingState == "closed":
-            return
-        await self.subscriber_pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
-        loopback_only(self.subscriber_pc)
-        await self.subscriber_pc.setLocalDescription(await self.subscriber_pc.createAnswer())
+        try:
+            await self.subscriber_pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
+            loopback_only(self.subscriber_pc)
+            await self.subscriber_pc.setLocalDescription(await self.subscriber_pc.createAnswer())
+        except InvalidStateError:
+            if self.closing:
+                return  # the test closed the peer while an offer was on its way
+            raise
         await self.participant.set_subscriber_answer(self.subscriber_pc.localDescription.sdp, negotiation_id)
 
     async def _candidate(self, target: str, candidate: dict[str, Any]) -> None:
@@ -150,6 +155,7 @@ class Peer:
         await count_frames(track, self.frames, self.sizes)
 
     async def close(self) -> None:
+        self.closing = True
         for task in self._tasks:
             task.cancel()
         await self.publisher_pc.close()
