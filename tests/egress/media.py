@@ -99,7 +99,7 @@ class Recording:
 
 
 def decode(path: Path, frame_at: float, audio_from: float) -> Recording:
-    """``path``'s duration, its video frame nearest ``frame_at`` s (or its last), and its audio from ``audio_from`` s."""
+    """``path``'s duration, its video frame nearest ``frame_at`` s, and its audio from ``audio_from`` s."""
     with av.open(str(path)) as container:
         video = container.streams.video[0]
         frames = [(float(f.time), f) for f in container.decode(video) if f.time is not None]

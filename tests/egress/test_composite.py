@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import RunningServer
 from tests.egress.media import RGB, ColourTrack, PureTone, Recording, decode
-from tests.sfu.signaling_peers import running_sfu
 from weir.client import CallConnectOptions, StreamVideo, StreamVideoOptions, TrackOption, User
 from weir.egress.composite import CompositeSpec, record_composite
 
@@ -22,17 +21,6 @@ WIDTH, HEIGHT = 640, 360
 PEOPLE: dict[str, tuple[RGB, int]] = {"Blue": ((0, 0, 255), 500), "Green": ((0, 200, 0), 800),
                                       "Red": ((255, 0, 0), 1200)}
 SETTLE_S = 10.0  # the page joins and video flows well before the end, whose last frame is checked
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with running_sfu("sqlite", tmp_path_factory.mktemp("weir-composite")) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WEIR_ICE_HOST_ADDRESSES", "127.0.0.1")
 
 
 @pytest.fixture

@@ -9,18 +9,16 @@ import { LocalMedia } from "../weir/media";
 import { CallSession } from "../weir/session";
 import { credentialsFromUrl } from "../ui/auth";
 import { RemoteAudio } from "../ui/RemoteAudio";
+import { callFromPath, type CallRef } from "../ui/route";
 import { Stage } from "./Stage";
 import type { LayoutSettings } from "./options";
 import "./layout.css";
 
-export interface LayoutRef {
-  type: string;
-  id: string;
-}
+type LayoutRef = CallRef;
 
+/** `/layout/<type>/<id>` is the join path with another first segment. */
 export function layoutFromPath(path = location.pathname): LayoutRef | null {
-  const match = /^\/layout\/([^/]+)\/([^/]+)\/?$/.exec(path);
-  return match ? { type: decodeURIComponent(match[1]), id: decodeURIComponent(match[2]) } : null;
+  return path.startsWith("/layout/") ? callFromPath(path.replace(/^\/layout\//, "/join/")) : null;
 }
 
 function settingsFromHash(): LayoutSettings {
