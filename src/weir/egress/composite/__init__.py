@@ -21,7 +21,7 @@ from urllib.parse import quote, urlencode
 from weir.egress.composite.processes import STARTUP_S, Child, EgressToolError, chromium, pulseaudio, spawn, tool, xvfb
 
 log = logging.getLogger(__name__)
-__all__ = ["CompositeSpec", "EgressToolError", "layout_url", "record_composite"]
+__all__ = ["FRAME_RATE", "CompositeSpec", "EgressToolError", "layout_url", "record_composite"]
 
 FRAME_RATE = 30
 KEYFRAME_EVERY = 2 * FRAME_RATE  # a fragment every 2 s: what a killed capture can lose at most
