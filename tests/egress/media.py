@@ -71,21 +71,34 @@ class PureTone(MediaStreamTrack):
 
 
 @dataclass
-class Recording:
-    """A decoded recording: its duration, a late video frame as RGB rows, and the audio's first channel."""
+class Picture:
+    """One video frame as RGB rows; ``at`` reads a pixel by its position as fractions of the width and height."""
 
-    duration: float
+    time: float
     width: int
     height: int
     rgb: bytes
     line: int
+
+    @classmethod
+    def of(cls, frame: VideoFrame) -> Picture:
+        rgb = frame.reformat(format="rgb24")
+        return cls(float(frame.time or 0), rgb.width, rgb.height, bytes(rgb.planes[0]), rgb.planes[0].line_size)
+
+    def at(self, x: float, y: float) -> RGB:
+        offset = round(y * self.height) * self.line + 3 * round(x * self.width)
+        r, g, b = self.rgb[offset:offset + 3]
+        return r, g, b
+
+
+@dataclass
+class Recording:
+    """A decoded recording: its duration, its video frames from a given time, and the audio's first channel."""
+
+    duration: float
+    pictures: list[Picture]
     samples: array[float]
     sample_rate: int
-
-    def pixel(self, x: int, y: int) -> RGB:
-        at = int(y) * self.line + 3 * int(x)
-        r, g, b = self.rgb[at:at + 3]
-        return r, g, b
 
     def tone_energy(self, frequency: float) -> float:
         """Goertzel: the power at ``frequency`` over the audio, relative to the total power."""
@@ -98,14 +111,16 @@ class Recording:
         return power / (total * len(self.samples) / 2)
 
 
-def decode(path: Path, frame_at: float, audio_from: float) -> Recording:
-    """``path``'s duration, its video frame nearest ``frame_at`` s, and its audio from ``audio_from`` s."""
+def decode(path: Path, frames_from: float, audio_from: float) -> Recording:
+    """``path``'s duration, every 3rd video frame from ``frames_from`` s, and its audio from ``audio_from`` s."""
     with av.open(str(path)) as container:
-        video = container.streams.video[0]
-        frames = [(float(f.time), f) for f in container.decode(video) if f.time is not None]
-        duration = frames[-1][0] - frames[0][0] if frames else 0.0
-        _, frame = min(frames, key=lambda item: abs(item[0] - frame_at))
-        rgb = frame.reformat(format="rgb24")
+        times: list[float] = []
+        pictures: list[Picture] = []
+        for frame in container.decode(container.streams.video[0]):
+            if frame.time is not None:
+                times.append(float(frame.time))
+                if frame.time >= frames_from and len(times) % 3 == 0:
+                    pictures.append(Picture.of(frame))
         container.seek(0)
         samples: array[float] = array("f")
         rate = container.streams.audio[0].rate
@@ -114,5 +129,4 @@ def decode(path: Path, frame_at: float, audio_from: float) -> Recording:
             if audio.time is not None and audio.time >= audio_from:
                 for out in mono.resample(audio):
                     samples.frombytes(bytes(out.planes[0])[:4 * out.samples])
-        return Recording(duration, rgb.width, rgb.height, bytes(rgb.planes[0]), rgb.planes[0].line_size, samples,
-                         rate)
+        return Recording(times[-1] - times[0], pictures, samples, rate)

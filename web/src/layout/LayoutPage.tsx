@@ -41,8 +41,8 @@ export function customAppUrl(app: string, ref: LayoutRef, credentials: Credentia
 type Status = "joining" | "joined" | "failed";
 
 export function LayoutPage({ at }: { at: LayoutRef }) {
+  const [settings] = useState(settingsFromHash); // before the credentials: taking them off the URL drops the hash
   const [credentials] = useState<Credentials | null>(() => credentialsFromUrl());
-  const [settings] = useState(settingsFromHash);
   const [session, setSession] = useState<CallSession | null>(null);
   const [status, setStatus] = useState<Status>("joining");
   const custom = settings.name === "custom" && settings.external_app_url;
@@ -56,6 +56,7 @@ export function LayoutPage({ at }: { at: LayoutRef }) {
       .connect()
       .then(async () => {
         current = new CallSession(client.call(at.type, at.id), new LocalMedia());
+        await current.call.refresh(); // watch the call: who joins later arrives as events
         await current.join({ create: false });
         setSession(current);
         setStatus("joined");

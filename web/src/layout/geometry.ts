@@ -17,7 +17,7 @@ function bestColumns(count: number, area: Box, maxColumns: number, maxRows: numb
   for (let columns = 1; columns <= Math.max(1, Math.min(count, maxColumns)); columns++) {
     const rows = Math.min(Math.ceil(count / columns), maxRows);
     const size = Math.min(area.width / columns / TILE_ASPECT, area.height / rows);
-    if (size > bestSize) [best, bestSize] = [columns, size];
+    if (size >= bestSize) [best, bestSize] = [columns, size]; // a tie goes to more columns
   }
   return best;
 }
