@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import av
 import pytest
 
 from tests.conftest import RunningServer
@@ -92,6 +94,14 @@ class Clock:
         return time.time() - self.started
 
 
+async def capture_started(task: asyncio.Task[None], caplog: pytest.LogCaptureFixture) -> float:
+    """When (epoch seconds) the recording ``task`` logged that its capture runs."""
+    while not (started := [r.created for r in caplog.records if "capture" in r.getMessage()]):
+        assert not task.done(), task.exception()
+        await asyncio.sleep(0.05)
+    return started[0]
+
+
 @asynccontextmanager
 async def recording(what: CompositeSpec, output: Path, caplog: pytest.LogCaptureFixture) -> AsyncIterator[Clock]:
     """Records while the block runs; yields its clock."""
@@ -100,10 +110,7 @@ async def recording(what: CompositeSpec, output: Path, caplog: pytest.LogCapture
     with caplog.at_level(logging.INFO, logger="weir.egress.composite"):
         task = asyncio.create_task(record_composite(what, output, stop))
         try:
-            while not (started := [r.created for r in caplog.records if "capture" in r.getMessage()]):
-                assert not task.done(), task.exception()
-                await asyncio.sleep(0.05)
-            clock.started = started[0]
+            clock.started = await capture_started(task, caplog)
             yield clock
         finally:
             clock.wall = clock()
@@ -169,3 +176,42 @@ async def test_custom_action_switches_to_spotlight_on_the_pinned_participant(
     assert any(shows(p, GRID_OF_TWO) for p in before), "no frame of the two-tile grid before the third joined"
     last = decoded.pictures[-1]
     assert shows(last, SPOTLIGHT_RED), {name: last.at(x, y) for name, (x, y) in SPOTLIGHT_RED.items()}
+
+
+def recorder_processes() -> list[str]:
+    """Command lines of live processes that belong to a composite recording (its work folder is in them), and
+    of this process's children that are recorder programs."""
+    found = []
+    me = str(os.getpid())
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        parent = stat[stat.rindex(")") + 2:].split()[1]
+        program = Path(cmdline.split(" ", 1)[0]).name
+        if "weir-composite-" in cmdline or (parent == me and program in {"Xvfb", "pulseaudio", "ffmpeg", "chromium"}):
+            found.append(cmdline)
+    return found
+
+
+async def test_audio_only_recording_cancelled_leaves_a_playable_file_and_no_process(
+        server: RunningServer, call_of: CallOf, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    call = await call_of("Green")
+    output = tmp_path / "audio.m4a"
+    what = replace(spec(server, call.id, {"name": "grid"}), audio_only=True)
+    with caplog.at_level(logging.INFO, logger="weir.egress.composite"):
+        task = asyncio.create_task(record_composite(what, output, asyncio.Event()))  # never stopped: cancelled
+        await capture_started(task, caplog)
+    assert recorder_processes()
+    await asyncio.sleep(6)
+    task.cancel()  # as when the worker drops the job
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 30)
+    assert recorder_processes() == []
+    with av.open(str(output)) as container:
+        assert not container.streams.video
+        audio = container.streams.audio[0]
+        seconds = sum(frame.samples for frame in container.decode(audio)) / audio.rate
+    assert seconds > 3, seconds
