@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -156,6 +158,16 @@ def test_recording_layout_page(pages: Pages, web_server: RunningServer, uid: Cal
     expect(recorder.get_by_test_id("layout-label")).to_have_text(["Ada", "Grace"])
     recorder.wait_for_function(PLAYING, timeout=30_000)
     shoot(recorder, "recording-layout-grid")
+
+    # external_css_url restyles the page; name "custom" hands the call to the external_app_url app
+    css = "data:text/css," + quote(".layout-label { text-transform: uppercase }")
+    styled = pages.open(layout_url(replace(spec, layout={**layout, "external_css_url": css})))
+    expect(styled.get_by_test_id("layout-label").first).to_have_css("text-transform", "uppercase", timeout=30_000)
+    custom = pages.open(layout_url(replace(spec, layout={"name": "custom", "external_app_url": "/my-layout-app"})))
+    # (here the "app" is Weir's own, which signs in with the token and api_key and then drops them from the URL)
+    expect(custom).to_have_url(re.compile(rf"/my-layout-app\?call_type=default&call_id={call_id}&base_url=http"),
+                               timeout=30_000)
+    expect(custom.get_by_test_id("lobby")).to_contain_text("recorder", timeout=30_000)
 
     opened[1].get_by_test_id("screen-share").click()
     expect(stage).to_have_attribute("data-layout", "spotlight", timeout=30_000)

@@ -32,8 +32,13 @@ function settingsFromHash(): LayoutSettings {
 /** A custom layout app gets the call and the recorder's credentials as query parameters. */
 export function customAppUrl(app: string, ref: LayoutRef, credentials: Credentials): string {
   const url = new URL(app, location.href);
-  const params = { call_type: ref.type, call_id: ref.id, api_key: credentials.apiKey, token: credentials.token,
-    base_url: location.origin };
+  const params = {
+    call_type: ref.type,
+    call_id: ref.id,
+    api_key: credentials.apiKey,
+    token: credentials.token,
+    base_url: location.origin,
+  };
   for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
   return url.toString();
 }

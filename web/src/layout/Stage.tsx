@@ -34,8 +34,12 @@ export function filterSubject(p: Participant) {
 
 /** Single-participant's choice, by the seed's priority: pinned, screen-sharing, dominant speaker, has video. */
 function chosen(people: Participant[]): Participant | undefined {
-  const tests = [pinned, (p: Participant) => p.screenShare, (p: Participant) => p.dominantSpeaker,
-    (p: Participant) => p.video];
+  const tests = [
+    pinned,
+    (p: Participant) => p.screenShare,
+    (p: Participant) => p.dominantSpeaker,
+    (p: Participant) => p.video,
+  ];
   for (const test of tests) {
     const found = people.find(test);
     if (found) return found;
@@ -94,8 +98,14 @@ export function Stage({ session, settings }: { session: CallSession; settings: L
     } else {
       const [main, ...rest] = tiles;
       const position = String(options["grid.position"]) as BarPosition;
-      const areas = spotlightAreas(width, height, position, num(options["grid.size_percentage"], 20),
-        num(options["grid.margin"], 10), rest.length > 0);
+      const areas = spotlightAreas(
+        width,
+        height,
+        position,
+        num(options["grid.size_percentage"], 20),
+        num(options["grid.margin"], 10),
+        rest.length > 0,
+      );
       if (main) placed.push([main, areas.main, false]);
       gridBoxes(rest.length, areas.bar, columns, rows).forEach((box, i) => placed.push([rest[i], box, true]));
     }
@@ -131,8 +141,13 @@ function rounded(options: Options, key: string): string {
   return options[`${key}_rounded`] === false ? "0" : `${num(options[`${key}_radius`], 1.2)}rem`;
 }
 
-const ALIGN: Record<string, string> = { left: "flex-start", top: "flex-start", center: "center", right: "flex-end",
-  bottom: "flex-end" };
+const ALIGN: Record<string, string> = {
+  left: "flex-start",
+  top: "flex-start",
+  center: "center",
+  right: "flex-end",
+  bottom: "flex-end",
+};
 
 function LayoutTile({ tile, box, padding, options, onSize }: TileProps) {
   const p = tile.participant;
@@ -146,7 +161,9 @@ function LayoutTile({ tile, box, padding, options, onSize }: TileProps) {
 
   const stream = screen ? p.screenStream : p.video ? p.videoStream : null;
   const highlight = p.dominantSpeaker || p.speaking;
-  const borderColor = String(options[highlight ? "participant.video_highlight_border_color" : "participant.video_border_color"]);
+  const borderColor = String(
+    options[highlight ? "participant.video_highlight_border_color" : "participant.video_border_color"],
+  );
   const aspect = options["participant.aspect_ratio"];
   const scale = String(options[screen ? "video.screenshare_scale_mode" : "video.scale_mode"]);
   const labelBorder = options["participant.label_display_border"] !== false;

@@ -55,7 +55,8 @@ function field(actual: Value | undefined, test: Value): boolean {
 }
 
 function conditions(value: Value, operator: string): Condition[] {
-  if (!Array.isArray(value) || !value.every(isObject)) throw new ConditionError(`${operator} takes a list of conditions`);
+  if (!Array.isArray(value) || !value.every(isObject))
+    throw new ConditionError(`${operator} takes a list of conditions`);
   return value as Condition[];
 }
 
