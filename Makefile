@@ -9,14 +9,14 @@ WEB_BUILD  := src/weir/web_dist/index.html
 WEB_SOURCES := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json \
                src/weir/protocol/sfu.schema.json
 
-.PHONY: run test install web screenshots postgres bench-api bench-events bench-sfu bench-join bench-recovery soak fuzz migration clean
+.PHONY: run test install web screenshots postgres bench-api bench-events bench-sfu bench-join bench-recording bench-recovery soak fuzz migration clean
 
 run: $(STAMP) $(WEB_BUILD)
 	$(VENV)/bin/weir serve --dev
 
 test: $(STAMP) $(WEB_BUILD)
 	WEIR_TEST_POSTGRES_URL=$$(scripts/postgres.sh) WEIR_CHROMIUM=$$(scripts/chromium.sh) WEIR_GSTREAMER=$$(scripts/gstreamer.sh) \
-	  WEIR_TURNSERVER=$$(scripts/coturn.sh) WEIR_NFT=$$(scripts/nftables.sh) \
+	  WEIR_TURNSERVER=$$(scripts/coturn.sh) WEIR_NFT=$$(scripts/nftables.sh) WEIR_EGRESS_TOOLS=$$(scripts/egress-tools.sh) \
 	  $(PY) -m pytest -q
 
 install: $(STAMP)
@@ -61,6 +61,10 @@ bench-join: $(STAMP)
 soak: $(STAMP)
 	scripts/nftables.sh >/dev/null
 	$(PY) bench/soak.py --processes 3 --per-process 2 --minutes 10 $(SOAK_ARGS)
+
+# A composite recording of N synthetic participants (bench/recording.py): CPU per media second, realtime factor.
+bench-recording: $(STAMP) $(WEB_BUILD)
+	WEIR_CHROMIUM=$$(scripts/chromium.sh) WEIR_EGRESS_TOOLS=$$(scripts/egress-tools.sh) PYTHONPATH=. $(PY) bench/recording.py
 
 bench-recovery: $(STAMP)
 	$(PY) bench/recovery.py

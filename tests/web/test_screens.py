@@ -3,13 +3,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.conftest import RunningServer
 from tests.web.conftest import PHONE, Pages, by_user, is_png, join_call, screenshot_dir
+from weir.egress.composite import CompositeSpec, layout_url
 
 # What a screen looks like does not depend on the database: these run on SQLite only.
 pytestmark = pytest.mark.parametrize("web_server", ["sqlite"], indirect=True)
@@ -118,3 +123,54 @@ def test_livestream_viewer_and_audio_room(
     listener.get_by_test_id("request-permission").click()
     expect(by_user(speaker, "permission-request", listener_id)).to_be_visible()
     shoot(speaker, "audio-room")
+
+
+LOGO = ("data:image/svg+xml," + quote('<svg xmlns="http://www.w3.org/2000/svg" width="160" height="48">'
+                                     '<rect width="160" height="48" rx="8" fill="#0ea5e9"/><text x="80" y="32" '
+                                     'font-size="24" text-anchor="middle" fill="white">Weir</text></svg>'))
+
+# every video on the page shows frames
+PLAYING = "[...document.querySelectorAll('[data-testid=layout-video]')].every(v => v.videoWidth > 0)"
+
+
+def test_recording_layout_page(pages: Pages, web_server: RunningServer, uid: Callable[[str], str],
+                               shoot: Callable[[Page, str], None]) -> None:
+    """The composite recorder's page: a grid of the call's participants with labels and a logo; a screen share
+    switches it to `screenshare_layout`."""
+    call_id = uid("c")
+    opened = []
+    for name in ["Ada", "Grace"]:
+        page = pages.signed_in(uid(name.lower()), "/?theme=light")
+        page.get_by_test_id("display-name").fill(name)
+        join_call(page, "default", call_id)
+        expect(page.get_by_test_id("call-screen")).to_be_visible()
+        opened.append(page)
+    layout = {"name": "grid", "options": {"screenshare_layout": "spotlight", "video.background_color": "#1f2937",
+                                          "participant.label_background_color": "#ffffffdd",
+                                          "logo.image_url": LOGO, "logo.horizontal_position": "right"}}
+    spec = CompositeSpec(base_url="", call_type="default", call_id=call_id, token=web_server.token("recorder"),
+                         width=1280, height=720, audio_only=False, layout=layout, api_key=web_server.api_key)
+    recorder = pages.open(layout_url(spec), viewport={"width": 1280, "height": 720})
+    expect(recorder.get_by_test_id("recording-layout")).to_have_attribute("data-status", "joined", timeout=30_000)
+    stage = recorder.get_by_test_id("layout-stage")
+    expect(stage).to_have_attribute("data-layout", "grid")
+    expect(recorder.get_by_test_id("layout-video")).to_have_count(2, timeout=30_000)
+    expect(recorder.get_by_test_id("layout-label")).to_have_text(["Ada", "Grace"])
+    recorder.wait_for_function(PLAYING, timeout=30_000)
+    shoot(recorder, "recording-layout-grid")
+
+    # external_css_url restyles the page; name "custom" hands the call to the external_app_url app
+    css = "data:text/css," + quote(".layout-label { text-transform: uppercase }")
+    styled = pages.open(layout_url(replace(spec, layout={**layout, "external_css_url": css})))
+    expect(styled.get_by_test_id("layout-label").first).to_have_css("text-transform", "uppercase", timeout=30_000)
+    custom = pages.open(layout_url(replace(spec, layout={"name": "custom", "external_app_url": "/my-layout-app"})))
+    # (here the "app" is Weir's own, which signs in with the token and api_key and then drops them from the URL)
+    expect(custom).to_have_url(re.compile(rf"/my-layout-app\?call_type=default&call_id={call_id}&base_url=http"),
+                               timeout=30_000)
+    expect(custom.get_by_test_id("lobby")).to_contain_text("recorder", timeout=30_000)
+
+    opened[1].get_by_test_id("screen-share").click()
+    expect(stage).to_have_attribute("data-layout", "spotlight", timeout=30_000)
+    expect(recorder.locator("[data-testid=layout-tile]").first).to_have_attribute("data-kind", "screen_share")
+    recorder.wait_for_function(PLAYING, timeout=30_000)
+    shoot(recorder, "recording-layout-screen-share")
