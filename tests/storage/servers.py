@@ -72,7 +72,8 @@ class LocalServer:
     def close(self) -> None:
         self.stop()
 
-    def store(self, path: str = "") -> Any:
+    def store(self, path: str = "", url: str | None = None) -> Any:
+        """A backend for this server (or, given ``url``, for a server of this kind there)."""
         raise NotImplementedError
 
     def request(self) -> dict[str, Any]:
@@ -87,8 +88,8 @@ class MotoS3(LocalServer):
         boto3.client("s3", endpoint_url=self.url, region_name=S3_REGION, aws_access_key_id=S3_KEY,
                      aws_secret_access_key=S3_SECRET).create_bucket(Bucket=BUCKET)
 
-    def store(self, path: str = "") -> S3Store:
-        return S3Store(BUCKET, path, S3_REGION, S3_KEY, S3_SECRET, self.url)
+    def store(self, path: str = "", url: str | None = None) -> S3Store:
+        return S3Store(BUCKET, path, S3_REGION, S3_KEY, S3_SECRET, url or self.url)
 
     def request(self) -> dict[str, Any]:
         return {"storage_type": "s3", "bucket": BUCKET, "aws_s3": {
@@ -115,8 +116,8 @@ class GCSEmulator(LocalServer):
         self.stop()
         self.tokens.stop()
 
-    def store(self, path: str = "") -> GCSStore:
-        return GCSStore(BUCKET, path, self.credentials, self.url)
+    def store(self, path: str = "", url: str | None = None) -> GCSStore:
+        return GCSStore(BUCKET, path, self.credentials, url or self.url)
 
     def request(self) -> dict[str, Any]:
         return {"storage_type": "gcs", "bucket": BUCKET, "gcs_credentials": self.credentials,
@@ -140,8 +141,9 @@ class Azurite(LocalServer):
         if not container.exists():
             container.create_container()
 
-    def store(self, path: str = "") -> AzureBlobStore:
-        return AzureBlobStore(BUCKET, path, AZURE_ACCOUNT, account_key=AZURE_KEY, endpoint_url=self.endpoint)
+    def store(self, path: str = "", url: str | None = None) -> AzureBlobStore:
+        endpoint = f"{url}/{AZURE_ACCOUNT}" if url else self.endpoint
+        return AzureBlobStore(BUCKET, path, AZURE_ACCOUNT, account_key=AZURE_KEY, endpoint_url=endpoint)
 
     def request(self) -> dict[str, Any]:
         return {"storage_type": "abs", "bucket": BUCKET, "azure_blob": {

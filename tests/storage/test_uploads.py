@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.storage.servers import LocalServer
+from tests.storage.servers import GCSEmulator, LocalServer
 from weir.domain.clock import now
 from weir.protocol.external_storage import CreateExternalStorageRequest
 from weir.sealing import Sealer
@@ -64,23 +64,26 @@ async def test_unknown_storage_is_an_error(database: Database) -> None:
         await StoreRegistry(database, SEALER, no_default).resolve("nowhere")
 
 
+@pytest.fixture
+def gcs_not_started(tmp_path: Path) -> Iterator[GCSEmulator]:
+    server = GCSEmulator(tmp_path)
+    yield server
+    server.close()
+
+
 async def test_upload_waits_for_an_unreachable_store_and_survives_a_restart(
-        database: Database, storage_servers: dict[str, LocalServer], tmp_path: Path) -> None:
-    s3 = storage_servers["s3"]
-    await add_storage(database, "archive", s3)
+        database: Database, gcs_not_started: GCSEmulator, tmp_path: Path) -> None:
+    await add_storage(database, "archive", gcs_not_started)
     registry = StoreRegistry(database, SEALER, no_default)
     recording = tmp_path / "recording.webm"
     recording.write_bytes(b"webm" * 5000)
-    s3.stop()
-    try:
-        upload_id = await enqueue(database, recording, "archive", "call/1/recording.webm", "video/webm")
-        first = UploadWorker(database, registry.resolve, first_backoff=timedelta(milliseconds=200))
-        assert await first.run_once() == 1
-        [row] = await pending_uploads(database)
-        assert row.id == upload_id and row.attempts == 1 and row.last_error and "s3" in row.last_error
-        assert recording.read_bytes() == b"webm" * 5000, "the file stays local while the store is away"
-    finally:
-        s3.start()
+    upload_id = await enqueue(database, recording, "archive", "call/1/recording.webm", "video/webm")
+    first = UploadWorker(database, registry.resolve, first_backoff=timedelta(milliseconds=200))
+    assert await first.run_once() == 1
+    [row] = await pending_uploads(database)
+    assert row.id == upload_id and row.attempts == 1 and row.last_error and "gcs" in row.last_error
+    assert recording.read_bytes() == b"webm" * 5000, "the file stays local while the store is away"
+    gcs_not_started.start()
 
     # A new worker (as after a restart) finds the row and finishes the upload now that S3 is back.
     done: list[Upload] = []

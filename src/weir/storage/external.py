@@ -15,7 +15,7 @@ from weir.protocol.external_storage import ExternalStorageFields, ExternalStorag
 from weir.push.fcm import parse_service_account
 from weir.sealing import Sealer
 from weir.storage.azure import AzureBlobStore
-from weir.storage.base import ObjectStore
+from weir.storage.base import ObjectStore, StorageError
 from weir.storage.gcs import GCSStore
 from weir.storage.s3 import S3Store
 from weir.store.tables import ExternalStorageRow
@@ -103,7 +103,14 @@ def storage_response(row: ExternalStorageRow) -> ExternalStorageResponse:
 
 
 def make_store(kind: str, bucket: str, path: str, config: dict[str, Any]) -> ObjectStore:
-    """The backend of a storage's opened config."""
+    """The backend of a storage's opened config; ``StorageError`` if its client can't be built from it."""
+    try:
+        return _client_of(kind, bucket, path, config)
+    except Exception as exc:
+        raise StorageError(f"{kind}: cannot set up the client: {type(exc).__name__}: {exc}"[:500]) from exc
+
+
+def _client_of(kind: str, bucket: str, path: str, config: dict[str, Any]) -> ObjectStore:
     if kind == "s3":
         return S3Store(bucket, path, config["s3_region"], config.get("s3_api_key"), config.get("s3_secret"),
                        config.get("s3_custom_endpoint_url"))

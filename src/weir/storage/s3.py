@@ -20,7 +20,7 @@ class S3Store:
         self._bucket = bucket
         self._prefix = prefix_of(path)
         config = Config(signature_version="s3v4", connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
-                        retries={"max_attempts": 2, "mode": "standard"},
+                        retries={"max_attempts": 1, "mode": "standard"},  # the upload queue retries
                         s3={"addressing_style": "path" if endpoint_url else "auto"})
         self._client: Any = boto3.session.Session().client(
             "s3", region_name=region, endpoint_url=endpoint_url, aws_access_key_id=api_key,
