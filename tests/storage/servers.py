@@ -127,8 +127,8 @@ class GCSEmulator(LocalServer):
 class Azurite(LocalServer):
     def command(self) -> list[str]:
         binary = from_setup_script("WEIR_AZURITE", "azurite.sh")
-        return [binary, "--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--location", str(self.tmp),
-                "--skipApiVersionCheck", "--silent", "--loose"]
+        return [binary, "--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--inMemoryPersistence",
+                "--extentMemoryLimit", "256", "--skipApiVersionCheck", "--silent", "--loose"]
 
     @property
     def endpoint(self) -> str:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.conftest import fresh_postgres_database
 from tests.storage.servers import GCSEmulator, LocalServer
 from weir.domain.clock import now
 from weir.protocol.external_storage import CreateExternalStorageRequest
@@ -39,12 +40,18 @@ def test_backoff_grows_to_a_cap() -> None:
     assert backoff(40) == backoff(10_000) == timedelta(minutes=5)
 
 
-@pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'weir.db'}")
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    drop: Callable[[], None] | None = None
+    url = f"sqlite+aiosqlite:///{tmp_path / 'weir.db'}"
+    if request.param == "postgres":
+        url, drop = await asyncio.to_thread(fresh_postgres_database)
+    db = Database(url)
     await db.start()
     yield db
     await db.close()
+    if drop is not None:
+        await asyncio.to_thread(drop)
 
 
 async def add_storage(db: Database, name: str, server: LocalServer) -> None:
