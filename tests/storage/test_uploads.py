@@ -1,4 +1,4 @@
-"""Storage selection, and the durable upload queue against a real S3 server (moto) that is down at first."""
+"""Storage selection, and the durable upload queue against a real GCS server that is down at first."""
 
 from __future__ import annotations
 
@@ -18,10 +18,12 @@ from weir.protocol.external_storage import CreateExternalStorageRequest
 from weir.sealing import Sealer
 from weir.storage.base import ObjectStore
 from weir.storage.external import merge_config, sealed_config
+from weir.storage.gcs import GCSStore
 from weir.storage.registry import StoreRegistry, UnknownStorage, select_storage
 from weir.storage.uploads import Upload, UploadWorker, backoff, enqueue, pending_uploads
+from weir.store.calltypes import seed_builtin_call_types
 from weir.store.db import Database
-from weir.store.tables import ExternalStorageRow
+from weir.store.tables import CallTypeRow, ExternalStorageRow
 
 SEALER = Sealer(b"8kGMhEvLlb1F0xFE-8R1bNxWNOtQ2o6HW9oBcx5E0qM=")
 
@@ -69,6 +71,22 @@ def no_default() -> ObjectStore:
 async def test_unknown_storage_is_an_error(database: Database) -> None:
     with pytest.raises(UnknownStorage):
         await StoreRegistry(database, SEALER, no_default).resolve("nowhere")
+
+
+async def test_a_call_types_storage_is_used_unless_the_request_names_one(
+        database: Database, storage_servers: dict[str, LocalServer]) -> None:
+    await add_storage(database, "type-store", storage_servers["gcs"])
+    async with database.transaction() as session:
+        await seed_builtin_call_types(session)
+        (await session.get(CallTypeRow, "livestream")).external_storage = "type-store"  # type: ignore[union-attr]
+    default = storage_servers["gcs"].store(path="default/")
+    registry = StoreRegistry(database, SEALER, lambda: default)
+    name, store = await registry.for_call("livestream", None)
+    assert name == "type-store" and isinstance(store, GCSStore) and store is not default
+    assert await registry.for_call("livestream", "stream-s3") == ("weir", default)
+    assert await registry.for_call("default", None) == ("weir", default)
+    with pytest.raises(UnknownStorage):
+        await registry.for_call("default", "deleted-store")
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from weir.sealing import Sealer
 from weir.storage.base import ObjectStore, StorageError
 from weir.storage.external import row_store
 from weir.store.db import Database
-from weir.store.tables import ExternalStorageRow
+from weir.store.tables import CallTypeRow, ExternalStorageRow
 
 DEFAULT_STORAGE = "weir"
 DEFAULT_NAMES = frozenset({DEFAULT_STORAGE, "stream-s3"})
@@ -48,6 +48,13 @@ class StoreRegistry:
 
     async def resolve(self, name: str | None) -> ObjectStore:
         return await resolve_store(self._db, name, sealer=self._sealer, default=self.default)
+
+    async def for_call(self, call_type: str, requested: str | None) -> tuple[str, ObjectStore]:
+        """The store a call's recording goes to (the seed's order) and its name (``weir`` for the default)."""
+        async with self._db.read() as session:
+            row = await session.get(CallTypeRow, call_type)
+        name = select_storage(requested, row.external_storage if row is not None else None)
+        return name or DEFAULT_STORAGE, await self.resolve(name)
 
 
 async def resolve_store(db: Database, name: str | None, *, sealer: Sealer,
