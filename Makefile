@@ -17,6 +17,7 @@ run: $(STAMP) $(WEB_BUILD)
 test: $(STAMP) $(WEB_BUILD)
 	WEIR_TEST_POSTGRES_URL=$$(scripts/postgres.sh) WEIR_CHROMIUM=$$(scripts/chromium.sh) WEIR_GSTREAMER=$$(scripts/gstreamer.sh) \
 	  WEIR_TURNSERVER=$$(scripts/coturn.sh) WEIR_NFT=$$(scripts/nftables.sh) WEIR_EGRESS_TOOLS=$$(scripts/egress-tools.sh) \
+	  WEIR_AZURITE=$$(scripts/azurite.sh) \
 	  $(PY) -m pytest -q
 
 install: $(STAMP)

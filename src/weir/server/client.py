@@ -24,6 +24,7 @@ from weir import __version__
 from weir.domain.tokens import create_token
 from weir.protocol.events import Event
 from weir.server.operations import AppOperations, Operation, R
+from weir.server.storage import StorageOperations
 from weir.server.response import WeirResponse, parse, rate_limit
 from weir.server.video import Video
 from weir.server.webhook import verify_and_parse_webhook, verify_webhook_signature
@@ -90,7 +91,7 @@ def _retry_after(response: httpx.Response) -> float | None:
     return min(max(wait, RETRY_WAIT_MIN), RETRY_WAIT_MAX)
 
 
-class _Base(AppOperations[R]):
+class _Base(AppOperations[R], StorageOperations[R]):
     """What both clients share: configuration, the operations, ``client.video`` and token signing."""
 
     def __init__(self, api_key: str | None = None, api_secret: str | None = None, base_url: str | None = None,

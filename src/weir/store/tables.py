@@ -278,3 +278,34 @@ class UserFeedbackRow(Base):
     sdk: Mapped[str | None] = mapped_column(String(64))
     sdk_version: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
+
+
+class ExternalStorageRow(Base):
+    """A named external storage (s3, gcs, abs); ``config`` holds its credentials sealed (weir.sealing)."""
+
+    __tablename__ = "external_storages"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    type: Mapped[str] = mapped_column(String(16))  # s3 | gcs | abs
+    bucket: Mapped[str] = mapped_column(String(255))
+    path: Mapped[str] = mapped_column(String(255), default="")
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class UploadRow(Base):
+    """A file waiting to be uploaded to a store (``store_name`` None: the default); it stays on disk until then."""
+
+    __tablename__ = "uploads"
+    __table_args__ = (Index("ix_uploads_due", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    local_path: Mapped[str] = mapped_column(Text)
+    store_name: Mapped[str | None] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(Text)
+    content_type: Mapped[str] = mapped_column(String(255))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
