@@ -19,7 +19,7 @@ import logging
 import ssl
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -184,7 +184,7 @@ class Call:
         await self._owner.connect()
         connection_id = self._owner.connection_id if watch else None
         response = await self._owner.request(method, self._path, model, json=body,
-                                               params={**(params or {}), "connection_id": connection_id})
+                                             params={**(params or {}), "connection_id": connection_id})
         if connection_id is not None:
             self._watched_on = connection_id
         return response
@@ -538,7 +538,7 @@ class Call:
         state = self.state.value
         pins = {k: v for k, v in state.local_pins.items() if k != session_id}
         if pinned:
-            pins[session_id] = datetime.now(timezone.utc)
+            pins[session_id] = datetime.now(UTC)
         self._update(with_pins(replace(state, local_pins=pins)))
 
     # --- feedback and preferences -----------------------------------------------------------------------

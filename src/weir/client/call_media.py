@@ -16,7 +16,7 @@ import contextlib
 import logging
 import ssl
 import time
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -179,8 +179,8 @@ class CallMedia:
         permission): turn them off here too, so the state and the devices agree; the user may turn them on."""
         publisher = self._sfu.publisher if self._sfu is not None else None
         for track_type in stopped:
-            if publisher is not None and publisher.muted.get(track_type.value) is False:  # type: ignore[call-overload]
-                self._listener.spawn(self._set_enabled(track_type.value, False))  # type: ignore[arg-type]
+            if publisher is not None and publisher.muted.get(track_type.value) is False:
+                self._listener.spawn(self._set_enabled(track_type.value, False))
 
     async def end(self, status: CallStatus) -> None:
         """The SFU ended this client's session (call ended, removed): close the media; the coordinator's event,
@@ -241,13 +241,14 @@ class CallMedia:
 
     def local_track(self, track_type: SfuTrackType | str) -> MediaStreamTrack | None:
         """The source being published as ``track_type`` (a synthetic one counts its ``frames``), if any."""
-        return self._sources.get(SfuTrackType(track_type).value)  # type: ignore[call-overload]
+        return self._sources.get(SfuTrackType(track_type).value)
 
     async def _choose(self, track_type: TrackType, source: MediaSource | None) -> None:
         self._chosen[track_type] = source
-        field = {"video": "video_input_device", "audio": "audio_input_device"}.get(track_type)
-        if field is not None:
-            self._listener.update(replace(self._state.value, **{field: source}))
+        if track_type == "video":
+            self._listener.update(replace(self._state.value, video_input_device=source))
+        elif track_type == "audio":
+            self._listener.update(replace(self._state.value, audio_input_device=source))
         if track_type in self._sources:
             await self._set_enabled(track_type, True, reopen=True)
 
@@ -323,7 +324,7 @@ class CallMedia:
                                                       session_ids: Sequence[str] | None = None) -> None:
         """Ask for video near ``dimension`` (None: no preference) from everyone or from ``session_ids``; this
         also turns their incoming video back on."""
-        targets: Iterable[str | None] = session_ids if session_ids is not None else [None]
+        targets: list[str | None] = list(session_ids) if session_ids is not None else [None]
         if session_ids is None:
             self._preferred.clear()
             self._video_off.clear()
@@ -364,7 +365,7 @@ class CallMedia:
                      track_types: Sequence[SfuTrackType | str] = (SfuTrackType.AUDIO, SfuTrackType.VIDEO)) -> Recording:
         """Record a participant's received tracks to ``path`` until ``await recording.stop()``."""
         session_id = participant if isinstance(participant, str) else participant.session_id
-        keys = [(track_key(session_id, SfuTrackType(t).value), KIND[SfuTrackType(t).value])  # type: ignore[index]
+        keys = [(track_key(session_id, SfuTrackType(t).value), KIND[SfuTrackType(t).value])
                 for t in track_types]
         return await start_recording(self._remote, path, keys)
 
