@@ -13,7 +13,7 @@ from weir.domain.capabilities import ALL_CAPABILITIES, Capability, call_roles, o
 from weir.domain.settings import merge_settings
 from weir.protocol.errors import APIError, ErrorCode, input_error
 from weir.store.calls import get_member, get_user_permissions
-from weir.store.calltypes import get_call_type
+from weir.store.calltypes import cached_call_type
 from weir.store.tables import CallMemberRow, CallRow, CallTypeRow, CallUserPermissionRow
 
 
@@ -35,7 +35,8 @@ class CallAccess:
 
 
 async def load_call_type(session: AsyncSession, name: str) -> CallTypeRow:
-    row = await get_call_type(session, name)
+    """The call type (a cached, read-only copy); an unknown name is a 400 on ``type``."""
+    row = await cached_call_type(session, name)
     if row is None:
         raise input_error("type", f"call type '{name}' does not exist")
     return row
