@@ -134,7 +134,7 @@ async def get_or_create(
         elif existed and body.ring and not call.ring:  # getOrCreate rings a call once; POST .../ring rings again
             await _ring_or_notify(opened, who, body)
         state = await call_state_response(session, call, access, limit)
-        return GetOrCreateCallResponse(**state.model_dump(), created=created is not None)
+        return GetOrCreateCallResponse(**dict(state), created=created is not None)  # no dump and re-parse
 
 
 async def _ring_or_notify(opened: OpenCall, who: Caller, body: GetOrCreateCallRequest) -> None:
@@ -170,7 +170,7 @@ async def _create(
         raise APIError(ErrorCode.NOT_ALLOWED, "missing the 'update-call-settings' capability for settings_override")
     stamp = now()
     settings_override = data.settings_override.as_patch() if data.settings_override else {}
-    backstage_enabled = bool(access.settings.get("backstage", {}).get("enabled", False))
+    backstage_enabled = access.settings.backstage_enabled
     if "backstage" in settings_override:
         backstage_enabled = bool(settings_override["backstage"].get("enabled", backstage_enabled))
     type_ = call_type.name

@@ -101,9 +101,10 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.call_types = call_types or CallTypeCache()
-        shared = {"expire_on_commit": False, "info": {CALL_TYPES: self.call_types}}
-        self.sessions = async_sessionmaker(self.engine, **shared)
-        self._writers = async_sessionmaker(self.engine.execution_options(**{WRITES: True}), **shared)
+        info = {CALL_TYPES: self.call_types}  # copied into each session's info
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
+        self._writers = async_sessionmaker(self.engine.execution_options(**{WRITES: True}), expire_on_commit=False,
+                                           info=info)
         # SQLite allows one writer; serialising writes here avoids 'database is locked' under load.
         self._write_lock = asyncio.Lock() if url.startswith("sqlite") else None
 

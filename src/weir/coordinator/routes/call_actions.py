@@ -88,8 +88,7 @@ def _check_requestable(access: CallAccess, permissions: list[str]) -> None:
         if section is None:
             raise input_error("permissions", f"'{permission}' cannot be requested; only "
                                              f"{', '.join(REQUESTABLE)} can")
-        settings = access.settings.get(section, {})
-        if settings.get("enabled") is False or not settings.get("access_request_enabled"):
+        if not access.settings.access_request_allowed(section):
             raise input_error("permissions", f"requests for '{permission}' are switched off in this call's "
                                              f"{section} settings")
 

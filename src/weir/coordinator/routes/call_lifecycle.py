@@ -49,7 +49,7 @@ async def join_call(
         call_session, participant = await opened.lifecycle.join(who)
         state = await call_state_response(session, call, access, body.members_limit or MEMBERS_LIMIT_DEFAULT)
         credentials, stats_options = await join_credentials(request, call.cid, participant, access)
-        return JoinCallResponse(**state.model_dump(), created=created, session_id=call_session.id,
+        return JoinCallResponse(**dict(state), created=created, session_id=call_session.id,
                                 user_session_id=participant.user_session_id, credentials=credentials,
                                 stats_options=stats_options)
 
