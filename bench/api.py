@@ -1,6 +1,10 @@
 """API benchmark: a real ``weir serve`` on SQLite and on PostgreSQL, seeded with calls, under concurrent clients.
 
-Prints one line per operation and backend: ``bench api <backend>.<op> rps=<n> p50_ms=<n> p99_ms=<n>``.
+Prints one line per operation and backend:
+``bench api <backend>.<op> rps=<n> p50_ms=<n> p99_ms=<n> server_cpu_ms_per_req=<n> rps_per_server_cpu_s=<n>``.
+The last two read the server process's CPU time from /proc, so they hold on a loaded machine where ``rps``
+(which the load generator shares the cores for) does not: ``rps_per_server_cpu_s`` is what one process serves
+with a core to itself.
 
     WEIR_TEST_POSTGRES_URL=$(scripts/postgres.sh) .venv/bin/python bench/api.py
     .venv/bin/python bench/api.py --backends sqlite --duration 5 --profile /tmp/weir-prof
@@ -53,6 +57,13 @@ class Server:
     api_key: str
     api_secret: str
     database_url: str
+    pid: int = 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of one process, from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
@@ -124,7 +135,7 @@ def running_server(backend: str, profile_dir: Path | None) -> Iterator[Server]:
             process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
         try:
             _wait_until_healthy(server, process, log)
-            yield server
+            yield Server(server.base_url, server.api_key, server.api_secret, server.database_url, process.pid)
         finally:
             process.send_signal(signal.SIGINT)  # a graceful stop, so cProfile writes its file
             try:
@@ -275,6 +286,7 @@ class Outcome:
     latencies: list[float]
     errors: dict[str, int]
     elapsed: float
+    server_cpu: float
 
     def line(self, name: str) -> str:
         ordered = sorted(self.latencies)
@@ -283,11 +295,16 @@ class Outcome:
         def pct(p: float) -> float:
             return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000 if ordered else float("nan")
 
-        return f"bench api {name} rps={rps:.0f} p50_ms={pct(0.50):.1f} p99_ms={pct(0.99):.1f}"
+        cpu_ms = 1000 * self.server_cpu / max(len(ordered), 1)
+        return (f"bench api {name} rps={rps:.0f} p50_ms={pct(0.50):.1f} p99_ms={pct(0.99):.1f} "
+                f"server_cpu_ms_per_req={cpu_ms:.2f} rps_per_server_cpu_s={1000 / cpu_ms if cpu_ms else 0:.0f}")
 
 
-async def run_load(who: list[Client], make: Callable[[Client, random.Random, int], Request], duration: float) -> Outcome:
+async def run_load(
+    server: Server, who: list[Client], make: Callable[[Client, random.Random, int], Request], duration: float
+) -> Outcome:
     """Every client sends requests back to back until the duration passes."""
+    cpu_before = cpu_seconds(server.pid)
     latencies: list[float] = []
     errors: dict[str, int] = {}
     started = time.perf_counter()
@@ -308,7 +325,8 @@ async def run_load(who: list[Client], make: Callable[[Client, random.Random, int
                 errors[key] = errors.get(key, 0) + 1
 
     await asyncio.gather(*(worker(c) for c in who))
-    return Outcome(latencies, errors, time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    return Outcome(latencies, errors, elapsed, cpu_seconds(server.pid) - cpu_before)
 
 
 async def bench_backend(server: Server, backend: str, args: argparse.Namespace) -> None:
@@ -319,8 +337,8 @@ async def bench_backend(server: Server, backend: str, args: argparse.Namespace) 
     try:
         for name in args.ops:
             make = OPERATIONS[name](args.calls)
-            await run_load(who, make, args.warmup)
-            outcome = await run_load(who, make, args.duration)
+            await run_load(server, who, make, args.warmup)
+            outcome = await run_load(server, who, make, args.duration)
             _report_errors(name, outcome)
             print(outcome.line(f"{backend}.{name}"), flush=True)
     finally:

@@ -139,3 +139,16 @@ def test_list_permissions(user_api: Callable[..., httpx.Client], uid: Callable[[
     actions = {p["action"] for p in response.json()["permissions"]}
     assert {"join-call", "send-audio", "end-call", "kick-user", "update-call-member"} <= actions
     assert len(actions) == 36
+
+
+def test_a_call_type_update_shows_in_the_next_call_read(api: httpx.Client, uid: Callable[[str], str]) -> None:
+    """Call types are cached per process; writing one empties the cache, so the next read of a call sees it."""
+    name = uid("t").replace("-", "_")
+    assert api.post("/video/calltypes", json={"name": name}).status_code == 201
+    path = f"/video/call/{name}/{uid('c')}"
+    assert api.post(path, json={"data": {"created_by_id": "owner"}}).status_code == 200
+    assert api.get(path).json()["call"]["settings"]["screensharing"]["enabled"] is True  # now cached
+    updated = api.put(f"/video/calltypes/{name}", json={"settings": {"screensharing": {"enabled": False}}})
+    assert updated.status_code == 200, updated.text
+    assert api.get(path).json()["call"]["settings"]["screensharing"]["enabled"] is False
+    assert api.post(path, json={}).json()["call"]["settings"]["screensharing"]["enabled"] is False

@@ -15,7 +15,7 @@ from weir.coordinator.errors import RequestGuard, install_error_handlers
 from weir.coordinator.events import EventEmitter
 from weir.coordinator.ratelimit import InMemoryRateLimiter
 from weir.coordinator.realtime.hub import Hub
-from weir.coordinator.routes import api_router
+from weir.coordinator.routes import include_api
 from weir.coordinator.scheduler import Scheduler
 from weir.coordinator.services import Services
 from weir.coordinator.sfu_setup import sfu_setup
@@ -94,7 +94,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.weir = weir
     install_error_handlers(app)
     app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes)
-    app.include_router(api_router())
+    include_api(app)
     app.state.sfu_placement = sfu.placement
     app.state.sfu = sfu  # tests look inside (the in-process SFU's sessions)
     for router in sfu.routers():

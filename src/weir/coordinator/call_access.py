@@ -10,10 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.coordinator.auth import Caller
 from weir.domain.capabilities import ALL_CAPABILITIES, Capability, call_roles, own_capabilities
+from weir.domain.effective_settings import EffectiveSettings
 from weir.domain.settings import merge_settings
 from weir.protocol.errors import APIError, ErrorCode, input_error
 from weir.store.calls import get_member, get_user_permissions
-from weir.store.calltypes import get_call_type
+from weir.store.calltypes import cached_call_type
 from weir.store.tables import CallMemberRow, CallRow, CallTypeRow, CallUserPermissionRow
 
 
@@ -22,7 +23,7 @@ class CallAccess:
     """A caller's view of one call type (and call, once it exists)."""
 
     call_type: CallTypeRow
-    settings: dict[str, Any]
+    settings: EffectiveSettings
     capabilities: frozenset[str]
     membership: CallMemberRow | None
 
@@ -35,7 +36,8 @@ class CallAccess:
 
 
 async def load_call_type(session: AsyncSession, name: str) -> CallTypeRow:
-    row = await get_call_type(session, name)
+    """The call type (a cached, read-only copy); an unknown name is a 400 on ``type``."""
+    row = await cached_call_type(session, name)
     if row is None:
         raise input_error("type", f"call type '{name}' does not exist")
     return row
@@ -51,7 +53,7 @@ def _access(
     caller: Caller, call_type: CallTypeRow, call: CallRow | None, membership: CallMemberRow | None,
     permissions: CallUserPermissionRow | None,
 ) -> CallAccess:
-    settings = effective_settings(call_type, call)
+    settings = EffectiveSettings.of(effective_settings(call_type, call))
     if caller.is_server:
         return CallAccess(call_type, settings, ALL_CAPABILITIES, None)
     roles = call_roles(
@@ -61,7 +63,7 @@ def _access(
         token_role=caller.claims.role,
     )
     capabilities = own_capabilities(
-        grants=call_type.grants, roles=roles, settings=settings,
+        grants=call_type.grants, roles=roles, settings=settings.raw,
         granted=permissions.granted if permissions else (), revoked=permissions.revoked if permissions else (),
     )
     if call is not None and caller.user_id in (call.blocked_user_ids or []):
@@ -105,4 +107,4 @@ async def accesses_for(
 async def system_access(session: AsyncSession, call: CallRow) -> CallAccess:
     """The server's view of a call, for work no request drives (timers, ring timeouts)."""
     call_type = await load_call_type(session, call.type)
-    return CallAccess(call_type, effective_settings(call_type, call), ALL_CAPABILITIES, None)
+    return CallAccess(call_type, EffectiveSettings.of(effective_settings(call_type, call)), ALL_CAPABILITIES, None)

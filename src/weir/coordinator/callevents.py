@@ -22,7 +22,7 @@ from weir.store.users import ensure_user, get_user
 
 def capabilities_by_role(access: CallAccess) -> dict[str, list[str]]:
     """What each role of the call type may do under the call's settings (clients recompute own_capabilities)."""
-    return {role: own_capabilities(access.call_type.grants, [role], access.settings)
+    return {role: own_capabilities(access.call_type.grants, [role], access.settings.raw)
             for role in access.call_type.grants}
 
 

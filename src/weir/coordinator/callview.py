@@ -109,18 +109,17 @@ def _user(users: dict[str, UserRow], user_id: str, since: datetime) -> UserRespo
 
 
 def _call(call: CallRow, access: CallAccess, loaded: Loaded) -> CallResponse:
-    backstage_settings = access.settings.get("backstage", {})
     created = utc(call.created_at)
     assert created is not None
     session_row = loaded.sessions.get(call.current_session_id or "")
     return CallResponse(
         type=call.type, id=call.id, cid=call.cid, created_by=_user(loaded.users, call.created_by_id, created),
         custom=readable_custom(call.custom, f"call {call.cid}"), current_session_id=call.current_session_id or "",
-        team=call.team, settings=access.settings, backstage=call.backstage, recording=call.recording,
+        team=call.team, settings=access.settings.raw, backstage=call.backstage, recording=call.recording,
         transcribing=call.transcribing, captioning=call.captioning, broadcasting=call.broadcasting,
         blocked_user_ids=list(call.blocked_user_ids or []), created_at=created,
         updated_at=utc(call.updated_at), starts_at=utc(call.starts_at),  # type: ignore[arg-type]
-        ended_at=utc(call.ended_at), join_ahead_time_seconds=backstage_settings.get("join_ahead_time_seconds"),
+        ended_at=utc(call.ended_at), join_ahead_time_seconds=access.settings.join_ahead_time_seconds,
         session=None if session_row is None else _session(
             session_row, loaded.participants.get(session_row.id, []), loaded.users),
     )

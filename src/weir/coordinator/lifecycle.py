@@ -32,10 +32,6 @@ class CallLifecycle:
         self.weir, self.session, self.call, self.access = weir, session, call, access
         self.events = CallEvents(weir, session, call, access)
 
-    @property
-    def limits(self) -> dict:
-        return self.access.settings.get("limits") or {}
-
     def check_can_join(self, who: Caller) -> None:
         access = self.access
         if who.user_id in (self.call.blocked_user_ids or []):
@@ -43,9 +39,8 @@ class CallLifecycle:
         access.require(Capability.JOIN_CALL)
         if self.call.ended_at is not None and not access.has(Capability.JOIN_ENDED_CALL):
             raise APIError(ErrorCode.NOT_ALLOWED, "the call has ended")
-        backstage = self.access.settings.get("backstage") or {}
         if self.call.backstage and not access.has(Capability.JOIN_BACKSTAGE) and not backstage_open_for_all(
-            now(), utc(self.call.starts_at), backstage.get("join_ahead_time_seconds")
+            now(), utc(self.call.starts_at), access.settings.join_ahead_time_seconds
         ):
             raise APIError(ErrorCode.NOT_ALLOWED, "the call is in backstage: only hosts can join until it goes live")
 
@@ -66,7 +61,7 @@ class CallLifecycle:
         call_session, _ = await open_session(self.session, self.call)
         present = await self._replace_unconnected(call_session, who)
         role = self.participant_role(who)
-        if is_full(self.limits, present, self.call.created_by_id, who.user_id, role):
+        if is_full(self.access.settings.limits, present, self.call.created_by_id, who.user_id, role):
             raise APIError(ErrorCode.CALL_FULL, "the call is full (limits.max_participants)")
         row = add_participant(self.session, call_session, who.user_id, role, who.is_anonymous, stamp)
         await self.session.flush()
@@ -165,14 +160,14 @@ class CallLifecycle:
         self._set_timer(call_session)
 
     def _set_timer(self, call_session: CallSessionRow) -> None:
-        ends = timer_ends_at(utc(call_session.started_at), self.limits.get("max_duration_seconds"))
+        ends = timer_ends_at(utc(call_session.started_at), self.access.settings.limits.max_duration_seconds)
         call_session.timer_ends_at = ends
         if ends is not None:
             self.weir.scheduler.schedule(self.session, CALL_TIMER, self.call.cid, ends, call_session.id)
 
     @property
     def inactivity_timeout(self) -> int:
-        return int((self.access.settings.get("session") or {}).get("inactivity_timeout_seconds") or 30)
+        return self.access.settings.inactivity_timeout_seconds
 
     def schedule_sweep(self, call_session: CallSessionRow) -> None:
         due = now() + timedelta(seconds=self.inactivity_timeout)

@@ -28,10 +28,6 @@ class CallRinging:
         self.lifecycle = CallLifecycle(weir, session, call, access)
         self.events = self.lifecycle.events
 
-    @property
-    def ring_settings(self) -> dict:
-        return self.access.settings.get("ring") or {}
-
     async def _targets(self, caller_id: str, user_ids: list[str] | None) -> list[str]:
         members = [m.user_id for m in await list_members(self.session, self.call.cid)]
         if user_ids:
@@ -75,9 +71,9 @@ class CallRinging:
         self.call.ring = True
         if targets:
             await self.events.ring(call_session.id, caller_id, targets, video)
-        for kind, key in ((AUTO_CANCEL, "auto_cancel_timeout_ms"), (INCOMING_TIMEOUT, "incoming_call_timeout_ms"),
-                          (MISSED, "missed_call_timeout_ms")):
-            milliseconds = int(self.ring_settings.get(key) or 0)
+        timeouts = self.access.settings.ring
+        for kind, milliseconds in ((AUTO_CANCEL, timeouts.auto_cancel_ms),
+                                   (INCOMING_TIMEOUT, timeouts.incoming_call_ms), (MISSED, timeouts.missed_call_ms)):
             if milliseconds > 0 and targets:
                 self.weir.scheduler.schedule(self.session, kind, self.call.cid,
                                              stamp + timedelta(milliseconds=milliseconds), call_session.id,
@@ -120,7 +116,7 @@ class CallRinging:
         if ring.all_rejected(call_session.accepted_by, call_session.rejected_by):
             ring.ended_at = now().isoformat()
             call_session.ring = ring.dump()
-            if self.ring_settings.get("end_call_when_all_rejected", True):
+            if self.access.settings.ring.end_call_when_all_rejected:
                 await self.lifecycle.end_call(None, REJECTED_REASON)
 
     async def on_auto_cancel(self, call_session: CallSessionRow, ring: Ring) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
+
+from weir.domain.effective_settings import Limits
 
 
 class Participant(Protocol):
@@ -27,14 +29,14 @@ def participant_counts(participants: Iterable[Participant]) -> tuple[dict[str, i
 
 
 def is_full(
-    limits: Mapping[str, Any], participants: Iterable[Participant], owner_id: str, joiner_id: str, joiner_role: str
+    limits: Limits, participants: Iterable[Participant], owner_id: str, joiner_id: str, joiner_role: str
 ) -> bool:
     """``limits.max_participants`` (0 = no limit), minus the owner and the excluded roles when configured."""
-    maximum = int(limits.get("max_participants") or 0)
+    maximum = limits.max_participants
     if maximum <= 0:
         return False
-    exclude_owner = bool(limits.get("max_participants_exclude_owner"))
-    excluded_roles = set(limits.get("max_participants_exclude_roles") or ())
+    exclude_owner = limits.max_participants_exclude_owner
+    excluded_roles = limits.max_participants_exclude_roles
 
     def counts(user_id: str, role: str) -> bool:
         return not (exclude_owner and user_id == owner_id) and role not in excluded_roles

@@ -16,6 +16,9 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from weir.store.calltypes import CACHE as CALL_TYPES
+from weir.store.calltypes import CallTypeCache
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 AFTER_COMMIT = "weir.after_commit"
 WRITES = "weir_writes"  # execution option of the engine that write transactions use
@@ -94,11 +97,14 @@ async def migrate(engine: AsyncEngine) -> None:
 class Database:
     """One engine and its session factory; ``transaction()`` commits on success and rolls back on error."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, call_types: CallTypeCache | None = None) -> None:
         self.url = url
         self.engine = make_engine(url)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._writers = async_sessionmaker(self.engine.execution_options(**{WRITES: True}), expire_on_commit=False)
+        self.call_types = call_types or CallTypeCache()
+        info = {CALL_TYPES: self.call_types}  # copied into each session's info
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
+        self._writers = async_sessionmaker(self.engine.execution_options(**{WRITES: True}), expire_on_commit=False,
+                                           info=info)
         # SQLite allows one writer; serialising writes here avoids 'database is locked' under load.
         self._write_lock = asyncio.Lock() if url.startswith("sqlite") else None
 

@@ -14,6 +14,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from weir.bus import Envelope, EventBus
 
 log = logging.getLogger(__name__)
@@ -22,7 +24,12 @@ OUTBOX_SIZE = 1000
 
 
 def encode(event: dict[str, Any]) -> str:
-    return json.dumps(event, separators=(",", ":"))
+    """The event as a JSON text frame, once for all its recipients; orjson, falling back to the standard
+    library for what orjson refuses (integers beyond 64 bits in custom data)."""
+    try:
+        return orjson.dumps(event).decode()
+    except TypeError:
+        return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
 
 
 

@@ -1,6 +1,6 @@
 """HTTP routes, one module per resource; each exposes ``router``."""
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, FastAPI, Request
 
 from weir.coordinator.realtime import socket as realtime_socket
 from weir.coordinator.routes import app_settings, call_actions, call_lifecycle, calls, calltypes, moderation, queries
@@ -20,13 +20,13 @@ async def storable_body(request: Request) -> None:
             raise input_error(*problem)
 
 
-def api_router() -> APIRouter:
-    router = APIRouter(prefix=API_PREFIX)
-    http = APIRouter(dependencies=[Depends(storable_body)])
-    # queries first: its POST /video/call/members must win over calls' POST /video/call/{type}.
-    for module in (system, queries, users, moderation, roles, calltypes, call_actions, call_lifecycle, calls,
+def include_api(app: FastAPI) -> None:
+    """Each resource's router straight into the app: FastAPI matches a request once per level of included
+    routers, so nesting them (API prefix, then body check, then resource) walked the route lists three times."""
+    storable = [Depends(storable_body)]
+    # queries first: its POST /video/call/members must win over calls' POST /video/call/{type}. Then calls,
+    # the busiest (no later route shares a path with it): the app tries the routers in this order.
+    for module in (system, queries, calls, users, moderation, roles, calltypes, call_actions, call_lifecycle,
                    app_settings, devices, push_providers, external_storage, edges):
-        http.include_router(module.router)
-    router.include_router(http)
-    router.include_router(realtime_socket.router)
-    return router
+        app.include_router(module.router, prefix=API_PREFIX, dependencies=storable)
+    app.include_router(realtime_socket.router, prefix=API_PREFIX)

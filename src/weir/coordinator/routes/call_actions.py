@@ -10,9 +10,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.coordinator.auth import Caller, services, user_caller
-from weir.coordinator.call_actions_events import InteractionEvents, granters, user_access
 from weir.coordinator.call_access import CallAccess
-from weir.coordinator.routes.calls import CallId, CallType, _load
+from weir.coordinator.call_actions_events import InteractionEvents, granters, user_access
+from weir.coordinator.call_service import open_call
+from weir.coordinator.routes.calls import CallId, CallType
+from weir.coordinator.userview import user_response
 from weir.domain.capabilities import ALL_CAPABILITIES, Capability
 from weir.domain.clock import now
 from weir.protocol import events as ev
@@ -28,7 +30,6 @@ from weir.protocol.call_actions import (
 )
 from weir.protocol.common import Empty
 from weir.protocol.errors import input_error, not_allowed
-from weir.coordinator.userview import user_response
 from weir.store.sessions import active_participants, current_session, latest_session
 from weir.store.tables import CallMemberRow, CallRow, CallSessionRow, CallUserPermissionRow, UserFeedbackRow
 from weir.store.users import ensure_user
@@ -60,9 +61,8 @@ async def send_call_event(
     request: Request, type: CallType, id: CallId, body: SendCallEventRequest,
     who: Caller = Depends(user_caller("SendEvent")),
 ) -> Empty:
-    async with services(request).db.transaction() as session:
-        call, access = await _load(session, who, type, id)
-        access.require(Capability.JOIN_CALL)
+    async with open_call(services(request), who, type, id, Capability.JOIN_CALL) as opened:
+        session, call = opened.session, opened.call
         user = await ensure_user(session, _acting_user_id(who, body.user_id))
         await InteractionEvents(services(request), session, call).custom(user, body.custom)
     return Empty()
@@ -73,9 +73,8 @@ async def send_reaction(
     request: Request, type: CallType, id: CallId, body: SendReactionRequest,
     who: Caller = Depends(user_caller("SendVideoReaction")),
 ) -> SendReactionResponse:
-    async with services(request).db.transaction() as session:
-        call, access = await _load(session, who, type, id)
-        access.require(Capability.CREATE_REACTION)
+    async with open_call(services(request), who, type, id, Capability.CREATE_REACTION) as opened:
+        session, call = opened.session, opened.call
         user = await ensure_user(session, _acting_user_id(who, body.user_id))
         reaction = ev.Reaction(type=body.type, user=user_response(user), emoji_code=body.emoji_code,
                                custom=body.custom)
@@ -89,8 +88,7 @@ def _check_requestable(access: CallAccess, permissions: list[str]) -> None:
         if section is None:
             raise input_error("permissions", f"'{permission}' cannot be requested; only "
                                              f"{', '.join(REQUESTABLE)} can")
-        settings = access.settings.get(section, {})
-        if settings.get("enabled") is False or not settings.get("access_request_enabled"):
+        if not access.settings.access_request_allowed(section):
             raise input_error("permissions", f"requests for '{permission}' are switched off in this call's "
                                              f"{section} settings")
 
@@ -101,8 +99,8 @@ async def request_permission(
     who: Caller = Depends(user_caller("RequestPermission")),
 ) -> Empty:
     permissions = list(dict.fromkeys(body.permissions))
-    async with services(request).db.transaction() as session:
-        call, access = await _load(session, who, type, id)
+    async with open_call(services(request), who, type, id) as opened:
+        session, call, access = opened.session, opened.call, opened.access
         _check_requestable(access, permissions)
         user = await ensure_user(session, _acting_user_id(who, body.user_id))
         to = await granters(session, access.call_type, call)
@@ -151,9 +149,8 @@ async def update_user_permissions(
     who: Caller = Depends(user_caller("UpdateUserPermissions")),
 ) -> Empty:
     grant, revoke = set(body.grant_permissions), set(body.revoke_permissions)
-    async with services(request).db.transaction() as session:
-        call, access = await _load(session, who, type, id)
-        access.require(Capability.UPDATE_CALL_PERMISSIONS)
+    async with open_call(services(request), who, type, id, Capability.UPDATE_CALL_PERMISSIONS) as opened:
+        session, call, access = opened.session, opened.call, opened.access
         _check_permission_changes(access, body)
         user = await ensure_user(session, body.user_id)
         row = await _permission_row(session, call, body.user_id)
@@ -188,9 +185,8 @@ async def mute_users(
         raise input_error("user_ids", "give exactly one of user_ids or mute_all_users: true")
     if not body.tracks:
         raise input_error("audio", "say what to mute: audio, video, screenshare or screenshare_audio")
-    async with services(request).db.transaction() as session:
-        call, access = await _load(session, who, type, id)
-        access.require(Capability.MUTE_USERS)
+    async with open_call(services(request), who, type, id, Capability.MUTE_USERS) as opened:
+        session, call = opened.session, opened.call
         muter_id = _acting_user_id(who, body.muted_by_id, "muted_by_id")
         if body.user_ids is not None:
             muted = list(dict.fromkeys(body.user_ids))
@@ -218,8 +214,8 @@ async def collect_user_feedback(
     request: Request, type: CallType, id: CallId, body: CollectUserFeedbackRequest,
     who: Caller = Depends(user_caller("CollectUserFeedback")),
 ) -> Empty:
-    async with services(request).db.transaction() as session:
-        call, _ = await _load(session, who, type, id)
+    async with open_call(services(request), who, type, id) as opened:
+        session, call = opened.session, opened.call
         rated = await _feedback_session(session, call, body.session_id)
         user = await ensure_user(session, _acting_user_id(who, body.user_id))
         feedback = UserFeedbackRow(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 
 from weir.coordinator.auth import Caller, caller, services, user_caller
+from weir.coordinator.call_service import get_or_create, open_call
 from weir.coordinator.callview import call_state_response
-from weir.coordinator.lifecycle import CallLifecycle, participant_of
-from weir.coordinator.ringing import CallRinging
-from weir.coordinator.routes.calls import CallId, CallType, _get_or_create, _load
+from weir.coordinator.lifecycle import participant_of
+from weir.coordinator.routes.calls import CallId, CallType
 from weir.coordinator.routes.edges import join_credentials
 from weir.domain.capabilities import Capability
 from weir.protocol.calls import (
@@ -40,16 +40,16 @@ async def join_call(
     if body.create:
         if who.is_anonymous:
             raise APIError(ErrorCode.NOT_ALLOWED, "anonymous users cannot create calls")
-        made = await _get_or_create(request, who, type, id, GetOrCreateCallRequest(
+        made = await get_or_create(services(request), who, type, id, GetOrCreateCallRequest(
             data=body.data, ring=body.ring, notify=body.notify, video=body.video, members_limit=body.members_limit,
         ), None)
         created = made.created
-    async with services(request).db.transaction() as session:
-        call, access = await _load(session, who, type, id)
-        call_session, participant = await CallLifecycle(services(request), session, call, access).join(who)
+    async with open_call(services(request), who, type, id) as opened:
+        session, call, access = opened.session, opened.call, opened.access
+        call_session, participant = await opened.lifecycle.join(who)
         state = await call_state_response(session, call, access, body.members_limit or MEMBERS_LIMIT_DEFAULT)
         credentials, stats_options = await join_credentials(request, call.cid, participant, access)
-        return JoinCallResponse(**state.model_dump(), created=created, session_id=call_session.id,
+        return JoinCallResponse(**dict(state), created=created, session_id=call_session.id,
                                 user_session_id=participant.user_session_id, credentials=credentials,
                                 stats_options=stats_options)
 
@@ -59,14 +59,13 @@ async def leave_call(
     request: Request, type: CallType, id: CallId, body: LeaveCallRequest,
     who: Caller = Depends(caller("LeaveCall")),
 ) -> Empty:
-    async with services(request).db.transaction() as session:
-        call, access = await _load(session, who, type, id)
-        participant = await participant_of(session, call, body.user_session_id)
+    async with open_call(services(request), who, type, id) as opened:
+        participant = await participant_of(opened.session, opened.call, body.user_session_id)
         if participant is None or (not who.is_server and participant.user_id != who.user_id):
-            raise not_found(f"participant {body.user_session_id} in call {call.cid}")
-        call_session = await current_session(session, call)
+            raise not_found(f"participant {body.user_session_id} in call {opened.call.cid}")
+        call_session = await current_session(opened.session, opened.call)
         if call_session is not None and participant.session_id == call_session.id:
-            await CallLifecycle(services(request), session, call, access).leave(call_session, participant, "left")
+            await opened.lifecycle.leave(call_session, participant, "left")
     return Empty()
 
 
@@ -74,11 +73,9 @@ async def leave_call(
 async def go_live(
     request: Request, type: CallType, id: CallId, who: Caller = Depends(user_caller("GoLive")),
 ) -> Empty:
-    async with services(request).db.transaction() as session:
-        call, access = await _load(session, who, type, id)
-        access.require(Capability.UPDATE_CALL)
-        if call.backstage:
-            await CallLifecycle(services(request), session, call, access).go_live()
+    async with open_call(services(request), who, type, id, Capability.UPDATE_CALL) as opened:
+        if opened.call.backstage:
+            await opened.lifecycle.go_live()
     return Empty()
 
 
@@ -86,11 +83,9 @@ async def go_live(
 async def stop_live(
     request: Request, type: CallType, id: CallId, who: Caller = Depends(user_caller("StopLive")),
 ) -> Empty:
-    async with services(request).db.transaction() as session:
-        call, access = await _load(session, who, type, id)
-        access.require(Capability.UPDATE_CALL)
-        if not call.backstage:
-            await CallLifecycle(services(request), session, call, access).stop_live()
+    async with open_call(services(request), who, type, id, Capability.UPDATE_CALL) as opened:
+        if not opened.call.backstage:
+            await opened.lifecycle.stop_live()
     return Empty()
 
 
@@ -99,11 +94,9 @@ async def ring_call(
     request: Request, type: CallType, id: CallId, body: RingCallRequest,
     who: Caller = Depends(user_caller("RingCall")),
 ) -> RingCallResponse:
-    async with services(request).db.transaction() as session:
-        call, access = await _load(session, who, type, id)
-        access.require(Capability.JOIN_CALL)
-        caller_id = who.user_id or call.created_by_id
-        rung = await CallRinging(services(request), session, call, access).ring(
+    async with open_call(services(request), who, type, id, Capability.JOIN_CALL) as opened:
+        caller_id = who.user_id or opened.call.created_by_id
+        rung = await opened.ringing.ring(
             caller_id, bool(body.video), body.user_ids, by_server=who.is_server)
     return RingCallResponse(members_ids=rung)
 
@@ -114,9 +107,8 @@ async def accept_call(
 ) -> Empty:
     if who.user_id is None:
         raise input_error("user_id", "a server token cannot accept a call")
-    async with services(request).db.transaction() as session:
-        call, access = await _load(session, who, type, id)
-        await CallRinging(services(request), session, call, access).accept(who.user_id)
+    async with open_call(services(request), who, type, id) as opened:
+        await opened.ringing.accept(who.user_id)
     return Empty()
 
 
@@ -127,10 +119,8 @@ async def reject_call(
 ) -> Empty:
     if who.user_id is None:
         raise input_error("user_id", "a server token cannot reject a call")
-    async with services(request).db.transaction() as session:
-        call, access = await _load(session, who, type, id)
-        reason = (body or RejectCallRequest()).reason
-        await CallRinging(services(request), session, call, access).reject(who.user_id, reason)
+    async with open_call(services(request), who, type, id) as opened:
+        await opened.ringing.reject(who.user_id, (body or RejectCallRequest()).reason)
     return Empty()
 
 
@@ -143,10 +133,8 @@ def _pin_route(pinned: bool) -> None:
         request: Request, type: CallType, id: CallId, body: PinRequest,
         who: Caller = Depends(user_caller("VideoPin" if pinned else "VideoUnpin")),
     ) -> Empty:
-        async with services(request).db.transaction() as session:
-            call, access = await _load(session, who, type, id)
-            access.require(Capability.PIN_FOR_EVERYONE)
-            await CallLifecycle(services(request), session, call, access).pin(body.user_id, body.session_id, pinned)
+        async with open_call(services(request), who, type, id, Capability.PIN_FOR_EVERYONE) as opened:
+            await opened.lifecycle.pin(body.user_id, body.session_id, pinned)
         return Empty()
 
 

@@ -11,16 +11,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.coordinator.auth import Caller, caller, services, user_caller
 from weir.coordinator.call_access import accesses_for
+from weir.coordinator.call_service import load_call, watch
 from weir.coordinator.callview import call_states, member_response
-from weir.coordinator.routes.calls import ConnectionId, _load, _watch
+from weir.coordinator.routes.calls import ConnectionId
 from weir.coordinator.userview import user_response
 from weir.domain.capabilities import CREATOR_ROLE, Capability
 from weir.domain.filters import FilterError, parse_filter, parse_sort
 from weir.protocol.calls import MEMBERS_LIMIT_DEFAULT
 from weir.protocol.errors import input_error
 from weir.protocol.queries import (
-    QueryCallsRequest, QueryCallsResponse, QueryMembersRequest, QueryMembersResponse, QueryRequest,
-    QueryUsersRequest, QueryUsersResponse,
+    QueryCallsRequest,
+    QueryCallsResponse,
+    QueryMembersRequest,
+    QueryMembersResponse,
+    QueryRequest,
+    QueryUsersRequest,
+    QueryUsersResponse,
 )
 from weir.store.calls import users_by_id
 from weir.store.calltypes import list_call_types
@@ -97,7 +103,7 @@ async def query_calls(
         calls = await call_states(session, page.rows, accesses, MEMBERS_LIMIT_DEFAULT)
         if body.watch:
             for call in page.rows:
-                _watch(request, who, call.cid, connection_id)
+                watch(services(request), who, call.cid, connection_id)
     return QueryCallsResponse(calls=calls, next=page.next, prev=page.prev)
 
 
@@ -106,7 +112,7 @@ async def query_members(
     request: Request, body: QueryMembersRequest, who: Caller = Depends(caller("QueryMembers")),
 ) -> QueryMembersResponse:
     async with services(request).db.read() as session:
-        call, _access = await _load(session, who, body.type, body.id)
+        call, _access = await load_call(session, who, body.type, body.id)
         page = await _page(session, MEMBERS, select(CallMemberRow).where(CallMemberRow.call_cid == call.cid), body)
         users = await users_by_id(session, (m.user_id for m in page.rows))
         members = [member_response(m, users[m.user_id]) for m in page.rows if m.user_id in users]
