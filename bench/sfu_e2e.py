@@ -38,6 +38,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Lock
 from pathlib import Path
 
 import httpx
@@ -208,12 +209,13 @@ class Reception:
             self.video += 1
 
 
-async def subscribe(plan: Plan, index: int, count: int, ready: Connection) -> None:
+async def subscribe(plan: Plan, index: int, count: int, ready: Connection, joining: Lock) -> None:
     receptions = [Reception() for _ in range(count)]
     transports = [new_transport(r) for r in receptions]
-    for n, transport in enumerate(transports):
-        await open_session(plan, "/sfu/whep", f"bench-viewer-{index}-{n}", transport,
-                           lambda local: offer(local, send=False))
+    with joining:  # one process joins at a time: 200 WHEP requests at once time out on a loaded machine
+        for n, transport in enumerate(transports):
+            await open_session(plan, "/sfu/whep", f"bench-viewer-{index}-{n}", transport,
+                               lambda local: offer(local, send=False))
     for transport in transports:
         await until_connected(transport)
     while any(r.video == 0 for r in receptions):
@@ -234,8 +236,8 @@ async def subscribe(plan: Plan, index: int, count: int, ready: Connection) -> No
         await transport.close()
 
 
-def subscriber_main(plan: Plan, index: int, count: int, ready: Connection) -> None:
-    asyncio.run(subscribe(plan, index, count, ready))
+def subscriber_main(plan: Plan, index: int, count: int, ready: Connection, joining: Lock) -> None:
+    asyncio.run(subscribe(plan, index, count, ready, joining))
 
 
 # --- measuring ---------------------------------------------------------------------------------------------------
@@ -273,15 +275,15 @@ def run(fanout: int, per_process: int, warmup_s: float, seconds: float, video_kb
             raise RuntimeError("the publisher did not connect")
         pub_ready.recv()
         sizes = [per_process] * (fanout // per_process) + ([fanout % per_process] if fanout % per_process else [])
-        pipes, processes = [], []
+        pipes, processes, joining = [], [], context.Lock()
         for index, size in enumerate(sizes):
             mine, theirs = context.Pipe()
-            process = context.Process(target=subscriber_main, args=(plan, index, size, theirs))
+            process = context.Process(target=subscriber_main, args=(plan, index, size, theirs, joining))
             process.start()
             pipes.append(mine)
             processes.append(process)
         for pipe in pipes:
-            if not pipe.poll(180):
+            if not pipe.poll(600):
                 raise RuntimeError("a subscriber process did not receive video")
             pipe.recv()
         time.sleep(warmup_s)
@@ -301,8 +303,11 @@ def run(fanout: int, per_process: int, warmup_s: float, seconds: float, video_kb
             count, raw = pipe.recv()
             received += count
             latencies.frombytes(raw)
-        for process in [publisher, *processes]:
-            process.join(30)
+        for process in [publisher, *processes]:  # their results are in: no need to wait for their goodbyes
+            process.join(2)
+            if process.is_alive():
+                process.terminate()
+                process.join(5)
     cpu_s = ticks / CLOCK_TICK
     ms = sorted(latencies)
     p50 = ms[len(ms) // 2] / 1e6 if ms else math.nan
