@@ -8,7 +8,9 @@ from hypothesis import strategies as st
 
 from tests.sfu.packets import vp8_payload
 from tests.sfu.test_receiver import Layer, feed, parsed, setup, subscribe
+from weir.sfu.downtrack import NACK_INTERVAL_NS
 from weir.sfu.errors import RtpError, RtxError
+from weir.sfu.packet import HEADROOM
 from weir.sfu.rtc.model import Layer as AnnouncedLayer
 from weir.sfu.rtc.model import TrackInfo
 from weir.sfu.rtc.negotiate import MID_URI, REPAIRED_RID_URI, RID_URI, AcceptedSection
@@ -17,8 +19,6 @@ from weir.sfu.rtc.sdp import Codec
 from weir.sfu.rtc.track import PublishedTrack
 from weir.sfu.rtcp import Nack, parse_compound
 from weir.sfu.rtp import RtpHeader, build_packet
-from weir.sfu.downtrack import NACK_INTERVAL_NS
-from weir.sfu.packet import HEADROOM
 from weir.sfu.rtx import OSN_SIZE, RtxStream, original_sequence_number
 
 RTX_PT, RTX_SSRC = 97, 0x5EED
