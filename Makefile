@@ -9,7 +9,7 @@ WEB_BUILD  := src/weir/web_dist/index.html
 WEB_SOURCES := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json \
                src/weir/protocol/sfu.schema.json
 
-.PHONY: run test install web screenshots postgres bench-api bench-events bench-sfu bench-join bench-recording bench-recovery soak fuzz migration clean
+.PHONY: run test install web screenshots postgres bench-api bench-events bench-sfu bench-sfu-e2e bench-join bench-recording bench-recovery soak fuzz migration clean
 
 run: $(STAMP) $(WEB_BUILD)
 	$(VENV)/bin/weir serve --dev
@@ -53,6 +53,10 @@ bench-events: $(STAMP)
 bench-sfu: $(STAMP)
 	$(PY) bench/sfu_forward.py
 	$(PY) bench/sfu_fanout.py
+
+# End to end: a WHIP publisher and N WHEP subscribers (processes) through `weir serve`, real SRTP on loopback.
+bench-sfu-e2e: $(STAMP)
+	$(PY) bench/sfu_e2e.py
 
 bench-join: $(STAMP)
 	$(PY) bench/join.py

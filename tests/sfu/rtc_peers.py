@@ -29,9 +29,9 @@ from weir.client.media.ice import HostIce
 from weir.client.media.synthetic import TestPatternTrack as Pattern
 from weir.client.media.synthetic import ToneTrack as Tone
 from weir.client.media.voice import mark_voice_activity
+from weir.rtc.sdp import parse
 from weir.sfu.rtc import IceConfig, Layer, RtcParticipant, RtcRoom, Subscription, TrackInfo
 from weir.sfu.rtc.negotiate import MID_URI, RID_URI, remote_transport
-from weir.rtc.sdp import parse
 from weir.sfu.rtc.transport import PeerTransport
 from weir.sfu.rtcp import Pli, parse_compound
 from weir.sfu.rtp import build_packet

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from weir.rtc.sdp import Codec, parse
 from weir.sfu.headerext import (
     ABS_SEND_TIME_ID,
     ABS_SEND_TIME_URI,
@@ -15,7 +16,6 @@ from weir.sfu.headerext import (
     SendHistory,
 )
 from weir.sfu.rtc.negotiate import FEEDBACK, TRANSPORT_CC, OfferedSlot, kept_transport_cc, subscriber_offer
-from weir.rtc.sdp import Codec, parse
 from weir.sfu.rtc.transport import LocalTransport
 from weir.sfu.rtp import RtpHeader, build_packet
 

@@ -16,9 +16,9 @@ from tests.sfu.lossy import LossyPath
 from tests.sfu.rtc_peers import LOOPBACK, Peer, eventually
 from tests.sfu.test_red import red_payload
 from weir.client.media.synthetic import ToneTrack
+from weir.rtc.sdp import parse
 from weir.sfu.rtc import RtcParticipant, RtcRoom, TrackInfo
 from weir.sfu.rtc.negotiate import remote_transport
-from weir.rtc.sdp import parse
 from weir.sfu.rtc.transport import PeerTransport
 from weir.sfu.rtp import build_packet
 

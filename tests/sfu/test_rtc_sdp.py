@@ -8,6 +8,7 @@ from aiortc.sdp import SessionDescription
 from hypothesis import given
 from hypothesis import strategies as st
 
+from weir.rtc.sdp import Codec, SdpError, parse
 from weir.sfu.rtc.negotiate import (
     MID_URI,
     RID_URI,
@@ -17,7 +18,6 @@ from weir.sfu.rtc.negotiate import (
     remote_transport,
     subscriber_offer,
 )
-from weir.rtc.sdp import Codec, SdpError, parse
 from weir.sfu.rtc.transport import LocalTransport
 
 LOCAL = LocalTransport(

@@ -7,6 +7,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import SessionDescription
 
 from tests.sfu.test_rtc_sdp import LOCAL, SIMULCAST_OFFER, TRANSPORT
+from weir.rtc.sdp import Codec, parse
 from weir.sfu.rtc.negotiate import (
     MID_URI,
     REPAIRED_RID_URI,
@@ -16,7 +17,6 @@ from weir.sfu.rtc.negotiate import (
     kept_formats,
     subscriber_offer,
 )
-from weir.rtc.sdp import Codec, parse
 from weir.sfu.rtc.transport import LocalTransport
 
 SUBSCRIBER_LOCAL = LocalTransport("sfuU", "p" * 22, ("sha-256", "AA:BB"), "actpass",

@@ -8,16 +8,17 @@ from hypothesis import strategies as st
 
 from tests.sfu.packets import vp8_payload
 from tests.sfu.test_receiver import Layer, feed, parsed, setup, subscribe
+from weir.rtc.sdp import Codec
+from weir.sfu.downtrack import NACK_INTERVAL_NS
 from weir.sfu.errors import RtpError, RtxError
+from weir.sfu.packet import HEADROOM
 from weir.sfu.rtc.model import Layer as AnnouncedLayer
 from weir.sfu.rtc.model import TrackInfo
 from weir.sfu.rtc.negotiate import MID_URI, REPAIRED_RID_URI, RID_URI, AcceptedSection
 from weir.sfu.rtc.router import PublisherRouter
-from weir.rtc.sdp import Codec
 from weir.sfu.rtc.track import PublishedTrack
 from weir.sfu.rtcp import Nack, parse_compound
 from weir.sfu.rtp import RtpHeader, build_packet
-from weir.sfu.downtrack import NACK_INTERVAL_NS
 from weir.sfu.rtx import OSN_SIZE, RtxStream, original_sequence_number
 
 RTX_PT, RTX_SSRC = 97, 0x5EED
@@ -120,7 +121,7 @@ def test_simulcast_rtx_is_routed_by_its_repaired_rid() -> None:
     router.on_rtp(repair)
     assert (track.receiver.rtx_received, track.receiver.rtx_repaired) == (1, 1)
     repaired = track.receiver.lookup(1, 1)
-    assert repaired is not None and bytes(repaired.frame[12:]) == RtpHeader.parse(media[1]).payload
+    assert repaired is not None and bytes(repaired.frame[len(HEADROOM):]) == RtpHeader.parse(media[1]).payload
     assert track.receiver.lookup(0, 1) is None
     router.on_rtp(repair)  # now by its SSRC: a duplicate
     assert (track.receiver.rtx_received, track.receiver.rtx_repaired, router.unroutable) == (2, 1, 0)

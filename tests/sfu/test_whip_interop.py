@@ -13,11 +13,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from OpenSSL import SSL
 
+from tests.sfu.rtc_peers import LOOPBACK, Peer
+from weir.rtc.sdp import SdpError, parse
 from weir.sfu.rtc import RtcRoom, Subscription
 from weir.sfu.rtc.dtls import MediaCertificate
 from weir.sfu.rtc.negotiate import remote_transport
-from weir.rtc.sdp import SdpError, parse
-from tests.sfu.rtc_peers import LOOPBACK, Peer
 
 TRANSPORT = ("a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
              "a=fingerprint:sha-256 AA:BB\r\na=setup:actpass\r\na=rtcp-mux\r\n")

@@ -84,6 +84,8 @@ class SturdyStunProtocol(StunProtocol):
 class HostConnection(Connection):
     """An aioice connection whose local candidates are one host candidate per configured address."""
 
+    protocol_class: type[SturdyStunProtocol] = SturdyStunProtocol  # what reads each gathered socket
+
     def __init__(
         self,
         config: IceConfig,
@@ -105,7 +107,7 @@ class HostConnection(Connection):
             except OSError as exc:
                 logger.warning("ICE: cannot gather on %s: %s", address, exc)
                 continue
-            _, protocol = await loop.create_datagram_endpoint(lambda: SturdyStunProtocol(self), sock=sock)
+            _, protocol = await loop.create_datagram_endpoint(lambda: self.protocol_class(self), sock=sock)
             host, port = sock.getsockname()[:2]
             add_host_protocol(self, protocol, Candidate(
                 foundation=candidate_foundation("host", "udp", host),
@@ -131,10 +133,13 @@ class IceLink:
     def __init__(self, config: IceConfig, *, controlling: bool) -> None:
         self._config = config
         self._controlling = controlling
-        self.connection = HostConnection(config, controlling=controlling)
+        self.connection = self._new_connection()
         self._next: HostConnection | None = None  # an ICE restart waiting for its checks
         self._closed = False
         self.lost = False  # the connection died under us (consent expired)
+
+    def _new_connection(self) -> HostConnection:
+        return HostConnection(self._config, controlling=self._controlling)
 
     @property
     def role(self) -> str:
@@ -175,7 +180,7 @@ class IceLink:
     async def begin_restart(self) -> None:
         """Gather a new connection with new credentials; the current one keeps carrying media meanwhile."""
         if self._next is None:
-            self._next = HostConnection(self._config, controlling=self._controlling)
+            self._next = self._new_connection()
             await self._next.gather_candidates()
 
     async def finish_restart(self, username: str, password: str) -> None:

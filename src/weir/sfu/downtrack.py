@@ -1,8 +1,11 @@
 """One subscribed track of one subscriber: applies the forwarder's decisions and answers the subscriber's RTCP.
 
-Per packet: ask the forwarder, copy the payload behind a fresh 12-byte header carrying this subscriber's SSRC,
-payload type and munged numbers, rewrite VP8 ids in the copy, remember the packet in the sequencer, hand the
-copy to the sink. The publisher's header extensions are not forwarded.
+Per packet: ask the forwarder, copy the frame (the one copy of the payload per subscriber), write a 12-byte
+header carrying this subscriber's SSRC, payload type and munged numbers into the copy's headroom, rewrite VP8 ids
+in the copy, remember the packet in the sequencer, hand the copy to the sink. An ``ExtensionSink`` gets the copy
+with the extension room still in front of the header and writes its block there; any other sink gets the packet
+alone (the room dropped from the front, which moves nothing). The publisher's header extensions are not
+forwarded.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ from typing import Protocol
 from weir.sfu.codecs import red
 from weir.sfu.codecs.vp8 import write_ids
 from weir.sfu.forwarder import Forwarder
+from weir.sfu.headerext import ExtensionSink
 from weir.sfu.munger import Munger, Segment
-from weir.sfu.packet import InboundPacket
+from weir.sfu.packet import EXTENSION_ROOM, HEADROOM, InboundPacket
 from weir.sfu.rtcp import SenderReport
-from weir.sfu.rtp import FIXED_HEADER_SIZE, write_fixed_header
+from weir.sfu.rtp import write_fixed_header
 from weir.sfu.rtx import RtxStream
 from weir.sfu.selector import LayerSelector
 from weir.sfu.seqnum import SEQ_BITS, unwrap_near
@@ -26,6 +30,8 @@ from weir.sfu.sequencer import SEQUENCER_PACKETS, Sequencer
 __all__ = ["DownTrack", "PacketSink", "TrackSource"]
 
 PacketSink = Callable[[bytearray], object]
+
+PAYLOAD_AT = len(HEADROOM)  # where the payload starts in a frame and in its copy; the header ends there
 
 NACK_INTERVAL_NS = 50_000_000
 NACK_MAX_RESENDS = 4
@@ -59,6 +65,7 @@ def _rewrite_vp8(buf: bytearray, packet: InboundPacket, seg: Segment) -> None:
 class DownTrack:
     __slots__ = (
         "_forward",
+        "_from_headroom",
         "_munger",
         "_payload_type",
         "_resent",
@@ -92,6 +99,7 @@ class DownTrack:
     ) -> None:
         self._source = source
         self._sink = sink
+        self._from_headroom = sink.from_headroom if isinstance(sink, ExtensionSink) else None
         self._ssrc = ssrc
         self._payload_type = payload_type
         self._rewrite = _rewrite_vp8 if vp8 else _rewrite_nothing
@@ -114,12 +122,17 @@ class DownTrack:
             return
         out_seq = packet.ext_seq - seg.seq_offset
         buf = bytearray(packet.frame)  # _build, inlined: this runs once per subscriber per packet
-        write_fixed_header(buf, packet.marker | self._payload_type, out_seq, packet.ext_ts - seg.ts_offset, self._ssrc)
+        write_fixed_header(buf, packet.marker | self._payload_type, out_seq, packet.ext_ts - seg.ts_offset, self._ssrc,
+                           EXTENSION_ROOM)
         self._rewrite(buf, packet, seg)
         self._sequencer.push(out_seq, packet.ext_seq, seg)
         self.packets_sent += 1
         self.octets_sent += packet.payload_size
-        self._sink(buf)
+        if self._from_headroom is not None:
+            self._from_headroom(buf)
+        else:
+            del buf[:EXTENSION_ROOM]
+            self._sink(buf)
 
     def use_red(self, payload_type: int | None) -> None:
         """The track carries RED (RFC 2198): forward its RED packets whole under ``payload_type``, their blocks
@@ -128,7 +141,7 @@ class DownTrack:
 
         def rewrite(buf: bytearray, packet: InboundPacket, seg: Segment) -> None:
             if packet.red_primary >= 0:
-                rewrite_red(buf, FIXED_HEADER_SIZE, packet.red_primary)
+                rewrite_red(buf, PAYLOAD_AT, packet.red_primary)
 
         self._rewrite = rewrite
 
@@ -137,10 +150,12 @@ class DownTrack:
         self.forwarder.skip(packet)
 
     def _build(self, packet: InboundPacket, seg: Segment, out_seq: int) -> bytearray:
-        """The packet as sent under ``seg`` (retransmissions; ``write`` has it inline)."""
+        """The packet as sent under ``seg``, without extensions (retransmissions; ``write`` has it inline)."""
         buf = bytearray(packet.frame)
-        write_fixed_header(buf, packet.marker | self._payload_type, out_seq, packet.ext_ts - seg.ts_offset, self._ssrc)
+        write_fixed_header(buf, packet.marker | self._payload_type, out_seq, packet.ext_ts - seg.ts_offset, self._ssrc,
+                           EXTENSION_ROOM)
         self._rewrite(buf, packet, seg)
+        del buf[:EXTENSION_ROOM]
         return buf
 
     def handle_nack(self, lost: Iterable[int], now_ns: int = 0) -> int:

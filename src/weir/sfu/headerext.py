@@ -7,8 +7,10 @@ negotiated transport-cc instead reports when each transport-wide sequence number
 from its own record of when it sent each one and how big it was (``SendHistory``).
 
 Down-tracks write a plain 12-byte header; ``ExtensionSink`` stands between a video down-track (media and RTX)
-and its transport and inserts one one-byte-header extension block (RFC 8285) carrying what the subscriber
-negotiated. One ``SendHistory`` numbers every stamped packet of a subscriber's transport.
+and its transport and adds one one-byte-header extension block (RFC 8285) carrying what the subscriber
+negotiated. A forwarded packet comes with room for the block in front of its header (``from_headroom``): the
+header moves back and the block fills the gap, the payload stays where it is. A retransmission gets the block
+inserted. One ``SendHistory`` numbers every stamped packet of a subscriber's transport.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ _ONE_BYTE_PROFILE = 0xBEDE
 _ONE = struct.Struct("!HHI")  # profile, length in words (1), one element padded to a word
 _TWO = struct.Struct("!HHII")  # profile, length in words (2), abs-send-time element, sequence element and a pad
 _FIXED_HEADER = 12
+_ROOM = 12  # what ``from_headroom`` finds in front of the header: packet.EXTENSION_ROOM, room for ``_TWO``
 _FRACTION_BITS = 18
 _NS = 1_000_000_000
 _TIME_MASK = 0xFFFFFF
@@ -100,3 +103,35 @@ class ExtensionSink:
             return
         packet[0] |= 0x10
         self._send(packet)
+
+    def from_headroom(self, buf: bytearray) -> None:
+        """Stamp and send the packet at ``buf[12:]`` (a plain header, then the payload), the 12 bytes before it
+        spare: the block is written in front of the payload and the header moved in front of the block. Dropping
+        what is left of the room from the front of a bytearray moves nothing."""
+        history = self.history
+        if history is None and not self._abs:  # transport-cc offered, not (or not yet) answered
+            del buf[:_ROOM]
+            self._send(buf)
+            return
+        now = self._now_ns()
+        stamp = self._abs | (now << _FRACTION_BITS) // _NS & _TIME_MASK
+        if history is not None:
+            seq = history.next_seq
+            history.next_seq = seq + 1
+            number = self._seq | (seq & 0xFFFF) << 8
+            block, first, second = (_TWO, stamp, number) if self._abs else (_ONE, number, 0)
+        else:
+            block, first, second = _ONE, stamp, 0
+        start = _ROOM - block.size  # the header moves back by the block's size, then the block fills the gap
+        buf[start:start + _FIXED_HEADER] = buf[_ROOM:_ROOM + _FIXED_HEADER]
+        if block is _TWO:
+            _TWO.pack_into(buf, start + _FIXED_HEADER, _ONE_BYTE_PROFILE, 2, first, second)
+        else:
+            _ONE.pack_into(buf, start + _FIXED_HEADER, _ONE_BYTE_PROFILE, 1, first)
+        buf[start] |= 0x10
+        del buf[:start]
+        if history is not None:
+            index = seq & history.mask
+            history.sent_ns[index] = now
+            history.sizes[index] = len(buf)
+        self._send(buf)

@@ -1,7 +1,8 @@
 """``InboundPacket``: one received RTP packet, annotated once by its receiver.
 
 Nothing downstream parses the header again: down-tracks read these fields, copy ``frame`` and write their own
-12-byte header into the copy's headroom.
+12-byte header into the copy's headroom, in front of the payload; before it stays room for the header extension
+block a subscriber's ``ExtensionSink`` writes, so that stamping a packet moves 12 bytes, not the payload.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from dataclasses import dataclass
 
 from weir.sfu.rtp import FIXED_HEADER_SIZE
 
-__all__ = ["HEADROOM", "InboundPacket"]
+__all__ = ["EXTENSION_ROOM", "HEADROOM", "InboundPacket"]
 
-HEADROOM = bytes(FIXED_HEADER_SIZE)  # room for a down-track's header in front of the payload
+EXTENSION_ROOM = 12  # the largest extension block the SFU writes: abs-send-time and transport-cc (headerext.py)
+HEADROOM = bytes(EXTENSION_ROOM + FIXED_HEADER_SIZE)  # room for an extension block and a header before the payload
 
 
 @dataclass(slots=True, eq=False)

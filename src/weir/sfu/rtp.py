@@ -226,12 +226,12 @@ def build_packet(
     return head + b"".join(_U32.pack(c) for c in csrc_list) + block + payload + tail
 
 
-def write_fixed_header(buf: bytearray, marker_pt: int, ext_seq: int, ext_ts: int, ssrc: int) -> None:
-    """Write a 12-byte header (no CSRCs, extensions or padding) at the start of ``buf``.
+def write_fixed_header(buf: bytearray, marker_pt: int, ext_seq: int, ext_ts: int, ssrc: int, at: int = 0) -> None:
+    """Write a 12-byte header (no CSRCs, extensions or padding) at ``buf[at:]``.
 
     ``marker_pt`` is the second header byte: the marker bit (0x80) or'ed with the payload type.
     """
-    _FIXED.pack_into(buf, 0, 0x80, marker_pt, ext_seq & 0xFFFF, ext_ts & 0xFFFFFFFF, ssrc)
+    _FIXED.pack_into(buf, at, 0x80, marker_pt, ext_seq & 0xFFFF, ext_ts & 0xFFFFFFFF, ssrc)
 
 
 def rewrite_ids(buf: bytearray, ext_seq: int, ext_ts: int, ssrc: int) -> None:

@@ -16,12 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from weir.sfu.errors import RedError
+from weir.sfu.rtp import FIXED_HEADER_SIZE
 
 __all__ = ["primary_offset", "rewriter"]
 
 _REDUNDANT_HEADER = 4
 
-Rewrite = Callable[[bytearray, int, int], None]  # (packet, payload start, primary data start)
+Rewrite = Callable[[bytearray, int, int], None]  # (packet, payload start (the header ends there), primary data start)
 
 
 def primary_offset(data: bytes, start: int, end: int) -> int:
@@ -56,7 +57,8 @@ def rewriter(red_payload_type: int | None, primary_payload_type: int) -> Rewrite
         return primary_only
 
     def whole(buf: bytearray, start: int, primary: int) -> None:
-        buf[1] = buf[1] & 0x80 | red_payload_type
+        marker_pt = start - FIXED_HEADER_SIZE + 1  # the header's second byte: the header ends where ``start`` is
+        buf[marker_pt] = buf[marker_pt] & 0x80 | red_payload_type
         pos = start
         while buf[pos] & 0x80:
             buf[pos] = 0x80 | primary_payload_type

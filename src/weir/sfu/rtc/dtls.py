@@ -5,7 +5,8 @@ aiortc's transport does the DTLS handshake (pyOpenSSL), checks the peer's finger
 into aiortc objects and route it to an ``RTCRtpReceiver``, which depacketises and decodes. ``MediaDtls``
 overrides the two routing methods, so each packet leaves as the decrypted bytes, untouched, for the SFU's packet
 core; no aiortc receiver, sender, decoder or encoder exists on the SFU side. Sending is synchronous: protect
-and hand to the ICE link's nominated pair.
+and hand to the ICE link's nominated pair. Once connected, receiving is too: ``receive_srtp`` is what the
+link's ``MediaInlet`` calls for each SRTP/SRTCP datagram (inbound.py); aiortc's reading task then sees only DTLS.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ __all__ = ["MediaCertificate", "MediaDtls", "PacketHandler"]
 logger = logging.getLogger(__name__)
 
 PacketHandler = Callable[[bytes], None]
+RTCP_FIRST, RTCP_LAST = 192, 208  # an RTCP packet type in the second byte: SR 200 ... (RFC 5761 section 4)
 
 # aiortc's suites (its certificate is ECDSA), then the ECDHE-RSA ones, so that the SFU as DTLS client can also
 # reach a server whose certificate is RSA: GStreamer's webrtcbin has one, and otherwise fails "no shared cipher".
@@ -53,6 +55,20 @@ class MediaDtls(RTCDtlsTransport):
         self.handler_errors = 0
         self.rtp_sent = 0
         self.rtp_dropped = 0  # not connected, or SRTP refused the packet
+        self.srtp_refused = 0  # received datagrams that failed to unprotect (forged, replayed, truncated)
+
+    def receive_srtp(self, data: bytes) -> None:
+        """One SRTP or SRTCP datagram from the socket, unprotected and handed on now (``MediaInlet.sink``)."""
+        try:
+            if len(data) > 1 and RTCP_FIRST <= data[1] <= RTCP_LAST:
+                self._on_rtcp(self._rx_srtp.unprotect_rtcp(data))
+            else:
+                self._on_rtp(self._rx_srtp.unprotect(data))
+        except (pylibsrtp.Error, ValueError):
+            self.srtp_refused += 1
+        except Exception:  # a bug must cost one packet, never the socket's reader
+            self.handler_errors += 1
+            logger.exception("media handler failed")
 
     async def _handle_rtp_data(self, data: bytes, arrival_time_ms: int) -> None:
         try:

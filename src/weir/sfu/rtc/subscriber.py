@@ -26,11 +26,12 @@ import re
 import time
 from dataclasses import dataclass
 
-from weir.sfu.codecs.h264 import same_format
+from weir.rtc.sdp import Codec, Media, SdpError, parse
 from weir.sfu.bwe import DownlinkEstimate
-from weir.sfu.headerext import ABS_SEND_TIME_ID, ABS_SEND_TIME_URI, TRANSPORT_CC_ID, ExtensionSink, SendHistory
+from weir.sfu.codecs.h264 import same_format
 from weir.sfu.downtrack import DownTrack
 from weir.sfu.errors import PacketError
+from weir.sfu.headerext import ABS_SEND_TIME_ID, ABS_SEND_TIME_URI, TRANSPORT_CC_ID, ExtensionSink, SendHistory
 from weir.sfu.receiver import MAX_LAYERS
 from weir.sfu.rtc.downlink import Downlink
 from weir.sfu.rtc.negotiate import (
@@ -38,14 +39,13 @@ from weir.sfu.rtc.negotiate import (
     TRANSPORT_CC,
     OfferedSlot,
     answer_subscriber,
+    kept_formats,
+    kept_transport_cc,
     publisher_dtls_role,
     read_subscriber_answer,
     remote_transport,
-    kept_formats,
-    kept_transport_cc,
     subscriber_offer,
 )
-from weir.rtc.sdp import Codec, Media, SdpError, parse
 from weir.sfu.rtc.track import PublishedTrack
 from weir.sfu.rtc.transport import PeerTransport
 from weir.sfu.rtcp import Fir, Nack, Pli, ReceiverReport, Remb, ReportBlock, TransportCc, parse_compound

@@ -17,8 +17,9 @@ from aioice import Candidate
 from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsFingerprint, RTCDtlsParameters
 
 from weir.rtc.config import IceConfig
-from weir.rtc.ice import IceLink, parse_candidate
+from weir.rtc.ice import parse_candidate
 from weir.sfu.rtc.dtls import MediaDtls, PacketHandler
+from weir.sfu.rtc.inbound import MediaLink
 
 __all__ = ["LocalTransport", "PeerTransport", "RemoteTransport", "TransportState"]
 
@@ -65,7 +66,7 @@ class PeerTransport:
         self._config = config
         self._certificate = certificate
         self._on_state = on_state
-        self.link = IceLink(config, controlling=controlling)
+        self.link = MediaLink(config, controlling=controlling)
         self.dtls = MediaDtls(self.link, certificate, on_rtp, on_rtcp)
         self.dtls.on("statechange", self._dtls_changed)
         self.send_rtp = self.dtls.send_rtp
@@ -144,6 +145,8 @@ class PeerTransport:
             logger.info("transport failed to connect: %r", exc)
             self._set_state("failed")
             return
+        if self.dtls.connected:
+            self.link.inlet.sink = self.dtls.receive_srtp
         self._set_state("connected" if self.dtls.connected else "failed")
 
     async def _restart(self, remote: RemoteTransport) -> None:
@@ -154,6 +157,8 @@ class PeerTransport:
             logger.info("ICE restart failed, keeping the old path: %r", exc)
 
     def _dtls_changed(self) -> None:
+        if self.dtls.state in ("closed", "failed"):
+            self.link.inlet.sink = None
         if self.state == "connected" and self.dtls.state in ("closed", "failed"):
             self._set_state("failed" if self.link.lost else "closed")
 

@@ -1,0 +1,337 @@
+"""End-to-end SFU forwarding: one WHIP publisher process, N WHEP subscribers in processes of their own, real SRTP
+over UDP on loopback through a ``weir serve`` with one SFU media worker process.
+
+The publisher sends VP8-shaped RTP (``--video-kbps``, 30 frames a second, a keyframe every two seconds) and
+Opus-shaped RTP (50 packets a second), each packet carrying its send time (``CLOCK_MONOTONIC`` ns, shared by
+every process on the machine) in its last 8 bytes. Both ends are lean clients on the SFU's own ICE and
+DTLS-SRTP transport (aioice, aiortc's DTLS, pylibsrtp): the subscribers read their sockets and decrypt every
+packet, but decode nothing. After every subscriber has received video for ``--warmup`` seconds, a window of
+``--seconds`` is measured:
+
+- SFU CPU: utime + stime from /proc of ``weir serve`` and its worker (the whole tree; the worker alone is
+  printed too);
+- forwarded packets: those the subscribers received, sent inside the window;
+- added latency: receive time minus send time at the subscriber, after its decryption (p50, p99);
+- loss: 1 - received / (sent in the window x N).
+
+    .venv/bin/python bench/sfu_e2e.py                 # N = 10, 50, 200
+    .venv/bin/python bench/sfu_e2e.py --fanout 50 --seconds 20
+
+Prints ``bench sfu-e2e fanout=<N> pps_per_cpu_second=<n> added_latency_p50_ms=<n> p99_ms=<n> loss_pct=<n>`` per
+N. Loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import multiprocessing
+import os
+import random
+import statistics
+import struct
+import sys
+import time
+from array import array
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Lock
+from pathlib import Path
+
+import httpx
+from events import free_port
+from join import API_KEY, API_SECRET, LOOPBACK, weir_serve
+from soak import process_tree
+
+from weir.domain.tokens import create_token
+from weir.rtc.config import IceConfig
+from weir.sfu.rtc.dtls import MediaCertificate, PacketHandler
+from weir.sfu.rtc.negotiate import remote_transport
+from weir.rtc.sdp import parse
+from weir.sfu.rtc.transport import LocalTransport, PeerTransport
+from weir.sfu.rtp import RtpHeader, build_packet
+
+ICE = IceConfig(host_addresses=(LOOPBACK,), connect_timeout_s=30)
+VIDEO_PT, AUDIO_PT = 96, 111
+VIDEO_CLOCK, AUDIO_CLOCK = 90_000, 48_000
+FPS = 30
+AUDIO_INTERVAL_S = 0.02
+AUDIO_PAYLOAD = 100
+MTU_PAYLOAD = 1100
+KEYFRAME_EVERY = 2 * FPS
+ABS_SEND_TIME_ID = 3
+STAMP = struct.Struct("!Q")
+CLOCK_TICK = os.sysconf("SC_CLK_TCK")
+SDP_HEADERS = {"Content-Type": "application/sdp"}
+
+
+@dataclass(frozen=True)
+class Plan:
+    base: str
+    cid: str
+    warmup_s: float
+    seconds: float
+    video_kbps: int
+    secret: str  # the server's API secret (a spawned process would draw another one importing join.py)
+
+
+def offer(local: LocalTransport, *, send: bool, video_ssrc: int = 0, audio_ssrc: int = 0) -> str:
+    """A BUNDLEd audio + video offer: sendonly with these SSRCs (WHIP), or recvonly (WHEP)."""
+    lines = ["v=0", f"o=- {random.getrandbits(40)} 1 IN IP4 127.0.0.1", "s=-", "t=0 0", "a=group:BUNDLE 0 1",
+             "a=msid-semantic: WMS *"]
+    transport = [f"a=ice-ufrag:{local.ufrag}", f"a=ice-pwd:{local.pwd}",
+                 f"a=fingerprint:{local.fingerprint[0]} {local.fingerprint[1]}", "a=setup:actpass",
+                 *(f"a=candidate:{c}" for c in local.candidates), "a=end-of-candidates"]
+    for mid, (kind, pt, codec, ssrc) in enumerate((("audio", AUDIO_PT, "opus/48000/2", audio_ssrc),
+                                                   ("video", VIDEO_PT, "VP8/90000", video_ssrc))):
+        lines += [f"m={kind} 9 UDP/TLS/RTP/SAVPF {pt}", "c=IN IP4 0.0.0.0", *transport, f"a=mid:{mid}",
+                  "a=sendonly" if send else "a=recvonly", "a=rtcp-mux", f"a=rtpmap:{pt} {codec}"]
+        if kind == "video":
+            lines += [f"a=rtcp-fb:{pt} nack", f"a=rtcp-fb:{pt} nack pli", f"a=rtcp-fb:{pt} goog-remb"]
+            if not send:
+                lines.append(f"a=extmap:{ABS_SEND_TIME_ID} http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time")
+        if send:
+            lines += [f"a=msid:bench {kind}", f"a=ssrc:{ssrc} cname:bench", f"a=ssrc:{ssrc} msid:bench {kind}"]
+    return "\r\n".join(lines) + "\r\n"
+
+
+async def open_session(plan: Plan, path: str, user_id: str, transport: PeerTransport,
+                       sdp_for: Callable[[LocalTransport], str]) -> None:
+    """POST our offer to ``path`` (WHIP or WHEP) as ``user_id`` and apply the SFU's answer."""
+    await transport.gather()
+    local = transport.local("actpass")
+    sdp = sdp_for(local)
+    token = create_token(plan.secret, user_id)
+    async with httpx.AsyncClient(base_url=plan.base, params={"api_key": API_KEY}, timeout=60,
+                                 headers={"Authorization": f"Bearer {token}"}) as client:
+        response = await client.post(f"{path}/{plan.cid.replace(':', '/')}", content=sdp, headers=SDP_HEADERS)
+    if response.status_code != 201:
+        raise RuntimeError(f"{path}: {response.status_code} {response.text}")
+    remote = remote_transport(parse(response.text))
+    await transport.apply_remote(remote, "client" if remote.setup == "passive" else "server")
+
+
+def new_transport(on_rtp: PacketHandler = lambda data: None) -> PeerTransport:
+    return PeerTransport(ICE, MediaCertificate.generateCertificate(), controlling=True, on_rtp=on_rtp,
+                         on_rtcp=lambda data: None, on_state=lambda state: None)
+
+
+async def until_connected(transport: PeerTransport) -> None:
+    deadline = time.monotonic() + 60
+    while transport.state != "connected":
+        if transport.state == "failed" or time.monotonic() > deadline:
+            raise RuntimeError(f"transport {transport.state}")
+        await asyncio.sleep(0.05)
+
+
+# --- publisher ---------------------------------------------------------------------------------------------------
+
+def stamped(payload_size: int) -> bytearray:
+    payload = bytearray(random.randbytes(payload_size))
+    payload[-8:] = STAMP.pack(time.monotonic_ns())
+    return payload
+
+
+async def publish(plan: Plan, ready: Connection, results: Connection) -> None:
+    transport = new_transport()
+    video_ssrc, audio_ssrc = random.getrandbits(32), random.getrandbits(32)
+    await open_session(plan, "/sfu/whip", "bench-publisher", transport,
+                       lambda local: offer(local, send=True, video_ssrc=video_ssrc, audio_ssrc=audio_ssrc))
+    await until_connected(transport)
+    ready.send("connected")
+    frame_bytes = plan.video_kbps * 1000 // 8 // FPS
+    video_seq, audio_seq, picture_id = random.getrandbits(16), random.getrandbits(16), random.getrandbits(15)
+    start = time.monotonic()
+    next_video, next_audio, frame = start, start, 0
+    sent = array("q")  # each packet's send time (ns), counted against the window afterwards
+    stop_at = None
+    while stop_at is None or time.monotonic() < stop_at:
+        if stop_at is None and ready.poll():
+            stop_at = time.monotonic() + ready.recv()  # seconds more to send
+        now = time.monotonic()
+        if now >= next_audio:
+            packet = build_packet(payload_type=AUDIO_PT, sequence_number=audio_seq & 0xFFFF,
+                                  timestamp=int((next_audio - start) * AUDIO_CLOCK) & 0xFFFFFFFF, ssrc=audio_ssrc,
+                                  payload=bytes(stamped(AUDIO_PAYLOAD)))
+            transport.send_rtp(packet)
+            sent.append(time.monotonic_ns())
+            audio_seq += 1
+            next_audio += AUDIO_INTERVAL_S
+        if now >= next_video:
+            keyframe = frame % KEYFRAME_EVERY == 0
+            count = max(1, math.ceil(frame_bytes / MTU_PAYLOAD))
+            timestamp = int((next_video - start) * VIDEO_CLOCK) & 0xFFFFFFFF
+            for index in range(count):
+                descriptor = bytes((0x90 if index == 0 else 0x80, 0x80, 0x80 | picture_id >> 8, picture_id & 0xFF))
+                body = stamped(frame_bytes // count)
+                if index == 0:
+                    body[0] = 0x10 if keyframe else 0x11  # the VP8 payload header's P bit: clear on a keyframe
+                packet = build_packet(payload_type=VIDEO_PT, sequence_number=video_seq & 0xFFFF, timestamp=timestamp,
+                                      ssrc=video_ssrc, payload=descriptor + bytes(body), marker=index == count - 1)
+                transport.send_rtp(packet)
+                sent.append(time.monotonic_ns())
+                video_seq += 1
+            picture_id = (picture_id + 1) & 0x7FFF
+            frame += 1
+            next_video += 1 / FPS
+        await asyncio.sleep(max(0.0, min(next_audio, next_video) - time.monotonic()))
+    lo, hi = results.recv()
+    results.send(sum(1 for at in sent if lo <= at < hi))
+    await transport.close()
+
+
+def publisher_main(plan: Plan, ready: Connection, results: Connection) -> None:
+    asyncio.run(publish(plan, ready, results))
+
+
+# --- subscribers -------------------------------------------------------------------------------------------------
+
+class Reception:
+    """What one subscriber received: per packet its send time and its latency (ns)."""
+
+    def __init__(self) -> None:
+        self.sent_ns = array("q")
+        self.latency_ns = array("q")
+        self.video = 0
+
+    def __call__(self, data: bytes) -> None:
+        now = time.monotonic_ns()
+        header = RtpHeader.parse(data)
+        if header.payload_end - header.payload_offset < 8:
+            return
+        (sent,) = STAMP.unpack_from(data, header.payload_end - 8)
+        self.sent_ns.append(sent)
+        self.latency_ns.append(now - sent)
+        if header.payload_type == VIDEO_PT:
+            self.video += 1
+
+
+async def subscribe(plan: Plan, index: int, count: int, ready: Connection, joining: Lock) -> None:
+    receptions = [Reception() for _ in range(count)]
+    transports = [new_transport(r) for r in receptions]
+    with joining:  # one process joins at a time: 200 WHEP requests at once time out on a loaded machine
+        for n, transport in enumerate(transports):
+            await open_session(plan, "/sfu/whep", f"bench-viewer-{index}-{n}", transport,
+                               lambda local: offer(local, send=False))
+    for transport in transports:
+        await until_connected(transport)
+    while any(r.video == 0 for r in receptions):
+        await asyncio.sleep(0.05)
+    ready.send("receiving")
+    while not ready.poll():
+        await asyncio.sleep(0.2)
+    lo, hi = ready.recv()
+    latencies = array("q")
+    received = 0
+    for r in receptions:
+        for sent, latency in zip(r.sent_ns, r.latency_ns, strict=True):
+            if lo <= sent < hi:
+                received += 1
+                latencies.append(latency)
+    ready.send((received, latencies.tobytes()))
+    for transport in transports:
+        await transport.close()
+
+
+def subscriber_main(plan: Plan, index: int, count: int, ready: Connection, joining: Lock) -> None:
+    asyncio.run(subscribe(plan, index, count, ready, joining))
+
+
+# --- measuring ---------------------------------------------------------------------------------------------------
+
+def cpu_ticks(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        with suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total
+
+
+def worker_pid(tree: list[int]) -> int:
+    workers = [pid for pid in tree if b"weir.sfu.workers.process" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    if len(workers) != 1:
+        raise RuntimeError(f"expected one SFU worker process, found {workers}")
+    return workers[0]
+
+
+def run(fanout: int, per_process: int, warmup_s: float, seconds: float, video_kbps: int) -> None:
+    context = multiprocessing.get_context("spawn")
+    with weir_serve(free_port(), WEIR_SFU_WORKERS="1") as (base, server):
+        cid = f"default:e2e-{random.getrandbits(32):x}"
+        plan = Plan(base, cid, warmup_s, seconds, video_kbps, API_SECRET)
+        token = create_token(API_SECRET, "bench-publisher")
+        response = httpx.post(f"{base}/api/v1/video/call/{cid.replace(':', '/')}", json={},
+                              params={"api_key": API_KEY}, headers={"Authorization": f"Bearer {token}"})
+        response.raise_for_status()
+        pub_ready, pub_ready_child = context.Pipe()
+        pub_results, pub_results_child = context.Pipe()
+        publisher = context.Process(target=publisher_main, args=(plan, pub_ready_child, pub_results_child))
+        publisher.start()
+        if not pub_ready.poll(90):
+            raise RuntimeError("the publisher did not connect")
+        pub_ready.recv()
+        sizes = [per_process] * (fanout // per_process) + ([fanout % per_process] if fanout % per_process else [])
+        pipes, processes, joining = [], [], context.Lock()
+        for index, size in enumerate(sizes):
+            mine, theirs = context.Pipe()
+            process = context.Process(target=subscriber_main, args=(plan, index, size, theirs, joining))
+            process.start()
+            pipes.append(mine)
+            processes.append(process)
+        for pipe in pipes:
+            if not pipe.poll(600):
+                raise RuntimeError("a subscriber process did not receive video")
+            pipe.recv()
+        time.sleep(warmup_s)
+        tree = process_tree(server.pid)
+        worker = worker_pid(tree)
+        load = os.getloadavg()[0]
+        lo, ticks, worker_ticks = time.monotonic_ns(), cpu_ticks(tree), cpu_ticks([worker])
+        time.sleep(seconds)
+        hi, ticks, worker_ticks = time.monotonic_ns(), cpu_ticks(tree) - ticks, cpu_ticks([worker]) - worker_ticks
+        pub_ready.send(1.0)  # a second more, for packets in flight
+        time.sleep(1.5)
+        pub_results.send((lo, hi))
+        sent = pub_results.recv()
+        received, latencies = 0, array("q")
+        for pipe in pipes:
+            pipe.send((lo, hi))
+            count, raw = pipe.recv()
+            received += count
+            latencies.frombytes(raw)
+        for process in [publisher, *processes]:  # their results are in: no need to wait for their goodbyes
+            process.join(2)
+            if process.is_alive():
+                process.terminate()
+                process.join(5)
+    cpu_s = ticks / CLOCK_TICK
+    ms = sorted(latencies)
+    p50 = ms[len(ms) // 2] / 1e6 if ms else math.nan
+    p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))] / 1e6 if ms else math.nan
+    loss = 100 * (1 - received / (sent * fanout)) if sent else math.nan
+    print(f"# fanout={fanout}: {sent} packets sent, {received} received in {seconds:.0f} s; SFU CPU {cpu_s:.2f} s "
+          f"(worker {worker_ticks / CLOCK_TICK:.2f} s); mean latency {statistics.fmean(ms) / 1e6 if ms else 0:.2f} ms; "
+          f"load average {load:.2f}", flush=True)
+    print(f"bench sfu-e2e fanout={fanout} pps_per_cpu_second={received / cpu_s if cpu_s else 0:.0f} "
+          f"added_latency_p50_ms={p50:.2f} p99_ms={p99:.2f} loss_pct={loss:.2f}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--fanout", type=int, action="append", help="subscribers (repeatable; default 10, 50, 200)")
+    parser.add_argument("--per-process", type=int, default=5, help="subscribers per subscriber process")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds of media before measuring")
+    parser.add_argument("--seconds", type=float, default=10.0, help="seconds measured")
+    parser.add_argument("--video-kbps", type=int, default=1000)
+    args = parser.parse_args()
+    for fanout in args.fanout or [10, 50, 200]:
+        run(fanout, args.per_process, args.warmup, args.seconds, args.video_kbps)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).parent))
+    main()
