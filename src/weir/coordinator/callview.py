@@ -14,6 +14,7 @@ from weir.coordinator.call_access import CallAccess
 from weir.coordinator.userview import user_response
 from weir.domain.clock import utc
 from weir.domain.sessions import participant_counts
+from weir.protocol.recordings import egress_response
 from weir.protocol.calls import (
     CallParticipant,
     CallResponse,
@@ -123,6 +124,7 @@ def _call(call: CallRow, access: CallAccess, loaded: Loaded) -> CallResponse:
         ended_at=utc(call.ended_at), join_ahead_time_seconds=backstage_settings.get("join_ahead_time_seconds"),
         session=None if session_row is None else _session(
             session_row, loaded.participants.get(session_row.id, []), loaded.users),
+        egress=egress_response(call.egress_status or {}, call.broadcasting),
     )
 
 

@@ -4,7 +4,8 @@ from fastapi import APIRouter, Depends, Request
 
 from weir.coordinator.realtime import socket as realtime_socket
 from weir.coordinator.routes import app_settings, call_actions, call_lifecycle, calls, calltypes, moderation, queries
-from weir.coordinator.routes import devices, edges, push_providers, roles, system, users
+from weir.coordinator.routes import devices, edges, push_providers, recordings, roles, system, users
+from weir.coordinator.routes import egress_internal
 from weir.protocol.errors import input_error
 from weir.protocol.limits import json_text_problem
 
@@ -25,8 +26,14 @@ def api_router() -> APIRouter:
     http = APIRouter(dependencies=[Depends(storable_body)])
     # queries first: its POST /video/call/members must win over calls' POST /video/call/{type}.
     for module in (system, queries, users, moderation, roles, calltypes, call_actions, call_lifecycle, calls,
-                   app_settings, devices, push_providers, edges):
+                   app_settings, devices, push_providers, edges, recordings):
         http.include_router(module.router)
+    http.include_router(recordings.files_router)
     router.include_router(http)
     router.include_router(realtime_socket.router)
     return router
+
+
+def internal_router() -> APIRouter:
+    """Routes of Weir's own processes (recording workers), outside the public API prefix."""
+    return egress_internal.router

@@ -10,6 +10,7 @@ from weir.coordinator.lifecycle import CallLifecycle, participant_of
 from weir.coordinator.ringing import CallRinging
 from weir.coordinator.routes.calls import CallId, CallType, _get_or_create, _load
 from weir.coordinator.routes.edges import join_credentials
+from weir.coordinator.routes.egress_join import egress_join
 from weir.domain.capabilities import Capability
 from weir.protocol.calls import (
     MEMBERS_LIMIT_DEFAULT,
@@ -34,6 +35,8 @@ async def join_call(
     request: Request, type: CallType, id: CallId, body: JoinCallRequest,
     who: Caller = Depends(caller("JoinCall")),
 ) -> JoinCallResponse:
+    if who.is_egress:
+        return await egress_join(request, who, type, id)
     if who.is_server or who.user_id is None:
         raise APIError(ErrorCode.NOT_ALLOWED, "only users join calls: use a user token")
     created = False
@@ -59,6 +62,8 @@ async def leave_call(
     request: Request, type: CallType, id: CallId, body: LeaveCallRequest,
     who: Caller = Depends(caller("LeaveCall")),
 ) -> Empty:
+    if who.is_egress:  # a hidden participant has no participation to end
+        return Empty()
     async with services(request).db.transaction() as session:
         call, access = await _load(session, who, type, id)
         participant = await participant_of(session, call, body.user_session_id)
