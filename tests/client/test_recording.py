@@ -56,14 +56,15 @@ async def test_individual_recording_gives_a_decodable_file_per_track(server: Run
         state = (await api.get(f"/video/call/{cid.replace(':', '/')}")).json()["call"]
         assert state["recording"] is True
         assert state["egress"]["individual_recording"]["status"] == "running"
-        # the worker is hidden: alice never sees another participant
-        await asyncio.sleep(4)
-        assert call.state.value.other_participants == ()
+        egress_dir = server.data_dir / "egress" / started.json()["egress_id"]
+        await eventually(lambda: len(list(egress_dir.glob("*"))) >= 2, MEDIA_WAIT, "the worker writing both tracks")
+        await asyncio.sleep(2)
+        assert call.state.value.other_participants == ()  # the worker is hidden
         stopped = await api.post(f"/video/call/{cid.replace(':', '/')}/stop_recording")
         assert stopped.status_code == 200, stopped.text
 
-        async def two_files() -> bool:  # audio only so far: the video track's file is not written yet (issue 14)
-            return len(await recordings(api, cid)) >= 1
+        async def two_files() -> bool:
+            return len(await recordings(api, cid)) == 2
 
         deadline = asyncio.get_running_loop().time() + MEDIA_WAIT
         while not await two_files():
@@ -78,7 +79,7 @@ async def test_individual_recording_gives_a_decodable_file_per_track(server: Run
                 kinds.add(stream.type)
                 decoded = sum(1 for _ in container.decode(stream))
             assert decoded > 10, file["filename"]
-        assert "audio" in kinds
+        assert kinds == {"video", "audio"}
         tampered = (await httpx.AsyncClient().get(files[0]["url"].replace("signature=", "signature=0"))).status_code
         assert tampered == 403
         state = (await api.get(f"/video/call/{cid.replace(':', '/')}")).json()["call"]

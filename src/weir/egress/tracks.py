@@ -9,7 +9,9 @@ Raw: the packets as received, with their arrival time, in Weir's raw format (doc
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import struct
 import time
 from collections.abc import Awaitable, Callable
@@ -18,11 +20,12 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import av
-from aiortc import RTCRtpCodecParameters, RTCRtpTransceiver
+from aiortc import RTCRtpCodecParameters, RTCRtpReceiver, RTCRtpTransceiver
 from aiortc.codecs import depayload
 from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtp import RtpPacket
 
+log = logging.getLogger(__name__)
 MUXED = {"video/vp8": ("webm", "vp8"), "audio/opus": ("webm", "libopus")}
 RAW_MAGIC = b"WEIRRAW1\n"
 RAW_RECORD = struct.Struct(">IQ")  # packet length, arrival time in microseconds since the Unix epoch
@@ -51,8 +54,10 @@ class _Writer:
 class MuxedTrack(_Writer):
     """One track's encoded frames in a WebM file of its own."""
 
-    def __init__(self, path: Path, mime: str) -> None:
+    def __init__(self, path: Path, mime: str, request_keyframe: Callable[[int], None]) -> None:
         self.path = path
+        self.request_keyframe = request_keyframe
+        self.asked_at = 0.0
         self.format, self.codec_name = MUXED[mime]
         self.video = mime.startswith("video/")
         self.buffer = JitterBuffer(capacity=128, is_video=True) if self.video else JitterBuffer(capacity=16,
@@ -71,13 +76,16 @@ class MuxedTrack(_Writer):
         copy._data = depayload(codec, packet.payload) if packet.payload else b""  # type: ignore[attr-defined]
         _, frame = self.buffer.add(copy)
         if frame is not None and frame.data:
-            self._frame(frame.data, frame.timestamp)
+            self._frame(frame.data, frame.timestamp, packet.ssrc)
 
-    def _open(self, data: bytes) -> bool:
+    def _open(self, data: bytes, ssrc: int) -> bool:
         if self.video:
             size = vp8_size(data)
-            if size is None:
-                return False  # a file starts on a keyframe
+            if size is None:  # a file starts on a keyframe: the one the subscription began with came before us
+                if time.monotonic() - self.asked_at > 1:
+                    self.asked_at = time.monotonic()
+                    self.request_keyframe(ssrc)
+                return False
         self.container = av.open(str(self.path), "w", format=self.format,
                                  options={"cluster_time_limit": "1000", "flush_packets": "1"})
         if self.video:
@@ -88,8 +96,8 @@ class MuxedTrack(_Writer):
         self.stream.time_base = MS
         return True
 
-    def _frame(self, data: bytes, timestamp: int) -> None:
-        if self.container is None and not self._open(data):
+    def _frame(self, data: bytes, timestamp: int, ssrc: int) -> None:
+        if self.container is None and not self._open(data, ssrc):
             return
         if self.first_ts is None:
             self.first_ts = timestamp
@@ -135,6 +143,7 @@ class TrackTaps:
         self.directory, self.prefix, self.raw = directory, prefix, raw
         self.writers: dict[str, _Writer] = {}
         self._tapped: set[int] = set()
+        self._tasks: set[asyncio.Future[None]] = set()
 
     def attach(self, transceiver: RTCRtpTransceiver) -> None:
         receiver = transceiver.receiver
@@ -145,6 +154,7 @@ class TrackTaps:
         if not codecs:
             return
         self._tapped.add(id(receiver))
+        log.info("recording track %s (%s)", track.id, ", ".join(c.mimeType for c in codecs))
         by_type = {c.payloadType: c for c in codecs}
         track_id = track.id
         original: Callable[[RtpPacket, int], Awaitable[None]] = receiver._handle_rtp_packet
@@ -152,16 +162,16 @@ class TrackTaps:
         async def tapped(packet: RtpPacket, arrival_time_ms: int) -> None:
             codec = by_type.get(packet.payload_type)
             if codec is not None:
-                self._packet(track_id, codecs, codec, packet)
+                self._packet(track_id, codecs, codec, packet, receiver)
             await original(packet, arrival_time_ms)
 
         receiver._handle_rtp_packet = tapped  # type: ignore[method-assign]
 
     def _packet(self, track_id: str, codecs: list[RTCRtpCodecParameters], codec: RTCRtpCodecParameters,
-                packet: RtpPacket) -> None:
+                packet: RtpPacket, receiver: RTCRtpReceiver) -> None:
         writer = self.writers.get(track_id)
         if writer is None:
-            writer = self._writer(track_id, codecs, codec)
+            writer = self._writer(track_id, codecs, codec, receiver)
             if writer is None:
                 return
             self.writers[track_id] = writer
@@ -169,15 +179,20 @@ class TrackTaps:
             return  # retransmissions (rtx), RED and the like: the buffer reorders the originals
         writer.packet(packet, codec, time.time())
 
-    def _writer(self, track_id: str, codecs: list[RTCRtpCodecParameters],
-                codec: RTCRtpCodecParameters) -> _Writer | None:
+    def _writer(self, track_id: str, codecs: list[RTCRtpCodecParameters], codec: RTCRtpCodecParameters,
+                receiver: RTCRtpReceiver) -> _Writer | None:
         name = f"{self.prefix}_{safe_name(track_id)}"
         if self.raw:
             return RawTrack(self.directory / f"{name}.rtp", track_id, codecs)
         mime = codec.mimeType.lower()
         if mime not in MUXED:
             return None
-        return MuxedTrack(self.directory / f"{name}.{MUXED[mime][0]}", mime)
+
+        def request_keyframe(ssrc: int) -> None:
+            self._tasks.add(task := asyncio.ensure_future(receiver._send_rtcp_pli(ssrc)))
+            task.add_done_callback(self._tasks.discard)
+
+        return MuxedTrack(self.directory / f"{name}.{MUXED[mime][0]}", mime, request_keyframe)
 
     def close(self) -> None:
         for writer in self.writers.values():
