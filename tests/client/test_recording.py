@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Iterator
+import os
+import signal
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import av
 import httpx
 import pytest
+from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
 
 from tests.client.media_helpers import AV, MEDIA_WAIT
 from tests.conftest import RunningServer, assert_error
 from tests.sfu.rtc_peers import eventually
 from tests.sfu.signaling_peers import running_sfu
+from weir.client import Call, StreamVideo
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 
@@ -35,52 +41,151 @@ def http(server: RunningServer, token: str) -> httpx.AsyncClient:
                              headers={"Authorization": token}, timeout=20)
 
 
-async def recordings(api: httpx.AsyncClient, cid: str) -> list[dict]:
+async def recordings(api: httpx.AsyncClient, cid: str) -> list[dict[str, Any]]:
     response = await api.get(f"/video/call/{cid.replace(':', '/')}/recordings")
     response.raise_for_status()
     return response.json()["recordings"]  # type: ignore[no-any-return]
 
 
-async def test_individual_recording_gives_a_decodable_file_per_track(server: RunningServer, clients, uid) -> None:
+Clients = Callable[..., Awaitable[StreamVideo]]
+
+
+def path(cid: str) -> str:
+    return "/video/call/" + cid.replace(":", "/")
+
+
+async def files_of(api: httpx.AsyncClient, cid: str, count: int) -> list[dict[str, Any]]:
+    """The call's recordings once there are ``count`` of them."""
+    deadline = asyncio.get_running_loop().time() + MEDIA_WAIT
+    while len(found := await recordings(api, cid)) < count:
+        assert asyncio.get_running_loop().time() < deadline, f"{count} recording files never arrived"
+        await asyncio.sleep(0.3)
+    return found
+
+
+async def fetched(url: str) -> av.container.InputContainer:
+    async with httpx.AsyncClient() as web:
+        body = (await web.get(url)).content
+    return av.open(io.BytesIO(body), "r")
+
+
+async def decoded_frames(url: str) -> tuple[str, int]:
+    """The kind of the file's one stream and how many frames PyAV decodes from it."""
+    with await fetched(url) as container:
+        stream = container.streams[0]
+        return stream.type, len(list(container.decode(stream)))
+
+
+async def video_frames(url: str) -> list[bytes]:
+    with await fetched(url) as container:
+        return [bytes(packet) for packet in container.demux(video=0) if packet.size]
+
+
+async def writing(directory: Path) -> None:
+    """Until the worker writes both of the publisher's tracks, and a little more."""
+    await eventually(lambda: len(list(directory.glob("*"))) >= 2, MEDIA_WAIT, "the worker writing both tracks")
+    await asyncio.sleep(2)
+
+
+async def publishing(clients: Clients, uid: Callable[[str], str]) -> Call:
     alice = await clients(uid("alice"))
     call = alice.make_call("default", uid("rec"))
     await call.join(create=True, connect_options=AV)
-    cid = call.cid
+    return call
+
+
+async def test_individual_recording_stores_each_track_as_sent(
+    server: RunningServer, clients: Clients, uid: Callable[[str], str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent: set[bytes] = set()  # every VP8 frame alice's encoders produce
+    encode = Vp8Encoder.encode
+
+    def keep(self: Vp8Encoder, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], int]:
+        payloads, timestamp = encode(self, frame, force_keyframe)
+        sent.add(b"".join(vp8_depayload(p) for p in payloads))
+        return payloads, timestamp
+
+    monkeypatch.setattr(Vp8Encoder, "encode", keep)
+    call = await publishing(clients, uid)
     async with http(server, server.token()) as api:
-        started = await api.post(f"/video/call/{cid.replace(':', '/')}/start_recording",
-                                 json={"recording_type": "individual"})
-        assert started.status_code == 201 or started.status_code == 200, started.text
-        again = await api.post(f"/video/call/{cid.replace(':', '/')}/start_recording",
-                               json={"recording_type": "individual"})
-        assert_error(httpx.Response(again.status_code, content=again.content), 409)
-        state = (await api.get(f"/video/call/{cid.replace(':', '/')}")).json()["call"]
+        started = await api.post(path(call.cid) + "/start_recording", json={"recording_type": "individual"})
+        assert started.status_code == 200, started.text
+        assert_error(await api.post(path(call.cid) + "/start_recording", json={"recording_type": "individual"}),
+                     409, 23)
+        state = (await api.get(path(call.cid))).json()["call"]
         assert state["recording"] is True
         assert state["egress"]["individual_recording"]["status"] == "running"
-        egress_dir = server.data_dir / "egress" / started.json()["egress_id"]
-        await eventually(lambda: len(list(egress_dir.glob("*"))) >= 2, MEDIA_WAIT, "the worker writing both tracks")
-        await asyncio.sleep(2)
+        await writing(server.data_dir / "egress" / started.json()["egress_id"])
         assert call.state.value.other_participants == ()  # the worker is hidden
-        stopped = await api.post(f"/video/call/{cid.replace(':', '/')}/stop_recording")
+        assert call.state.value.is_recording
+        stopped = await api.post(path(call.cid) + "/stop_recording")
         assert stopped.status_code == 200, stopped.text
+        files = await files_of(api, call.cid, 2)
+        decoded = [await decoded_frames(f["url"]) for f in files]
+        assert {kind for kind, _ in decoded} == {"video", "audio"}
+        assert all(frames > 10 for _, frames in decoded), decoded
+        (video,) = [f for f in files if f["filename"].endswith("_video.webm")]
+        recorded = await video_frames(video["url"])
+        assert len(recorded) > 10 and all(frame in sent for frame in recorded)  # remuxed, never re-encoded
+        async with httpx.AsyncClient() as web:
+            assert (await web.get(video["url"].replace("signature=", "signature=0"))).status_code == 403
+        assert (await api.get(path(call.cid))).json()["call"]["recording"] is False
+        await eventually(lambda: not call.state.value.is_recording, MEDIA_WAIT, "call.recording_stopped")
 
-        async def two_files() -> bool:
-            return len(await recordings(api, cid)) == 2
 
-        deadline = asyncio.get_running_loop().time() + MEDIA_WAIT
-        while not await two_files():
-            assert asyncio.get_running_loop().time() < deadline, "the recording files never arrived"
-            await asyncio.sleep(0.3)
-        files = await recordings(api, cid)
-        kinds = set()
-        for file in files:
-            body = (await httpx.AsyncClient().get(file["url"])).content
-            with av.open(io.BytesIO(body)) as container:
-                stream = container.streams[0]
-                kinds.add(stream.type)
-                decoded = sum(1 for _ in container.decode(stream))
-            assert decoded > 10, file["filename"]
-        assert kinds == {"video", "audio"}
-        tampered = (await httpx.AsyncClient().get(files[0]["url"].replace("signature=", "signature=0"))).status_code
-        assert tampered == 403
-        state = (await api.get(f"/video/call/{cid.replace(':', '/')}")).json()["call"]
+async def test_a_killed_worker_fails_the_recording_and_keeps_a_playable_part(
+    server: RunningServer, clients: Clients, uid: Callable[[str], str],
+) -> None:
+    call = await publishing(clients, uid)
+    async with http(server, server.token()) as api:
+        started = await api.post(path(call.cid) + "/recordings/individual/start")
+        assert started.status_code == 200, started.text
+        await writing(server.data_dir / "egress" / started.json()["egress_id"])
+        assert call.state.value.is_recording
+        (worker,) = server.app.state.egress.processes
+        os.kill(worker.pid, signal.SIGKILL)
+        files = await files_of(api, call.cid, 2)  # stored by the coordinator once the lease lapsed
+        decoded = [await decoded_frames(f["url"]) for f in files]
+        assert {kind for kind, _ in decoded} == {"video", "audio"}
+        assert all(frames > 10 for _, frames in decoded), decoded  # cut off, but playable up to there
+        await eventually(lambda: not call.state.value.is_recording, MEDIA_WAIT, "call.recording_failed")
+        state = (await api.get(path(call.cid))).json()["call"]
+        assert state["egress"]["individual_recording"]["status"] == "failed"
         assert state["recording"] is False
+        assert call.state.value.status.is_active  # the call goes on
+
+
+async def test_auto_on_records_from_the_first_join_until_the_last_leaves(
+    server: RunningServer, clients: Clients, uid: Callable[[str], str],
+) -> None:
+    alice = await clients(uid("alice"))
+    cid = f"default:{uid('auto')}"
+    async with http(server, server.token()) as api:
+        made = await api.post(path(cid), json={"data": {"created_by_id": alice.current_user.id, "settings_override": {
+            "individual_recording": {"mode": "auto-on"}}}})
+        assert made.status_code in (200, 201), made.text
+        call = alice.make_call("default", cid.split(":")[1])
+        await call.join(connect_options=AV)
+        await eventually(lambda: call.state.value.is_recording, MEDIA_WAIT, "call.recording_started")
+        await asyncio.sleep(4)  # the worker joins and writes (the files are checked below)
+        await call.leave()
+        files = await files_of(api, cid, 2)
+        assert {f["recording_type"] for f in files} == {"individual"}
+        assert {(await decoded_frames(f["url"]))[0] for f in files} == {"video", "audio"}
+
+
+async def test_refusals(server: RunningServer, clients: Clients, uid: Callable[[str], str]) -> None:
+    cid = f"default:{uid('refused')}"
+    async with http(server, server.token()) as api:
+        await api.post(path(cid), json={"data": {"created_by_id": "owner", "settings_override": {
+            "individual_recording": {"mode": "disabled"}}}})
+        assert_error(await api.post(path(cid) + "/start_recording", json={"recording_type": "film"}), 400, 4)
+        assert_error(await api.post(path(cid) + "/stop_recording"), 400, 4)
+        assert_error(await api.delete(path(cid) + "/abc/recordings/nothing.webm"), 404, 16)
+        assert_error(await api.post(path("default:" + uid("missing")) + "/start_recording"), 404, 16)
+    async with http(server, server.token(uid("mallory"))) as user:
+        refused = await user.post(path(cid) + "/start_recording", json={"recording_type": "individual"})
+        assert_error(refused, 403, 17)
+    async with http(server, server.token()) as api:
+        assert (await recordings(api, cid)) == []
+        assert (await api.get(path(cid))).json()["call"]["recording"] is False

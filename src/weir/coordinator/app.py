@@ -106,6 +106,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(internal_router())
     app.state.sfu_placement = sfu.placement
     app.state.sfu = sfu  # tests look inside (the in-process SFU's sessions)
+    app.state.egress = egress  # tests look inside (the recording workers)
     for router in sfu.routers():
         app.include_router(router)
     app.include_router(whip_router(sfu.entry))

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.coordinator.services import Services
-from weir.egress.delivery import FinishedFile, salvage, signed_url
 from weir.domain.clock import now, utc
+from weir.egress.delivery import FinishedFile, salvage, signed_url
 from weir.protocol import events as ev
 from weir.protocol.errors import APIError, ErrorCode
 from weir.protocol.recordings import RecordingType
@@ -144,7 +144,7 @@ class Reaper:
     async def _fail(self, job_id: str) -> None:
         async with self.weir.db.transaction() as session:
             query = select(EgressJobRow).where(EgressJobRow.id == job_id)
-            if session.bind.dialect.name == "postgresql":
+            if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             job = await session.scalar(query)
             lease = None if job is None else utc(job.lease_until)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import mimetypes
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from weir.config import Settings
@@ -75,7 +75,7 @@ async def deliver(settings: Settings, external_storage: str | None, call_cid: st
     for path in files:
         key = object_key(call_cid, session_id, path.name)
         await store.put(key, path, content_type(path.name))
-        ended = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+        ended = datetime.fromtimestamp(path.stat().st_mtime, UTC)
         finished.append(FinishedFile(path.name, storage, key, started, max(ended, started)))
     return finished
 
@@ -93,5 +93,6 @@ async def salvage(settings: Settings, job: EgressJobRow, call: CallRow) -> list[
     files = await asyncio.to_thread(job_files, directory)
     started = job.started_at or job.created_at
     if started.tzinfo is None:
-        started = started.replace(tzinfo=timezone.utc)
-    return await deliver(settings, job.external_storage, call.cid, job.session_id or call.current_session_id or job.id, files, started)
+        started = started.replace(tzinfo=UTC)
+    session_id = job.session_id or call.current_session_id or job.id
+    return await deliver(settings, job.external_storage, call.cid, session_id, files, started)

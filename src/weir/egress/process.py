@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import faulthandler
 import logging
+import os
 import sys
 
 from weir.config import Settings
@@ -16,7 +17,7 @@ async def main() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     # The end of stdin means the supervisor is gone or stopping.
-    loop.add_reader(sys.stdin.fileno(), lambda: stop.set() if not sys.stdin.buffer.read1(1) else None)
+    loop.add_reader(sys.stdin.fileno(), lambda: stop.set() if not os.read(sys.stdin.fileno(), 1) else None)
     await run_worker(settings, stop)
 
 

@@ -79,8 +79,8 @@ class MuxedTrack(_Writer):
             self._frame(frame.data, frame.timestamp, packet.ssrc)
 
     def _open(self, data: bytes, ssrc: int) -> bool:
+        size = vp8_size(data) if self.video else None
         if self.video:
-            size = vp8_size(data)
             if size is None:  # a file starts on a keyframe: the one the subscription began with came before us
                 if time.monotonic() - self.asked_at > 1:
                     self.asked_at = time.monotonic()
@@ -88,7 +88,7 @@ class MuxedTrack(_Writer):
                 return False
         self.container = av.open(str(self.path), "w", format=self.format,
                                  options={"cluster_time_limit": "1000", "flush_packets": "1"})
-        if self.video:
+        if size is not None:
             self.stream = self.container.add_stream(self.codec_name)
             self.stream.width, self.stream.height = size
         else:

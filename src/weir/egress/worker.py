@@ -88,7 +88,8 @@ async def record_tracks(settings: Settings, job: Job, directory: Path, stop: asy
 
 
 async def record_composite(settings: Settings, job: Job, directory: Path, stop: asyncio.Event) -> None:
-    from weir.egress.composite import CompositeSpec, record_composite as render  # type: ignore[import-not-found]
+    from weir.egress.composite import CompositeSpec  # type: ignore[import-not-found]
+    from weir.egress.composite import record_composite as render
 
     quality = str(job.options.get("quality") or "720p")
     width, height = (1920, 1080) if quality == "1080p" else (1280, 720)

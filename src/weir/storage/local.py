@@ -31,7 +31,8 @@ def signature(secret: str, key: str, expires: int) -> str:
 
 def valid_signature(secret: str, key: str, expires: int, given: str, now: float | None = None) -> bool:
     current = time.time() if now is None else now
-    return expires >= current and hmac.compare_digest(signature(secret, key, expires), given)
+    expected = signature(secret, key, expires).encode()
+    return expires >= current and hmac.compare_digest(expected, given.encode("utf-8", "replace"))
 
 
 class LocalStore:

@@ -11,6 +11,7 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.coordinator.auth import services
 from weir.coordinator.recorder import Recorder, lease_deadline
@@ -70,11 +71,11 @@ class FinishRequest(WorkerRequest):
     error: str | None = Field(default=None, max_length=2000)
 
 
-async def _locked(session: object, job_id: str) -> EgressJobRow | None:
+async def _locked(session: AsyncSession, job_id: str) -> EgressJobRow | None:
     query = select(EgressJobRow).where(EgressJobRow.id == job_id)
-    if session.bind.dialect.name == "postgresql":  # type: ignore[attr-defined]
+    if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
-    return await session.scalar(query)  # type: ignore[attr-defined, no-any-return]
+    return await session.scalar(query)
 
 
 @router.post("/claim", response_model=ClaimResponse)
@@ -83,7 +84,7 @@ async def claim(request: Request, body: WorkerRequest) -> ClaimResponse:
     lease = weir.settings.egress_lease_seconds
     async with weir.db.transaction() as session:
         query = select(EgressJobRow).where(EgressJobRow.status == "pending").order_by(EgressJobRow.created_at)
-        if session.bind.dialect.name == "postgresql":
+        if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         job = await session.scalar(query.limit(1))
         if job is None:
