@@ -20,6 +20,7 @@ from tests.conftest import RunningServer, assert_error
 from tests.sfu.rtc_peers import eventually
 from tests.sfu.signaling_peers import running_sfu
 from weir.client import Call, StreamVideo
+from weir.server import AsyncClient
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 
@@ -118,9 +119,9 @@ async def test_individual_recording_stores_each_track_as_sent(
         await writing(server.data_dir / "egress" / started.json()["egress_id"])
         assert call.state.value.other_participants == ()  # the worker is hidden
         assert call.state.value.is_recording
-        stopped = await api.post(path(call.cid) + "/stop_recording")
-        assert stopped.status_code == 200, stopped.text
+        await call.stop_recording()  # the client SDK (alice hosts the call)
         files = await files_of(api, call.cid, 2)
+        assert [f.filename for f in await call.list_recordings()] == [f["filename"] for f in files]
         decoded = [await decoded_frames(f["url"]) for f in files]
         assert {kind for kind, _ in decoded} == {"video", "audio"}
         assert all(frames > 10 for _, frames in decoded), decoded
@@ -130,17 +131,17 @@ async def test_individual_recording_stores_each_track_as_sent(
         async with httpx.AsyncClient() as web:
             assert (await web.get(video["url"].replace("signature=", "signature=0"))).status_code == 403
         assert (await api.get(path(call.cid))).json()["call"]["recording"] is False
-        await eventually(lambda: not call.state.value.is_recording, MEDIA_WAIT, "call.recording_stopped")
+        await eventually(lambda: not call.state.value.recording, MEDIA_WAIT, "call.recording_stopped")
 
 
 async def test_a_killed_worker_fails_the_recording_and_keeps_a_playable_part(
     server: RunningServer, clients: Clients, uid: Callable[[str], str],
 ) -> None:
     call = await publishing(clients, uid)
-    async with http(server, server.token()) as api:
-        started = await api.post(path(call.cid) + "/recordings/individual/start")
-        assert started.status_code == 200, started.text
-        await writing(server.data_dir / "egress" / started.json()["egress_id"])
+    async with http(server, server.token()) as api, AsyncClient(server.api_key, server.api_secret,
+                                                                 server.base_url) as weir:
+        started = await weir.video.call("default", call.id).start_recording("individual")  # the server SDK
+        await writing(server.data_dir / "egress" / started.data["egress_id"])
         assert call.state.value.is_recording
         (worker,) = server.app.state.egress.processes
         os.kill(worker.pid, signal.SIGKILL)
@@ -165,9 +166,13 @@ async def test_auto_on_records_from_the_first_join_until_the_last_leaves(
             "individual_recording": {"mode": "auto-on"}}}})
         assert made.status_code in (200, 201), made.text
         call = alice.make_call("default", cid.split(":")[1])
+        jobs = server.data_dir / "egress"
+        before = set(jobs.iterdir()) if jobs.is_dir() else set()
         await call.join(connect_options=AV)
         await eventually(lambda: call.state.value.is_recording, MEDIA_WAIT, "call.recording_started")
-        await asyncio.sleep(4)  # the worker joins and writes (the files are checked below)
+        await eventually(lambda: len(set(jobs.iterdir()) - before) == 1, MEDIA_WAIT, "the automatic job")
+        (job,) = set(jobs.iterdir()) - before
+        await writing(job)
         await call.leave()
         files = await files_of(api, cid, 2)
         assert {f["recording_type"] for f in files} == {"individual"}

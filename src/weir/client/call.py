@@ -21,6 +21,7 @@ from weir.client._observable import Selected, StateStream
 from weir.client.call_actions import CallActions
 from weir.client.call_media import CallMedia
 from weir.client.call_reconnect import CallReconnect
+from weir.client.call_recording import CallRecordings
 from weir.client.call_type import (
     CallRejectReason,
     StreamBackstageSettings,
@@ -88,7 +89,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-class Call(CallActions, CallMedia, CallReconnect):
+class Call(CallActions, CallRecordings, CallMedia, CallReconnect):
     """A call, ``type:id``. ``client.make_call(...)`` returns one; nothing is sent until a method is awaited."""
 
     def __init__(self, client: StreamVideo, call_type: str, id: str, preferences: CallPreferences) -> None:

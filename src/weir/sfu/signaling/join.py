@@ -36,7 +36,7 @@ def hidden_admission(grant: SfuGrant) -> tuple[CallRecord, ParticipantRecord]:
     admission. An empty call record only opens the room; the first real participant's admission fills it in."""
     record = ParticipantRecord(user_id=grant.user_id, session_id=grant.session_id, role=grant.role, anonymous=True,
                                joined_at=datetime.now(timezone.utc), name="", image="", custom={})
-    return CallRecord(cid=grant.call_cid, started_at=None, pins=[], settings={}), record
+    return CallRecord(cid=grant.call_cid, started_at=None, pins=(), settings={}), record
 
 
 def join_response(session: ParticipantSession, deadline_seconds: float, reconnected: bool) -> JoinResponseEvent:
