@@ -34,7 +34,8 @@ def work_dir(data_dir: Path, egress_id: str) -> Path:
 
 
 def public_base_url(settings: Settings) -> str:
-    return settings.public_url or f"http://{reachable_host(settings.host)}:{settings.port}"
+    scheme = "https" if settings.tls_certfile else "http"
+    return settings.public_url or f"{scheme}://{reachable_host(settings.host)}:{settings.port}"
 
 
 def local_store(settings: Settings) -> LocalStore:

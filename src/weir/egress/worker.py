@@ -14,8 +14,6 @@ import logging
 import os
 import shutil
 import socket
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,22 +24,11 @@ from weir.config import Settings
 from weir.domain.egress_tokens import create_worker_token
 from weir.egress.delivery import deliver, job_files, public_base_url, work_dir
 from weir.egress.tracks import TrackTaps
+from weir.protocol.egress_channel import ClaimedJob as Job
+from weir.protocol.egress_channel import ClaimResponse
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
-
-
-@dataclass(frozen=True)
-class Job:
-    egress_id: str
-    call_cid: str
-    recording_type: str
-    options: dict[str, Any]
-    token: str
-    started_at: datetime
-    lease_seconds: float
-    session_id: str | None = None
-    external_storage: str | None = None
 
 
 class Channel:
@@ -59,8 +46,7 @@ class Channel:
         return response.json()  # type: ignore[no-any-return]
 
     async def claim(self) -> Job | None:
-        job = (await self.post("/claim")).get("job")
-        return None if job is None else Job(**{**job, "started_at": datetime.fromisoformat(job["started_at"])})
+        return ClaimResponse.model_validate(await self.post("/claim")).job
 
     async def close(self) -> None:
         await self.http.aclose()

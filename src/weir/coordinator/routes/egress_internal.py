@@ -6,10 +6,7 @@ out of ``/openapi.json``.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +15,7 @@ from weir.coordinator.recorder import Recorder, lease_deadline
 from weir.domain.clock import now
 from weir.domain.egress_tokens import create_egress_token, verify_worker_token
 from weir.egress.delivery import FinishedFile
+from weir.protocol.egress_channel import ClaimedJob, ClaimResponse, FinishRequest, HeartbeatResponse, WorkerRequest
 from weir.protocol.errors import APIError, ErrorCode, not_found
 from weir.store.tables import CallRow, EgressJobRow
 
@@ -32,43 +30,6 @@ async def worker_only(request: Request) -> None:
 
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False, dependencies=[Depends(worker_only)])
-
-
-class WorkerRequest(BaseModel):
-    worker_id: str = Field(min_length=1, max_length=128)
-
-
-class ClaimedJob(BaseModel):
-    egress_id: str
-    call_cid: str
-    recording_type: str
-    options: dict[str, object]
-    token: str
-    started_at: datetime
-    lease_seconds: float
-    session_id: str | None = None
-    external_storage: str | None = None
-
-
-class ClaimResponse(BaseModel):
-    job: ClaimedJob | None = None
-
-
-class HeartbeatResponse(BaseModel):
-    status: str  # running, stopping, or lost (another worker's, or over)
-
-
-class FinishedFileModel(BaseModel):
-    filename: str
-    storage: str
-    key: str
-    start_time: datetime
-    end_time: datetime
-
-
-class FinishRequest(WorkerRequest):
-    files: list[FinishedFileModel] = Field(default_factory=list)
-    error: str | None = Field(default=None, max_length=2000)
 
 
 async def _locked(session: AsyncSession, job_id: str) -> EgressJobRow | None:
