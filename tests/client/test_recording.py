@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import signal
+import struct
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ import av
 import httpx
 import pytest
 from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
+from aiortc.rtp import RtpPacket
 
 from tests.client.media_helpers import AV, MEDIA_WAIT
 from tests.conftest import RunningServer, assert_error
@@ -80,6 +83,18 @@ async def decoded_frames(url: str) -> tuple[str, int]:
 async def video_frames(url: str) -> list[bytes]:
     with await fetched(url) as container:
         return [bytes(packet) for packet in container.demux(video=0) if packet.size]
+
+
+def read_raw(data: bytes) -> tuple[dict[str, Any], list[tuple[int, RtpPacket]]]:
+    """Weir's raw recording format (docs/recording.md): a header line, then (length, arrival, RTP packet)."""
+    assert data.startswith(b"WEIRRAW1\n")
+    line_end = data.index(b"\n", 9)
+    header, offset, packets = json.loads(data[9:line_end]), line_end + 1, []
+    while offset < len(data):
+        length, arrival = struct.unpack_from(">IQ", data, offset)
+        packets.append((arrival, RtpPacket.parse(data[offset + 12:offset + 12 + length])))
+        offset += 12 + length
+    return header, packets
 
 
 async def writing(directory: Path) -> None:
@@ -156,14 +171,14 @@ async def test_a_killed_worker_fails_the_recording_and_keeps_a_playable_part(
         assert call.state.value.status.is_active  # the call goes on
 
 
-async def test_auto_on_records_from_the_first_join_until_the_last_leaves(
+async def test_auto_on_raw_recording_from_the_first_join_until_the_last_leaves(
     server: RunningServer, clients: Clients, uid: Callable[[str], str],
 ) -> None:
     alice = await clients(uid("alice"))
     cid = f"default:{uid('auto')}"
     async with http(server, server.token()) as api:
         made = await api.post(path(cid), json={"data": {"created_by_id": alice.current_user.id, "settings_override": {
-            "individual_recording": {"mode": "auto-on"}}}})
+            "raw_recording": {"mode": "auto-on"}}}})
         assert made.status_code in (200, 201), made.text
         call = alice.make_call("default", cid.split(":")[1])
         jobs = server.data_dir / "egress"
@@ -175,8 +190,16 @@ async def test_auto_on_records_from_the_first_join_until_the_last_leaves(
         await writing(job)
         await call.leave()
         files = await files_of(api, cid, 2)
-        assert {f["recording_type"] for f in files} == {"individual"}
-        assert {(await decoded_frames(f["url"]))[0] for f in files} == {"video", "audio"}
+        assert {f["recording_type"] for f in files} == {"raw"}
+        codecs: set[str] = set()
+        for file in files:
+            async with httpx.AsyncClient() as web:
+                header, packets = read_raw((await web.get(file["url"])).content)
+            (codec,) = [c for c in header["codecs"] if "rtx" not in c["mime_type"]]
+            codecs.add(codec["mime_type"].lower())
+            assert sum(1 for _, p in packets if p.payload_type == codec["payload_type"]) > 20
+            assert [t for t, _ in packets] == sorted(t for t, _ in packets)  # arrival times, in order
+        assert codecs == {"video/vp8", "audio/opus"}
 
 
 async def test_refusals(server: RunningServer, clients: Clients, uid: Callable[[str], str]) -> None:
