@@ -217,3 +217,21 @@ async def test_refusals(server: RunningServer, clients: Clients, uid: Callable[[
     async with http(server, server.token()) as api:
         assert (await recordings(api, cid)) == []
         assert (await api.get(path(cid))).json()["call"]["recording"] is False
+
+
+async def test_composite_without_its_renderer_fails_cleanly(server: RunningServer, uid: Callable[[str], str]) -> None:
+    cid = f"default:{uid('composite')}"
+    async with http(server, server.token()) as api:
+        await api.post(path(cid), json={"data": {"created_by_id": "owner"}})
+        started = await api.post(path(cid) + "/start_recording")  # composite, the default type
+        assert started.status_code == 200, started.text
+
+        async def status() -> str:
+            return str((await api.get(path(cid))).json()["call"]["egress"]["composite_recording"]["status"])
+
+        deadline = asyncio.get_running_loop().time() + MEDIA_WAIT
+        while await status() == "running":
+            assert asyncio.get_running_loop().time() < deadline, "the composite job never ended"
+            await asyncio.sleep(0.2)
+        assert await status() == "failed"
+        assert (await api.get(path(cid))).json()["call"]["recording"] is False
