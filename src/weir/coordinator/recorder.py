@@ -21,6 +21,7 @@ from weir.egress.delivery import FinishedFile, salvage, signed_url
 from weir.protocol import events as ev
 from weir.protocol.errors import APIError, ErrorCode
 from weir.protocol.recordings import RecordingType
+from weir.store.db import after_commit
 from weir.store.sessions import new_id
 from weir.store.tables import CallRow, EgressJobRow, RecordingRow
 
@@ -58,6 +59,12 @@ class Recorder:
                            recording_type=recording_type, status="pending", trigger=trigger,
                            external_storage=external_storage, options=options, created_at=now())
         self.session.add(job)
+
+        async def wake_workers() -> None:
+            async with self.weir.egress_jobs:
+                self.weir.egress_jobs.notify_all()
+
+        after_commit(self.session, wake_workers)
         self._set_status(recording_type, "running")
         await self._emit(ev.CallRecordingStartedEvent, job)
         return job

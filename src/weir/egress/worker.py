@@ -28,7 +28,7 @@ from weir.protocol.egress_channel import ClaimedJob as Job
 from weir.protocol.egress_channel import ClaimResponse
 
 log = logging.getLogger(__name__)
-POLL_SECONDS = 0.5
+RETRY_SECONDS = 0.5  # after a failed claim (the coordinator is starting)
 
 
 class Channel:
@@ -37,7 +37,8 @@ class Channel:
     def __init__(self, settings: Settings, worker_id: str) -> None:
         assert settings.api_secret is not None
         self.secret, self.worker_id = settings.api_secret, worker_id
-        self.http = httpx.AsyncClient(base_url=public_base_url(settings) + "/internal/egress", timeout=10)
+        # a claim waits up to 5 s for a job (routes/egress_internal.py)
+        self.http = httpx.AsyncClient(base_url=public_base_url(settings) + "/internal/egress", timeout=30)
 
     async def post(self, path: str, **body: Any) -> dict[str, Any]:
         response = await self.http.post(path, json={"worker_id": self.worker_id, **body},
@@ -134,18 +135,24 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     jobs: set[asyncio.Task[None]] = set()
     try:
         while not stop.is_set():
+            claiming = asyncio.create_task(channel.claim())
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({claiming, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if stop.is_set():
+                claiming.cancel()
+                break
             try:
-                job = await channel.claim()
+                job = claiming.result()
             except httpx.HTTPError as error:
                 log.info("egress claim failed (coordinator not reachable yet?): %s", error)
-                job = None
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), RETRY_SECONDS)
+                continue
             if job is not None:
                 task = asyncio.create_task(run_job(settings, channel, job))
                 jobs.add(task)
                 task.add_done_callback(jobs.discard)
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), POLL_SECONDS)
     finally:
         for task in jobs:
             task.cancel()

@@ -6,6 +6,9 @@ out of ``/openapi.json``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,8 +42,24 @@ async def _locked(session: AsyncSession, job_id: str) -> EgressJobRow | None:
     return await session.scalar(query)
 
 
+CLAIM_WAIT_SECONDS = 5.0  # short enough not to hold up a shutdown
+
+
 @router.post("/claim", response_model=ClaimResponse)
 async def claim(request: Request, body: WorkerRequest) -> ClaimResponse:
+    """The oldest pending job, waiting up to ``CLAIM_WAIT_SECONDS`` for one (a long poll: idle workers cost
+    one request per wait, not a stream of polls)."""
+    weir = services(request)
+    async with weir.egress_jobs:
+        found = await _claim(request, body)
+        if found.job is not None:
+            return found
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(weir.egress_jobs.wait(), CLAIM_WAIT_SECONDS)
+    return await _claim(request, body)
+
+
+async def _claim(request: Request, body: WorkerRequest) -> ClaimResponse:
     weir = services(request)
     lease = weir.settings.egress_lease_seconds
     async with weir.db.transaction() as session:
