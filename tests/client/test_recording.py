@@ -22,7 +22,7 @@ from tests.client.media_helpers import AV, MEDIA_WAIT
 from tests.conftest import RunningServer, assert_error
 from tests.sfu.rtc_peers import eventually
 from tests.sfu.signaling_peers import running_sfu
-from weir.client import Call, StreamVideo
+from weir.client import Call, StreamVideo, WeirAPIError
 from weir.server import AsyncClient
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
@@ -133,6 +133,7 @@ async def test_individual_recording_stores_each_track_as_sent(
         assert state["egress"]["individual_recording"]["status"] == "running"
         await writing(server.data_dir / "egress" / started.json()["egress_id"])
         assert call.state.value.other_participants == ()  # the worker is hidden
+        assert call.subscriber_transceivers() == []  # and sends alice nothing
         assert call.state.value.is_recording
         await call.stop_recording()  # the client SDK (alice hosts the call)
         files = await files_of(api, call.cid, 2)
@@ -147,6 +148,12 @@ async def test_individual_recording_stores_each_track_as_sent(
             assert (await web.get(video["url"].replace("signature=", "signature=0"))).status_code == 403
         assert (await api.get(path(call.cid))).json()["call"]["recording"] is False
         await eventually(lambda: not call.state.value.recording, MEDIA_WAIT, "call.recording_stopped")
+        await call.delete_recording(video["session_id"], video["filename"])
+        assert [f.filename for f in await call.list_recordings()] == [f["filename"] for f in files if f != video]
+        async with httpx.AsyncClient() as web:
+            assert (await web.get(video["url"])).status_code == 404
+        with pytest.raises(WeirAPIError, match="does not exist"):
+            await call.delete_recording(video["session_id"], video["filename"])
 
 
 async def test_a_killed_worker_fails_the_recording_and_keeps_a_playable_part(
