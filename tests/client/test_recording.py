@@ -23,6 +23,7 @@ from tests.conftest import RunningServer, assert_error
 from tests.sfu.rtc_peers import eventually
 from tests.sfu.signaling_peers import running_sfu
 from weir.client import Call, StreamVideo, WeirAPIError
+from weir.egress.worker import frame_size
 from weir.server import AsyncClient
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
@@ -242,3 +243,8 @@ async def test_composite_without_its_renderer_fails_cleanly(server: RunningServe
             await asyncio.sleep(0.2)
         assert await status() == "failed"
         assert (await api.get(path(cid))).json()["call"]["recording"] is False
+
+
+def test_composite_frame_size_follows_the_quality() -> None:
+    assert [frame_size(q) for q in ("360p", "480p", "720p", "1080p", "portrait-1080x1920")] == [
+        (640, 360), (854, 480), (1280, 720), (1920, 1080), (1080, 1920)]

@@ -74,12 +74,20 @@ async def record_tracks(settings: Settings, job: Job, directory: Path, stop: asy
             await client.disconnect()
 
 
+def frame_size(quality: str) -> tuple[int, int]:
+    """The recording's size from its quality: "720p" is 1280x720 (16:9), "portrait-720x1280" is 720x1280."""
+    if quality.startswith("portrait-"):
+        width, _, height = quality.removeprefix("portrait-").partition("x")
+        return int(width), int(height)
+    height = int(quality.removesuffix("p"))
+    return (height * 16 // 9 + 1) // 2 * 2, height
+
+
 async def record_composite(settings: Settings, job: Job, directory: Path, stop: asyncio.Event) -> None:
     from weir.egress.composite import CompositeSpec  # type: ignore[import-not-found]
     from weir.egress.composite import record_composite as render
 
-    quality = str(job.options.get("quality") or "720p")
-    width, height = (1920, 1080) if quality == "1080p" else (1280, 720)
+    width, height = frame_size(str(job.options.get("quality") or "720p"))
     call_type, _, call_id = job.call_cid.partition(":")
     spec = CompositeSpec(base_url=public_base_url(settings), call_type=call_type, call_id=call_id, token=job.token,
                          width=width, height=height, audio_only=bool(job.options.get("audio_only")),
