@@ -77,10 +77,10 @@ async def record_tracks(settings: Settings, job: Job, directory: Path, stop: asy
 def frame_size(quality: str) -> tuple[int, int]:
     """The recording's size from its quality: "720p" is 1280x720 (16:9), "portrait-720x1280" is 720x1280."""
     if quality.startswith("portrait-"):
-        width, _, height = quality.removeprefix("portrait-").partition("x")
-        return int(width), int(height)
-    height = int(quality.removesuffix("p"))
-    return (height * 16 // 9 + 1) // 2 * 2, height
+        across, _, down = quality.removeprefix("portrait-").partition("x")
+        return int(across), int(down)
+    lines = int(quality.removesuffix("p"))
+    return (lines * 16 // 9 + 1) // 2 * 2, lines
 
 
 async def record_composite(settings: Settings, job: Job, directory: Path, stop: asyncio.Event) -> None:
