@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Servers built here run the SFU in their own process (WEIR_SFU_WORKERS=0); tests/sfu/test_workers.py asks for
 # worker processes explicitly. Set before any Settings is made, and inherited by `weir serve` subprocesses.
 os.environ["WEIR_SFU_WORKERS"] = "0"
+os.environ["WEIR_EGRESS_WORKERS"] = "0"  # recording tests start their own server with a worker
 
 
 def free_port() -> int:

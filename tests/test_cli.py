@@ -91,6 +91,17 @@ def test_call_create_get_end_query(weir: Run, uid: Callable[[str], str]) -> None
     assert "asc or desc" in weir("call", "query", "--sort", "created_at:up", expect=2).stderr
 
 
+def test_call_recording_commands(weir: Run, uid: Callable[[str], str]) -> None:
+    cid = f"default:{uid('rec')}"
+    weir("call", "create", cid, "--created-by", uid("owner"))
+    egress_id = weir("call", "start-recording", cid, "--type", "raw").stdout.strip()
+    assert len(egress_id) == 32  # no worker runs here: the job waits, and stopping it ends it
+    assert output_json(weir("call", "get", cid))["call"]["egress"]["raw_recording"]["status"] == "running"
+    assert "Stopping" in weir("call", "stop-recording", cid).stdout
+    assert "Recordings (0)" in weir("call", "recordings", cid).stdout
+    assert "no recording" in weir("call", "stop-recording", cid, expect=1).stderr
+
+
 def test_user_upsert_query_delete(weir: Run, uid: Callable[[str], str]) -> None:
     alice, bob = uid("alice"), uid("bob")
     user = output_json(weir("user", "upsert", alice, "--name", "Alice", "--role", "admin", "--team", "red",

@@ -64,6 +64,15 @@ class Settings(BaseSettings):
     sfu_public_url: str | None = Field(
         default=None, description="The SFU's public base URL (http[s]://host[:port]); clients get its /sfu/ws and "
         "/sfu/latency. Default: the URL the client reached the coordinator at.")
+    public_url: str | None = Field(
+        default=None, description="This server's public base URL (http[s]://host[:port]) in the links it hands out "
+        "(recordings). Default: http://<host>:<port>.")
+    egress_workers: int = Field(default=1, ge=0, le=16, description="Recording worker processes `weir serve` "
+                                "starts (0: none; run `weir worker egress` yourself).")
+    egress_lease_seconds: float = Field(default=10, ge=1, le=300, description="A recording whose worker sends no "
+                                        "sign of life for this long fails, keeping what it wrote.")
+    recording_url_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=60, description="How long the signed URLs "
+                                           "of recordings stay valid (the seed: two weeks).")
     sfu_edge_name: str = Field(default="local", description="This SFU's name in join credentials and /edges.")
     sfu_token_ttl_seconds: int = Field(default=300, ge=30, le=3600, description="Lifetime of SFU join tokens.")
     sfu_fast_reconnect_deadline_seconds: float = Field(

@@ -1,4 +1,4 @@
-"""``weir call get|create|end|query``: inspect and manage calls."""
+"""``weir call get|create|end|query|start-recording|stop-recording|recordings``: inspect and manage calls."""
 
 from __future__ import annotations
 
@@ -70,6 +70,32 @@ def end(ctx: typer.Context, cid: Cid) -> None:
     with session(ctx) as client:
         _call(client, cid).end()
     typer.echo(f"Ended call {cid}")
+
+
+@app.command("start-recording")
+def start_recording(ctx: typer.Context, cid: Cid, type: Annotated[
+        Literal["composite", "individual", "raw"], typer.Option(help="What to record.")] = "composite") -> None:
+    """Start recording a call; prints the egress id."""
+    with session(ctx) as client:
+        response = _call(client, cid).start_recording(type)
+    typer.echo(response.data["egress_id"])
+
+
+@app.command("stop-recording")
+def stop_recording(ctx: typer.Context, cid: Cid) -> None:
+    """Stop every recording of a call (the files follow, in `weir call recordings`)."""
+    with session(ctx) as client:
+        _call(client, cid).stop_recording()
+    typer.echo(f"Stopping the recordings of {cid}")
+
+
+@app.command()
+def recordings(ctx: typer.Context, cid: Cid) -> None:
+    """List a call's recording files with their signed URLs."""
+    with session(ctx) as client:
+        response = _call(client, cid).list_recordings()
+    rows = [[r["filename"], r["recording_type"], r["start_time"], r["url"]] for r in response.data["recordings"]]
+    print_table(f"Recordings ({len(rows)})", ["File", "Type", "Started", "URL"], rows)
 
 
 @app.command()

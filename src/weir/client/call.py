@@ -90,6 +90,13 @@ from weir.protocol.calls import (
 )
 from weir.protocol.common import Empty
 from weir.protocol.queries import QueryMembersResponse
+from weir.protocol.recordings import (
+    CallRecording,
+    ListRecordingsResponse,
+    RecordingType,
+    StartRecordingRequest,
+    StartRecordingResponse,
+)
 from weir.protocol.sfu import events as sfu
 
 log = logging.getLogger(__name__)
@@ -398,6 +405,25 @@ class Call:
     async def stop_live(self) -> None:
         await self._post("/stop_live", Empty)
 
+    # --- recording --------------------------------------------------------------------------------------
+    async def start_recording(self, recording_type: RecordingType = "composite",
+                              recording_external_storage: str | None = None) -> str:
+        """Start recording the call on the server (``start-record-call``); returns the egress id."""
+        body = StartRecordingRequest(recording_type=recording_type,
+                                     recording_external_storage=recording_external_storage)
+        return (await self._post("/start_recording", StartRecordingResponse, body.model_dump())).egress_id
+
+    async def stop_recording(self, recording_type: RecordingType | None = None) -> None:
+        """Stop the call's recordings (of one type, if given); ``call.recording_ready`` follows per file."""
+        await self._post(f"/recordings/{recording_type}/stop" if recording_type else "/stop_recording", Empty)
+
+    async def list_recordings(self) -> list[CallRecording]:
+        """The call's recording files, each at a signed URL that expires."""
+        return (await self._owner.request("GET", self._path + "/recordings", ListRecordingsResponse)).recordings
+
+    async def delete_recording(self, session: str, filename: str) -> None:
+        await self._owner.request("DELETE", f"{self._path}/{session}/recordings/{filename}", Empty)
+
     # --- ringing ----------------------------------------------------------------------------------------
     def _start_ringing(self, video: bool) -> None:
         state = self.state.value
@@ -614,6 +640,10 @@ class Call:
                             track_type: SfuTrackType | str = SfuTrackType.VIDEO) -> tuple[int, int] | None:
         """(width, height) of the latest decoded frame of that video track."""
         return self._media.received_video_size(participant, track_type)
+
+    def subscriber_transceivers(self) -> list[Any]:
+        """The receiving side's aiortc transceivers (recording workers read their packets)."""
+        return self._media.subscriber_transceivers()
 
     async def record(self, path: str | Path, participant: CallParticipantState | str,
                      track_types: Sequence[SfuTrackType | str] = (SfuTrackType.AUDIO, SfuTrackType.VIDEO)) -> Recording:

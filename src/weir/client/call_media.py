@@ -361,6 +361,11 @@ class CallMedia:
         session_id = participant if isinstance(participant, str) else participant.session_id
         return self._remote.sizes.get(track_key(session_id, SfuTrackType(track_type).value))
 
+    def subscriber_transceivers(self) -> list[Any]:
+        """The receiving side's aiortc transceivers (recording workers read their packets)."""
+        session = self._sfu
+        return [] if session is None else list(session.subscriber.pc.getTransceivers())
+
     async def record(self, path: str | Path, participant: CallParticipantState | str,
                      track_types: Sequence[SfuTrackType | str] = (SfuTrackType.AUDIO, SfuTrackType.VIDEO)) -> Recording:
         """Record a participant's received tracks to ``path`` until ``await recording.stop()``."""

@@ -148,6 +148,11 @@ class CallState:
     local_pins: Mapping[str, datetime] = field(default_factory=dict)
 
     @property
+    def recording(self) -> bool:
+        """The call is being recorded (``is_recording``, the seed's ``recording``)."""
+        return self.is_recording
+
+    @property
     def call_type(self) -> str:
         return self.call_cid.split(":", 1)[0]
 

@@ -15,11 +15,13 @@ from weir.coordinator.errors import RequestGuard, install_error_handlers
 from weir.coordinator.events import EventEmitter
 from weir.coordinator.ratelimit import InMemoryRateLimiter
 from weir.coordinator.realtime.hub import Hub
-from weir.coordinator.routes import include_api
+from weir.coordinator.recorder import Reaper
+from weir.coordinator.routes import include_api, internal_router
 from weir.coordinator.scheduler import Scheduler
 from weir.coordinator.services import Services
 from weir.coordinator.sfu_setup import sfu_setup
 from weir.coordinator.webapp import web_app
+from weir.egress.supervisor import EgressWorkers
 from weir.push.dispatcher import PushDispatcher
 from weir.push.worker import PushWorker
 from weir.sealing import load_sealer
@@ -54,6 +56,8 @@ def create_app(settings: Settings) -> FastAPI:
     sfu = sfu_setup(settings, LocalCoordinator(weir))
     # coturn relays to the SFU's ICE addresses and public ones only; raises at once if coturn is missing
     turn = Coturn(settings, IceConfig.from_env().host_addresses) if settings.turn_enabled else None
+    reaper = Reaper(weir)
+    egress = EgressWorkers(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -68,9 +72,13 @@ def create_app(settings: Settings) -> FastAPI:
         scheduler.start()
         await webhooks.start()
         push.start()
+        reaper.start()
+        egress.start()
         try:
             yield
         finally:
+            await egress.stop()
+            await reaper.stop()
             await sfu.stop()
             if turn is not None:
                 await turn.stop()
@@ -95,8 +103,10 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes)
     include_api(app)
+    app.include_router(internal_router())
     app.state.sfu_placement = sfu.placement
     app.state.sfu = sfu  # tests look inside (the in-process SFU's sessions)
+    app.state.egress = egress  # tests look inside (the recording workers)
     for router in sfu.routers():
         app.include_router(router)
     app.include_router(whip_router(sfu.entry))

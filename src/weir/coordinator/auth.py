@@ -16,6 +16,7 @@ from starlette.requests import HTTPConnection
 
 from weir.coordinator.revocation import check_not_revoked
 from weir.coordinator.services import Services
+from weir.domain.egress_tokens import is_egress
 from weir.domain.tokens import TokenClaims, verify_token
 from weir.protocol.errors import APIError, ErrorCode
 from weir.store.tables import UserRow
@@ -39,6 +40,11 @@ class Caller:
     @property
     def is_anonymous(self) -> bool:
         return self.claims.is_anonymous
+
+    @property
+    def is_egress(self) -> bool:
+        """A recording worker's hidden participant (``domain.egress_tokens``)."""
+        return is_egress(self.claims)
 
     @property
     def user_id(self) -> str | None:
@@ -81,7 +87,7 @@ async def authenticate(request: HTTPConnection, token: str | None = None) -> Cal
     weir = services(request)
     _check_api_key(request)
     claims = verify_token(weir.api_secret, token if token is not None else _bearer(request))
-    if claims.is_server:
+    if claims.is_server or is_egress(claims):
         return Caller(claims, _platform(request, claims), claims.role)
     app_revoked = await weir.revocation.before(weir.db)
     if claims.is_anonymous:

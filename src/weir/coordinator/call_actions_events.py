@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from weir.coordinator.auth import Caller
 from weir.coordinator.call_access import CallAccess, access_for
 from weir.coordinator.services import Services
+from weir.coordinator.userview import user_response
 from weir.domain.capabilities import Capability
 from weir.domain.clock import now
 from weir.domain.tokens import TokenClaims
 from weir.protocol import events as ev
-from weir.coordinator.userview import user_response
 from weir.store.calls import list_members, users_by_id
 from weir.store.tables import CallRow, CallTypeRow, UserFeedbackRow, UserRow
 

@@ -9,11 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from weir.coordinator.call_access import CallAccess
 from weir.coordinator.callview import call_response, member_response, participant_response
 from weir.coordinator.services import Services
+from weir.coordinator.userview import user_response
 from weir.domain.capabilities import own_capabilities
 from weir.domain.clock import now
 from weir.protocol import events as ev
 from weir.protocol.calls import CallResponse, MemberResponse
-from weir.coordinator.userview import user_response
 from weir.protocol.users import UserResponse
 from weir.store.calls import MemberChanges, members_by_id, users_by_id
 from weir.store.tables import CallMemberRow, CallRow, SessionParticipantRow

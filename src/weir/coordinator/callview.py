@@ -23,6 +23,7 @@ from weir.protocol.calls import (
     PinResponse,
 )
 from weir.protocol.freeform import readable_custom
+from weir.protocol.recordings import egress_response
 from weir.protocol.users import UserResponse
 from weir.store.calls import users_by_id
 from weir.store.tables import CallMemberRow, CallRow, CallSessionRow, SessionParticipantRow, UserRow
@@ -122,6 +123,7 @@ def _call(call: CallRow, access: CallAccess, loaded: Loaded) -> CallResponse:
         ended_at=utc(call.ended_at), join_ahead_time_seconds=access.settings.join_ahead_time_seconds,
         session=None if session_row is None else _session(
             session_row, loaded.participants.get(session_row.id, []), loaded.users),
+        egress=egress_response(call.egress_status or {}, call.broadcasting),
     )
 
 

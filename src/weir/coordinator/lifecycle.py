@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from weir.coordinator import recorder
 from weir.coordinator.auth import Caller
 from weir.coordinator.call_access import CallAccess, system_access
 from weir.coordinator.callevents import CallEvents
@@ -74,6 +75,7 @@ class CallLifecycle:
             self._set_timer(call_session)
             self.schedule_sweep(call_session)
             await self.events.session_started(call_session.id)
+            await recorder.session_started(self.weir, self.session, self.call, self.access.settings.raw)
         await self.events.participant_joined(call_session.id, row)
         await self._counts(call_session)
         return call_session, row
@@ -110,6 +112,7 @@ class CallLifecycle:
         call_session.ended_at = now()
         for kind in (CALL_TIMER, SESSION_SWEEP, ADMISSION_CHECK):
             await self.weir.scheduler.cancel(self.session, kind, self.call.cid)
+        await recorder.session_ended(self.weir, self.session, self.call)
         await self.events.session_ended(call_session.id)
 
     async def end_call(self, by_user_id: str | None, reason: str | None = None) -> None:

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from weir.coordinator.call_access import CallAccess, system_access
 from weir.coordinator.lifecycle import CallLifecycle
 from weir.coordinator.services import Services
+from weir.domain.capabilities import Capability
 from weir.domain.clock import now
 from weir.domain.ringing import Ring, callees
-from weir.domain.capabilities import Capability
 from weir.protocol.errors import input_error, not_allowed
 from weir.store.calls import list_members
 from weir.store.sessions import current_session, new_id, open_session

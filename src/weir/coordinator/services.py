@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from weir.bus import EventBus
@@ -26,6 +27,7 @@ class Services:
     scheduler: Scheduler
     sealer: Sealer
     revocation: AppRevocation = field(default_factory=AppRevocation)
+    egress_jobs: asyncio.Condition = field(default_factory=asyncio.Condition)  # notified when a job is queued
 
     @property
     def api_key(self) -> str:

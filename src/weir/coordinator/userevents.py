@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.coordinator.services import Services
+from weir.coordinator.userview import user_response
 from weir.domain.clock import now
 from weir.protocol import events as ev
-from weir.coordinator.userview import user_response
 from weir.store.tables import UserRow
 
 

@@ -35,17 +35,20 @@ class SfuGrant:
     role: str
     capabilities: frozenset[str]
     expires_at: int
+    hidden: bool = False  # a recording worker: not listed, counted or announced to the others
 
 
 def create_sfu_token(
     secret: str, *, call_cid: str, user_id: str, session_id: str, role: str, capabilities: list[str],
-    ttl_seconds: int = DEFAULT_TTL_SECONDS, now: float | None = None,
+    ttl_seconds: int = DEFAULT_TTL_SECONDS, now: float | None = None, hidden: bool = False,
 ) -> str:
     issued = int(time.time() if now is None else now)
     claims = {
         "aud": SFU_AUDIENCE, "call_cid": call_cid, "user_id": user_id, "session_id": session_id, "role": role,
         "capabilities": sorted(capabilities), "iat": issued, "exp": issued + ttl_seconds,
     }
+    if hidden:
+        claims["hidden"] = True
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
@@ -73,6 +76,7 @@ def verify_sfu_token(secret: str, token: str, *, now: float | None = None, allow
     grant = SfuGrant(
         call_cid=_text(claims, "call_cid"), user_id=_text(claims, "user_id"), session_id=_text(claims, "session_id"),
         role=_text(claims, "role"), capabilities=frozenset(capabilities), expires_at=exp,
+        hidden=claims.get("hidden") is True,
     )
     if not allow_expired and exp < current - LEEWAY_SECONDS:
         raise SfuTokenError("SFU token has expired: join the call again for a new one", expired=True)

@@ -16,6 +16,7 @@ from weir.protocol.limits import (
     utc_datetime,
 )
 from weir.protocol.freeform import Custom
+from weir.protocol.recordings import EgressResponse
 from weir.protocol.sfu_edges import Credentials, StatsOptions
 from weir.protocol.users import UserResponse
 
@@ -139,6 +140,7 @@ class CallResponse(BaseModel):
     ended_at: datetime | None
     join_ahead_time_seconds: int | None = None
     session: CallSessionResponse | None = None
+    egress: EgressResponse = Field(default_factory=EgressResponse)
 
 
 class CallStateResponse(BaseModel):

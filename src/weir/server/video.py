@@ -143,6 +143,22 @@ class Call(Group[R]):
         return self._send(Operation("POST", f"{self._path}/ring", body(
             user_ids=None if user_ids is None else list(user_ids), video=video)))
 
+    def start_recording(self, recording_type: str = "composite", recording_external_storage: str | None = None) -> R:
+        """Start recording (composite, individual or raw); the answer has the ``egress_id``."""
+        return self._send(Operation("POST", f"{self._path}/start_recording", body(
+            recording_type=recording_type, recording_external_storage=recording_external_storage)))
+
+    def stop_recording(self, recording_type: str | None = None) -> R:
+        """Stop every recording of the call, or the one of ``recording_type``."""
+        suffix = f"recordings/{segment(recording_type)}/stop" if recording_type else "stop_recording"
+        return self._send(Operation("POST", f"{self._path}/{suffix}", {}))
+
+    def list_recordings(self) -> R:
+        return self._send(Operation("GET", f"{self._path}/recordings"))
+
+    def delete_recording(self, session: str, filename: str) -> R:
+        return self._send(Operation("DELETE", f"{self._path}/{segment(session)}/recordings/{segment(filename)}"))
+
     def send_call_event(self, user_id: str, custom: Mapping[str, Any]) -> R:
         """A ``custom`` event from ``user_id`` to the call's members and watchers."""
         return self._send(Operation("POST", f"{self._path}/event", body(user_id=user_id, custom=custom)))

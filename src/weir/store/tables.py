@@ -95,6 +95,7 @@ class CallRow(Base):
     transcribing: Mapped[bool] = mapped_column(Boolean, default=False)
     captioning: Mapped[bool] = mapped_column(Boolean, default=False)
     broadcasting: Mapped[bool] = mapped_column(Boolean, default=False)
+    egress_status: Mapped[dict[str, Any]] = mapped_column(default=dict)  # e.g. {"individual_recording": "running"}
     blocked_user_ids: Mapped[list[Any]] = mapped_column(default=list)
     # Creation flags kept for ringing and notifications (realtime coordinator).
     ring: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -308,4 +309,45 @@ class UploadRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class EgressJobRow(Base):
+    """A recording job: a worker claims it with a lease and renews it; a lapsed lease means the worker died."""
+
+    __tablename__ = "egress_jobs"
+    __table_args__ = (Index("ix_egress_jobs_status", "status", "lease_until"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    call_cid: Mapped[str] = mapped_column(String(200), index=True)
+    session_id: Mapped[str | None] = mapped_column(String(64))
+    recording_type: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))  # pending, running, stopping, completed, failed
+    trigger: Mapped[str] = mapped_column(String(16))  # api or auto
+    external_storage: Mapped[str | None] = mapped_column(String(255))
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)  # quality, audio_only, layout at start
+    worker_id: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+
+
+class RecordingRow(Base):
+    """A finished recording file and where it is stored (the object key in its store)."""
+
+    __tablename__ = "recordings"
+    __table_args__ = (Index("ix_recordings_file", "call_cid", "session_id", "filename", unique=True),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    call_cid: Mapped[str] = mapped_column(String(200), index=True)
+    session_id: Mapped[str] = mapped_column(String(64))
+    egress_id: Mapped[str] = mapped_column(String(64), index=True)
+    recording_type: Mapped[str] = mapped_column(String(32))
+    filename: Mapped[str] = mapped_column(String(255))
+    storage: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str] = mapped_column(Text)
+    start_time: Mapped[datetime]
+    end_time: Mapped[datetime]
     created_at: Mapped[datetime]

@@ -18,12 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from weir.coordinator.auth import admit_socket, authenticate, services
 from weir.coordinator.realtime.hub import Connection, encode
+from weir.coordinator.userview import user_response
 from weir.domain.clock import now
 from weir.protocol.errors import APIError, ErrorCode
 from weir.protocol.events import CONNECTION_ERROR, CONNECTION_OK, HEALTH_CHECK
 from weir.protocol.freeform import Custom
 from weir.protocol.limits import USER_ID_PATTERN, json_text_problem
-from weir.coordinator.userview import user_response
 from weir.store.users import get_user
 
 router = APIRouter(tags=["realtime"])

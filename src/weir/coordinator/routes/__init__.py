@@ -1,10 +1,26 @@
 """HTTP routes, one module per resource; each exposes ``router``."""
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 
 from weir.coordinator.realtime import socket as realtime_socket
-from weir.coordinator.routes import app_settings, call_actions, call_lifecycle, calls, calltypes, moderation, queries
-from weir.coordinator.routes import devices, edges, external_storage, push_providers, roles, system, users
+from weir.coordinator.routes import (
+    app_settings,
+    call_actions,
+    call_lifecycle,
+    calls,
+    calltypes,
+    devices,
+    edges,
+    egress_internal,
+    external_storage,
+    moderation,
+    push_providers,
+    queries,
+    recordings,
+    roles,
+    system,
+    users,
+)
 from weir.protocol.errors import input_error
 from weir.protocol.limits import json_text_problem
 
@@ -27,6 +43,12 @@ def include_api(app: FastAPI) -> None:
     # queries first: its POST /video/call/members must win over calls' POST /video/call/{type}. Then calls,
     # the busiest (no later route shares a path with it): the app tries the routers in this order.
     for module in (system, queries, calls, users, moderation, roles, calltypes, call_actions, call_lifecycle,
-                   app_settings, devices, push_providers, external_storage, edges):
+                   app_settings, devices, push_providers, external_storage, edges, recordings):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=storable)
+    app.include_router(recordings.files_router, prefix=API_PREFIX, dependencies=storable)
     app.include_router(realtime_socket.router, prefix=API_PREFIX)
+
+
+def internal_router() -> APIRouter:
+    """Routes of Weir's own processes (recording workers), outside the public API prefix."""
+    return egress_internal.router

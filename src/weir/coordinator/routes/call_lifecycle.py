@@ -10,6 +10,7 @@ from weir.coordinator.callview import call_state_response
 from weir.coordinator.lifecycle import participant_of
 from weir.coordinator.routes.calls import CallId, CallType
 from weir.coordinator.routes.edges import join_credentials
+from weir.coordinator.routes.egress_join import egress_join
 from weir.domain.capabilities import Capability
 from weir.protocol.calls import (
     MEMBERS_LIMIT_DEFAULT,
@@ -34,6 +35,8 @@ async def join_call(
     request: Request, type: CallType, id: CallId, body: JoinCallRequest,
     who: Caller = Depends(caller("JoinCall")),
 ) -> JoinCallResponse:
+    if who.is_egress:
+        return await egress_join(request, who, type, id)
     if who.is_server or who.user_id is None:
         raise APIError(ErrorCode.NOT_ALLOWED, "only users join calls: use a user token")
     created = False
@@ -59,6 +62,8 @@ async def leave_call(
     request: Request, type: CallType, id: CallId, body: LeaveCallRequest,
     who: Caller = Depends(caller("LeaveCall")),
 ) -> Empty:
+    if who.is_egress:  # a hidden participant has no participation to end
+        return Empty()
     async with open_call(services(request), who, type, id) as opened:
         participant = await participant_of(opened.session, opened.call, body.user_session_id)
         if participant is None or (not who.is_server and participant.user_id != who.user_id):

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from weir.coordinator.auth import Caller, services, user_caller
 from weir.coordinator.userevents import emit_user_event
+from weir.coordinator.userview import user_response
 from weir.protocol import events as ev
 from weir.protocol.common import Empty
 from weir.protocol.errors import not_allowed, not_found
 from weir.protocol.limits import USER_ID_PATTERN
-from weir.coordinator.userview import user_response
 from weir.protocol.users import BanRequest
 from weir.store.tables import UserRow
 from weir.store.users import ban, get_user, unban

@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from weir import __version__
 from weir.coordinator.auth import Caller, caller, services
-from weir.domain.tokens import create_token
 from weir.coordinator.ratelimit import ENDPOINT_LIMITS, WINDOW_SECONDS
+from weir.domain.tokens import create_token
 from weir.protocol.errors import input_error, not_found
 from weir.protocol.limits import USER_ID_PATTERN
 

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.coordinator.auth import Caller, api_key_holder, server_caller, services, user_caller
 from weir.coordinator.services import Services
-from weir.coordinator.userview import user_response
 from weir.coordinator.userevents import emit_user_event
+from weir.coordinator.userview import user_response
 from weir.domain.clock import now, utc
 from weir.domain.tokens import create_token
 from weir.protocol import events as ev

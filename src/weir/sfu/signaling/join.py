@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from weir.domain.sfu_tokens import SfuGrant, SfuTokenError, verify_sfu_token
 from weir.protocol.sfu.errors import SfuErrorCode, SignalError
 from weir.protocol.sfu.events import JoinResponseEvent
 from weir.protocol.sfu.requests import JoinRequest
 from weir.sfu.signaling.join_limit import JoinLimit
+from weir.sfu.signaling.link import CallRecord, ParticipantRecord
 from weir.sfu.signaling.outbox import Outbox
 from weir.sfu.signaling.publish_options import publish_options
 from weir.sfu.signaling.rooms import Rooms
@@ -26,6 +29,14 @@ def _grant(secret: str, request: JoinRequest) -> SfuGrant:
         raise SignalError(SfuErrorCode.INVALID_TOKEN, "session_id is not the session the token was issued for",
                           request.request_id)
     return grant
+
+
+def hidden_admission(grant: SfuGrant) -> tuple[CallRecord, ParticipantRecord]:
+    """A hidden participant (a recording worker) has no participant row at the coordinator: its token is its
+    admission. An empty call record only opens the room; the first real participant's admission fills it in."""
+    record = ParticipantRecord(user_id=grant.user_id, session_id=grant.session_id, role=grant.role, anonymous=True,
+                               joined_at=datetime.now(timezone.utc), name="", image="", custom={})
+    return CallRecord(cid=grant.call_cid, started_at=None, pins=(), settings={}), record
 
 
 def join_response(session: ParticipantSession, deadline_seconds: float, reconnected: bool) -> JoinResponseEvent:
@@ -63,13 +74,14 @@ async def join(
                 if previous.outbox is not None:
                     previous.outbox.fail(SignalError(SfuErrorCode.SESSION_REPLACED, "a new session replaced this one"))
                 await rooms.remove(previous, "rejoined")
-        admitted = await rooms.link.admit(grant.call_cid, grant.session_id)
+        admitted = hidden_admission(grant) if grant.hidden else await rooms.link.admit(grant.call_cid,
+                                                                                       grant.session_id)
         if admitted is None or admitted[1].user_id != grant.user_id:
             raise SignalError(SfuErrorCode.SESSION_NOT_FOUND,
                               "the call has no such participant session (left, removed or ended): join the call again",
                               request.request_id)
         call, participant = admitted
-        session = ParticipantSession(grant, participant, rooms.room(call), request.capabilities)
+        session = ParticipantSession(grant, participant, rooms.room(call, hidden=grant.hidden), request.capabilities)
         session.attach(outbox)
         await rooms.add(session)
         session.send(join_response(session, rooms.deadline_seconds, reconnected=False))

@@ -55,12 +55,16 @@ class CallRoom:
     def of_user(self, user_id: str) -> list[ParticipantSession]:
         return [s for s in self.sessions.values() if s.user_id == user_id]
 
+    def listed(self) -> list[ParticipantSession]:
+        """The sessions others see: every one but hidden recording workers."""
+        return [s for s in self.sessions.values() if not s.hidden]
+
     def count(self) -> ParticipantCount:
-        anonymous = sum(1 for s in self.sessions.values() if s.record.anonymous)
-        return ParticipantCount(total=len(self.sessions), anonymous=anonymous)
+        listed = self.listed()
+        return ParticipantCount(total=len(listed), anonymous=sum(1 for s in listed if s.record.anonymous))
 
     def call_state(self) -> CallState:
-        participants = [s.participant() for s in self.sessions.values()]
+        participants = [s.participant() for s in self.listed()]
         participants.sort(key=lambda p: not p.published_tracks)  # stable: publishers first, then join order
         return CallState(participants=participants[:MAX_LISTED_PARTICIPANTS], pins=self.pins,
                          started_at=self.started_at, participant_count=self.count())

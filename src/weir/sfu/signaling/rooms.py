@@ -46,11 +46,11 @@ class Rooms:
     def all_sessions(self) -> list[ParticipantSession]:
         return [s for room in self.rooms.values() for s in room.sessions.values()]
 
-    def room(self, record: CallRecord) -> CallRoom:
+    def room(self, record: CallRecord, *, hidden: bool = False) -> CallRoom:
         room = self.rooms.get(record.cid)
         if room is None:
             room = self.rooms[record.cid] = CallRoom(record, self.media_rooms(record.cid))
-        else:
+        elif not hidden:  # a hidden session's record is empty: the room keeps what the others brought
             room.refresh(record)
         return room
 
@@ -68,6 +68,8 @@ class Rooms:
         session.bind(media)
         media.on_connection_state = lambda state: self._connection_state(session, state)
         room.sessions[session.id] = session
+        if session.hidden:
+            return
         room.broadcast(ParticipantJoinedEvent(participant=session.participant()), exclude=session.id)
 
     async def remove(self, session: ParticipantSession, reason: str, *, tell_coordinator: bool = True) -> None:
@@ -79,6 +81,10 @@ class Rooms:
         self.resumed(session)
         if session.outbox is not None:  # closed already when the client was told why
             session.outbox.close(NORMAL_CLOSURE, reason)
+        if session.hidden:
+            if not await self._close_if_empty(room):
+                await room.media.remove_participant(session.id)
+            return
         if tell_coordinator:
             try:
                 await self.link.participant_left(room.cid, session.id, reason)

@@ -62,6 +62,7 @@ class ParticipantSession:
         self.record = record
         self.room = room
         self.capabilities = grant.capabilities
+        self.hidden = grant.hidden
         self.client_capabilities = frozenset(client_capabilities)
         self.outbox: Outbox | None = None
         self._media: MediaParticipant | None = None

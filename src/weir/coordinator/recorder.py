@@ -1,0 +1,185 @@
+"""Recording jobs at the coordinator: start, stop, auto-on, the workers' reports, and jobs whose worker died.
+
+A job is an ``egress_jobs`` row. Workers claim pending jobs with a lease they renew (``routes/egress_internal``);
+every change here happens inside the caller's transaction, with its events, so nothing is half-written. A job
+whose lease lapsed lost its worker: what that worker wrote so far is stored and the job fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from weir.coordinator.services import Services
+from weir.domain.clock import now, utc
+from weir.egress.delivery import FinishedFile, salvage, signed_url
+from weir.protocol import events as ev
+from weir.protocol.errors import APIError, ErrorCode
+from weir.protocol.recordings import RecordingType
+from weir.store.db import after_commit
+from weir.store.sessions import new_id
+from weir.store.tables import CallRow, EgressJobRow, RecordingRow
+
+log = logging.getLogger(__name__)
+
+ACTIVE = ("pending", "running", "stopping")
+SETTINGS_KEY: dict[str, str] = {"composite": "recording", "individual": "individual_recording",
+                                "raw": "raw_recording"}
+STATUS_KEY: dict[str, str] = {"composite": "composite_recording", "individual": "individual_recording",
+                              "raw": "raw_recording"}
+REAP_INTERVAL_SECONDS = 1.0
+
+
+class Recorder:
+    """One call's recordings, inside the caller's transaction."""
+
+    def __init__(self, weir: Services, session: AsyncSession, call: CallRow) -> None:
+        self.weir, self.session, self.call = weir, session, call
+
+    async def active(self, recording_type: str | None = None) -> list[EgressJobRow]:
+        query = select(EgressJobRow).where(EgressJobRow.call_cid == self.call.cid, EgressJobRow.status.in_(ACTIVE))
+        if recording_type is not None:
+            query = query.where(EgressJobRow.recording_type == recording_type)
+        return list((await self.session.scalars(query.order_by(EgressJobRow.created_at))).all())
+
+    async def start(self, recording_type: RecordingType, settings: dict[str, Any], external_storage: str | None,
+                    trigger: str = "api") -> EgressJobRow:
+        if self.call.ended_at is not None:
+            raise APIError(ErrorCode.NOT_ALLOWED, "the call has ended: it cannot be recorded")
+        if any(job.status != "stopping" for job in await self.active(recording_type)):
+            raise APIError(ErrorCode.CONFLICT, f"a {recording_type} recording of this call is already running")
+        section = settings.get(SETTINGS_KEY[recording_type]) or {}
+        options = {k: section[k] for k in ("quality", "audio_only", "layout") if k in section}
+        job = EgressJobRow(id=new_id(), call_cid=self.call.cid, session_id=self.call.current_session_id,
+                           recording_type=recording_type, status="pending", trigger=trigger,
+                           external_storage=external_storage, options=options, created_at=now())
+        self.session.add(job)
+
+        async def wake_workers() -> None:
+            async with self.weir.egress_jobs:
+                self.weir.egress_jobs.notify_all()
+
+        after_commit(self.session, wake_workers)
+        self._set_status(recording_type, "running")
+        await self._emit(ev.CallRecordingStartedEvent, job)
+        return job
+
+    async def stop(self, recording_type: str | None, *, required: bool = True) -> list[EgressJobRow]:
+        """Ask the workers to finish (a job no worker claimed yet just ends)."""
+        jobs = [job for job in await self.active(recording_type) if job.status != "stopping"]
+        if not jobs and required:
+            raise APIError(ErrorCode.INPUT_ERROR, "no recording of this call is running")
+        for job in jobs:
+            if job.status == "pending":
+                job.status, job.ended_at = "completed", now()
+            else:
+                job.status = "stopping"
+            self._set_status(job.recording_type, "stopped")
+            await self._emit(ev.CallRecordingStoppedEvent, job)
+        return jobs
+
+    async def finish(self, job: EgressJobRow, files: list[FinishedFile], error: str | None) -> None:
+        """A worker is done with ``job`` (or died: ``error``); its files become recordings."""
+        if job.status not in ACTIVE:
+            return
+        session_id = job.session_id or self.call.current_session_id or job.id
+        for file in files:
+            self.session.add(RecordingRow(
+                id=new_id(), call_cid=self.call.cid, session_id=session_id, egress_id=job.id,
+                recording_type=job.recording_type, filename=file.filename, storage=file.storage, key=file.key,
+                start_time=file.start_time, end_time=file.end_time, created_at=now()))
+        await self.session.flush()
+        job.status, job.ended_at, job.error = ("failed" if error else "completed"), now(), error
+        if error:
+            self._set_status(job.recording_type, "failed")
+            await self._emit(ev.CallRecordingFailedEvent, job, error=error)
+        else:
+            self._set_status(job.recording_type, "stopped")
+        for file in files:
+            url = await signed_url(self.weir.settings, file.storage, file.key)
+            await self._emit(ev.CallRecordingReadyEvent, job, call_recording={
+                "filename": file.filename, "url": url, "start_time": file.start_time.isoformat(),
+                "end_time": file.end_time.isoformat(), "session_id": session_id,
+                "recording_type": job.recording_type})
+
+    def _set_status(self, recording_type: str, status: str) -> None:
+        self.call.egress_status = {**(self.call.egress_status or {}), STATUS_KEY[recording_type]: status}
+        running = any(value == "running" for key, value in self.call.egress_status.items() if key.endswith("recording")
+                      and key != "frame_recording")
+        self.call.recording = running
+        self.call.updated_at = now()
+
+    async def _emit(self, model: type[ev.RecordingEvent], job: EgressJobRow, **fields: Any) -> None:
+        event = model(created_at=now(), call_cid=self.call.cid, egress_id=job.id,
+                      recording_type=job.recording_type, **fields)  # type: ignore[arg-type]
+        await self.weir.events.emit(self.session, event, call_cid=self.call.cid)
+
+
+async def session_started(weir: Services, session: AsyncSession, call: CallRow, settings: dict[str, Any]) -> None:
+    """``auto-on``: the first participant's join starts each recording type set to it."""
+    recorder = Recorder(weir, session, call)
+    for recording_type, key in SETTINGS_KEY.items():
+        if (settings.get(key) or {}).get("mode") == "auto-on" and not await recorder.active(recording_type):
+            await recorder.start(recording_type, settings, None, trigger="auto")  # type: ignore[arg-type]
+
+
+async def session_ended(weir: Services, session: AsyncSession, call: CallRow) -> None:
+    """The last participant left or the call ended: every recording of the call stops."""
+    await Recorder(weir, session, call).stop(None, required=False)
+
+
+class Reaper:
+    """Fails the jobs whose worker stopped renewing its lease, keeping what it had written."""
+
+    def __init__(self, weir: Services) -> None:
+        self.weir = weir
+        self._task: asyncio.Task[None] | None = None
+
+    async def reap(self) -> int:
+        async with self.weir.db.read() as session:
+            lapsed = (await session.scalars(select(EgressJobRow.id).where(
+                EgressJobRow.status.in_(("running", "stopping")), EgressJobRow.lease_until < now()))).all()
+        for job_id in lapsed:
+            await self._fail(job_id)
+        return len(lapsed)
+
+    async def _fail(self, job_id: str) -> None:
+        async with self.weir.db.transaction() as session:
+            query = select(EgressJobRow).where(EgressJobRow.id == job_id)
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            job = await session.scalar(query)
+            lease = None if job is None else utc(job.lease_until)
+            if job is None or job.status not in ("running", "stopping") or lease is None or lease >= now():
+                return
+            call = await session.get(CallRow, job.call_cid)
+            if call is None:
+                job.status = "failed"
+                return
+            files = await salvage(self.weir.settings, job, call)
+            await Recorder(self.weir, session, call).finish(job, files, "the egress worker stopped responding")
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.reap()
+            except Exception:
+                log.exception("reaping egress jobs failed")
+            await asyncio.sleep(REAP_INTERVAL_SECONDS)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+
+def lease_deadline(seconds: float) -> datetime:
+    return now() + timedelta(seconds=seconds)

@@ -1,0 +1,109 @@
+"""The recording workers' internal channel: claim a job, renew its lease (learning whether to stop), finish it.
+
+Every request carries a short JWT signed with the API secret (``aud: weir-egress-worker``); the channel is left
+out of ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from weir.coordinator.auth import services
+from weir.coordinator.recorder import Recorder, lease_deadline
+from weir.domain.clock import now
+from weir.domain.egress_tokens import create_egress_token, verify_worker_token
+from weir.egress.delivery import FinishedFile
+from weir.protocol.egress_channel import ClaimedJob, ClaimResponse, FinishRequest, HeartbeatResponse, WorkerRequest
+from weir.protocol.errors import APIError, ErrorCode, not_found
+from weir.store.tables import CallRow, EgressJobRow
+
+PREFIX = "/internal/egress"
+
+
+async def worker_only(request: Request) -> None:
+    header = request.headers.get("authorization", "")
+    token = header.removeprefix("Bearer ").strip()
+    if not token or not verify_worker_token(services(request).api_secret, token):
+        raise APIError(ErrorCode.AUTH_FAILED, "egress worker token missing or invalid")
+
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False, dependencies=[Depends(worker_only)])
+
+
+async def _locked(session: AsyncSession, job_id: str) -> EgressJobRow | None:
+    query = select(EgressJobRow).where(EgressJobRow.id == job_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return await session.scalar(query)
+
+
+CLAIM_WAIT_SECONDS = 5.0  # short enough not to hold up a shutdown
+
+
+@router.post("/claim", response_model=ClaimResponse)
+async def claim(request: Request, body: WorkerRequest) -> ClaimResponse:
+    """The oldest pending job, waiting up to ``CLAIM_WAIT_SECONDS`` for one (a long poll: idle workers cost
+    one request per wait, not a stream of polls)."""
+    weir = services(request)
+    async with weir.egress_jobs:
+        found = await _claim(request, body)
+        if found.job is not None:
+            return found
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(weir.egress_jobs.wait(), CLAIM_WAIT_SECONDS)
+    return await _claim(request, body)
+
+
+async def _claim(request: Request, body: WorkerRequest) -> ClaimResponse:
+    weir = services(request)
+    lease = weir.settings.egress_lease_seconds
+    async with weir.db.transaction() as session:
+        query = select(EgressJobRow).where(EgressJobRow.status == "pending").order_by(EgressJobRow.created_at)
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        job = await session.scalar(query.limit(1))
+        if job is None:
+            return ClaimResponse()
+        call = await session.get(CallRow, job.call_cid)
+        job.status, job.worker_id, job.started_at = "running", body.worker_id, now()
+        job.lease_until = lease_deadline(lease)
+        if call is not None and job.session_id is None:
+            job.session_id = call.current_session_id
+        return ClaimResponse(job=ClaimedJob(
+            egress_id=job.id, call_cid=job.call_cid, recording_type=job.recording_type, options=job.options,
+            token=create_egress_token(weir.api_secret, job.call_cid, job.id), started_at=job.started_at,
+            lease_seconds=lease, session_id=job.session_id, external_storage=job.external_storage))
+
+
+@router.post("/{egress_id}/heartbeat", response_model=HeartbeatResponse)
+async def heartbeat(request: Request, egress_id: str, body: WorkerRequest) -> HeartbeatResponse:
+    weir = services(request)
+    async with weir.db.transaction() as session:
+        job = await _locked(session, egress_id)
+        if job is None or job.worker_id != body.worker_id or job.status not in ("running", "stopping"):
+            return HeartbeatResponse(status="lost")
+        job.lease_until = lease_deadline(weir.settings.egress_lease_seconds)
+        return HeartbeatResponse(status=job.status)
+
+
+@router.post("/{egress_id}/finish", response_model=HeartbeatResponse)
+async def finish(request: Request, egress_id: str, body: FinishRequest) -> HeartbeatResponse:
+    weir = services(request)
+    async with weir.db.transaction() as session:
+        job = await _locked(session, egress_id)
+        if job is None:
+            raise not_found(f"egress job {egress_id}")
+        if job.worker_id != body.worker_id or job.status not in ("running", "stopping"):
+            return HeartbeatResponse(status="lost")
+        call = await session.get(CallRow, job.call_cid)
+        if call is None:
+            job.status = "failed"
+            return HeartbeatResponse(status="lost")
+        files = [FinishedFile(f.filename, f.storage, f.key, f.start_time, f.end_time) for f in body.files]
+        await Recorder(weir, session, call).finish(job, files, body.error)
+        return HeartbeatResponse(status=job.status)

@@ -1,0 +1,144 @@
+"""Routes: start and stop recording, list and delete recordings (the seed's paths), and the local store's files."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import FileResponse
+from sqlalchemy import select
+
+from weir.coordinator.auth import Caller, caller, services, user_caller
+from weir.coordinator.call_service import load_call
+from weir.coordinator.recorder import Recorder
+from weir.coordinator.routes.calls import CallId, CallType
+from weir.domain.capabilities import Capability
+from weir.egress.delivery import local_store, signed_url, store_named
+from weir.protocol.common import Empty
+from weir.protocol.errors import APIError, ErrorCode, not_found
+from weir.protocol.recordings import (
+    CallRecording,
+    ListRecordingsResponse,
+    RecordingType,
+    StartRecordingRequest,
+    StartRecordingResponse,
+)
+from weir.storage.base import StorageError
+from weir.storage.local import valid_signature
+from weir.store.tables import RecordingRow
+
+router = APIRouter(prefix="/video/call", tags=["recordings"])
+files_router = APIRouter(tags=["recordings"])
+
+SessionId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Call session id")]
+Filename = Annotated[str, Path(pattern=r"^[A-Za-z0-9._-]{1,255}$", description="Recording file name")]
+START = {"composite": Capability.START_RECORD_CALL, "individual": Capability.START_INDIVIDUAL_RECORD_CALL,
+         "raw": Capability.START_RAW_RECORD_CALL}
+STOP = {"composite": Capability.STOP_RECORD_CALL, "individual": Capability.STOP_INDIVIDUAL_RECORD_CALL,
+        "raw": Capability.STOP_RAW_RECORD_CALL}
+
+
+async def _start(request: Request, who: Caller, type_: str, id_: str, body: StartRecordingRequest) -> str:
+    async with services(request).db.transaction() as session:
+        call, access = await load_call(session, who, type_, id_)
+        access.require(START[body.recording_type])
+        job = await Recorder(services(request), session, call).start(
+            body.recording_type, access.settings.raw, body.recording_external_storage)
+        return job.id
+
+
+async def _stop(request: Request, who: Caller, type_: str, id_: str, recording_type: RecordingType | None) -> None:
+    async with services(request).db.transaction() as session:
+        call, access = await load_call(session, who, type_, id_)
+        access.require(STOP[recording_type or "composite"])
+        await Recorder(services(request), session, call).stop(recording_type)
+
+
+@router.post("/{type}/{id}/start_recording", response_model=StartRecordingResponse, summary="Start recording")
+async def start_recording(
+    request: Request, type: CallType, id: CallId, body: StartRecordingRequest | None = None,
+    who: Caller = Depends(caller("StartRecording")),
+) -> StartRecordingResponse:
+    return StartRecordingResponse(egress_id=await _start(request, who, type, id, body or StartRecordingRequest()))
+
+
+@router.post("/{type}/{id}/stop_recording", response_model=Empty, summary="Stop every recording of the call")
+async def stop_recording(
+    request: Request, type: CallType, id: CallId, who: Caller = Depends(caller("StopRecording")),
+) -> Empty:
+    await _stop(request, who, type, id, None)
+    return Empty()
+
+
+@router.post("/{type}/{id}/recordings/{recording_type}/start", response_model=StartRecordingResponse,
+             summary="Start a recording of one type")
+async def start_typed_recording(
+    request: Request, type: CallType, id: CallId, recording_type: RecordingType,
+    body: StartRecordingRequest | None = None, who: Caller = Depends(caller("StartRecording")),
+) -> StartRecordingResponse:
+    storage = body.recording_external_storage if body else None
+    request_body = StartRecordingRequest(recording_type=recording_type, recording_external_storage=storage)
+    return StartRecordingResponse(egress_id=await _start(request, who, type, id, request_body))
+
+
+@router.post("/{type}/{id}/recordings/{recording_type}/stop", response_model=Empty,
+             summary="Stop the recording of one type")
+async def stop_typed_recording(
+    request: Request, type: CallType, id: CallId, recording_type: RecordingType,
+    who: Caller = Depends(caller("StopRecording")),
+) -> Empty:
+    await _stop(request, who, type, id, recording_type)
+    return Empty()
+
+
+@router.get("/{type}/{id}/recordings", response_model=ListRecordingsResponse, summary="List the call's recordings")
+async def list_recordings(
+    request: Request, type: CallType, id: CallId, who: Caller = Depends(user_caller("ListRecordings")),
+) -> ListRecordingsResponse:
+    weir = services(request)
+    async with weir.db.read() as session:
+        call, _ = await load_call(session, who, type, id)
+        rows = (await session.scalars(select(RecordingRow).where(RecordingRow.call_cid == call.cid)
+                                      .order_by(RecordingRow.start_time, RecordingRow.filename))).all()
+    return ListRecordingsResponse(recordings=[CallRecording(
+        filename=row.filename, url=await signed_url(weir.settings, row.storage, row.key), start_time=row.start_time,
+        end_time=row.end_time, session_id=row.session_id, recording_type=row.recording_type,  # type: ignore[arg-type]
+    ) for row in rows])
+
+
+@router.delete("/{type}/{id}/{session}/recordings/{filename}", response_model=Empty, summary="Delete a recording")
+async def delete_recording(
+    request: Request, type: CallType, id: CallId, session: SessionId, filename: Filename,
+    who: Caller = Depends(user_caller("DeleteRecording")),
+) -> Empty:
+    weir = services(request)
+    async with weir.db.transaction() as db_session:
+        call, access = await load_call(db_session, who, type, id)
+        access.require(Capability.STOP_RECORD_CALL)
+        row = await db_session.scalar(select(RecordingRow).where(
+            RecordingRow.call_cid == call.cid, RecordingRow.session_id == session, RecordingRow.filename == filename))
+        if row is None:
+            raise not_found(f"recording {filename} of session {session}")
+        await db_session.delete(row)
+        try:  # inside the transaction: a store that refuses leaves the recording listed
+            await (await store_named(weir.settings, row.storage)).delete(row.key)
+        except StorageError as error:
+            raise APIError(ErrorCode.INTERNAL, f"the storage could not delete the file: {error}") from error
+    return Empty()
+
+
+@files_router.get("/storage/local/{key:path}", summary="A file of Weir's own storage, at its signed URL",
+                  response_class=FileResponse)
+async def local_file(
+    request: Request, key: str, expires: Annotated[int, Query()], signature: Annotated[str, Query(max_length=128)],
+) -> FileResponse:
+    weir = services(request)
+    if not valid_signature(weir.api_secret, key, expires, signature):
+        raise APIError(ErrorCode.NOT_ALLOWED, "the link is invalid or has expired")
+    try:
+        path = local_store(weir.settings).path(key)
+    except StorageError as error:
+        raise not_found(f"file {key}") from error
+    if not path.is_file():
+        raise not_found(f"file {key}")
+    return FileResponse(path, filename=path.name)

@@ -1,0 +1,99 @@
+"""Where recordings go: the one place the store is chosen, and salvaging a dead worker's files."""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from weir.config import Settings
+from weir.sfu.workers.spec import reachable_host
+from weir.storage.base import ObjectStore
+from weir.storage.local import LocalStore
+from weir.store.tables import CallRow, EgressJobRow
+
+LOCAL_STORAGE = "weir"  # the built-in storage's name (the seed's "stream-s3")
+
+
+@dataclass(frozen=True)
+class FinishedFile:
+    """A stored file of a recording: its name, its store and key, and the time it covers."""
+
+    filename: str
+    storage: str
+    key: str
+    start_time: datetime
+    end_time: datetime
+
+
+def work_dir(data_dir: Path, egress_id: str) -> Path:
+    """Where a worker writes a job's files while it records (in the data dir it shares with the coordinator)."""
+    return data_dir / "egress" / egress_id
+
+
+def public_base_url(settings: Settings) -> str:
+    scheme = "https" if settings.tls_certfile else "http"
+    return settings.public_url or f"{scheme}://{reachable_host(settings.host)}:{settings.port}"
+
+
+def local_store(settings: Settings) -> LocalStore:
+    assert settings.api_secret is not None
+    return LocalStore(settings.data_dir / "recordings", public_base_url(settings), settings.api_secret)
+
+
+async def store_for_recording(settings: Settings, external_storage: str | None = None) -> tuple[str, ObjectStore]:
+    """The store a recording's files go to, and its name: the start request's storage, else the call type's,
+    else Weir's own (only Weir's own exists so far)."""
+    return LOCAL_STORAGE, local_store(settings)
+
+
+async def store_named(settings: Settings, name: str) -> ObjectStore:
+    """The store a recording was put in (for its URL, or deleting it)."""
+    return local_store(settings)
+
+
+async def signed_url(settings: Settings, storage: str, key: str) -> str:
+    store = await store_named(settings, storage)
+    return await store.signed_url(key, timedelta(seconds=settings.recording_url_ttl_seconds))
+
+
+def object_key(call_cid: str, session_id: str, filename: str) -> str:
+    call_type, _, call_id = call_cid.partition(":")
+    return f"{call_type}/{call_id}/{session_id}/{filename}"
+
+
+def content_type(filename: str) -> str:
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+async def deliver(settings: Settings, external_storage: str | None, call_cid: str, session_id: str,
+                  files: list[Path], started: datetime) -> list[FinishedFile]:
+    """Store the job's files and say what they are."""
+    storage, store = await store_for_recording(settings, external_storage)
+    finished = []
+    for path in files:
+        key = object_key(call_cid, session_id, path.name)
+        await store.put(key, path, content_type(path.name))
+        ended = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        finished.append(FinishedFile(path.name, storage, key, started, max(ended, started)))
+    return finished
+
+
+def job_files(directory: Path) -> list[Path]:
+    """The finished-or-partial files a job wrote (not temporary ones)."""
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir() if p.is_file() and not p.name.endswith((".part", ".tmp")))
+
+
+async def salvage(settings: Settings, job: EgressJobRow, call: CallRow) -> list[FinishedFile]:
+    """What a dead worker wrote so far, stored; the files are written to stay readable when cut off."""
+    directory = work_dir(settings.data_dir, job.id)
+    files = await asyncio.to_thread(job_files, directory)
+    started = job.started_at or job.created_at
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+    session_id = job.session_id or call.current_session_id or job.id
+    return await deliver(settings, job.external_storage, call.cid, session_id, files, started)

@@ -1,0 +1,168 @@
+"""The recording worker: claims jobs from the coordinator, records each one, stores the files and reports.
+
+It runs as its own process (``weir worker egress``, or started by ``weir serve``), so recording never slows the
+coordinator. Each job joins its call as a hidden participant through Weir's client SDK; a heartbeat renews the
+job's lease and brings the request to stop. A worker that dies leaves its lease to lapse: the coordinator then
+fails the job and stores what was written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import socket
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from weir.client import StreamVideo, StreamVideoOptions, User
+from weir.config import Settings
+from weir.domain.egress_tokens import create_worker_token
+from weir.egress.delivery import deliver, job_files, public_base_url, work_dir
+from weir.egress.tracks import TrackTaps
+from weir.protocol.egress_channel import ClaimedJob as Job
+from weir.protocol.egress_channel import ClaimResponse
+
+log = logging.getLogger(__name__)
+RETRY_SECONDS = 0.5  # after a failed claim (the coordinator is starting)
+
+
+class Channel:
+    """The coordinator's internal egress routes."""
+
+    def __init__(self, settings: Settings, worker_id: str) -> None:
+        assert settings.api_secret is not None
+        self.secret, self.worker_id = settings.api_secret, worker_id
+        # a claim waits up to 5 s for a job (routes/egress_internal.py)
+        self.http = httpx.AsyncClient(base_url=public_base_url(settings) + "/internal/egress", timeout=30)
+
+    async def post(self, path: str, **body: Any) -> dict[str, Any]:
+        response = await self.http.post(path, json={"worker_id": self.worker_id, **body},
+                                        headers={"Authorization": f"Bearer {create_worker_token(self.secret)}"})
+        response.raise_for_status()
+        return response.json()  # type: ignore[no-any-return]
+
+    async def claim(self) -> Job | None:
+        return ClaimResponse.model_validate(await self.post("/claim")).job
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+
+async def record_tracks(settings: Settings, job: Job, directory: Path, stop: asyncio.Event) -> None:
+    """Individual or raw recording: join hidden, tap every subscribed track until asked to stop."""
+    assert settings.api_key is not None
+    call_type, _, call_id = job.call_cid.partition(":")
+    client = StreamVideo.create(settings.api_key, user=User.anonymous(), user_token=job.token,
+                                options=StreamVideoOptions(coordinator_rpc_url=public_base_url(settings)))
+    taps = TrackTaps(directory, f"rec_{job.recording_type}_{job.egress_id[:12]}", raw=job.recording_type == "raw")
+    try:
+        call = client.make_call(call_type, call_id)
+        await call.join()
+        while not stop.is_set():
+            for transceiver in call.subscriber_transceivers():
+                taps.attach(transceiver)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.2)
+    finally:
+        taps.close()
+        with contextlib.suppress(Exception):
+            await client.disconnect()
+
+
+def frame_size(quality: str) -> tuple[int, int]:
+    """The recording's size from its quality: "720p" is 1280x720 (16:9), "portrait-720x1280" is 720x1280."""
+    if quality.startswith("portrait-"):
+        across, _, down = quality.removeprefix("portrait-").partition("x")
+        return int(across), int(down)
+    lines = int(quality.removesuffix("p"))
+    return (lines * 16 // 9 + 1) // 2 * 2, lines
+
+
+async def record_composite(settings: Settings, job: Job, directory: Path, stop: asyncio.Event) -> None:
+    from weir.egress.composite import CompositeSpec  # type: ignore[import-not-found]
+    from weir.egress.composite import record_composite as render
+
+    width, height = frame_size(str(job.options.get("quality") or "720p"))
+    call_type, _, call_id = job.call_cid.partition(":")
+    spec = CompositeSpec(base_url=public_base_url(settings), call_type=call_type, call_id=call_id, token=job.token,
+                         width=width, height=height, audio_only=bool(job.options.get("audio_only")),
+                         layout=dict(job.options.get("layout") or {}))
+    await render(spec, directory / f"rec_composite_{job.egress_id[:12]}.mp4", stop)
+
+
+async def run_job(settings: Settings, channel: Channel, job: Job) -> None:
+    directory = work_dir(settings.data_dir, job.egress_id)
+    directory.mkdir(parents=True, exist_ok=True)
+    stop = asyncio.Event()
+    lost = False
+
+    async def heartbeat() -> None:
+        nonlocal lost
+        while True:
+            await asyncio.sleep(job.lease_seconds / 4)
+            try:
+                status = (await channel.post(f"/{job.egress_id}/heartbeat"))["status"]
+            except httpx.HTTPError as error:
+                log.warning("egress heartbeat failed: %s", error)
+                continue
+            if status != "running":
+                lost = status == "lost"
+                stop.set()
+
+    beating = asyncio.create_task(heartbeat())
+    error = None
+    try:
+        record = record_composite if job.recording_type == "composite" else record_tracks
+        await record(settings, job, directory, stop)
+    except Exception as failure:  # noqa: BLE001 (any failure of a recording is reported, not raised)
+        log.exception("recording %s failed", job.egress_id)
+        error = f"recording failed: {failure!r}"
+    try:
+        if lost:
+            return  # the coordinator already failed the job and stored what was here
+        files = await asyncio.to_thread(job_files, directory)
+        finished = await deliver(settings, job.external_storage,
+                                 job.call_cid, job.session_id or job.egress_id, files, job.started_at)
+        await channel.post(f"/{job.egress_id}/finish", error=error, files=[
+            {"filename": f.filename, "storage": f.storage, "key": f.key, "start_time": f.start_time.isoformat(),
+             "end_time": f.end_time.isoformat()} for f in finished])
+        shutil.rmtree(directory, ignore_errors=True)
+    finally:
+        beating.cancel()
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    """Claim and record jobs until ``stop`` is set."""
+    worker_id = f"{socket.gethostname()}:{os.getpid()}"
+    channel = Channel(settings, worker_id)
+    jobs: set[asyncio.Task[None]] = set()
+    try:
+        while not stop.is_set():
+            claiming = asyncio.create_task(channel.claim())
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({claiming, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if stop.is_set():
+                claiming.cancel()
+                break
+            try:
+                job = claiming.result()
+            except httpx.HTTPError as error:
+                log.info("egress claim failed (coordinator not reachable yet?): %s", error)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), RETRY_SECONDS)
+                continue
+            if job is not None:
+                task = asyncio.create_task(run_job(settings, channel, job))
+                jobs.add(task)
+                task.add_done_callback(jobs.discard)
+    finally:
+        for task in jobs:
+            task.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)
+        await channel.close()

@@ -1,0 +1,46 @@
+"""The recording workers' internal channel to the coordinator (``/internal/egress``): its request and answer
+bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class WorkerRequest(BaseModel):
+    worker_id: str = Field(min_length=1, max_length=128)
+
+
+class ClaimedJob(BaseModel):
+    egress_id: str
+    call_cid: str
+    recording_type: str
+    options: dict[str, Any]
+    token: str
+    started_at: datetime
+    lease_seconds: float
+    session_id: str | None = None
+    external_storage: str | None = None
+
+
+class ClaimResponse(BaseModel):
+    job: ClaimedJob | None = None
+
+
+class HeartbeatResponse(BaseModel):
+    status: str  # running, stopping, or lost (another worker's, or over)
+
+
+class FinishedFileModel(BaseModel):
+    filename: str
+    storage: str
+    key: str
+    start_time: datetime
+    end_time: datetime
+
+
+class FinishRequest(WorkerRequest):
+    files: list[FinishedFileModel] = Field(default_factory=list)
+    error: str | None = Field(default=None, max_length=2000)

@@ -1,0 +1,59 @@
+"""Recording requests and responses (the seed's names): start, stop, list and delete, and the egress block."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RecordingType = Literal["composite", "individual", "raw"]
+RECORDING_TYPES: tuple[RecordingType, ...] = ("composite", "individual", "raw")
+EgressStatus = Literal["running", "stopped", "failed"]
+
+
+class StartRecordingRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    recording_type: RecordingType = "composite"
+    recording_external_storage: str | None = Field(default=None, min_length=1, max_length=255)
+
+
+class StartRecordingResponse(BaseModel):
+    egress_id: str
+    duration: str = ""
+
+
+class CallRecording(BaseModel):
+    filename: str
+    url: str
+    start_time: datetime
+    end_time: datetime
+    session_id: str
+    recording_type: RecordingType
+
+
+class ListRecordingsResponse(BaseModel):
+    recordings: list[CallRecording]
+    duration: str = ""
+
+
+class EgressTypeStatus(BaseModel):
+    status: EgressStatus
+
+
+class EgressResponse(BaseModel):
+    """What a call's egress is doing; a type that never ran is absent."""
+
+    broadcasting: bool = False
+    composite_recording: EgressTypeStatus | None = None
+    individual_recording: EgressTypeStatus | None = None
+    raw_recording: EgressTypeStatus | None = None
+    frame_recording: EgressTypeStatus | None = None
+
+
+def egress_response(status: dict[str, str], broadcasting: bool) -> EgressResponse:
+    """The egress block from a call's stored ``egress_status`` ({"individual_recording": "running", ...})."""
+    fields = {name: EgressTypeStatus(status=value) for name, value in status.items()  # type: ignore[arg-type]
+              if name in EgressResponse.model_fields and value in ("running", "stopped", "failed")}
+    return EgressResponse(broadcasting=broadcasting, **fields)
