@@ -12,7 +12,7 @@ from importlib.metadata import version
 import pytest
 from aioice import Connection
 from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcicetransport import RTCIceTransport
 from aiortc.rtp import RTCP_PSFB_PLI, AnyRtcpPacket, HeaderExtensions, RtcpPsfbPacket
 
@@ -117,10 +117,10 @@ async def test_the_sdk_ice_runs_under_aiortc_and_restarts(pair: Pair) -> None:
     assert pair.offerer.connectionState == pair.answerer.connectionState == "connected"
 
 
-async def _count(track: object, received: list[int]) -> None:
-    with contextlib.suppress(MediaStreamError):  # the track ends when the test closes the pair
+async def _count(track: MediaStreamTrack, received: list[int]) -> None:
+    with contextlib.suppress(MediaStreamError):  # the track ends when the connection closes
         while True:
-            await track.recv()  # type: ignore[attr-defined]
+            await track.recv()
             received.append(1)
 
 
