@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from weir.coordinator.auth import Caller
 from weir.domain.capabilities import ALL_CAPABILITIES, Capability, call_roles, own_capabilities
 from weir.domain.settings import merge_settings
-from weir.protocol.errors import APIError, ErrorCode, input_error
-from weir.store.calls import get_member, get_user_permissions
+from weir.protocol.errors import APIError, ErrorCode, input_error, not_found
+from weir.store.calls import get_call, get_member, get_user_permissions
 from weir.store.calltypes import get_call_type
 from weir.store.tables import CallMemberRow, CallRow, CallTypeRow, CallUserPermissionRow
 
@@ -100,6 +100,19 @@ async def accesses_for(
             CallUserPermissionRow.user_id == caller.user_id, CallUserPermissionRow.call_cid.in_(cids)))).all()}
     return [_access(caller, call_types[call.type], call, memberships.get(call.cid), permissions.get(call.cid))
             for call in calls]
+
+
+async def load_call(session: AsyncSession, who: Caller, type_: str, id_: str) -> tuple[CallRow, CallAccess]:
+    """The call and the caller's access to it; unknown calls are 404, unreadable ones 403."""
+    cid = f"{type_}:{id_}"
+    who.require_call(cid)
+    call_type = await load_call_type(session, type_)
+    call = await get_call(session, cid)
+    if call is None:
+        raise not_found(f"call {cid}")
+    access = await access_for(session, who, call_type, call)
+    access.require(Capability.READ_CALL)
+    return call, access
 
 
 async def system_access(session: AsyncSession, call: CallRow) -> CallAccess:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.coordinator.auth import Caller, caller, services, user_caller
 from weir.coordinator.call_access import CallAccess, access_for, load_call_type
+from weir.coordinator.call_access import load_call as _load
 from weir.coordinator.callevents import CallEvents
 from weir.coordinator.callview import call_state_response, member_response
 from weir.coordinator.lifecycle import CallLifecycle
@@ -34,7 +35,7 @@ from weir.protocol.calls import (
     CallRequest,
 )
 from weir.protocol.common import Empty
-from weir.protocol.errors import APIError, ErrorCode, input_error, not_found
+from weir.protocol.errors import APIError, ErrorCode, input_error
 from weir.store import calls as store
 from weir.store.tables import CallMemberRow, CallRow
 from weir.store.users import ensure_user, is_banned
@@ -44,19 +45,6 @@ router = APIRouter(prefix="/video/call", tags=["calls"])
 CallType = Annotated[str, Path(pattern=CALL_TYPE_PATTERN, description="Call type name")]
 CallId = Annotated[str, Path(pattern=CALL_ID_PATTERN, description="Call id")]
 DEFAULT_MEMBER_ROLE = "call_member"
-
-
-async def _load(session: AsyncSession, who: Caller, type_: str, id_: str) -> tuple[CallRow, CallAccess]:
-    """The call and the caller's access to it; unknown calls are 404, unreadable ones 403."""
-    cid = f"{type_}:{id_}"
-    who.require_call(cid)
-    call_type = await load_call_type(session, type_)
-    call = await store.get_call(session, cid)
-    if call is None:
-        raise not_found(f"call {cid}")
-    access = await access_for(session, who, call_type, call)
-    access.require(Capability.READ_CALL)
-    return call, access
 
 
 ConnectionId = Annotated[

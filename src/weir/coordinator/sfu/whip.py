@@ -17,8 +17,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 
 from weir.coordinator.auth import Caller, caller, services
+from weir.coordinator.call_access import load_call
 from weir.coordinator.lifecycle import CallLifecycle
-from weir.coordinator.routes.calls import CallId, CallType, _load
+from weir.coordinator.routes.calls import CallId, CallType
 from weir.domain.sfu_tokens import SfuGrant
 from weir.protocol.errors import APIError, ErrorCode, input_error, not_found
 from weir.sfu.entry import EntryKind, MediaEntry
@@ -56,7 +57,7 @@ async def join_session(
     sdp = await read_offer(request)
     weir = services(request)
     async with weir.db.transaction() as session:
-        call, access = await _load(session, who, type_, id_)
+        call, access = await load_call(session, who, type_, id_)
         lifecycle = CallLifecycle(weir, session, call, access)
         lifecycle.check_can_join(who)
         missing = sorted(capabilities - set(access.capabilities))
