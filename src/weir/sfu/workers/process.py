@@ -23,7 +23,7 @@ from weir.coordinator.errors import RequestGuard, install_error_handlers
 from weir.sfu.local_entry import LocalEntry
 from weir.sfu.rtc import RtcRoom
 from weir.sfu.signaling.server import SfuServer
-from weir.sfu.workers.entry import entry_router
+from weir.sfu.workers.entry_routes import entry_routes
 from weir.sfu.workers.remote import RemoteCoordinator
 from weir.sfu.workers.spec import WorkerSpec
 
@@ -66,7 +66,7 @@ def worker_app(spec: WorkerSpec, settings: Settings, sfu: SfuServer, link: Remot
     install_error_handlers(app)
     app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes)
     app.include_router(sfu.router())
-    app.include_router(entry_router(LocalEntry(sfu.rooms), settings.api_secret))
+    app.router.routes.extend(entry_routes(LocalEntry(sfu.rooms), settings.api_secret))
     return app
 
 

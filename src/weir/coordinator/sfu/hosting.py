@@ -6,18 +6,17 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from weir.config import Settings
+from weir.coordinator.sfu.internal_routes import end_lost_sessions, internal_router
+from weir.coordinator.sfu.local_link import LocalCoordinator
+from weir.coordinator.sfu.placement import SameServer, SfuPlacement, WorkerPlacement
+from weir.coordinator.sfu.registry import WorkerRegistry
+from weir.coordinator.sfu.remote_entry import RemoteEntry
+from weir.coordinator.sfu.supervisor import WorkerSupervisor
 from weir.sfu.entry import MediaEntry
 from weir.sfu.local_entry import LocalEntry
-from weir.sfu.placement import SameServer, SfuPlacement
 from weir.sfu.rtc import IceConfig, RtcRoom
-from weir.sfu.signaling.local import LocalCoordinator
 from weir.sfu.signaling.server import SfuServer, add_latency_route
-from weir.sfu.workers.entry import RemoteEntry
-from weir.sfu.workers.internal_routes import end_lost_sessions, internal_router
-from weir.sfu.workers.placement import WorkerPlacement
-from weir.sfu.workers.registry import WorkerRegistry
 from weir.sfu.workers.spec import reachable_host, worker_specs
-from weir.sfu.workers.supervisor import WorkerSupervisor
 
 __all__ = ["InProcessSfu", "SfuWorkers", "sfu_setup"]
 
