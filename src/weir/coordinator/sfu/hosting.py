@@ -4,6 +4,7 @@ worker processes that each own whole calls (``sfu.workers``)."""
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.responses import Response
 
 from weir.config import Settings
 from weir.coordinator.sfu.internal_routes import end_lost_sessions, internal_router
@@ -15,10 +16,19 @@ from weir.coordinator.sfu.supervisor import WorkerSupervisor
 from weir.sfu.entry import MediaEntry
 from weir.sfu.local_entry import LocalEntry
 from weir.sfu.rtc import IceConfig, RtcRoom
-from weir.sfu.signaling.server import SfuServer, add_latency_route
+from weir.sfu.signaling.paths import LATENCY_PATH
+from weir.sfu.signaling.server import SfuServer, latency
 from weir.sfu.workers.spec import reachable_host, worker_specs
 
 __all__ = ["InProcessSfu", "SfuWorkers", "sfu_setup"]
+
+
+def latency_router() -> APIRouter:
+    """The edge's latency test, on the public port whichever process holds the calls (and in the API docs)."""
+    router = APIRouter(tags=["sfu"])
+    router.add_api_route(LATENCY_PATH, latency, methods=["GET"], response_class=Response,
+                         summary="Answer at once: clients time it to pick the nearest edge")
+    return router
 
 
 class InProcessSfu:
@@ -28,7 +38,7 @@ class InProcessSfu:
         self.placement: SfuPlacement = SameServer()
 
     def routers(self) -> list[APIRouter]:
-        return [self.server.router()]
+        return [APIRouter(routes=[self.server.signaling_route()]), latency_router()]
 
     async def start(self) -> None:
         await self.server.start()
@@ -52,9 +62,7 @@ class SfuWorkers:
         await end_lost_sessions(self.link, self.registry, index)
 
     def routers(self) -> list[APIRouter]:
-        latency = APIRouter(tags=["sfu"])
-        add_latency_route(latency)  # the edge's latency test stays on the public port
-        return [latency, internal_router(self.link, self.registry, reachable_host(self.settings.host))]
+        return [latency_router(), internal_router(self.link, self.registry, reachable_host(self.settings.host))]
 
     async def start(self) -> None:
         await self.supervisor.start()
