@@ -9,7 +9,7 @@ the joining and the resource.
 
 The first sending audio m-section is published as the ``audio`` track, the first sending video one as ``video``;
 any other m-section is answered ``inactive``. A client that vanishes without ``DELETE`` is removed like any
-other once its ICE connection fails (``Rooms``).
+other once its ICE connection fails (``SignalingRooms``).
 """
 
 from __future__ import annotations

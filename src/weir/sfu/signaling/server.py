@@ -18,7 +18,7 @@ from weir.sfu.signaling.join_limit import JoinLimit
 from weir.sfu.signaling.link import CoordinatorLink
 from weir.sfu.signaling.media import MediaRoomFactory
 from weir.sfu.signaling.paths import LATENCY_PATH, SIGNALING_PATH
-from weir.sfu.signaling.rooms import Rooms
+from weir.sfu.signaling.rooms import SignalingRooms
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class SfuServer:
     def __init__(self, settings: Settings, link: CoordinatorLink, media_rooms: MediaRoomFactory) -> None:
         self.settings = settings
         self.link = link
-        self.rooms = Rooms(link, media_rooms, settings.sfu_fast_reconnect_deadline_seconds)
+        self.rooms = SignalingRooms(link, media_rooms, settings.sfu_fast_reconnect_deadline_seconds)
         self.join_limit = JoinLimit(settings.sfu_joins_per_minute, settings.rate_limits_enabled)
         self._subscription: Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
