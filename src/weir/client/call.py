@@ -27,10 +27,10 @@ from weir.client.call_type import (
     StreamLimitsSettings,
     StreamTranscriptionSettings,
 )
+from weir.client.coordinator_reducer import apply_event
 from weir.client.events import EventStream
 from weir.client.media.options import CallConnectOptions
 from weir.client.preferences import CallPreferences
-from weir.client.reducer import apply_event
 from weir.client.snapshot import with_state_response, without_sessions
 from weir.client.state import CallState
 from weir.client.status import (

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Depends, Request
 
-from weir.coordinator.realtime import socket as realtime_socket
+from weir.coordinator.realtime import connect as realtime_connect
 from weir.coordinator.routes import app_settings, call_actions, call_lifecycle, calls, calltypes, moderation, queries
 from weir.coordinator.routes import devices, edges, push_providers, roles, system, users
 from weir.protocol.errors import input_error
@@ -28,5 +28,5 @@ def api_router() -> APIRouter:
                    app_settings, devices, push_providers, edges):
         http.include_router(module.router)
     router.include_router(http)
-    router.include_router(realtime_socket.router)
+    router.include_router(realtime_connect.router)
     return router
