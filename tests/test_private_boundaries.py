@@ -21,10 +21,7 @@ SRC = Path(__file__).parent.parent / "src"
 WEIR = SRC / "weir"
 
 # (module, private name) imports still allowed across packages, and why. Keep this short.
-ALLOWED_IMPORTS = {
-    ("weir.coordinator.routes.calls", "_load"): "the WHIP/WHEP routes reuse the call routes' loader until the "
-                                                 "call routes get one service layer (issue 13)",
-}
+ALLOWED_IMPORTS: dict[tuple[str, str], str] = {}
 
 # child module → its owner's module, which it must not import
 OWNERS = {

@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 from tests.conftest import free_port
 from weir.cli import app
 from weir.config import Settings
+from weir.coordinator.sfu import registry as registry_module
+from weir.coordinator.sfu.registry import LiveWorker, NoWorker, WorkerRegistry
 from weir.sfu.rtc import IceConfig
-from weir.sfu.workers import registry as registry_module
-from weir.sfu.workers.registry import LiveWorker, NoWorker, WorkerRegistry
 from weir.sfu.workers.spec import split_ports, worker_specs
 
 

@@ -27,9 +27,9 @@ from tests.sfu.signaling_peers import SignalingPeer, coordinator_join, running_s
 from tests.sfu.test_whip import SDP, call_path, create_call, http
 from tests.sfu.test_whip import test_whep_player_decodes_the_call as whep_round_trip
 from tests.sfu.test_whip import test_whip_publisher_is_decoded_and_leaves_with_delete as whip_round_trip
+from weir.coordinator.sfu.registry import WorkerRegistry
 from weir.domain.sfu_tokens import create_sfu_token
 from weir.sfu.workers.channel import EVENTS_PATH, channel_token
-from weir.sfu.workers.registry import WorkerRegistry
 from weir.sfu.workers.spec import split_ports
 
 Uid = Callable[[str], str]

@@ -47,13 +47,13 @@ from weir.client.call_type import (
     StreamLimitsSettings,
     StreamTranscriptionSettings,
 )
+from weir.client.coordinator_reducer import apply_event
 from weir.client.errors import VideoError
 from weir.client.events import EventStream
 from weir.client.media.options import CallConnectOptions, FacingMode, VideoDimension
 from weir.client.media.sinks import FrameStream, Recording
 from weir.client.media.sources import MediaSource
 from weir.client.preferences import CallPreferences
-from weir.client.reducer import apply_event
 from weir.client.sfu.session import SfuSession
 from weir.client.snapshot import with_members, with_pins, with_state_response, without_members, without_sessions
 from weir.client.state import CallParticipantState, CallState, SfuTrackType

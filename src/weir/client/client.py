@@ -23,12 +23,12 @@ from weir.client._observable import StateStream, Subscription
 from weir.client.call import Call, CallLink
 from weir.client.call_actions import Sorts, sort_json
 from weir.client.call_type import StreamCallType
+from weir.client.coordinator_socket import CoordinatorSocket, SocketHandlers
 from weir.client.errors import VideoError
 from weir.client.events import EventStream, parse_event
 from weir.client.http import CoordinatorApi
 from weir.client.options import StreamVideoOptions
 from weir.client.preferences import CallPreferences
-from weir.client.socket import CoordinatorSocket, SocketHandlers
 from weir.client.status import (
     ACTIVE_STATUSES,
     CallStatusIncoming,

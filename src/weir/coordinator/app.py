@@ -19,16 +19,16 @@ from weir.coordinator.recorder import Reaper
 from weir.coordinator.routes import include_api, internal_router
 from weir.coordinator.scheduler import Scheduler
 from weir.coordinator.services import Services
-from weir.coordinator.sfu_setup import sfu_setup
+from weir.coordinator.sfu.hosting import sfu_setup
+from weir.coordinator.sfu.local_link import LocalCoordinator
+from weir.coordinator.sfu.whep import whep_router
+from weir.coordinator.sfu.whip import whip_router
 from weir.coordinator.webapp import web_app
 from weir.egress.supervisor import EgressWorkers
 from weir.push.dispatcher import PushDispatcher
 from weir.push.worker import PushWorker
 from weir.sealing import load_sealer
 from weir.sfu.rtc import IceConfig
-from weir.sfu.signaling.local import LocalCoordinator
-from weir.sfu.whep import whep_router
-from weir.sfu.whip import whip_router
 from weir.store.calltypes import seed_builtin_call_types
 from weir.store.db import Database
 from weir.turn.coturn import Coturn

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from weir.bus import Envelope, EventBus
+from weir.bus import DurableSink, Envelope, EventBus
 from weir.protocol.events import Event
 from weir.store.db import after_commit
 from weir.store.tables import CallMemberRow
-
-# A durable sink stores what it must deliver in the same transaction as the change that caused the event,
-# so a crash can lose neither the change nor its delivery.
-DurableSink = Callable[[AsyncSession, dict], Awaitable[None]]
 
 
 class EventEmitter:

@@ -25,6 +25,8 @@ from aiortc.codecs import depayload
 from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtp import RtpPacket
 
+from weir.rtc.aiortc_adapter import request_keyframe
+
 log = logging.getLogger(__name__)
 MUXED = {"video/vp8": ("webm", "vp8"), "audio/opus": ("webm", "libopus")}
 RAW_MAGIC = b"WEIRRAW1\n"
@@ -189,7 +191,7 @@ class TrackTaps:
             return None
 
         def request_keyframe(ssrc: int) -> None:
-            self._tasks.add(task := asyncio.ensure_future(receiver._send_rtcp_pli(ssrc)))
+            self._tasks.add(task := asyncio.ensure_future(request_keyframe(receiver, ssrc)))
             task.add_done_callback(self._tasks.discard)
 
         return MuxedTrack(self.directory / f"{name}.{MUXED[mime][0]}", mime, request_keyframe)

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from aioice import Candidate, Connection
 from aioice.ice import CandidatePair, StunProtocol
-from aiortc import RTCRtpSender
+from aiortc import RTCRtpReceiver, RTCRtpSender
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcicetransport import RTCIceTransport
 from aiortc.rtp import AnyRtcpPacket, HeaderExtensions, HeaderExtensionsMap
@@ -40,6 +40,7 @@ __all__ = [
     "install_ice_side",
     "nominated_pair",
     "on_rtcp_for_ssrc",
+    "request_keyframe",
     "rewrite_header_extensions",
     "send_rtp",
     "set_gathering_connection",
@@ -87,7 +88,8 @@ def check_installed() -> None:
             _get(owner, name)
 
 
-_METHODS: dict[type, tuple[str, ...]] = {RTCIceTransport: ("_monitor",), RTCDtlsTransport: ("_send_rtp",)}
+_METHODS: dict[type, tuple[str, ...]] = {RTCIceTransport: ("_monitor",), RTCDtlsTransport: ("_send_rtp",),
+                                         RTCRtpReceiver: ("_send_rtcp_pli",)}
 check_installed()
 
 
@@ -215,3 +217,9 @@ def on_rtcp_for_ssrc(transport: RTCDtlsTransport, ssrc: int, handler: RtcpHandle
 async def send_rtp(transport: RTCDtlsTransport, packet: bytes) -> None:
     """Protect and send one RTP packet (``_send_rtp``); ConnectionError unless DTLS is connected."""
     await transport._send_rtp(packet)
+
+
+async def request_keyframe(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
+    """Send a PLI for ``media_ssrc`` from ``receiver`` (``_send_rtcp_pli``): aiortc asks for keyframes only
+    when its own decoder needs one, and a recorder that does not decode must ask itself."""
+    await receiver._send_rtcp_pli(media_ssrc)

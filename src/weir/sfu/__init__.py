@@ -2,6 +2,8 @@
 
 Wire formats (``rtp``, ``rtcp``, ``codecs``) import nothing but ``struct``; the forwarding path
 (``receiver`` → ``downtrack`` → ``forwarder`` → ``munger``) does no I/O: sockets and SRTP sit behind the sinks.
+The package imports only ``protocol``, ``domain``, ``bus`` and ``config`` of Weir: it reaches the coordinator
+through ``CoordinatorLink`` and is reached through ``MediaEntry``; the coordinator's side is ``weir.coordinator.sfu``.
 """
 
 from weir.sfu.downtrack import DownTrack

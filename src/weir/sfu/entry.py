@@ -1,7 +1,7 @@
 """``MediaEntry``: where a WHIP or WHEP session gets its media, once the coordinator let the caller join.
 
 ``LocalEntry`` (``local_entry.py``) sets it up on this process's rooms; with SFU workers, ``RemoteEntry``
-(``workers/entry.py``) hands it to the worker that owns the call.
+(``weir.coordinator.sfu.remote_entry``) hands it to the worker that owns the call.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from weir.domain.sfu_tokens import SfuGrant
 from weir.protocol.errors import APIError, input_error, not_found
 from weir.sfu.entry import EntryKind
 from weir.sfu.entry_offers import play_offer, publish_offer
-from weir.sfu.signaling.rooms import Rooms
+from weir.sfu.signaling.rooms import SignalingRooms
 from weir.sfu.signaling.session import ParticipantSession
 
 __all__ = ["LocalEntry"]
@@ -18,7 +18,7 @@ NEGOTIATORS: dict[EntryKind, Negotiate] = {"whip": publish_offer, "whep": play_o
 
 
 class LocalEntry:
-    def __init__(self, rooms: Rooms) -> None:
+    def __init__(self, rooms: SignalingRooms) -> None:
         self.rooms = rooms
 
     async def open(self, kind: EntryKind, grant: SfuGrant, sdp: str) -> str:

@@ -18,8 +18,8 @@ from datetime import timedelta
 import httpx
 
 from weir import __version__
+from weir.bus import DurableSink
 from weir.config import Settings
-from weir.coordinator.events import DurableSink
 from weir.destinations import loggable, outbound_client, without_credentials
 from weir.domain.clock import now
 from weir.protocol.app_settings import EventHook

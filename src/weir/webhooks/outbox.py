@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from weir.coordinator.events import DurableSink
+from weir.bus import DurableSink
 from weir.domain.clock import now
 from weir.store.db import after_commit
 from weir.store.tables import WebhookDeliveryRow

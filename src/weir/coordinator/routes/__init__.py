@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 
-from weir.coordinator.realtime import socket as realtime_socket
+from weir.coordinator.realtime import connect as realtime_connect
 from weir.coordinator.routes import (
     app_settings,
     call_actions,
@@ -46,7 +46,7 @@ def include_api(app: FastAPI) -> None:
                    app_settings, devices, push_providers, external_storage, edges, recordings):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=storable)
     app.include_router(recordings.files_router, prefix=API_PREFIX, dependencies=storable)
-    app.include_router(realtime_socket.router, prefix=API_PREFIX)
+    app.include_router(realtime_connect.router, prefix=API_PREFIX)
 
 
 def internal_router() -> APIRouter:

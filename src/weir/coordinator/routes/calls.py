@@ -45,7 +45,6 @@ CallId = Annotated[str, Path(pattern=CALL_ID_PATTERN, description="Call id")]
 ConnectionId = Annotated[
     str | None, Query(max_length=64, description="Watch the call's events on this WebSocket connection")
 ]
-_load = load_call  # sfu/whip.py's name for it until the boundary work moves WHIP onto call_service.load_call
 
 
 @router.post("/{type}", response_model=GetOrCreateCallResponse, summary="Create a call with a generated id")

@@ -7,9 +7,9 @@ from fastapi import APIRouter, Depends, Request
 from weir.config import Settings
 from weir.coordinator.auth import Caller, caller, services
 from weir.coordinator.call_access import CallAccess
+from weir.coordinator.sfu.placement import SfuPlacement
 from weir.domain.sfu_tokens import create_sfu_token
 from weir.protocol.sfu_edges import Credentials, Edge, GetEdgesResponse, IceServer, SfuServer, StatsOptions
-from weir.sfu.placement import SfuPlacement
 from weir.sfu.signaling.paths import LATENCY_PATH, SIGNALING_PATH
 from weir.store.tables import SessionParticipantRow
 from weir.turn.credentials import turn_ice_server

@@ -12,11 +12,11 @@ from weir.coordinator.auth import Caller, services
 from weir.coordinator.call_access import system_access
 from weir.coordinator.callview import call_state_response
 from weir.coordinator.routes.edges import _sfu_base_url, ice_servers
+from weir.coordinator.sfu.placement import SfuPlacement
 from weir.domain.sfu_tokens import create_sfu_token
 from weir.protocol.calls import MEMBERS_LIMIT_DEFAULT, JoinCallResponse
 from weir.protocol.errors import APIError, ErrorCode, not_found
 from weir.protocol.sfu_edges import Credentials, SfuServer, StatsOptions
-from weir.sfu.placement import SfuPlacement
 from weir.sfu.signaling.paths import SIGNALING_PATH
 from weir.store import calls as store
 from weir.store.sessions import new_id

@@ -17,8 +17,8 @@ from typing import Any
 from weir.protocol.sfu.errors import SfuErrorCode, SignalError
 from weir.protocol.sfu.events import CallGrantsUpdatedEvent, PinsUpdatedEvent
 from weir.sfu.signaling.link import parse_pins
-from weir.sfu.signaling.room import CallRoom
-from weir.sfu.signaling.rooms import Rooms
+from weir.sfu.signaling.room import SignalingRoom
+from weir.sfu.signaling.rooms import SignalingRooms
 from weir.sfu.signaling.session import ParticipantSession
 
 # call.user_muted names tracks as the coordinator's MuteUsers request does.
@@ -38,14 +38,16 @@ def grants_changed(session: ParticipantSession, capabilities: list[str]) -> None
     session.set_muted({t: True for t in session.published() if not session.may_publish(t)})
 
 
-def _mute(room: CallRoom, user_ids: list[str], reason: str) -> None:
+def _mute(room: SignalingRoom, user_ids: list[str], reason: str) -> None:
     track_types = [MUTED_TRACKS[t] for t in reason.split(",") if t in MUTED_TRACKS]
     for user_id in user_ids:
         for session in room.of_user(user_id):
             session.set_muted(dict.fromkeys(track_types, True))
 
 
-async def _remove(rooms: Rooms, sessions: list[ParticipantSession], reason: str, *, tell_coordinator: bool) -> None:
+async def _remove(
+    rooms: SignalingRooms, sessions: list[ParticipantSession], reason: str, *, tell_coordinator: bool,
+) -> None:
     for session in sessions:
         if session.outbox is not None:
             removed = SignalError(SfuErrorCode.REMOVED_FROM_CALL, f"you were removed from the call ({reason})")
@@ -53,14 +55,14 @@ async def _remove(rooms: Rooms, sessions: list[ParticipantSession], reason: str,
         await rooms.remove(session, reason, tell_coordinator=tell_coordinator)
 
 
-def _pins_changed(room: CallRoom, call: dict[str, Any]) -> None:
+def _pins_changed(room: SignalingRoom, call: dict[str, Any]) -> None:
     pins = list(parse_pins((call.get("session") or {}).get("pins") or []))
     if pins != room.pins:
         room.pins = pins
         room.broadcast(PinsUpdatedEvent(pins=pins))
 
 
-async def on_coordinator_event(rooms: Rooms, event: dict[str, Any]) -> None:
+async def on_coordinator_event(rooms: SignalingRooms, event: dict[str, Any]) -> None:
     room = rooms.rooms.get(str(event.get("call_cid")))
     if room is None:
         return

@@ -18,10 +18,10 @@ from weir.protocol.sfu.requests import (
     UpdateSubscriptionsRequest,
 )
 from weir.sfu.rtc.model import Layer, MediaClosed, Subscription, TrackInfo
-from weir.sfu.signaling.rooms import Rooms
+from weir.sfu.signaling.rooms import SignalingRooms
 from weir.sfu.signaling.session import ParticipantSession, candidate_to_media
 
-Handler = Callable[[Rooms, ParticipantSession, Any], Awaitable[None]]
+Handler = Callable[[SignalingRooms, ParticipantSession, Any], Awaitable[None]]
 # Trickled candidates per peer connection and ICE generation: real clients send a handful; each one costs
 # connectivity checks against every local candidate.
 MAX_TRICKLED_CANDIDATES = 64
@@ -34,7 +34,7 @@ def _refuse_unpermitted(session: ParticipantSession, track_types: list[str], req
                           f"you may not publish {', '.join(refused)} in this call (missing capability)", request_id)
 
 
-async def set_publisher(rooms: Rooms, session: ParticipantSession, request: SetPublisherRequest) -> None:
+async def set_publisher(rooms: SignalingRooms, session: ParticipantSession, request: SetPublisherRequest) -> None:
     # A muted track may be announced without the capability (so renegotiation keeps working after a revoke).
     _refuse_unpermitted(session, [t.track_type for t in request.tracks if not t.muted], request.request_id)
     tracks = [
@@ -51,7 +51,7 @@ async def set_publisher(rooms: Rooms, session: ParticipantSession, request: SetP
     session.send(PublisherAnswerEvent(sdp=answer))
 
 
-async def send_answer(rooms: Rooms, session: ParticipantSession, request: SendAnswerRequest) -> None:
+async def send_answer(rooms: SignalingRooms, session: ParticipantSession, request: SendAnswerRequest) -> None:
     try:
         await session.media.set_subscriber_answer(request.sdp, request.negotiation_id)
     except ValueError as error:
@@ -59,7 +59,7 @@ async def send_answer(rooms: Rooms, session: ParticipantSession, request: SendAn
                           request.request_id) from error
 
 
-async def ice_trickle(rooms: Rooms, session: ParticipantSession, request: IceTrickleRequest) -> None:
+async def ice_trickle(rooms: SignalingRooms, session: ParticipantSession, request: IceTrickleRequest) -> None:
     if request.candidate is not None:
         count = session.trickled.get(request.target, 0)
         if count >= MAX_TRICKLED_CANDIDATES:
@@ -73,7 +73,9 @@ async def ice_trickle(rooms: Rooms, session: ParticipantSession, request: IceTri
         raise SignalError(SfuErrorCode.INVALID_MESSAGE, f"candidate: {error}", request.request_id) from error
 
 
-async def update_subscriptions(rooms: Rooms, session: ParticipantSession, request: UpdateSubscriptionsRequest) -> None:
+async def update_subscriptions(
+    rooms: SignalingRooms, session: ParticipantSession, request: UpdateSubscriptionsRequest,
+) -> None:
     # Tracks of sessions that are gone (or never were) are left out: a subscriber may not have heard yet.
     present = session.room.sessions
     wanted = [
@@ -89,32 +91,34 @@ async def update_subscriptions(rooms: Rooms, session: ParticipantSession, reques
         raise SignalError(SfuErrorCode.INVALID_MESSAGE, f"subscriptions: {error}", request.request_id) from error
 
 
-async def update_mute_states(rooms: Rooms, session: ParticipantSession, request: UpdateMuteStatesRequest) -> None:
+async def update_mute_states(
+    rooms: SignalingRooms, session: ParticipantSession, request: UpdateMuteStatesRequest,
+) -> None:
     _refuse_unpermitted(session, [m.track_type for m in request.mute_states if not m.muted], request.request_id)
     session.set_muted({m.track_type: m.muted for m in request.mute_states})
 
 
-async def ice_restart(rooms: Rooms, session: ParticipantSession, request: IceRestartRequest) -> None:
+async def ice_restart(rooms: SignalingRooms, session: ParticipantSession, request: IceRestartRequest) -> None:
     if request.target == "subscriber":
         session.subscriber_ice_restart = True
     session.trickled.pop(request.target, None)
     await session.media.restart_ice(request.target)
 
 
-async def leave(rooms: Rooms, session: ParticipantSession, request: LeaveRequest) -> None:
+async def leave(rooms: SignalingRooms, session: ParticipantSession, request: LeaveRequest) -> None:
     await rooms.remove(session, "left")
 
 
-async def send_stats(rooms: Rooms, session: ParticipantSession, request: Any) -> None:
+async def send_stats(rooms: SignalingRooms, session: ParticipantSession, request: Any) -> None:
     """Validated and kept (the latest only) until call statistics (a later issue) store them."""
     session.last_stats = {"publisher": request.publisher, "subscriber": request.subscriber}
 
 
-async def health_check(rooms: Rooms, session: ParticipantSession, request: Any) -> None:
+async def health_check(rooms: SignalingRooms, session: ParticipantSession, request: Any) -> None:
     session.send(HealthCheckResponseEvent(participant_count=session.room.count()))
 
 
-async def already_joined(rooms: Rooms, session: ParticipantSession, request: Any) -> None:
+async def already_joined(rooms: SignalingRooms, session: ParticipantSession, request: Any) -> None:
     raise SignalError(SfuErrorCode.ALREADY_JOINED, "this socket has joined already", request.request_id)
 
 
@@ -125,7 +129,7 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-async def handle(rooms: Rooms, session: ParticipantSession, request: AnyRequest) -> None:
+async def handle(rooms: SignalingRooms, session: ParticipantSession, request: AnyRequest) -> None:
     await HANDLERS[request.type](rooms, session, request)
 
 

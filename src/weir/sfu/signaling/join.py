@@ -12,7 +12,7 @@ from weir.sfu.signaling.join_limit import JoinLimit
 from weir.sfu.signaling.link import CallRecord, ParticipantRecord
 from weir.sfu.signaling.outbox import Outbox
 from weir.sfu.signaling.publish_options import publish_options
-from weir.sfu.signaling.rooms import Rooms
+from weir.sfu.signaling.rooms import SignalingRooms
 from weir.sfu.signaling.session import ParticipantSession
 
 
@@ -49,7 +49,7 @@ def join_response(session: ParticipantSession, deadline_seconds: float, reconnec
 
 
 async def join(
-    secret: str, rooms: Rooms, outbox: Outbox, request: JoinRequest, limit: JoinLimit
+    secret: str, rooms: SignalingRooms, outbox: Outbox, request: JoinRequest, limit: JoinLimit
 ) -> ParticipantSession:
     grant = _grant(secret, request)
     limit.check(grant.user_id, request.request_id)

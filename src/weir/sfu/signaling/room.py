@@ -22,7 +22,7 @@ T = TypeVar("T")
 MAX_LISTED_PARTICIPANTS = 250
 
 
-class CallRoom:
+class SignalingRoom:
     def __init__(self, record: CallRecord, media: MediaRoom) -> None:
         self.cid = record.cid
         self.media = media
@@ -104,4 +104,4 @@ class CallRoom:
                 session.send(event)
 
 
-__all__ = ["MAX_LISTED_PARTICIPANTS", "CallRoom"]
+__all__ = ["MAX_LISTED_PARTICIPANTS", "SignalingRoom"]

@@ -22,7 +22,7 @@ from weir.protocol.sfu.events import (
 from weir.sfu.signaling.link import CallRecord, CoordinatorLink
 from weir.sfu.signaling.media import MediaRoomFactory
 from weir.sfu.signaling.outbox import NORMAL_CLOSURE
-from weir.sfu.signaling.room import CallRoom
+from weir.sfu.signaling.room import SignalingRoom
 from weir.sfu.signaling.session import ParticipantSession
 
 log = logging.getLogger(__name__)
@@ -30,12 +30,12 @@ log = logging.getLogger(__name__)
 DISCONNECTED = SESSION_DISCONNECTED
 
 
-class Rooms:
+class SignalingRooms:
     def __init__(self, link: CoordinatorLink, media_rooms: MediaRoomFactory, deadline_seconds: float) -> None:
         self.link = link
         self.media_rooms = media_rooms
         self.deadline_seconds = deadline_seconds
-        self.rooms: dict[str, CallRoom] = {}
+        self.rooms: dict[str, SignalingRoom] = {}
         self.joining: set[str] = set()
         self._vanishing: dict[ParticipantSession, asyncio.Task[None]] = {}
 
@@ -46,10 +46,10 @@ class Rooms:
     def all_sessions(self) -> list[ParticipantSession]:
         return [s for room in self.rooms.values() for s in room.sessions.values()]
 
-    def room(self, record: CallRecord, *, hidden: bool = False) -> CallRoom:
+    def room(self, record: CallRecord, *, hidden: bool = False) -> SignalingRoom:
         room = self.rooms.get(record.cid)
         if room is None:
-            room = self.rooms[record.cid] = CallRoom(record, self.media_rooms(record.cid))
+            room = self.rooms[record.cid] = SignalingRoom(record, self.media_rooms(record.cid))
         elif not hidden:  # a hidden session's record is empty: the room keeps what the others brought
             room.refresh(record)
         return room
@@ -98,7 +98,7 @@ class Rooms:
         if not await self._close_if_empty(room):
             await room.media.remove_participant(session.id)
 
-    async def _close_if_empty(self, room: CallRoom) -> bool:
+    async def _close_if_empty(self, room: SignalingRoom) -> bool:
         if room.sessions or room.arriving or self.rooms.get(room.cid) is not room:
             return False
         del self.rooms[room.cid]
@@ -137,7 +137,7 @@ class Rooms:
                 self.resumed(session)
 
     # --- whole calls ---------------------------------------------------------------------------------------
-    async def end_call(self, room: CallRoom, reason: str) -> None:
+    async def end_call(self, room: SignalingRoom, reason: str) -> None:
         """The coordinator ended the call: everyone is told and let go (the coordinator already removed them)."""
         room.broadcast(CallEndedEvent(reason=reason))
         for session in list(room.sessions.values()):
@@ -156,4 +156,4 @@ class Rooms:
         self.rooms.clear()
 
 
-__all__ = ["DISCONNECTED", "Rooms"]
+__all__ = ["DISCONNECTED", "SignalingRooms"]

@@ -5,32 +5,37 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from fastapi import APIRouter, Response, WebSocket
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from weir.bus.base import Subscription
 from weir.config import Settings
 from weir.sfu.signaling.coordinator_events import on_coordinator_event
+from weir.sfu.signaling.endpoint import SignalingSocket
 from weir.sfu.signaling.join_limit import JoinLimit
 from weir.sfu.signaling.link import CoordinatorLink
 from weir.sfu.signaling.media import MediaRoomFactory
 from weir.sfu.signaling.paths import LATENCY_PATH, SIGNALING_PATH
-from weir.sfu.signaling.rooms import Rooms
-from weir.sfu.signaling.endpoint import SignalingSocket
+from weir.sfu.signaling.rooms import SignalingRooms
 
 log = logging.getLogger(__name__)
 
 
-def add_latency_route(router: APIRouter) -> None:
-    @router.get(LATENCY_PATH, summary="Answer at once: clients time it to pick the nearest edge")
-    async def latency() -> Response:
-        return Response(headers={"Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"})
+async def latency(_request: Request) -> Response:
+    """Answer at once: clients time it to pick the nearest edge."""
+    return Response(headers={"Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"})
+
+
+LATENCY_ROUTE = Route(LATENCY_PATH, latency, methods=["GET"])
 
 
 class SfuServer:
     def __init__(self, settings: Settings, link: CoordinatorLink, media_rooms: MediaRoomFactory) -> None:
         self.settings = settings
         self.link = link
-        self.rooms = Rooms(link, media_rooms, settings.sfu_fast_reconnect_deadline_seconds)
+        self.rooms = SignalingRooms(link, media_rooms, settings.sfu_fast_reconnect_deadline_seconds)
         self.join_limit = JoinLimit(settings.sfu_joins_per_minute, settings.rate_limits_enabled)
         self._subscription: Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -40,15 +45,11 @@ class SfuServer:
         assert self.settings.api_secret is not None
         return self.settings.api_secret
 
-    def router(self) -> APIRouter:
-        router = APIRouter(tags=["sfu"])
-
-        @router.websocket(SIGNALING_PATH)
+    def signaling_route(self) -> WebSocketRoute:
         async def signaling(ws: WebSocket) -> None:
             await SignalingSocket(ws, self).run()
 
-        add_latency_route(router)
-        return router
+        return WebSocketRoute(SIGNALING_PATH, signaling)
 
     async def start(self) -> None:
         self._subscription = self.link.subscribe()
@@ -79,4 +80,4 @@ class SfuServer:
                 log.exception("SFU could not mark its participants present")
 
 
-__all__ = ["SfuServer", "add_latency_route"]
+__all__ = ["LATENCY_ROUTE", "SfuServer", "latency"]

@@ -32,7 +32,7 @@ from weir.sfu.signaling.media import Candidate, MediaParticipant
 from weir.sfu.signaling.outbox import Outbox
 
 if TYPE_CHECKING:
-    from weir.sfu.signaling.room import CallRoom
+    from weir.sfu.signaling.room import SignalingRoom
 
 # The capability each track type needs (docs/decisions.md: capabilities).
 TRACK_CAPABILITY: dict[str, str] = {
@@ -55,7 +55,7 @@ def candidate_from_media(candidate: Candidate) -> IceCandidate:
 
 
 class ParticipantSession:
-    def __init__(self, grant: SfuGrant, record: ParticipantRecord, room: CallRoom,
+    def __init__(self, grant: SfuGrant, record: ParticipantRecord, room: SignalingRoom,
                  client_capabilities: list[ClientCapability]) -> None:
         self.id = grant.session_id
         self.user_id = grant.user_id
@@ -134,7 +134,7 @@ class ParticipantSession:
         self.send(SubscriberOfferEvent(sdp=sdp, negotiation_id=negotiation_id, ice_restart=restart))
 
     # The media plane tells every participant about every track; each session tells its own client. Tracks of a
-    # session that has left were announced by Rooms.remove (cause "left") and are skipped here.
+    # session that has left were announced by SignalingRooms.remove (cause "left") and are skipped here.
     async def _on_track_published(self, track: TrackInfo) -> None:
         owner = self.room.sessions.get(track.session_id)
         if owner is not None:

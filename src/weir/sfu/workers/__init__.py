@@ -1,6 +1,7 @@
 """SFU media workers: processes of their own, each running an ``SfuServer`` for the calls it owns.
 
-The main process (coordinator) starts them (``supervisor``), picks each call's worker (``registry``) and answers
-their coordinator link over an internal channel (``internal_routes``); a worker (``process``) reaches it through
-``RemoteCoordinator`` (``remote``). ``channel`` is what both ends share: the token, the paths and the records.
+A worker (``process``) reaches the coordinator through ``RemoteCoordinator`` (``remote``) and takes WHIP/WHEP
+sessions the coordinator hands it (``entry_routes``). ``channel`` is what both ends share: the token, the paths
+and the records; ``spec`` is what a worker is told at start. The coordinator's end (supervisor, registry,
+placement, internal routes) is ``weir.coordinator.sfu``.
 """

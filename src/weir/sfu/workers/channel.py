@@ -20,13 +20,14 @@ from weir.domain.sfu_tokens import SfuGrant
 from weir.sfu.signaling.link import CallRecord, ParticipantRecord, parse_pins
 
 __all__ = [
-    "CHANNEL_PREFIX", "EVENTS_PATH", "ChannelAuth", "ChannelTokenError", "call_from_json", "call_to_json",
-    "channel_token", "grant_from_json", "grant_to_json", "participant_from_json", "participant_to_json",
+    "CHANNEL_PREFIX", "ENTRY_PREFIX", "EVENTS_PATH", "ChannelAuth", "ChannelTokenError", "call_from_json",
+    "call_to_json", "channel_token", "grant_from_json", "grant_to_json", "participant_from_json", "participant_to_json",
     "verify_channel_token",
 ]
 
 CHANNEL_PREFIX = "/internal/sfu"
 EVENTS_PATH = CHANNEL_PREFIX + "/events"
+ENTRY_PREFIX = CHANNEL_PREFIX + "/entry"  # a worker's WHIP/WHEP entry, called by the coordinator
 AUDIENCE = "weir-sfu-worker"
 TTL_SECONDS = 60
 

@@ -17,20 +17,24 @@ from contextlib import asynccontextmanager
 
 import uvicorn
 import uvloop
-from fastapi import FastAPI
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 
 from weir.config import Settings
-from weir.coordinator.errors import RequestGuard, install_error_handlers
+from weir.protocol.errors import APIError, ErrorCode
 from weir.serving import uvicorn_config
 from weir.sfu.local_entry import LocalEntry
 from weir.sfu.rtc import RtcRoom
-from weir.sfu.signaling.server import SfuServer
-from weir.sfu.workers.entry import entry_router
+from weir.sfu.signaling.server import LATENCY_ROUTE, SfuServer
+from weir.sfu.workers.entry_routes import entry_routes
 from weir.sfu.workers.remote import RemoteCoordinator
 from weir.sfu.workers.spec import WorkerSpec
 
 CONNECT_WAIT_SECONDS = 60.0
 ORPHAN_SECONDS = 10.0
+
+log = logging.getLogger(__name__)
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -42,7 +46,15 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def worker_app(spec: WorkerSpec, settings: Settings, sfu: SfuServer, link: RemoteCoordinator, port: int) -> FastAPI:
+async def _error_body(request: Request, exc: Exception) -> JSONResponse:
+    """The JSON error body the coordinator relays (``RemoteEntry``); anything unexpected is an internal error."""
+    if not isinstance(exc, APIError):
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        exc = APIError(ErrorCode.INTERNAL, "internal error")
+    return JSONResponse(exc.body(0.0), status_code=exc.status_code, headers=exc.headers)
+
+
+def worker_app(spec: WorkerSpec, settings: Settings, sfu: SfuServer, link: RemoteCoordinator, port: int) -> Starlette:
     assert settings.api_secret is not None
 
     async def report_hosted() -> None:
@@ -51,7 +63,7 @@ def worker_app(spec: WorkerSpec, settings: Settings, sfu: SfuServer, link: Remot
             await link.report_hosted(list(sfu.rooms.rooms))
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await sfu.start()
         await link.connect(port, CONNECT_WAIT_SECONDS)
         reporting = asyncio.create_task(report_hosted())
@@ -63,13 +75,9 @@ def worker_app(spec: WorkerSpec, settings: Settings, sfu: SfuServer, link: Remot
             await sfu.stop()
             await link.close()
 
-    app = FastAPI(title=f"Weir SFU worker {spec.index}", lifespan=lifespan, openapi_url=None, docs_url=None,
-                  redoc_url=None)
-    install_error_handlers(app)
-    app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes)
-    app.include_router(sfu.router())
-    app.include_router(entry_router(LocalEntry(sfu.rooms), settings.api_secret))
-    return app
+    routes = [sfu.signaling_route(), LATENCY_ROUTE, *entry_routes(LocalEntry(sfu.rooms), settings.api_secret)]
+    return Starlette(routes=routes, lifespan=lifespan,
+                     exception_handlers={APIError: _error_body, Exception: _error_body})
 
 
 async def _stdin() -> asyncio.StreamReader:

@@ -13,8 +13,8 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from weir.coordinator.auth import Caller, caller
 from weir.coordinator.routes.calls import CallId, CallType
+from weir.coordinator.sfu.whip import WHEP_PATH, join_session, session_routes
 from weir.sfu.entry import MediaEntry
-from weir.sfu.whip import WHEP_PATH, join_session, session_routes
 
 __all__ = ["whep_router"]
 

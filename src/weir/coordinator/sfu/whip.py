@@ -9,7 +9,7 @@ the joining and the resource.
 
 The first sending audio m-section is published as the ``audio`` track, the first sending video one as ``video``;
 any other m-section is answered ``inactive``. A client that vanishes without ``DELETE`` is removed like any
-other once its ICE connection fails (``Rooms``).
+other once its ICE connection fails (``SignalingRooms``).
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 
 from weir.coordinator.auth import Caller, caller, services
+from weir.coordinator.call_service import load_call
 from weir.coordinator.lifecycle import CallLifecycle
-from weir.coordinator.routes.calls import CallId, CallType, _load
+from weir.coordinator.routes.calls import CallId, CallType
 from weir.domain.sfu_tokens import SfuGrant
 from weir.protocol.errors import APIError, ErrorCode, input_error, not_found
 from weir.rtc.sdp import SdpError, parse
@@ -56,7 +57,7 @@ async def join_session(
     sdp = await read_offer(request)
     weir = services(request)
     async with weir.db.transaction() as session:
-        call, access = await _load(session, who, type_, id_)
+        call, access = await load_call(session, who, type_, id_)
         lifecycle = CallLifecycle(weir, session, call, access)
         lifecycle.check_can_join(who)
         missing = sorted(capabilities - set(access.capabilities))

@@ -20,9 +20,10 @@ from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel
 
 from weir.bus.base import Subscription
+from weir.coordinator.sfu.local_link import LocalCoordinator
+from weir.coordinator.sfu.registry import LiveWorker, WorkerRegistry
 from weir.protocol.errors import APIError, ErrorCode
 from weir.protocol.leave_reasons import SFU_WORKER_LOST
-from weir.sfu.signaling.local import LocalCoordinator
 from weir.sfu.workers.channel import (
     CHANNEL_PREFIX,
     EVENTS_PATH,
@@ -31,7 +32,6 @@ from weir.sfu.workers.channel import (
     participant_to_json,
     verify_channel_token,
 )
-from weir.sfu.workers.registry import LiveWorker, WorkerRegistry
 
 __all__ = ["LOST_REASON", "end_lost_sessions", "internal_router"]
 

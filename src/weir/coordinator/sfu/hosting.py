@@ -4,22 +4,31 @@ worker processes that each own whole calls (``sfu.workers``)."""
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.responses import Response
 
 from weir.config import Settings
+from weir.coordinator.sfu.internal_routes import end_lost_sessions, internal_router
+from weir.coordinator.sfu.local_link import LocalCoordinator
+from weir.coordinator.sfu.placement import SameServer, SfuPlacement, WorkerPlacement
+from weir.coordinator.sfu.registry import WorkerRegistry
+from weir.coordinator.sfu.remote_entry import RemoteEntry
+from weir.coordinator.sfu.supervisor import WorkerSupervisor
 from weir.sfu.entry import MediaEntry
 from weir.sfu.local_entry import LocalEntry
-from weir.sfu.placement import SameServer, SfuPlacement
 from weir.sfu.rtc import IceConfig, RtcRoom
-from weir.sfu.signaling.local import LocalCoordinator
-from weir.sfu.signaling.server import SfuServer, add_latency_route
-from weir.sfu.workers.entry import RemoteEntry
-from weir.sfu.workers.internal_routes import end_lost_sessions, internal_router
-from weir.sfu.workers.placement import WorkerPlacement
-from weir.sfu.workers.registry import WorkerRegistry
+from weir.sfu.signaling.paths import LATENCY_PATH
+from weir.sfu.signaling.server import SfuServer, latency
 from weir.sfu.workers.spec import reachable_host, worker_specs
-from weir.sfu.workers.supervisor import WorkerSupervisor
 
 __all__ = ["InProcessSfu", "SfuWorkers", "sfu_setup"]
+
+
+def latency_router() -> APIRouter:
+    """The edge's latency test, on the public port whichever process holds the calls (and in the API docs)."""
+    router = APIRouter(tags=["sfu"])
+    router.add_api_route(LATENCY_PATH, latency, methods=["GET"], response_class=Response,
+                         summary="Answer at once: clients time it to pick the nearest edge")
+    return router
 
 
 class InProcessSfu:
@@ -29,7 +38,7 @@ class InProcessSfu:
         self.placement: SfuPlacement = SameServer()
 
     def routers(self) -> list[APIRouter]:
-        return [self.server.router()]
+        return [APIRouter(routes=[self.server.signaling_route()]), latency_router()]
 
     async def start(self) -> None:
         await self.server.start()
@@ -53,9 +62,7 @@ class SfuWorkers:
         await end_lost_sessions(self.link, self.registry, index)
 
     def routers(self) -> list[APIRouter]:
-        latency = APIRouter(tags=["sfu"])
-        add_latency_route(latency)  # the edge's latency test stays on the public port
-        return [latency, internal_router(self.link, self.registry, reachable_host(self.settings.host))]
+        return [latency_router(), internal_router(self.link, self.registry, reachable_host(self.settings.host))]
 
     async def start(self) -> None:
         await self.supervisor.start()
