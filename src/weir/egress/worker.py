@@ -84,14 +84,15 @@ def frame_size(quality: str) -> tuple[int, int]:
 
 
 async def record_composite(settings: Settings, job: Job, directory: Path, stop: asyncio.Event) -> None:
-    from weir.egress.composite import CompositeSpec  # type: ignore[import-not-found]
+    from weir.egress.composite import CompositeSpec
     from weir.egress.composite import record_composite as render
 
+    assert settings.api_key is not None
     width, height = frame_size(str(job.options.get("quality") or "720p"))
     call_type, _, call_id = job.call_cid.partition(":")
     spec = CompositeSpec(base_url=public_base_url(settings), call_type=call_type, call_id=call_id, token=job.token,
                          width=width, height=height, audio_only=bool(job.options.get("audio_only")),
-                         layout=dict(job.options.get("layout") or {}))
+                         layout=dict(job.options.get("layout") or {}), api_key=settings.api_key)
     await render(spec, directory / f"rec_composite_{job.egress_id[:12]}.mp4", stop)
 
 
