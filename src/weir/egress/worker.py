@@ -132,7 +132,8 @@ async def run_job(settings: Settings, channel: Channel, job: Job) -> None:
         await channel.post(f"/{job.egress_id}/finish", error=error, files=[
             {"filename": f.filename, "storage": f.storage, "key": f.key, "start_time": f.start_time.isoformat(),
              "end_time": f.end_time.isoformat()} for f in finished])
-        shutil.rmtree(directory, ignore_errors=True)
+        if job.external_storage is None:  # else the coordinator's upload queue takes the files from here
+            shutil.rmtree(directory, ignore_errors=True)
     finally:
         beating.cancel()
 

@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from weir.coordinator.auth import Caller, caller, services, user_caller
 from weir.coordinator.call_service import load_call
-from weir.coordinator.recorder import Recorder
+from weir.coordinator.recorder import Recorder, recording_url
 from weir.coordinator.routes.calls import CallId, CallType
 from weir.domain.capabilities import Capability
-from weir.egress.delivery import local_store, signed_url, store_named
+from weir.egress.delivery import local_store
 from weir.protocol.common import Empty
 from weir.protocol.errors import APIError, ErrorCode, not_found
 from weir.protocol.recordings import (
@@ -101,7 +101,7 @@ async def list_recordings(
         rows = (await session.scalars(select(RecordingRow).where(RecordingRow.call_cid == call.cid)
                                       .order_by(RecordingRow.start_time, RecordingRow.filename))).all()
     return ListRecordingsResponse(recordings=[CallRecording(
-        filename=row.filename, url=await signed_url(weir.settings, row.storage, row.key), start_time=row.start_time,
+        filename=row.filename, url=await recording_url(weir, row.storage, row.key), start_time=row.start_time,
         end_time=row.end_time, session_id=row.session_id, recording_type=row.recording_type,  # type: ignore[arg-type]
     ) for row in rows])
 
@@ -121,7 +121,7 @@ async def delete_recording(
             raise not_found(f"recording {filename} of session {session}")
         await db_session.delete(row)
         try:  # inside the transaction: a store that refuses leaves the recording listed
-            await (await store_named(weir.settings, row.storage)).delete(row.key)
+            await (await weir.stores.resolve(row.storage)).delete(row.key)
         except StorageError as error:
             raise APIError(ErrorCode.INTERNAL, f"the storage could not delete the file: {error}") from error
     return Empty()
