@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import pathlib
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -25,7 +28,8 @@ from weir.protocol.recordings import (
 )
 from weir.storage.base import StorageError
 from weir.storage.local import valid_signature
-from weir.store.tables import RecordingRow
+from weir.store.db import after_commit
+from weir.store.tables import RecordingRow, UploadRow
 
 router = APIRouter(prefix="/video/call", tags=["recordings"])
 files_router = APIRouter(tags=["recordings"])
@@ -120,6 +124,13 @@ async def delete_recording(
         if row is None:
             raise not_found(f"recording {filename} of session {session}")
         await db_session.delete(row)
+        waiting = (await db_session.scalars(select(UploadRow).where(
+            UploadRow.store_name == row.storage, UploadRow.key == row.key))).all()
+        for upload in waiting:  # not uploaded yet: it never will be, and its store has nothing to delete
+            await db_session.delete(upload)
+            after_commit(db_session, partial(asyncio.to_thread, pathlib.Path(upload.local_path).unlink, True))
+        if waiting:
+            return Empty()
         try:  # inside the transaction: a store that refuses leaves the recording listed
             await (await weir.stores.resolve(row.storage)).delete(row.key)
         except StorageError as error:
