@@ -22,7 +22,8 @@ from weir.egress.delivery import FinishedFile, content_type, salvage, work_dir
 from weir.protocol import events as ev
 from weir.protocol.errors import APIError, ErrorCode, input_error
 from weir.protocol.recordings import RecordingType
-from weir.storage.registry import DEFAULT_STORAGE, select_storage
+from weir.storage.base import DEFAULT_STORAGE
+from weir.storage.registry import select_storage
 from weir.storage.uploads import Upload, queue_upload
 from weir.store.db import after_commit
 from weir.store.sessions import new_id

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from weir.config import Settings
 from weir.sfu.workers.spec import reachable_host
+from weir.storage.base import DEFAULT_STORAGE
 from weir.storage.local import LocalStore
-from weir.storage.registry import DEFAULT_STORAGE
 from weir.store.tables import CallRow, EgressJobRow
 
 
