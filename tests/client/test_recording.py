@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import os
 import signal
 import struct
+import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,8 @@ import httpx
 import pytest
 from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
 from aiortc.rtp import RtpPacket
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.client.media_helpers import AV, MEDIA_WAIT
 from tests.conftest import RunningServer, assert_error
@@ -25,14 +29,22 @@ from tests.sfu.signaling_peers import running_sfu
 from weir.client import Call, StreamVideo, WeirAPIError
 from weir.egress.worker import frame_size
 from weir.server import AsyncClient
+from weir.store.tables import EgressJobRow
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with running_sfu("sqlite", tmp_path_factory.mktemp("weir-rec"), egress_workers=1,
-                     egress_lease_seconds=3) as running:
+    """Its recording worker lacks composite's programs (it takes its environment at start-up): this module
+    records tracks only, and a composite recording here fails (tests/egress records composites)."""
+    with contextlib.ExitStack() as stack:
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("PATH", str(Path(sys.executable).parent))
+            env.delenv("WEIR_EGRESS_TOOLS", raising=False)
+            env.delenv("WEIR_CHROMIUM", raising=False)
+            running = stack.enter_context(running_sfu("sqlite", tmp_path_factory.mktemp("weir-rec"),
+                                                      egress_workers=1, egress_lease_seconds=3))
         yield running
 
 
@@ -243,6 +255,11 @@ async def test_composite_without_its_renderer_fails_cleanly(server: RunningServe
             await asyncio.sleep(0.2)
         assert await status() == "failed"
         assert (await api.get(path(cid))).json()["call"]["recording"] is False
+    engine = create_async_engine(server.database_url)
+    async with engine.connect() as db:
+        error = await db.scalar(select(EgressJobRow.error).where(EgressJobRow.call_cid == cid))
+    await engine.dispose()
+    assert "is missing: run scripts/" in str(error), error  # says what to install
 
 
 def test_composite_frame_size_follows_the_quality() -> None:

@@ -15,7 +15,7 @@ from weir.coordinator.errors import RequestGuard, install_error_handlers
 from weir.coordinator.events import EventEmitter
 from weir.coordinator.ratelimit import InMemoryRateLimiter
 from weir.coordinator.realtime.hub import Hub
-from weir.coordinator.recorder import Reaper
+from weir.coordinator.recorder import Reaper, uploaded
 from weir.coordinator.routes import include_api, internal_router
 from weir.coordinator.scheduler import Scheduler
 from weir.coordinator.services import Services
@@ -24,11 +24,14 @@ from weir.coordinator.sfu.local_link import LocalCoordinator
 from weir.coordinator.sfu.whep import whep_router
 from weir.coordinator.sfu.whip import whip_router
 from weir.coordinator.webapp import web_app
+from weir.egress.delivery import local_store
 from weir.egress.supervisor import EgressWorkers
 from weir.push.dispatcher import PushDispatcher
 from weir.push.worker import PushWorker
 from weir.sealing import load_sealer
 from weir.sfu.rtc import IceConfig
+from weir.storage.registry import StoreRegistry
+from weir.storage.uploads import UploadWorker
 from weir.store.calltypes import seed_builtin_call_types
 from weir.store.db import Database
 from weir.turn.coturn import Coturn
@@ -43,10 +46,12 @@ def create_app(settings: Settings) -> FastAPI:
     bus = InMemoryBus()
     hub = Hub()
     scheduler = Scheduler(db)
+    sealer = load_sealer(settings.secret_key, settings.data_dir)
     weir = Services(
         settings=settings, db=db, limiter=InMemoryRateLimiter(), bus=bus, events=EventEmitter(bus), hub=hub,
-        scheduler=scheduler, sealer=load_sealer(settings.secret_key, settings.data_dir),
+        scheduler=scheduler, sealer=sealer, stores=StoreRegistry(db, sealer, lambda: local_store(settings)),
     )
+    uploads = weir.uploads = UploadWorker(db, weir.stores.resolve, on_uploaded=lambda upload: uploaded(weir, upload))
     lifecycle.register_tasks(weir)
     ringing.register_tasks(weir)
     webhooks = webhook_worker(settings, db)
@@ -73,12 +78,14 @@ def create_app(settings: Settings) -> FastAPI:
         await webhooks.start()
         push.start()
         reaper.start()
+        uploads.start()
         egress.start()
         try:
             yield
         finally:
             await egress.stop()
             await reaper.stop()
+            await uploads.stop()
             await sfu.stop()
             if turn is not None:
                 await turn.stop()

@@ -56,6 +56,8 @@ def _access(
     settings = EffectiveSettings.of(effective_settings(call_type, call))
     if caller.is_server:
         return CallAccess(call_type, settings, ALL_CAPABILITIES, None)
+    if caller.is_egress:  # a recording's layout page watches its call (its token names only that call)
+        return CallAccess(call_type, settings, frozenset({Capability.READ_CALL.value}), None)
     roles = call_roles(
         app_role=None if caller.is_anonymous else caller.user_role,
         member_role=membership.role if membership else None,

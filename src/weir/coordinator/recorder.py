@@ -8,6 +8,7 @@ whose lease lapsed lost its worker: what that worker wrote so far is stored and 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,13 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.coordinator.services import Services
 from weir.domain.clock import now, utc
-from weir.egress.delivery import FinishedFile, salvage, signed_url
+from weir.egress.delivery import FinishedFile, content_type, salvage, work_dir
 from weir.protocol import events as ev
-from weir.protocol.errors import APIError, ErrorCode
+from weir.protocol.errors import APIError, ErrorCode, input_error
 from weir.protocol.recordings import RecordingType
+from weir.storage.base import DEFAULT_STORAGE
+from weir.storage.registry import select_storage
+from weir.storage.uploads import Upload, queue_upload
 from weir.store.db import after_commit
 from weir.store.sessions import new_id
-from weir.store.tables import CallRow, EgressJobRow, RecordingRow
+from weir.store.tables import CallRow, CallTypeRow, EgressJobRow, ExternalStorageRow, RecordingRow
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +57,7 @@ class Recorder:
             raise APIError(ErrorCode.NOT_ALLOWED, "the call has ended: it cannot be recorded")
         if any(job.status != "stopping" for job in await self.active(recording_type)):
             raise APIError(ErrorCode.CONFLICT, f"a {recording_type} recording of this call is already running")
+        external_storage = await self._storage(external_storage)
         section = settings.get(SETTINGS_KEY[recording_type]) or {}
         options = {k: section[k] for k in ("quality", "audio_only", "layout") if k in section}
         job = EgressJobRow(id=new_id(), call_cid=self.call.cid, session_id=self.call.current_session_id,
@@ -68,6 +73,15 @@ class Recorder:
         self._set_status(recording_type, "running")
         await self._emit(ev.CallRecordingStartedEvent, job)
         return job
+
+    async def _storage(self, requested: str | None) -> str | None:
+        """The external storage the recording goes to (None: Weir's own): the request's, else the call type's."""
+        call_type = await self.session.get(CallTypeRow, self.call.type)
+        name = select_storage(requested, call_type.external_storage if call_type is not None else None)
+        if name is not None and await self.session.get(ExternalStorageRow, name) is None:
+            field = "recording_external_storage" if requested == name else "external_storage (of the call type)"
+            raise input_error(field, f"no external storage named '{name}'")
+        return name
 
     async def stop(self, recording_type: str | None, *, required: bool = True) -> list[EgressJobRow]:
         """Ask the workers to finish (a job no worker claimed yet just ends)."""
@@ -88,11 +102,22 @@ class Recorder:
         if job.status not in ACTIVE:
             return
         session_id = job.session_id or self.call.current_session_id or job.id
-        for file in files:
-            self.session.add(RecordingRow(
-                id=new_id(), call_cid=self.call.cid, session_id=session_id, egress_id=job.id,
-                recording_type=job.recording_type, filename=file.filename, storage=file.storage, key=file.key,
-                start_time=file.start_time, end_time=file.end_time, created_at=now()))
+        rows = [RecordingRow(
+            id=new_id(), call_cid=self.call.cid, session_id=session_id, egress_id=job.id,
+            recording_type=job.recording_type, filename=file.filename, storage=file.storage, key=file.key,
+            start_time=file.start_time, end_time=file.end_time, created_at=now()) for file in files]
+        self.session.add_all(rows)
+        uploading = [row for row in rows if row.storage != DEFAULT_STORAGE]
+        for row in uploading:  # the file stays in the job's folder until its store has it (then: ``uploaded``)
+            queue_upload(self.session, work_dir(self.weir.settings.data_dir, job.id) / row.filename, row.storage,
+                         row.key, content_type(row.filename))
+        if uploading and self.weir.uploads is not None:
+            wake = self.weir.uploads.wake
+
+            async def wake_uploads() -> None:
+                wake()
+
+            after_commit(self.session, wake_uploads)
         await self.session.flush()
         job.status, job.ended_at, job.error = ("failed" if error else "completed"), now(), error
         if error:
@@ -100,12 +125,16 @@ class Recorder:
             await self._emit(ev.CallRecordingFailedEvent, job, error=error)
         else:
             self._set_status(job.recording_type, "stopped")
-        for file in files:
-            url = await signed_url(self.weir.settings, file.storage, file.key)
-            await self._emit(ev.CallRecordingReadyEvent, job, call_recording={
-                "filename": file.filename, "url": url, "start_time": file.start_time.isoformat(),
-                "end_time": file.end_time.isoformat(), "session_id": session_id,
-                "recording_type": job.recording_type})
+        for row in rows:
+            if row.storage == DEFAULT_STORAGE:
+                await self.ready(job, row)
+
+    async def ready(self, job: EgressJobRow, row: RecordingRow) -> None:
+        """``call.recording_ready``: the file is in its store."""
+        await self._emit(ev.CallRecordingReadyEvent, job, call_recording={
+            "filename": row.filename, "url": await recording_url(self.weir, row.storage, row.key),
+            "start_time": row.start_time.isoformat(), "end_time": row.end_time.isoformat(),
+            "session_id": row.session_id, "recording_type": job.recording_type})
 
     def _set_status(self, recording_type: str, status: str) -> None:
         self.call.egress_status = {**(self.call.egress_status or {}), STATUS_KEY[recording_type]: status}
@@ -118,6 +147,25 @@ class Recorder:
         event = model(created_at=now(), call_cid=self.call.cid, egress_id=job.id,
                       recording_type=job.recording_type, **fields)  # type: ignore[arg-type]
         await self.weir.events.emit(self.session, event, call_cid=self.call.cid)
+
+
+async def recording_url(weir: Services, storage: str, key: str) -> str:
+    """A signed URL of a recording's file, from the store it is in."""
+    store = await weir.stores.resolve(storage)
+    return await store.signed_url(key, timedelta(seconds=weir.settings.recording_url_ttl_seconds))
+
+
+async def uploaded(weir: Services, upload: Upload) -> None:
+    """An external storage has a recording's file: announce it (unless the recording was deleted meanwhile)."""
+    async with weir.db.transaction() as session:
+        row = await session.scalar(select(RecordingRow).where(RecordingRow.storage == upload.store_name,
+                                                              RecordingRow.key == upload.key))
+        job = None if row is None else await session.get(EgressJobRow, row.egress_id)
+        call = None if row is None else await session.get(CallRow, row.call_cid)
+        if row is not None and job is not None and call is not None:
+            await Recorder(weir, session, call).ready(job, row)
+    with contextlib.suppress(OSError):
+        upload.local_path.parent.rmdir()  # the job's folder, once its last upload is done (rmdir: only if empty)
 
 
 async def session_started(weir: Services, session: AsyncSession, call: CallRow, settings: dict[str, Any]) -> None:

@@ -13,6 +13,8 @@ from weir.coordinator.realtime.hub import Hub
 from weir.coordinator.revocation import AppRevocation
 from weir.coordinator.scheduler import Scheduler
 from weir.sealing import Sealer
+from weir.storage.registry import StoreRegistry
+from weir.storage.uploads import UploadWorker
 from weir.store.db import Database
 
 
@@ -26,6 +28,8 @@ class Services:
     hub: Hub
     scheduler: Scheduler
     sealer: Sealer
+    stores: StoreRegistry  # where recordings go: Weir's own storage and the external storages
+    uploads: UploadWorker | None = None  # uploads recordings to external storages (set by create_app)
     revocation: AppRevocation = field(default_factory=AppRevocation)
     egress_jobs: asyncio.Condition = field(default_factory=asyncio.Condition)  # notified when a job is queued
 

@@ -1,20 +1,19 @@
-"""Where recordings go: the one place the store is chosen, and salvaging a dead worker's files."""
+"""Where a worker puts a recording's files (Weir's own storage, or left for the upload queue), and salvaging a dead
+worker's files."""
 
 from __future__ import annotations
 
 import asyncio
 import mimetypes
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from weir.config import Settings
 from weir.sfu.workers.spec import reachable_host
-from weir.storage.base import ObjectStore
+from weir.storage.base import DEFAULT_STORAGE
 from weir.storage.local import LocalStore
 from weir.store.tables import CallRow, EgressJobRow
-
-LOCAL_STORAGE = "weir"  # the built-in storage's name (the seed's "stream-s3")
 
 
 @dataclass(frozen=True)
@@ -43,22 +42,6 @@ def local_store(settings: Settings) -> LocalStore:
     return LocalStore(settings.data_dir / "recordings", public_base_url(settings), settings.api_secret)
 
 
-async def store_for_recording(settings: Settings, external_storage: str | None = None) -> tuple[str, ObjectStore]:
-    """The store a recording's files go to, and its name: the start request's storage, else the call type's,
-    else Weir's own (only Weir's own exists so far)."""
-    return LOCAL_STORAGE, local_store(settings)
-
-
-async def store_named(settings: Settings, name: str) -> ObjectStore:
-    """The store a recording was put in (for its URL, or deleting it)."""
-    return local_store(settings)
-
-
-async def signed_url(settings: Settings, storage: str, key: str) -> str:
-    store = await store_named(settings, storage)
-    return await store.signed_url(key, timedelta(seconds=settings.recording_url_ttl_seconds))
-
-
 def object_key(call_cid: str, session_id: str, filename: str) -> str:
     call_type, _, call_id = call_cid.partition(":")
     return f"{call_type}/{call_id}/{session_id}/{filename}"
@@ -70,12 +53,14 @@ def content_type(filename: str) -> str:
 
 async def deliver(settings: Settings, external_storage: str | None, call_cid: str, session_id: str,
                   files: list[Path], started: datetime) -> list[FinishedFile]:
-    """Store the job's files and say what they are."""
-    storage, store = await store_for_recording(settings, external_storage)
+    """Store the job's files in Weir's own storage and say what they are. For an external storage (the job's,
+    chosen when it started) the files stay where they are: the coordinator queues their uploads."""
+    storage = external_storage or DEFAULT_STORAGE
     finished = []
     for path in files:
         key = object_key(call_cid, session_id, path.name)
-        await store.put(key, path, content_type(path.name))
+        if external_storage is None:
+            await local_store(settings).put(key, path, content_type(path.name))
         ended = datetime.fromtimestamp(path.stat().st_mtime, UTC)
         finished.append(FinishedFile(path.name, storage, key, started, max(ended, started)))
     return finished

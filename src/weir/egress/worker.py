@@ -84,14 +84,15 @@ def frame_size(quality: str) -> tuple[int, int]:
 
 
 async def record_composite(settings: Settings, job: Job, directory: Path, stop: asyncio.Event) -> None:
-    from weir.egress.composite import CompositeSpec  # type: ignore[import-not-found]
+    from weir.egress.composite import CompositeSpec
     from weir.egress.composite import record_composite as render
 
+    assert settings.api_key is not None
     width, height = frame_size(str(job.options.get("quality") or "720p"))
     call_type, _, call_id = job.call_cid.partition(":")
     spec = CompositeSpec(base_url=public_base_url(settings), call_type=call_type, call_id=call_id, token=job.token,
                          width=width, height=height, audio_only=bool(job.options.get("audio_only")),
-                         layout=dict(job.options.get("layout") or {}))
+                         layout=dict(job.options.get("layout") or {}), api_key=settings.api_key)
     await render(spec, directory / f"rec_composite_{job.egress_id[:12]}.mp4", stop)
 
 
@@ -131,7 +132,8 @@ async def run_job(settings: Settings, channel: Channel, job: Job) -> None:
         await channel.post(f"/{job.egress_id}/finish", error=error, files=[
             {"filename": f.filename, "storage": f.storage, "key": f.key, "start_time": f.start_time.isoformat(),
              "end_time": f.end_time.isoformat()} for f in finished])
-        shutil.rmtree(directory, ignore_errors=True)
+        if job.external_storage is None:  # else the coordinator's upload queue takes the files from here
+            shutil.rmtree(directory, ignore_errors=True)
     finally:
         beating.cancel()
 

@@ -6,6 +6,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
+DEFAULT_STORAGE = "weir"  # the built-in store's name (registry.py; here so a light import finds it)
+
 
 class StorageError(Exception):
     """A backend refused or could not be reached; the caller keeps its local file and retries later."""

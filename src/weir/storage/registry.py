@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from weir.sealing import Sealer
-from weir.storage.base import ObjectStore, StorageError
+from weir.storage.base import DEFAULT_STORAGE, ObjectStore, StorageError
 from weir.storage.external import row_store
 from weir.store.db import Database
 from weir.store.tables import CallTypeRow, ExternalStorageRow
 
-DEFAULT_STORAGE = "weir"
 DEFAULT_NAMES = frozenset({DEFAULT_STORAGE, "stream-s3"})
 
 

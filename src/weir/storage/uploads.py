@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.domain.clock import now
 from weir.storage.base import ObjectStore, StorageError
@@ -47,13 +48,20 @@ OnUploaded = Callable[[Upload], Awaitable[None]]
 async def enqueue(db: Database, local_path: Path, store_name: str | None, key: str, content_type: str) -> int:
     """Queue ``local_path`` for upload to ``store_name`` under ``key``; the file must stay where it is (the queue
     deletes it once uploaded). Returns the upload's id."""
+    async with db.transaction() as session:
+        row = queue_upload(session, local_path, store_name, key, content_type)
+        await session.flush()
+        return row.id
+
+
+def queue_upload(session: AsyncSession, local_path: Path, store_name: str | None, key: str,
+                 content_type: str) -> UploadRow:
+    """``enqueue`` inside the caller's transaction (so the upload is queued with the change that made it)."""
     stamp = now()
     row = UploadRow(local_path=str(local_path.resolve()), store_name=store_name, key=key, content_type=content_type,
                     attempts=0, next_attempt_at=stamp, created_at=stamp)
-    async with db.transaction() as session:
-        session.add(row)
-        await session.flush()
-        return row.id
+    session.add(row)
+    return row
 
 
 def backoff(attempts: int, first: timedelta = FIRST_BACKOFF) -> timedelta:

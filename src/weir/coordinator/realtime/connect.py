@@ -24,6 +24,7 @@ from weir.protocol.errors import APIError, ErrorCode
 from weir.protocol.events import CONNECTION_ERROR, CONNECTION_OK, HEALTH_CHECK
 from weir.protocol.freeform import Custom
 from weir.protocol.limits import USER_ID_PATTERN, json_text_problem
+from weir.protocol.users import UserResponse
 from weir.store.users import get_user
 
 router = APIRouter(tags=["realtime"])
@@ -70,6 +71,11 @@ async def _handshake(ws: WebSocket, raw: str) -> tuple[str, dict[str, Any]]:
         raise APIError(ErrorCode.INPUT_ERROR, f"bad auth message: {where}: {first['msg']}",
                        fields={where: first["msg"]}) from error
     who = await authenticate(ws, message.token)
+    if who.is_egress and who.user_id is not None:
+        # a composite recording's layout page: it watches its call's events; hidden, it has no user of its own
+        stamp = now()
+        return who.user_id, UserResponse(id=who.user_id, name="Recorder", role=who.user_role or "user", invisible=True,
+                                         created_at=stamp, updated_at=stamp).model_dump(mode="json")
     if who.is_server or who.is_anonymous or who.user_id is None:
         raise APIError(ErrorCode.NOT_ALLOWED, "only user tokens can open a WebSocket (anonymous users get none)")
     await admit_socket(ws, who, len(services(ws).hub.by_user.get(who.user_id, ())))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import pathlib
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -10,10 +13,10 @@ from sqlalchemy import select
 
 from weir.coordinator.auth import Caller, caller, services, user_caller
 from weir.coordinator.call_service import load_call
-from weir.coordinator.recorder import Recorder
+from weir.coordinator.recorder import Recorder, recording_url
 from weir.coordinator.routes.calls import CallId, CallType
 from weir.domain.capabilities import Capability
-from weir.egress.delivery import local_store, signed_url, store_named
+from weir.egress.delivery import local_store
 from weir.protocol.common import Empty
 from weir.protocol.errors import APIError, ErrorCode, not_found
 from weir.protocol.recordings import (
@@ -25,7 +28,8 @@ from weir.protocol.recordings import (
 )
 from weir.storage.base import StorageError
 from weir.storage.local import valid_signature
-from weir.store.tables import RecordingRow
+from weir.store.db import after_commit
+from weir.store.tables import RecordingRow, UploadRow
 
 router = APIRouter(prefix="/video/call", tags=["recordings"])
 files_router = APIRouter(tags=["recordings"])
@@ -101,7 +105,7 @@ async def list_recordings(
         rows = (await session.scalars(select(RecordingRow).where(RecordingRow.call_cid == call.cid)
                                       .order_by(RecordingRow.start_time, RecordingRow.filename))).all()
     return ListRecordingsResponse(recordings=[CallRecording(
-        filename=row.filename, url=await signed_url(weir.settings, row.storage, row.key), start_time=row.start_time,
+        filename=row.filename, url=await recording_url(weir, row.storage, row.key), start_time=row.start_time,
         end_time=row.end_time, session_id=row.session_id, recording_type=row.recording_type,  # type: ignore[arg-type]
     ) for row in rows])
 
@@ -120,8 +124,15 @@ async def delete_recording(
         if row is None:
             raise not_found(f"recording {filename} of session {session}")
         await db_session.delete(row)
+        waiting = (await db_session.scalars(select(UploadRow).where(
+            UploadRow.store_name == row.storage, UploadRow.key == row.key))).all()
+        for upload in waiting:  # not uploaded yet: it never will be, and its store has nothing to delete
+            await db_session.delete(upload)
+            after_commit(db_session, partial(asyncio.to_thread, pathlib.Path(upload.local_path).unlink, True))
+        if waiting:
+            return Empty()
         try:  # inside the transaction: a store that refuses leaves the recording listed
-            await (await store_named(weir.settings, row.storage)).delete(row.key)
+            await (await weir.stores.resolve(row.storage)).delete(row.key)
         except StorageError as error:
             raise APIError(ErrorCode.INTERNAL, f"the storage could not delete the file: {error}") from error
     return Empty()

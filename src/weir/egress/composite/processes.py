@@ -137,7 +137,9 @@ async def chromium(url: str, display: str, audio_env: Mapping[str, str], width: 
                    workdir: Path) -> AsyncIterator[Child]:
     """Chromium showing ``url`` full screen on ``display``, playing into the PulseAudio sink. Kiosk mode with
     ``--app`` and ``--test-type`` leaves no browser chrome and no infobar in the frame."""
-    browser = os.environ.get("WEIR_CHROMIUM") or tool("chromium")
+    browser = os.environ.get("WEIR_CHROMIUM") or shutil.which("chromium")
+    if not browser:
+        raise EgressToolError("chromium is missing: run scripts/chromium.sh and set WEIR_CHROMIUM to what it prints")
     argv = [browser, f"--user-data-dir={workdir / 'chromium'}", "--no-first-run", "--no-default-browser-check",
             "--kiosk", f"--window-size={width},{height}", "--window-position=0,0", "--force-device-scale-factor=1",
             "--autoplay-policy=no-user-gesture-required", "--allow-loopback-in-peer-connection",
