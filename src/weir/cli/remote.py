@@ -33,7 +33,9 @@ class Connection:
 
 def connection(
     ctx: typer.Context,
-    url: Annotated[str | None, typer.Option(envvar="WEIR_URL", help="Server URL (default http://127.0.0.1:3030).")] = None,
+    url: Annotated[
+        str | None, typer.Option(envvar="WEIR_URL", help="Server URL (default http://127.0.0.1:3030).")
+    ] = None,
     api_key: Annotated[str | None, typer.Option(envvar="WEIR_API_KEY", help="API key.")] = None,
     api_secret: Annotated[str | None, typer.Option(envvar="WEIR_API_SECRET", help="API secret.")] = None,
     data_dir: Annotated[Path, typer.Option(envvar="WEIR_DATA_DIR",

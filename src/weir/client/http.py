@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
-
 import ssl
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel

@@ -17,17 +17,42 @@ from decimal import Decimal
 from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import (
-    Boolean, ColumnElement, Numeric, Select, String, and_, case, cast, exists, false, func, literal, not_, or_, true,
+    Boolean,
+    ColumnElement,
+    Numeric,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB, array
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from weir.domain.clock import utc
 from weir.domain.filters import (
-    AllOf, AnyOf, Condition, Field, Filter, FilterError, Kind, Not, Op, Scalar, SortKey, is_storable,
+    AllOf,
+    AnyOf,
+    Condition,
+    Field,
+    Filter,
+    FilterError,
+    Kind,
+    Not,
+    Op,
+    Scalar,
+    SortKey,
+    is_storable,
     parse_timestamp,
 )
-from weir.domain.clock import utc
 from weir.store.tables import CallMemberRow, CallRow, UserRow
 
 Row = TypeVar("Row")
@@ -270,7 +295,7 @@ def _after(keys: Sequence[_Key], values: Sequence[Any], nulls_last: bool) -> Col
     """Rows strictly after ``values`` in the (lexicographic) order of ``keys``."""
     alternatives = []
     equal: list[ColumnElement[bool]] = []
-    for key, value in zip(keys, values):
+    for key, value in zip(keys, values, strict=True):
         column = key.column
         if value is None:
             beyond = false() if nulls_last else column.is_not(None)
@@ -310,7 +335,7 @@ def _decode(cursor: str, name: str, model: Model, keys: Sequence[_Key], backward
     values = data.get("v")
     if not isinstance(values, list) or len(values) != len(keys):
         raise FilterError(name, "is not a cursor this server issued")
-    return [_cursor_value(key, value, name) for key, value in zip(keys, values)]
+    return [_cursor_value(key, value, name) for key, value in zip(keys, values, strict=True)]
 
 
 def _cursor_value(key: _Key, value: Any, name: str) -> Any:

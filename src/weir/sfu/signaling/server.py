@@ -10,12 +10,12 @@ from fastapi import APIRouter, Response, WebSocket
 from weir.bus.base import Subscription
 from weir.config import Settings
 from weir.sfu.signaling.coordinator_events import on_coordinator_event
+from weir.sfu.signaling.endpoint import SignalingSocket
 from weir.sfu.signaling.join_limit import JoinLimit
 from weir.sfu.signaling.link import CoordinatorLink
 from weir.sfu.signaling.media import MediaRoomFactory
 from weir.sfu.signaling.paths import LATENCY_PATH, SIGNALING_PATH
 from weir.sfu.signaling.rooms import Rooms
-from weir.sfu.signaling.endpoint import SignalingSocket
 
 log = logging.getLogger(__name__)
 
