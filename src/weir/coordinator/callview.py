@@ -80,8 +80,8 @@ async def load(session: AsyncSession, calls: list[CallRow], members_limit: int,
             select(SessionParticipantRow)
             .where(SessionParticipantRow.session_id.in_(session_ids), SessionParticipantRow.left_at.is_(None))
             .order_by(SessionParticipantRow.joined_at))
-        for row in participants.all():
-            loaded.participants.setdefault(row.session_id, []).append(row)
+        for participant in participants.all():
+            loaded.participants.setdefault(participant.session_id, []).append(participant)
     wanted = {call.created_by_id for call in calls} | set(extra_user_ids)
     wanted |= {m.user_id for rows in loaded.members.values() for m in rows}
     wanted |= {p.user_id for rows in loaded.participants.values() for p in rows if not p.anonymous}

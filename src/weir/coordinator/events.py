@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +15,7 @@ from weir.store.tables import CallMemberRow
 
 # A durable sink stores what it must deliver in the same transaction as the change that caused the event,
 # so a crash can lose neither the change nor its delivery.
-DurableSink = Callable[[AsyncSession, dict], Awaitable[None]]
+DurableSink = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
 
 
 class EventEmitter:
@@ -32,7 +33,7 @@ class EventEmitter:
         to_members: bool = True,
         watchers: bool = True,
         close_sockets: bool = False,
-    ) -> dict:
+    ) -> dict[str, Any]:
         """Queue ``event`` for the call's members and watchers (and ``user_ids``); returns its JSON."""
         payload = event.model_dump(mode="json")
         for sink in self.sinks:

@@ -147,7 +147,9 @@ class CallLifecycle:
         """Pin (or unpin) a participant for everyone in the running session."""
         call_session = await current_session(self.session, self.call)
         present = [] if call_session is None else await active_participants(self.session, call_session.id)
-        if not any(p.user_session_id == user_session_id and p.user_id == user_id for p in present):
+        if call_session is None or not any(
+            p.user_session_id == user_session_id and p.user_id == user_id for p in present
+        ):
             raise input_error("session_id", "no such participant in the running session")
         others = [p for p in call_session.pins or [] if p["session_id"] != user_session_id]
         entry = {"user_id": user_id, "session_id": user_session_id, "pinned_at": now().isoformat()}
