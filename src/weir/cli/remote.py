@@ -8,7 +8,7 @@ the data folder.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,11 +90,11 @@ def json_option(help: str, *names: str) -> Any:
     return typer.Option(*names, parser=parse_json, metavar="JSON", help=help)
 
 
-def parse_sort(values: list[str] | None) -> list[dict[str, Any]] | None:
+def parse_sort(values: list[str] | None) -> list[Mapping[str, Any]] | None:
     """``--sort created_at:desc --sort id`` → ``[{"field": "created_at", "direction": -1}, {"field": "id", ...}]``."""
     if not values:
         return None
-    sort = []
+    sort: list[Mapping[str, Any]] = []
     for value in values:
         field, _, order = value.partition(":")
         if order not in ("", "asc", "desc"):

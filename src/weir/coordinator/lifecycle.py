@@ -94,7 +94,7 @@ class CallLifecycle:
 
     async def _remove(self, call_session: CallSessionRow, row: SessionParticipantRow, reason: str | None) -> None:
         row.left_at = now()
-        duration = int((row.left_at - utc(row.joined_at)).total_seconds())  # type: ignore[operator]
+        duration = int((row.left_at - utc(row.joined_at)).total_seconds())
         await self.session.flush()
         await self.events.participant_left(call_session.id, row, duration, reason)
 
@@ -216,7 +216,7 @@ def register_tasks(weir: Services) -> None:
                 continue
             if weir.hub.by_user.get(row.user_id):
                 row.last_seen_at = stamp
-            elif (stamp - utc(row.last_seen_at)).total_seconds() >= timeout:  # type: ignore[operator]
+            elif (stamp - utc(row.last_seen_at)).total_seconds() >= timeout:
                 await lifecycle.leave(call_session, row, "timeout")
         if call_session.ended_at is None:
             lifecycle.schedule_sweep(call_session)

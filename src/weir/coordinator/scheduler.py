@@ -99,7 +99,7 @@ class Scheduler:
             )
         if due is None:
             return IDLE_POLL_SECONDS
-        return max(0.0, min(IDLE_POLL_SECONDS, (utc(due) - now()).total_seconds()))  # type: ignore[operator]
+        return max(0.0, min(IDLE_POLL_SECONDS, (utc(due) - now()).total_seconds()))
 
     async def _loop(self) -> None:
         while True:
