@@ -9,12 +9,19 @@ WEB_BUILD  := src/weir/web_dist/index.html
 WEB_SOURCES := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json \
                src/weir/protocol/sfu.schema.json
 
-.PHONY: run test install web screenshots postgres bench-api bench-events bench-sfu bench-sfu-e2e bench-join bench-recording bench-recovery soak fuzz migration clean
+.PHONY: run check test install web screenshots postgres bench-api bench-events bench-sfu bench-sfu-e2e bench-join bench-recording bench-recovery soak fuzz migration clean
 
 run: $(STAMP) $(WEB_BUILD)
 	$(VENV)/bin/weir serve --dev
 
-test: $(STAMP) $(WEB_BUILD)
+# Lint and import order (ruff), mypy --strict on src/ and the web app's tsc, all configured in pyproject.toml and
+# web/tsconfig.json; `make test` runs it first.
+check: $(STAMP) $(NODE_STAMP)
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy
+	cd web && npm run check
+
+test: check $(STAMP) $(WEB_BUILD)
 	WEIR_TEST_POSTGRES_URL=$$(scripts/postgres.sh) WEIR_CHROMIUM=$$(scripts/chromium.sh) WEIR_GSTREAMER=$$(scripts/gstreamer.sh) \
 	  WEIR_TURNSERVER=$$(scripts/coturn.sh) WEIR_NFT=$$(scripts/nftables.sh) WEIR_EGRESS_TOOLS=$$(scripts/egress-tools.sh) \
 	  WEIR_AZURITE=$$(scripts/azurite.sh) \

@@ -17,8 +17,9 @@ for operations without a body, the query parameters get the same values as text 
     PYTHONPATH=. .venv/bin/python bench/fuzz_api.py --database sqlite
     PYTHONPATH=. .venv/bin/python bench/fuzz_api.py --database postgres --examples 20
 
-Prints the answers' statuses by kind (drawn, or the hostile mode) on stderr, then ``fuzz api database=<db> operations=<n> requests=<n> server_errors=<n>``, each 5xx (or dropped
-connection) before it as a curl command, and exits non-zero if there was any.
+Prints the answers' statuses by kind (drawn, or the hostile mode) on stderr, then
+``fuzz api database=<db> operations=<n> requests=<n> server_errors=<n>``, each 5xx (or dropped connection) before it
+as a curl command, and exits non-zero if there was any.
 """
 
 from __future__ import annotations
@@ -76,7 +77,9 @@ class Tally:
 
 # --- where the free-form fields are ---------------------------------------------------------------------------
 
-def free_form_paths(document: dict[str, Any], schema: dict[str, Any], path: JsonPath = (), depth: int = 0) -> Iterator[JsonPath]:
+def free_form_paths(
+    document: dict[str, Any], schema: dict[str, Any], path: JsonPath = (), depth: int = 0
+) -> Iterator[JsonPath]:
     """Places in a body of ``schema`` that take any JSON object (``additionalProperties: true``)."""
     if depth > 24:
         return
@@ -171,7 +174,8 @@ def free_form_value(mode: str, rng: random.Random, size: int) -> Any:
     if mode == "nested":
         return nested()
     if mode == "nonfinite":
-        return {"n": Raw(rng.choice(NON_FINITE)), "list": [Raw(token) for token in NON_FINITE], "deep": {"x": Raw("NaN")}}
+        return {"n": Raw(rng.choice(NON_FINITE)), "list": [Raw(token) for token in NON_FINITE],
+                "deep": {"x": Raw("NaN")}}
     return {"s": "y" * size, rng.choice("kz") * 1024: "key"}
 
 
@@ -265,7 +269,8 @@ def campaign(base: str, examples: int) -> tuple[int, Tally]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--examples", type=int, default=60, help="requests drawn per operation (twice the test suite's; most sent twice)")
+    parser.add_argument("--examples", type=int, default=60,
+                        help="requests drawn per operation (twice the test suite's; most sent twice)")
     args = parser.parse_args()
     env = {"WEIR_SFU_WORKERS": "0"}
     drop = None

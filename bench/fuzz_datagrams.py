@@ -16,9 +16,10 @@ and the worker process that owns the ports must still be the same, living pid. L
     .venv/bin/python bench/fuzz_datagrams.py                      # 1,000,000 datagrams at up to 5,000/s
     .venv/bin/python bench/fuzz_datagrams.py --datagrams 20000
 
-Prints the worker, its ports and the number of SSRCs aimed at, then ``fuzz datagrams sent=<n> seconds=<s> worker_alive=<bool> frames_min_rate=<x>``: ``frames_min_rate`` is
-the lowest rate of decoded frames per second over any check interval and either direction. Exits non-zero when
-the worker died or changed, a peer's frames stopped, or not every datagram was sent in time.
+Prints the worker, its ports and the number of SSRCs aimed at, then
+``fuzz datagrams sent=<n> seconds=<s> worker_alive=<bool> frames_min_rate=<x>``: ``frames_min_rate`` is the lowest
+rate of decoded frames per second over any check interval and either direction. Exits non-zero when the worker died
+or changed, a peer's frames stopped, or not every datagram was sent in time.
 """
 
 from __future__ import annotations
@@ -102,9 +103,11 @@ def rtcp(rng: random.Random, ssrcs: tuple[int, ...]) -> bytes:
         lambda: packet(1, 206, struct.pack("!II", ssrc(), ssrc())),  # PLI
         lambda: packet(4, 206, struct.pack("!IIII", ssrc(), 0, ssrc(), rng.getrandbits(8) << 24)),  # FIR
         lambda: packet(1, 205, struct.pack("!IIHH", ssrc(), ssrc(), rng.getrandbits(16), rng.getrandbits(16))),  # NACK
-        lambda: packet(15, 206, struct.pack("!II", ssrc(), 0) + b"REMB" + struct.pack("!BBHI", 1, 0x12, 0x3456, ssrc())),
+        lambda: packet(15, 206,
+                       struct.pack("!II", ssrc(), 0) + b"REMB" + struct.pack("!BBHI", 1, 0x12, 0x3456, ssrc())),
+        # transport-cc
         lambda: packet(15, 205, struct.pack("!IIHHIBBH", ssrc(), ssrc(), rng.getrandbits(16), rng.randrange(1, 40),
-                                             rng.getrandbits(24) << 8, 0x20, rng.getrandbits(8), 0x2000)),  # transport-cc
+                                            rng.getrandbits(24) << 8, 0x20, rng.getrandbits(8), 0x2000)),
     ]
     return b"".join(rng.choice(makers)() for _ in range(rng.randrange(1, 4)))
 
@@ -235,7 +238,7 @@ def targets_of(calls: list[Call]) -> Targets:
             remote, local = pc.remoteDescription.sdp, pc.localDescription.sdp
             ports |= {int(port) for address, port in CANDIDATE.findall(remote) if address == LOOPBACK}
             ssrcs |= {int(s) for s in SSRC.findall(remote) + SSRC.findall(local)}
-            for theirs, ours in zip(UFRAG.findall(remote), UFRAG.findall(local)):
+            for theirs, ours in zip(UFRAG.findall(remote), UFRAG.findall(local), strict=False):
                 usernames |= {f"{theirs}:{ours}", f"{ours}:{theirs}"}
     if not ports:
         raise RuntimeError("no loopback candidate in the SFU's answers")
@@ -329,11 +332,11 @@ async def campaign(base: str, server_pid: int, args: argparse.Namespace) -> tupl
             await asyncio.sleep(args.check)
             now = time.monotonic()
             counts = [video_from_other(call) for call in calls]
-            rates = [(after - prior) / (now - checked) for after, prior in zip(counts, before)]
+            rates = [(after - prior) / (now - checked) for after, prior in zip(counts, before, strict=True)]
             min_rate = min(min_rate, *rates)
             if not alive(worker):
                 failed.append(f"worker {worker} died after {sent.value} datagrams")
-            if any(after <= prior for after, prior in zip(counts, before)):
+            if any(after <= prior for after, prior in zip(counts, before, strict=True)):
                 failed.append(f"frames stopped after {sent.value} datagrams: {before} -> {counts}; "
                               f"audio frames now {[video_from_other(c, SfuTrackType.AUDIO) for c in calls]}; "
                               f"connections: {connection_states(calls)}")
@@ -352,7 +355,7 @@ async def campaign(base: str, server_pid: int, args: argparse.Namespace) -> tupl
                 f"frames_min_rate={min_rate:.1f}")
         return line, failed
     finally:
-        for client, call in zip(clients, calls):
+        for client, call in zip(clients, calls, strict=True):
             await call.leave()
             await client.disconnect()
 

@@ -48,9 +48,9 @@ from soak import process_tree
 
 from weir.domain.tokens import create_token
 from weir.rtc.config import IceConfig
+from weir.rtc.sdp import parse
 from weir.sfu.rtc.dtls import MediaCertificate, PacketHandler
 from weir.sfu.rtc.negotiate import remote_transport
-from weir.rtc.sdp import parse
 from weir.sfu.rtc.transport import LocalTransport, PeerTransport
 from weir.sfu.rtp import RtpHeader, build_packet
 

@@ -27,11 +27,11 @@ import time
 from aiortc.rtcdtlstransport import RTCCertificate
 from sfu_forward import AUDIO_PT, LAYERS, REQUESTS, VIDEO_PT, percentile, publisher
 
-from weir.sfu.headerext import ABS_SEND_TIME_ID, ExtensionSink
+from weir.rtc.config import IceConfig
 from weir.sfu.downtrack import DownTrack
+from weir.sfu.headerext import ABS_SEND_TIME_ID, ExtensionSink
 from weir.sfu.packetbuffer import AUDIO_BUFFER_PACKETS
 from weir.sfu.receiver import Receiver
-from weir.rtc.config import IceConfig
 from weir.sfu.rtc.transport import PeerTransport, RemoteTransport
 from weir.sfu.selector import layer_for_dimensions
 

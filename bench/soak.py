@@ -42,7 +42,6 @@ import asyncio
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 import uuid
@@ -79,13 +78,15 @@ def options() -> argparse.Namespace:
                         help="%% of each camera frame that is noise (layers' bitrates then grow with their size)")
     parser.add_argument("--loss-pct", type=float, default=0, help="random UDP loss, in %%")
     parser.add_argument("--loss-start", type=float, default=0, help="seconds after the warm-up the loss begins")
-    parser.add_argument("--loss-seconds", type=float, default=None, help="how long the loss lasts (default: to the end)")
+    parser.add_argument("--loss-seconds", type=float, default=None,
+                        help="how long the loss lasts (default: to the end)")
     parser.add_argument("--cap-kbps", type=int, default=0, help="add one subscriber behind this bandwidth cap")
     parser.add_argument("--json", type=Path, default=None, help="write the per-pair per-second figures here")
     args = parser.parse_args()
     if args.minutes <= 0 or args.processes < 1 or args.per_process < 1 or args.processes * args.per_process < 2:
         parser.error("need a positive --minutes and at least two participants")
-    if not 0 <= args.loss_pct <= 100 or args.loss_start < 0 or (args.loss_seconds is not None and args.loss_seconds <= 0):
+    if (not 0 <= args.loss_pct <= 100 or args.loss_start < 0
+            or (args.loss_seconds is not None and args.loss_seconds <= 0)):
         parser.error("--loss-pct must be 0..100, --loss-start >= 0, --loss-seconds > 0")
     if args.cap_kbps < 0 or not 0 <= args.noise_pct <= 100:
         parser.error("--cap-kbps must be positive, --noise-pct 0..100")
@@ -135,7 +136,8 @@ class Soak:
         self.failed: list[str] = []
         self.duration = WARMUP_S + round(args.minutes * 60)
         loss_start = WARMUP_S + round(args.loss_start)
-        loss_end = self.duration if args.loss_seconds is None else min(self.duration, loss_start + round(args.loss_seconds))
+        loss_end = (self.duration if args.loss_seconds is None
+                    else min(self.duration, loss_start + round(args.loss_seconds)))
         self.loss_window = (loss_start, loss_end) if args.loss_pct else None
 
     def client_groups(self) -> list[tuple[list[str], list[str], dict[str, str]]]:
@@ -208,7 +210,7 @@ class Soak:
             self.ready.append(asyncio.Event())
             processes.append((f"client-{index}", process))
         readers = [asyncio.ensure_future(self.read(name, p, ready))
-                   for (name, p), ready in zip(processes, self.ready)]
+                   for (name, p), ready in zip(processes, self.ready, strict=False)]
         stop = asyncio.Event()
         sampler = asyncio.ensure_future(self.sample_server(stop))
         try:
@@ -255,8 +257,8 @@ class Soak:
         line = "soak " + " ".join(f"{k}={'none' if v is None else v}" for k, v in figures.items())
         record = {"line": line, "figures": figures, "t0": t0, "warmup_s": WARMUP_S, "loss_window": self.loss_window,
                   "options": {k: str(v) if isinstance(v, Path) else v for k, v in vars(self.args).items()},
-                  "pairs": [{**asdict(p), **self.pair_figures(p)} for p in pairs], "rss_mb": {n: [(t - t0, mb) for t, mb in s]
-                                                                  for n, s in self.rss.items()}}
+                  "pairs": [{**asdict(p), **self.pair_figures(p)} for p in pairs],
+                  "rss_mb": {n: [(t - t0, mb) for t, mb in s] for n, s in self.rss.items()}}
         return line, record
 
 

@@ -162,7 +162,7 @@ async def run(args: argparse.Namespace) -> None:
     pairs = await asyncio.gather(*(joined(args.base, user, args.call_id, options) for user in users))
     stop = asyncio.Event()
     emit({"ready": True})
-    measuring = asyncio.ensure_future(measure({u: call for u, (_, call) in zip(users, pairs)},
+    measuring = asyncio.ensure_future(measure({u: call for u, (_, call) in zip(users, pairs, strict=False)},
                                               args.senders.split(","), stop))
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the harness closes stdin
     stop.set()

@@ -43,7 +43,7 @@ class PairSeries:
 
     def median_width(self, start: int, end: int) -> int:
         """The median width of the frames decoded in ``[start, end)`` (seconds without a frame do not count)."""
-        widths = [w for w, n in zip(self.width[start:end], self.frames[start:end]) if w and n >= 1]
+        widths = [w for w, n in zip(self.width[start:end], self.frames[start:end], strict=False) if w and n >= 1]
         return int(statistics.median(widths)) if widths else 0
 
 
@@ -75,7 +75,7 @@ def rss_slope_mb_per_min(samples: list[tuple[float, float]]) -> float:
     xs, ys = [s for s, _ in samples], [mb for _, mb in samples]
     mx, my = statistics.fmean(xs), statistics.fmean(ys)
     var = sum((x - mx) ** 2 for x in xs)
-    return 60 * sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / var if var else 0.0
+    return 60 * sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var if var else 0.0
 
 
 def quality(pairs: list[PairSeries], start: int, end: int) -> dict[str, float]:

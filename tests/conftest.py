@@ -107,7 +107,9 @@ def start_server(settings: Settings) -> tuple[uvicorn.Server, threading.Thread]:
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     data_dir = tmp_path_factory.mktemp(f"weir-{request.param}")
-    drop: Callable[[], None] = lambda: None
+    def drop() -> None:
+        pass
+
     database_url = None
     if request.param == "postgres":
         database_url, drop = fresh_postgres_database()

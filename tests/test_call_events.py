@@ -59,7 +59,8 @@ async def test_member_and_moderation_events(
     api.post(f"{path}/members", json={"update_members": [{"user_id": guest, "role": "moderator"}]})
     assert (await owner_ws.wait_for("call.member_updated"))["members"][0]["role"] == "moderator"
     permission = await guest_ws.wait_for("call.member_updated_permission")
-    assert permission["members"][0]["user_id"] == guest and "mute-users" in permission["capabilities_by_role"]["moderator"]
+    assert permission["members"][0]["user_id"] == guest
+    assert "mute-users" in permission["capabilities_by_role"]["moderator"]
 
     api.post(f"{path}/block", json={"user_id": guest}).raise_for_status()
     blocked = await guest_ws.wait_for("call.blocked_user")

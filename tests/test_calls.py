@@ -59,7 +59,8 @@ def test_invalid_input_is_refused_and_nothing_is_written(api: httpx.Client, uid:
     big = assert_error(create(api, "default", call_id, custom={"blob": "x" * 6000}), 400)
     assert "data.custom" in big["exception_fields"]
     assert "data.surprise" in assert_error(create(api, "default", call_id, surprise=1), 400)["exception_fields"]
-    malformed = api.post(f"/video/call/default/{call_id}", content=b"{not json", headers={"content-type": "application/json"})
+    malformed = api.post(f"/video/call/default/{call_id}", content=b"{not json",
+                         headers={"content-type": "application/json"})
     assert_error(malformed, 400, ErrorCode.INPUT_ERROR)
     assert_error(api.get(f"/video/call/default/{call_id}"), 404, ErrorCode.NOT_FOUND)
 
@@ -97,7 +98,8 @@ def test_get_update_and_settings_override(api: httpx.Client, uid: Callable[[str]
     fetched = api.get(f"/video/call/default/{call_id}").json()["call"]
     assert fetched["settings"]["screensharing"]["enabled"] is False
     assert fetched["updated_at"] >= fetched["created_at"]
-    bad = api.patch(f"/video/call/default/{call_id}", json={"settings_override": {"ring": {"auto_cancel_timeout_ms": 1}}})
+    bad = api.patch(f"/video/call/default/{call_id}",
+                    json={"settings_override": {"ring": {"auto_cancel_timeout_ms": 1}}})
     assert_error(bad, 400)
     assert api.get(f"/video/call/default/{call_id}").json()["call"]["settings"]["ring"]["auto_cancel_timeout_ms"] != 1
 

@@ -9,8 +9,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from weir.domain.filters import (
-    MAX_CONDITIONS, MAX_DEPTH, MAX_LIST, AllOf, AnyOf, Condition, Field, FilterError, Kind, Not, Op, SortKey,
-    parse_filter, parse_sort,
+    MAX_CONDITIONS,
+    MAX_DEPTH,
+    MAX_LIST,
+    AllOf,
+    AnyOf,
+    Condition,
+    Field,
+    FilterError,
+    Kind,
+    Not,
+    Op,
+    SortKey,
+    parse_filter,
+    parse_sort,
 )
 
 FIELDS = {

@@ -158,5 +158,5 @@ async def test_a_frame_over_the_servers_limit_is_never_read(server: RunningServe
                                            ('{"x": NaN}', "publisher.x")])
 def test_sfu_stats_get_the_same_check(poison: str, field: str) -> None:
     with pytest.raises(SignalError) as refused:
-        parse_request('{"type": "send_stats", "publisher": %s}' % poison)
+        parse_request(f'{{"type": "send_stats", "publisher": {poison}}}')
     assert str(refused.value).startswith(field)

@@ -115,17 +115,19 @@ USER = '{"users": {"%(user)s": {"id": "%(user)s", %(field)s}}}'
 CALL = '{"data": {"created_by_id": "%(user)s", %(field)s}}'
 BAN = '{"target_user_id": "%(user)s", %(field)s}'
 UNSTORABLE_TEXT = {
-    "user-name-nul": ("/users", USER, '"name": "%s"' % NUL, "name"),
-    "user-name-surrogate": ("/users", USER, '"name": "%s"' % LONE_SURROGATE, "name"),
-    "user-custom-surrogate": ("/users", USER, '"custom": {"k": "%s"}' % LONE_SURROGATE, "custom"),
-    "call-team-nul": ("/video/call/default/%(call)s", CALL, '"team": "%s"' % NUL, "team"),
-    "call-custom-surrogate": ("/video/call/default/%(call)s", CALL, '"custom": {"k": "%s"}' % LONE_SURROGATE, "custom"),
-    "ban-reason-nul": ("/moderation/ban", BAN, '"reason": "%s"' % NUL, "reason"),
+    "user-name-nul": ("/users", USER, f'"name": "{NUL}"', "name"),
+    "user-name-surrogate": ("/users", USER, f'"name": "{LONE_SURROGATE}"', "name"),
+    "user-custom-surrogate": ("/users", USER, f'"custom": {{"k": "{LONE_SURROGATE}"}}', "custom"),
+    "call-team-nul": ("/video/call/default/%(call)s", CALL, f'"team": "{NUL}"', "team"),
+    "call-custom-surrogate": ("/video/call/default/%(call)s", CALL, f'"custom": {{"k": "{LONE_SURROGATE}"}}', "custom"),
+    "ban-reason-nul": ("/moderation/ban", BAN, f'"reason": "{NUL}"', "reason"),
 }
 
 
 @pytest.mark.parametrize("case_", UNSTORABLE_TEXT.values(), ids=UNSTORABLE_TEXT.keys())
-def test_unstorable_text_is_refused(api: httpx.Client, uid: Callable[[str], str], case_: tuple[str, str, str, str]) -> None:
+def test_unstorable_text_is_refused(
+    api: httpx.Client, uid: Callable[[str], str], case_: tuple[str, str, str, str]
+) -> None:
     path, body, field_json, field = case_
     values = {"user": uid("fuzz-user"), "call": uid("fuzz-call")}
     content = body % {**values, "field": field_json}

@@ -10,7 +10,6 @@ from weir.push.apns import TOKEN_LIFETIME, ApnsClient, ApnsCredentials
 from weir.push.fcm import SCOPE, FcmClient, parse_service_account
 from weir.push.providers import mask
 
-
 NO_TIME_CHECKS = {"verify_exp": False, "verify_iat": False}
 
 

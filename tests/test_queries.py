@@ -298,7 +298,7 @@ def test_query_users(api: httpx.Client, user_api: Callable[..., httpx.Client], u
         {"name": "Deactivated", "teams": ["red"]},
         {"name": "Banned", "teams": ["red"]},
     ]
-    response = api.post("/users", json={"users": {i: {"id": i, **p} for i, p in zip(ids, profiles)}})
+    response = api.post("/users", json={"users": {i: {"id": i, **p} for i, p in zip(ids, profiles, strict=True)}})
     assert response.status_code == 200, response.text
     api.post(f"/users/{ids[4]}/deactivate").raise_for_status()
     api.post("/moderation/ban", json={"target_user_id": ids[5]}).raise_for_status()
@@ -361,7 +361,9 @@ def _filters(fields: list[str]) -> st.SearchStrategy[dict[str, Any]]:
 
 
 _queries = st.sampled_from(sorted(_FIELDS)).flatmap(
-    lambda path: st.tuples(st.just(path), _filters(_FIELDS[path]), st.sampled_from(_SORTS[path]), st.sampled_from([1, -1])))
+    lambda path: st.tuples(
+        st.just(path), _filters(_FIELDS[path]), st.sampled_from(_SORTS[path]), st.sampled_from([1, -1])
+    ))
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -11,7 +11,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +121,7 @@ def test_errors_name_status_code_and_field(client: Any, uid: Callable[[str], str
 def test_call_lifecycle(client: Any, uid: Callable[[str], str]) -> None:
     owner, member = uid("owner"), uid("m")
     call = client.video.call("default", uid("c"))
-    starts_at = datetime.now(timezone.utc) + timedelta(hours=1)
+    starts_at = datetime.now(UTC) + timedelta(hours=1)
     created = call.get_or_create(data={
         "created_by_id": owner, "members": [{"user_id": owner, "role": "host"}, {"user_id": member}],
         "custom": {"topic": "sdk"}, "starts_at": starts_at,
@@ -292,7 +292,7 @@ def test_rate_limit_headers_are_parsed(limited_server: Settings, server: Running
         second = client.video.list_call_types().rate_limit()
     assert first is not None and second is not None
     assert first.limit == 300 and second.remaining < first.remaining
-    assert first.reset > datetime.now(timezone.utc) - timedelta(seconds=1)
+    assert first.reset > datetime.now(UTC) - timedelta(seconds=1)
     with Client(server.api_key, server.api_secret, server.base_url) as unlimited:
         assert unlimited.list_roles().rate_limit() is None
 

@@ -20,7 +20,7 @@ from tests.push_fakes import service_account
 from tests.test_webhooks import Receiver, create_call, wait_until
 from weir.cli.serve import banner_lines
 from weir.config import Settings
-from weir.sealing import SealError, Sealer
+from weir.sealing import Sealer, SealError
 from weir.store.db import Database
 from weir.store.tables import PushProviderRow
 

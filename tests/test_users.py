@@ -1,4 +1,5 @@
-"""Users: upsert, partial update, delete, deactivate/reactivate, user-to-user blocks and guests, through the real server."""
+"""Users: upsert, partial update, delete, deactivate/reactivate, user-to-user blocks and guests, through the real
+server."""
 
 from __future__ import annotations
 
@@ -79,7 +80,8 @@ def test_partial_update_sets_and_unsets(api: httpx.Client, uid: Callable[[str], 
     me = uid("u")
     upsert(api, {"id": me, "name": "Bob", "image": "i.png", "teams": ["a"], "custom": {"k": 1}, "role": "admin"})
     response = api.patch("/users", json={"users": [
-        {"id": me, "set": {"name": "Robert", "custom": {"k": 2}, "invisible": True}, "unset": ["image", "teams", "role"]},
+        {"id": me, "set": {"name": "Robert", "custom": {"k": 2}, "invisible": True},
+         "unset": ["image", "teams", "role"]},
     ]})
     assert response.status_code == 200, response.text
     user = response.json()["users"][me]

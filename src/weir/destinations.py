@@ -116,5 +116,5 @@ def outbound_client(allow_private: bool, **options: Any) -> httpx.AsyncClient:
     transport = httpx.AsyncHTTPTransport(trust_env=False, **transport_options)
     if not allow_private:
         pool = transport._pool  # httpx builds the pool; the guard wraps its network backend
-        pool._network_backend = _PublicOnly(pool._network_backend)  # type: ignore[attr-defined]
+        pool._network_backend = _PublicOnly(pool._network_backend)
     return httpx.AsyncClient(transport=transport, trust_env=False, **options)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -19,6 +19,7 @@ from tests.conftest import RunningServer
 from weir.client import (
     CallPreferences,
     CallRejectReason,
+    CallState,
     CallStatus,
     CallStatusConnected,
     CallStatusConnecting,
@@ -26,7 +27,6 @@ from weir.client import (
     CallStatusIncoming,
     CallStatusJoined,
     CallStatusJoining,
-    CallState,
     ClientState,
     ConnectionState,
     DisconnectReasonCancelled,
@@ -75,7 +75,7 @@ def server_members(api: httpx.Client, call_type: str, call_id: str) -> dict[str,
 async def test_get_or_create_sends_every_option(clients: MakeClient, api: httpx.Client, uid: Uid) -> None:
     alice, bob = await admin(clients, api, uid("alice")), await clients(uid("bob"))
     bob_id, carol_id, call_id = bob.current_user.id, uid("carol"), uid("c")
-    starts_at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(hours=1)
+    starts_at = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
     carol = UserInfo(carol_id, role="moderator", custom={"seat": 1})
     assert carol.member_request() == {"user_id": carol_id, "role": "moderator", "custom": {"seat": 1}}
     call = alice.make_call(id=call_id)
@@ -110,7 +110,7 @@ async def test_update_sends_the_schedule_and_settings(clients: MakeClient, api: 
     await mine.get_or_create()
     watched = bob.make_call(id=call_id)
     await watched.get()
-    starts_at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=1)
+    starts_at = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
     await mine.update(starts_at=starts_at, backstage=StreamBackstageSettings(enabled=True),
                       limits=StreamLimitsSettings(max_participants=3),
                       transcription=StreamTranscriptionSettings(closed_caption_mode="disabled"),

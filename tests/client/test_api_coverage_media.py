@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.client.media_helpers import MEDIA_WAIT, RoomFactory, loopback_ice, server  # noqa: F401
-from tests.client.media_helpers import room  # noqa: F401
+from tests.client.media_helpers import (  # noqa: F401
+    MEDIA_WAIT,
+    RoomFactory,
+    loopback_ice,
+    room,  # noqa: F401
+    server,
+)
 from tests.sfu.rtc_peers import eventually
 from tests.sfu.signaling_peers import SignalingPeer
 from weir.client import CallConnectOptions, CallStatusDisconnected, DisconnectReasonSfuError

@@ -12,9 +12,9 @@ from tests.client.conftest import WAIT, Pair
 from weir.client import (
     CallPermission,
     CallState,
+    CallStatusConnected,
     CallStatusDisconnected,
     CallStatusIdle,
-    CallStatusConnected,
     DisconnectReasonBlocked,
     DisconnectReasonEnded,
     DisconnectReasonFailure,

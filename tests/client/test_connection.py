@@ -66,7 +66,7 @@ async def test_include_user_details_false_sends_no_profile(
 async def test_singleton_instance(server: RunningServer, uid: Callable[[str], str]) -> None:
     user = User.regular(uid("single"))
     with pytest.raises(VideoError):
-        StreamVideo.instance
+        _ = StreamVideo.instance
     first = StreamVideo(server.api_key, user=user, user_token=server.token(user.id), options=options_for(server))
     try:
         assert StreamVideo.instance is first
@@ -79,7 +79,7 @@ async def test_singleton_instance(server: RunningServer, uid: Callable[[str], st
     finally:
         await StreamVideo.reset()
     with pytest.raises(VideoError):
-        StreamVideo.instance
+        _ = StreamVideo.instance
 
 
 async def test_guest_gets_a_server_assigned_id_and_token(

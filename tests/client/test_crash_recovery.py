@@ -30,7 +30,7 @@ def serve(tmp_path: Path) -> Iterator[WeirServe]:
 async def assert_recovered(room: SdkCall, outages: int, sessions_before: list[str]) -> None:
     await room.connected()
     assert room.disconnected() == [], room.statuses
-    for seen, before, call in zip(room.statuses, sessions_before, room.calls):
+    for seen, before, call in zip(room.statuses, sessions_before, room.calls, strict=True):
         assert seen.count(CallStatusConnected()) >= outages + 1, seen  # connected again after every outage
         assert any(isinstance(s, CallStatusReconnecting) for s in seen), seen
         assert call.state.value.user_session_id != before, "a rejoin: a new session"

@@ -8,7 +8,6 @@ import sys
 
 from tests.conftest import ROOT, RunningServer
 
-
 EXAMPLE = ROOT / "examples" / "client_two_users.py"
 
 

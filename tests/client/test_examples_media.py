@@ -8,8 +8,8 @@ import os
 import sys
 from collections.abc import Callable
 
-from tests.client.test_calls import MakeClient
 from tests.client.media_helpers import MEDIA_WAIT, loopback_ice, server  # noqa: F401
+from tests.client.test_calls import MakeClient
 from tests.conftest import ROOT, RunningServer
 from tests.sfu.rtc_peers import eventually
 from weir.client import CallConnectOptions, SfuTrackType, TestPatternTrack, TrackOption

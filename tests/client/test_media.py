@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from tests.client.conftest import WAIT
-from tests.client.media_helpers import FRAMES, MEDIA_WAIT, RoomFactory, loopback_ice, other, server  # noqa: F401
-from tests.client.media_helpers import room  # noqa: F401
+from tests.client.media_helpers import (  # noqa: F401
+    FRAMES,
+    MEDIA_WAIT,
+    RoomFactory,
+    loopback_ice,
+    other,
+    room,  # noqa: F401
+    server,
+)
 from tests.sfu.lossy import LossyPath
 from tests.sfu.rtc_peers import eventually
 from weir.client import (

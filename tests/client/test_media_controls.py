@@ -8,16 +8,24 @@ from dataclasses import replace
 import pytest
 
 from tests.client.conftest import WAIT
-from tests.client.media_helpers import AV, FRAMES, MEDIA_WAIT, RoomFactory, loopback_ice, other, server  # noqa: F401
-from tests.client.media_helpers import room  # noqa: F401
+from tests.client.media_helpers import (  # noqa: F401
+    AV,
+    FRAMES,
+    MEDIA_WAIT,
+    RoomFactory,
+    loopback_ice,
+    other,
+    room,  # noqa: F401
+    server,
+)
 from tests.sfu.rtc_peers import eventually
 from tests.sfu.signaling_peers import SignalingPeer
 from weir.client import (
     CallConnectOptions,
     CallStatusDisconnected,
-    DisconnectReasonSfuError,
     ConnectionQuality,
     DisconnectReasonEnded,
+    DisconnectReasonSfuError,
     FacingMode,
     RtcMediaDeviceKind,
     RtcMediaDeviceNotifier,

@@ -9,8 +9,16 @@ from pathlib import Path
 import av
 from av import VideoFrame
 
-from tests.client.media_helpers import FRAMES, MEDIA_WAIT, RoomFactory, loopback_ice, other, server  # noqa: F401
-from tests.client.media_helpers import room, settled  # noqa: F401
+from tests.client.media_helpers import (  # noqa: F401  # noqa: F401
+    FRAMES,
+    MEDIA_WAIT,
+    RoomFactory,
+    loopback_ice,
+    other,
+    room,
+    server,
+    settled,
+)
 from tests.conftest import RunningServer
 from tests.sfu.rtc_peers import SimulcastPublisher, eventually
 from tests.sfu.signaling_peers import SignalingPeer, coordinator_join

@@ -8,8 +8,16 @@ from pathlib import Path
 import pytest
 
 from tests.client.conftest import options_for
-from tests.client.media_helpers import AV, MEDIA_WAIT, Room, RoomFactory, loopback_ice, other, server  # noqa: F401
-from tests.client.media_helpers import room  # noqa: F401
+from tests.client.media_helpers import (  # noqa: F401
+    AV,
+    MEDIA_WAIT,
+    Room,
+    RoomFactory,
+    loopback_ice,
+    other,
+    room,  # noqa: F401
+    server,
+)
 from tests.conftest import RunningServer, start_server
 from tests.sfu.rtc_peers import eventually
 from tests.sfu.signaling_peers import sfu_test_settings
@@ -154,7 +162,9 @@ async def test_reconnection_gives_up_after_the_reconnect_timeout(restartable: Re
         restartable.stop()  # the server is gone for good
         await eventually(lambda: call.state.value.status.is_disconnected, 30, "alice gave up")
         assert seen[0] == CallStatusReconnecting(attempt=1)
-        assert seen[-2:] == [CallStatusReconnectionFailed(), CallStatusDisconnected(DisconnectReasonReconnectionFailed())]
+        assert seen[-2:] == [
+            CallStatusReconnectionFailed(), CallStatusDisconnected(DisconnectReasonReconnectionFailed())
+        ]
         assert all(isinstance(s, CallStatusReconnecting) for s in seen[:-2])
         assert call._sfu is None and call.local_track("video") is None  # the media is closed
     finally:

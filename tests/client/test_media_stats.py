@@ -6,8 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.client.media_helpers import MEDIA_WAIT, RoomFactory, loopback_ice  # noqa: F401
-from tests.client.media_helpers import room  # noqa: F401
+from tests.client.media_helpers import (  # noqa: F401
+    MEDIA_WAIT,
+    RoomFactory,
+    loopback_ice,
+    room,  # noqa: F401
+)
 from tests.conftest import RunningServer
 from tests.sfu.rtc_peers import eventually
 from tests.sfu.signaling_peers import running_sfu

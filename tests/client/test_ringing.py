@@ -12,10 +12,10 @@ import pytest
 from tests.client.conftest import WAIT
 from weir.client import (
     Call,
+    CallStatusConnected,
     CallStatusDisconnected,
     CallStatusIdle,
     CallStatusIncoming,
-    CallStatusConnected,
     CallStatusOutgoing,
     DisconnectReasonCancelled,
     DisconnectReasonLastParticipantLeft,
@@ -154,6 +154,6 @@ async def test_multiple_call_mode_keeps_both(clients: MakeClient, uid: Callable[
     assert set(bob.active_calls) == {current, incoming}
     assert await active.next(WAIT) == (current,) and await active.next(WAIT) == (current, incoming)
     with pytest.raises(VideoError):
-        bob.active_call
+        _ = bob.active_call
     with pytest.raises(VideoError):
         bob.listen_active_call()

@@ -4,7 +4,7 @@ observable streams."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -24,13 +24,26 @@ from weir.client import (
     StreamVideoOptions,
 )
 from weir.client.sorting import CallParticipantSortingPresets as Presets
-from weir.client.sorting import by_name, by_participant_source, by_role, combine_comparators, conditional
-from weir.client.sorting import descending, dominant_speaker, pinned, publishing_audio, publishing_video
-from weir.client.sorting import reaction_type, screen_sharing, sort_participants, speaking
+from weir.client.sorting import (
+    by_name,
+    by_participant_source,
+    by_role,
+    combine_comparators,
+    conditional,
+    descending,
+    dominant_speaker,
+    pinned,
+    publishing_audio,
+    publishing_video,
+    reaction_type,
+    screen_sharing,
+    sort_participants,
+    speaking,
+)
 from weir.protocol.events import Reaction
 from weir.protocol.users import UserResponse
 
-T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def person(user_id: str, **fields: object) -> CallParticipantState:

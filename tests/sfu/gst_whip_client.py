@@ -80,7 +80,8 @@ class WhipClient:
         self.webrtc.emit("set-local-description", offer, Gst.Promise.new())
 
     def _gathering(self, webrtc: Gst.Element, _: object) -> None:
-        if webrtc.get_property("ice-gathering-state") == GstWebRTC.WebRTCICEGatheringState.COMPLETE and not self.offered:
+        gathered = webrtc.get_property("ice-gathering-state") == GstWebRTC.WebRTCICEGatheringState.COMPLETE
+        if gathered and not self.offered:
             self.offered = True
             GLib.idle_add(self._post_offer)
 

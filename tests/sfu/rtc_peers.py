@@ -225,7 +225,7 @@ class SimulcastPublisher:
         encoders = {rid: Vp8Encoder() for rid, _, _ in self.LAYERS}
         pattern = Pattern()
         sequence = Counter[str]()
-        for frame_number in itertools.count():
+        for _frame_number in itertools.count():
             source = await pattern.recv()
             for rid, width, height in self.LAYERS:
                 frame = source.reformat(width=width, height=height)

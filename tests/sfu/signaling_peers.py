@@ -51,7 +51,9 @@ def running_sfu(backend: str, data_dir: Path, host: str = "127.0.0.1", ice_addre
                 **more_settings: Any) -> Iterator[RunningServer]:
     """``weir serve``'s app (coordinator and SFU in one process) with ICE on 127.0.0.1 and a short deadline;
     ``more_settings`` are further ``Settings`` fields."""
-    drop: Callable[[], None] = lambda: None
+    def drop() -> None:
+        pass
+
     database_url = None
     if backend == "postgres":
         database_url, drop = fresh_postgres_database()

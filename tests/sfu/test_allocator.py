@@ -30,7 +30,8 @@ def test_unmeasured_layers_cost_nothing() -> None:
 
 
 def test_the_least_important_video_is_paused_first_and_the_estimate_is_never_left_unused() -> None:
-    pinned, speaker, quiet = VideoDemand(0, (100_000.0,), 3), VideoDemand(0, (100_000.0,), 1), VideoDemand(0, (100_000.0,))
+    pinned, speaker = VideoDemand(0, (100_000.0,), 3), VideoDemand(0, (100_000.0,), 1)
+    quiet = VideoDemand(0, (100_000.0,))
     assert allocate([quiet, pinned, speaker], 250_000) == [None, 0, 0]
     assert allocate([quiet, pinned, speaker], 150_000) == [None, 0, None]
     # the most important video's lowest layer does not fit, a cheaper one's does: that one is kept

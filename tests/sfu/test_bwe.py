@@ -221,7 +221,8 @@ def test_the_floor_follows_what_audio_and_a_lowest_layer_cost_unless_the_loss_is
     assert estimate.ceiling is not None and estimate.ceiling < 190_000
 
 
-def test_after_heavy_loss_paused_every_video_a_regrowth_reaches_the_floor_though_it_cost_more_than_got_through() -> None:
+def test_after_heavy_loss_paused_every_video_a_regrowth_reaches_the_floor_though_it_cost_more_than_got_through(
+) -> None:
     estimate = DownlinkEstimate()
     following(estimate, 12_500, range(4), loss=0.45, floor_bps=12_500)
     assert estimate.ceiling == MIN_BITRATE  # heavy loss: under the floor, the video is paused

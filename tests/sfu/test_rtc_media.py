@@ -167,7 +167,8 @@ async def test_malformed_rtp_and_rtcp_disturb_nobody(room: RtcRoom, peers: Calla
                 stranger.sendto(data, ("127.0.0.1", port))
     before = bob.received(alice, "video"), carol.received(alice, "video")
     await eventually(
-        lambda: bob.received(alice, "video") > before[0] + FRAMES and carol.received(alice, "video") > before[1] + FRAMES,
+        lambda: (bob.received(alice, "video") > before[0] + FRAMES
+                 and carol.received(alice, "video") > before[1] + FRAMES),
         what="media after the junk",
     )
     router = alice.participant._router

@@ -96,7 +96,8 @@ async def test_ice_restart_moves_media_to_new_candidates_without_a_new_dtls_hand
 async def test_datagrams_from_anywhere_else_are_dropped_and_media_goes_on() -> None:
     offerer, answerer = await connected_pair()
     port = answerer.transport.link.connection.local_candidates[0].port
-    junk = [b"", b"\x00", b"\x16\xfe\xfd" + bytes(40), b"\x80\x60" + bytes(30), b"\x80\xc8" + bytes(30), b"\x00\x01\x00\x00"]
+    junk = [b"", b"\x00", b"\x16\xfe\xfd" + bytes(40), b"\x80\x60" + bytes(30), b"\x80\xc8" + bytes(30),
+            b"\x00\x01\x00\x00"]
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stranger:
         for data in junk:
             stranger.sendto(data, ("127.0.0.1", port))

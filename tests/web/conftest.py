@@ -27,7 +27,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from tests.conftest import ROOT, RunningServer, fresh_postgres_database, free_port, start_server
+from tests.conftest import ROOT, RunningServer, free_port, fresh_postgres_database, start_server
 from weir.config import Settings
 
 T = TypeVar("T")
@@ -70,7 +70,9 @@ def web_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, web_build: None
 ) -> Iterator[RunningServer]:
     """A development server (dev sign-in on) serving the app."""
-    drop: Callable[[], None] = lambda: None
+    def drop() -> None:
+        pass
+
     database_url = None
     if request.param == "postgres":
         database_url, drop = off_loop(fresh_postgres_database)
@@ -109,7 +111,9 @@ class Pages:
     contexts: list[BrowserContext] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
-    def open(self, path: str = "/", viewport: dict[str, int] = DESKTOP, init_script: str = "", **options: object) -> Page:
+    def open(
+        self, path: str = "/", viewport: dict[str, int] = DESKTOP, init_script: str = "", **options: object
+    ) -> Page:
         context = self.browser.new_context(viewport=viewport, base_url=self.base_url, **options)  # type: ignore[arg-type]
         if init_script:
             context.add_init_script(init_script)

@@ -29,7 +29,8 @@ def test_four_pages_keep_decoding_every_remote_tile(pages: Pages, uid: Callable[
     users = [uid(name) for name in ("ann", "ben", "cat", "dan")]
     opened = in_call(pages, users, uid("c"))
     deadline = time.monotonic() + START_WAIT_S
-    while not all(n > 0 for page, viewer in zip(opened, users) for u, n in decoded(page).items() if u != viewer):
+    while not all(n > 0 for page, viewer in zip(opened, users, strict=True)
+                  for u, n in decoded(page).items() if u != viewer):
         assert time.monotonic() < deadline, [decoded(page) for page in opened]
         time.sleep(0.5)
     samples = []  # per 5-s boundary: per page, the frames each tile has decoded
@@ -38,8 +39,8 @@ def test_four_pages_keep_decoding_every_remote_tile(pages: Pages, uid: Callable[
         time.sleep(max(0.0, started + boundary - time.monotonic()))
         samples.append([decoded(page) for page in opened])
     stalled = [f"{viewer} saw {sender} stall in {INTERVAL_S * i}-{INTERVAL_S * (i + 1)} s"
-               for i, (before, after) in enumerate(zip(samples, samples[1:]))
-               for viewer, was, now in zip(users, before, after)
+               for i, (before, after) in enumerate(zip(samples, samples[1:], strict=False))
+               for viewer, was, now in zip(users, before, after, strict=True)
                for sender in users if sender != viewer and now.get(sender, 0) <= was.get(sender, 0)]
     fps = [(samples[-1][v].get(s, 0) - samples[0][v].get(s, 0)) / SECONDS for v, viewer in enumerate(users)
            for s in users if s != viewer]

@@ -78,7 +78,7 @@ def test_pages_rejoin_each_time_their_sfu_worker_is_killed(browser: Browser, ser
             ports.add(port)
             marks = [page.evaluate("() => window.__pcs.length") for page in opened]
             os.kill(serve.worker_listening_on(port), signal.SIGKILL)
-            for page, mark in zip(opened, marks):
+            for page, mark in zip(opened, marks, strict=True):
                 expect_decoding(page, mark)
             for page in opened:
                 expect(page.get_by_test_id("call-screen")).to_be_visible()

@@ -54,7 +54,9 @@ def test_caller_cancels(pages: Pages, uid: Callable[[str], str]) -> None:
     expect(callee.get_by_test_id("incoming-call")).to_be_hidden()
 
 
-def test_unanswered_ring_becomes_a_missed_call(pages: Pages, server_api: httpx.Client, uid: Callable[[str], str]) -> None:
+def test_unanswered_ring_becomes_a_missed_call(
+    pages: Pages, server_api: httpx.Client, uid: Callable[[str], str]
+) -> None:
     alice, bob, call_id = uid("alice"), uid("bob"), uid("c")
     callee = pages.signed_in(bob)
     shortest = {"incoming_call_timeout_ms": 5000, "auto_cancel_timeout_ms": 5000, "missed_call_timeout_ms": 5000}

@@ -50,7 +50,8 @@ def test_audio_room_listener_requests_to_speak_and_the_host_grants(pages: Pages,
     expect(by_user(host, "speaker", listener_id)).to_be_visible()
     listener.get_by_test_id("toggle-mic").click()
     # The host hears the new speaker: the SFU reports the published audio, and the host's page plays it.
-    expect(by_user(host, "speaker", listener_id).get_by_test_id("mic-indicator")).to_have_attribute("data-muted", "false")
+    mic = by_user(host, "speaker", listener_id).get_by_test_id("mic-indicator")
+    expect(mic).to_have_attribute("data-muted", "false")
     expect(host.locator("[data-testid=remote-audio]")).to_have_count(1)
 
     by_user(host, "speaker", listener_id).get_by_test_id("revoke-speaker").click()

@@ -22,7 +22,9 @@ def get(ctx: typer.Context) -> None:
 def set_webhook(
     ctx: typer.Context,
     url: Annotated[str, typer.Argument(help="Where events are POSTed (http or https).")],
-    hook_id: Annotated[str, typer.Option("--id", help="Endpoint id; an endpoint with this id is replaced.")] = "default",
+    hook_id: Annotated[
+        str, typer.Option("--id", help="Endpoint id; an endpoint with this id is replaced.")
+    ] = "default",
     event: Annotated[list[str] | None, typer.Option("--event", help="Only this event type (repeatable); "
                                                     "none means every event.")] = None,
     disabled: Annotated[bool, typer.Option("--disabled", help="Keep the endpoint but send nothing.")] = False,

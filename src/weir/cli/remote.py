@@ -8,7 +8,7 @@ the data folder.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +33,9 @@ class Connection:
 
 def connection(
     ctx: typer.Context,
-    url: Annotated[str | None, typer.Option(envvar="WEIR_URL", help="Server URL (default http://127.0.0.1:3030).")] = None,
+    url: Annotated[
+        str | None, typer.Option(envvar="WEIR_URL", help="Server URL (default http://127.0.0.1:3030).")
+    ] = None,
     api_key: Annotated[str | None, typer.Option(envvar="WEIR_API_KEY", help="API key.")] = None,
     api_secret: Annotated[str | None, typer.Option(envvar="WEIR_API_SECRET", help="API secret.")] = None,
     data_dir: Annotated[Path, typer.Option(envvar="WEIR_DATA_DIR",
@@ -88,11 +90,11 @@ def json_option(help: str, *names: str) -> Any:
     return typer.Option(*names, parser=parse_json, metavar="JSON", help=help)
 
 
-def parse_sort(values: list[str] | None) -> list[dict[str, Any]] | None:
+def parse_sort(values: list[str] | None) -> list[Mapping[str, Any]] | None:
     """``--sort created_at:desc --sort id`` → ``[{"field": "created_at", "direction": -1}, {"field": "id", ...}]``."""
     if not values:
         return None
-    sort = []
+    sort: list[Mapping[str, Any]] = []
     for value in values:
         field, _, order = value.partition(":")
         if order not in ("", "asc", "desc"):

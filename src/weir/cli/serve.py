@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -59,9 +59,9 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Start Weir: the coordinator API, the SFU (in media worker processes unless told 0) and background work."""
-    overrides = {k: v for k, v in {"host": host, "port": port, "data_dir": data_dir, "database_url": database_url,
-                                    "sfu_workers": sfu_workers, "tls_certfile": certfile,
-                                    "tls_keyfile": keyfile}.items() if v is not None}
+    given = {"host": host, "port": port, "data_dir": data_dir, "database_url": database_url,
+             "sfu_workers": sfu_workers, "tls_certfile": certfile, "tls_keyfile": keyfile}
+    overrides: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     try:
         settings = Settings(**overrides)
         if dev:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -22,7 +22,8 @@ def create(
     data_dir: Annotated[Path | None, typer.Option(help="Data folder holding the credentials.")] = None,
 ) -> None:
     """Print a JWT signed with the API secret (WEIR_API_SECRET or the data folder's)."""
-    settings = Settings(**({"data_dir": data_dir} if data_dir else {}))
+    overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir else {}
+    settings = Settings(**overrides)
     settings.ensure_credentials()
     assert settings.api_secret is not None
     typer.echo(create_token(settings.api_secret, user, expiration=ttl, call_cids=call_cids, role=role))

@@ -7,8 +7,18 @@ from typing import Annotated, Literal
 import typer
 
 from weir.cli.remote import (
-    EveryPage, Filter, JSONObject, PageSize, SortBy, collect, connection, json_option, parse_sort, print_json,
-    print_table, session,
+    EveryPage,
+    Filter,
+    JSONObject,
+    PageSize,
+    SortBy,
+    collect,
+    connection,
+    json_option,
+    parse_sort,
+    print_json,
+    print_table,
+    session,
 )
 
 app = typer.Typer(help="Manage users.", no_args_is_help=True, callback=connection)

@@ -28,10 +28,10 @@ from weir.client.media.options import CallConnectOptions, FacingMode, TrackOptio
 from weir.client.media.sinks import FrameStream, Recording
 from weir.client.media.sources import FileSource, MediaSource, SyntheticSource
 from weir.client.media.synthetic import TestPatternTrack, ToneTrack
-from weir.client.sfu.socket import SfuError
-from weir.client.sfu.stats import CallStats, PeerStats
 from weir.client.options import RetryPolicy, StreamVideoOptions
 from weir.client.preferences import CallPreferences, ClientPublishOptions, DefaultCallPreferences, PreferredCodec
+from weir.client.sfu.socket import SfuError
+from weir.client.sfu.stats import CallStats, PeerStats
 from weir.client.sorting import (
     CallParticipantSortingPresets,
     Comparator,

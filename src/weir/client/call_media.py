@@ -20,13 +20,13 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from aiortc.mediastreams import MediaStreamTrack
 
 from weir.client._observable import StateStream
 from weir.client.events import EventStream
-from weir.client.media.devices import RtcMediaDeviceKind, enumerate_devices
+from weir.client.media.devices import RtcMediaDevice, RtcMediaDeviceKind, enumerate_devices
 from weir.client.media.ice import IceConfig
 from weir.client.media.options import CallConnectOptions, FacingMode, TrackOption, VideoDimension
 from weir.client.media.sinks import FrameStream, Recording, RemoteTracks, start_recording, track_key
@@ -172,7 +172,7 @@ class CallMedia:
             self._listener.spawn(self.end(CallStatusDisconnected(DisconnectReasonEnded())))
         elif isinstance(event, (sfu.ErrorEvent, sfu.GoAwayEvent)):
             self._listener.sfu_problem(event)
-        self._events.publish(event)
+        self._events.publish(event)  # type: ignore[arg-type]  # the call's one stream carries SFU events too
 
     def _follow_remote_mutes(self, stopped: frozenset[SfuTrackType]) -> None:
         """Tracks the SFU stopped that this client did not mute (a moderator's ``mute_users``, a revoked
@@ -230,7 +230,7 @@ class CallMedia:
         cameras = enumerate_devices(RtcMediaDeviceKind.VIDEO_INPUT)
         if len(cameras) > 1:
             current = self._chosen.get("video")
-            index = cameras.index(current) + 1 if current in cameras else 1
+            index = cameras.index(cast(RtcMediaDevice, current)) + 1 if current in cameras else 1
             await self._choose("video", cameras[index % len(cameras)])
         elif self._chosen.get("video") is None or isinstance(self._chosen.get("video"), SyntheticSource):
             await self._choose("video", SyntheticSource(shade=FACING_SHADE[self._facing]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from weir.client.snapshot import (
     participant,
@@ -111,5 +112,6 @@ def apply_event(state: CallState, event: ev.Event) -> CallState:
         state = handler(state, event)
     flag = FLAGS.get(event.type)
     if flag is not None:
-        state = replace(state, **{flag[0]: flag[1]})
+        changes: dict[str, Any] = {flag[0]: flag[1]}
+        state = replace(state, **changes)
     return state

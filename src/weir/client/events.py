@@ -35,6 +35,6 @@ class EventStream(Broadcast[Event]):
     def on(self, event_type: type[E], handler: Callable[[E], Awaitable[None] | None]) -> Listener:
         """Call ``handler`` for each event of ``event_type`` (the Dart SDK's ``callEvents.on<T>(...)``)."""
         def filtered(event: Event) -> Awaitable[None] | None:
-            return handler(event) if isinstance(event, event_type) else None  # type: ignore[arg-type]
+            return handler(event) if isinstance(event, event_type) else None
 
         return self.listen(filtered)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
-
 import ssl
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel
@@ -22,7 +21,7 @@ def _expired(response: httpx.Response) -> bool:
     if response.status_code != 401:
         return False
     try:
-        return response.json().get("code") == ErrorCode.TOKEN_EXPIRED
+        return bool(response.json().get("code") == ErrorCode.TOKEN_EXPIRED)
     except ValueError:
         return False
 

@@ -164,7 +164,7 @@ class CallStatusConnecting(CallStatus):
 
 @dataclass(frozen=True)
 class CallStatusReconnecting(CallStatus):
-    attempt: int = 0  # type: ignore[assignment]
+    attempt: int = 0
 
 
 @dataclass(frozen=True)

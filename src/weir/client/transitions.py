@@ -7,6 +7,7 @@ session by the SFU (``session_lost``) moves no status: the call reconnects inste
 
 from __future__ import annotations
 
+from weir.client.state import CallState
 from weir.client.status import (
     CallStatus,
     CallStatusDisconnected,
@@ -21,7 +22,6 @@ from weir.client.status import (
     DisconnectReasonRejected,
     DisconnectReasonTimeout,
 )
-from weir.client.state import CallState
 from weir.protocol import events as ev
 from weir.protocol.leave_reasons import SESSION_LOST_REASONS
 

@@ -57,7 +57,8 @@ class Caller:
 
 
 def services(request: HTTPConnection) -> Services:
-    return request.app.state.weir
+    weir: Services = request.app.state.weir
+    return weir
 
 
 def _bearer(request: HTTPConnection) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
+from typing import TypedDict, overload
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +20,13 @@ from weir.protocol.users import UserResponse
 from weir.store.calls import MemberChanges, members_by_id, users_by_id
 from weir.store.tables import CallMemberRow, CallRow, SessionParticipantRow
 from weir.store.users import ensure_user, get_user
+
+
+class _Base(TypedDict):
+    """The fields every call event starts with."""
+
+    created_at: datetime
+    call_cid: str
 
 
 def capabilities_by_role(access: CallAccess) -> dict[str, list[str]]:
@@ -43,13 +52,17 @@ class CallEvents:
     async def _members_by_id(self, user_ids: Iterable[str]) -> list[MemberResponse]:
         return await self._members(await members_by_id(self.session, self.call.cid, user_ids))
 
+    @overload
+    async def _user(self, user_id: str) -> UserResponse: ...
+    @overload
+    async def _user(self, user_id: str | None) -> UserResponse | None: ...
     async def _user(self, user_id: str | None) -> UserResponse | None:
         return None if user_id is None else user_response(await ensure_user(self.session, user_id))
 
     async def emit(self, event: ev.Event, **routing: object) -> None:
         await self.weir.events.emit(self.session, event, call_cid=self.call.cid, **routing)  # type: ignore[arg-type]
 
-    def _base(self) -> dict[str, object]:
+    def _base(self) -> _Base:
         return {"created_at": now(), "call_cid": self.call.cid}
 
     # --- call ---------------------------------------------------------------------------------------------

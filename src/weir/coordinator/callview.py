@@ -33,7 +33,7 @@ def member_response(row: CallMemberRow, user: UserRow) -> MemberResponse:
     return MemberResponse(
         user_id=row.user_id, user=user_response(user), role=row.role,
         custom=readable_custom(row.custom, f"member {row.user_id} of {row.call_cid}"),
-        created_at=utc(row.created_at), updated_at=utc(row.updated_at),  # type: ignore[arg-type]
+        created_at=utc(row.created_at), updated_at=utc(row.updated_at),
     )
 
 
@@ -80,8 +80,8 @@ async def load(session: AsyncSession, calls: list[CallRow], members_limit: int,
             select(SessionParticipantRow)
             .where(SessionParticipantRow.session_id.in_(session_ids), SessionParticipantRow.left_at.is_(None))
             .order_by(SessionParticipantRow.joined_at))
-        for row in participants.all():
-            loaded.participants.setdefault(row.session_id, []).append(row)
+        for participant in participants.all():
+            loaded.participants.setdefault(participant.session_id, []).append(participant)
     wanted = {call.created_by_id for call in calls} | set(extra_user_ids)
     wanted |= {m.user_id for rows in loaded.members.values() for m in rows}
     wanted |= {p.user_id for rows in loaded.participants.values() for p in rows if not p.anonymous}
@@ -119,7 +119,7 @@ def _call(call: CallRow, access: CallAccess, loaded: Loaded) -> CallResponse:
         team=call.team, settings=access.settings.raw, backstage=call.backstage, recording=call.recording,
         transcribing=call.transcribing, captioning=call.captioning, broadcasting=call.broadcasting,
         blocked_user_ids=list(call.blocked_user_ids or []), created_at=created,
-        updated_at=utc(call.updated_at), starts_at=utc(call.starts_at),  # type: ignore[arg-type]
+        updated_at=utc(call.updated_at), starts_at=utc(call.starts_at),
         ended_at=utc(call.ended_at), join_ahead_time_seconds=access.settings.join_ahead_time_seconds,
         session=None if session_row is None else _session(
             session_row, loaded.participants.get(session_row.id, []), loaded.users),

@@ -18,7 +18,7 @@ log = logging.getLogger("weir.coordinator")
 
 
 def _elapsed_ms(request: Request) -> float:
-    started = request.scope.get("weir.started", time.perf_counter())
+    started: float = request.scope.get("weir.started", time.perf_counter())
     return (time.perf_counter() - started) * 1000
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +29,7 @@ class EventEmitter:
         to_members: bool = True,
         watchers: bool = True,
         close_sockets: bool = False,
-    ) -> dict:
+    ) -> dict[str, Any]:
         """Queue ``event`` for the call's members and watchers (and ``user_ids``); returns its JSON."""
         payload = event.model_dump(mode="json")
         for sink in self.sinks:

@@ -94,7 +94,7 @@ class CallLifecycle:
 
     async def _remove(self, call_session: CallSessionRow, row: SessionParticipantRow, reason: str | None) -> None:
         row.left_at = now()
-        duration = int((row.left_at - utc(row.joined_at)).total_seconds())  # type: ignore[operator]
+        duration = int((row.left_at - utc(row.joined_at)).total_seconds())
         await self.session.flush()
         await self.events.participant_left(call_session.id, row, duration, reason)
 
@@ -147,7 +147,9 @@ class CallLifecycle:
         """Pin (or unpin) a participant for everyone in the running session."""
         call_session = await current_session(self.session, self.call)
         present = [] if call_session is None else await active_participants(self.session, call_session.id)
-        if not any(p.user_session_id == user_session_id and p.user_id == user_id for p in present):
+        if call_session is None or not any(
+            p.user_session_id == user_session_id and p.user_id == user_id for p in present
+        ):
             raise input_error("session_id", "no such participant in the running session")
         others = [p for p in call_session.pins or [] if p["session_id"] != user_session_id]
         entry = {"user_id": user_id, "session_id": user_session_id, "pinned_at": now().isoformat()}
@@ -214,7 +216,7 @@ def register_tasks(weir: Services) -> None:
                 continue
             if weir.hub.by_user.get(row.user_id):
                 row.last_seen_at = stamp
-            elif (stamp - utc(row.last_seen_at)).total_seconds() >= timeout:  # type: ignore[operator]
+            elif (stamp - utc(row.last_seen_at)).total_seconds() >= timeout:
                 await lifecycle.leave(call_session, row, "timeout")
         if call_session.ended_at is None:
             lifecycle.schedule_sweep(call_session)

@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,7 +39,7 @@ class Scheduler:
 
     def schedule(
         self, session: AsyncSession, kind: str, call_cid: str, due_at: datetime,
-        session_id: str | None = None, payload: dict | None = None,
+        session_id: str | None = None, payload: dict[str, Any] | None = None,
     ) -> None:
         session.add(ScheduledTaskRow(
             id=new_id(), kind=kind, call_cid=call_cid, session_id=session_id, due_at=due_at,
@@ -74,7 +75,7 @@ class Scheduler:
         try:
             async with self.db.transaction() as session:
                 query = select(ScheduledTaskRow).where(ScheduledTaskRow.id == task_id)
-                if session.bind.dialect.name == "postgresql":
+                if session.get_bind().dialect.name == "postgresql":
                     query = query.with_for_update(skip_locked=True)
                 task = await session.scalar(query)
                 if task is None or task.done:
@@ -98,7 +99,7 @@ class Scheduler:
             )
         if due is None:
             return IDLE_POLL_SECONDS
-        return max(0.0, min(IDLE_POLL_SECONDS, (utc(due) - now()).total_seconds()))  # type: ignore[operator]
+        return max(0.0, min(IDLE_POLL_SECONDS, (utc(due) - now()).total_seconds()))
 
     async def _loop(self) -> None:
         while True:

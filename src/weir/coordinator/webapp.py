@@ -16,7 +16,8 @@ WEB_DIST = Path(__file__).resolve().parent.parent / "web_dist"
 # Paths that belong to the API: a miss there is the API's JSON 404, never the app's index.html.
 RESERVED = {"api", "sfu", "docs", "openapi.json", "redoc"}
 NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>Weir</title>
-<p>The web app is not built. Run <code>make run</code>, or <code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code>.
+<p>The web app is not built. Run <code>make run</code>, or
+<code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code>.
 The API is at <a href="/docs">/docs</a>.</p>"""
 
 

@@ -158,7 +158,7 @@ class _Parser:
             return [self.condition(spec, field, key_path, Op.EQ, raw, path)]
         if not raw:
             raise FilterError(path, "needs a value or at least one operator")
-        conditions = []
+        conditions: list[Filter] = []
         for key, value in raw.items():
             op = _OPERATOR_NAMES.get(key)
             if op is None:

@@ -54,7 +54,9 @@ class Ring:
             c in rejected_by for c in self.callees
         )
 
-    def missed(self, accepted_by: Mapping[str, Any], rejected_by: Mapping[str, Any], joined: Iterable[str]) -> list[str]:
+    def missed(
+        self, accepted_by: Mapping[str, Any], rejected_by: Mapping[str, Any], joined: Iterable[str]
+    ) -> list[str]:
         """Callees who neither accepted, rejected nor joined (an incoming-call timeout is not an answer)."""
         present = set(joined)
         return [c for c in self.callees if c not in accepted_by and c not in rejected_by and c not in present]

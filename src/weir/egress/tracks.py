@@ -25,7 +25,7 @@ from aiortc.codecs import depayload
 from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtp import RtpPacket
 
-from weir.rtc.aiortc_adapter import request_keyframe
+from weir.rtc import aiortc_adapter
 
 log = logging.getLogger(__name__)
 MUXED = {"video/vp8": ("webm", "vp8"), "audio/opus": ("webm", "libopus")}
@@ -191,7 +191,7 @@ class TrackTaps:
             return None
 
         def request_keyframe(ssrc: int) -> None:
-            self._tasks.add(task := asyncio.ensure_future(request_keyframe(receiver, ssrc)))
+            self._tasks.add(task := asyncio.ensure_future(aiortc_adapter.request_keyframe(receiver, ssrc)))
             task.add_done_callback(self._tasks.discard)
 
         return MuxedTrack(self.directory / f"{name}.{MUXED[mime][0]}", mime, request_keyframe)

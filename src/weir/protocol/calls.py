@@ -8,14 +8,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from weir.domain.settings import CallSettingsRequest
+from weir.protocol.freeform import Custom
 from weir.protocol.limits import (
-    CALL_ID_PATTERN,
-    CALL_TYPE_PATTERN,
     ROLE_PATTERN,
     USER_ID_PATTERN,
     utc_datetime,
 )
-from weir.protocol.freeform import Custom
 from weir.protocol.recordings import EgressResponse
 from weir.protocol.sfu_edges import Credentials, StatsOptions
 from weir.protocol.users import UserResponse

@@ -1,8 +1,8 @@
 """The events of the documented event catalogue, as clients, webhooks and push receive them.
 
 Every event has ``type``, ``created_at`` and (for call events) ``call_cid``. ``EVENT_MODELS`` maps each of the
-56 documented type strings (and Weir's ``user.*`` events) to its model; where the seed's model names a wrong type string, the event table's
-name is used (docs/decisions.md).
+56 documented type strings (and Weir's ``user.*`` events) to its model; where the seed's model names a wrong type
+string, the event table's name is used (docs/decisions.md).
 """
 
 from __future__ import annotations

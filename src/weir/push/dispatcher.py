@@ -37,7 +37,7 @@ async def target_users(session: AsyncSession, event: Mapping[str, Any], sender_i
         rows = await session.scalars(select(CallMemberRow.user_id)
                                      .where(CallMemberRow.call_cid == event["call"]["cid"]))
         users = set(rows.all())
-    users.discard(sender_id)  # type: ignore[arg-type]
+    users.discard(sender_id)
     if sender_id and users:
         blockers = await session.scalars(select(UserBlockRow.user_id).where(
             UserBlockRow.blocked_user_id == sender_id, UserBlockRow.user_id.in_(sorted(users))))
@@ -72,7 +72,7 @@ class PushDispatcher:
     def __init__(self, wake: Callable[[], None] | None = None) -> None:
         self.wake = wake
 
-    async def __call__(self, session: AsyncSession, event: dict) -> None:
+    async def __call__(self, session: AsyncSession, event: dict[str, Any]) -> None:
         key = EVENT_SETTINGS.get(event.get("type", ""))
         if key is None or not isinstance(event.get("call"), Mapping):
             return

@@ -69,7 +69,7 @@ def _fcm_error(response: httpx.Response) -> tuple[str, str]:
     except (ValueError, AttributeError):
         return "", response.text[:200]
     codes = [d.get("errorCode") for d in error.get("details") or [] if isinstance(d, dict) and d.get("errorCode")]
-    return (codes[0] if codes else str(error.get("status") or "")), str(error.get("message") or "")
+    return (str(codes[0]) if codes else str(error.get("status") or "")), str(error.get("message") or "")
 
 
 class FcmClient:

@@ -18,7 +18,7 @@ def device_response(row: DeviceRow) -> DeviceResponse:
     return DeviceResponse(
         id=row.id, user_id=row.user_id, push_provider=row.push_provider, push_provider_name=row.push_provider_name,
         voip=row.voip, disabled=row.disabled, disabled_reason=row.disabled_reason,
-        created_at=utc(row.created_at),  # type: ignore[arg-type]
+        created_at=utc(row.created_at),
     )
 
 

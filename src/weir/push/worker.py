@@ -10,9 +10,10 @@ import asyncio
 import contextlib
 import logging
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from weir.destinations import outbound_client
 from weir.domain.clock import now, utc
@@ -100,7 +101,7 @@ class PushWorker:
                            PushDeliveryRow.status == "pending")
                     .values(attempts=row.attempts + 1, next_attempt_at=stamp + LEASE)
                     .execution_options(synchronize_session=False))
-                if taken.rowcount == 1:
+                if cast(CursorResult[Any], taken).rowcount == 1:  # an UPDATE's result
                     claimed.append(row)
         return claimed
 

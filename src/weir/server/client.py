@@ -24,8 +24,8 @@ from weir import __version__
 from weir.domain.tokens import create_token
 from weir.protocol.events import Event
 from weir.server.operations import AppOperations, Operation, R
-from weir.server.storage import StorageOperations
 from weir.server.response import WeirResponse, parse, rate_limit
+from weir.server.storage import StorageOperations
 from weir.server.video import Video
 from weir.server.webhook import verify_and_parse_webhook, verify_webhook_signature
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -45,7 +45,7 @@ def rate_limit(headers: httpx.Headers) -> RateLimit | None:
         limit, remaining, reset = (int(headers[f"X-RateLimit-{name}"]) for name in ("Limit", "Remaining", "Reset"))
     except (KeyError, ValueError):
         return None
-    return RateLimit(limit, remaining, datetime.fromtimestamp(reset, tz=timezone.utc))
+    return RateLimit(limit, remaining, datetime.fromtimestamp(reset, tz=UTC))
 
 
 class WeirResponse:

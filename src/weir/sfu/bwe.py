@@ -12,7 +12,8 @@ Nothing here runs per packet.
   beside them, two updates in a row) and grown back
   once it has been clean for a hold time, which doubles (up to ``HOLD_MAX_S``) each time a regrowth runs into
   congestion again; a regrowth stops at what got through when the path last broke (for ``LIMIT_MEMORY_S``) and
-  goes no further than 1.5 x what is sent (but always as far as the floor: audio and one lowest layer). A cut starts from the ceiling when the SFU's own allocation sent less (app-limited), so
+  goes no further than 1.5 x what is sent (but always as far as the floor: audio and one lowest layer). A cut
+  starts from the ceiling when the SFU's own allocation sent less (app-limited), so
   sending little never ratchets the ceiling down, and ``LossCuts`` stops cutting for loss that does not fall
   when less is sent: random loss is no congestion.
 - ``UplinkEstimate``: the REMB the SFU sends a publisher so that its encoder (aiortc sets its target bit rate

@@ -18,7 +18,9 @@ Parsers raise only these: never ``IndexError`` or ``struct.error``.
 
 from __future__ import annotations
 
-__all__ = ["Av1Error", "H264Error", "PacketError", "RedError", "RtcpError", "RtpError", "RtxError", "Vp8Error", "Vp9Error"]
+__all__ = [
+    "Av1Error", "H264Error", "PacketError", "RedError", "RtcpError", "RtpError", "RtxError", "Vp8Error", "Vp9Error",
+]
 
 
 class PacketError(ValueError):

@@ -168,7 +168,7 @@ def _slope(points: Iterable[tuple[float, float]], previous: float) -> float:
     spread = sum((x - mean_x) ** 2 for x in xs)
     if spread == 0:
         return previous
-    return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
+    return float(sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread)
 
 
 class AckedRate:

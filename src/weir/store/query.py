@@ -17,17 +17,42 @@ from decimal import Decimal
 from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import (
-    Boolean, ColumnElement, Numeric, Select, String, and_, case, cast, exists, false, func, literal, not_, or_, true,
+    Boolean,
+    ColumnElement,
+    Numeric,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB, array
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from weir.domain.clock import utc
 from weir.domain.filters import (
-    AllOf, AnyOf, Condition, Field, Filter, FilterError, Kind, Not, Op, Scalar, SortKey, is_storable,
+    AllOf,
+    AnyOf,
+    Condition,
+    Field,
+    Filter,
+    FilterError,
+    Kind,
+    Not,
+    Op,
+    Scalar,
+    SortKey,
+    is_storable,
     parse_timestamp,
 )
-from weir.domain.clock import utc
 from weir.store.tables import CallMemberRow, CallRow, UserRow
 
 Row = TypeVar("Row")
@@ -84,10 +109,13 @@ class _PostgresJson:
 
     def extract(self, column: Column, path: tuple[str, ...], kind: str) -> ColumnElement[Any]:
         text = column[path].as_string()
-        return {"string": text, "number": cast(text, Numeric()), "boolean": cast(text, Boolean())}[kind]
+        by_kind: dict[str, ColumnElement[Any]] = {
+            "string": text, "number": cast(text, Numeric()), "boolean": cast(text, Boolean())}
+        return by_kind[kind]
 
     def list_has_any(self, column: Column, values: Sequence[str]) -> ColumnElement[bool]:
-        return cast(column, JSONB).has_any(array(list(values), type_=String()))
+        test: ColumnElement[bool] = cast(column, JSONB).has_any(array(list(values), type_=String()))
+        return test
 
     def param(self, value: Scalar) -> Any:
         """Numbers compare as NUMERIC: a float8 parameter would make PostgreSQL cast huge JSON numbers and fail."""
@@ -181,13 +209,14 @@ class _Compiler:
             return or_(false(), *(self.custom(Condition(node.field, path, Op.EQ, v)) for v in node.value))
         if node.value is None:
             return or_(not_(has), self.json.is_kind(column, path, "null"))
+        assert not isinstance(node.value, tuple)  # only $in holds a list, handled above
         kind = _json_kind(node.value)
         test = _BINARY[node.op](self.json.extract(column, path, kind), self.json.param(node.value))
         # CASE guarantees the extraction is only evaluated (and cast) for values of the right JSON type.
         return case((self.json.is_kind(column, path, kind), test), else_=false())
 
 
-def _scalar_condition(expr: Any, nullable: bool, node: Condition) -> ColumnElement[bool]:
+def _scalar_condition(expr: ColumnElement[Any], nullable: bool, node: Condition) -> ColumnElement[bool]:
     if node.op is Op.EXISTS:
         if not nullable:
             return true() if node.value else false()
@@ -220,7 +249,7 @@ class _Key:
 
 
 async def fetch_page(
-    session: AsyncSession, model: Model, stmt: Select[tuple[Row]], sort: Sequence[SortKey], limit: int, *,
+    session: AsyncSession, model: Model, stmt: Select[Row], sort: Sequence[SortKey], limit: int, *,
     next_cursor: str | None = None, prev_cursor: str | None = None, offset: int = 0,
 ) -> Page[Row]:
     """One page of ``stmt`` in ``sort`` order, after ``next_cursor`` or before ``prev_cursor``."""
@@ -270,8 +299,9 @@ def _after(keys: Sequence[_Key], values: Sequence[Any], nulls_last: bool) -> Col
     """Rows strictly after ``values`` in the (lexicographic) order of ``keys``."""
     alternatives = []
     equal: list[ColumnElement[bool]] = []
-    for key, value in zip(keys, values):
+    for key, value in zip(keys, values, strict=True):
         column = key.column
+        beyond: ColumnElement[bool]
         if value is None:
             beyond = false() if nulls_last else column.is_not(None)
             same = column.is_(None)
@@ -310,7 +340,7 @@ def _decode(cursor: str, name: str, model: Model, keys: Sequence[_Key], backward
     values = data.get("v")
     if not isinstance(values, list) or len(values) != len(keys):
         raise FilterError(name, "is not a cursor this server issued")
-    return [_cursor_value(key, value, name) for key, value in zip(keys, values)]
+    return [_cursor_value(key, value, name) for key, value in zip(keys, values, strict=True)]
 
 
 def _cursor_value(key: _Key, value: Any, name: str) -> Any:

@@ -177,7 +177,9 @@ class WebhookWorker:
         try:
             async with asyncio.timeout(timeout):
                 url, auth = without_credentials(row.url)
-                response = await self._client.post(url, content=body, headers=headers, timeout=timeout, auth=auth)
+                # (httpx's annotations leave out None, which it takes as "no authentication")
+                response = await self._client.post(url, content=body, headers=headers, timeout=timeout,
+                                                   auth=auth)  # type: ignore[arg-type]
         except (TimeoutError, httpx.TimeoutException) as exc:
             return Outcome(error="timeout", detail=f"no answer within {timeout:g} s ({type(exc).__name__})")
         except (httpx.HTTPError, httpx.InvalidURL) as exc:

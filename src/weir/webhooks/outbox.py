@@ -11,6 +11,7 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +26,7 @@ PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 ERROR_MAX_CHARS = 1000
 
 
-def encode(event: dict) -> str:
+def encode(event: dict[str, Any]) -> str:
     """The body as sent and signed: compact JSON."""
     return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
 
@@ -33,7 +34,7 @@ def encode(event: dict) -> str:
 def make_sink(wake: Callable[[], Awaitable[None]]) -> DurableSink:
     """The event sink: one pending row per enabled endpoint that wants the event; ``wake`` runs after commit."""
 
-    async def sink(session: AsyncSession, event: dict) -> None:
+    async def sink(session: AsyncSession, event: dict[str, Any]) -> None:
         event_type = str(event.get("type", ""))
         hooks = [hook for hook in await read_hooks(session) if hook.wants(event_type)]
         if not hooks:

@@ -118,7 +118,8 @@ class SimulcastSender:
         self.source = source
         self.payload_type = 96  # the VP8 payload type of the SFU's answer, set before ``start``
         self._streams = [_Stream(x.rid, x.scale_resolution_down_by, random.randint(1, 2**32 - 1), Vp8Encoder(),
-                                 random.randint(0, 65535)) for x in sorted(layers, key=lambda x: -x.scale_resolution_down_by)]
+                                 random.randint(0, 65535))
+                         for x in sorted(layers, key=lambda x: -x.scale_resolution_down_by)]
         self._task: asyncio.Task[None] | None = None
         self.frames = 0  # source frames sent (each as every layer)
 

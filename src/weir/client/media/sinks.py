@@ -88,7 +88,7 @@ class Recording:
         self.path = Path(path)
         self._streams = [hub.frames_for(key, maxsize=120) for key, _ in keys]
         self._recorder = MediaRecorder(str(path))
-        for (_, kind), stream in zip(keys, self._streams):
+        for (_, kind), stream in zip(keys, self._streams, strict=True):
             self._recorder.addTrack(_StreamTrack(kind, stream))
 
     async def stop(self) -> None:

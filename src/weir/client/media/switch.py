@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from fractions import Fraction
+from typing import cast
 
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av import AudioFrame, VideoFrame
@@ -49,7 +50,7 @@ class SourceSwitch(MediaStreamTrack):
                         self._source = None
                     continue
                 if source is self._source:
-                    return self._restamp(frame)
+                    return self._restamp(cast(AudioFrame | VideoFrame, frame))  # sources yield frames, not packets
                 continue  # switched while this frame was on its way: drop it
             self._changed.clear()
             await self._changed.wait()

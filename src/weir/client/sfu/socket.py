@@ -15,7 +15,7 @@ import logging
 import ssl
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from pydantic import ValidationError
 from websockets.asyncio.client import ClientConnection, connect
@@ -85,7 +85,7 @@ class SfuSocket:
         self._waiters.append(waiter)
         try:
             await self.send(request)
-            return await asyncio.wait_for(future, timeout)  # type: ignore[return-value]
+            return cast(E, await asyncio.wait_for(future, timeout))  # the waiter matched an ``answer``
         finally:
             with contextlib.suppress(ValueError):
                 self._waiters.remove(waiter)

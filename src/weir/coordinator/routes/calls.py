@@ -18,8 +18,6 @@ from weir.domain.capabilities import Capability
 from weir.domain.clock import now
 from weir.domain.settings import merge_settings
 from weir.protocol.calls import (
-    CALL_ID_PATTERN,
-    CALL_TYPE_PATTERN,
     MEMBERS_LIMIT_DEFAULT,
     MEMBERS_LIMIT_MAX,
     BlockUserRequest,
@@ -34,6 +32,7 @@ from weir.protocol.calls import (
 )
 from weir.protocol.common import Empty
 from weir.protocol.errors import APIError, ErrorCode, input_error
+from weir.protocol.limits import CALL_ID_PATTERN, CALL_TYPE_PATTERN
 from weir.store import calls as store
 from weir.store.tables import CallRow
 from weir.store.users import ensure_user

@@ -92,4 +92,4 @@ async def get_rate_limits(
                 state = await limiter.peek(name, platform)
                 answer[field][name] = EndpointLimit(limit=state.limit, remaining=max(state.remaining, 0),
                                                     reset=state.reset)
-    return RateLimitsResponse(**answer)
+    return RateLimitsResponse.model_validate(answer)

@@ -212,7 +212,7 @@ async def block_users(
         user_id, blocked_id = await _block_pair(session, who, body)
         row = await store.block_user(session, user_id, blocked_id)
         return BlockUsersResponse(blocked_by_user_id=user_id, blocked_user_id=blocked_id,
-                                  created_at=utc(row.created_at))  # type: ignore[arg-type]
+                                  created_at=utc(row.created_at))
 
 
 @router.post("/users/unblock", response_model=Empty, summary="Lift a user's block of another user")
@@ -238,7 +238,7 @@ async def get_blocked_users(
     return GetBlockedUsersResponse(blocks=[
         BlockedUserResponse(user_id=b.user_id, blocked_user_id=b.blocked_user_id,
                             blocked_user=user_response(blocked[b.blocked_user_id]),
-                            created_at=utc(b.created_at))  # type: ignore[arg-type]
+                            created_at=utc(b.created_at))
         for b in blocks if b.blocked_user_id in blocked
     ])
 

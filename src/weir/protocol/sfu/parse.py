@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from weir.protocol.limits import json_text_problem
 from weir.protocol.sfu.errors import SfuErrorCode, SignalError
@@ -19,7 +20,7 @@ def _request_id(message: dict[str, Any]) -> str | None:
     return value if isinstance(value, str) and len(value) <= 64 else None
 
 
-def _location(error: dict[str, Any]) -> str:
+def _location(error: ErrorDetails) -> str:
     # The first loc item is the union member's tag (e.g. "join"); the rest is the field path.
     return ".".join(str(part) for part in error["loc"][1:]) or "message"
 

@@ -64,7 +64,7 @@ class Av1Payload:
         self.element_count = header >> 4 & 0x03
         self.new_sequence = bool(header & 0x08)
         self.temporal_id = self.spatial_id = -1
-        types = []
+        types: list[int] = []
         pos = offset + 1
         index = 0
         while pos < end:

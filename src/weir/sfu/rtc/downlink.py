@@ -5,8 +5,8 @@ round-trip time). Once per assessment ``assess`` measures what was sent and what
 ``DownlinkEstimate`` and
 allocates the subscriber's unmuted video slots within it: each slot's ``cap`` becomes the highest layer it may
 get, or None when its video is paused because even the lowest layer has not fitted for ``PAUSE_AFTER``
-assessments in a row; a step up waits for ``RISE_AFTER``. Its ``score`` grades what the subscriber reported, no better than "poor" while a video
-is paused and "good" while one is reduced.
+assessments in a row; a step up waits for ``RISE_AFTER``. Its ``score`` grades what the subscriber reported, no
+better than "poor" while a video is paused and "good" while one is reduced.
 """
 
 from __future__ import annotations
@@ -79,7 +79,8 @@ class Downlink:
         demands = [VideoDemand(slot.target, _costs(costs, slot), priority(slot.track)) for slot in video]
         audio = sum(_costs(costs, slot)[0] for slot in live if slot.track.kind == "audio")
         wanted = audio + sum(demand.costs[demand.wanted] for demand in demands)
-        allocated = audio + sum(d.costs[min(s.cap, d.wanted)] for s, d in zip(video, demands) if s.cap is not None)
+        allocated = audio + sum(d.costs[min(s.cap, d.wanted)]
+                                for s, d in zip(video, demands, strict=True) if s.cap is not None)
         lowest = min((demand.costs[0] for demand in demands), default=0.0)
         ceiling = self.estimate.update(sum(sent_by_ssrc.values()), wanted, now_ns / 1e9, sent_by_ssrc,
                                        next_bps=allocated + _next_step(video, demands), floor_bps=audio + lowest)

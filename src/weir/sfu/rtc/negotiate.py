@@ -349,8 +349,8 @@ def kept_transport_cc(answer: Description, slots: Iterable[OfferedSlot]) -> set[
     for slot in slots:
         media = by_mid.get(slot.mid)
         codec = None if media is None else media.codec(slot.codec.payload_type)
-        if slot.transport_cc_id and codec is not None and TRANSPORT_CC_URI in media.extensions and (
-            TRANSPORT_CC in codec.feedback
+        if slot.transport_cc_id and media is not None and codec is not None and (
+            TRANSPORT_CC_URI in media.extensions and TRANSPORT_CC in codec.feedback
         ):
             kept.add(slot.mid)
     return kept

@@ -273,7 +273,8 @@ class SubscriberSide:
         if self.transport.state != "connected":
             return
         for slot in self.slots:
-            if slot.active and not slot.attached and slot.since <= self._answered and slot.offered.mid in self._accepted:
+            if (slot.active and not slot.attached and slot.since <= self._answered
+                    and slot.offered.mid in self._accepted):
                 slot.track.receiver.add_downtrack(slot.downtrack)
                 slot.track.listeners[slot.downtrack] = self.downlink.rtcp_sender(self.transport.send_rtcp)
                 slot.attached = True

@@ -76,9 +76,9 @@ async def on_coordinator_event(rooms: SignalingRooms, event: dict[str, Any]) -> 
         reason = "kicked" if kind == "call.kicked_user" else "blocked"
         await _remove(rooms, room.of_user(_user_id(event)), reason, tell_coordinator=True)
     elif kind == "call.session_participant_left":
-        session = room.sessions.get(str((event.get("participant") or {}).get("user_session_id")))
-        if session is not None:
-            await _remove(rooms, [session], "removed", tell_coordinator=False)
+        left = room.sessions.get(str((event.get("participant") or {}).get("user_session_id")))
+        if left is not None:
+            await _remove(rooms, [left], "removed", tell_coordinator=False)
     elif kind in ("call.ended", "call.deleted"):
         await rooms.end_call(room, str(event.get("reason") or kind.removeprefix("call.")))
     elif kind == "call.updated":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from weir.domain.sfu_tokens import SfuGrant, SfuTokenError, verify_sfu_token
 from weir.protocol.sfu.errors import SfuErrorCode, SignalError
@@ -35,7 +35,7 @@ def hidden_admission(grant: SfuGrant) -> tuple[CallRecord, ParticipantRecord]:
     """A hidden participant (a recording worker) has no participant row at the coordinator: its token is its
     admission. An empty call record only opens the room; the first real participant's admission fills it in."""
     record = ParticipantRecord(user_id=grant.user_id, session_id=grant.session_id, role=grant.role, anonymous=True,
-                               joined_at=datetime.now(timezone.utc), name="", image="", custom={})
+                               joined_at=datetime.now(UTC), name="", image="", custom={})
     return CallRecord(cid=grant.call_cid, started_at=None, pins=(), settings={}), record
 
 

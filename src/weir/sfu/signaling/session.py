@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from weir.domain.sfu_tokens import SfuGrant
 from weir.protocol.sfu.errors import SfuErrorCode, SignalError
@@ -151,7 +151,8 @@ class ParticipantSession:
         """Video the SFU paused or resumed for this subscriber: told only to clients that can show it."""
         if ClientCapability.SUBSCRIBER_VIDEO_PAUSE not in self.client_capabilities:
             return
-        told = [InboundVideoState(session_id=session_id, user_id=owner.user_id, track_type=track_type, paused=paused)
+        told = [InboundVideoState(session_id=session_id, user_id=owner.user_id, track_type=cast(TrackType, track_type),
+                                  paused=paused)
                 for session_id, track_type, paused in states
                 if (owner := self.room.sessions.get(session_id)) is not None]
         if told:
@@ -159,7 +160,8 @@ class ParticipantSession:
 
     async def _on_publish_quality(self, track_type: str, layers: list[tuple[str, bool]]) -> None:
         self.send(ChangePublishQualityEvent(video_senders=[VideoSender(
-            track_type=track_type, layers=[LayerState(rid=rid, active=active) for rid, active in layers])]))
+            track_type=cast(TrackType, track_type),
+            layers=[LayerState(rid=rid, active=active) for rid, active in layers])]))
 
 
 __all__ = ["SPEAKING_LEVEL", "TRACK_CAPABILITY", "ParticipantSession", "candidate_from_media", "candidate_to_media"]

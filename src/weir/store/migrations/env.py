@@ -19,7 +19,9 @@ connection = config.attributes.get("connection")
 if connection is not None:
     run(connection)
 else:
-    url = config.get_main_option("sqlalchemy.url").replace("+aiosqlite", "").replace("+asyncpg", "+psycopg")
+    url = config.get_main_option("sqlalchemy.url")
+    assert url is not None, "alembic needs a connection or sqlalchemy.url"
+    url = url.replace("+aiosqlite", "").replace("+asyncpg", "+psycopg")
     with create_engine(url).connect() as sync_connection:
         run(sync_connection)
         sync_connection.commit()
