@@ -183,3 +183,27 @@ async def test_state_stream_subscriptions() -> None:
     assert seen == [4]
     with pytest.raises(asyncio.TimeoutError):
         await doubled.first(lambda n: n > 10, 0.05)
+
+
+
+async def test_the_leave_of_a_failed_rejoin_attempts_session_ends_nothing() -> None:
+    """A rejoin attempt whose SFU connection failed leaves its new session at the coordinator, and the next attempt
+    joins again. The coordinator's ``session_participant_left`` for it must not read as this client removed."""
+    from dataclasses import replace
+
+    from weir.client import StreamVideo, User
+    from weir.client.call import _Children
+    from weir.protocol.calls import CallParticipant
+    from weir.protocol.events import CallSessionParticipantLeftEvent
+
+    client = StreamVideo.create("key", user=User.regular("alice"), user_token="t",
+                                options=StreamVideoOptions(coordinator_rpc_url="http://127.0.0.1:9"))
+    call = client.make_call(id="c")
+    call._update(replace(call.state.value, status=CallStatusReconnecting(1), user_session_id="s2"))
+    _Children(call).forget_session("s2")  # its leave fails here (nothing listens): only logged
+    call._handle_event(CallSessionParticipantLeftEvent(
+        call_cid=call.cid, created_at=T0, session_id="cs", duration_seconds=1, reason="left",
+        participant=CallParticipant(user=UserResponse(id="alice", role="user", created_at=T0, updated_at=T0),
+                                    user_session_id="s2", role="user", joined_at=T0)))
+    assert call.state.value.status == CallStatusReconnecting(1)
+    await client.disconnect()

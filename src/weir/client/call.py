@@ -718,8 +718,11 @@ class _Children:
         self._call._former_sessions.add(session_id)
 
     def forget_session(self, session_id: str) -> None:
+        """Hide a session of this client's and leave it. If it was the one in the state (a rejoin attempt that
+        failed), the state names none until the next join: the coordinator's word that it left ends nothing."""
         self.hide_session(session_id)
-        self._call._update(self._call.state.value)
+        state = self._call.state.value
+        self._call._update(replace(state, user_session_id="") if state.user_session_id == session_id else state)
         self._call._spawn(self._call._leave_quietly(session_id))
 
 
