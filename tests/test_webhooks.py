@@ -23,6 +23,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -31,6 +32,7 @@ from weir.domain.tokens import create_token
 from weir.protocol.app_settings import LEGACY_HOOK_ID, EventHookRequest, UpdateAppRequest
 from weir.protocol.errors import APIError, ErrorCode
 from weir.protocol.events import CallStatsReportReadyEvent
+from weir.sealing import Sealer
 from weir.server.webhook import (
     WebhookSignatureError,
     parse_webhook,
@@ -241,7 +243,8 @@ def test_app_settings_round_trip(api: httpx.Client, hooks: Callable[..., list[di
     stored = hooks({"id": "main", "webhook_url": "https://example.com/hook", "event_types": ["call.ended"],
                     "timeout_ms": 2500},
                    {"webhook_url": "http://127.0.0.1:9/other"})
-    assert stored[0] | {"created_at": None, "updated_at": None} == {
+    shown = {k: v for k, v in stored[0].items() if not k.startswith(("sqs_", "sns_"))}  # (None on a webhook)
+    assert shown | {"created_at": None, "updated_at": None} == {
         "id": "main", "hook_type": "webhook", "webhook_url": "https://example.com/hook", "enabled": True,
         "event_types": ["call.ended"], "timeout_ms": 2500, "created_at": None, "updated_at": None}
     assert len(stored[1]["id"]) == 32 and stored[1]["event_types"] == []
@@ -269,7 +272,12 @@ def test_single_url_fields_edit_the_default_endpoint(api: httpx.Client, hooks: C
     ({"event_hooks": [{"webhook_url": "ftp://example.com/x"}]}, "event_hooks.0.webhook_url"),
     ({"event_hooks": [{"webhook_url": "example.com/x"}]}, "event_hooks.0.webhook_url"),
     ({"event_hooks": [{"webhook_url": "https://x.io", "event_types": ["call.nope"]}]}, "event_hooks.0.event_types"),
-    ({"event_hooks": [{"webhook_url": "https://x.io", "hook_type": "sqs"}]}, "event_hooks.0.hook_type"),
+    ({"event_hooks": [{"webhook_url": "https://x.io", "hook_type": "kafka"}]}, "event_hooks.0.hook_type"),
+    ({"event_hooks": [{"webhook_url": "https://x.io", "hook_type": "sqs"}]}, "event_hooks.0"),
+    ({"event_hooks": [{"hook_type": "sqs", "sqs_queue_url": "https://evil.example/1/q", "sqs_key": "k",
+                       "sqs_secret": "s"}]}, "event_hooks.0.sqs_queue_url"),
+    ({"event_hooks": [{"hook_type": "sqs", "sqs_queue_url": "https://sqs.eu-west-1.amazonaws.com/1/q",
+                       "sqs_key": "k"}]}, "event_hooks.0.sqs_secret"),
     ({"event_hooks": [{"webhook_url": "https://x.io", "timeout_ms": 7000}]}, "event_hooks.0.timeout_ms"),
     ({"event_hooks": [{"webhook_url": "https://x.io", "colour": "red"}]}, "event_hooks.0.colour"),
     ({"event_hooks": [{"id": "a", "webhook_url": "https://x.io"}] * 2}, "event_hooks"),
@@ -466,14 +474,15 @@ def test_no_delivery_outlasts_the_budget(script: list[tuple[Outcome, float]]) ->
 
 
 def test_settings_update_rules() -> None:
-    stamp = datetime(2026, 1, 1, tzinfo=UTC)
-    hooks = updated_hooks([], UpdateAppRequest(event_hooks=[EventHookRequest(webhook_url="https://a.io")]), stamp)
+    stamp, sealer = datetime(2026, 1, 1, tzinfo=UTC), Sealer(Fernet.generate_key())
+    hooks = updated_hooks([], UpdateAppRequest(event_hooks=[EventHookRequest(webhook_url="https://a.io")]), stamp,
+                          sealer)
     assert hooks[0].wants("call.created") and hooks[0].wants("call.some_future_event"), "empty means all"
     picky = updated_hooks(hooks, UpdateAppRequest(event_hooks=[
-        EventHookRequest(id="p", webhook_url="https://a.io", event_types=["call.ended"])]), stamp)
+        EventHookRequest(id="p", webhook_url="https://a.io", event_types=["call.ended"])]), stamp, sealer)
     assert [h.id for h in picky] == ["p"] and picky[0].wants("call.ended") and not picky[0].wants("call.created")
     off = updated_hooks([], UpdateAppRequest(event_hooks=[EventHookRequest(webhook_url="https://a.io",
-                                                                            enabled=False)]), stamp)
+                                                                            enabled=False)]), stamp, sealer)
     assert not off[0].wants("call.created")
     with pytest.raises(APIError):
-        updated_hooks([], UpdateAppRequest(webhook_events=["call.ended"]), stamp)
+        updated_hooks([], UpdateAppRequest(webhook_events=["call.ended"]), stamp, sealer)

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     webhook_poll_interval_seconds: float = Field(default=1, gt=0, description="Outbox poll interval.")
     webhook_concurrency: int = Field(default=32, ge=1, description="Webhook deliveries in flight at once.")
     webhook_endpoint_concurrency: int = Field(default=4, ge=1, description="Of those, per endpoint.")
+    aws_endpoint_url: str | None = Field(
+        default=None, description="Send SQS and SNS event deliveries here instead of AWS (an AWS-compatible server "
+        "such as LocalStack or moto); queue URLs must then be on this host.")
     sfu_public_url: str | None = Field(
         default=None, description="The SFU's public base URL (http[s]://host[:port]); clients get its /sfu/ws and "
         "/sfu/latency. Default: the URL the client reached the coordinator at.")

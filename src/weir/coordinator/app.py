@@ -54,7 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
     uploads = weir.uploads = UploadWorker(db, weir.stores.resolve, on_uploaded=lambda upload: uploaded(weir, upload))
     lifecycle.register_tasks(weir)
     ringing.register_tasks(weir)
-    webhooks = webhook_worker(settings, db)
+    webhooks = webhook_worker(settings, db, sealer)
     weir.events.sinks.append(webhooks.sink)
     push = PushWorker(db, weir.sealer, allow_private=settings.private_destinations_allowed)
     weir.events.sinks.append(PushDispatcher(push.wake))

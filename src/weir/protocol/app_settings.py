@@ -1,12 +1,14 @@
-"""The app settings API (``GET /app``, ``PATCH /app``): webhook endpoints, called event hooks."""
+"""The app settings API (``GET /app``, ``PATCH /app``): event destinations (HTTP webhooks, AWS SQS queues and SNS
+topics), called event hooks."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from weir.protocol.events import EVENT_MODELS
 from weir.protocol.limits import utc_datetime
@@ -17,6 +19,12 @@ URL_MAX_LENGTH = 2048
 MIN_TIMEOUT_MS = 100
 MAX_TIMEOUT_MS = 6000  # the documented per-request timeout
 LEGACY_HOOK_ID = "default"  # the endpoint the single-URL fields webhook_url / webhook_events address
+SECRET_MASK = "********"  # a stored AWS secret as responses show it; sent back, it keeps the stored one
+AWS_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+SQS_HOST = re.compile(r"^sqs\.([a-z0-9-]+)\.amazonaws\.com$")
+SNS_ARN = re.compile(r"^arn:aws[a-z-]*:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_\-]{1,256}(\.fifo)?$")
+HookType = Literal["webhook", "sqs", "sns"]
+AwsAuthType = Literal["keys", "role"]
 
 
 def check_webhook_url(value: str) -> str:
@@ -33,6 +41,15 @@ def check_webhook_url(value: str) -> str:
     return value
 
 
+def aws_region_of(hook_type: str, address: str) -> str | None:
+    """The region an SQS queue URL on AWS (``https://sqs.<region>.amazonaws.com/...``) or an SNS topic ARN names."""
+    if hook_type == "sns":
+        arn = SNS_ARN.match(address)
+        return arn.group(1) if arn else None
+    host = SQS_HOST.match(urlsplit(address).hostname or "")
+    return host.group(1) if host else None
+
+
 def check_event_types(value: list[str]) -> list[str]:
     """Only documented event types; kept sorted and without repeats."""
     unknown = sorted(set(value) - EVENT_MODELS.keys())
@@ -41,14 +58,37 @@ def check_event_types(value: list[str]) -> list[str]:
     return sorted(set(value))
 
 
-class EventHookRequest(BaseModel):
-    """One webhook endpoint as the client sends it."""
+class AwsFields(BaseModel):
+    """Where an SQS or SNS destination is and how Weir signs in: ``keys`` (an access key and its secret) or
+    ``role`` (the server's own AWS credentials, assuming ``*_role_arn`` when given)."""
+
+    sqs_queue_url: str | None = Field(default=None, max_length=URL_MAX_LENGTH,
+                                      description="The queue's URL (hook_type sqs)")
+    sqs_region: str | None = Field(default=None, description="Default: the region in the queue's URL")
+    sqs_auth_type: AwsAuthType | None = None
+    sqs_key: str | None = Field(default=None, max_length=128)
+    sqs_secret: str | None = Field(default=None, max_length=256, description="Write-only; shown masked")
+    sqs_role_arn: str | None = Field(default=None, max_length=2048)
+    sns_topic_arn: str | None = Field(default=None, max_length=2048, description="The topic's ARN (hook_type sns)")
+    sns_region: str | None = Field(default=None, description="Default: the region in the topic's ARN")
+    sns_auth_type: AwsAuthType | None = None
+    sns_key: str | None = Field(default=None, max_length=128)
+    sns_secret: str | None = Field(default=None, max_length=256, description="Write-only; shown masked")
+    sns_role_arn: str | None = Field(default=None, max_length=2048)
+
+    def aws(self, hook_type: str, field: str) -> object:
+        """``sqs_<field>`` or ``sns_<field>``, for the hook's type."""
+        return getattr(self, f"{hook_type}_{field}")
+
+
+class EventHookRequest(AwsFields):
+    """One event destination as the client sends it: an HTTP webhook, an SQS queue or an SNS topic."""
 
     model_config = ConfigDict(extra="forbid")
 
     id: str | None = Field(None, pattern=HOOK_ID_PATTERN, description="Generated when absent")
-    hook_type: Literal["webhook"] = "webhook"
-    webhook_url: str = Field(description="http or https URL that receives a POST per event")
+    hook_type: HookType = "webhook"
+    webhook_url: str | None = Field(default=None, description="http or https URL that receives a POST per event")
     enabled: bool = True
     event_types: list[str] = Field(
         default_factory=list, description="Event types to send; empty means every event, including future ones",
@@ -57,16 +97,44 @@ class EventHookRequest(BaseModel):
         None, ge=MIN_TIMEOUT_MS, le=MAX_TIMEOUT_MS, description="Per-request timeout; default 6000",
     )
 
-    _url = field_validator("webhook_url")(check_webhook_url)
+    _url = field_validator("webhook_url")(lambda value: check_webhook_url(value) if value else None)
     _types = field_validator("event_types")(check_event_types)
 
+    @model_validator(mode="after")
+    def _fields_of_its_type(self) -> EventHookRequest:
+        own = {"webhook": "webhook_url", "sqs": "sqs_queue_url", "sns": "sns_topic_arn"}[self.hook_type]
+        if getattr(self, own) is None:
+            raise ValueError(f"a {self.hook_type} destination needs {own}")
+        others = [name for name in ("webhook_url", *AwsFields.model_fields)
+                  if getattr(self, name) is not None and not name.startswith(own.split("_")[0] + "_")]
+        if others:
+            raise ValueError(f"{', '.join(others)} do not apply to a {self.hook_type} destination")
+        if self.hook_type != "webhook":
+            self._check_aws(self.hook_type)
+        return self
 
-class EventHook(BaseModel):
-    """One stored webhook endpoint."""
+    def _check_aws(self, kind: str) -> None:
+        address = str(self.aws(kind, "queue_url" if kind == "sqs" else "topic_arn"))
+        if kind == "sqs":
+            check_webhook_url(address)
+        elif not SNS_ARN.match(address):
+            raise ValueError("sns_topic_arn must be an SNS topic ARN: arn:aws:sns:<region>:<account>:<name>")
+        region = self.aws(kind, "region") or aws_region_of(kind, address)
+        if region is not None and not AWS_REGION.match(str(region)):
+            raise ValueError(f"{kind}_region must be an AWS region such as eu-west-1")
+        auth = self.aws(kind, "auth_type") or "keys"
+        if auth == "keys" and not self.aws(kind, "key"):
+            raise ValueError(f"{kind}_auth_type keys needs {kind}_key and {kind}_secret")
+        if auth == "role" and (self.aws(kind, "key") or self.aws(kind, "secret")):
+            raise ValueError(f"{kind}_auth_type role uses the server's AWS credentials: leave out the key and secret")
+
+
+class EventHook(AwsFields):
+    """One stored event destination (the AWS secret sealed; responses show it masked)."""
 
     id: str
-    hook_type: Literal["webhook"] = "webhook"
-    webhook_url: str
+    hook_type: HookType = "webhook"
+    webhook_url: str = ""
     enabled: bool
     event_types: list[str]
     timeout_ms: int | None = None
@@ -76,6 +144,16 @@ class EventHook(BaseModel):
     def wants(self, event_type: str) -> bool:
         """The endpoint's filter: enabled, and either every event or one of its listed types."""
         return self.enabled and (not self.event_types or event_type in self.event_types)
+
+    @property
+    def destination(self) -> str:
+        """Where events go: the webhook URL, the queue URL or the topic ARN."""
+        return {"webhook": self.webhook_url, "sqs": self.sqs_queue_url or "",
+                "sns": self.sns_topic_arn or ""}[self.hook_type]
+
+    def masked(self) -> EventHook:
+        return self.model_copy(update={name: SECRET_MASK for name in ("sqs_secret", "sns_secret")
+                                       if getattr(self, name)})
 
 
 class UpdateAppRequest(BaseModel):

@@ -1,12 +1,15 @@
-"""The webhook endpoints of the app settings: how an update applies, and where they are stored.
+"""The event destinations of the app settings (webhooks, SQS queues, SNS topics): how an update applies, and
+where they are stored.
 
-They live under ``event_hooks`` in the single ``app_settings`` row (id 1); other keys of that row are kept.
+They live under ``event_hooks`` in the single ``app_settings`` row (id 1); other keys of that row are kept. AWS
+secrets are stored sealed (``weir.sealing``) and shown masked.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -18,12 +21,15 @@ from weir.domain.clock import now
 from weir.protocol.app_settings import (
     LEGACY_HOOK_ID,
     MAX_EVENT_HOOKS,
+    SECRET_MASK,
+    SQS_HOST,
     AppSettings,
     EventHook,
     EventHookRequest,
     UpdateAppRequest,
 )
 from weir.protocol.errors import input_error
+from weir.sealing import Sealer
 from weir.store.tables import AppSettingsRow
 
 APP_SETTINGS_ID = 1
@@ -39,21 +45,33 @@ def hooks_of(row: AppSettingsRow | None) -> list[EventHook]:
 def app_settings(hooks: list[EventHook]) -> AppSettings:
     legacy = next((hook for hook in hooks if hook.id == LEGACY_HOOK_ID), None)
     return AppSettings(
-        event_hooks=hooks,
+        event_hooks=[hook.masked() for hook in hooks],
         webhook_url=legacy.webhook_url if legacy else None,
         webhook_events=legacy.event_types if legacy else [],
     )
 
 
-def _stored(request: EventHookRequest, previous: EventHook | None, stamp: datetime) -> EventHook:
+def _stored(request: EventHookRequest, previous: EventHook | None, stamp: datetime, sealer: Sealer,
+            index: int) -> EventHook:
+    fields = request.model_dump(exclude={"id", "webhook_url"})
+    for kind in ("sqs", "sns"):
+        secret = fields[f"{kind}_secret"]
+        if secret in (None, SECRET_MASK):  # left out or sent back masked: the stored one stays
+            kept = previous.aws(kind, "secret") if previous is not None and previous.hook_type == kind else None
+            fields[f"{kind}_secret"] = kept
+        else:
+            fields[f"{kind}_secret"] = sealer.seal(secret)
+        if request.hook_type == kind and (request.aws(kind, "auth_type") or "keys") == "keys" \
+                and fields[f"{kind}_secret"] is None:
+            raise input_error(f"event_hooks.{index}.{kind}_secret", f"{kind}_auth_type keys needs {kind}_secret")
     return EventHook(
-        id=request.id or uuid.uuid4().hex, webhook_url=request.webhook_url, enabled=request.enabled,
-        event_types=request.event_types, timeout_ms=request.timeout_ms,
+        **fields, id=request.id or uuid.uuid4().hex, webhook_url=request.webhook_url or "",
         created_at=previous.created_at if previous else stamp, updated_at=stamp,
     )
 
 
-def _legacy_update(current: list[EventHook], body: UpdateAppRequest, stamp: datetime) -> list[EventHook]:
+def _legacy_update(current: list[EventHook], body: UpdateAppRequest, stamp: datetime,
+                   sealer: Sealer) -> list[EventHook]:
     """``webhook_url`` / ``webhook_events`` edit (or, with an empty URL, remove) the endpoint ``default``."""
     others = [hook for hook in current if hook.id != LEGACY_HOOK_ID]
     legacy = next((hook for hook in current if hook.id == LEGACY_HOOK_ID), None)
@@ -68,16 +86,21 @@ def _legacy_update(current: list[EventHook], body: UpdateAppRequest, stamp: date
     request = EventHookRequest(id=LEGACY_HOOK_ID, webhook_url=url, event_types=events,
                                enabled=legacy.enabled if legacy else True,
                                timeout_ms=legacy.timeout_ms if legacy else None)
-    return [*others, _stored(request, legacy, stamp)]
+    return [*others, _stored(request, legacy, stamp, sealer, len(others))]
 
 
 def check_hook_destinations(
-    before: list[EventHook], after: list[EventHook], body: UpdateAppRequest, allow_private: bool
+    before: list[EventHook], after: list[EventHook], body: UpdateAppRequest, allow_private: bool,
+    aws_endpoint_url: str | None,
 ) -> None:
-    """A new or changed webhook URL must point at a public address (see ``weir.destinations``)."""
-    known = {hook.webhook_url for hook in before}
+    """A new or changed webhook URL must point at a public address (see ``weir.destinations``); a queue URL must
+    be AWS's, or the host of the operator's ``WEIR_AWS_ENDPOINT_URL`` when one is set."""
+    known = {hook.destination for hook in before}
     for index, hook in enumerate(after):
-        if hook.webhook_url in known:
+        if hook.destination in known or hook.hook_type == "sns":  # (an ARN names no host)
+            continue
+        if hook.hook_type == "sqs":
+            _check_queue_host(hook.destination, aws_endpoint_url, f"event_hooks.{index}.sqs_queue_url")
             continue
         try:
             check_destination(hook.webhook_url, allow_private)
@@ -86,16 +109,27 @@ def check_hook_destinations(
             raise input_error(field, str(exc)) from None
 
 
-def updated_hooks(current: list[EventHook], body: UpdateAppRequest, stamp: datetime) -> list[EventHook]:
+def _check_queue_host(url: str, aws_endpoint_url: str | None, field: str) -> None:
+    host = urlsplit(url).netloc
+    if aws_endpoint_url is not None:
+        if host != urlsplit(aws_endpoint_url).netloc:
+            raise input_error(field, f"must be a queue of this server's AWS endpoint ({aws_endpoint_url})")
+    elif not SQS_HOST.match(urlsplit(url).hostname or "") or urlsplit(url).scheme != "https":
+        raise input_error(field, "must be an https://sqs.<region>.amazonaws.com/<account>/<queue> URL")
+
+
+def updated_hooks(current: list[EventHook], body: UpdateAppRequest, stamp: datetime,
+                  sealer: Sealer) -> list[EventHook]:
     """The endpoint list after ``body``: ``event_hooks`` replaces it; ids kept keep their ``created_at``."""
     legacy_fields = body.webhook_url is not None or body.webhook_events is not None
     if body.event_hooks is not None and legacy_fields:
         field = "webhook_url" if body.webhook_url is not None else "webhook_events"
         raise input_error(field, "send either event_hooks or webhook_url/webhook_events, not both")
     if body.event_hooks is None:
-        return _legacy_update(current, body, stamp) if legacy_fields else current
+        return _legacy_update(current, body, stamp, sealer) if legacy_fields else current
     previous = {hook.id: hook for hook in current}
-    return [_stored(request, previous.get(request.id or ""), stamp) for request in body.event_hooks]
+    return [_stored(request, previous.get(request.id or ""), stamp, sealer, index)
+            for index, request in enumerate(body.event_hooks)]
 
 
 async def read_hooks(session: AsyncSession) -> list[EventHook]:

@@ -1,4 +1,9 @@
-"""The delivery worker: claims due outbox rows and POSTs each one, retrying per ``RetryPolicy``.
+"""The delivery worker: claims due outbox rows and sends each one (an HTTP POST, or an SQS or SNS message),
+retrying per ``RetryPolicy``.
+
+A queue destination (SQS, SNS) that can't be reached keeps its rows: after a run's attempts they are due again
+later, with a growing pause, until ``QUEUE_RETRY_WINDOW`` after the event. A queue is the operator's durable
+infrastructure, so an outage of it should lose nothing; webhooks keep the seed's bounded retries.
 
 Each claimed row gets its own task that runs all its attempts, so one slow endpoint holds at most
 ``per_endpoint`` of the ``concurrency`` slots and never delays the others. The worker is woken right after a
@@ -21,11 +26,13 @@ from weir import __version__
 from weir.bus import DurableSink
 from weir.config import Settings
 from weir.destinations import loggable, outbound_client, without_credentials
-from weir.domain.clock import now
+from weir.domain.clock import now, utc
 from weir.protocol.app_settings import EventHook
+from weir.sealing import Sealer, SealError
 from weir.store.db import Database
 from weir.store.tables import WebhookDeliveryRow
 from weir.webhooks import outbox
+from weir.webhooks.aws import AwsSender, target_of
 from weir.webhooks.config import read_hooks
 from weir.webhooks.policy import Outcome, RetryPolicy
 from weir.webhooks.signature import sign
@@ -33,6 +40,8 @@ from weir.webhooks.signature import sign
 log = logging.getLogger("weir.webhooks")
 LEASE_MARGIN_SECONDS = 5.0
 ENDPOINT_GONE = "endpoint removed or disabled"
+QUEUE_RETRY_WINDOW = timedelta(hours=24)
+QUEUE_RETRY_MAX_PAUSE = 60.0
 
 
 @dataclass(frozen=True)
@@ -47,13 +56,21 @@ class WorkerOptions:
 class _Job:
     row: WebhookDeliveryRow
     policy: RetryPolicy
+    hook: EventHook
+
+
+def queue_pause(attempts: int) -> float:
+    """Seconds before a queue destination's next run, after ``attempts`` attempts in all: 1, 2, 4 … 60."""
+    return float(min(QUEUE_RETRY_MAX_PAUSE, 2 ** max(0, attempts // 2 - 1)))
 
 
 class WebhookWorker:
-    def __init__(self, db: Database, api_key: str, api_secret: str, options: WorkerOptions = WorkerOptions(),
-                 allow_private: bool = False) -> None:
+    def __init__(self, db: Database, api_key: str, api_secret: str, sealer: Sealer,
+                 options: WorkerOptions = WorkerOptions(), allow_private: bool = False,
+                 aws_endpoint_url: str | None = None) -> None:
         self.db, self.api_key, self.api_secret, self.options = db, api_key, api_secret, options
-        self.allow_private = allow_private
+        self.allow_private, self.sealer = allow_private, sealer
+        self._aws = AwsSender(aws_endpoint_url)
         self._wake = asyncio.Event()
         self._jobs: dict[str, asyncio.Task[None]] = {}
         self._in_flight: Counter[str] = Counter()
@@ -119,8 +136,8 @@ class WebhookWorker:
                 if hook is None:
                     await outbox.finish(session, row.id, ENDPOINT_GONE)
                 else:
-                    row.url = hook.webhook_url
-                    jobs.append(_Job(row, self._policy_for(hook)))
+                    row.url = hook.destination
+                    jobs.append(_Job(row, self._policy_for(hook), hook))
         for job in jobs:
             self._in_flight[job.row.endpoint_id] += 1
             self._jobs[job.row.id] = asyncio.create_task(self._deliver(job), name=f"webhook-{job.row.id}")
@@ -135,7 +152,7 @@ class WebhookWorker:
     async def _deliver(self, job: _Job) -> None:
         row = job.row
         try:
-            await self._attempts(row, job.policy)
+            await self._attempts(job)
         except Exception:
             log.exception("webhook %s: delivery interrupted; it is retried when its lease ends", row.id)
         finally:
@@ -145,8 +162,9 @@ class WebhookWorker:
                 del self._in_flight[row.endpoint_id]
             self._wake.set()
 
-    async def _attempts(self, row: WebhookDeliveryRow, policy: RetryPolicy) -> None:
+    async def _attempts(self, job: _Job) -> None:
         """One delivery run: attempt numbers continue from earlier runs; the retry budget is this run's."""
+        row, policy = job.row, job.policy
         started = time.monotonic()
         attempt = 0
         error: str | None = None
@@ -155,31 +173,48 @@ class WebhookWorker:
             number = row.attempts + attempt
             async with self.db.transaction() as session:
                 await outbox.begin_attempt(session, row.id, number, error)
-            outcome = await self._post(row, number, policy.timeout_for(time.monotonic() - started))
+            outcome = await self._send(job, number, policy.timeout_for(time.monotonic() - started))
             error = None if outcome.delivered else outcome.describe()
             delay = policy.retry_delay(outcome, attempt, time.monotonic() - started)
             if delay is None:
                 break
             log.info("webhook %s attempt %d to %s: %s; retrying", row.id, number, loggable(row.url), error)
             await asyncio.sleep(delay)
-        if error:
-            log.warning("webhook %s to %s failed: %s", row.id, loggable(row.url), error)
         async with self.db.transaction() as session:
+            if error and self._keeps(job, outcome):
+                pause = queue_pause(row.attempts + attempt)
+                log.info("event %s to %s: %s; trying again in %g s", row.id, row.url, error, pause)
+                await outbox.postpone(session, row.id, now() + timedelta(seconds=pause), error)
+                return
+            if error:
+                log.warning("webhook %s to %s failed: %s", row.id, loggable(row.url), error)
             await outbox.finish(session, row.id, error)
 
-    async def _post(self, row: WebhookDeliveryRow, attempt: int, timeout: float) -> Outcome:
+    def _keeps(self, job: _Job, outcome: Outcome) -> bool:
+        """A queue destination that was out of reach keeps the row, for a day after the event."""
+        retryable = job.policy.max_attempts(outcome) > 1
+        return job.hook.hook_type != "webhook" and retryable and now() - utc(job.row.created_at) < QUEUE_RETRY_WINDOW
+
+    async def _send(self, job: _Job, attempt: int, timeout: float) -> Outcome:
+        row = job.row
+        headers = {"X-WEBHOOK-ID": row.id, "X-WEBHOOK-ATTEMPT": str(attempt), "X-API-KEY": self.api_key,
+                   "X-SIGNATURE": sign(row.body.encode(), self.api_secret)}
+        if job.hook.hook_type == "webhook":
+            return await self._post(row, headers, timeout)
+        try:
+            target = target_of(job.hook, self.sealer)
+        except SealError as exc:
+            return Outcome(status=401, detail=str(exc))
+        return await self._aws.send(target, row.body, headers, timeout)
+
+    async def _post(self, row: WebhookDeliveryRow, headers: dict[str, str], timeout: float) -> Outcome:
         assert self._client is not None
-        body = row.body.encode()
-        headers = {
-            "Content-Type": "application/json", "X-WEBHOOK-ID": row.id, "X-WEBHOOK-ATTEMPT": str(attempt),
-            "X-API-KEY": self.api_key, "X-SIGNATURE": sign(body, self.api_secret),
-        }
         try:
             async with asyncio.timeout(timeout):
                 url, auth = without_credentials(row.url)
                 # (httpx's annotations leave out None, which it takes as "no authentication")
-                response = await self._client.post(url, content=body, headers=headers, timeout=timeout,
-                                                   auth=auth)  # type: ignore[arg-type]
+                response = await self._client.post(url, content=row.body.encode(), timeout=timeout, auth=auth,  # type: ignore[arg-type]
+                                                   headers={"Content-Type": "application/json", **headers})
         except (TimeoutError, httpx.TimeoutException) as exc:
             return Outcome(error="timeout", detail=f"no answer within {timeout:g} s ({type(exc).__name__})")
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
@@ -187,7 +222,7 @@ class WebhookWorker:
         return Outcome(status=response.status_code)
 
 
-def webhook_worker(settings: Settings, db: Database) -> WebhookWorker:
+def webhook_worker(settings: Settings, db: Database, sealer: Sealer) -> WebhookWorker:
     """The worker as ``weir serve`` configures it (``WEIR_WEBHOOK_*``)."""
     policy = RetryPolicy(
         request_timeout=settings.webhook_request_timeout_seconds, total_timeout=settings.webhook_total_timeout_seconds,
@@ -196,4 +231,5 @@ def webhook_worker(settings: Settings, db: Database) -> WebhookWorker:
     options = WorkerOptions(policy, settings.webhook_poll_interval_seconds, settings.webhook_concurrency,
                             settings.webhook_endpoint_concurrency)
     assert settings.api_key is not None and settings.api_secret is not None
-    return WebhookWorker(db, settings.api_key, settings.api_secret, options, settings.private_destinations_allowed)
+    return WebhookWorker(db, settings.api_key, settings.api_secret, sealer, options,
+                         settings.private_destinations_allowed, settings.aws_endpoint_url)

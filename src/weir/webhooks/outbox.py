@@ -1,4 +1,4 @@
-"""The webhook outbox: delivery rows written with each event, claimed by the worker with a lease.
+"""The event outbox: delivery rows written with each event, claimed by the worker with a lease.
 
 A row is due when it is pending and its ``next_attempt_at`` has passed. Claiming it sets ``next_attempt_at`` to
 the end of a lease that outlasts a whole delivery (all attempts), so another worker takes it over only if this
@@ -42,7 +42,7 @@ def make_sink(wake: Callable[[], Awaitable[None]]) -> DurableSink:
         body, stamp = encode(event), now()
         session.add_all(
             WebhookDeliveryRow(
-                id=uuid.uuid4().hex, endpoint_id=hook.id, url=hook.webhook_url, event_type=event_type, body=body,
+                id=uuid.uuid4().hex, endpoint_id=hook.id, url=hook.destination, event_type=event_type, body=body,
                 status=PENDING, attempts=0, next_attempt_at=stamp, created_at=stamp,
             )
             for hook in hooks
@@ -100,6 +100,15 @@ async def finish(session: AsyncSession, delivery_id: str, error: str | None) -> 
         update(WebhookDeliveryRow)
         .where(WebhookDeliveryRow.id == delivery_id, WebhookDeliveryRow.status == PENDING)
         .values(**values)
+    )
+
+
+async def postpone(session: AsyncSession, delivery_id: str, until: datetime, error: str) -> None:
+    """Still pending, due again at ``until`` (a queue destination that could not be reached)."""
+    await session.execute(
+        update(WebhookDeliveryRow)
+        .where(WebhookDeliveryRow.id == delivery_id, WebhookDeliveryRow.status == PENDING)
+        .values(next_attempt_at=until, last_error=_clip(error))
     )
 
 

@@ -30,7 +30,7 @@ class Outcome:
 
     def describe(self) -> str:
         if self.status is not None:
-            return f"HTTP {self.status}"
+            return f"HTTP {self.status}: {self.detail}" if self.detail else f"HTTP {self.status}"
         return f"{self.error}: {self.detail}" if self.detail else str(self.error)
 
 

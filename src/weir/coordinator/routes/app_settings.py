@@ -43,8 +43,9 @@ async def update_app(
         row = await locked_settings(session)
         stamp = now()
         previous = hooks_of(row)
-        hooks = updated_hooks(previous, body, stamp)
-        check_hook_destinations(previous, hooks, body, weir.settings.private_destinations_allowed)
+        hooks = updated_hooks(previous, body, stamp, weir.sealer)
+        check_hook_destinations(previous, hooks, body, weir.settings.private_destinations_allowed,
+                                weir.settings.aws_endpoint_url)
         store_hooks(row, hooks, stamp)
         if APP_KEY in body.model_fields_set:
             before = body.revoke_tokens_issued_before
