@@ -130,3 +130,15 @@ def decode(path: Path, frames_from: float, audio_from: float) -> Recording:
                 for out in mono.resample(audio):
                     samples.frombytes(bytes(out.planes[0])[:4 * out.samples])
         return Recording(times[-1] - times[0], pictures, samples, rate)
+
+
+def last_keyframe(path: Path) -> Picture | None:
+    """The last keyframe written so far to a capture in progress (a fragmented MP4 reads while written), if any."""
+    try:
+        with av.open(str(path), "r") as container:
+            stream = container.streams.video[0]
+            stream.codec_context.skip_frame = "NONKEY"
+            keyframes = list(container.decode(stream))
+            return Picture.of(keyframes[-1]) if keyframes else None
+    except (av.FFmpegError, IndexError, OSError):  # not created yet, or no fragment yet
+        return None
