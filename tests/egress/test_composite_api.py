@@ -1,15 +1,18 @@
 """Composite recording through the API: the server SDK starts and stops it, the egress worker renders the layout
 page as a hidden participant, and ``call.recording_ready`` brings a URL to an MP4 of the call: its three
 participants' tiles where the grid places them, with their labels, their tones in the mix, and as long as the
-capture ran."""
+capture ran. A worker killed mid-recording fails it, keeps what was captured and leaves no program behind."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -17,31 +20,49 @@ import pytest
 from tests.client.media_helpers import MEDIA_WAIT
 from tests.conftest import RunningServer
 from tests.egress.media import Picture, decode
-from tests.egress.test_composite import GRID_OF_THREE, PEOPLE, ColourCall, seen, shows, until_shown
+from tests.egress.test_composite import GRID_OF_THREE, PEOPLE, ColourCall, Placement, seen, shows, until_shown
+from tests.egress.test_processes import running
 from tests.sfu.rtc_peers import eventually
 from tests.sfu.signaling_peers import running_sfu
 from weir.client import Call
-from weir.protocol.events import CallRecordingReadyEvent
+from weir.protocol.events import CallRecordingFailedEvent, CallRecordingReadyEvent, RecordingEvent
 from weir.server import AsyncClient
+from weir.server.video import Call as ServerCall
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
+E = TypeVar("E", bound=RecordingEvent)
 RECORD_S = 3.0  # after all three show: the tones are measured over this and what follows until the stop
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with running_sfu("sqlite", tmp_path_factory.mktemp("weir-composite-api"), egress_workers=1) as running:
-        yield running
+    # a short lease: a stop reaches the worker within 0.75 s, a dead worker's job fails after 3 s
+    with running_sfu("sqlite", tmp_path_factory.mktemp("weir-composite-api"), egress_workers=1,
+                     egress_lease_seconds=3) as started:
+        yield started
 
 
-async def ready(call: Call) -> CallRecordingReadyEvent:
-    found: asyncio.Future[CallRecordingReadyEvent] = asyncio.get_running_loop().create_future()
-    listener = call.events.on(CallRecordingReadyEvent,
-                              lambda event: None if found.done() else found.set_result(event))
+async def next_event(call: Call, kind: type[E]) -> E:
+    found: asyncio.Future[E] = asyncio.get_running_loop().create_future()
+    listener = call.events.on(kind, lambda event: None if found.done() else found.set_result(event))
     try:
         return await asyncio.wait_for(found, MEDIA_WAIT + 20)
     finally:
         listener.cancel()
+
+
+async def recorded_at_360p(recorded: ServerCall[Any]) -> None:
+    """Create the call with a 360p grid recording (cheaper to render and encode than the default 720p)."""
+    await recorded.get_or_create(data={"created_by_id": "owner", "settings_override": {"recording": {
+        "quality": "360p", "layout": {"name": "grid"}}}})
+
+
+async def capture_of(server: RunningServer, egress_id: str) -> Path:
+    """The worker's capture file for ``egress_id``, once it exists."""
+    output = server.data_dir / "egress" / egress_id
+    await eventually(lambda: any(output.glob("*.mp4")), MEDIA_WAIT, "the capture starting")
+    (capture,) = output.glob("*.mp4")
+    return capture
 
 
 def label_extent(picture: Picture, centre: tuple[float, float], right: bool = False) -> int:
@@ -60,14 +81,11 @@ async def test_composite_grid_through_the_api_has_three_tiles_labels_tones_and_t
     try:
         async with AsyncClient(server.api_key, server.api_secret, server.base_url) as weir:
             recorded = weir.video.call("default", call.id)
-            await recorded.get_or_create(data={"created_by_id": "owner", "settings_override": {"recording": {
-                "quality": "360p", "layout": {"name": "grid"}}}})
+            await recorded_at_360p(recorded)
             blue, green, _ = [await call.add(name) for name in PEOPLE]
             started = await recorded.start_recording("composite")
-            output = server.data_dir / "egress" / started.data["egress_id"]
-            await eventually(lambda: any(output.glob("*.mp4")), MEDIA_WAIT, "the capture starting")
+            capture = await capture_of(server, started.data["egress_id"])
             capture_began = time.time()
-            (capture,) = output.glob("*.mp4")
             # Chromium loads the page and joins (slow on a loaded machine)
             three_at = await until_shown(capture, GRID_OF_THREE, "the grid of three")
             await asyncio.sleep(RECORD_S)
@@ -76,7 +94,7 @@ async def test_composite_grid_through_the_api_has_three_tiles_labels_tones_and_t
             assert sorted(p.user_id for p in blue.state.value.other_participants) == [
                 f"green-{call.id}", f"red-{call.id}"]
             assert len(green.state.value.other_participants) == 2
-            waiting = asyncio.create_task(ready(blue))
+            waiting = asyncio.create_task(next_event(blue, CallRecordingReadyEvent))
             await recorded.stop_recording()
             event = await waiting
         assert event.recording_type == "composite"
@@ -103,3 +121,48 @@ async def test_composite_grid_through_the_api_has_three_tiles_labels_tones_and_t
     for name, (_, frequency) in PEOPLE.items():
         energy = decoded.tone_energy(frequency)
         assert energy > 0.01 and energy > 20 * silence, (name, frequency, energy, silence)
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``."""
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        if int(stat[stat.rindex(")") + 2:].split()[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+BLUE_ALONE: Placement = (("Blue", 0.5, 0.5),)
+
+
+async def test_a_killed_worker_fails_the_composite_keeps_a_playable_part_and_leaves_no_program(
+        server: RunningServer, uid: Callable[[str], str], tmp_path: Path) -> None:
+    call = ColourCall(server, uid("composite-killed"))
+    try:
+        async with AsyncClient(server.api_key, server.api_secret, server.base_url) as weir:
+            recorded = weir.video.call("default", call.id)
+            await recorded_at_360p(recorded)
+            blue = await call.add("Blue")
+            capture = await capture_of(server, (await recorded.start_recording("composite")).data["egress_id"])
+            await until_shown(capture, BLUE_ALONE, "Blue in the capture")
+            (worker,) = server.app.state.egress.processes
+            programs = children(worker.pid)  # Xvfb, PulseAudio, ffmpeg, Chromium
+            assert len(programs) >= 4, programs
+            failing = asyncio.create_task(next_event(blue, CallRecordingFailedEvent))
+            os.kill(worker.pid, signal.SIGKILL)
+            await eventually(lambda: not any(map(running, programs)), MEDIA_WAIT, "the worker's programs ending")
+            assert (await failing).recording_type == "composite"
+            files = (await recorded.list_recordings()).data["recordings"]
+        assert blue.state.value.status.is_active  # the call goes on
+    finally:
+        for client in call.clients:
+            await client.disconnect()
+    (file,) = files
+    async with httpx.AsyncClient() as web:
+        (tmp_path / "part.mp4").write_bytes((await web.get(file["url"])).content)
+    decoded = decode(tmp_path / "part.mp4", frames_from=0, audio_from=0)
+    assert decoded.duration > 1 and shows(decoded.pictures[-1], BLUE_ALONE), decoded.duration
