@@ -9,7 +9,8 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -51,10 +52,20 @@ async def next_event(call: Call, kind: type[E]) -> E:
         listener.cancel()
 
 
-async def recorded_at_360p(recorded: ServerCall[Any]) -> None:
-    """Create the call with a 360p grid recording (cheaper to render and encode than the default 720p)."""
-    await recorded.get_or_create(data={"created_by_id": "owner", "settings_override": {"recording": {
-        "quality": "360p", "layout": {"name": "grid"}}}})
+@asynccontextmanager
+async def call_at_360p(server: RunningServer, call_id: str) -> AsyncIterator[tuple[ColourCall, ServerCall[Any]]]:
+    """A call whose composite recordings render a 360p grid (cheaper than the default 720p): its participants
+    (``ColourCall.add``) and the server SDK's handle on it. Everyone leaves at the end."""
+    call = ColourCall(server, call_id)
+    try:
+        async with AsyncClient(server.api_key, server.api_secret, server.base_url) as weir:
+            recorded = weir.video.call("default", call_id)
+            await recorded.get_or_create(data={"created_by_id": "owner", "settings_override": {"recording": {
+                "quality": "360p", "layout": {"name": "grid"}}}})
+            yield call, recorded
+    finally:
+        for client in call.clients:
+            await client.disconnect()
 
 
 async def capture_of(server: RunningServer, egress_id: str) -> Path:
@@ -77,34 +88,27 @@ def label_extent(picture: Picture, centre: tuple[float, float], right: bool = Fa
 
 async def test_composite_grid_through_the_api_has_three_tiles_labels_tones_and_the_capture_s_duration(
         server: RunningServer, uid: Callable[[str], str], tmp_path: Path) -> None:
-    call = ColourCall(server, uid("composite-api"))
-    try:
-        async with AsyncClient(server.api_key, server.api_secret, server.base_url) as weir:
-            recorded = weir.video.call("default", call.id)
-            await recorded_at_360p(recorded)
-            blue, green, _ = [await call.add(name) for name in PEOPLE]
-            started = await recorded.start_recording("composite")
-            capture = await capture_of(server, started.data["egress_id"])
-            capture_began = time.time()
-            # Chromium loads the page and joins (slow on a loaded machine)
-            three_at = await until_shown(capture, GRID_OF_THREE, "the grid of three")
-            await asyncio.sleep(RECORD_S)
-            assert blue.state.value.is_recording
-            # the layout page joined with the worker's egress token: nobody sees it
-            assert sorted(p.user_id for p in blue.state.value.other_participants) == [
-                f"green-{call.id}", f"red-{call.id}"]
-            assert len(green.state.value.other_participants) == 2
-            waiting = asyncio.create_task(next_event(blue, CallRecordingReadyEvent))
-            await recorded.stop_recording()
-            event = await waiting
-        assert event.recording_type == "composite"
-        async with httpx.AsyncClient() as web:
-            response = await web.get(event.call_recording["url"])
-        assert response.status_code == 200
-        (tmp_path / "grid.mp4").write_bytes(response.content)
-    finally:
-        for client in call.clients:
-            await client.disconnect()
+    async with call_at_360p(server, uid("composite-api")) as (call, recorded):
+        blue, green, _ = [await call.add(name) for name in PEOPLE]
+        started = await recorded.start_recording("composite")
+        capture = await capture_of(server, started.data["egress_id"])
+        capture_began = time.time()
+        # Chromium loads the page and joins (slow on a loaded machine)
+        three_at = await until_shown(capture, GRID_OF_THREE, "the grid of three")
+        await asyncio.sleep(RECORD_S)
+        assert blue.state.value.is_recording
+        # the layout page joined with the worker's egress token: nobody sees it
+        assert sorted(p.user_id for p in blue.state.value.other_participants) == [
+            f"green-{call.id}", f"red-{call.id}"]
+        assert len(green.state.value.other_participants) == 2
+        waiting = asyncio.create_task(next_event(blue, CallRecordingReadyEvent))
+        await recorded.stop_recording()
+        event = await waiting
+    assert event.recording_type == "composite"
+    async with httpx.AsyncClient() as web:
+        response = await web.get(event.call_recording["url"])
+    assert response.status_code == 200
+    (tmp_path / "grid.mp4").write_bytes(response.content)
     decoded = decode(tmp_path / "grid.mp4", frames_from=three_at, audio_from=three_at)
     # the file lasts as long as its capture ran: from the file's start until its last write (its end_time)
     wall = datetime.fromisoformat(event.call_recording["end_time"]).timestamp() - capture_began
@@ -141,26 +145,19 @@ BLUE_ALONE: Placement = (("Blue", 0.5, 0.5),)
 
 async def test_a_killed_worker_fails_the_composite_keeps_a_playable_part_and_leaves_no_program(
         server: RunningServer, uid: Callable[[str], str], tmp_path: Path) -> None:
-    call = ColourCall(server, uid("composite-killed"))
-    try:
-        async with AsyncClient(server.api_key, server.api_secret, server.base_url) as weir:
-            recorded = weir.video.call("default", call.id)
-            await recorded_at_360p(recorded)
-            blue = await call.add("Blue")
-            capture = await capture_of(server, (await recorded.start_recording("composite")).data["egress_id"])
-            await until_shown(capture, BLUE_ALONE, "Blue in the capture")
-            (worker,) = server.app.state.egress.processes
-            programs = children(worker.pid)  # Xvfb, PulseAudio, ffmpeg, Chromium
-            assert len(programs) >= 4, programs
-            failing = asyncio.create_task(next_event(blue, CallRecordingFailedEvent))
-            os.kill(worker.pid, signal.SIGKILL)
-            await eventually(lambda: not any(map(running, programs)), MEDIA_WAIT, "the worker's programs ending")
-            assert (await failing).recording_type == "composite"
-            files = (await recorded.list_recordings()).data["recordings"]
+    async with call_at_360p(server, uid("composite-killed")) as (call, recorded):
+        blue = await call.add("Blue")
+        capture = await capture_of(server, (await recorded.start_recording("composite")).data["egress_id"])
+        await until_shown(capture, BLUE_ALONE, "Blue in the capture")
+        (worker,) = server.app.state.egress.processes
+        programs = children(worker.pid)  # Xvfb, PulseAudio, ffmpeg, Chromium
+        assert len(programs) >= 4, programs
+        failing = asyncio.create_task(next_event(blue, CallRecordingFailedEvent))
+        os.kill(worker.pid, signal.SIGKILL)
+        await eventually(lambda: not any(map(running, programs)), MEDIA_WAIT, "the worker's programs ending")
+        assert (await failing).recording_type == "composite"
+        files = (await recorded.list_recordings()).data["recordings"]
         assert blue.state.value.status.is_active  # the call goes on
-    finally:
-        for client in call.clients:
-            await client.disconnect()
     (file,) = files
     async with httpx.AsyncClient() as web:
         (tmp_path / "part.mp4").write_bytes((await web.get(file["url"])).content)
