@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -18,6 +19,7 @@ import pytest
 from tests.client.media_helpers import MEDIA_WAIT
 from tests.conftest import RunningServer
 from tests.egress.media import RGB, ColourTrack, Picture, PureTone, decode, last_keyframe
+from tests.egress.test_processes import process_table, running
 from weir.client import Call, CallConnectOptions, StreamVideo, StreamVideoOptions, TrackOption, User
 from weir.egress.composite import CompositeSpec, record_composite
 
@@ -196,22 +198,21 @@ async def test_the_layout_follows_the_call_through_custom_actions_pins_and_a_scr
         after = times[0]
 
 
-def recorder_processes() -> list[str]:
-    """Command lines of live processes that belong to a composite recording (its work folder is in them), and
-    of this process's children that are recorder programs."""
-    found = []
-    me = str(os.getpid())
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        parent = stat[stat.rindex(")") + 2:].split()[1]
-        program = Path(cmdline.split(" ", 1)[0]).name
-        if "weir-composite-" in cmdline or (parent == me and program in {"Xvfb", "pulseaudio", "ffmpeg", "chromium"}):
-            found.append(cmdline)
-    return found
+RECORDER_PROGRAMS = {"Xvfb", "pulseaudio", "ffmpeg", "chromium"}
+
+
+def program_name(cmdline: str) -> str:
+    return Path(cmdline.split(" ", 1)[0]).name
+
+
+def recorder_processes() -> dict[int, str]:
+    """This process's recorder programs and the processes naming their work folder (Chromium's helpers), by
+    pid: their command lines. Other recordings on the machine (other tests', workers') are not counted."""
+    table = process_table()
+    mine = {pid: cmdline for pid, (parent, cmdline) in table.items()
+            if parent == os.getpid() and program_name(cmdline) in RECORDER_PROGRAMS}
+    folders = set(re.findall(r"weir-composite-[^/ ]+", " ".join(mine.values())))
+    return mine | {pid: cmdline for pid, (_, cmdline) in table.items() if any(f in cmdline for f in folders)}
 
 
 async def test_audio_only_recording_cancelled_leaves_a_playable_file_and_no_process(
@@ -222,12 +223,14 @@ async def test_audio_only_recording_cancelled_leaves_a_playable_file_and_no_proc
     with caplog.at_level(logging.INFO, logger="weir.egress.composite"):
         task = asyncio.create_task(record_composite(what, output, asyncio.Event()))  # never stopped: cancelled
         await capture_started(task, caplog)
-    assert recorder_processes()
     await asyncio.sleep(6)
+    started = recorder_processes()
+    assert set(map(program_name, started.values())) >= RECORDER_PROGRAMS, started
     task.cancel()  # as when the worker drops the job
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(task, 30)
-    assert recorder_processes() == []
+    assert [cmdline for pid, cmdline in started.items() if running(pid)] == []
+    assert recorder_processes() == {}
     with av.open(str(output)) as container:
         assert not container.streams.video
         audio = container.streams.audio[0]

@@ -22,7 +22,7 @@ from tests.client.media_helpers import MEDIA_WAIT
 from tests.conftest import RunningServer
 from tests.egress.media import Picture, decode
 from tests.egress.test_composite import GRID_OF_THREE, PEOPLE, ColourCall, Placement, seen, shows, until_shown
-from tests.egress.test_processes import running
+from tests.egress.test_processes import process_table, running
 from tests.sfu.rtc_peers import eventually
 from tests.sfu.signaling_peers import running_sfu
 from weir.client import Call
@@ -130,15 +130,7 @@ async def test_composite_grid_through_the_api_has_three_tiles_labels_tones_and_t
 
 def children(pid: int) -> list[int]:
     """The processes whose parent is ``pid``."""
-    found = []
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        if int(stat[stat.rindex(")") + 2:].split()[1]) == pid:
-            found.append(int(entry))
-    return found
+    return [child for child, (parent, _) in process_table().items() if parent == pid]
 
 
 BLUE_ALONE: Placement = (("Blue", 0.5, 0.5),)

@@ -25,6 +25,19 @@ asyncio.run(main())
 """
 
 
+def process_table() -> dict[int, tuple[int, str]]:
+    """Every live process: its parent's pid and its command line."""
+    table = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        table[int(entry)] = (int(stat[stat.rindex(")") + 2:].split()[1]), cmdline)
+    return table
+
+
 def running(pid: int) -> bool:
     """Whether ``pid`` runs (a zombie nobody reaped yet has ended)."""
     try:
