@@ -27,7 +27,7 @@ from tests.conftest import RunningServer, assert_error
 from tests.sfu.rtc_peers import eventually
 from tests.sfu.signaling_peers import running_sfu
 from weir.client import Call, StreamVideo, WeirAPIError
-from weir.egress.worker import frame_size
+from weir.egress.composite.quality import frame_size
 from weir.server import AsyncClient
 from weir.store.tables import EgressJobRow
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -15,8 +16,10 @@ from pathlib import Path
 import av
 import pytest
 
+from tests.client.media_helpers import MEDIA_WAIT
 from tests.conftest import RunningServer
-from tests.egress.media import RGB, ColourTrack, Picture, PureTone, decode
+from tests.egress.media import RGB, ColourTrack, Picture, PureTone, decode, last_keyframe
+from tests.egress.test_processes import process_table, running
 from weir.client import Call, CallConnectOptions, StreamVideo, StreamVideoOptions, TrackOption, User
 from weir.egress.composite import CompositeSpec, record_composite
 
@@ -24,7 +27,6 @@ WIDTH, HEIGHT = 640, 360
 # Names sort Blue, Green, Red: the grid's order (pinned, sharing, video, audio, then by name).
 PEOPLE: dict[str, tuple[RGB, int]] = {"Blue": ((0, 0, 255), 500), "Green": ((0, 200, 0), 800),
                                       "Red": ((255, 0, 0), 1200)}
-SETTLE_S = 10.0  # the page joins and video flows well before the end, whose last frame is checked
 
 
 @dataclass
@@ -122,78 +124,95 @@ def near(actual: RGB, expected: RGB, tolerance: int = 60) -> bool:
     return all(abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=True))
 
 
-def shows(picture: Picture, tiles: dict[str, tuple[float, float]]) -> bool:
-    """Whether each named participant's colour is at its place (fractions of the frame) in ``picture``."""
-    return all(near(picture.at(x, y), PEOPLE[name][0]) for name, (x, y) in tiles.items())
+Placement = tuple[tuple[str, float, float], ...]  # (whose colour, x, y): positions as fractions of the frame
+YELLOW: RGB = (255, 255, 0)  # Green's screen share
+COLOURS: dict[str, RGB] = {**{name: rgb for name, (rgb, _) in PEOPLE.items()}, "Green's screen": YELLOW}
+
+
+def shows(picture: Picture, placement: Placement) -> bool:
+    """Whether each colour of ``placement`` is at its place in ``picture``."""
+    return all(near(picture.at(x, y), COLOURS[name]) for name, x, y in placement)
+
+
+def seen(picture: Picture, placement: Placement) -> dict[str, RGB]:
+    """What ``picture`` has where ``placement`` expects its colours (for a failure's message)."""
+    return {f"{name}@{x:.2f},{y:.2f}": picture.at(x, y) for name, x, y in placement}
 
 
 # 3 tiles in 90 % of 640×360: two columns of 288×162, the last row centred
-GRID_OF_THREE = {"Blue": (176 / 640, 99 / 360), "Green": (464 / 640, 99 / 360), "Red": (320 / 640, 261 / 360)}
-GRID_OF_TWO = {"Blue": (176 / 640, 180 / 360), "Green": (464 / 640, 180 / 360)}
-# spotlight: the bar takes 20 % at the bottom (72 px), 10 px margin, the main area the 278 px above
-SPOTLIGHT_RED = {"Red": (320 / 640, 139 / 360), "Blue": (160 / 640, 324 / 360), "Green": (480 / 640, 324 / 360)}
+GRID_OF_THREE: Placement = (("Blue", 176 / 640, 99 / 360), ("Green", 464 / 640, 99 / 360),
+                            ("Red", 320 / 640, 261 / 360))
+# 4 tiles, 2×2: the screen share first, then by the grid's order (pinned Red, sharing Green, Blue)
+GRID_WITH_SCREEN: Placement = (("Green's screen", 176 / 640, 99 / 360), ("Red", 464 / 640, 99 / 360),
+                               ("Green", 176 / 640, 261 / 360), ("Blue", 464 / 640, 261 / 360))
+# spotlight: the bar takes 20 % at the bottom (72 px), 10 px margin, the main area the 278 px above; Red fills
+# it, corner to corner (the others' order in the bar follows who speaks)
+SPOTLIGHT_RED: Placement = tuple(("Red", x, y) for x in (0.05, 0.5, 0.95) for y in (0.08, 139 / 360, 0.6))
+# single-participant: Blue fills the frame (the label's corner aside), well past where any grid tile ends
+ALONE_BLUE: Placement = tuple(("Blue", x, y) for x, y in ((0.05, 0.06), (0.95, 0.06), (0.5, 0.5), (0.95, 0.94)))
 
 
-async def test_grid_recording_has_three_tiles_labels_and_tones(
+async def until_shown(capture: Path, placement: Placement, what: str) -> float:
+    """Wait until the capture's last keyframe shows ``placement``; that keyframe's time in the file."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + MEDIA_WAIT
+    while True:
+        picture = await asyncio.to_thread(last_keyframe, capture)
+        if picture is not None and shows(picture, placement):
+            return picture.time
+        assert loop.time() < deadline, (f"timed out waiting for {what}", picture and seen(picture, placement))
+        await asyncio.sleep(0.3)
+
+
+# The layout follows the call through custom actions: alone, single-participant; unpinned, grid; else the named
+# layout, spotlight; a screen share switches to screenshare_layout, grid.
+SESSION_LAYOUT: dict[str, object] = {"name": "spotlight", "options": {"screenshare_layout": "grid", "custom_actions": [
+    {"action_type": "layout_override", "condition": {"participant_count": 1}, "layout": "single-participant"},
+    {"action_type": "layout_override", "condition": {"pinned_participant_count": 0}, "layout": "grid"}]}}
+
+
+async def test_the_layout_follows_the_call_through_custom_actions_pins_and_a_screen_share(
         server: RunningServer, call_of: CallOf, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    call = await call_of("Blue", "Green", "Red")
-    output = tmp_path / "grid.mp4"
-    async with recording(spec(server, call.id, {"name": "grid"}), output, caplog) as clock:
-        await asyncio.sleep(SETTLE_S)
-    wall = clock.wall
-    decoded = decode(output, frames_from=SETTLE_S - 1, audio_from=SETTLE_S - 4)
-    assert abs(decoded.duration - wall) <= 0.1 * wall, (decoded.duration, wall)
-    last = decoded.pictures[-1]
-    assert shows(last, GRID_OF_THREE), {name: last.at(x, y) for name, (x, y) in GRID_OF_THREE.items()}
-    # each tile's label sits at its bottom left, over the video: some pixels there are not the tile's colour
-    for name, (x, y) in GRID_OF_THREE.items():
-        label_row = [last.at(x - 0.2 + dx / 640, y + 0.17) for dx in range(0, 60)]
-        assert any(not near(pixel, PEOPLE[name][0]) for pixel in label_row), name
-    # every tone is in the mix, well above frequencies nobody sent
-    silence = max(decoded.tone_energy(f) for f in (650, 1000, 1500))
-    for name, (_, frequency) in PEOPLE.items():
-        energy = decoded.tone_energy(frequency)
-        assert energy > 0.01 and energy > 20 * silence, (name, frequency, energy, silence)
-
-
-async def test_custom_action_switches_to_spotlight_on_the_pinned_participant(
-        server: RunningServer, call_of: CallOf, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """A grid while two are in the call; a third makes participant_count 3, and the layout_override switches to
-    spotlight, where the pinned participant fills the main area."""
-    override = {"action_type": "layout_override", "condition": {"participant_count": {"$gte": 3}},
-                "layout": "spotlight"}
-    call = await call_of("Blue", "Green")
-    output = tmp_path / "override.mp4"
-    layout: dict[str, object] = {"name": "grid", "options": {"custom_actions": [override]}}
-    async with recording(spec(server, call.id, layout), output, caplog) as clock:
-        await asyncio.sleep(SETTLE_S)
+    """One recording, each phase checked in the file: Blue alone (participant_count 1: single-participant, Blue
+    fills the frame); Green and Red join (participant_count 3, nobody pinned: the grid of three); Red is pinned
+    (spotlight, Red fills the main area); Green shares a screen (screenshare_layout grid, the share first)."""
+    call = await call_of("Blue")
+    output = tmp_path / "session.mp4"
+    phases = [("single-participant, Blue alone", ALONE_BLUE), ("the grid of three", GRID_OF_THREE),
+              ("spotlight on pinned Red", SPOTLIGHT_RED), ("the grid with Green's screen first", GRID_WITH_SCREEN)]
+    async with recording(spec(server, call.id, SESSION_LAYOUT), output, caplog) as clock:
+        await until_shown(output, ALONE_BLUE, phases[0][0])
+        await call.add("Green")
         red = await call.add("Red")
-        third_at = clock()
+        await until_shown(output, GRID_OF_THREE, phases[1][0])
         await call.owner.pin(red.state.value.user_session_id, user_id=f"red-{call.id}", for_everyone=True)
-        await asyncio.sleep(SETTLE_S)
+        await until_shown(output, SPOTLIGHT_RED, phases[2][0])
+        await call.calls[1].set_screen_share_enabled(True, source=ColourTrack(YELLOW))
+        await until_shown(output, GRID_WITH_SCREEN, phases[3][0])
     decoded = decode(output, frames_from=0, audio_from=0)
-    before = [p for p in decoded.pictures if p.time < third_at]
-    assert any(shows(p, GRID_OF_TWO) for p in before), "no frame of the two-tile grid before the third joined"
-    last = decoded.pictures[-1]
-    assert shows(last, SPOTLIGHT_RED), {name: last.at(x, y) for name, (x, y) in SPOTLIGHT_RED.items()}
+    assert abs(decoded.duration - clock.wall) <= 0.1 * clock.wall, (decoded.duration, clock.wall)
+    after = 0.0  # the finished file shows each phase, in order
+    for what, placement in phases:
+        times = [p.time for p in decoded.pictures if p.time >= after and shows(p, placement)]
+        assert times, f"no frame of {what} after {after:.1f} s"
+        after = times[0]
 
 
-def recorder_processes() -> list[str]:
-    """Command lines of live processes that belong to a composite recording (its work folder is in them), and
-    of this process's children that are recorder programs."""
-    found = []
-    me = str(os.getpid())
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        parent = stat[stat.rindex(")") + 2:].split()[1]
-        program = Path(cmdline.split(" ", 1)[0]).name
-        if "weir-composite-" in cmdline or (parent == me and program in {"Xvfb", "pulseaudio", "ffmpeg", "chromium"}):
-            found.append(cmdline)
-    return found
+RECORDER_PROGRAMS = {"Xvfb", "pulseaudio", "ffmpeg", "chromium"}
+
+
+def program_name(cmdline: str) -> str:
+    return Path(cmdline.split(" ", 1)[0]).name
+
+
+def recorder_processes() -> dict[int, str]:
+    """This process's recorder programs and the processes naming their work folder (Chromium's helpers), by
+    pid: their command lines. Other recordings on the machine (other tests', workers') are not counted."""
+    table = process_table()
+    mine = {pid: cmdline for pid, (parent, cmdline) in table.items()
+            if parent == os.getpid() and program_name(cmdline) in RECORDER_PROGRAMS}
+    folders = set(re.findall(r"weir-composite-[^/ ]+", " ".join(mine.values())))
+    return mine | {pid: cmdline for pid, (_, cmdline) in table.items() if any(f in cmdline for f in folders)}
 
 
 async def test_audio_only_recording_cancelled_leaves_a_playable_file_and_no_process(
@@ -204,12 +223,14 @@ async def test_audio_only_recording_cancelled_leaves_a_playable_file_and_no_proc
     with caplog.at_level(logging.INFO, logger="weir.egress.composite"):
         task = asyncio.create_task(record_composite(what, output, asyncio.Event()))  # never stopped: cancelled
         await capture_started(task, caplog)
-    assert recorder_processes()
     await asyncio.sleep(6)
+    started = recorder_processes()
+    assert set(map(program_name, started.values())) >= RECORDER_PROGRAMS, started
     task.cancel()  # as when the worker drops the job
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(task, 30)
-    assert recorder_processes() == []
+    assert [cmdline for pid, cmdline in started.items() if running(pid)] == []
+    assert recorder_processes() == {}
     with av.open(str(output)) as container:
         assert not container.streams.video
         audio = container.streams.audio[0]

@@ -74,24 +74,17 @@ async def record_tracks(settings: Settings, job: Job, directory: Path, stop: asy
             await client.disconnect()
 
 
-def frame_size(quality: str) -> tuple[int, int]:
-    """The recording's size from its quality: "720p" is 1280x720 (16:9), "portrait-720x1280" is 720x1280."""
-    if quality.startswith("portrait-"):
-        across, _, down = quality.removeprefix("portrait-").partition("x")
-        return int(across), int(down)
-    lines = int(quality.removesuffix("p"))
-    return (lines * 16 // 9 + 1) // 2 * 2, lines
-
-
 async def record_composite(settings: Settings, job: Job, directory: Path, stop: asyncio.Event) -> None:
     from weir.egress.composite import CompositeSpec
     from weir.egress.composite import record_composite as render
+    from weir.egress.composite.quality import rendering
 
     assert settings.api_key is not None
-    width, height = frame_size(str(job.options.get("quality") or "720p"))
+    (width, height), audio_only = rendering(str(job.options.get("quality") or "720p"),
+                                            bool(job.options.get("audio_only")))
     call_type, _, call_id = job.call_cid.partition(":")
     spec = CompositeSpec(base_url=public_base_url(settings), call_type=call_type, call_id=call_id, token=job.token,
-                         width=width, height=height, audio_only=bool(job.options.get("audio_only")),
+                         width=width, height=height, audio_only=audio_only,
                          layout=dict(job.options.get("layout") or {}), api_key=settings.api_key)
     await render(spec, directory / f"rec_composite_{job.egress_id[:12]}.mp4", stop)
 

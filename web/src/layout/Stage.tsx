@@ -62,7 +62,7 @@ const num = (value: unknown, fallback: number) => (typeof value === "number" ? v
 export function Stage({ session, settings }: { session: CallSession; settings: LayoutSettings }) {
   const view = useStore(session.call.state);
   const { width, height } = useViewport();
-  // Until hidden participants exist, the recorder's own session is simply not drawn.
+  // The recorder's own session (hidden from everyone else) is not drawn and not counted.
   const people = view.participants.filter((p) => !p.isLocal);
   const counts = { participant_count: people.length, pinned_participant_count: people.filter(pinned).length };
   const sharing = people.some((p) => p.screenShare);

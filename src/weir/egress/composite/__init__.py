@@ -25,6 +25,9 @@ __all__ = ["FRAME_RATE", "CompositeSpec", "EgressToolError", "layout_url", "reco
 
 FRAME_RATE = 30
 KEYFRAME_EVERY = 2 * FRAME_RATE  # a fragment every 2 s: what a killed capture can lose at most
+# Each fragment goes to the file as soon as it is complete: ffmpeg buffers 32 KB of a file otherwise, and a calm
+# call at 128 kb/s of audio and a few kb/s of video would leave several seconds in a killed capture's buffer.
+FLUSHED = ["-flush_packets", "1"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,14 +56,14 @@ def _capture_argv(spec: CompositeSpec, display: str, output: Path) -> list[str]:
     audio_codec = ["-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2"]
     if spec.audio_only:
         return [*head, *audio, "-vn", *audio_codec,
-                "-movflags", "+empty_moov+default_base_moof", "-frag_duration", "1000000", "-f", "mp4", "-y",
-                str(output)]
+                "-movflags", "+empty_moov+default_base_moof", "-frag_duration", "1000000", *FLUSHED, "-f", "mp4",
+                "-y", str(output)]
     video = ["-thread_queue_size", "64", "-f", "x11grab", "-draw_mouse", "0", "-framerate", str(FRAME_RATE),
              "-video_size", f"{spec.width}x{spec.height}", "-i", f"{display}.0"]
     video_codec = ["-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-pix_fmt", "yuv420p",
                    "-g", str(KEYFRAME_EVERY)]
     return [*head, *audio, *video, *video_codec,
-            *audio_codec, "-movflags", "+frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", "-y",
+            *audio_codec, "-movflags", "+frag_keyframe+empty_moov+default_base_moof", *FLUSHED, "-f", "mp4", "-y",
             str(output)]
 
 

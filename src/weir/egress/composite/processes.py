@@ -1,5 +1,6 @@
-"""The programs a composite recording runs, each its own process group, each ended when the recording ends:
-Xvfb (a display), PulseAudio (a null sink the browser plays into), Chromium (the layout page) and ffmpeg."""
+"""The programs a composite recording runs, each its own process group, each ended when the recording ends or
+its worker dies: Xvfb (a display), PulseAudio (a null sink the browser plays into), Chromium (the layout page)
+and ffmpeg."""
 
 from __future__ import annotations
 
@@ -67,11 +68,14 @@ def _signal_group(pid: int, sig: int) -> None:
 @asynccontextmanager
 async def spawn(name: str, argv: Sequence[str], workdir: Path, env: Mapping[str, str] | None = None,
                 pass_fds: Sequence[int] = ()) -> AsyncIterator[Child]:
-    """Start ``argv`` in a new session; stopped (with its children) when the block ends, however it ends."""
+    """Start ``argv`` in a new session; stopped (with its children) when the block ends, however it ends. The
+    program gets SIGTERM if this process dies first (a worker killed mid-recording has no ``finally``): setpriv
+    sets its parent-death signal, else the program would keep capturing, and the page stay in the call, for good."""
     log = workdir / f"{name}.log"
     with log.open("wb") as output:
         process = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=output, stderr=output, start_new_session=True,
+            tool("setpriv"), "--pdeathsig", "TERM", "--", *argv, stdin=asyncio.subprocess.DEVNULL, stdout=output,
+            stderr=output, start_new_session=True,
             env={**os.environ, **(env or {})}, pass_fds=tuple(pass_fds))
     child = Child(name, process, log)
     try:

@@ -1,0 +1,61 @@
+"""A composite recording's programs end with their worker, even one killed with no chance to clean up."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.sfu.rtc_peers import eventually
+
+# A stand-in worker: spawns a long sleep the way a recording spawns ffmpeg, prints its pid, and waits.
+WORKER = """
+import asyncio, sys, tempfile
+from pathlib import Path
+from weir.egress.composite.processes import spawn
+
+async def main() -> None:
+    async with spawn("sleeper", ["sleep", "300"], Path(tempfile.mkdtemp())) as child:
+        print(child.process.pid, flush=True)
+        await asyncio.sleep(300)
+
+asyncio.run(main())
+"""
+
+
+def process_table() -> dict[int, tuple[int, str]]:
+    """Every live process: its parent's pid and its command line."""
+    table = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        table[int(entry)] = (int(stat[stat.rindex(")") + 2:].split()[1]), cmdline)
+    return table
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie nobody reaped yet has ended)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+async def test_a_killed_worker_takes_its_programs_with_it() -> None:
+    worker = subprocess.Popen([sys.executable, "-c", WORKER], stdout=subprocess.PIPE, text=True)
+    assert worker.stdout is not None
+    sleeper = int(worker.stdout.readline())
+    try:
+        assert running(sleeper)
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait()
+        await eventually(lambda: not running(sleeper), 10, "the program ending with its worker")
+    finally:
+        if running(sleeper):
+            os.kill(sleeper, signal.SIGKILL)
