@@ -1,10 +1,8 @@
 """Noise cancellation in the Python SDK: RNNoise on the microphone before encoding, switched by
 ``start_audio_processing`` / ``stop_audio_processing``, ``auto-on`` honoured, ``disabled`` refused.
 
-The sent signal is a voiced, speech-like sound (a 140 Hz source with formant-shaped harmonics) in syllables of
-200 ms with 200 ms pauses, mixed by numpy with white noise. The receiver (a second aiortc participant decoding
-Opus) measures the energy ratio of its loudest and quietest 10 ms windows: the syllables against the noise left
-in the pauses, without having to align what it hears with what was sent.
+The sent signal is speech-like syllables mixed with white noise (noisy_speech.py); the receiver, a second aiortc
+participant decoding Opus, measures how far the syllables stand above the noise left in the pauses.
 """
 
 from __future__ import annotations
@@ -21,6 +19,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from av import AudioFrame
 
 from tests.client.media_helpers import MEDIA_WAIT, loopback_ice, server  # noqa: F401  (fixtures)
+from tests.client.noisy_speech import noisy_speech, peak_to_floor_db
 from tests.sfu.rtc_peers import eventually
 from weir.client import CallConnectOptions, StreamVideo, TrackOption, VideoError
 from weir.client.audio_processing import noise_cancellation_mode
@@ -29,30 +28,11 @@ from weir.client.media.sinks import FrameStream
 from weir.client.media.synthetic import AUDIO_SAMPLES
 
 LOOP_SECONDS = 2.0
-SYLLABLE = 0.2  # seconds of voice, then as long a pause
-SPEECH_PEAK = 0.3  # of full scale
-NOISE_RMS = 0.05
 MEASURE_SECONDS = 2.0
 SETTLE_SECONDS = 0.5  # after a switch: frames on their way, and RNNoise adapting to the noise
 # Measured on a loaded 2-core machine: 7.2 dB without NC, 44-46 dB with it (docs/benchmarks.md): asserted with
 # a wide margin.
 IMPROVEMENT_DB = 20.0
-
-
-def noisy_speech(seconds: float = LOOP_SECONDS, seed: int = 7) -> npt.NDArray[np.int16]:
-    rate = RATE
-    t = np.arange(int(seconds * rate)) / rate
-    phase = 2 * np.pi * np.cumsum(140 + 10 * np.sin(2 * np.pi * 3 * t)) / rate
-    voice = np.zeros_like(t)
-    for k in range(1, 25):  # harmonics under three formants (500, 1500, 2500 Hz)
-        f = 140 * k
-        gain = (np.exp(-(((f - 500) / 300) ** 2)) + 0.6 * np.exp(-(((f - 1500) / 400) ** 2))
-                + 0.3 * np.exp(-(((f - 2500) / 500) ** 2)))
-        voice += gain * np.sin(k * phase)
-    voiced = (t % (2 * SYLLABLE)) < SYLLABLE
-    voice *= voiced * SPEECH_PEAK / np.abs(voice).max()
-    noise = np.random.default_rng(seed).normal(0, NOISE_RMS, len(t))
-    return np.clip((voice + noise) * 32767, -32768, 32767).astype(np.int16)
 
 
 class LoopTrack(MediaStreamTrack):
@@ -85,13 +65,6 @@ async def admin(clients: Callable[..., Awaitable[StreamVideo]], api: httpx.Clien
     return await clients(user_id)
 
 
-def peak_to_floor_db(samples: npt.NDArray[np.float64]) -> float:
-    """Energy of the loudest 10 ms windows (90th percentile) over the quietest (10th), in dB."""
-    windows = samples[: len(samples) // RUN * RUN].reshape(-1, RUN)
-    energy = np.mean(windows ** 2, axis=1) + 1e-3
-    return float(10 * np.log10(np.percentile(energy, 90) / np.percentile(energy, 10)))
-
-
 async def received(stream: FrameStream, seconds: float) -> npt.NDArray[np.float64]:
     """``seconds`` of decoded audio, as mono."""
     parts, count = [], 0
@@ -112,7 +85,7 @@ async def test_rnnoise_raises_the_speech_to_noise_ratio_at_the_receiver(
     sender = alice.make_call(id=call_id)
     await sender.get_or_create(settings_override={"audio": {"noise_cancellation": {"mode": "auto-on"}}})
     await sender.join(connect_options=CallConnectOptions(
-        microphone=TrackOption.enabled(LoopTrack(noisy_speech())), camera=TrackOption.disabled()))
+        microphone=TrackOption.enabled(LoopTrack(noisy_speech(LOOP_SECONDS))), camera=TrackOption.disabled()))
     assert sender.state.value.is_audio_processing, "auto-on turns it on at join"
     listener = bob.make_call(id=call_id)
     await listener.join(connect_options=CallConnectOptions(microphone=TrackOption.disabled(),
