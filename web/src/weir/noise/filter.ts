@@ -31,7 +31,7 @@ export class NoiseFilter {
         .createMediaStreamSource(new MediaStream([microphone]))
         .connect(node)
         .connect(destination);
-      await context.resume();
+      void context.resume(); // not awaited: without a user gesture yet, it resolves only after one
       return new NoiseFilter(context, node, destination.stream);
     } catch (error) {
       void context.close();
