@@ -26,6 +26,7 @@ __all__ = ["RATE", "RUN", "DenoisedTrack", "NoiseCancellation", "Rnnoise"]
 
 RATE = 48_000
 RUN = 480  # RNNoise's frame: 10 ms at 48 kHz
+LIBRARY_NAMES = ("librnnoise.so", "rnnoise.dll", "librnnoise.dylib")  # as the pyrnnoise wheels name it
 Samples = npt.NDArray[np.int16]
 
 
@@ -34,9 +35,12 @@ def _library() -> Any:
     """librnnoise from the installed ``pyrnnoise`` wheel, opened on first use (14 MB a call without NC never
     needs)."""
     spec = importlib.util.find_spec("pyrnnoise")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("noise cancellation needs the pyrnnoise package (pip install pyrnnoise==0.4.5)")
-    lib = ctypes.CDLL(str(Path(spec.submodule_search_locations[0]) / "librnnoise.so"))
+    folder = Path(spec.submodule_search_locations[0]) if spec and spec.submodule_search_locations else None
+    found = [folder / name for name in LIBRARY_NAMES if folder is not None and (folder / name).exists()]
+    if not found:
+        raise RuntimeError("noise cancellation needs the pyrnnoise package (pip install pyrnnoise==0.4.5; its "
+                           "wheels are for Linux and Windows)")
+    lib = ctypes.CDLL(str(found[0]))
     lib.rnnoise_create.argtypes, lib.rnnoise_create.restype = [ctypes.c_void_p], ctypes.c_void_p
     lib.rnnoise_destroy.argtypes, lib.rnnoise_destroy.restype = [ctypes.c_void_p], None
     lib.rnnoise_process_frame.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_float),
