@@ -368,7 +368,10 @@ class Call:
         await self._media.start(self.connect_options)
         state = self.state.value
         if noise_cancellation_mode(state.settings) == "auto-on" and noise_cancellation_refusal(state) is None:
-            self._media.set_audio_processing(True)
+            try:
+                self._media.set_audio_processing(True)
+            except RuntimeError as error:  # auto-on is "if possible": this machine lacks RNNoise
+                log.warning("noise cancellation stays off: %s", error)
         return response
 
     async def _coordinator_join(self, **fields: Any) -> JoinCallResponse:

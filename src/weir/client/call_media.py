@@ -27,7 +27,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from weir.client._observable import StateStream
 from weir.client.audio_processing import noise_cancellation_refusal
 from weir.client.events import EventStream
-from weir.client.media.denoise import DenoisedTrack, NoiseCancellation
+from weir.client.media.denoise import DenoisedTrack, NoiseCancellation, rnnoise_library
 from weir.client.media.devices import RtcMediaDevice, RtcMediaDeviceKind, enumerate_devices
 from weir.client.media.ice import IceConfig
 from weir.client.media.options import CallConnectOptions, FacingMode, TrackOption, VideoDimension
@@ -316,6 +316,8 @@ class CallMedia:
 
     def set_audio_processing(self, enabled: bool) -> None:
         """Noise cancellation on (or off) for the microphone, now and for every microphone track after."""
+        if enabled:
+            rnnoise_library()  # a machine without it fails here, not in the sender's loop
         self._noise.enabled = enabled
         if self._state.value.is_audio_processing != enabled:
             self._listener.update(replace(self._state.value, is_audio_processing=enabled))

@@ -22,7 +22,7 @@ import numpy.typing as npt
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av import AudioFrame, AudioResampler
 
-__all__ = ["RATE", "RUN", "DenoisedTrack", "NoiseCancellation", "Rnnoise"]
+__all__ = ["RATE", "RUN", "DenoisedTrack", "NoiseCancellation", "Rnnoise", "rnnoise_library"]
 
 RATE = 48_000
 RUN = 480  # RNNoise's frame: 10 ms at 48 kHz
@@ -31,7 +31,7 @@ Samples = npt.NDArray[np.int16]
 
 
 @functools.cache
-def _library() -> Any:
+def rnnoise_library() -> Any:
     """librnnoise from the installed ``pyrnnoise`` wheel, opened on first use (14 MB a call without NC never
     needs)."""
     spec = importlib.util.find_spec("pyrnnoise")
@@ -55,7 +55,7 @@ class Rnnoise:
     """One RNNoise state (it keeps history between runs: one per audio stream)."""
 
     def __init__(self) -> None:
-        self._lib = _library()
+        self._lib = rnnoise_library()
         self._state = self._lib.rnnoise_create(None)
         self._run = np.zeros(RUN, np.float32)  # RNNoise works in place on floats at int16 scale
         self._pointer = self._run.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
