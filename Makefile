@@ -9,7 +9,7 @@ WEB_BUILD  := src/weir/web_dist/index.html
 WEB_SOURCES := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json \
                src/weir/protocol/sfu.schema.json
 
-.PHONY: run check test install web screenshots postgres bench-api bench-events bench-sfu bench-sfu-e2e bench-join bench-recording bench-recovery soak fuzz migration clean
+.PHONY: run check test install web screenshots postgres bench-api bench-events bench-sfu bench-sfu-e2e bench-join bench-recording bench-recovery bench-noise soak fuzz migration clean
 
 run: $(STAMP) $(WEB_BUILD)
 	$(VENV)/bin/weir serve --dev
@@ -46,7 +46,8 @@ web: $(WEB_BUILD)
 
 # PNGs of every screen into docs/screenshots/ (the browser tests take them; this keeps them).
 screenshots: $(STAMP) $(WEB_BUILD)
-	WEIR_SCREENSHOT_DIR=docs/screenshots WEIR_CHROMIUM=$$(scripts/chromium.sh) $(PY) -m pytest -q tests/web/test_screens.py
+	WEIR_SCREENSHOT_DIR=docs/screenshots WEIR_CHROMIUM=$$(scripts/chromium.sh) $(PY) -m pytest -q tests/web/test_screens.py \
+		tests/web/test_noise_cancellation.py
 
 postgres:
 	scripts/postgres.sh
@@ -80,6 +81,10 @@ bench-recording: $(STAMP) $(WEB_BUILD)
 
 bench-recovery: $(STAMP)
 	$(PY) bench/recovery.py
+
+# RNNoise's cost and effect on the speech-like test signal at three noise levels (bench/noise.py).
+bench-noise: $(STAMP)
+	PYTHONPATH=. $(PY) bench/noise.py
 
 # Fuzzing at scale (not in `make test`; about 11 minutes on 2 cores): a million malformed datagrams at an SFU
 # worker while two peers exchange media, then schemathesis with hostile values over the API on both databases.

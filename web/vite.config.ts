@@ -7,6 +7,8 @@ export default defineConfig({
     emptyOutDir: true,
     sourcemap: true,
   },
+  // ES modules for workers too: the noise-cancellation AudioWorklet's RNNoise build reads import.meta.url.
+  worker: { format: "es" },
   oxc: { jsx: { runtime: "automatic", importSource: "preact" } },
   server: {
     // `npm run dev` next to `make run`: the API, its WebSocket and the SFU stay on `weir serve`.

@@ -28,6 +28,7 @@ from pydantic import BaseModel
 
 from weir import __version__
 from weir.client._observable import Selected, StateStream
+from weir.client.audio_processing import noise_cancellation_mode, noise_cancellation_refusal
 from weir.client.call_actions import (
     SDK_NAME,
     Settings,
@@ -365,6 +366,12 @@ class Call:
         self._set_status(CallStatusConnected())
         self.connect_options = connect_options or CallConnectOptions()
         await self._media.start(self.connect_options)
+        state = self.state.value
+        if noise_cancellation_mode(state.settings) == "auto-on" and noise_cancellation_refusal(state) is None:
+            try:
+                self._media.set_audio_processing(True)
+            except RuntimeError as error:  # auto-on is "if possible": this machine lacks RNNoise
+                log.warning("noise cancellation stays off: %s", error)
         return response
 
     async def _coordinator_join(self, **fields: Any) -> JoinCallResponse:
@@ -607,6 +614,19 @@ class Call:
         """Switch the camera's facing mode: to the next camera where the machine has several; the synthetic
         camera shows the other facing as a brighter pattern."""
         await self._media.flip_camera()
+
+    async def start_audio_processing(self) -> None:
+        """Cancel noise on the microphone (RNNoise, before encoding; ``state.is_audio_processing``). Refused
+        (``VideoError``) when the call's ``audio.noise_cancellation.mode`` is ``disabled`` or this user lacks the
+        ``enable-noise-cancellation`` capability. ``auto-on`` turns it on at ``join()``."""
+        refusal = noise_cancellation_refusal(self.state.value)
+        if refusal is not None:
+            raise VideoError(refusal)
+        self._media.set_audio_processing(True)
+
+    async def stop_audio_processing(self) -> None:
+        """Send the microphone as it is captured again."""
+        self._media.set_audio_processing(False)
 
     @property
     def camera_facing_mode(self) -> FacingMode:

@@ -25,7 +25,9 @@ from typing import Any, Protocol, TypeVar, cast
 from aiortc.mediastreams import MediaStreamTrack
 
 from weir.client._observable import StateStream
+from weir.client.audio_processing import noise_cancellation_refusal
 from weir.client.events import EventStream
+from weir.client.media.denoise import DenoisedTrack, NoiseCancellation, rnnoise_library
 from weir.client.media.devices import RtcMediaDevice, RtcMediaDeviceKind, enumerate_devices
 from weir.client.media.ice import IceConfig
 from weir.client.media.options import CallConnectOptions, FacingMode, TrackOption, VideoDimension
@@ -94,6 +96,8 @@ class CallMedia:
         self._seen_tracks: dict[str, set[SfuTrackType]] = {}  # by session: the tracks it has published
         self._media_tasks: list[asyncio.Task[Any]] = []
         self._media_lock = asyncio.Lock()
+        self._noise = NoiseCancellation()
+        self._denoised: DenoisedTrack | None = None  # the microphone as sent, through the noise filter
 
     # --- connecting -------------------------------------------------------------------------------------
     @property
@@ -158,6 +162,7 @@ class CallMedia:
         self._owned.clear()
         self._subscribed = None
         self._seen_tracks.clear()
+        self._drop_denoised()
         await self._remote.close()
 
     # --- SFU events -------------------------------------------------------------------------------------
@@ -192,6 +197,9 @@ class CallMedia:
 
     def after_update(self, state: CallState) -> None:
         """Each state change: a disconnected call drops its media; a connected one follows the participants."""
+        if self._noise.enabled and noise_cancellation_refusal(state) is not None:
+            self.set_audio_processing(False)  # the call's mode or this user's capability changed
+            return  # that update ran this again, with the newer state
         if state.status.is_disconnected and self._sfu is not None:
             self._listener.spawn(self.close(leave=True))
         elif isinstance(state.status, CallStatusConnected) and self._sfu is not None:
@@ -279,7 +287,10 @@ class CallMedia:
             return
         publish_options = self._state.value.preferences.client_publish_options
         simulcast = publish_options is None or (publish_options.max_simulcast_layers or 3) > 1
-        await session.ensure_publisher(simulcast).publish(track_type, self._sources.get(track_type))
+        source = self._sources.get(track_type)
+        if track_type == "audio" and source is not None:
+            source = self._through_noise_filter(source)
+        await session.ensure_publisher(simulcast).publish(track_type, source)
 
     async def republish(self) -> None:
         """A new SFU session (rejoin, migrate): publish every source again on its new publisher; the
@@ -288,6 +299,33 @@ class CallMedia:
         async with self._media_lock:
             for track_type in list(self._sources):
                 await self._publish(track_type)
+
+    # --- audio processing -------------------------------------------------------------------------------
+    def _through_noise_filter(self, source: MediaStreamTrack) -> DenoisedTrack:
+        """The microphone is always sent through its ``DenoisedTrack`` (a pass-through while processing is
+        off), so turning processing on or off changes no track."""
+        if self._denoised is None or self._denoised.source is not source:
+            self._drop_denoised()
+            self._denoised = DenoisedTrack(source, self._noise)
+        return self._denoised
+
+    def _drop_denoised(self) -> None:
+        if self._denoised is not None:
+            self._denoised.stop()
+            self._denoised = None
+
+    def set_audio_processing(self, enabled: bool) -> None:
+        """Noise cancellation on (or off) for the microphone, now and for every microphone track after."""
+        if enabled:
+            rnnoise_library()  # a machine without it fails here, not in the sender's loop
+        self._noise.enabled = enabled
+        if self._state.value.is_audio_processing != enabled:
+            self._listener.update(replace(self._state.value, is_audio_processing=enabled))
+
+    @property
+    def denoised_track(self) -> DenoisedTrack | None:
+        """The microphone as it is sent (None while it is off)."""
+        return self._denoised
 
     # --- subscriptions ----------------------------------------------------------------------------------
     def _wanted_subscriptions(self, state: CallState) -> list[TrackSubscription]:

@@ -9,6 +9,8 @@ import type { CallSession } from "../weir/session";
 import { t } from "./i18n";
 import { REACTIONS } from "./reactions";
 import { Icon } from "./Icon";
+import { canCancelNoise } from "../weir/noise/policy";
+import { NoiseToggle } from "./NoiseToggle";
 
 interface Props {
   session: CallSession;
@@ -60,6 +62,7 @@ export function Controls({ session, view, media, layout, onLayout, onParticipant
           <Icon name={media.mic ? "mic" : "micOff"} />
         </button>
       )}
+      {canCancelNoise(view) && <NoiseToggle media={session.media} on={media.noise} />}
       {video && (
         <>
           <button

@@ -4,6 +4,7 @@ const PATHS = {
   mic: "M12 3a3 3 0 0 1 3 3v6a3 3 0 0 1-6 0V6a3 3 0 0 1 3-3zM5 11a7 7 0 0 0 14 0M12 18v3M8 21h8",
   micOff:
     "M12 3a3 3 0 0 1 3 3v4M9 9v3a3 3 0 0 0 5 2.2M5 11a7 7 0 0 0 11.5 5.4M19 11a7 7 0 0 1-.6 2.8M12 18v3M8 21h8M3 3l18 18",
+  noise: "M2 12h3l2-6 3 12 3-9 2 6 1-3h2M19 9l3 6M22 9l-3 6",
   camera: "M3 7h12v10H3zM15 10l6-3v10l-6-3",
   cameraOff: "M3 7h12v10H3zM15 10l6-3v10l-6-3M3 3l18 18",
   screen: "M3 4h18v12H3zM8 20h8M12 16v4",

@@ -8,6 +8,7 @@ import { t, type Key } from "./i18n";
 import { generateCallId, joinPath, type CallRef } from "./route";
 import { Video } from "./Video";
 import { Icon } from "./Icon";
+import { NoiseToggle } from "./NoiseToggle";
 
 export interface LobbyChoice extends CallRef {
   name: string;
@@ -95,6 +96,7 @@ export function Lobby({ client, media, initial, error, onStart }: Props) {
             >
               <Icon name={view.camera ? "camera" : "cameraOff"} />
             </button>
+            <NoiseToggle media={media} on={view.noise} />
           </div>
         </div>
         <div class="meter" data-testid="mic-level" data-level={view.level.toFixed(2)}>

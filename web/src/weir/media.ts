@@ -1,5 +1,6 @@
 // Local devices: camera, microphone and screen capture, device choice, and the microphone level.
 
+import { NoiseFilter } from "./noise/filter";
 import { Store } from "./store";
 
 export interface LocalMediaView {
@@ -12,6 +13,9 @@ export interface LocalMediaView {
   cameraStream: MediaStream | null;
   micStream: MediaStream | null;
   screenStream: MediaStream | null;
+  /** Noise cancellation wanted, and the denoised microphone it publishes instead of `micStream`. */
+  noise: boolean;
+  noiseStream: MediaStream | null;
   /** Microphone level 0..1, measured even while muted (for the "speaking while muted" warning). */
   level: number;
   error: string;
@@ -92,11 +96,14 @@ export class LocalMedia {
     cameraStream: null,
     micStream: null,
     screenStream: null,
+    noise: false,
+    noiseStream: null,
     level: 0,
     error: "",
   });
   private meter = new LevelMeter();
   private meterTrack: MediaStreamTrack | null = null;
+  private noiseFilter: NoiseFilter | null = null;
 
   get view(): LocalMediaView {
     return this.state.get();
@@ -143,6 +150,33 @@ export class LocalMedia {
     } catch (error) {
       this.patch({ mic: false, error: String(error) });
     }
+    if (this.view.noise) await this.setNoiseCancellation(true);
+  }
+
+  /** Noise cancellation (RNNoise in an AudioWorklet) on the microphone, now and for each microphone after. */
+  async setNoiseCancellation(on: boolean): Promise<void> {
+    this.stopNoiseFilter();
+    this.patch({ noise: on });
+    const microphone = this.view.micStream?.getAudioTracks()[0];
+    if (!on || !microphone) return;
+    try {
+      const filter = await NoiseFilter.start(microphone);
+      this.noiseFilter = filter;
+      this.patch({ noiseStream: filter.stream });
+    } catch (error) {
+      this.patch({ noise: false, error: String(error) });
+    }
+  }
+
+  /** RNNoise runs (10 ms each) processed so far, as the worklet last reported (0 while it is off). */
+  get noiseRuns(): number {
+    return this.noiseFilter?.runs ?? 0;
+  }
+
+  private stopNoiseFilter(): void {
+    this.noiseFilter?.stop();
+    this.noiseFilter = null;
+    if (this.view.noiseStream) this.patch({ noiseStream: null });
   }
 
   async setScreenShare(on: boolean): Promise<void> {
@@ -167,6 +201,7 @@ export class LocalMedia {
   }
 
   private releaseMic(): void {
+    this.stopNoiseFilter();
     this.meter.stop();
     this.meterTrack?.stop();
     this.meterTrack = null;

@@ -3,6 +3,7 @@
 import { backoffMs } from "./backoff";
 import type { Call } from "./call";
 import { listDevices, type LocalMedia, type LocalMediaView } from "./media";
+import { applyOnJoin, followCall } from "./noise/policy";
 import type { Participant } from "./participants";
 import { subscriptions, withMedia, type Tile } from "./sfu/bridge";
 import { SfuConnection, type Strategy } from "./sfu/connection";
@@ -60,6 +61,7 @@ export class CallSession {
       call.state.subscribe(() => {
         this.showLocal(media.view);
         this.showRemote();
+        if (this.inCall()) followCall(call.view, media);
       }),
     );
   }
@@ -68,6 +70,7 @@ export class CallSession {
     const joined = await this.call.join(options);
     if (!this.call.can("send-audio") && this.media.view.mic) await this.media.setMic(false);
     if (!this.call.can("send-video") && this.media.view.camera) await this.media.setCamera(false);
+    await applyOnJoin(this.call.view, this.media);
     this.showLocal(this.media.view);
     await this.connectMedia(joined, null);
     return joined;
@@ -131,7 +134,8 @@ export class CallSession {
     const sfu = this.sfu;
     if (!sfu || sfu.status.get() !== "connected") return;
     const allowed = (capability: string) => this.call.can(capability) || sfu.ownCapabilities.includes(capability);
-    const mic = allowed("send-audio") ? (view.micStream?.getAudioTracks()[0] ?? null) : null;
+    const microphone = view.noiseStream ?? view.micStream;
+    const mic = allowed("send-audio") ? (microphone?.getAudioTracks()[0] ?? null) : null;
     const camera = allowed("send-video") ? (view.cameraStream?.getVideoTracks()[0] ?? null) : null;
     const screen = allowed("screenshare") ? (view.screenStream?.getVideoTracks()[0] ?? null) : null;
     await sfu.publish("audio", mic, !view.mic);

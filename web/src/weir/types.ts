@@ -39,7 +39,11 @@ export interface CallSession {
 }
 
 export interface CallSettings {
-  audio?: { access_request_enabled?: boolean; mic_default_on?: boolean };
+  audio?: {
+    access_request_enabled?: boolean;
+    mic_default_on?: boolean;
+    noise_cancellation?: { mode?: "available" | "disabled" | "auto-on" };
+  };
   video?: { enabled?: boolean; access_request_enabled?: boolean; camera_default_on?: boolean };
   screensharing?: { enabled?: boolean; access_request_enabled?: boolean };
   backstage?: { enabled?: boolean };
