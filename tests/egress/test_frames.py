@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import time
 from collections.abc import Callable, Iterator
 
 import av
@@ -107,6 +108,29 @@ async def test_frame_recording_stores_a_jpeg_per_participant_every_interval(
                     assert (width, height) == (640, 360), "360p from a 320x180 camera"
                     assert near(centre, colour), (name, centre)
         assert len(ready) == len({event.url for event in ready}), "one image per event"
+    finally:
+        for client in clients:
+            await client.disconnect()
+
+
+async def test_auto_on_frame_recording_starts_with_the_first_participant_and_stops_with_the_last(
+        server: RunningServer, uid: Callable[[str], str]) -> None:
+    call_id, clients = uid("frames-auto"), []
+    ready: list[CallFrameRecordingFrameReadyEvent] = []
+    try:
+        async with AsyncClient(server.api_key, server.api_secret, server.base_url) as weir:
+            api = weir.video.call("default", call_id)
+            await api.get_or_create({"created_by_id": "frames-owner", "settings_override": {"frame_recording": {
+                "mode": "auto-on", "capture_interval_in_seconds": INTERVAL_S, "quality": "360p"}}})
+            blue = await join(server, call_id, "blue", clients)
+            blue.events.on(CallFrameRecordingFrameReadyEvent, ready.append)
+            await eventually(lambda: bool(ready), MEDIA_WAIT + 20, "a frame of the auto-on frame recording")
+            await blue.leave()
+            deadline = time.monotonic() + MEDIA_WAIT
+            while (await api.get()).data["call"]["egress"]["frame_recording"] != {"status": "stopped"}:
+                assert time.monotonic() < deadline, "the session's end did not stop frame recording"
+                await asyncio.sleep(0.2)
+        assert list(ready[0].users) == [f"blue-{call_id}"]
     finally:
         for client in clients:
             await client.disconnect()
