@@ -65,7 +65,7 @@ async def join(server: RunningServer, call_id: str, name: str, clients: list[Str
 
 async def test_frame_recording_stores_a_jpeg_per_participant_every_interval(
         server: RunningServer, uid: Callable[[str], str]) -> None:
-    call_id, clients = uid("frames"), []
+    call_id, clients = uid("frames"), list[StreamVideo]()
     ready: list[CallFrameRecordingFrameReadyEvent] = []
     lifecycle: list[CallFrameRecordingStartedEvent | CallFrameRecordingStoppedEvent] = []
     try:
@@ -115,7 +115,7 @@ async def test_frame_recording_stores_a_jpeg_per_participant_every_interval(
 
 async def test_auto_on_frame_recording_starts_with_the_first_participant_and_stops_with_the_last(
         server: RunningServer, uid: Callable[[str], str]) -> None:
-    call_id, clients = uid("frames-auto"), []
+    call_id, clients = uid("frames-auto"), list[StreamVideo]()
     ready: list[CallFrameRecordingFrameReadyEvent] = []
     try:
         async with AsyncClient(server.api_key, server.api_secret, server.base_url) as weir:

@@ -42,11 +42,13 @@ def test_record_button_indicator_and_recordings_list(pages: Pages, web_server: R
 
     def shoot(page: Page, name: str) -> None:
         page.wait_for_timeout(300)
-        page.screenshot(path=str(folder / f"{name}.png"), timeout=90_000)  # slow on a loaded machine
+        page.screenshot(path=str(folder / f"{name}.png"))
         assert is_png(folder / f"{name}.png")
 
     host, guest, call_id = uid("host"), uid("guest"), uid("c")
     moderator, member = pages.signed_in(host, "/?theme=light"), pages.signed_in(guest, "/?theme=light")
+    for page in (moderator, member):  # three browsers and an encoder share the machine: actions may wait long
+        page.set_default_timeout(90_000)
     join_call(moderator, "default", call_id)  # the creator is the call's host: it may record
     expect(moderator.get_by_test_id("call-screen")).to_be_visible()
     server_api.patch(f"/video/call/default/{call_id}", json={"settings_override": {
