@@ -13,11 +13,12 @@ import httpx
 import pytest
 
 from tests.client.media_helpers import MEDIA_WAIT
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, assert_error
 from tests.egress.media import RGB, ColourTrack
 from tests.sfu.rtc_peers import eventually
 from tests.sfu.signaling_peers import running_sfu
 from weir.client import Call, CallConnectOptions, StreamVideo, StreamVideoOptions, TrackOption, User
+from weir.domain.egress_tokens import create_worker_token
 from weir.protocol.events import (
     CallFrameRecordingFrameReadyEvent,
     CallFrameRecordingStartedEvent,
@@ -134,3 +135,16 @@ async def test_auto_on_frame_recording_starts_with_the_first_participant_and_sto
     finally:
         for client in clients:
             await client.disconnect()
+
+
+async def test_a_frame_report_must_name_a_jpeg_of_the_job(server: RunningServer, uid: Callable[[str], str]) -> None:
+    """The workers' frame route takes only a plain ``.jpg`` name of a frame job that exists."""
+    auth = {"Authorization": f"Bearer {create_worker_token(server.api_secret)}"}
+    frame = {"worker_id": "w", "user_id": "u", "track_type": "TRACK_TYPE_VIDEO", "captured_at": "2026-01-01T00:00:00Z"}
+    async with httpx.AsyncClient(base_url=f"{server.base_url}/internal/egress", headers=auth) as channel:
+        for name in ("../../weir.db", "frame.png", ""):
+            assert_error(await channel.post(f"/{uid('job')}/frame", json={**frame, "filename": name}), 400)
+        assert_error(await channel.post(f"/{uid('job')}/frame", json={**frame, "filename": "frame.jpg"}), 404)
+        unsigned = await channel.post(f"/{uid('job')}/frame", json={**frame, "filename": "frame.jpg"},
+                                      headers={"Authorization": "Bearer nonsense"})
+        assert unsigned.status_code in (401, 403)
