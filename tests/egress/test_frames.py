@@ -81,6 +81,8 @@ async def test_frame_recording_stores_a_jpeg_per_participant_every_interval(
             blue.events.on(CallFrameRecordingFrameReadyEvent, ready.append)
             blue.events.on(CallFrameRecordingStartedEvent, lifecycle.append)
             blue.events.on(CallFrameRecordingStoppedEvent, lifecycle.append)
+            with pytest.raises(WeirAPIError, match="start-frame-record-call"):  # a user may not, by default
+                await blue.start_frame_recording()
             egress_id = (await api.start_frame_recording()).data["egress_id"]
             with pytest.raises(WeirAPIError, match="already running"):
                 await api.start_frame_recording()
