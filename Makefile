@@ -47,7 +47,7 @@ web: $(WEB_BUILD)
 # PNGs of every screen into docs/screenshots/ (the browser tests take them; this keeps them).
 screenshots: $(STAMP) $(WEB_BUILD)
 	WEIR_SCREENSHOT_DIR=docs/screenshots WEIR_CHROMIUM=$$(scripts/chromium.sh) $(PY) -m pytest -q tests/web/test_screens.py \
-		tests/web/test_noise_cancellation.py
+		tests/web/test_noise_cancellation.py tests/web/test_recording_ui.py
 
 postgres:
 	scripts/postgres.sh

@@ -95,6 +95,7 @@ from weir.protocol.recordings import (
     CallRecording,
     ListRecordingsResponse,
     RecordingType,
+    StartFrameRecordingRequest,
     StartRecordingRequest,
     StartRecordingResponse,
 )
@@ -423,6 +424,15 @@ class Call:
     async def stop_recording(self, recording_type: RecordingType | None = None) -> None:
         """Stop the call's recordings (of one type, if given); ``call.recording_ready`` follows per file."""
         await self._post(f"/recordings/{recording_type}/stop" if recording_type else "/stop_recording", Empty)
+
+    async def start_frame_recording(self, recording_external_storage: str | None = None) -> str:
+        """Start frame recording (``start-frame-record-call``): ``call.frame_recording_ready`` brings each image's
+        URL; returns the egress id."""
+        body = StartFrameRecordingRequest(recording_external_storage=recording_external_storage)
+        return (await self._post("/start_frame_recording", StartRecordingResponse, body.model_dump())).egress_id
+
+    async def stop_frame_recording(self) -> None:
+        await self._post("/stop_frame_recording", Empty)
 
     async def list_recordings(self) -> list[CallRecording]:
         """The call's recording files, each at a signed URL that expires."""

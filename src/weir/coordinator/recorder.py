@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from weir.coordinator.call_access import system_access
+from weir.coordinator.callview import call_response
 from weir.coordinator.services import Services
 from weir.domain.clock import now, utc
 from weir.egress.delivery import FinishedFile, content_type, salvage, work_dir
@@ -32,10 +35,16 @@ from weir.store.tables import CallRow, CallTypeRow, EgressJobRow, ExternalStorag
 log = logging.getLogger(__name__)
 
 ACTIVE = ("pending", "running", "stopping")
+JobType = RecordingType | Literal["frame"]  # frame recording is a job too, with events of its own
 SETTINGS_KEY: dict[str, str] = {"composite": "recording", "individual": "individual_recording",
-                                "raw": "raw_recording"}
+                                "raw": "raw_recording", "frame": "frame_recording"}
 STATUS_KEY: dict[str, str] = {"composite": "composite_recording", "individual": "individual_recording",
-                              "raw": "raw_recording"}
+                              "raw": "raw_recording", "frame": "frame_recording"}
+OPTIONS = ("quality", "audio_only", "layout", "capture_interval_in_seconds")
+FRAME_EVENTS: dict[type[ev.RecordingEvent], Callable[..., ev.Event]] = {
+    ev.CallRecordingStartedEvent: ev.CallFrameRecordingStartedEvent,
+    ev.CallRecordingStoppedEvent: ev.CallFrameRecordingStoppedEvent,
+    ev.CallRecordingFailedEvent: ev.CallFrameRecordingFailedEvent}
 REAP_INTERVAL_SECONDS = 1.0
 
 
@@ -51,15 +60,17 @@ class Recorder:
             query = query.where(EgressJobRow.recording_type == recording_type)
         return list((await self.session.scalars(query.order_by(EgressJobRow.created_at))).all())
 
-    async def start(self, recording_type: RecordingType, settings: dict[str, Any], external_storage: str | None,
+    async def start(self, recording_type: JobType, settings: dict[str, Any], external_storage: str | None,
                     trigger: str = "api") -> EgressJobRow:
         if self.call.ended_at is not None:
             raise APIError(ErrorCode.NOT_ALLOWED, "the call has ended: it cannot be recorded")
         if any(job.status != "stopping" for job in await self.active(recording_type)):
             raise APIError(ErrorCode.CONFLICT, f"a {recording_type} recording of this call is already running")
+        if recording_type == "frame" and (settings.get("frame_recording") or {}).get("mode") == "disabled":
+            raise APIError(ErrorCode.NOT_ALLOWED, "frame recording is disabled for this call")
         external_storage = await self._storage(external_storage)
         section = settings.get(SETTINGS_KEY[recording_type]) or {}
-        options = {k: section[k] for k in ("quality", "audio_only", "layout") if k in section}
+        options = {k: section[k] for k in OPTIONS if k in section}
         job = EgressJobRow(id=new_id(), call_cid=self.call.cid, session_id=self.call.current_session_id,
                            recording_type=recording_type, status="pending", trigger=trigger,
                            external_storage=external_storage, options=options, created_at=now())
@@ -83,11 +94,15 @@ class Recorder:
             raise input_error(field, f"no external storage named '{name}'")
         return name
 
-    async def stop(self, recording_type: str | None, *, required: bool = True) -> list[EgressJobRow]:
-        """Ask the workers to finish (a job no worker claimed yet just ends)."""
-        jobs = [job for job in await self.active(recording_type) if job.status != "stopping"]
+    async def stop(self, recording_type: str | None, *, required: bool = True,
+                   frames: bool = False) -> list[EgressJobRow]:
+        """Ask the workers to finish (a job no worker claimed yet just ends). ``None`` is every recording, and
+        frame recording too only with ``frames`` (``stop_recording`` leaves it: it has its own stop)."""
+        jobs = [job for job in await self.active(recording_type) if job.status != "stopping"
+                and (recording_type is not None or frames or job.recording_type != "frame")]
         if not jobs and required:
-            raise APIError(ErrorCode.INPUT_ERROR, "no recording of this call is running")
+            what = "frame recording" if recording_type == "frame" else "recording"
+            raise APIError(ErrorCode.INPUT_ERROR, f"no {what} of this call is running")
         for job in jobs:
             if job.status == "pending":
                 job.status, job.ended_at = "completed", now()
@@ -111,13 +126,8 @@ class Recorder:
         for row in uploading:  # the file stays in the job's folder until its store has it (then: ``uploaded``)
             queue_upload(self.session, work_dir(self.weir.settings.data_dir, job.id) / row.filename, row.storage,
                          row.key, content_type(row.filename))
-        if uploading and self.weir.uploads is not None:
-            wake = self.weir.uploads.wake
-
-            async def wake_uploads() -> None:
-                wake()
-
-            after_commit(self.session, wake_uploads)
+        if uploading:
+            wake_uploads(self.weir, self.session)
         await self.session.flush()
         job.status, job.ended_at, job.error = ("failed" if error else "completed"), now(), error
         if error:
@@ -144,9 +154,26 @@ class Recorder:
         self.call.updated_at = now()
 
     async def _emit(self, model: type[ev.RecordingEvent], job: EgressJobRow, **fields: Any) -> None:
-        event = model(created_at=now(), call_cid=self.call.cid, egress_id=job.id,
-                      recording_type=job.recording_type, **fields)  # type: ignore[arg-type]
+        event: ev.Event
+        if job.recording_type == "frame":  # the seed's frame events carry the call instead of a recording type
+            call = await call_response(self.session, self.call, await system_access(self.session, self.call))
+            event = FRAME_EVENTS[model](created_at=now(), call_cid=self.call.cid, egress_id=job.id, call=call,
+                                        **fields)
+        else:
+            event = model(created_at=now(), call_cid=self.call.cid, egress_id=job.id,
+                          recording_type=job.recording_type, **fields)  # type: ignore[arg-type]
         await self.weir.events.emit(self.session, event, call_cid=self.call.cid)
+
+
+def wake_uploads(weir: Services, session: AsyncSession) -> None:
+    """Once the transaction commits, the upload queue looks for the uploads it queued."""
+    if weir.uploads is not None:
+        wake = weir.uploads.wake
+
+        async def wake_queue() -> None:
+            wake()
+
+        after_commit(session, wake_queue)
 
 
 async def recording_url(weir: Services, storage: str, key: str) -> str:
@@ -178,7 +205,7 @@ async def session_started(weir: Services, session: AsyncSession, call: CallRow, 
 
 async def session_ended(weir: Services, session: AsyncSession, call: CallRow) -> None:
     """The last participant left or the call ended: every recording of the call stops."""
-    await Recorder(weir, session, call).stop(None, required=False)
+    await Recorder(weir, session, call).stop(None, required=False, frames=True)
 
 
 class Reaper:

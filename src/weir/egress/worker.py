@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import socket
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from weir.client import StreamVideo, StreamVideoOptions, User
 from weir.config import Settings
 from weir.domain.egress_tokens import create_worker_token
 from weir.egress.delivery import deliver, job_files, public_base_url, work_dir
+from weir.egress.frames import record_frames
 from weir.egress.tracks import TrackTaps
 from weir.protocol.egress_channel import ClaimedJob as Job
 from weir.protocol.egress_channel import ClaimResponse
@@ -112,6 +114,8 @@ async def run_job(settings: Settings, channel: Channel, job: Job) -> None:
     error = None
     try:
         record = record_composite if job.recording_type == "composite" else record_tracks
+        if job.recording_type == "frame":
+            record = partial(record_frames, report=partial(channel.post, f"/{job.egress_id}/frame"))
         await record(settings, job, directory, stop)
     except Exception as failure:  # noqa: BLE001 (any failure of a recording is reported, not raised)
         log.exception("recording %s failed", job.egress_id)

@@ -4,7 +4,7 @@ bodies."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -44,3 +44,12 @@ class FinishedFileModel(BaseModel):
 class FinishRequest(WorkerRequest):
     files: list[FinishedFileModel] = Field(default_factory=list)
     error: str | None = Field(default=None, max_length=2000)
+
+
+class FrameRequest(WorkerRequest):
+    """A frame recording's JPEG, written to the job's ``frames`` folder: the coordinator stores and announces it."""
+
+    filename: str = Field(pattern=r"^[A-Za-z0-9_-]{1,200}\.jpg$")
+    user_id: str = Field(min_length=1, max_length=255)
+    track_type: Literal["TRACK_TYPE_VIDEO", "TRACK_TYPE_SCREEN_SHARE"]
+    captured_at: datetime

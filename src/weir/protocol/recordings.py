@@ -24,6 +24,12 @@ class StartRecordingResponse(BaseModel):
     duration: str = ""
 
 
+class StartFrameRecordingRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    recording_external_storage: str | None = Field(default=None, min_length=1, max_length=255)
+
+
 class CallRecording(BaseModel):
     filename: str
     url: str

@@ -153,6 +153,15 @@ class Call(Group[R]):
         suffix = f"recordings/{segment(recording_type)}/stop" if recording_type else "stop_recording"
         return self._send(Operation("POST", f"{self._path}/{suffix}", {}))
 
+    def start_frame_recording(self, recording_external_storage: str | None = None) -> R:
+        """A still image of each participant's video every interval, each announced by
+        ``call.frame_recording_ready``; the answer has the ``egress_id``."""
+        return self._send(Operation("POST", f"{self._path}/start_frame_recording", body(
+            recording_external_storage=recording_external_storage)))
+
+    def stop_frame_recording(self) -> R:
+        return self._send(Operation("POST", f"{self._path}/stop_frame_recording", {}))
+
     def list_recordings(self) -> R:
         return self._send(Operation("GET", f"{self._path}/recordings"))
 

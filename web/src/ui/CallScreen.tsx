@@ -10,6 +10,7 @@ import { useStore } from "./hooks";
 import { t } from "./i18n";
 import { ParticipantTile } from "./ParticipantTile";
 import { ParticipantsPanel, PermissionRequests } from "./ParticipantsPanel";
+import { RecordingIndicator } from "./Recording";
 
 interface Props {
   session: CallSession;
@@ -107,6 +108,7 @@ export function CallHeader({ view }: { view: CallView }) {
         {view.call?.cid}
       </span>
       {started && <span data-testid="call-duration">{t("call.duration", { time })}</span>}
+      <RecordingIndicator view={view} />
     </header>
   );
 }

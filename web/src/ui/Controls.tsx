@@ -8,6 +8,7 @@ import type { Layout } from "../weir/participants";
 import type { CallSession } from "../weir/session";
 import { t } from "./i18n";
 import { REACTIONS } from "./reactions";
+import { RecordingControls } from "./Recording";
 import { Icon } from "./Icon";
 import { canCancelNoise } from "../weir/noise/policy";
 import { NoiseToggle } from "./NoiseToggle";
@@ -174,6 +175,7 @@ export function Controls({ session, view, media, layout, onLayout, onParticipant
           <Icon name="pip" />
         </button>
       )}
+      <RecordingControls session={session} view={view} />
       <button class="danger" data-testid="leave-call" onClick={() => onLeave(false)}>
         {t("call.leave")}
       </button>

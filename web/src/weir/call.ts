@@ -4,7 +4,7 @@ import { type CoordinatorApi } from "./api";
 import { fromCallParticipant, type Participant } from "./participants";
 import { type CoordinatorSocket } from "./socket";
 import { Emitter, Store } from "./store";
-import type { CallResponse, CallState, JoinResponse, Member, User, WeirEvent } from "./types";
+import type { CallResponse, CallState, JoinResponse, Member, RecordingFile, User, WeirEvent } from "./types";
 
 export type CallStatus = "idle" | "joining" | "joined" | "left" | "ended" | "removed";
 
@@ -54,6 +54,8 @@ const EMPTY: CallView = {
  * it (its media worker died, or the client stayed away past the fast-reconnect deadline). The client rejoins.
  */
 const SESSION_LOST = ["sfu_worker_lost", "disconnected"];
+
+export type RecordingAction = "start_recording" | "stop_recording" | "start_frame_recording" | "stop_frame_recording";
 
 /** What a remote mute asks this client to stop sending. */
 export type MuteHandler = (tracks: string[]) => void;
@@ -248,6 +250,20 @@ export class Call {
     return this.api.action(this.cid, "ring", userIds ? { user_ids: userIds } : {});
   }
 
+  /** Start or stop recording or frame recording (the seed's routes; events bring the new state). */
+  recordingAction(action: RecordingAction): Promise<object> {
+    return this.api.action(this.cid, action);
+  }
+
+  listRecordings(): Promise<{ recordings: RecordingFile[] }> {
+    const path = `/video/call/${encodeURIComponent(this.type)}/${encodeURIComponent(this.id)}/recordings`;
+    return this.api.request("GET", path);
+  }
+
+  private setRecording(recording: boolean): void {
+    if (this.view.call) this.patch({ call: { ...this.view.call, recording } });
+  }
+
   /** Change participants (media state from the SFU, local toggles) without touching the rest. */
   updateParticipants(change: (p: Participant) => Participant): void {
     this.patch({ participants: this.view.participants.map(change) });
@@ -322,6 +338,12 @@ export class Call {
       this.removed("ended");
     },
     "call.deleted": () => this.removed("ended"),
+    "call.recording_started": () => this.setRecording(true),
+    "call.recording_stopped": () => this.setRecording(false),
+    "call.recording_failed": () => this.setRecording(false),
+    "call.frame_recording_started": (event) => this.updateCall(event.call!),
+    "call.frame_recording_stopped": (event) => this.updateCall(event.call!),
+    "call.frame_recording_failed": (event) => this.updateCall(event.call!),
     "call.reaction_new": (event) => this.showReaction(event),
     "call.permission_request": (event) => {
       const others = this.view.permissionRequests.filter((r) => r.user.id !== event.user!.id);

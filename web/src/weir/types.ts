@@ -62,6 +62,8 @@ export interface CallResponse {
   backstage: boolean;
   recording: boolean;
   captioning: boolean;
+  /** What the call's egress does; a type that never ran is absent. */
+  egress?: { frame_recording?: { status: string } | null; [kind: string]: unknown };
   blocked_user_ids: string[];
   created_at: string;
   ended_at?: string | null;
@@ -98,6 +100,16 @@ export interface Reaction {
 }
 
 /** Every coordinator event; the fields a handler reads depend on `type`. */
+/** A file of `list_recordings`, at a signed URL that expires. */
+export interface RecordingFile {
+  filename: string;
+  url: string;
+  start_time: string;
+  end_time: string;
+  session_id: string;
+  recording_type: string;
+}
+
 export interface WeirEvent {
   type: string;
   created_at: string;

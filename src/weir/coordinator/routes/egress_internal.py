@@ -14,12 +14,20 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.coordinator.auth import services
+from weir.coordinator.frames import frame_ready, frames_dir
 from weir.coordinator.recorder import Recorder, lease_deadline
 from weir.domain.clock import now
 from weir.domain.egress_tokens import create_egress_token, verify_worker_token
 from weir.egress.delivery import FinishedFile
-from weir.protocol.egress_channel import ClaimedJob, ClaimResponse, FinishRequest, HeartbeatResponse, WorkerRequest
-from weir.protocol.errors import APIError, ErrorCode, not_found
+from weir.protocol.egress_channel import (
+    ClaimedJob,
+    ClaimResponse,
+    FinishRequest,
+    FrameRequest,
+    HeartbeatResponse,
+    WorkerRequest,
+)
+from weir.protocol.errors import APIError, ErrorCode, input_error, not_found
 from weir.store.tables import CallRow, EgressJobRow
 
 PREFIX = "/internal/egress"
@@ -107,3 +115,19 @@ async def finish(request: Request, egress_id: str, body: FinishRequest) -> Heart
         files = [FinishedFile(f.filename, f.storage, f.key, f.start_time, f.end_time) for f in body.files]
         await Recorder(weir, session, call).finish(job, files, body.error)
         return HeartbeatResponse(status=job.status)
+
+
+@router.post("/{egress_id}/frame", response_model=HeartbeatResponse)
+async def frame(request: Request, egress_id: str, body: FrameRequest) -> HeartbeatResponse:
+    """A frame recording's image is ready in the job's folder: store it and announce it."""
+    weir = services(request)
+    async with weir.db.read() as session:
+        job = await session.get(EgressJobRow, egress_id)
+    if job is None:
+        raise not_found(f"egress job {egress_id}")
+    if job.worker_id != body.worker_id or job.status not in ("running", "stopping") or job.recording_type != "frame":
+        return HeartbeatResponse(status="lost")
+    if not (frames_dir(weir.settings.data_dir, job.id) / body.filename).is_file():
+        raise input_error("filename", f"no frame {body.filename} in the job's folder")
+    await frame_ready(weir, job, body)
+    return HeartbeatResponse(status=job.status)

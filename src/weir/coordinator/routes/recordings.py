@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from weir.coordinator.auth import Caller, caller, services, user_caller
 from weir.coordinator.call_service import load_call
-from weir.coordinator.recorder import Recorder, recording_url
+from weir.coordinator.recorder import JobType, Recorder, recording_url
 from weir.coordinator.routes.calls import CallId, CallType
 from weir.domain.capabilities import Capability
 from weir.egress.delivery import local_store
@@ -23,6 +23,7 @@ from weir.protocol.recordings import (
     CallRecording,
     ListRecordingsResponse,
     RecordingType,
+    StartFrameRecordingRequest,
     StartRecordingRequest,
     StartRecordingResponse,
 )
@@ -37,21 +38,20 @@ files_router = APIRouter(tags=["recordings"])
 SessionId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Call session id")]
 Filename = Annotated[str, Path(pattern=r"^[A-Za-z0-9._-]{1,255}$", description="Recording file name")]
 START = {"composite": Capability.START_RECORD_CALL, "individual": Capability.START_INDIVIDUAL_RECORD_CALL,
-         "raw": Capability.START_RAW_RECORD_CALL}
+         "raw": Capability.START_RAW_RECORD_CALL, "frame": Capability.START_FRAME_RECORD_CALL}
 STOP = {"composite": Capability.STOP_RECORD_CALL, "individual": Capability.STOP_INDIVIDUAL_RECORD_CALL,
-        "raw": Capability.STOP_RAW_RECORD_CALL}
+        "raw": Capability.STOP_RAW_RECORD_CALL, "frame": Capability.STOP_FRAME_RECORD_CALL}
 
 
-async def _start(request: Request, who: Caller, type_: str, id_: str, body: StartRecordingRequest) -> str:
+async def _start(request: Request, who: Caller, type_: str, id_: str, job_type: JobType, storage: str | None) -> str:
     async with services(request).db.transaction() as session:
         call, access = await load_call(session, who, type_, id_)
-        access.require(START[body.recording_type])
-        job = await Recorder(services(request), session, call).start(
-            body.recording_type, access.settings.raw, body.recording_external_storage)
+        access.require(START[job_type])
+        job = await Recorder(services(request), session, call).start(job_type, access.settings.raw, storage)
         return job.id
 
 
-async def _stop(request: Request, who: Caller, type_: str, id_: str, recording_type: RecordingType | None) -> None:
+async def _stop(request: Request, who: Caller, type_: str, id_: str, recording_type: JobType | None) -> None:
     async with services(request).db.transaction() as session:
         call, access = await load_call(session, who, type_, id_)
         access.require(STOP[recording_type or "composite"])
@@ -63,7 +63,9 @@ async def start_recording(
     request: Request, type: CallType, id: CallId, body: StartRecordingRequest | None = None,
     who: Caller = Depends(caller("StartRecording")),
 ) -> StartRecordingResponse:
-    return StartRecordingResponse(egress_id=await _start(request, who, type, id, body or StartRecordingRequest()))
+    body = body or StartRecordingRequest()
+    return StartRecordingResponse(egress_id=await _start(request, who, type, id, body.recording_type,
+                                                         body.recording_external_storage))
 
 
 @router.post("/{type}/{id}/stop_recording", response_model=Empty, summary="Stop every recording of the call")
@@ -81,8 +83,7 @@ async def start_typed_recording(
     body: StartRecordingRequest | None = None, who: Caller = Depends(caller("StartRecording")),
 ) -> StartRecordingResponse:
     storage = body.recording_external_storage if body else None
-    request_body = StartRecordingRequest(recording_type=recording_type, recording_external_storage=storage)
-    return StartRecordingResponse(egress_id=await _start(request, who, type, id, request_body))
+    return StartRecordingResponse(egress_id=await _start(request, who, type, id, recording_type, storage))
 
 
 @router.post("/{type}/{id}/recordings/{recording_type}/stop", response_model=Empty,
@@ -92,6 +93,24 @@ async def stop_typed_recording(
     who: Caller = Depends(caller("StopRecording")),
 ) -> Empty:
     await _stop(request, who, type, id, recording_type)
+    return Empty()
+
+
+@router.post("/{type}/{id}/start_frame_recording", response_model=StartRecordingResponse,
+             summary="Start frame recording: a still image per participant per interval")
+async def start_frame_recording(
+    request: Request, type: CallType, id: CallId, body: StartFrameRecordingRequest | None = None,
+    who: Caller = Depends(caller("StartFrameRecording")),
+) -> StartRecordingResponse:
+    storage = body.recording_external_storage if body else None
+    return StartRecordingResponse(egress_id=await _start(request, who, type, id, "frame", storage))
+
+
+@router.post("/{type}/{id}/stop_frame_recording", response_model=Empty, summary="Stop frame recording")
+async def stop_frame_recording(
+    request: Request, type: CallType, id: CallId, who: Caller = Depends(caller("StopFrameRecording")),
+) -> Empty:
+    await _stop(request, who, type, id, "frame")
     return Empty()
 
 
