@@ -279,7 +279,8 @@ class CallMedia:
             return
         publish_options = self._state.value.preferences.client_publish_options
         simulcast = publish_options is None or (publish_options.max_simulcast_layers or 3) > 1
-        await session.ensure_publisher(simulcast).publish(track_type, self._sources.get(track_type))
+        codec = publish_options.preferred_codec if publish_options is not None else None
+        await session.ensure_publisher(simulcast, codec).publish(track_type, self._sources.get(track_type))
 
     async def republish(self) -> None:
         """A new SFU session (rejoin, migrate): publish every source again on its new publisher; the

@@ -1,0 +1,30 @@
+"""The ingress worker: the listeners encoders publish to, in a process of their own (``weir serve`` starts it
+through ``supervisor.py``), so unpacking streams and transcoding audio never slow the coordinator or the SFU."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from weir.config import Settings
+from weir.ingress.channel import Channel
+from weir.ingress.rtmp_server import serve_rtmp
+
+__all__ = ["run_worker"]
+
+log = logging.getLogger(__name__)
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    """Listen until ``stop`` is set."""
+    channel = Channel(settings)
+    servers: list[asyncio.Server] = []
+    try:
+        if settings.ingress_rtmp_port:
+            servers.append(await serve_rtmp(channel, settings.ingress_host, settings.ingress_rtmp_port))
+            log.info("RTMP ingress on %s:%d", settings.ingress_host, settings.ingress_rtmp_port)
+        await stop.wait()
+    finally:
+        for server in servers:
+            server.close()  # the streams still open end as the process does
+        await channel.close()
