@@ -4,6 +4,7 @@ stream key, a Weir SDK subscriber decodes both tracks, and the H.264 arrives as 
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -106,3 +107,60 @@ async def test_rtmp_publisher_reaches_a_subscriber_unchanged(
     assert len(received) >= 30, f"only {len(received)} slices arrived"
     assert all(unit in encoded for unit in received)
     await call.leave()
+
+
+async def a_call(clients: Clients, uid: Callable[[str], str]) -> Call:
+    call = (await clients(uid("viewer"))).make_call("default", uid("show"))
+    await call.get_or_create()
+    return call
+
+
+async def test_bad_keys_and_addresses_are_refused_with_the_reason(
+        server: RunningServer, clients: Clients, uid: Callable[[str], str], tmp_path: Path) -> None:
+    call = await a_call(clients, uid)
+    address = call.state.value.rtmp_ingress or ""
+    flv, _ = await encoded_source(tmp_path, 1)
+    refusals = [
+        (f"{address}/{server.token(uid('late'), expiration=-60)}", "token has expired"),
+        (f"{address}/not-a-token", "the stream key is refused"),
+        (f"{address}/{server.token(None)}", "must be a user's token"),
+        (f"{address.rsplit('/', 1)[0]}/no-such-call/{server.token(uid('host'))}", "cannot join call"),
+        (f"{address}/extra/{server.token(uid('host'))}", "publish to <address>/<call_type>/<call_id>"),
+    ]
+    for url, reason in refusals:
+        code, output = await run(*publish_args(flv, url))
+        assert code != 0 and reason in output, (url, output)
+    assert call.state.value.other_participants == ()
+
+
+async def test_garbage_is_cut_off(server: RunningServer) -> None:
+    port = int((server.app.state.weir.db.info["weir.ingress"].rtmp).rsplit(":", 1)[1])
+    for garbage in (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"\x03" + bytes(1536) * 2 + b"\xff" * 64):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(garbage)
+        await writer.drain()
+        rest = await asyncio.wait_for(reader.read(), 10)  # the server closes the connection
+        assert len(rest) <= 1 + 2 * 1536
+        writer.close()
+
+
+async def test_an_encoder_that_stops_sending_is_ended_with_an_error(
+        server: RunningServer, clients: Clients, uid: Callable[[str], str], tmp_path: Path) -> None:
+    call = await a_call(clients, uid)
+    seen = await ingress_events(call)
+    await call.join()
+    host_id = uid("host")
+    flv, _ = await encoded_source(tmp_path, 12)
+    process = await asyncio.create_subprocess_exec(
+        *publish_args(flv, f"{call.state.value.rtmp_ingress}/{server.token(host_id)}"),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        await eventually(lambda: any(isinstance(e, IngressStartedEvent) for e in seen), MEDIA_WAIT, "ingress.started")
+        process.send_signal(signal.SIGSTOP)  # frozen: the connection stays open, nothing more comes
+        await eventually(lambda: any(isinstance(e, IngressStoppedEvent) for e in seen), MEDIA_WAIT, "ingress.stopped")
+        await eventually(lambda: not call.state.value.other_participants, MEDIA_WAIT, "the publisher leaving")
+    finally:
+        process.kill()
+        await process.wait()
+    error = next(e for e in seen if isinstance(e, IngressErrorEvent))
+    assert (error.user_id, error.code) == (host_id, "disconnected")

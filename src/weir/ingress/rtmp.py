@@ -117,10 +117,10 @@ class RtmpConnection:
         events: list[Event] = []
         while True:
             if self._stage == "c0c1":
+                if self._buffer and self._buffer[0] != 3:
+                    raise RtmpError(f"RTMP version {self._buffer[0]} is not 3: not an RTMP client")
                 if len(self._buffer) < 1 + HANDSHAKE_SIZE:
                     break
-                if self._buffer[0] != 3:
-                    raise RtmpError(f"RTMP version {self._buffer[0]} is not 3: not an RTMP client")
                 c1 = bytes(self._buffer[1:1 + HANDSHAKE_SIZE])
                 del self._buffer[:1 + HANDSHAKE_SIZE]
                 self._out += b"\x03" + bytes(8) + os.urandom(HANDSHAKE_SIZE - 8) + c1
