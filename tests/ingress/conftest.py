@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import socket
 import time
@@ -15,7 +16,7 @@ from tests.client.conftest import clients  # noqa: F401  (the SDK's client fixtu
 from tests.conftest import RunningServer, free_port
 from tests.sfu.signaling_peers import running_sfu
 
-FFMPEG = shutil.which("ffmpeg")
+FFMPEG = shutil.which("ffmpeg", path=os.environ.get("WEIR_EGRESS_TOOLS")) or shutil.which("ffmpeg")
 
 
 @pytest.fixture(scope="module")
