@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from aiortc.codecs.h264 import H264PayloadDescriptor
 from aiortc.rtp import RtpPacket
@@ -119,8 +120,15 @@ async def test_bad_keys_and_addresses_are_refused_with_the_reason(
         server: RunningServer, clients: Clients, uid: Callable[[str], str], tmp_path: Path) -> None:
     call = await a_call(clients, uid)
     address = call.state.value.rtmp_ingress or ""
+    off = uid("off")
+    async with httpx.AsyncClient(base_url=server.base_url, params={"api_key": server.api_key},
+                                 headers={"Authorization": server.token(None)}) as api:
+        response = await api.post(f"/api/v1/video/call/default/{off}", json={
+            "data": {"created_by_id": uid("owner"), "settings_override": {"ingress": {"enabled": False}}}})
+        assert response.status_code == 200, response.text
     flv, _ = await encoded_source(tmp_path, 1)
     refusals = [
+        (f"{address.rsplit('/', 1)[0]}/{off}/{server.token(uid('host'))}", "ingress is turned off"),
         (f"{address}/{server.token(uid('late'), expiration=-60)}", "token has expired"),
         (f"{address}/not-a-token", "the stream key is refused"),
         (f"{address}/{server.token(None)}", "must be a user's token"),

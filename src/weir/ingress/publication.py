@@ -87,9 +87,15 @@ class Publication:
         call.update_call_preferences(CallPreferences(client_publish_options=ClientPublishOptions(
             preferred_codec=PreferredCodec.H264, max_simulcast_layers=1)))
         try:
+            settings = (await call.get(watch=False)).call.settings
+            if not settings.get("ingress", {}).get("enabled", True):
+                raise Refused("ingress is turned off for this call (settings.ingress.enabled)")
             await call.join(connect_options=CallConnectOptions(camera=TrackOption.enabled(self.video),
                                                                microphone=TrackOption.enabled(self.audio)))
             await call.set_incoming_video_enabled(False)
+        except Refused:
+            await self._disconnect()
+            raise
         except Exception as error:  # noqa: BLE001 (a join refused for any reason is the encoder's refusal)
             await self._disconnect()
             message = error.message if isinstance(error, APIError) else str(error)
