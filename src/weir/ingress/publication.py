@@ -87,8 +87,8 @@ class Publication:
         call.update_call_preferences(CallPreferences(client_publish_options=ClientPublishOptions(
             preferred_codec=PreferredCodec.H264, max_simulcast_layers=1)))
         try:
-            settings = (await call.get(watch=False)).call.settings
-            if not settings.get("ingress", {}).get("enabled", True):
+            ingress = (await call.get(watch=False)).call.settings.get("ingress") or {}
+            if not ingress.get("enabled", True):
                 raise Refused("ingress is turned off for this call (settings.ingress.enabled)")
             await call.join(connect_options=CallConnectOptions(camera=TrackOption.enabled(self.video),
                                                                microphone=TrackOption.enabled(self.audio)))
