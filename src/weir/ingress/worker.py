@@ -21,8 +21,12 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     servers: list[asyncio.Server] = []
     try:
         if settings.ingress_rtmp_port:
-            servers.append(await serve_rtmp(channel, settings.ingress_host, settings.ingress_rtmp_port))
-            log.info("RTMP ingress on %s:%d", settings.ingress_host, settings.ingress_rtmp_port)
+            try:
+                servers.append(await serve_rtmp(channel, settings.ingress_host, settings.ingress_rtmp_port))
+                log.info("RTMP ingress on %s:%d", settings.ingress_host, settings.ingress_rtmp_port)
+            except OSError as error:  # the port is taken: say so once rather than restart in a loop
+                log.error("no RTMP ingress: cannot listen on %s:%d: %s", settings.ingress_host,
+                          settings.ingress_rtmp_port, error)
         await stop.wait()
     finally:
         for server in servers:
