@@ -22,7 +22,8 @@ FFMPEG = shutil.which("ffmpeg", path=os.environ.get("WEIR_EGRESS_TOOLS")) or shu
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     port = free_port()
-    with running_sfu("sqlite", tmp_path_factory.mktemp("weir-ingress"), ingress_rtmp_port=port) as running:
+    with running_sfu("sqlite", tmp_path_factory.mktemp("weir-ingress"), ingress_rtmp_port=port,
+                     ingress_srt_port=free_port()) as running:
         wait_for_listener(port)
         yield running
 
@@ -62,10 +63,10 @@ async def encoded_source(directory: Path, seconds: float) -> tuple[Path, Path]:
     return flv, h264
 
 
-def publish_args(source: Path, url: str) -> list[str]:
-    """ffmpeg sending ``source`` in real time, as it is (no re-encoding), to ``url``."""
+def publish_args(source: Path, url: str, muxer: str = "flv") -> list[str]:
+    """ffmpeg sending ``source`` in real time, as it is (no re-encoding), to ``url`` (RTMP: flv; SRT: mpegts)."""
     assert FFMPEG is not None
-    return [FFMPEG, "-hide_banner", "-loglevel", "error", "-re", "-i", str(source), "-c", "copy", "-f", "flv", url]
+    return [FFMPEG, "-hide_banner", "-loglevel", "error", "-re", "-i", str(source), "-c", "copy", "-f", muxer, url]
 
 
 async def run(*args: str, timeout: float = 30) -> tuple[int, str]:

@@ -24,7 +24,8 @@ def ingress_bases(settings: Settings) -> IngressBases:
     public = settings.public_url or f"{scheme}://{reachable_host(settings.host)}:{settings.port}"
     host = settings.ingress_public_host or reachable_host(settings.ingress_host)
     rtmp = f"rtmp://{host}:{settings.ingress_rtmp_port}" if settings.ingress_rtmp_port else ""
-    return IngressBases(rtmp=rtmp, srt="", whip=public.rstrip("/") + WHIP_PATH, api_key=settings.api_key or "")
+    srt = f"srt://{host}:{settings.ingress_srt_port}" if settings.ingress_srt_port else ""
+    return IngressBases(rtmp=rtmp, srt=srt, whip=public.rstrip("/") + WHIP_PATH, api_key=settings.api_key or "")
 
 
 def ingress_of(session: AsyncSession) -> IngressBases | None:

@@ -16,7 +16,7 @@ from typing import Any, TypeAlias
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from weir.ingress.flv import AacPacket, AvcConfig, AvcFrame, FlvError, annex_b
+from weir.ingress.flv import AvcConfig, AvcFrame, FlvError, annex_b
 
 __all__ = ["AacDecoder", "PacketTrack", "QueueTrack", "keyframe_units"]
 
@@ -67,25 +67,32 @@ class PacketTrack(QueueTrack):
         super().__init__("video")
 
     def push(self, frame: AvcFrame, config: AvcConfig, timestamp_ms: int) -> None:
-        packet = av.Packet(annex_b(keyframe_units(frame, config)))
-        packet.pts = packet.dts = timestamp_ms + frame.composition_ms
+        self.push_stream(annex_b(keyframe_units(frame, config)), timestamp_ms + frame.composition_ms,
+                         frame.keyframe)
+
+    def push_stream(self, stream: bytes, pts_ms: int, keyframe: bool) -> None:
+        """One access unit already in byte-stream form (MPEG-TS carries it so, parameter sets included)."""
+        packet = av.Packet(stream)
+        packet.pts = packet.dts = pts_ms
         packet.time_base = MILLISECONDS
-        packet.is_keyframe = frame.keyframe
+        packet.is_keyframe = keyframe
         self.put(packet)
 
 
 class AacDecoder:
-    """AAC to 48 kHz stereo s16 frames, as aiortc's Opus encoder takes them."""
+    """AAC to 48 kHz stereo s16 frames, as aiortc's Opus encoder takes them; without a configuration, the
+    frames carry ADTS headers (MPEG-TS)."""
 
-    def __init__(self, config: bytes) -> None:
+    def __init__(self, config: bytes | None) -> None:
         self._codec = av.CodecContext.create("aac", "r")
-        self._codec.extradata = config
+        if config is not None:
+            self._codec.extradata = config
         self._resampler = av.AudioResampler(format="s16", layout="stereo", rate=OPUS_RATE)
         self._samples = 0
 
-    def decode(self, packet: AacPacket) -> list[av.AudioFrame]:
+    def decode(self, data: bytes) -> list[av.AudioFrame]:
         try:
-            decoded = self._codec.decode(av.Packet(packet.data))
+            decoded = self._codec.decode(av.Packet(data))
         except av.FFmpegError as error:
             raise FlvError(f"AAC frame does not decode: {error}") from None
         frames = []

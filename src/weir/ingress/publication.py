@@ -102,6 +102,10 @@ class Publication:
             raise Refused(f"cannot join call {target.cid}: {message}") from None
         self._call, self.target = call, target
 
+    @property
+    def is_started(self) -> bool:
+        return self._started
+
     async def started(self, client_name: str | None, version: str | None) -> None:
         if self._started or self.target is None:
             return
@@ -117,8 +121,17 @@ class Publication:
         if packet.kind == "config":
             self._decoder = AacDecoder(packet.data)
         elif self._decoder is not None:
-            for frame in self._decoder.decode(packet):
-                self.audio.put(frame)
+            self._decode(self._decoder, packet.data)
+
+    def push_adts(self, data: bytes) -> None:
+        """AAC frames with ADTS headers (MPEG-TS): no configuration needed."""
+        if self._decoder is None:
+            self._decoder = AacDecoder(None)
+        self._decode(self._decoder, data)
+
+    def _decode(self, decoder: AacDecoder, data: bytes) -> None:
+        for frame in decoder.decode(data):
+            self.audio.put(frame)
 
     async def close(self, error: str | None = None, code: str | None = None) -> None:
         """Leave the call; ``ingress.error`` (if ``error``) and ``ingress.stopped`` once it had started."""

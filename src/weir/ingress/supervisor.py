@@ -12,4 +12,4 @@ class IngressWorker(EgressWorkers):
     MODULE = "weir.ingress.process"
 
     def count(self) -> int:
-        return 1 if self.settings.ingress_rtmp_port else 0
+        return 1 if self.settings.ingress_rtmp_port or self.settings.ingress_srt_port else 0

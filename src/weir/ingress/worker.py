@@ -9,6 +9,7 @@ import logging
 from weir.config import Settings
 from weir.ingress.channel import Channel
 from weir.ingress.rtmp_server import serve_rtmp
+from weir.ingress.srt_server import SrtServer
 
 __all__ = ["run_worker"]
 
@@ -19,6 +20,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     """Listen until ``stop`` is set."""
     channel = Channel(settings)
     servers: list[asyncio.Server] = []
+    srt: SrtServer | None = None
     try:
         if settings.ingress_rtmp_port:
             try:
@@ -27,8 +29,13 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             except OSError as error:  # the port is taken: say so once rather than restart in a loop
                 log.error("no RTMP ingress: cannot listen on %s:%d: %s", settings.ingress_host,
                           settings.ingress_rtmp_port, error)
+        if settings.ingress_srt_port:
+            srt = SrtServer(channel, settings.ingress_host, settings.ingress_srt_port)
+            log.info("SRT ingress on %s:%d", settings.ingress_host, settings.ingress_srt_port)
         await stop.wait()
     finally:
         for server in servers:
             server.close()  # the streams still open end as the process does
+        if srt is not None:
+            srt.close()
         await channel.close()

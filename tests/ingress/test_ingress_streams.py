@@ -1,5 +1,6 @@
-"""RTMP ingress through ``weir serve``'s ingress worker: ffmpeg publishes H.264/AAC with a user token as the
-stream key, a Weir SDK subscriber decodes both tracks, and the H.264 arrives as ffmpeg encoded it."""
+"""RTMP and SRT ingress through ``weir serve``'s ingress worker: ffmpeg publishes H.264/AAC with a user token as
+the stream key (at the end of SRT's stream id), a Weir SDK subscriber decodes both tracks, and the H.264 arrives
+as ffmpeg encoded it; bad keys, garbage and a frozen encoder are refused or ended."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from tests.client.media_helpers import MEDIA_WAIT
 from tests.conftest import RunningServer
 from tests.ingress.conftest import FFMPEG, encoded_source, publish_args, run
 from tests.sfu.rtc_peers import eventually
-from weir.client import Call, SfuParticipantSource, StreamVideo
+from weir.client import Call, StreamVideo
 from weir.protocol.events import Event, IngressErrorEvent, IngressStartedEvent, IngressStoppedEvent
 
 pytestmark = [pytest.mark.usefixtures("loopback_ice"),
@@ -65,26 +66,32 @@ async def ingress_events(call: Call) -> list[Event]:
     return seen
 
 
-async def test_rtmp_publisher_reaches_a_subscriber_unchanged(
-        server: RunningServer, clients: Clients, uid: Callable[[str], str], tmp_path: Path) -> None:
+async def stream_through(protocol: str, server: RunningServer, clients: Clients, uid: Callable[[str], str],
+                         tmp_path: Path) -> list[Event]:
+    """ffmpeg publishes over ``protocol`` to the address the call gives; a viewer decodes video and audio, and
+    every H.264 slice it receives is byte for byte one that ffmpeg encoded. The ingress events seen."""
     viewer_id, host_id = uid("viewer"), uid("host")
     viewer = await clients(viewer_id)
     call = viewer.make_call("default", uid("show"))
     await call.get_or_create()
     seen = await ingress_events(call)
-    address = call.state.value.rtmp_ingress or ""
-    assert address.startswith("rtmp://127.0.0.1:") and address.endswith(f"/default/{call.id}")
+    address = (await call.get()).call.ingress.model_dump()[protocol]["address"]
+    assert address.startswith(f"{protocol}://127.0.0.1:") and f"default/{call.id}" in address
+    if protocol == "rtmp":
+        assert call.state.value.rtmp_ingress == address
     await call.join()
 
     flv, sent = await encoded_source(tmp_path, 4)
-    publishing = asyncio.ensure_future(run(*publish_args(flv, f"{address}/{server.token(host_id)}")))
+    key = server.token(host_id)
+    url, muxer = (f"{address}/{key}", "flv") if protocol == "rtmp" else (address + key, "mpegts")
+    publishing = asyncio.ensure_future(run(*publish_args(flv, url, muxer)))
     packets: list[RtpPacket] = []
 
     def publisher() -> Any:
         return next((p for p in call.state.value.other_participants if p.user_id == host_id), None)
 
-    await eventually(lambda: publisher() is not None and publisher().participant_source == SfuParticipantSource.RTMP,
-                     MEDIA_WAIT, "the RTMP publisher joining with source rtmp")
+    await eventually(lambda: publisher() is not None and publisher().participant_source == protocol,
+                     MEDIA_WAIT, f"the publisher joining with source {protocol}")
     await eventually(lambda: bool(call.subscriber_transceivers()), MEDIA_WAIT, "a subscription")
     tap_video(call, packets)
     session_id = publisher().session_id
@@ -95,19 +102,31 @@ async def test_rtmp_publisher_reaches_a_subscriber_unchanged(
 
     code, output = await publishing
     assert code == 0, output
-    await eventually(lambda: publisher() is None, MEDIA_WAIT, "the publisher leaving once ffmpeg unpublished")
+    await eventually(lambda: publisher() is None, MEDIA_WAIT, "the publisher leaving once ffmpeg ended")
     await eventually(lambda: any(isinstance(e, IngressStoppedEvent) for e in seen), MEDIA_WAIT, "ingress.stopped")
     started = next(e for e in seen if isinstance(e, IngressStartedEvent))
-    assert (started.user_id, started.publisher_type, started.client_name) == (host_id, "rtmp", "FFmpeg")
-    assert started.version and started.client_ip == "127.0.0.1"
+    assert (started.user_id, started.publisher_type, started.client_ip) == (host_id, protocol, "127.0.0.1")
     assert not any(isinstance(e, IngressErrorEvent) for e in seen)
 
-    # every slice the subscriber received is byte for byte one that ffmpeg encoded: nothing was re-encoded
+    # nothing was re-encoded
     encoded = set(nal_units(sent.read_bytes()))
     received = [unit for unit in nal_units(received_stream(packets)) if unit[0] & 0x1F in (1, 5)]
     assert len(received) >= 30, f"only {len(received)} slices arrived"
     assert all(unit in encoded for unit in received)
     await call.leave()
+    return seen
+
+
+async def test_rtmp_publisher_reaches_a_subscriber_unchanged(
+        server: RunningServer, clients: Clients, uid: Callable[[str], str], tmp_path: Path) -> None:
+    seen = await stream_through("rtmp", server, clients, uid, tmp_path)
+    started = next(e for e in seen if isinstance(e, IngressStartedEvent))
+    assert started.client_name == "FFmpeg" and started.version
+
+
+async def test_srt_publisher_reaches_a_subscriber_unchanged(
+        server: RunningServer, clients: Clients, uid: Callable[[str], str], tmp_path: Path) -> None:
+    await stream_through("srt", server, clients, uid, tmp_path)
 
 
 async def a_call(clients: Clients, uid: Callable[[str], str]) -> Call:
@@ -138,6 +157,10 @@ async def test_bad_keys_and_addresses_are_refused_with_the_reason(
     for url, reason in refusals:
         code, output = await run(*publish_args(flv, url))
         assert code != 0 and reason in output, (url, output)
+    # SRT has no words for the reason: the connection is closed at once
+    srt = (await call.get()).call.ingress.srt.address
+    code, output = await run(*publish_args(flv, srt + server.token(uid("late"), expiration=-60), "mpegts"))
+    assert code != 0, output
     assert call.state.value.other_participants == ()
 
 
