@@ -30,8 +30,11 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
                 log.error("no RTMP ingress: cannot listen on %s:%d: %s", settings.ingress_host,
                           settings.ingress_rtmp_port, error)
         if settings.ingress_srt_port:
-            srt = SrtServer(channel, settings.ingress_host, settings.ingress_srt_port)
-            log.info("SRT ingress on %s:%d", settings.ingress_host, settings.ingress_srt_port)
+            try:
+                srt = SrtServer(channel, settings.ingress_host, settings.ingress_srt_port)
+                log.info("SRT ingress on %s:%d", settings.ingress_host, settings.ingress_srt_port)
+            except OSError as error:  # no libsrt, or the port is taken
+                log.error("no SRT ingress: %s", error)
         await stop.wait()
     finally:
         for server in servers:
