@@ -9,7 +9,7 @@ WEB_BUILD  := src/weir/web_dist/index.html
 WEB_SOURCES := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json \
                src/weir/protocol/sfu.schema.json
 
-.PHONY: run check test install web screenshots postgres bench-api bench-events bench-sfu bench-sfu-e2e bench-join bench-recording bench-recovery bench-noise soak fuzz migration clean
+.PHONY: run check test install web screenshots postgres bench-api bench-events bench-sfu bench-sfu-e2e bench-join bench-recording bench-recovery bench-noise bench-broadcast soak fuzz migration clean
 
 run: $(STAMP) $(WEB_BUILD)
 	$(VENV)/bin/weir serve --dev
@@ -85,6 +85,10 @@ bench-recovery: $(STAMP)
 # RNNoise's cost and effect on the speech-like test signal at three noise levels (bench/noise.py).
 bench-noise: $(STAMP)
 	PYTHONPATH=. $(PY) bench/noise.py
+
+# Livestreaming: RTMP ingress latency (ffmpeg's send to a subscriber's decode)
+bench-broadcast: $(STAMP)
+	WEIR_EGRESS_TOOLS=$$(scripts/egress-tools.sh) $(PY) bench/ingress.py
 
 # Fuzzing at scale (not in `make test`; about 11 minutes on 2 cores): a million malformed datagrams at an SFU
 # worker while two peers exchange media, then schemathesis with hostile values over the API on both databases.

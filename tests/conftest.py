@@ -32,6 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # worker processes explicitly. Set before any Settings is made, and inherited by `weir serve` subprocesses.
 os.environ["WEIR_SFU_WORKERS"] = "0"
 os.environ["WEIR_EGRESS_WORKERS"] = "0"  # recording tests start their own server with a worker
+os.environ["WEIR_INGRESS_RTMP_PORT"] = "0"  # ingress tests start their own server with the RTMP listener
+os.environ["WEIR_INGRESS_SRT_PORT"] = "0"  # and the SRT one
 
 
 def free_port() -> int:

@@ -76,6 +76,11 @@ class Settings(BaseSettings):
                                         "sign of life for this long fails, keeping what it wrote.")
     recording_url_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=60, description="How long the signed URLs "
                                            "of recordings stay valid (the seed: two weeks).")
+    ingress_host: str = Field(default="127.0.0.1", description="Where the ingress listeners (RTMP) listen.")
+    ingress_rtmp_port: int = Field(default=1935, ge=0, le=65535, description="The RTMP ingress port (0: none).")
+    ingress_srt_port: int = Field(default=8890, ge=0, le=65535, description="The SRT ingress port, UDP (0: none).")
+    ingress_public_host: str | None = Field(
+        default=None, description="Host of the ingress addresses calls show. Default: the listening host.")
     sfu_edge_name: str = Field(default="local", description="This SFU's name in join credentials and /edges.")
     sfu_token_ttl_seconds: int = Field(default=300, ge=30, le=3600, description="Lifetime of SFU join tokens.")
     sfu_fast_reconnect_deadline_seconds: float = Field(

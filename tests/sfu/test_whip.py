@@ -104,6 +104,9 @@ async def participants(server: RunningServer, cid: str) -> list[str]:
 async def test_whip_publisher_is_decoded_and_leaves_with_delete(server: RunningServer, uid: Uid) -> None:
     cid, obs, viewer = f"default:{uid('c')}", uid("obs"), uid("viewer")
     await create_call(server, viewer, cid)
+    async with http(server) as client:  # the call names its WHIP resource (CallResponse.ingress.whip.address)
+        address = (await client.get(f"/api/v1/video/call/{call_path(cid)}")).json()["call"]["ingress"]["whip"]
+    assert address["address"] == f"{server.base_url}/sfu/whip/{call_path(cid)}?api_key={server.api_key}"
     pc = await whip_offer()
     async with http(server, obs) as client:
         response = await client.post(f"/sfu/whip/{call_path(cid)}", content=pc.localDescription.sdp, headers=SDP)
@@ -124,7 +127,7 @@ async def test_whip_publisher_is_decoded_and_leaves_with_delete(server: RunningS
                 assert_error(await other.delete(location), 404, 16)
             assert (await client.delete(location)).status_code == 200
             left = await peer.wait_for("participant_left", lambda e: e["participant"]["session_id"] == session_id)
-            assert left["reason"] == "left"
+            assert (left["reason"], left["participant"]["source"]) == ("left", "whip")
             assert await participants(server, cid) == [viewer]
             assert_error(await client.delete(location), 404, 16)
         finally:

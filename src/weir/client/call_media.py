@@ -290,7 +290,8 @@ class CallMedia:
         source = self._sources.get(track_type)
         if track_type == "audio" and source is not None:
             source = self._through_noise_filter(source)
-        await session.ensure_publisher(simulcast).publish(track_type, source)
+        codec = publish_options.preferred_codec if publish_options is not None else None
+        await session.ensure_publisher(simulcast, codec).publish(track_type, source)
 
     async def republish(self) -> None:
         """A new SFU session (rejoin, migrate): publish every source again on its new publisher; the

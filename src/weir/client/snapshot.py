@@ -66,7 +66,7 @@ def with_call(state: CallState, call: CallResponse) -> CallState:
         settings=dict(call.settings), team=call.team, is_backstage=call.backstage, is_recording=call.recording,
         is_transcribing=call.transcribing, is_captioning=call.captioning, is_broadcasting=call.broadcasting,
         blocked_user_ids=tuple(call.blocked_user_ids), created_at=call.created_at, updated_at=call.updated_at,
-        starts_at=call.starts_at, ended_at=call.ended_at,
+        starts_at=call.starts_at, ended_at=call.ended_at, rtmp_ingress=call.ingress.rtmp.address or None,
     )
     return with_session(state, call.session)
 

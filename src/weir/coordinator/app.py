@@ -13,10 +13,11 @@ from weir.config import Settings, private_files
 from weir.coordinator import lifecycle, ringing
 from weir.coordinator.errors import RequestGuard, install_error_handlers
 from weir.coordinator.events import EventEmitter
+from weir.coordinator.ingress import INGRESS_INFO, ingress_bases
 from weir.coordinator.ratelimit import InMemoryRateLimiter
 from weir.coordinator.realtime.hub import Hub
 from weir.coordinator.recorder import Reaper, uploaded
-from weir.coordinator.routes import include_api, internal_router
+from weir.coordinator.routes import include_api, ingress_internal, internal_router
 from weir.coordinator.scheduler import Scheduler
 from weir.coordinator.services import Services
 from weir.coordinator.sfu.hosting import sfu_setup
@@ -26,6 +27,7 @@ from weir.coordinator.sfu.whip import whip_router
 from weir.coordinator.webapp import web_app
 from weir.egress.delivery import local_store
 from weir.egress.supervisor import EgressWorkers
+from weir.ingress.supervisor import IngressWorker
 from weir.push.dispatcher import PushDispatcher
 from weir.push.worker import PushWorker
 from weir.sealing import load_sealer
@@ -63,6 +65,8 @@ def create_app(settings: Settings) -> FastAPI:
     turn = Coturn(settings, IceConfig.from_env().host_addresses) if settings.turn_enabled else None
     reaper = Reaper(weir)
     egress = EgressWorkers(settings)
+    ingress = IngressWorker(settings)
+    db.info[INGRESS_INFO] = ingress_bases(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -80,9 +84,11 @@ def create_app(settings: Settings) -> FastAPI:
         reaper.start()
         uploads.start()
         egress.start()
+        ingress.start()
         try:
             yield
         finally:
+            await ingress.stop()
             await egress.stop()
             await reaper.stop()
             await uploads.stop()
@@ -111,6 +117,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes)
     include_api(app)
     app.include_router(internal_router())
+    app.include_router(ingress_internal.router)
     app.state.sfu_placement = sfu.placement
     app.state.sfu = sfu  # tests look inside (the in-process SFU's sessions)
     app.state.egress = egress  # tests look inside (the recording workers)

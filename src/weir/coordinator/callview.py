@@ -11,8 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.coordinator.call_access import CallAccess
+from weir.coordinator.ingress import ingress_of, ingress_response
 from weir.coordinator.userview import user_response
 from weir.domain.clock import utc
+from weir.domain.ingress import IngressBases
 from weir.domain.sessions import participant_counts
 from weir.protocol.calls import (
     CallParticipant,
@@ -59,11 +61,12 @@ class Loaded:
     sessions: dict[str, CallSessionRow] = field(default_factory=dict)
     participants: dict[str, list[SessionParticipantRow]] = field(default_factory=dict)
     users: dict[str, UserRow] = field(default_factory=dict)
+    ingress: IngressBases | None = None
 
 
 async def load(session: AsyncSession, calls: list[CallRow], members_limit: int,
                extra_user_ids: Iterable[str] = ()) -> Loaded:
-    loaded = Loaded()
+    loaded = Loaded(ingress=ingress_of(session))
     cids = [call.cid for call in calls]
     if members_limit > 0 and cids:
         rows = await session.scalars(select(CallMemberRow).where(CallMemberRow.call_cid.in_(cids))
@@ -124,6 +127,7 @@ def _call(call: CallRow, access: CallAccess, loaded: Loaded) -> CallResponse:
         session=None if session_row is None else _session(
             session_row, loaded.participants.get(session_row.id, []), loaded.users),
         egress=egress_response(call.egress_status or {}, call.broadcasting),
+        ingress=ingress_response(loaded.ingress, call.type, call.id),
     )
 
 

@@ -36,11 +36,12 @@ class SfuGrant:
     capabilities: frozenset[str]
     expires_at: int
     hidden: bool = False  # a recording worker: not listed, counted or announced to the others
+    source: str = "webrtc"  # how the participant publishes: webrtc, whip, rtmp, srt (``participant_source``)
 
 
 def create_sfu_token(
     secret: str, *, call_cid: str, user_id: str, session_id: str, role: str, capabilities: list[str],
-    ttl_seconds: int = DEFAULT_TTL_SECONDS, now: float | None = None, hidden: bool = False,
+    ttl_seconds: int = DEFAULT_TTL_SECONDS, now: float | None = None, hidden: bool = False, source: str = "webrtc",
 ) -> str:
     issued = int(time.time() if now is None else now)
     claims = {
@@ -49,6 +50,8 @@ def create_sfu_token(
     }
     if hidden:
         claims["hidden"] = True
+    if source != "webrtc":
+        claims["source"] = source
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
@@ -76,7 +79,7 @@ def verify_sfu_token(secret: str, token: str, *, now: float | None = None, allow
     grant = SfuGrant(
         call_cid=_text(claims, "call_cid"), user_id=_text(claims, "user_id"), session_id=_text(claims, "session_id"),
         role=_text(claims, "role"), capabilities=frozenset(capabilities), expires_at=exp,
-        hidden=claims.get("hidden") is True,
+        hidden=claims.get("hidden") is True, source=str(claims.get("source") or "webrtc"),
     )
     if not allow_expired and exp < current - LEEWAY_SECONDS:
         raise SfuTokenError("SFU token has expired: join the call again for a new one", expired=True)

@@ -19,6 +19,8 @@ RESTART_DELAY_SECONDS = 1.0
 
 
 class EgressWorkers:
+    MODULE = "weir.egress.process"
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.env = dict(os.environ)  # as at start-up (ICE host addresses, for one)
@@ -27,12 +29,15 @@ class EgressWorkers:
         self._stopping = False
 
     def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._keep(i)) for i in range(self.settings.egress_workers)]
+        self._tasks = [asyncio.create_task(self._keep(i)) for i in range(self.count())]
+
+    def count(self) -> int:
+        return self.settings.egress_workers
 
     async def _keep(self, index: int) -> None:
         while not self._stopping:
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "weir.egress.process", stdin=asyncio.subprocess.PIPE, start_new_session=True,
+                sys.executable, "-m", self.MODULE, stdin=asyncio.subprocess.PIPE, start_new_session=True,
                 env=self.env)
             self.processes.append(process)
             assert process.stdin is not None
@@ -41,7 +46,7 @@ class EgressWorkers:
             code = await process.wait()
             self.processes.remove(process)
             if not self._stopping:
-                log.warning("egress worker %d exited with %s: restarting", index, code)
+                log.warning("%s worker %d exited with %s: restarting", self.MODULE, index, code)
                 await asyncio.sleep(RESTART_DELAY_SECONDS)
 
     async def stop(self) -> None:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from weir.domain.settings import CallSettingsRequest
 from weir.protocol.freeform import Custom
+from weir.protocol.ingress import CallIngressResponse
 from weir.protocol.limits import (
     ROLE_PATTERN,
     USER_ID_PATTERN,
@@ -139,6 +140,7 @@ class CallResponse(BaseModel):
     join_ahead_time_seconds: int | None = None
     session: CallSessionResponse | None = None
     egress: EgressResponse = Field(default_factory=EgressResponse)
+    ingress: CallIngressResponse = Field(default_factory=CallIngressResponse)
 
 
 class CallStateResponse(BaseModel):

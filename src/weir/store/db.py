@@ -101,7 +101,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.call_types = call_types or CallTypeCache()
-        info = {CALL_TYPES: self.call_types}  # copied into each session's info
+        info: dict[str, object] = {CALL_TYPES: self.call_types}  # copied into each session's info
+        self.info = info  # what the app adds here reaches the sessions made from then on
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
         self._writers = async_sessionmaker(self.engine.execution_options(**{WRITES: True}), expire_on_commit=False,
                                            info=info)

@@ -74,10 +74,12 @@ class Publisher(Peer):
     target: PeerTarget = "publisher"
 
     def __init__(self, config: IceConfig, send: SendRequest, request: SendRequest,
-                 options: list[PublishOption], simulcast: bool = True) -> None:
+                 options: list[PublishOption], simulcast: bool = True, video_codec: str | None = None) -> None:
         super().__init__(config, controlling=True)
         self._send, self._request = send, request
         self._codecs = {o.track_type: o.codec for o in options}
+        if video_codec is not None:  # the client's ``preferred_codec`` over the SFU's choice
+            self._codecs["video"] = video_codec
         self._layers = {o.track_type: o.layers for o in options if simulcast}
         self._sizes = {o.track_type: (o.width, o.height) for o in options}
         self.simulcast: SimulcastSender | None = None  # the camera's, when the SFU asks for simulcast

@@ -99,10 +99,11 @@ class SfuSession:
         return SfuSocket(self.credentials.server.url, self._on_event, lambda: self._trouble("socket"),
                          ssl_context=self._ssl)
 
-    def ensure_publisher(self, simulcast: bool = True) -> Publisher:
+    def ensure_publisher(self, simulcast: bool = True, video_codec: str | None = None) -> Publisher:
         if self.publisher is None:
             options = self.join_response.publish_options if self.join_response else []
-            self.publisher = Publisher(self._ice, self.socket.send, self.socket.request, options, simulcast)
+            self.publisher = Publisher(self._ice, self.socket.send, self.socket.request, options, simulcast,
+                                       video_codec)
             self.publisher.pc.on("connectionstatechange",
                                  lambda: self._pc_state(self.publisher.pc.connectionState if self.publisher else ""))
         return self.publisher

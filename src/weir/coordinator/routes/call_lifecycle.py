@@ -12,6 +12,7 @@ from weir.coordinator.routes.calls import CallId, CallType
 from weir.coordinator.routes.edges import join_credentials
 from weir.coordinator.routes.egress_join import egress_join
 from weir.domain.capabilities import Capability
+from weir.domain.ingress import source_of
 from weir.protocol.calls import (
     MEMBERS_LIMIT_DEFAULT,
     GetOrCreateCallRequest,
@@ -51,7 +52,8 @@ async def join_call(
         session, call, access = opened.session, opened.call, opened.access
         call_session, participant = await opened.lifecycle.join(who)
         state = await call_state_response(session, call, access, body.members_limit or MEMBERS_LIMIT_DEFAULT)
-        credentials, stats_options = await join_credentials(request, call.cid, participant, access)
+        credentials, stats_options = await join_credentials(request, call.cid, participant, access,
+                                                            source_of(who.claims.extra) or "webrtc")
         return JoinCallResponse(**dict(state), created=created, session_id=call_session.id,
                                 user_session_id=participant.user_session_id, credentials=credentials,
                                 stats_options=stats_options)

@@ -29,7 +29,7 @@ def _local_edge(request: Request) -> Edge:
 
 
 async def join_credentials(
-    request: Request, call_cid: str, participant: SessionParticipantRow, access: CallAccess,
+    request: Request, call_cid: str, participant: SessionParticipantRow, access: CallAccess, source: str = "webrtc",
 ) -> tuple[Credentials, StatsOptions]:
     """The address of the call's SFU, a short-lived SFU token for this participant session, ICE servers and
     stats options."""
@@ -40,6 +40,7 @@ async def join_credentials(
     token = create_sfu_token(
         weir.api_secret, call_cid=call_cid, user_id=participant.user_id, session_id=participant.user_session_id,
         role=participant.role, capabilities=sorted(access.capabilities), ttl_seconds=settings.sfu_token_ttl_seconds,
+        source=source,
     )
     server = SfuServer(url=base.replace("http", "ws", 1) + SIGNALING_PATH, edge_name=settings.sfu_edge_name)
     credentials = Credentials(server=server, token=token, ice_servers=ice_servers(settings, participant.user_id))

@@ -65,7 +65,8 @@ async def join_session(
             raise APIError(ErrorCode.NOT_ALLOWED, f"this needs the {', '.join(missing)} capability")
         _, participant = await lifecycle.join(who)
         grant = SfuGrant(call_cid=call.cid, user_id=who.user_id, session_id=participant.user_session_id,
-                         role=participant.role, capabilities=frozenset(access.capabilities), expires_at=0)
+                         role=participant.role, capabilities=frozenset(access.capabilities), expires_at=0,
+                         source="whip" if kind == "whip" else "webrtc")
     answer = await entry.open(kind, grant, sdp)
     location = f"{request.url.path}/{grant.session_id}?api_key={weir.api_key}"
     return Response(answer, status_code=201, media_type=SDP_TYPE, headers={"Location": location})

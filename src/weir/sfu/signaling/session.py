@@ -63,6 +63,7 @@ class ParticipantSession:
         self.room = room
         self.capabilities = grant.capabilities
         self.hidden = grant.hidden
+        self.source = grant.source
         self.client_capabilities = frozenset(client_capabilities)
         self.outbox: Outbox | None = None
         self._media: MediaParticipant | None = None
@@ -94,7 +95,8 @@ class ParticipantSession:
         room, record = self.room, self.record
         return Participant(
             user_id=self.user_id, session_id=self.id, name=record.name, image=record.image, custom=record.custom,
-            roles=[record.role], published_tracks=self.published(), is_speaking=self.audio_level >= SPEAKING_LEVEL,
+            roles=[record.role], source=self.source,  # type: ignore[arg-type]  # the coordinator signed it
+            published_tracks=self.published(), is_speaking=self.audio_level >= SPEAKING_LEVEL,
             audio_level=self.audio_level, is_dominant_speaker=room.dominant_speaker == self.id,
             connection_quality=self.connection_quality, joined_at=record.joined_at, pin=room.pin_of(self.id),
         )
