@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # worker processes explicitly. Set before any Settings is made, and inherited by `weir serve` subprocesses.
 os.environ["WEIR_SFU_WORKERS"] = "0"
 os.environ["WEIR_EGRESS_WORKERS"] = "0"  # recording tests start their own server with a worker
+os.environ["WEIR_AI_WORKERS"] = "0"  # so do the transcription tests
 
 
 def free_port() -> int:

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
         "(recordings). Default: http://<host>:<port>.")
     egress_workers: int = Field(default=1, ge=0, le=16, description="Recording worker processes `weir serve` "
                                 "starts (0: none; run `weir worker egress` yourself).")
+    ai_workers: int = Field(default=1, ge=0, le=16, description="Transcription and caption worker processes "
+                            "`weir serve` starts (0: none; run `weir worker ai` yourself).")
     egress_lease_seconds: float = Field(default=10, ge=1, le=300, description="A recording whose worker sends no "
                                         "sign of life for this long fails, keeping what it wrote.")
     recording_url_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=60, description="How long the signed URLs "

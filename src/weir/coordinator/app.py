@@ -63,6 +63,7 @@ def create_app(settings: Settings) -> FastAPI:
     turn = Coturn(settings, IceConfig.from_env().host_addresses) if settings.turn_enabled else None
     reaper = Reaper(weir)
     egress = EgressWorkers(settings)
+    ai = EgressWorkers(settings, "weir.ai.process", settings.ai_workers)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -80,10 +81,12 @@ def create_app(settings: Settings) -> FastAPI:
         reaper.start()
         uploads.start()
         egress.start()
+        ai.start()
         try:
             yield
         finally:
             await egress.stop()
+            await ai.stop()
             await reaper.stop()
             await uploads.stop()
             await sfu.stop()
@@ -114,6 +117,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.sfu_placement = sfu.placement
     app.state.sfu = sfu  # tests look inside (the in-process SFU's sessions)
     app.state.egress = egress  # tests look inside (the recording workers)
+    app.state.ai = ai  # (and the transcription workers)
     for router in sfu.routers():
         app.include_router(router)
     app.include_router(whip_router(sfu.entry))
