@@ -2,8 +2,8 @@
 the recording worker's lease machinery (egress/worker.py) and runs each one.
 
 A job joins its call as a hidden participant that receives audio only, listens to each speaker on their own
-(``listener``), and runs the speech engine in a thread, one segment at a time. A caption job sends each finished
-caption to the coordinator, which emits ``call.closed_caption``; a transcription job appends it to the JSONL
+(``listener``), and runs the speech engine in a process of its own, one segment at a time. A caption job sends each
+finished caption to the coordinator, which emits ``call.closed_caption``; a transcription job appends it to the JSONL
 transcript in the job's folder, which is stored (or uploaded) once at the end, as a recording's files are.
 """
 
@@ -12,14 +12,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
 
 import httpx
 
+from weir.ai import engine_process
 from weir.ai.listener import FRAME_BACKLOG, Listener, Utterance
-from weir.ai.speech.engine import SpeechConfig, SpeechEngine, UnsupportedLanguage, engine_for
+from weir.ai.speech.engine import SpeechConfig, UnsupportedLanguage
 from weir.ai.transcript import Transcript
 from weir.client import SfuTrackType, StreamVideo, StreamVideoOptions, User
 from weir.config import Settings
@@ -30,24 +33,34 @@ from weir.protocol.transcriptions import AI_KINDS
 
 log = logging.getLogger(__name__)
 LOOK_SECONDS = 0.2  # how often new speakers are looked for
+DEFAULT_LANGUAGE = "en"  # every call type's, unless set
 
 
 class Engines:
-    """The speech engine for the job's language, loaded (in a thread: models take a while) when it changes."""
+    """The worker process's speech engines, in a process of their own (``engine_process``) shared by its jobs:
+    each model loads once, and segments are transcribed one at a time."""
 
     def __init__(self, config: SpeechConfig) -> None:
         self.config = config
-        self.language: str | None = None
-        self.engine: SpeechEngine | None = None
+        self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        self.ready: set[str] = set()
 
-    async def get(self, language: str) -> SpeechEngine:
-        if self.engine is None or language != self.language:
-            try:
-                self.engine = await asyncio.to_thread(engine_for, language, self.config)
-            except UnsupportedLanguage as error:
-                raise JobFailed(str(error)) from error
-            self.language = language
-        return self.engine
+    async def load(self, language: str) -> None:
+        if language in self.ready:
+            return
+        try:
+            await asyncio.get_running_loop().run_in_executor(self.pool, engine_process.load, language, self.config)
+        except UnsupportedLanguage as error:
+            raise JobFailed(str(error)) from error
+        self.ready.add(language)
+
+    async def transcribe(self, pcm: bytes, language: str) -> str:
+        await self.load(language)
+        return await asyncio.get_running_loop().run_in_executor(
+            self.pool, engine_process.transcribe, language, self.config, pcm)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 class Speech:
@@ -63,8 +76,7 @@ class Speech:
             utterance = await self.queue.get()
             try:
                 language = str(self.job.options["language"])  # the heartbeat brings a new one
-                engine = await self.engines.get(language)
-                text = (await asyncio.to_thread(engine.transcribe, utterance.pcm, language)).strip()
+                text = (await self.engines.transcribe(utterance.pcm, language)).strip()
                 if text:
                     await self._hand_on(utterance, text, language)
             finally:
@@ -82,11 +94,11 @@ class Speech:
             log.warning("a caption of %s was lost: %s", self.job.call_cid, error)
 
 
-async def transcribe(channel: Channel, settings: Settings, job: Job, directory: Path, stop: asyncio.Event) -> None:
+async def transcribe(engines: Engines, channel: Channel, settings: Settings, job: Job, directory: Path,
+                     stop: asyncio.Event) -> None:
     """Listen to the call until asked to stop, then finish every segment heard so far."""
     assert settings.api_key is not None
-    engines = Engines(SpeechConfig.from_settings(settings))
-    await engines.get(str(job.options["language"]))  # an unsupported language fails the job at once
+    await engines.load(str(job.options["language"]))  # an unsupported language fails the job at once
     transcript = Transcript(directory / f"transcript_{job.egress_id}.jsonl") \
         if job.recording_type == "transcription" else None
     speech = Speech(channel, job, engines, transcript)
@@ -108,6 +120,7 @@ async def transcribe(channel: Channel, settings: Settings, job: Job, directory: 
                                         call.frames(participant, SfuTrackType.AUDIO, maxsize=FRAME_BACKLOG),
                                         job.options["speech_segment_config"], speech.queue, epoch)
                     listeners[participant.session_id] = (listener, asyncio.create_task(listener.run()))
+                    log.info("%s of %s: listening to %s", job.recording_type, job.call_cid, participant.user_id)
             await asyncio.wait({stopping, working}, timeout=LOOK_SECONDS, return_when=asyncio.FIRST_COMPLETED)
         for listener, task in listeners.values():
             task.cancel()
@@ -130,10 +143,16 @@ async def transcribe(channel: Channel, settings: Settings, job: Job, directory: 
             await client.disconnect()
 
 
-def choose(channel: Channel, job: Job) -> Record:
-    return partial(transcribe, channel)
-
-
 async def run_ai_worker(settings: Settings, stop: asyncio.Event) -> None:
-    """Claim and run transcription and caption jobs until ``stop`` is set."""
-    await run_worker(settings, stop, list(AI_KINDS), choose)
+    """Load the default language's engine, then claim and run transcription and caption jobs until ``stop``."""
+    engines = Engines(SpeechConfig.from_settings(settings))
+    try:
+        with contextlib.suppress(JobFailed):  # no engine for it: each job says so
+            await engines.load(DEFAULT_LANGUAGE)
+
+        def choose(channel: Channel, job: Job) -> Record:
+            return partial(transcribe, engines, channel)
+
+        await run_worker(settings, stop, list(AI_KINDS), choose)
+    finally:
+        engines.close()
