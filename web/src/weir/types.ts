@@ -58,6 +58,7 @@ export interface CallResponse {
   backstage: boolean;
   recording: boolean;
   captioning: boolean;
+  transcribing?: boolean;
   blocked_user_ids: string[];
   created_at: string;
   ended_at?: string | null;
