@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     turn_static_auth_secret: str | None = Field(
         default=None, description="Secret shared with coturn (TURN REST API). Default: derived from the API secret.")
     turn_credential_ttl_seconds: int = Field(default=86_400, ge=60, description="Lifetime of TURN credentials.")
+    whisper_model: Path | None = Field(default=None, description="A faster-whisper (CTranslate2) model folder for "
+                                       "transcription; needs the speech-whisper extra. Never downloaded by Weir.")
+    vosk_model: Path | None = Field(default=None, description="A Vosk model folder for transcription; needs the "
+                                    "speech-vosk extra. Never downloaded by Weir.")
+    vosk_language: str = Field(default="en", description="The language of the Vosk model (a seed language code).")
 
     @property
     def resolved_database_url(self) -> str:

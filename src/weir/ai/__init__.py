@@ -1,1 +1,1 @@
-"""Weir's on-machine AI: speech to text (``speech``), the transcription and caption worker, translation hooks."""
+"""AI workers' building blocks: speech-to-text for transcription and closed captions."""
