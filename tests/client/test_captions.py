@@ -11,19 +11,18 @@ import asyncio
 import contextlib
 import json
 import os
-import shutil
 import signal
-import subprocess
 import wave
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
-import av
 import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from tests.ai import speech_corpus
+from tests.ai.speech_corpus import espeak, silence, speak
 from tests.client.media_helpers import MEDIA_WAIT, loopback_ice
 from tests.conftest import RunningServer
 from tests.sfu.rtc_peers import eventually
@@ -35,17 +34,15 @@ from weir.client import (
     StreamVideo,
     TrackOption,
 )
-from weir.client.media.synthetic import AUDIO_RATE
 from weir.protocol import events as ev
 from weir.server import AsyncClient
 from weir.store.tables import EgressJobRow
 
-ESPEAK = shutil.which("espeak-ng", path=os.environ.get("WEIR_SPEECH_TOOLS", "/usr/bin"))
 pytestmark = [pytest.mark.usefixtures("loopback_ice"),
-              pytest.mark.skipif(ESPEAK is None, reason="espeak-ng is missing: run scripts/speech-tools.sh")]
+              pytest.mark.skipif(espeak() is None, reason="espeak-ng is missing: run scripts/speech-tools.sh")]
 SENTENCES = {"alice": ("the weather is nice today",), "bob": ("good morning everyone",)}
-VOICES = {"alice": "en-us", "bob": "en-us+f3"}
-PAUSE_S = 1.2  # after each sentence: more than the 700 ms of silence that ends a caption
+VOICES = dict(zip(SENTENCES, speech_corpus.VOICES, strict=True))
+PAUSE_MS = 1200  # after each sentence: more than the 700 ms of silence that ends a caption
 SPEECH_WAIT = 3 * MEDIA_WAIT  # the speech engine shares 2 loaded cores with the media
 Clients = Callable[..., Awaitable[StreamVideo]]
 __all__ = ["loopback_ice"]  # a fixture
@@ -58,37 +55,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
         yield running
 
 
-def spoken(text: str, voice: str, path: Path) -> bytes:
-    """espeak-ng saying ``text``, as the synthetic tone's samples are (s16 mono at ``AUDIO_RATE``): a
-    microphone switched from one to the other keeps its encoder."""
-    subprocess.run([str(ESPEAK), "-v", voice, "-w", str(path), text], check=True)
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=AUDIO_RATE)
-    with av.open(str(path)) as container:
-        frames = [out for frame in container.decode(audio=0) for out in resampler.resample(frame)]
-    frames += resampler.resample(None)
-    return b"".join(bytes(f.planes[0])[: f.samples * 2] for f in frames)
-
-
 @pytest.fixture(scope="module")
 def speech(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Each speaker's sentences as one WAV file, a pause between them and after the last."""
+    """Each speaker's sentences as one WAV file, a pause after each; and a second of silence."""
     directory = tmp_path_factory.mktemp("speech")
+    samples = {speaker: b"".join(speak(text, VOICES[speaker]) + silence(PAUSE_MS) for text in sentences)
+               for speaker, sentences in SENTENCES.items()}
     files = {}
-    for speaker, sentences in SENTENCES.items():
-        pause = bytes(int(AUDIO_RATE * PAUSE_S) * 2)
-        samples = b"".join(spoken(text, VOICES[speaker], directory / "part.wav") + pause for text in sentences)
-        files[speaker] = directory / f"{speaker}.wav"
-        with wave.open(str(files[speaker]), "wb") as out:
+    for name, pcm in {**samples, "silence": silence(1000)}.items():
+        files[name] = directory / f"{name}.wav"
+        with wave.open(str(files[name]), "wb") as out:
             out.setnchannels(1)
             out.setsampwidth(2)
-            out.setframerate(AUDIO_RATE)
-            out.writeframes(samples)
-    files["silence"] = directory / "silence.wav"
-    with wave.open(str(files["silence"]), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(AUDIO_RATE)
-        out.writeframes(bytes(AUDIO_RATE * 2))
+            out.setframerate(16_000)
+            out.writeframes(pcm)
     return files
 
 

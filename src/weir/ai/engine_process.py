@@ -5,15 +5,22 @@ The functions run in the child of ``Engines``' process pool; each language's eng
 
 from __future__ import annotations
 
-from weir.ai.speech.engine import SpeechConfig, SpeechEngine, engine_for
+from weir.ai.speech import SpeechConfig, SpeechEngine, UnsupportedLanguage, engine_for
 
 _loaded: dict[str, SpeechEngine] = {}
 
 
+class NoEngine(Exception):
+    """``UnsupportedLanguage`` as it crosses back to the worker (its message; the engines stay here)."""
+
+
 def load(language: str, config: SpeechConfig) -> None:
-    """Load the engine for ``language`` (raises ``UnsupportedLanguage``)."""
+    """Load the engine for ``language`` (raises ``NoEngine``)."""
     if language not in _loaded:
-        _loaded[language] = engine_for(language, config)
+        try:
+            _loaded[language] = engine_for(language, config)
+        except UnsupportedLanguage as error:
+            raise NoEngine(str(error)) from None
 
 
 def transcribe(language: str, config: SpeechConfig, pcm: bytes) -> str:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import av
 from av import AudioFrame
 
-from weir.ai.speech.segmenter import Segment, Segmenter
+from weir.ai.speech import Segment, Segmenter
 from weir.client.media.sinks import FrameStream
 
 RATE = 16000

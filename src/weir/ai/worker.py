@@ -22,7 +22,7 @@ import httpx
 
 from weir.ai import engine_process
 from weir.ai.listener import FRAME_BACKLOG, Listener, Utterance
-from weir.ai.speech.engine import SpeechConfig, UnsupportedLanguage
+from weir.ai.speech import SpeechConfig
 from weir.ai.transcript import Transcript
 from weir.client import SfuTrackType, StreamVideo, StreamVideoOptions, User
 from weir.config import Settings
@@ -50,7 +50,7 @@ class Engines:
             return
         try:
             await asyncio.get_running_loop().run_in_executor(self.pool, engine_process.load, language, self.config)
-        except UnsupportedLanguage as error:
+        except engine_process.NoEngine as error:
             raise JobFailed(str(error)) from error
         self.ready.add(language)
 
