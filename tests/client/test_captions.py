@@ -182,5 +182,11 @@ async def test_captions_and_transcripts_of_two_speakers_and_their_failures(
     assert "stopped responding" in (of(heard, ev.CallTranscriptionFailedEvent)[-1].error or "")
     kept = await transcript(alice, 2)
     assert [json.dumps(line) for line in kept[:len(chunks)]] == chunks
+    async with AsyncClient(server.api_key, server.api_secret, server.base_url) as weir:
+        listed = (await weir.video.call("default", alice.id).list_transcriptions()).data["transcriptions"]
+    first = (await alice.list_transcriptions())[0]
+    assert [t["filename"] for t in listed] == [t.filename for t in await alice.list_transcriptions()]
+    await alice.delete_transcription(first.session_id, first.filename)
+    assert [t.filename for t in await alice.list_transcriptions()] == [listed[1]["filename"]]
     with contextlib.suppress(Exception):
         await alice.leave()
