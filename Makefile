@@ -9,7 +9,7 @@ WEB_BUILD  := src/weir/web_dist/index.html
 WEB_SOURCES := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json \
                src/weir/protocol/sfu.schema.json
 
-.PHONY: run check test install web screenshots postgres bench-api bench-events bench-sfu bench-sfu-e2e bench-join bench-recording bench-recovery soak fuzz migration clean
+.PHONY: run check test install web screenshots postgres bench-api bench-events bench-sfu bench-sfu-e2e bench-join bench-recording bench-recovery bench-transcription soak fuzz migration clean
 
 run: $(STAMP) $(WEB_BUILD)
 	$(VENV)/bin/weir serve --dev
@@ -93,3 +93,8 @@ migration: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .weir .pytest_cache web/node_modules src/weir/web_dist
+
+# Speech-to-text on the fixed 10-sentence set (bench/transcription.py): each configured engine's realtime factor,
+# word error rate and caption latency (WEIR_WHISPER_MODEL / WEIR_VOSK_MODEL add engines; docs/transcription.md).
+bench-transcription: $(STAMP)
+	WEIR_ESPEAK=$$(scripts/speech-tools.sh) PYTHONPATH=. $(PY) bench/transcription.py
