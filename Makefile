@@ -9,7 +9,7 @@ WEB_BUILD  := src/weir/web_dist/index.html
 WEB_SOURCES := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json \
                src/weir/protocol/sfu.schema.json
 
-.PHONY: run check test install web screenshots postgres bench-api bench-events bench-sfu bench-sfu-e2e bench-join bench-recording bench-recovery bench-noise bench-broadcast soak fuzz migration clean
+.PHONY: run check test install web screenshots postgres bench-api bench-events bench-sfu bench-sfu-e2e bench-join bench-recording bench-recovery bench-noise bench-broadcast bench-transcription soak fuzz migration clean
 
 run: $(STAMP) $(WEB_BUILD)
 	$(VENV)/bin/weir serve --dev
@@ -24,7 +24,7 @@ check: $(STAMP) $(NODE_STAMP)
 test: check $(STAMP) $(WEB_BUILD)
 	WEIR_TEST_POSTGRES_URL=$$(scripts/postgres.sh) WEIR_CHROMIUM=$$(scripts/chromium.sh) WEIR_GSTREAMER=$$(scripts/gstreamer.sh) \
 	  WEIR_TURNSERVER=$$(scripts/coturn.sh) WEIR_NFT=$$(scripts/nftables.sh) WEIR_EGRESS_TOOLS=$$(scripts/egress-tools.sh) \
-	  WEIR_AZURITE=$$(scripts/azurite.sh) \
+	  WEIR_AZURITE=$$(scripts/azurite.sh) WEIR_ESPEAK=$$(scripts/speech-tools.sh) \
 	  $(PY) -m pytest -q
 
 install: $(STAMP)
@@ -102,3 +102,8 @@ migration: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .weir .pytest_cache web/node_modules src/weir/web_dist
+
+# Speech-to-text on the fixed 10-sentence set (bench/transcription.py): each configured engine's realtime factor,
+# word error rate and caption latency (WEIR_WHISPER_MODEL / WEIR_VOSK_MODEL add engines; docs/transcription.md).
+bench-transcription: $(STAMP)
+	WEIR_ESPEAK=$$(scripts/speech-tools.sh) PYTHONPATH=. $(PY) bench/transcription.py

@@ -34,6 +34,7 @@ os.environ["WEIR_SFU_WORKERS"] = "0"
 os.environ["WEIR_EGRESS_WORKERS"] = "0"  # recording tests start their own server with a worker
 os.environ["WEIR_INGRESS_RTMP_PORT"] = "0"  # ingress tests start their own server with the RTMP listener
 os.environ["WEIR_INGRESS_SRT_PORT"] = "0"  # and the SRT one
+os.environ["WEIR_AI_WORKERS"] = "0"  # so do the transcription tests
 
 
 def free_port() -> int:

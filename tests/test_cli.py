@@ -102,6 +102,18 @@ def test_call_recording_commands(weir: Run, uid: Callable[[str], str]) -> None:
     assert "no recording" in weir("call", "stop-recording", cid, expect=1).stderr
 
 
+def test_call_transcription_commands(weir: Run, uid: Callable[[str], str]) -> None:
+    cid = f"default:{uid('tr')}"
+    weir("call", "create", cid, "--created-by", uid("owner"))
+    assert "Transcribing" in weir("call", "start-transcription", cid, "--language", "fr", "--captions").stdout
+    call = output_json(weir("call", "get", cid))["call"]
+    assert call["transcribing"] is True and call["captioning"] is True  # no worker runs here: the jobs wait
+    assert "Stopping" in weir("call", "stop-transcription", cid).stdout
+    assert output_json(weir("call", "get", cid))["call"]["captioning"] is False
+    assert "Transcriptions (0)" in weir("call", "transcriptions", cid).stdout
+    assert "no transcription" in weir("call", "stop-transcription", cid, expect=1).stderr
+
+
 def test_user_upsert_query_delete(weir: Run, uid: Callable[[str], str]) -> None:
     alice, bob = uid("alice"), uid("bob")
     user = output_json(weir("user", "upsert", alice, "--name", "Alice", "--role", "admin", "--team", "red",

@@ -72,6 +72,8 @@ class Settings(BaseSettings):
         "(recordings). Default: http://<host>:<port>.")
     egress_workers: int = Field(default=1, ge=0, le=16, description="Recording worker processes `weir serve` "
                                 "starts (0: none; run `weir worker egress` yourself).")
+    ai_workers: int = Field(default=1, ge=0, le=16, description="Transcription and caption worker processes "
+                            "`weir serve` starts (0: none; run `weir worker ai` yourself).")
     egress_lease_seconds: float = Field(default=10, ge=1, le=300, description="A recording whose worker sends no "
                                         "sign of life for this long fails, keeping what it wrote.")
     recording_url_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=60, description="How long the signed URLs "
@@ -112,6 +114,11 @@ class Settings(BaseSettings):
     turn_static_auth_secret: str | None = Field(
         default=None, description="Secret shared with coturn (TURN REST API). Default: derived from the API secret.")
     turn_credential_ttl_seconds: int = Field(default=86_400, ge=60, description="Lifetime of TURN credentials.")
+    whisper_model: Path | None = Field(default=None, description="A faster-whisper (CTranslate2) model folder for "
+                                       "transcription; needs the speech-whisper extra. Never downloaded by Weir.")
+    vosk_model: Path | None = Field(default=None, description="A Vosk model folder for transcription; needs the "
+                                    "speech-vosk extra. Never downloaded by Weir.")
+    vosk_language: str = Field(default="en", description="The language of the Vosk model (a seed language code).")
 
     @property
     def resolved_database_url(self) -> str:

@@ -3,18 +3,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import RunningServer
-from tests.web.conftest import PHONE, Pages, by_user, is_png, join_call, screenshot_dir
+from tests.test_transcriptions import claim
+from tests.web.conftest import PHONE, Pages, by_user, is_png, join_call, off_loop, screenshot_dir
+from weir.ai.transcript import Transcript
+from weir.domain.egress_tokens import create_worker_token
 from weir.egress.composite import CompositeSpec, layout_url
+from weir.egress.delivery import deliver, job_files, work_dir
 
 # What a screen looks like does not depend on the database: these run on SQLite only.
 pytestmark = pytest.mark.parametrize("web_server", ["sqlite"], indirect=True)
@@ -174,3 +182,54 @@ def test_recording_layout_page(pages: Pages, web_server: RunningServer, uid: Cal
     expect(recorder.locator("[data-testid=layout-tile]").first).to_have_attribute("data-kind", "screen_share")
     recorder.wait_for_function(PLAYING, timeout=30_000)
     shoot(recorder, "recording-layout-screen-share")
+
+
+def test_captions_overlay_and_transcripts(pages: Pages, web_server: RunningServer, uid: Callable[[str], str],
+                                          shoot: Callable[[Page, str], None]) -> None:
+    """The host turns captions on; the AI worker's captions (played here through its channel) show with the
+    speaker's name; a finished transcript is listed. A member without the capability sees no toggle."""
+    host_id, guest_id, call_id = uid("ada"), uid("grace"), uid("c")
+    cid = f"default:{call_id}"
+    host, guest = pages.signed_in(host_id, "/?theme=dark"), pages.signed_in(guest_id, "/?theme=dark")
+    for page, name in ((host, "Ada"), (guest, "Grace")):
+        page.get_by_test_id("display-name").fill(name)
+        join_call(page, "default", call_id)
+        expect(page.get_by_test_id("call-screen")).to_be_visible()
+    expect(guest.get_by_test_id("captions-toggle")).to_have_count(0)
+    toggle = host.get_by_test_id("captions-toggle")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "true", timeout=30_000)
+    settings = web_server.app.state.weir.settings
+    with httpx.Client(base_url=web_server.base_url + "/internal/egress") as channel:
+        def worker(path: str, **body: Any) -> dict[str, Any]:
+            token = create_worker_token(web_server.api_secret)
+            answer = channel.post(path, json={"worker_id": "web-ai", **body},
+                                  headers={"Authorization": f"Bearer {token}"})
+            answer.raise_for_status()
+            return answer.json()  # type: ignore[no-any-return]
+
+        job = claim(worker, cid, "closed_captions")
+        now = datetime.now(UTC)
+        for speaker, text in ((host_id, "shall we begin"), (guest_id, "yes the agenda is ready")):
+            worker(f"/{job['egress_id']}/captions", captions=[{"speaker_id": speaker, "text": text, "language": "en",
+                   "start_time": now.isoformat(), "end_time": (now + timedelta(seconds=2)).isoformat()}])
+        expect(guest.get_by_test_id("captions")).to_contain_text("Ada: shall we begin", timeout=30_000)
+        expect(guest.get_by_test_id("captions")).to_contain_text("Grace: yes the agenda is ready", timeout=30_000)
+        shoot(guest, "call-captions")
+
+        httpx.post(f"{web_server.base_url}/api/v1/video/call/default/{call_id}/start_transcription", json={},
+                   params={"api_key": web_server.api_key}, headers={"Authorization": web_server.token()})
+        job = claim(worker, cid, "transcription")
+        folder = work_dir(settings.data_dir, job["egress_id"])
+        folder.mkdir(parents=True)
+        Transcript(folder / "transcript.jsonl").write(now, now, host_id, "shall we begin")
+        stored = off_loop(lambda: asyncio.run(deliver(settings, None, cid, job["session_id"], job_files(folder),
+                                                      now)))
+        worker(f"/{job['egress_id']}/finish", error=None, files=[
+            {"filename": f.filename, "storage": f.storage, "key": f.key, "start_time": f.start_time.isoformat(),
+             "end_time": f.end_time.isoformat()} for f in stored])
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "false", timeout=30_000)
+    host.get_by_test_id("transcriptions-open").click()
+    expect(host.get_by_test_id("transcription")).to_have_text("transcript.jsonl", timeout=30_000)
+    shoot(host, "call-transcripts")

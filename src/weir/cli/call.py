@@ -1,4 +1,5 @@
-"""``weir call get|create|end|query|start-recording|stop-recording|recordings``: inspect and manage calls."""
+"""``weir call get|create|end|query|start-recording|stop-recording|recordings|start-transcription|...``: inspect and
+manage calls."""
 
 from __future__ import annotations
 
@@ -106,6 +107,33 @@ def recordings(ctx: typer.Context, cid: Cid) -> None:
         response = _call(client, cid).list_recordings()
     rows = [[r["filename"], r["recording_type"], r["start_time"], r["url"]] for r in response.data["recordings"]]
     print_table(f"Recordings ({len(rows)})", ["File", "Type", "Started", "URL"], rows)
+
+
+@app.command("start-transcription")
+def start_transcription(ctx: typer.Context, cid: Cid, language: Annotated[
+        str | None, typer.Option(help="The spoken language (default: the call's).")] = None,
+        captions: Annotated[bool, typer.Option(help="Also caption the call live.")] = False) -> None:
+    """Start transcribing a call (the transcript follows, in `weir call transcriptions`)."""
+    with session(ctx) as client:
+        _call(client, cid).start_transcription(language, enable_closed_captions=captions or None)
+    typer.echo(f"Transcribing {cid}")
+
+
+@app.command("stop-transcription")
+def stop_transcription(ctx: typer.Context, cid: Cid) -> None:
+    """Stop transcribing a call (and its captions)."""
+    with session(ctx) as client:
+        _call(client, cid).stop_transcription(stop_closed_captions=True)
+    typer.echo(f"Stopping the transcription of {cid}")
+
+
+@app.command()
+def transcriptions(ctx: typer.Context, cid: Cid) -> None:
+    """List a call's transcripts (JSONL) with their signed URLs."""
+    with session(ctx) as client:
+        response = _call(client, cid).list_transcriptions()
+    rows = [[t["filename"], t["start_time"], t["url"]] for t in response.data["transcriptions"]]
+    print_table(f"Transcriptions ({len(rows)})", ["File", "Started", "URL"], rows)
 
 
 @app.command()

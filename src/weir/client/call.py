@@ -80,6 +80,7 @@ from weir.client.status import (
 )
 from weir.client.transitions import session_lost, status_after
 from weir.client.user import UserInfo
+from weir.domain.settings import SpeechSegmentConfig, TranscriptionLanguage
 from weir.protocol import events as ev
 from weir.protocol.call_actions import SendReactionResponse
 from weir.protocol.calls import (
@@ -100,6 +101,12 @@ from weir.protocol.recordings import (
     StartRecordingResponse,
 )
 from weir.protocol.sfu import events as sfu
+from weir.protocol.transcriptions import (
+    CallTranscription,
+    ListTranscriptionsResponse,
+    StartClosedCaptionsRequest,
+    StartTranscriptionRequest,
+)
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -163,6 +170,7 @@ class Call:
         self.connect_options = CallConnectOptions()
         self._watched_on: str | None = None
         self._reaction_timers: dict[str, asyncio.TimerHandle] = {}
+        self._caption_timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._former_sessions: set[str] = set()  # this client's sessions that a rejoin replaced
         children = _Children(self)
@@ -227,9 +235,10 @@ class Call:
         """The client disconnects: pending refreshes, leaves and reaction timers are dropped."""
         for task in self._tasks:
             task.cancel()
-        for timer in self._reaction_timers.values():
-            timer.cancel()
-        self._reaction_timers.clear()
+        for timers in (self._reaction_timers, self._caption_timers):
+            for timer in timers.values():
+                timer.cancel()
+            timers.clear()
 
     # --- events -----------------------------------------------------------------------------------------
     def _handle_event(self, event: ev.Event) -> None:
@@ -246,6 +255,8 @@ class Call:
     def _react(self, before: CallState, after: CallState, event: ev.Event) -> None:
         if isinstance(event, ev.CallReactionEvent):
             self._schedule_dismiss(event.reaction)
+        elif isinstance(event, ev.ClosedCaptionEvent):
+            self._schedule_caption_expiry(str(event.closed_caption["id"]))
         elif isinstance(event, ev.PermissionRequestEvent) and self.on_permission_request is not None:
             try:
                 result = self.on_permission_request(event)
@@ -292,6 +303,17 @@ class Call:
         self._update(replace(state, call_participants=tuple(
             replace(p, reaction=None) if p.user_id == user_id and p.reaction is reaction else p
             for p in state.call_participants)))
+
+    def _schedule_caption_expiry(self, caption_id: str) -> None:
+        """A caption leaves ``closed_captions`` after the preferences' ``closed_captions_visibility_duration_ms``."""
+        delay = self.state.value.preferences.closed_captions_visibility_duration_ms / 1000
+        self._caption_timers[caption_id] = asyncio.get_running_loop().call_later(
+            delay, self._expire_caption, caption_id)
+
+    def _expire_caption(self, caption_id: str) -> None:
+        self._caption_timers.pop(caption_id, None)
+        state = self.state.value
+        self._update(replace(state, closed_captions=tuple(c for c in state.closed_captions if c.id != caption_id)))
 
     # --- reading and creating ---------------------------------------------------------------------------
     async def get(self, *, members_limit: int | None = None, watch: bool = True) -> CallStateResponse:
@@ -440,6 +462,39 @@ class Call:
 
     async def delete_recording(self, session: str, filename: str) -> None:
         await self._owner.request("DELETE", f"{self._path}/{session}/recordings/{filename}", Empty)
+
+    # --- transcription and closed captions ----------------------------------------------------------------
+    async def start_transcription(self, language: TranscriptionLanguage | None = None,
+                                  enable_closed_captions: bool = False,
+                                  transcription_external_storage: str | None = None) -> None:
+        """Transcribe the call on the server (``start-transcription-call``); ``call.transcription_ready`` brings
+        the JSONL transcript once it stops."""
+        body = StartTranscriptionRequest(language=language, enable_closed_captions=enable_closed_captions,
+                                         transcription_external_storage=transcription_external_storage)
+        await self._post("/start_transcription", Empty, body.model_dump(exclude_none=True))
+
+    async def stop_transcription(self, stop_closed_captions: bool = False) -> None:
+        await self._post("/stop_transcription", Empty, {"stop_closed_captions": stop_closed_captions})
+
+    async def start_closed_captions(self, language: TranscriptionLanguage | None = None,
+                                    enable_transcription: bool = False,
+                                    speech_segment_config: SpeechSegmentConfig | None = None) -> None:
+        """Live captions (``start-closed-captions-call``): ``call.closed_caption`` events, and the newest few in
+        ``state.closed_captions``."""
+        body = StartClosedCaptionsRequest(language=language, enable_transcription=enable_transcription,
+                                          speech_segment_config=speech_segment_config)
+        await self._post("/start_closed_captions", Empty, body.model_dump(exclude_none=True))
+
+    async def stop_closed_captions(self, stop_transcription: bool = False) -> None:
+        await self._post("/stop_closed_captions", Empty, {"stop_transcription": stop_transcription})
+
+    async def list_transcriptions(self) -> list[CallTranscription]:
+        """The call's transcripts (JSONL), each at a signed URL that expires."""
+        return (await self._owner.request("GET", self._path + "/transcriptions",
+                                          ListTranscriptionsResponse)).transcriptions
+
+    async def delete_transcription(self, session: str, filename: str) -> None:
+        await self._owner.request("DELETE", f"{self._path}/{session}/transcriptions/{filename}", Empty)
 
     # --- ringing ----------------------------------------------------------------------------------------
     def _start_ringing(self, video: bool) -> None:

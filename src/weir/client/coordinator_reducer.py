@@ -16,6 +16,7 @@ from weir.client.snapshot import (
 )
 from weir.client.state import CallState
 from weir.protocol import events as ev
+from weir.protocol.transcriptions import CallClosedCaption
 
 # Events that carry no call but switch one of its flags (egress workers emit them).
 FLAGS: dict[str, tuple[str, bool]] = {
@@ -84,6 +85,13 @@ def _reaction(state: CallState, event: ev.CallReactionEvent) -> CallState:
         replace(p, reaction=event.reaction) if p.user_id == sender else p for p in state.call_participants))
 
 
+def _caption(state: CallState, event: ev.ClosedCaptionEvent) -> CallState:
+    """The caption joins the queue, which keeps the newest ``closed_captions_visible_captions``."""
+    keep = max(state.preferences.closed_captions_visible_captions, 0)
+    captions = (*state.closed_captions, CallClosedCaption.model_validate(event.closed_caption))
+    return replace(state, closed_captions=captions[len(captions) - keep:] if keep else ())
+
+
 def _broadcast_started(state: CallState, event: ev.CallHLSBroadcastingStartedEvent) -> CallState:
     return replace(state, is_broadcasting=True, egress=event.hls_playlist_url)
 
@@ -97,6 +105,7 @@ HANDLERS: dict[type[ev.Event], Callable[[CallState, ev.Event], CallState]] = {
     ev.UpdatedCallPermissionsEvent: _permissions,  # type: ignore[dict-item]
     ev.CallReactionEvent: _reaction,  # type: ignore[dict-item]
     ev.CallHLSBroadcastingStartedEvent: _broadcast_started,  # type: ignore[dict-item]
+    ev.ClosedCaptionEvent: _caption,  # type: ignore[dict-item]
 }
 
 

@@ -16,6 +16,7 @@ from weir.client.preferences import CallPreferences
 from weir.client.status import CallStatus, CallStatusIdle, CallStatusIncoming, CallStatusOutgoing
 from weir.protocol.calls import MemberResponse, PinResponse
 from weir.protocol.events import Reaction
+from weir.protocol.transcriptions import CallClosedCaption
 from weir.protocol.users import UserResponse
 
 
@@ -114,6 +115,7 @@ class CallState:
     is_broadcasting: bool = False
     is_transcribing: bool = False
     is_captioning: bool = False
+    closed_captions: tuple[CallClosedCaption, ...] = ()  # the newest few, each for a while (the preferences)
     is_backstage: bool = False
     is_audio_processing: bool = False
     video_input_device: Any = None

@@ -67,6 +67,7 @@ def create_app(settings: Settings) -> FastAPI:
     egress = EgressWorkers(settings)
     ingress = IngressWorker(settings)
     db.info[INGRESS_INFO] = ingress_bases(settings)
+    ai = EgressWorkers(settings, "weir.ai.process", settings.ai_workers)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -85,11 +86,13 @@ def create_app(settings: Settings) -> FastAPI:
         uploads.start()
         egress.start()
         ingress.start()
+        ai.start()
         try:
             yield
         finally:
             await ingress.stop()
             await egress.stop()
+            await ai.stop()
             await reaper.stop()
             await uploads.stop()
             await sfu.stop()
@@ -121,6 +124,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.sfu_placement = sfu.placement
     app.state.sfu = sfu  # tests look inside (the in-process SFU's sessions)
     app.state.egress = egress  # tests look inside (the recording workers)
+    app.state.ai = ai  # (and the transcription workers)
     for router in sfu.routers():
         app.include_router(router)
     app.include_router(whip_router(sfu.entry))

@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,12 +25,16 @@ from weir.egress.delivery import FinishedFile, content_type, salvage, work_dir
 from weir.protocol import events as ev
 from weir.protocol.errors import APIError, ErrorCode, input_error
 from weir.protocol.recordings import RecordingType
+from weir.protocol.transcriptions import AI_KINDS
 from weir.storage.base import DEFAULT_STORAGE
 from weir.storage.registry import select_storage
 from weir.storage.uploads import Upload, queue_upload
 from weir.store.db import after_commit
 from weir.store.sessions import new_id
 from weir.store.tables import CallRow, CallTypeRow, EgressJobRow, ExternalStorageRow, RecordingRow
+
+if TYPE_CHECKING:
+    from weir.coordinator.transcriber import Transcriber
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +62,8 @@ class Recorder:
         query = select(EgressJobRow).where(EgressJobRow.call_cid == self.call.cid, EgressJobRow.status.in_(ACTIVE))
         if recording_type is not None:
             query = query.where(EgressJobRow.recording_type == recording_type)
+        else:  # the transcription and caption jobs are the Transcriber's
+            query = query.where(EgressJobRow.recording_type.not_in(AI_KINDS))
         return list((await self.session.scalars(query.order_by(EgressJobRow.created_at))).all())
 
     async def start(self, recording_type: JobType, settings: dict[str, Any], external_storage: str | None,
@@ -68,31 +74,17 @@ class Recorder:
             raise APIError(ErrorCode.CONFLICT, f"a {recording_type} recording of this call is already running")
         if recording_type == "frame" and (settings.get("frame_recording") or {}).get("mode") == "disabled":
             raise APIError(ErrorCode.NOT_ALLOWED, "frame recording is disabled for this call")
-        external_storage = await self._storage(external_storage)
+        external_storage = await storage_for(self.session, self.call, external_storage, "recording_external_storage")
         section = settings.get(SETTINGS_KEY[recording_type]) or {}
         options = {k: section[k] for k in OPTIONS if k in section}
         job = EgressJobRow(id=new_id(), call_cid=self.call.cid, session_id=self.call.current_session_id,
                            recording_type=recording_type, status="pending", trigger=trigger,
                            external_storage=external_storage, options=options, created_at=now())
         self.session.add(job)
-
-        async def wake_workers() -> None:
-            async with self.weir.egress_jobs:
-                self.weir.egress_jobs.notify_all()
-
-        after_commit(self.session, wake_workers)
+        wake_workers(self.weir, self.session)
         self._set_status(recording_type, "running")
         await self._emit(ev.CallRecordingStartedEvent, job)
         return job
-
-    async def _storage(self, requested: str | None) -> str | None:
-        """The external storage the recording goes to (None: Weir's own): the request's, else the call type's."""
-        call_type = await self.session.get(CallTypeRow, self.call.type)
-        name = select_storage(requested, call_type.external_storage if call_type is not None else None)
-        if name is not None and await self.session.get(ExternalStorageRow, name) is None:
-            field = "recording_external_storage" if requested == name else "external_storage (of the call type)"
-            raise input_error(field, f"no external storage named '{name}'")
-        return name
 
     async def stop(self, recording_type: str | None, *, required: bool = True,
                    frames: bool = False) -> list[EgressJobRow]:
@@ -116,19 +108,7 @@ class Recorder:
         """A worker is done with ``job`` (or died: ``error``); its files become recordings."""
         if job.status not in ACTIVE:
             return
-        session_id = job.session_id or self.call.current_session_id or job.id
-        rows = [RecordingRow(
-            id=new_id(), call_cid=self.call.cid, session_id=session_id, egress_id=job.id,
-            recording_type=job.recording_type, filename=file.filename, storage=file.storage, key=file.key,
-            start_time=file.start_time, end_time=file.end_time, created_at=now()) for file in files]
-        self.session.add_all(rows)
-        uploading = [row for row in rows if row.storage != DEFAULT_STORAGE]
-        for row in uploading:  # the file stays in the job's folder until its store has it (then: ``uploaded``)
-            queue_upload(self.session, work_dir(self.weir.settings.data_dir, job.id) / row.filename, row.storage,
-                         row.key, content_type(row.filename))
-        if uploading:
-            wake_uploads(self.weir, self.session)
-        await self.session.flush()
+        rows = await store_files(self.weir, self.session, self.call, job, files)
         job.status, job.ended_at, job.error = ("failed" if error else "completed"), now(), error
         if error:
             self._set_status(job.recording_type, "failed")
@@ -176,6 +156,51 @@ def wake_uploads(weir: Services, session: AsyncSession) -> None:
         after_commit(session, wake_queue)
 
 
+def wake_workers(weir: Services, session: AsyncSession) -> None:
+    """Once the transaction commits, the workers waiting for a job look again."""
+    async def wake() -> None:
+        async with weir.egress_jobs:
+            weir.egress_jobs.notify_all()
+
+    after_commit(session, wake)
+
+
+async def storage_for(session: AsyncSession, call: CallRow, requested: str | None, field: str) -> str | None:
+    """The external storage a job's files go to (None: Weir's own): the request's, else the call type's."""
+    call_type = await session.get(CallTypeRow, call.type)
+    name = select_storage(requested, call_type.external_storage if call_type is not None else None)
+    if name is not None and await session.get(ExternalStorageRow, name) is None:
+        field = field if requested == name else "external_storage (of the call type)"
+        raise input_error(field, f"no external storage named '{name}'")
+    return name
+
+
+async def store_files(weir: Services, session: AsyncSession, call: CallRow, job: EgressJobRow,
+                      files: list[FinishedFile]) -> list[RecordingRow]:
+    """A finished job's files as ``recordings`` rows; those for an external storage join the upload queue."""
+    session_id = job.session_id or call.current_session_id or job.id
+    rows = [RecordingRow(
+        id=new_id(), call_cid=call.cid, session_id=session_id, egress_id=job.id,
+        recording_type=job.recording_type, filename=file.filename, storage=file.storage, key=file.key,
+        start_time=file.start_time, end_time=file.end_time, created_at=now()) for file in files]
+    session.add_all(rows)
+    uploading = [row for row in rows if row.storage != DEFAULT_STORAGE]
+    for row in uploading:  # the file stays in the job's folder until its store has it (then: ``uploaded``)
+        queue_upload(session, work_dir(weir.settings.data_dir, job.id) / row.filename, row.storage,
+                     row.key, content_type(row.filename))
+    if uploading:
+        wake_uploads(weir, session)
+    await session.flush()
+    return rows
+
+
+def job_owner(weir: Services, session: AsyncSession, call: CallRow, job: EgressJobRow) -> Recorder | Transcriber:
+    """Who finishes ``job``: the Recorder, or the Transcriber for transcription and caption jobs."""
+    from weir.coordinator.transcriber import Transcriber  # it builds on this module
+
+    return Transcriber(weir, session, call) if job.recording_type in AI_KINDS else Recorder(weir, session, call)
+
+
 async def recording_url(weir: Services, storage: str, key: str) -> str:
     """A signed URL of a recording's file, from the store it is in."""
     store = await weir.stores.resolve(storage)
@@ -190,7 +215,7 @@ async def uploaded(weir: Services, upload: Upload) -> None:
         job = None if row is None else await session.get(EgressJobRow, row.egress_id)
         call = None if row is None else await session.get(CallRow, row.call_cid)
         if row is not None and job is not None and call is not None:
-            await Recorder(weir, session, call).ready(job, row)
+            await job_owner(weir, session, call, job).ready(job, row)
     with contextlib.suppress(OSError):
         upload.local_path.parent.rmdir()  # the job's folder, once its last upload is done (rmdir: only if empty)
 
@@ -237,7 +262,7 @@ class Reaper:
                 job.status = "failed"
                 return
             files = await salvage(self.weir.settings, job, call)
-            await Recorder(self.weir, session, call).finish(job, files, "the egress worker stopped responding")
+            await job_owner(self.weir, session, call, job).finish(job, files, "the egress worker stopped responding")
 
     async def _loop(self) -> None:
         while True:

@@ -159,8 +159,8 @@ class ThumbnailsSettings(Partial):
 
 
 class SpeechSegmentConfig(Partial):
-    max_speech_caption_ms: int | None = Field(default=None, ge=0)
-    silence_duration_ms: int | None = Field(default=None, ge=0)
+    max_speech_caption_ms: int | None = Field(default=None, ge=5000, le=10000)
+    silence_duration_ms: int | None = Field(default=None, ge=300, le=2000)
 
 
 class TranslationSettings(Partial):
@@ -248,7 +248,11 @@ def default_settings() -> dict[str, Any]:
             "max_duration_seconds": 0, "max_participants": 0, "max_participants_exclude_owner": False,
             "max_participants_exclude_roles": [],
         },
-        "transcription": {"mode": "available", "closed_caption_mode": "available", "language": "en"},
+        "transcription": {
+            "mode": "available", "closed_caption_mode": "available", "language": "en",
+            "speech_segment_config": {"max_speech_caption_ms": 9000, "silence_duration_ms": 700},
+            "translation": {"enabled": False, "languages": []},
+        },
         "ring": {
             "incoming_call_timeout_ms": 15000, "auto_cancel_timeout_ms": 15000, "missed_call_timeout_ms": 15000,
             "end_call_when_all_rejected": True,

@@ -1,7 +1,8 @@
-"""``weir serve``'s recording workers: ``WEIR_EGRESS_WORKERS`` processes, restarted when they exit.
+"""``weir serve``'s workers: ``WEIR_EGRESS_WORKERS`` recording processes and ``WEIR_AI_WORKERS`` transcription ones,
+restarted when they exit.
 
-Each is ``python -m weir.egress.process`` told the settings as one JSON line on stdin; the end of its stdin (our
-shutdown, or our death) is its signal to stop, so no worker outlives ``weir serve``.
+Each is ``python -m weir.egress.process`` (``weir.ai.process``) told the settings as one JSON line on stdin; the end
+of its stdin (our shutdown, or our death) is its signal to stop, so no worker outlives ``weir serve``.
 """
 
 from __future__ import annotations
@@ -19,25 +20,21 @@ RESTART_DELAY_SECONDS = 1.0
 
 
 class EgressWorkers:
-    MODULE = "weir.egress.process"
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, settings: Settings, module: str = "weir.egress.process", count: int | None = None) -> None:
+        self.settings, self.module = settings, module
+        self.count = settings.egress_workers if count is None else count
         self.env = dict(os.environ)  # as at start-up (ICE host addresses, for one)
         self.processes: list[asyncio.subprocess.Process] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
 
     def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._keep(i)) for i in range(self.count())]
-
-    def count(self) -> int:
-        return self.settings.egress_workers
+        self._tasks = [asyncio.create_task(self._keep(i)) for i in range(self.count)]
 
     async def _keep(self, index: int) -> None:
         while not self._stopping:
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", self.MODULE, stdin=asyncio.subprocess.PIPE, start_new_session=True,
+                sys.executable, "-m", self.module, stdin=asyncio.subprocess.PIPE, start_new_session=True,
                 env=self.env)
             self.processes.append(process)
             assert process.stdin is not None
@@ -46,7 +43,7 @@ class EgressWorkers:
             code = await process.wait()
             self.processes.remove(process)
             if not self._stopping:
-                log.warning("%s worker %d exited with %s: restarting", self.MODULE, index, code)
+                log.warning("%s worker %d exited with %s: restarting", self.module, index, code)
                 await asyncio.sleep(RESTART_DELAY_SECONDS)
 
     async def stop(self) -> None:

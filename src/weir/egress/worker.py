@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import socket
+from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -31,14 +32,19 @@ from weir.protocol.egress_channel import ClaimResponse
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 0.5  # after a failed claim (the coordinator is starting)
+Record = Callable[[Settings, Job, Path, asyncio.Event], Awaitable[None]]
+
+
+class JobFailed(Exception):
+    """A job that cannot go on, with the reason its events should give (as it is, not as a traceback)."""
 
 
 class Channel:
     """The coordinator's internal egress routes."""
 
-    def __init__(self, settings: Settings, worker_id: str) -> None:
+    def __init__(self, settings: Settings, worker_id: str, kinds: list[str] | None = None) -> None:
         assert settings.api_secret is not None
-        self.secret, self.worker_id = settings.api_secret, worker_id
+        self.secret, self.worker_id, self.kinds = settings.api_secret, worker_id, kinds
         # a claim waits up to 5 s for a job (routes/egress_internal.py)
         self.http = httpx.AsyncClient(base_url=public_base_url(settings) + "/internal/egress", timeout=30)
 
@@ -49,7 +55,7 @@ class Channel:
         return response.json()  # type: ignore[no-any-return]
 
     async def claim(self) -> Job | None:
-        return ClaimResponse.model_validate(await self.post("/claim")).job
+        return ClaimResponse.model_validate(await self.post("/claim", kinds=self.kinds)).job
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -91,7 +97,13 @@ async def record_composite(settings: Settings, job: Job, directory: Path, stop: 
     await render(spec, directory / f"rec_composite_{job.egress_id[:12]}.mp4", stop)
 
 
-async def run_job(settings: Settings, channel: Channel, job: Job) -> None:
+def recording_of(channel: Channel, job: Job) -> Record:
+    if job.recording_type == "frame":
+        return partial(record_frames, report=partial(channel.post, f"/{job.egress_id}/frame"))
+    return record_composite if job.recording_type == "composite" else record_tracks
+
+
+async def run_job(settings: Settings, channel: Channel, job: Job, record: Record) -> None:
     directory = work_dir(settings.data_dir, job.egress_id)
     directory.mkdir(parents=True, exist_ok=True)
     stop = asyncio.Event()
@@ -102,10 +114,13 @@ async def run_job(settings: Settings, channel: Channel, job: Job) -> None:
         while True:
             await asyncio.sleep(job.lease_seconds / 4)
             try:
-                status = (await channel.post(f"/{job.egress_id}/heartbeat"))["status"]
+                answer = await channel.post(f"/{job.egress_id}/heartbeat")
             except httpx.HTTPError as error:
                 log.warning("egress heartbeat failed: %s", error)
                 continue
+            status = answer["status"]
+            if answer.get("options") is not None:  # e.g. a new transcription language
+                job.options = answer["options"]
             if status != "running":
                 lost = status == "lost"
                 stop.set()
@@ -113,10 +128,10 @@ async def run_job(settings: Settings, channel: Channel, job: Job) -> None:
     beating = asyncio.create_task(heartbeat())
     error = None
     try:
-        record = record_composite if job.recording_type == "composite" else record_tracks
-        if job.recording_type == "frame":
-            record = partial(record_frames, report=partial(channel.post, f"/{job.egress_id}/frame"))
         await record(settings, job, directory, stop)
+    except JobFailed as failure:
+        log.warning("job %s failed: %s", job.egress_id, failure)
+        error = str(failure)
     except Exception as failure:  # noqa: BLE001 (any failure of a recording is reported, not raised)
         log.exception("recording %s failed", job.egress_id)
         error = f"recording failed: {failure!r}"
@@ -135,10 +150,12 @@ async def run_job(settings: Settings, channel: Channel, job: Job) -> None:
         beating.cancel()
 
 
-async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
-    """Claim and record jobs until ``stop`` is set."""
+async def run_worker(settings: Settings, stop: asyncio.Event, kinds: list[str] | None = None,
+                     choose: Callable[[Channel, Job], Record] = recording_of) -> None:
+    """Claim jobs (of ``kinds``; None: the recording kinds) and run each with what ``choose`` picks, until
+    ``stop`` is set."""
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
-    channel = Channel(settings, worker_id)
+    channel = Channel(settings, worker_id, kinds)
     jobs: set[asyncio.Task[None]] = set()
     try:
         while not stop.is_set():
@@ -157,7 +174,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
                     await asyncio.wait_for(stop.wait(), RETRY_SECONDS)
                 continue
             if job is not None:
-                task = asyncio.create_task(run_job(settings, channel, job))
+                task = asyncio.create_task(run_job(settings, channel, job, choose(channel, job)))
                 jobs.add(task)
                 task.add_done_callback(jobs.discard)
     finally:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from weir.egress.process import run_process
+from weir.egress.process import start
 from weir.ingress.worker import run_worker
 
 if __name__ == "__main__":
-    run_process("ingress", run_worker)
+    start(run_worker, "ingress")

@@ -3,13 +3,13 @@ when it exits (the recording workers' supervision)."""
 
 from __future__ import annotations
 
+from weir.config import Settings
 from weir.egress.supervisor import EgressWorkers
 
 __all__ = ["IngressWorker"]
 
 
 class IngressWorker(EgressWorkers):
-    MODULE = "weir.ingress.process"
-
-    def count(self) -> int:
-        return 1 if self.settings.ingress_rtmp_port or self.settings.ingress_srt_port else 0
+    def __init__(self, settings: Settings) -> None:
+        listening = bool(settings.ingress_rtmp_port or settings.ingress_srt_port)
+        super().__init__(settings, "weir.ingress.process", 1 if listening else 0)

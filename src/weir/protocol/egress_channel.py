@@ -13,6 +13,10 @@ class WorkerRequest(BaseModel):
     worker_id: str = Field(min_length=1, max_length=128)
 
 
+class ClaimRequest(WorkerRequest):
+    kinds: list[str] | None = Field(default=None, max_length=16)  # None: the recording kinds
+
+
 class ClaimedJob(BaseModel):
     egress_id: str
     call_cid: str
@@ -31,6 +35,7 @@ class ClaimResponse(BaseModel):
 
 class HeartbeatResponse(BaseModel):
     status: str  # running, stopping, or lost (another worker's, or over)
+    options: dict[str, Any] | None = None  # the job's options now (a call's new transcription language)
 
 
 class FinishedFileModel(BaseModel):
@@ -39,6 +44,18 @@ class FinishedFileModel(BaseModel):
     key: str
     start_time: datetime
     end_time: datetime
+
+
+class CaptionModel(BaseModel):
+    speaker_id: str = Field(min_length=1, max_length=255)
+    text: str = Field(min_length=1, max_length=5000)
+    start_time: datetime
+    end_time: datetime
+    language: str = Field(max_length=16)
+
+
+class CaptionsRequest(WorkerRequest):
+    captions: list[CaptionModel] = Field(max_length=100)
 
 
 class FinishRequest(WorkerRequest):

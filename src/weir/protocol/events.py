@@ -336,6 +336,7 @@ class CallClosedCaptionsStoppedEvent(CallEvent):
 
 class CallClosedCaptionsFailedEvent(CallEvent):
     type: Literal["call.closed_captions_failed"] = "call.closed_captions_failed"
+    error: str | None = None
 
 
 class ClosedCaptionEvent(CallEvent):

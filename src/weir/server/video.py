@@ -168,6 +168,33 @@ class Call(Group[R]):
     def delete_recording(self, session: str, filename: str) -> R:
         return self._send(Operation("DELETE", f"{self._path}/{segment(session)}/recordings/{segment(filename)}"))
 
+    def start_transcription(self, language: str | None = None, enable_closed_captions: bool | None = None,
+                            transcription_external_storage: str | None = None) -> R:
+        return self._send(Operation("POST", f"{self._path}/start_transcription", body(
+            language=language, enable_closed_captions=enable_closed_captions,
+            transcription_external_storage=transcription_external_storage)))
+
+    def stop_transcription(self, stop_closed_captions: bool | None = None) -> R:
+        return self._send(Operation("POST", f"{self._path}/stop_transcription",
+                                    body(stop_closed_captions=stop_closed_captions)))
+
+    def start_closed_captions(self, language: str | None = None, enable_transcription: bool | None = None,
+                              external_storage: str | None = None,
+                              speech_segment_config: dict[str, int] | None = None) -> R:
+        return self._send(Operation("POST", f"{self._path}/start_closed_captions", body(
+            language=language, enable_transcription=enable_transcription, external_storage=external_storage,
+            speech_segment_config=speech_segment_config)))
+
+    def stop_closed_captions(self, stop_transcription: bool | None = None) -> R:
+        return self._send(Operation("POST", f"{self._path}/stop_closed_captions",
+                                    body(stop_transcription=stop_transcription)))
+
+    def list_transcriptions(self) -> R:
+        return self._send(Operation("GET", f"{self._path}/transcriptions"))
+
+    def delete_transcription(self, session: str, filename: str) -> R:
+        return self._send(Operation("DELETE", f"{self._path}/{segment(session)}/transcriptions/{segment(filename)}"))
+
     def send_call_event(self, user_id: str, custom: Mapping[str, Any]) -> R:
         """A ``custom`` event from ``user_id`` to the call's members and watchers."""
         return self._send(Operation("POST", f"{self._path}/event", body(user_id=user_id, custom=custom)))

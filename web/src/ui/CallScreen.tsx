@@ -1,10 +1,12 @@
 // The active-call screen (the seed's StreamCallContent): header, participants in grid or spotlight layout,
 // warnings, controls, and the participants panel.
 
+import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import type { CallView } from "../weir/call";
 import { presetFor, type Layout, type Participant } from "../weir/participants";
 import type { CallSession, TrackKind } from "../weir/session";
+import { CaptionsControls, CaptionsOverlay, useCaptions } from "./Captions";
 import { Controls } from "./Controls";
 import { useStore } from "./hooks";
 import { t } from "./i18n";
@@ -36,6 +38,7 @@ export function CallScreen({ session, onLeave }: Props) {
   const media = useStore(session.media.state);
   const [layout, setLayout] = useState<Layout>("grid");
   const [panel, setPanel] = useState(false);
+  const captions = useCaptions(session);
   const tiles = tilesFor(view.participants, layout, session.call.type);
   const [main, ...rest] = tiles;
   return (
@@ -45,7 +48,9 @@ export function CallScreen({ session, onLeave }: Props) {
       data-call-cid={session.call.cid}
       data-layout={layout}
     >
-      <CallHeader view={view} />
+      <CallHeader view={view}>
+        <CaptionsControls session={session} captions={captions} />
+      </CallHeader>
       <Warnings session={session} view={view} />
       <PermissionRequests session={session} view={view} />
       <section class={`stage layout-${layout}`} data-testid={`layout-${layout}`}>
@@ -78,6 +83,7 @@ export function CallScreen({ session, onLeave }: Props) {
           </>
         )}
         {view.participants.length === 1 && <p class="hint">{t("call.waitingForOthers")}</p>}
+        <CaptionsOverlay captions={captions} />
       </section>
       {panel && <ParticipantsPanel session={session} view={view} />}
       <Controls
@@ -93,7 +99,7 @@ export function CallScreen({ session, onLeave }: Props) {
   );
 }
 
-export function CallHeader({ view }: { view: CallView }) {
+export function CallHeader({ view, children }: { view: CallView; children?: ComponentChildren }) {
   const started = view.call?.session?.started_at;
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
@@ -109,6 +115,7 @@ export function CallHeader({ view }: { view: CallView }) {
       </span>
       {started && <span data-testid="call-duration">{t("call.duration", { time })}</span>}
       <RecordingIndicator view={view} />
+      {children}
     </header>
   );
 }

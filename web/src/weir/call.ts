@@ -83,7 +83,7 @@ export class Call {
   constructor(
     readonly cid: string,
     readonly userId: string,
-    private readonly api: CoordinatorApi,
+    readonly api: CoordinatorApi,
     private readonly socket: CoordinatorSocket,
     readonly preferences: CallPreferences = DEFAULT_PREFERENCES,
   ) {

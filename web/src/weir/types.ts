@@ -64,6 +64,7 @@ export interface CallResponse {
   captioning: boolean;
   /** What the call's egress does; a type that never ran is absent. */
   egress?: { frame_recording?: { status: string } | null; [kind: string]: unknown };
+  transcribing?: boolean;
   blocked_user_ids: string[];
   created_at: string;
   ended_at?: string | null;

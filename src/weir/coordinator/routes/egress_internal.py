@@ -15,12 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.coordinator.auth import services
 from weir.coordinator.frames import frame_ready, frames_dir
-from weir.coordinator.recorder import Recorder, lease_deadline
+from weir.coordinator.recorder import job_owner, lease_deadline
+from weir.coordinator.transcriber import Transcriber, follow_language
 from weir.domain.clock import now
 from weir.domain.egress_tokens import create_egress_token, verify_worker_token
 from weir.egress.delivery import FinishedFile
 from weir.protocol.egress_channel import (
+    CaptionsRequest,
     ClaimedJob,
+    ClaimRequest,
     ClaimResponse,
     FinishRequest,
     FrameRequest,
@@ -28,6 +31,7 @@ from weir.protocol.egress_channel import (
     WorkerRequest,
 )
 from weir.protocol.errors import APIError, ErrorCode, input_error, not_found
+from weir.protocol.transcriptions import AI_KINDS
 from weir.store.tables import CallRow, EgressJobRow
 
 PREFIX = "/internal/egress"
@@ -54,7 +58,7 @@ CLAIM_WAIT_SECONDS = 5.0  # short enough not to hold up a shutdown
 
 
 @router.post("/claim", response_model=ClaimResponse)
-async def claim(request: Request, body: WorkerRequest) -> ClaimResponse:
+async def claim(request: Request, body: ClaimRequest) -> ClaimResponse:
     """The oldest pending job, waiting up to ``CLAIM_WAIT_SECONDS`` for one (a long poll: idle workers cost
     one request per wait, not a stream of polls)."""
     weir = services(request)
@@ -67,11 +71,13 @@ async def claim(request: Request, body: WorkerRequest) -> ClaimResponse:
     return await _claim(request, body)
 
 
-async def _claim(request: Request, body: WorkerRequest) -> ClaimResponse:
+async def _claim(request: Request, body: ClaimRequest) -> ClaimResponse:
     weir = services(request)
     lease = weir.settings.egress_lease_seconds
     async with weir.db.transaction() as session:
         query = select(EgressJobRow).where(EgressJobRow.status == "pending").order_by(EgressJobRow.created_at)
+        kind = EgressJobRow.recording_type
+        query = query.where(kind.in_(body.kinds) if body.kinds is not None else kind.not_in(AI_KINDS))
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         job = await session.scalar(query.limit(1))
@@ -96,7 +102,9 @@ async def heartbeat(request: Request, egress_id: str, body: WorkerRequest) -> He
         if job is None or job.worker_id != body.worker_id or job.status not in ("running", "stopping"):
             return HeartbeatResponse(status="lost")
         job.lease_until = lease_deadline(weir.settings.egress_lease_seconds)
-        return HeartbeatResponse(status=job.status)
+        if job.recording_type in AI_KINDS:
+            await follow_language(session, job)
+        return HeartbeatResponse(status=job.status, options=job.options)
 
 
 @router.post("/{egress_id}/finish", response_model=HeartbeatResponse)
@@ -113,7 +121,21 @@ async def finish(request: Request, egress_id: str, body: FinishRequest) -> Heart
             job.status = "failed"
             return HeartbeatResponse(status="lost")
         files = [FinishedFile(f.filename, f.storage, f.key, f.start_time, f.end_time) for f in body.files]
-        await Recorder(weir, session, call).finish(job, files, body.error)
+        await job_owner(weir, session, call, job).finish(job, files, body.error)
+        return HeartbeatResponse(status=job.status)
+
+
+@router.post("/{egress_id}/captions", response_model=HeartbeatResponse)
+async def captions(request: Request, egress_id: str, body: CaptionsRequest) -> HeartbeatResponse:
+    """A caption job's finished captions, sent to the call as ``call.closed_caption`` events."""
+    weir = services(request)
+    async with weir.db.transaction() as session:
+        job = await session.get(EgressJobRow, egress_id)
+        if job is None or job.worker_id != body.worker_id or job.status not in ("running", "stopping"):
+            return HeartbeatResponse(status="lost")
+        call = await session.get(CallRow, job.call_cid)
+        if call is not None:
+            await Transcriber(weir, session, call).caption(job, body.captions)
         return HeartbeatResponse(status=job.status)
 
 

@@ -10,11 +10,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.coordinator.auth import Caller, caller, services, user_caller
 from weir.coordinator.call_service import load_call
 from weir.coordinator.recorder import JobType, Recorder, recording_url
 from weir.coordinator.routes.calls import CallId, CallType
+from weir.coordinator.services import Services
 from weir.domain.capabilities import Capability
 from weir.egress.delivery import local_store
 from weir.protocol.common import Empty
@@ -121,7 +123,8 @@ async def list_recordings(
     weir = services(request)
     async with weir.db.read() as session:
         call, _ = await load_call(session, who, type, id)
-        rows = (await session.scalars(select(RecordingRow).where(RecordingRow.call_cid == call.cid)
+        rows = (await session.scalars(select(RecordingRow).where(RecordingRow.call_cid == call.cid,
+                                                                 RecordingRow.recording_type != "transcription")
                                       .order_by(RecordingRow.start_time, RecordingRow.filename))).all()
     return ListRecordingsResponse(recordings=[CallRecording(
         filename=row.filename, url=await recording_url(weir, row.storage, row.key), start_time=row.start_time,
@@ -139,22 +142,28 @@ async def delete_recording(
         call, access = await load_call(db_session, who, type, id)
         access.require(Capability.STOP_RECORD_CALL)
         row = await db_session.scalar(select(RecordingRow).where(
-            RecordingRow.call_cid == call.cid, RecordingRow.session_id == session, RecordingRow.filename == filename))
+            RecordingRow.call_cid == call.cid, RecordingRow.session_id == session, RecordingRow.filename == filename,
+            RecordingRow.recording_type != "transcription"))
         if row is None:
             raise not_found(f"recording {filename} of session {session}")
-        await db_session.delete(row)
-        waiting = (await db_session.scalars(select(UploadRow).where(
-            UploadRow.store_name == row.storage, UploadRow.key == row.key))).all()
-        for upload in waiting:  # not uploaded yet: it never will be, and its store has nothing to delete
-            await db_session.delete(upload)
-            after_commit(db_session, partial(asyncio.to_thread, pathlib.Path(upload.local_path).unlink, True))
-        if waiting:
-            return Empty()
-        try:  # inside the transaction: a store that refuses leaves the recording listed
-            await (await weir.stores.resolve(row.storage)).delete(row.key)
-        except StorageError as error:
-            raise APIError(ErrorCode.INTERNAL, f"the storage could not delete the file: {error}") from error
+        await delete_file(weir, db_session, row)
     return Empty()
+
+
+async def delete_file(weir: Services, db_session: AsyncSession, row: RecordingRow) -> None:
+    """A recording's (or transcript's) row, and its file: from its store, or from the upload queue."""
+    await db_session.delete(row)
+    waiting = (await db_session.scalars(select(UploadRow).where(
+        UploadRow.store_name == row.storage, UploadRow.key == row.key))).all()
+    for upload in waiting:  # not uploaded yet: it never will be, and its store has nothing to delete
+        await db_session.delete(upload)
+        after_commit(db_session, partial(asyncio.to_thread, pathlib.Path(upload.local_path).unlink, True))
+    if waiting:
+        return
+    try:  # inside the transaction: a store that refuses leaves the file listed
+        await (await weir.stores.resolve(row.storage)).delete(row.key)
+    except StorageError as error:
+        raise APIError(ErrorCode.INTERNAL, f"the storage could not delete the file: {error}") from error
 
 
 @files_router.get("/storage/local/{key:path}", summary="A file of Weir's own storage, at its signed URL",

@@ -1,0 +1,1 @@
+"""AI workers' building blocks: speech-to-text for transcription and closed captions."""

@@ -1,0 +1,192 @@
+"""Transcription and live captions through the real AI worker process (``weir serve`` starts it): two SDK
+participants speak espeak-ng sentences from WAV files; captions name the right speaker, the JSONL transcript holds
+every segment, an unsupported language fails clearly, and a killed worker fails with its saved chunks kept.
+
+One call serves every step (media and the speech engine are the slow part). The full sentence set and the word
+error rate are tests/ai's (the speech engines)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import wave
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.ai import speech_corpus
+from tests.ai.speech_corpus import espeak, silence, speak
+from tests.client.media_helpers import MEDIA_WAIT, loopback_ice
+from tests.conftest import RunningServer
+from tests.sfu.rtc_peers import eventually
+from tests.sfu.signaling_peers import running_sfu
+from weir.client import (
+    Call,
+    CallConnectOptions,
+    FileSource,
+    StreamVideo,
+    TrackOption,
+)
+from weir.protocol import events as ev
+from weir.server import AsyncClient
+from weir.store.tables import EgressJobRow
+
+pytestmark = [pytest.mark.usefixtures("loopback_ice"),
+              pytest.mark.skipif(espeak() is None, reason="espeak-ng is missing: run scripts/speech-tools.sh")]
+SENTENCES = {"alice": ("the weather is nice today",), "bob": ("good morning everyone",)}
+VOICES = dict(zip(SENTENCES, speech_corpus.VOICES, strict=True))
+PAUSE_MS = 1200  # after each sentence: more than the 700 ms of silence that ends a caption
+SPEECH_WAIT = 3 * MEDIA_WAIT  # the speech engine shares 2 loaded cores with the media
+Clients = Callable[..., Awaitable[StreamVideo]]
+__all__ = ["loopback_ice"]  # a fixture
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    with running_sfu("sqlite", tmp_path_factory.mktemp("weir-captions"), ai_workers=1,
+                     egress_lease_seconds=3) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Each speaker's sentences as one WAV file, a pause after each; and a second of silence."""
+    directory = tmp_path_factory.mktemp("speech")
+    samples = {speaker: b"".join(speak(text, VOICES[speaker]) + silence(PAUSE_MS) for text in sentences)
+               for speaker, sentences in SENTENCES.items()}
+    files = {}
+    for name, pcm in {**samples, "silence": silence(1000)}.items():
+        files[name] = directory / f"{name}.wav"
+        with wave.open(str(files[name]), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(16_000)
+            out.writeframes(pcm)
+    return files
+
+
+def silent(speech: dict[str, Path]) -> CallConnectOptions:
+    """A microphone sending silence, from a file as the speech will be (the encoder keeps its input format)."""
+    return CallConnectOptions(microphone=TrackOption.enabled(),
+                              audio_input_device=FileSource(speech["silence"], loop=True))
+
+
+async def running_job(server: RunningServer, cid: str, kind: str) -> str:
+    """The id of the call's job of ``kind`` once a worker runs it, and a moment for it to join the call."""
+    engine = create_async_engine(server.database_url)
+    try:
+        for _ in range(int(MEDIA_WAIT * 5)):
+            async with engine.connect() as db:
+                job_id = (await db.execute(select(EgressJobRow.id).where(
+                    EgressJobRow.call_cid == cid, EgressJobRow.recording_type == kind,
+                    EgressJobRow.status == "running"))).scalar()
+            if job_id is not None:
+                await asyncio.sleep(3)  # its hidden participant joins and subscribes
+                return job_id
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"no worker runs the {kind} of {cid}")
+    finally:
+        await engine.dispose()
+
+
+def collected(call: Call) -> list[ev.Event]:
+    events: list[ev.Event] = []
+    call.events.listen(events.append)
+    return events
+
+
+def of(events: list[ev.Event], kind: type[ev.Event]) -> list[ev.Event]:
+    return [e for e in events if isinstance(e, kind)]
+
+
+async def transcript(call: Call, count: int) -> list[dict[str, str]]:
+    """The lines of the call's newest transcript, once there are ``count`` transcripts."""
+    deadline = asyncio.get_running_loop().time() + SPEECH_WAIT
+    while len(files := await call.list_transcriptions()) < count:
+        assert asyncio.get_running_loop().time() < deadline, f"{count} transcripts never arrived"
+        await asyncio.sleep(0.3)
+    async with httpx.AsyncClient() as web:
+        body = (await web.get(files[-1].url)).text
+    return [json.loads(line) for line in body.splitlines()]
+
+
+async def test_captions_and_transcripts_of_two_speakers_and_their_failures(
+    server: RunningServer, clients: Clients, uid: Callable[[str], str], speech: dict[str, Path],
+) -> None:
+    names = {speaker: uid(speaker) for speaker in SENTENCES}
+    call_id = uid("captions")
+    alice, bob = [(await clients(names[s])).make_call("default", call_id) for s in SENTENCES]
+    heard = collected(alice)
+    async with AsyncClient(server.api_key, server.api_secret, server.base_url) as weir:  # the server SDK
+        auto_on = {"transcription": {"closed_caption_mode": "auto-on"}}
+        await weir.video.call("default", alice.id).get_or_create(data={
+            "created_by_id": names["alice"], "settings_override": auto_on})
+    await alice.get()
+    for call in (alice, bob):
+        await call.join(connect_options=silent(speech))
+    await eventually(lambda: alice.state.value.is_captioning, MEDIA_WAIT, "auto-on captions at the first join")
+    await alice.start_transcription(language="en")
+    await running_job(server, alice.cid, "closed_captions")
+    await running_job(server, alice.cid, "transcription")
+    for speaker, call in zip(SENTENCES, (alice, bob), strict=True):
+        await call.set_audio_input_device(FileSource(speech[speaker]))
+
+    def captions_by(speaker: str) -> list[ev.ClosedCaptionEvent]:
+        return [e for e in of(heard, ev.ClosedCaptionEvent) if e.closed_caption["speaker_id"] == names[speaker]]
+
+    await eventually(lambda: all(len(captions_by(s)) >= len(SENTENCES[s]) for s in SENTENCES), SPEECH_WAIT,
+                     "a caption per sentence from each speaker")
+    for speaker in SENTENCES:
+        for event in captions_by(speaker):
+            caption = event.closed_caption
+            assert caption["user"]["id"] == names[speaker] and caption["text"] and caption["language"] == "en"
+            assert caption["start_time"] < caption["end_time"] and caption["translated"] is False
+    assert 0 < len(alice.state.value.closed_captions) <= alice.state.value.preferences.closed_captions_visible_captions
+    await eventually(lambda: not alice.state.value.closed_captions, MEDIA_WAIT, "captions leaving the queue")
+
+    for call in (alice, bob):  # the last one out stops both
+        await call.leave()
+    lines = await transcript(alice, 1)
+    assert {line["type"] for line in lines} == {"speech"}
+    for speaker in SENTENCES:
+        spoken = [line for line in lines if line["speaker_id"] == names[speaker]]
+        assert len(spoken) >= len(SENTENCES[speaker]), lines
+        assert all(line["text"] and line["start_time"].endswith("Z") and len(line["start_time"]) == 30
+                   and line["start_time"] < line["stop_time"] for line in spoken)
+    await eventually(lambda: bool(of(heard, ev.CallTranscriptionReadyEvent)), MEDIA_WAIT, "transcription_ready")
+    assert not alice.state.value.is_captioning and not alice.state.value.is_transcribing
+
+    await alice.join(connect_options=silent(speech))  # a new session: auto-on captions again
+    await alice.start_transcription(language="ja")
+    await eventually(lambda: bool(of(heard, ev.CallTranscriptionFailedEvent)), MEDIA_WAIT, "transcription_failed")
+    (failed,) = of(heard, ev.CallTranscriptionFailedEvent)
+    assert "ja" in (failed.error or "") and not alice.state.value.is_transcribing
+
+    await alice.start_transcription()
+    job_id = await running_job(server, alice.cid, "transcription")
+    await alice.set_audio_input_device(FileSource(speech["alice"]))
+    saved = server.data_dir / "egress" / job_id / f"transcript_{job_id}.jsonl"
+    await eventually(lambda: saved.exists() and saved.read_text().count("\n") >= 1, SPEECH_WAIT, "a saved chunk")
+    chunks = saved.read_text().splitlines()
+    (worker,) = server.app.state.ai.processes
+    os.kill(worker.pid, signal.SIGKILL)
+    await eventually(lambda: len(of(heard, ev.CallTranscriptionFailedEvent)) == 2, MEDIA_WAIT,
+                     "transcription_failed once the lease lapses")
+    assert "stopped responding" in (of(heard, ev.CallTranscriptionFailedEvent)[-1].error or "")
+    kept = await transcript(alice, 2)
+    assert [json.dumps(line) for line in kept[:len(chunks)]] == chunks
+    async with AsyncClient(server.api_key, server.api_secret, server.base_url) as weir:
+        listed = (await weir.video.call("default", alice.id).list_transcriptions()).data["transcriptions"]
+    first = (await alice.list_transcriptions())[0]
+    assert [t["filename"] for t in listed] == [t.filename for t in await alice.list_transcriptions()]
+    await alice.delete_transcription(first.session_id, first.filename)
+    assert [t.filename for t in await alice.list_transcriptions()] == [listed[1]["filename"]]
+    with contextlib.suppress(Exception):
+        await alice.leave()
