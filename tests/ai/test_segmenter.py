@@ -67,7 +67,7 @@ def test_a_gap_in_timestamps_counts_as_silence() -> None:
     assert segments[1].start_ms >= 200 + ms(first) + 5000 - 300
 
 
-def test_silence_and_noise_free_quiet_give_no_segment() -> None:
+def test_silence_alone_gives_no_segment() -> None:
     segmenter = Segmenter(silence_duration_ms=300, max_speech_caption_ms=5000)
     assert feed(segmenter, silence(3000)) == []
 
