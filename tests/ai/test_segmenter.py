@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import array
+import random
+
 import pytest
 
 from tests.ai.speech_corpus import BYTES_PER_SECOND, SENTENCES, VOICES, espeak, silence, speak
@@ -67,7 +70,7 @@ def test_a_gap_in_timestamps_counts_as_silence() -> None:
     assert segments[1].start_ms >= 200 + ms(first) + 5000 - 300
 
 
-def test_silence_and_noise_free_quiet_give_no_segment() -> None:
+def test_silence_alone_gives_no_segment() -> None:
     segmenter = Segmenter(silence_duration_ms=300, max_speech_caption_ms=5000)
     assert feed(segmenter, silence(3000)) == []
 
@@ -77,3 +80,13 @@ def test_settings_out_of_range_are_refused() -> None:
         Segmenter(silence_duration_ms=0, max_speech_caption_ms=5000)
     with pytest.raises(ValueError):
         Segmenter(silence_duration_ms=700, max_speech_caption_ms=5000).push(b"\0", 0)
+
+
+def test_steady_background_noise_is_not_speech() -> None:
+    spoken = [speak(text, VOICES[i % 2]) for i, text in enumerate(SENTENCES[:3])]
+    clean = array.array("h", silence(500) + silence(1000).join(spoken) + silence(1000))
+    noise = random.Random(16)
+    # White noise at about -30 dBFS throughout: an energy threshold would call the pauses speech.
+    noisy = array.array("h", [max(-32768, min(32767, s + int(noise.gauss(0, 1000)))) for s in clean])
+    segments = feed(Segmenter(silence_duration_ms=700, max_speech_caption_ms=9000), noisy.tobytes())
+    assert len(segments) == 3

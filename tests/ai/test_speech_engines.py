@@ -9,7 +9,7 @@ import pytest
 
 from tests.ai.speech_corpus import SENTENCES, VOICES, espeak, silence, speak, word_error_rate
 from weir.ai.speech.config import SpeechConfig
-from weir.ai.speech.engine import UnsupportedLanguage, engine_for
+from weir.ai.speech.engine import UnsupportedLanguage, caption_language, engine_for
 from weir.ai.speech.segmenter import Segmenter
 
 # Measured in docs/benchmarks.md ("Transcription"); the assertion leaves a modest margin above it.
@@ -29,6 +29,8 @@ def test_english_and_auto_go_to_pocketsphinx_without_models() -> None:
     assert engine_for("en", SpeechConfig()).name == "pocketsphinx"
     assert engine_for("EN", SpeechConfig()).name == "pocketsphinx"
     assert engine_for("auto", SpeechConfig()) is engine_for("en", SpeechConfig())
+    # Without a multilingual Whisper model nothing detects languages: auto captions are English.
+    assert caption_language("auto", engine_for("auto", SpeechConfig())) == "en"
 
 
 def transcript_of_the_set(config: SpeechConfig, language: str) -> list[tuple[str, str]]:

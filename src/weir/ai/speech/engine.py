@@ -70,3 +70,9 @@ def engine_for(language: str, config: SpeechConfig) -> SpeechEngine:
             if engine.supports(candidate):
                 return engine
     raise UnsupportedLanguage(language, engines)
+
+
+def caption_language(language: str, engine: SpeechEngine) -> str:
+    """The language an engine's captions are in: ``auto`` on an engine that cannot detect is English."""
+    wanted = language.lower()
+    return AUTO_FALLBACK if wanted == AUTO and not engine.supports(AUTO) else wanted

@@ -26,7 +26,10 @@ class WhisperEngine:
                 from faster_whisper import WhisperModel
 
                 # local_files_only: a path that is not a model folder fails here instead of reaching for a hub.
-                self._model = WhisperModel(str(self._path), device="cpu", compute_type="int8", local_files_only=True)
+                # One thread a transcription: the worker runs one per speaker, and OpenMP threads that spin
+                # while another speaker's thread holds the core made captions seconds late on a busy machine.
+                self._model = WhisperModel(str(self._path), device="cpu", compute_type="int8", cpu_threads=1,
+                                           local_files_only=True)
             return self._model
 
     def supports(self, language: str) -> bool:
