@@ -17,6 +17,7 @@ from typing import Any
 import av
 import httpx
 import pytest
+from aiortc.codecs.opus import OpusEncoder
 from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
 from aiortc.rtp import RtpPacket
 from sqlalchemy import select
@@ -93,9 +94,10 @@ async def decoded_frames(url: str) -> tuple[str, int]:
         return stream.type, len(list(container.decode(stream)))
 
 
-async def video_frames(url: str) -> list[bytes]:
+async def video_frames(url: str, kind: str = "video") -> list[bytes]:
+    """The file's frames (or audio packets) as stored."""
     with await fetched(url) as container:
-        return [bytes(packet) for packet in container.demux(video=0) if packet.size]
+        return [bytes(packet) for packet in container.demux(**{kind: 0}) if packet.size]
 
 
 def read_raw(data: bytes) -> tuple[dict[str, Any], list[tuple[int, RtpPacket]]]:
@@ -127,14 +129,21 @@ async def test_individual_recording_stores_each_track_as_sent(
     server: RunningServer, clients: Clients, uid: Callable[[str], str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sent: set[bytes] = set()  # every VP8 frame alice's encoders produce
-    encode = Vp8Encoder.encode
+    sent_audio: set[bytes] = set()  # and every Opus packet
+    encode, encode_audio = Vp8Encoder.encode, OpusEncoder.encode
 
     def keep(self: Vp8Encoder, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], int]:
         payloads, timestamp = encode(self, frame, force_keyframe)
         sent.add(b"".join(vp8_depayload(p) for p in payloads))
         return payloads, timestamp
 
+    def keep_audio(self: OpusEncoder, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], int]:
+        payloads, timestamp = encode_audio(self, frame, force_keyframe)
+        sent_audio.update(payloads)
+        return payloads, timestamp
+
     monkeypatch.setattr(Vp8Encoder, "encode", keep)
+    monkeypatch.setattr(OpusEncoder, "encode", keep_audio)
     call = await publishing(clients, uid)
     async with http(server, server.token()) as api:
         started = await api.post(path(call.cid) + "/start_recording", json={"recording_type": "individual"})
@@ -157,6 +166,9 @@ async def test_individual_recording_stores_each_track_as_sent(
         (video,) = [f for f in files if f["filename"].endswith("_video.webm")]
         recorded = await video_frames(video["url"])
         assert len(recorded) > 10 and all(frame in sent for frame in recorded)  # remuxed, never re-encoded
+        (audio,) = [f for f in files if f != video]
+        recorded = await video_frames(audio["url"], "audio")
+        assert len(recorded) > 10 and all(packet in sent_audio for packet in recorded)
         async with httpx.AsyncClient() as web:
             assert (await web.get(video["url"].replace("signature=", "signature=0"))).status_code == 403
         assert (await api.get(path(call.cid))).json()["call"]["recording"] is False
