@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from weir.coordinator.egress_jobs import ACTIVE, wake_workers
+from weir.coordinator.rtmp_broadcasts import RtmpBroadcasts
 from weir.coordinator.services import Services
 from weir.domain.clock import now, utc
 from weir.egress.delivery import FinishedFile, content_type, salvage, work_dir
@@ -31,7 +33,6 @@ from weir.store.tables import CallRow, CallTypeRow, EgressJobRow, ExternalStorag
 
 log = logging.getLogger(__name__)
 
-ACTIVE = ("pending", "running", "stopping")
 SETTINGS_KEY: dict[str, str] = {"composite": "recording", "individual": "individual_recording",
                                 "raw": "raw_recording"}
 STATUS_KEY: dict[str, str] = {"composite": "composite_recording", "individual": "individual_recording",
@@ -46,7 +47,8 @@ class Recorder:
         self.weir, self.session, self.call = weir, session, call
 
     async def active(self, recording_type: str | None = None) -> list[EgressJobRow]:
-        query = select(EgressJobRow).where(EgressJobRow.call_cid == self.call.cid, EgressJobRow.status.in_(ACTIVE))
+        query = select(EgressJobRow).where(EgressJobRow.call_cid == self.call.cid, EgressJobRow.status.in_(ACTIVE),
+                                           EgressJobRow.recording_type.in_(SETTINGS_KEY))
         if recording_type is not None:
             query = query.where(EgressJobRow.recording_type == recording_type)
         return list((await self.session.scalars(query.order_by(EgressJobRow.created_at))).all())
@@ -64,12 +66,7 @@ class Recorder:
                            recording_type=recording_type, status="pending", trigger=trigger,
                            external_storage=external_storage, options=options, created_at=now())
         self.session.add(job)
-
-        async def wake_workers() -> None:
-            async with self.weir.egress_jobs:
-                self.weir.egress_jobs.notify_all()
-
-        after_commit(self.session, wake_workers)
+        wake_workers(self.weir, self.session)
         self._set_status(recording_type, "running")
         await self._emit(ev.CallRecordingStartedEvent, job)
         return job
@@ -177,8 +174,18 @@ async def session_started(weir: Services, session: AsyncSession, call: CallRow, 
 
 
 async def session_ended(weir: Services, session: AsyncSession, call: CallRow) -> None:
-    """The last participant left or the call ended: every recording of the call stops."""
+    """The last participant left or the call ended: every recording and RTMP broadcast of the call stops."""
     await Recorder(weir, session, call).stop(None, required=False)
+    await RtmpBroadcasts(weir, session, call).stop(None, required=False)
+
+
+async def finish_job(weir: Services, session: AsyncSession, call: CallRow, job: EgressJobRow,
+                     files: list[FinishedFile], error: str | None) -> None:
+    """A worker is done with ``job`` (or died: ``error``), whatever its kind."""
+    if job.recording_type == RtmpBroadcasts.JOB_TYPE:
+        await RtmpBroadcasts(weir, session, call).finish(job, error)
+    else:
+        await Recorder(weir, session, call).finish(job, files, error)
 
 
 class Reaper:
@@ -210,7 +217,7 @@ class Reaper:
                 job.status = "failed"
                 return
             files = await salvage(self.weir.settings, job, call)
-            await Recorder(self.weir, session, call).finish(job, files, "the egress worker stopped responding")
+            await finish_job(self.weir, session, call, job, files, "the egress worker stopped responding")
 
     async def _loop(self) -> None:
         while True:

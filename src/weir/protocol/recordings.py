@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from weir.protocol.rtmp_broadcasts import EgressRTMPResponse
 
 RecordingType = Literal["composite", "individual", "raw"]
 RECORDING_TYPES: tuple[RecordingType, ...] = ("composite", "individual", "raw")
@@ -50,10 +52,13 @@ class EgressResponse(BaseModel):
     individual_recording: EgressTypeStatus | None = None
     raw_recording: EgressTypeStatus | None = None
     frame_recording: EgressTypeStatus | None = None
+    rtmps: list[EgressRTMPResponse] = Field(default_factory=list)
 
 
-def egress_response(status: dict[str, str], broadcasting: bool) -> EgressResponse:
-    """The egress block from a call's stored ``egress_status`` ({"individual_recording": "running", ...})."""
-    fields = {name: EgressTypeStatus(status=value) for name, value in status.items()  # type: ignore[arg-type]
+def egress_response(status: dict[str, Any], broadcasting: bool) -> EgressResponse:
+    """The egress block from a call's stored ``egress_status`` ({"individual_recording": "running", ...,
+    "rtmps": [{"name": ..., "started_at": ..., "stream_url": ...}]})."""
+    fields = {name: EgressTypeStatus(status=value) for name, value in status.items()
               if name in EgressResponse.model_fields and value in ("running", "stopped", "failed")}
-    return EgressResponse(broadcasting=broadcasting, **fields)
+    rtmps = [EgressRTMPResponse.model_validate(rtmp) for rtmp in status.get("rtmps") or []]
+    return EgressResponse(broadcasting=broadcasting, rtmps=rtmps, **fields)

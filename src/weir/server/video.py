@@ -159,6 +159,17 @@ class Call(Group[R]):
     def delete_recording(self, session: str, filename: str) -> R:
         return self._send(Operation("DELETE", f"{self._path}/{segment(session)}/recordings/{segment(filename)}"))
 
+    def start_rtmp_broadcasts(self, broadcasts: Iterable[Mapping[str, Any] | BaseModel]) -> R:
+        """Push the composed call to RTMP servers: each of ``broadcasts`` is {name, stream_url, stream_key, layout,
+        quality} (``RTMPBroadcastRequest``); ``call.rtmp_broadcast_failed`` tells when a destination fails."""
+        return self._send(Operation("POST", f"{self._path}/rtmp_broadcasts", body(broadcasts=list(broadcasts))))
+
+    def stop_rtmp_broadcast(self, name: str) -> R:
+        return self._send(Operation("POST", f"{self._path}/rtmp_broadcasts/{segment(name)}/stop", {}))
+
+    def stop_all_rtmp_broadcasts(self) -> R:
+        return self._send(Operation("POST", f"{self._path}/rtmp_broadcasts/stop", {}))
+
     def send_call_event(self, user_id: str, custom: Mapping[str, Any]) -> R:
         """A ``custom`` event from ``user_id`` to the call's members and watchers."""
         return self._send(Operation("POST", f"{self._path}/event", body(user_id=user_id, custom=custom)))

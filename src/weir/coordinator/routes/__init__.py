@@ -18,6 +18,7 @@ from weir.coordinator.routes import (
     queries,
     recordings,
     roles,
+    rtmp_broadcasts,
     system,
     users,
 )
@@ -43,7 +44,7 @@ def include_api(app: FastAPI) -> None:
     # queries first: its POST /video/call/members must win over calls' POST /video/call/{type}. Then calls,
     # the busiest (no later route shares a path with it): the app tries the routers in this order.
     for module in (system, queries, calls, users, moderation, roles, calltypes, call_actions, call_lifecycle,
-                   app_settings, devices, push_providers, external_storage, edges, recordings):
+                   app_settings, devices, push_providers, external_storage, edges, recordings, rtmp_broadcasts):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=storable)
     app.include_router(recordings.files_router, prefix=API_PREFIX, dependencies=storable)
     app.include_router(realtime_connect.router, prefix=API_PREFIX)

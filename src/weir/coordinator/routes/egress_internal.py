@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.coordinator.auth import services
-from weir.coordinator.recorder import Recorder, lease_deadline
+from weir.coordinator.recorder import finish_job, lease_deadline
 from weir.domain.clock import now
 from weir.domain.egress_tokens import create_egress_token, verify_worker_token
 from weir.egress.delivery import FinishedFile
@@ -105,5 +105,5 @@ async def finish(request: Request, egress_id: str, body: FinishRequest) -> Heart
             job.status = "failed"
             return HeartbeatResponse(status="lost")
         files = [FinishedFile(f.filename, f.storage, f.key, f.start_time, f.end_time) for f in body.files]
-        await Recorder(weir, session, call).finish(job, files, body.error)
+        await finish_job(weir, session, call, job, files, body.error)
         return HeartbeatResponse(status=job.status)
