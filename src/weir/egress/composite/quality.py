@@ -1,11 +1,12 @@
-"""The frame size of a recording quality (``settings.recording.quality``): landscape heights, and the portrait
-qualities, which name their size."""
+"""The frame size of a recording or broadcasting quality (``settings.recording.quality``,
+``broadcasting.hls.quality_tracks``): landscape heights, and the portrait qualities, which name their size; and the
+H.264 bitrate of a size."""
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["frame_size"]
+__all__ = ["frame_size", "h264_kbps"]
 
 LANDSCAPE = {"360p": (640, 360), "480p": (854, 480), "720p": (1280, 720), "1080p": (1920, 1080),
              "1440p": (2560, 1440)}
@@ -20,3 +21,14 @@ def frame_size(quality: str) -> tuple[int, int]:
     if portrait:
         return int(portrait[1]), int(portrait[2])
     raise ValueError(f"recording quality {quality!r} has no frame size")
+
+
+# H.264 kbps at 30 fps for a layout of faces: the seed's "conference" row of its bandwidth table
+CONFERENCE_H264_KBPS = {360: 320, 480: 430, 720: 1300, 1080: 2900, 1440: 5200}
+
+
+def h264_kbps(width: int, height: int) -> int:
+    """The bitrate of a frame size: its shorter side's row (portrait 720x1280 is 720p), the next row up when
+    between rows, the top row above 1440."""
+    lines = min(width, height)
+    return next((kbps for row, kbps in CONFERENCE_H264_KBPS.items() if lines <= row), CONFERENCE_H264_KBPS[1440])
