@@ -15,7 +15,7 @@ import os
 import shutil
 import socket
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -26,6 +26,10 @@ from weir.egress.delivery import deliver, job_files, public_base_url, work_dir
 from weir.egress.tracks import TrackTaps
 from weir.protocol.egress_channel import ClaimedJob as Job
 from weir.protocol.egress_channel import ClaimResponse
+from weir.protocol.rtmp_broadcasts import rtmp_destination
+
+if TYPE_CHECKING:
+    from weir.egress.composite import CompositeSpec
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 0.5  # after a failed claim (the coordinator is starting)
@@ -83,17 +87,43 @@ def frame_size(quality: str) -> tuple[int, int]:
     return (lines * 16 // 9 + 1) // 2 * 2, lines
 
 
-async def record_composite(settings: Settings, job: Job, directory: Path, stop: asyncio.Event) -> None:
+def composite_spec(settings: Settings, job: Job) -> CompositeSpec:
+    """What the layout page shows and at which size, from the job's options (quality, audio_only, layout)."""
     from weir.egress.composite import CompositeSpec
-    from weir.egress.composite import record_composite as render
 
     assert settings.api_key is not None
-    width, height = frame_size(str(job.options.get("quality") or "720p"))
+    quality = str(job.options.get("quality") or "720p")
+    audio_only = bool(job.options.get("audio_only")) or quality == "audio-only"
+    width, height = frame_size("720p" if audio_only else quality)
     call_type, _, call_id = job.call_cid.partition(":")
-    spec = CompositeSpec(base_url=public_base_url(settings), call_type=call_type, call_id=call_id, token=job.token,
-                         width=width, height=height, audio_only=bool(job.options.get("audio_only")),
+    return CompositeSpec(base_url=public_base_url(settings), call_type=call_type, call_id=call_id, token=job.token,
+                         width=width, height=height, audio_only=audio_only,
                          layout=dict(job.options.get("layout") or {}), api_key=settings.api_key)
-    await render(spec, directory / f"rec_composite_{job.egress_id[:12]}.mp4", stop)
+
+
+async def record_composite(settings: Settings, job: Job, directory: Path, stop: asyncio.Event) -> None:
+    from weir.egress.composite import record_composite as render
+
+    await render(composite_spec(settings, job), directory / f"rec_composite_{job.egress_id[:12]}.mp4", stop)
+
+
+class BroadcastFailed(Exception):
+    """An RTMP broadcast ended on its own; the message is the reason the call's members see."""
+
+
+async def broadcast_rtmp(settings: Settings, job: Job, directory: Path, stop: asyncio.Event) -> None:
+    """Push the composed call to the job's RTMP destination until asked to stop. A destination that refuses or
+    drops the stream ends the job with ffmpeg's reason, the stream key masked (the key is a credential)."""
+    from weir.egress.composite import EgressToolError, capture_composite
+    from weir.egress.composite.quality import h264_kbps
+    from weir.egress.composite.rtmp import RtmpSink, failure_reason
+
+    url = rtmp_destination(str(job.options["stream_url"]), job.options.get("stream_key"))
+    spec = composite_spec(settings, job)
+    try:
+        await capture_composite(spec, RtmpSink(url, h264_kbps(spec.width, spec.height)), stop)
+    except EgressToolError as error:
+        raise BroadcastFailed(failure_reason(str(error), url, job.options.get("stream_key"))) from error
 
 
 async def run_job(settings: Settings, channel: Channel, job: Job) -> None:
@@ -118,8 +148,11 @@ async def run_job(settings: Settings, channel: Channel, job: Job) -> None:
     beating = asyncio.create_task(heartbeat())
     error = None
     try:
-        record = record_composite if job.recording_type == "composite" else record_tracks
+        record = {"composite": record_composite, "rtmp": broadcast_rtmp}.get(job.recording_type, record_tracks)
         await record(settings, job, directory, stop)
+    except BroadcastFailed as failure:
+        log.warning("RTMP broadcast %s failed: %s", job.egress_id, failure)
+        error = str(failure)
     except Exception as failure:  # noqa: BLE001 (any failure of a recording is reported, not raised)
         log.exception("recording %s failed", job.egress_id)
         error = f"recording failed: {failure!r}"
