@@ -11,6 +11,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import av
 import pytest
@@ -25,11 +26,17 @@ from tests.sfu.rtc_peers import eventually
 from tests.sfu.signaling_peers import running_sfu
 from weir.client import Call
 from weir.egress.composite.processes import tool
-from weir.protocol.events import CallRtmpBroadcastFailedEvent, CallRtmpBroadcastStartedEvent
+from weir.protocol.events import (
+    CallRtmpBroadcastFailedEvent,
+    CallRtmpBroadcastStartedEvent,
+    CallRtmpBroadcastStoppedEvent,
+)
 from weir.server import AsyncClient
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 KEY = "weir-test-key"
+Event = CallRtmpBroadcastStartedEvent | CallRtmpBroadcastStoppedEvent | CallRtmpBroadcastFailedEvent
+E = TypeVar("E", CallRtmpBroadcastStoppedEvent, CallRtmpBroadcastFailedEvent)
 
 
 @pytest.fixture(scope="module")
@@ -48,16 +55,22 @@ class Seen:
     """The RTMP broadcast events one participant receives, by type and name."""
 
     def __init__(self, call: Call) -> None:
-        self.events: list[CallRtmpBroadcastStartedEvent | CallRtmpBroadcastFailedEvent] = []
-        self.listeners = [call.events.on(model, self.events.append)
-                          for model in (CallRtmpBroadcastStartedEvent, CallRtmpBroadcastFailedEvent)]
+        self.events: list[Event] = []
+        self.listeners = [call.events.on(model, self.events.append) for model in (
+            CallRtmpBroadcastStartedEvent, CallRtmpBroadcastStoppedEvent, CallRtmpBroadcastFailedEvent)]
+
+    async def _seen(self, model: type[E], name: str) -> E:
+        def found() -> list[E]:
+            return [e for e in self.events if isinstance(e, model) and e.name == name]
+
+        await eventually(lambda: bool(found()), MEDIA_WAIT, f"{model.__name__} for {name}")
+        return found()[0]
 
     async def failed(self, name: str) -> CallRtmpBroadcastFailedEvent:
-        def found() -> list[CallRtmpBroadcastFailedEvent]:
-            return [e for e in self.events if isinstance(e, CallRtmpBroadcastFailedEvent) and e.name == name]
+        return await self._seen(CallRtmpBroadcastFailedEvent, name)
 
-        await eventually(lambda: bool(found()), MEDIA_WAIT, f"call.rtmp_broadcast_failed for {name}")
-        return found()[0]
+    async def stopped(self, name: str) -> CallRtmpBroadcastStoppedEvent:
+        return await self._seen(CallRtmpBroadcastStoppedEvent, name)
 
     def started(self) -> set[str]:
         return {e.name for e in self.events if isinstance(e, CallRtmpBroadcastStartedEvent)}
@@ -110,9 +123,17 @@ async def test_rtmp_broadcast_reaches_nginx_and_a_failing_destination_leaves_the
             assert [(r["name"], r["stream_url"], r.get("stream_key")) for r in running] == \
                 [("nginx", nginx.application, None)]
 
+            # stopped by name: the worker ends the stream cleanly (no failure), and a new one may take the name
+            await api.stop_rtmp_broadcast("nginx")
+            await seen.stopped("nginx")
+            await api.start_rtmp_broadcasts([{"name": "nginx", "stream_url": nginx.application, "stream_key": KEY,
+                                              "quality": "portrait-360x640"}])
+            assert await probe(played) == {"video": "h264", "audio": "aac"}
             nginx.kill()
             dropped = await seen.failed("nginx")
             assert "Broken pipe" in dropped.error or "reset" in dropped.error, dropped.error
+            assert [e.name for e in seen.events if isinstance(e, CallRtmpBroadcastFailedEvent)] == \
+                ["refused", "nginx"], "the clean stop was no failure"
             assert seen.started() == {"nginx", "refused"}
             assert (await api.get()).data["call"]["egress"]["rtmps"] == []
         # the call goes on: both still there, media still flowing both ways

@@ -3,12 +3,14 @@ nginx-rtmp...), and the reason a destination failed, told without its stream key
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from weir.egress.composite.sinks import AUDIO, VIDEO, aac, h264
 
 __all__ = ["IO_TIMEOUT_US", "RtmpSink", "failure_reason"]
 
+_EXITED = re.compile(r"^\S+ exited with -?\d+: ")  # how processes.Child.failure starts
 IO_TIMEOUT_US = 10_000_000  # a destination that stops reading, without closing, fails the broadcast after 10 s
 
 
@@ -30,6 +32,6 @@ class RtmpSink:
 def failure_reason(failure: str, url: str, stream_key: str | None) -> str:
     """The part of ffmpeg's last lines (``failure``, joined by " | ") that names the destination, such as
     "rtmp://host/app/***: Connection refused"; the whole of it when none does. The stream key becomes ***."""
-    about = [part for part in failure.split(" | ") if url in part]
+    about = [part for part in _EXITED.sub("", failure).split(" | ") if url in part]
     reason = about[-1].strip() if about else failure
     return reason.replace(stream_key, "***") if stream_key else reason
