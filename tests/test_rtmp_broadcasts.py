@@ -6,14 +6,26 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import httpx
+from sqlalchemy import select
 
 from tests.conftest import RunningServer, assert_error
 from tests.test_call_actions import open_room
 from weir.protocol.errors import ErrorCode
+from weir.store.db import Database
+from weir.store.tables import EgressJobRow
 
 UserApi = Callable[..., httpx.Client]
 YOUTUBE = {"name": "youtube", "stream_url": "rtmp://127.0.0.1:1/live2", "stream_key": "secret-1"}
 TWITCH = {"name": "twitch", "stream_url": "rtmps://127.0.0.1:1/app/", "stream_key": "secret-2", "quality": "480p"}
+
+
+async def jobs(server: RunningServer, cid: str) -> list[EgressJobRow]:
+    db = Database(server.database_url)
+    try:
+        async with db.read() as session:
+            return list((await session.scalars(select(EgressJobRow).where(EgressJobRow.call_cid == cid))).all())
+    finally:
+        await db.close()
 
 
 def rtmps(api: httpx.Client, path: str) -> list[tuple[str, str]]:
@@ -42,6 +54,9 @@ async def test_rtmp_broadcasts_start_list_and_stop(
     started = await room.seen_by_call("call.rtmp_broadcast_started")
     assert {event["name"] for event in started} <= {"youtube", "twitch"}
     assert rtmps(api, room.path) == [("youtube", YOUTUBE["stream_url"]), ("twitch", TWITCH["stream_url"])]
+    stored = [job.options for job in await jobs(server, room.cid)]
+    assert all(options["stream_key"].startswith("fernet:") for options in stored), "the key is sealed at rest"
+    assert "secret-" not in str(stored)
     assert_error(host.post(start, json={"broadcasts": [TWITCH]}), 409, ErrorCode.CONFLICT)
 
     assert host.post(f"{start}/youtube/stop", json={}).status_code == 200

@@ -3,7 +3,8 @@
 Each broadcast is an egress job of type ``rtmp`` (one worker process composes the call and pushes it to one
 destination), so a destination that refuses or drops the stream fails only its own job. The call's
 ``egress_status["rtmps"]`` lists the broadcasts under way for ``CallResponse.egress.rtmps``. Everything happens
-inside the caller's transaction, with its events.
+inside the caller's transaction, with its events. The stream key, a credential, is stored sealed and handed
+only to the worker that claims the job.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from weir.domain.clock import now
 from weir.protocol import events as ev
 from weir.protocol.errors import APIError, ErrorCode, input_error, not_found
 from weir.protocol.rtmp_broadcasts import RTMPBroadcastRequest
+from weir.sealing import Sealer
 from weir.store.sessions import new_id
 from weir.store.tables import CallRow, EgressJobRow
 
@@ -54,7 +56,8 @@ class RtmpBroadcasts:
         jobs = []
         for broadcast in broadcasts:
             layout = broadcast.layout.model_dump(exclude_none=True) if broadcast.layout else section.get("layout")
-            options = {"name": broadcast.name, "stream_url": broadcast.stream_url, "stream_key": broadcast.stream_key,
+            key = None if broadcast.stream_key is None else self.weir.sealer.seal(broadcast.stream_key)
+            options = {"name": broadcast.name, "stream_url": broadcast.stream_url, "stream_key": key,
                        "quality": broadcast.quality or section.get("quality") or "720p", "layout": layout or {}}
             job = EgressJobRow(id=new_id(), call_cid=self.call.cid, session_id=self.call.current_session_id,
                                recording_type=self.JOB_TYPE, status="pending", trigger="api", external_storage=None,
@@ -107,3 +110,11 @@ class RtmpBroadcasts:
         rtmps = [rtmp for rtmp in status.get("rtmps") or [] if rtmp.get("name") != name]
         status["rtmps"] = rtmps + ([entry] if entry else [])
         self.call.egress_status, self.call.updated_at = status, now()
+
+
+def worker_options(sealer: Sealer, job: EgressJobRow) -> dict[str, Any]:
+    """A job's options as the worker that claims it needs them: an RTMP broadcast's stream key unsealed."""
+    key = job.options.get("stream_key")
+    if job.recording_type != RtmpBroadcasts.JOB_TYPE or not key:
+        return job.options
+    return {**job.options, "stream_key": sealer.unseal(key)}

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.coordinator.auth import services
 from weir.coordinator.recorder import finish_job, lease_deadline
+from weir.coordinator.rtmp_broadcasts import worker_options
 from weir.domain.clock import now
 from weir.domain.egress_tokens import create_egress_token, verify_worker_token
 from weir.egress.delivery import FinishedFile
@@ -75,7 +76,8 @@ async def _claim(request: Request, body: WorkerRequest) -> ClaimResponse:
         if call is not None and job.session_id is None:
             job.session_id = call.current_session_id
         return ClaimResponse(job=ClaimedJob(
-            egress_id=job.id, call_cid=job.call_cid, recording_type=job.recording_type, options=job.options,
+            egress_id=job.id, call_cid=job.call_cid, recording_type=job.recording_type,
+            options=worker_options(weir.sealer, job),
             token=create_egress_token(weir.api_secret, job.call_cid, job.id), started_at=job.started_at,
             lease_seconds=lease, session_id=job.session_id, external_storage=job.external_storage))
 
