@@ -15,7 +15,7 @@ import os
 import shutil
 import socket
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -26,6 +26,9 @@ from weir.egress.delivery import deliver, job_files, public_base_url, work_dir
 from weir.egress.tracks import TrackTaps
 from weir.protocol.egress_channel import ClaimedJob as Job
 from weir.protocol.egress_channel import ClaimResponse
+
+if TYPE_CHECKING:
+    from weir.egress.composite import CompositeSpec
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 0.5  # after a failed claim (the coordinator is starting)
@@ -83,17 +86,38 @@ def frame_size(quality: str) -> tuple[int, int]:
     return (lines * 16 // 9 + 1) // 2 * 2, lines
 
 
-async def record_composite(settings: Settings, job: Job, directory: Path, stop: asyncio.Event) -> None:
+def composite_spec(settings: Settings, job: Job, size: tuple[int, int], audio_only: bool) -> CompositeSpec:
+    """What the job's capture renders: the call's layout page, as the job's hidden participant."""
     from weir.egress.composite import CompositeSpec
-    from weir.egress.composite import record_composite as render
 
     assert settings.api_key is not None
-    width, height = frame_size(str(job.options.get("quality") or "720p"))
     call_type, _, call_id = job.call_cid.partition(":")
-    spec = CompositeSpec(base_url=public_base_url(settings), call_type=call_type, call_id=call_id, token=job.token,
-                         width=width, height=height, audio_only=bool(job.options.get("audio_only")),
+    return CompositeSpec(base_url=public_base_url(settings), call_type=call_type, call_id=call_id, token=job.token,
+                         width=size[0], height=size[1], audio_only=audio_only,
                          layout=dict(job.options.get("layout") or {}), api_key=settings.api_key)
+
+
+async def record_composite(settings: Settings, job: Job, directory: Path, stop: asyncio.Event) -> None:
+    from weir.egress.composite import record_composite as render
+
+    spec = composite_spec(settings, job, frame_size(str(job.options.get("quality") or "720p")),
+                          bool(job.options.get("audio_only")))
     await render(spec, directory / f"rec_composite_{job.egress_id[:12]}.mp4", stop)
+
+
+async def broadcast_hls(settings: Settings, job: Job, directory: Path, stop: asyncio.Event) -> None:
+    """The layout page as an HLS ladder in the job's folder, which the coordinator serves (same data_dir)."""
+    from weir.egress.composite import capture_composite
+    from weir.egress.composite.quality import ladder
+    from weir.egress.composite.sinks import HlsSink
+
+    renditions = ladder(job.options.get("quality_tracks") or ["720p"])
+    size = (renditions[0].width, renditions[0].height) if renditions else (2, 2)
+    await capture_composite(composite_spec(settings, job, size, not renditions), HlsSink(directory, renditions), stop)
+
+
+CAPTURES = {"composite": record_composite, "hls": broadcast_hls}
+BROADCASTS = ("hls",)  # live outputs: nothing to store when they end
 
 
 async def run_job(settings: Settings, channel: Channel, job: Job) -> None:
@@ -118,15 +142,14 @@ async def run_job(settings: Settings, channel: Channel, job: Job) -> None:
     beating = asyncio.create_task(heartbeat())
     error = None
     try:
-        record = record_composite if job.recording_type == "composite" else record_tracks
-        await record(settings, job, directory, stop)
+        await CAPTURES.get(job.recording_type, record_tracks)(settings, job, directory, stop)
     except Exception as failure:  # noqa: BLE001 (any failure of a recording is reported, not raised)
         log.exception("recording %s failed", job.egress_id)
         error = f"recording failed: {failure!r}"
     try:
         if lost:
             return  # the coordinator already failed the job and stored what was here
-        files = await asyncio.to_thread(job_files, directory)
+        files = [] if job.recording_type in BROADCASTS else await asyncio.to_thread(job_files, directory)
         finished = await deliver(settings, job.external_storage,
                                  job.call_cid, job.session_id or job.egress_id, files, job.started_at)
         await channel.post(f"/{job.egress_id}/finish", error=error, files=[
