@@ -67,6 +67,14 @@ async def test_rtmp_broadcasts_start_list_and_stop(
     assert api.post(f"{start}/stop", json={}).status_code == 200
     assert rtmps(api, room.path) == []
     assert api.post(f"{start}/stop", json={}).status_code == 200  # nothing left: still fine
+
+    # stop_live stops them unless told to continue them
+    assert host.post(start, json={"broadcasts": [YOUTUBE]}).status_code == 200
+    kept = host.post(f"{room.path}/stop_live", json={"continue_rtmp_broadcasts": True})
+    assert kept.status_code == 200, kept.text
+    assert rtmps(api, room.path) == [("youtube", YOUTUBE["stream_url"])]
+    assert host.post(f"{room.path}/stop_live", json={}).status_code == 200
+    assert rtmps(api, room.path) == []
     await room.close()
 
 

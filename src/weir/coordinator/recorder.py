@@ -47,10 +47,11 @@ class Recorder:
         self.weir, self.session, self.call = weir, session, call
 
     async def active(self, recording_type: str | None = None) -> list[EgressJobRow]:
-        query = select(EgressJobRow).where(EgressJobRow.call_cid == self.call.cid, EgressJobRow.status.in_(ACTIVE),
-                                           EgressJobRow.recording_type.in_(SETTINGS_KEY))
-        if recording_type is not None:
-            query = query.where(EgressJobRow.recording_type == recording_type)
+        """The call's unfinished jobs of ``recording_type`` (a broadcast type such as "hls" too); of every
+        recording type if None."""
+        query = select(EgressJobRow).where(EgressJobRow.call_cid == self.call.cid, EgressJobRow.status.in_(ACTIVE))
+        types = list(SETTINGS_KEY) if recording_type is None else [recording_type]
+        query = query.where(EgressJobRow.recording_type.in_(types))
         return list((await self.session.scalars(query.order_by(EgressJobRow.created_at))).all())
 
     async def start(self, recording_type: RecordingType, settings: dict[str, Any], external_storage: str | None,
@@ -80,22 +81,33 @@ class Recorder:
             raise input_error(field, f"no external storage named '{name}'")
         return name
 
-    async def stop(self, recording_type: str | None, *, required: bool = True) -> list[EgressJobRow]:
-        """Ask the workers to finish (a job no worker claimed yet just ends)."""
-        jobs = [job for job in await self.active(recording_type) if job.status != "stopping"]
-        if not jobs and required:
-            raise APIError(ErrorCode.INPUT_ERROR, "no recording of this call is running")
+    async def stopping(self, job_type: str | None, nothing_running: str | None) -> list[EgressJobRow]:
+        """Ask the workers to finish the jobs of ``job_type`` (a job no worker claimed yet just ends); returns
+        them. If none runs: ``nothing_running`` is the error, or None to accept that."""
+        jobs = [job for job in await self.active(job_type) if job.status != "stopping"]
+        if not jobs and nothing_running is not None:
+            raise APIError(ErrorCode.INPUT_ERROR, nothing_running)
         for job in jobs:
             if job.status == "pending":
                 job.status, job.ended_at = "completed", now()
             else:
                 job.status = "stopping"
+        return jobs
+
+    async def stop(self, recording_type: str | None, *, required: bool = True) -> list[EgressJobRow]:
+        jobs = await self.stopping(recording_type, "no recording of this call is running" if required else None)
+        for job in jobs:
             self._set_status(job.recording_type, "stopped")
             await self._emit(ev.CallRecordingStoppedEvent, job)
         return jobs
 
     async def finish(self, job: EgressJobRow, files: list[FinishedFile], error: str | None) -> None:
         """A worker is done with ``job`` (or died: ``error``); its files become recordings."""
+        if job.recording_type not in SETTINGS_KEY:  # a broadcast: no files
+            from weir.coordinator.broadcaster import Broadcaster  # (it builds on this module)
+
+            await (await Broadcaster.of(self.weir, self.session, self.call)).finish(job, error)
+            return
         if job.status not in ACTIVE:
             return
         session_id = job.session_id or self.call.current_session_id or job.id
@@ -216,7 +228,7 @@ class Reaper:
             if call is None:
                 job.status = "failed"
                 return
-            files = await salvage(self.weir.settings, job, call)
+            files = await salvage(self.weir.settings, job, call) if job.recording_type in SETTINGS_KEY else []
             await finish_job(self.weir, session, call, job, files, "the egress worker stopped responding")
 
     async def _loop(self) -> None:

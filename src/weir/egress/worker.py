@@ -87,24 +87,23 @@ def frame_size(quality: str) -> tuple[int, int]:
     return (lines * 16 // 9 + 1) // 2 * 2, lines
 
 
-def composite_spec(settings: Settings, job: Job) -> CompositeSpec:
-    """What the layout page shows and at which size, from the job's options (quality, audio_only, layout)."""
+def composite_spec(settings: Settings, job: Job, size: tuple[int, int], audio_only: bool) -> CompositeSpec:
+    """What the job's capture renders: the call's layout page, as the job's hidden participant."""
     from weir.egress.composite import CompositeSpec
 
     assert settings.api_key is not None
-    quality = str(job.options.get("quality") or "720p")
-    audio_only = bool(job.options.get("audio_only")) or quality == "audio-only"
-    width, height = frame_size("720p" if audio_only else quality)
     call_type, _, call_id = job.call_cid.partition(":")
     return CompositeSpec(base_url=public_base_url(settings), call_type=call_type, call_id=call_id, token=job.token,
-                         width=width, height=height, audio_only=audio_only,
+                         width=size[0], height=size[1], audio_only=audio_only,
                          layout=dict(job.options.get("layout") or {}), api_key=settings.api_key)
 
 
 async def record_composite(settings: Settings, job: Job, directory: Path, stop: asyncio.Event) -> None:
     from weir.egress.composite import record_composite as render
 
-    await render(composite_spec(settings, job), directory / f"rec_composite_{job.egress_id[:12]}.mp4", stop)
+    spec = composite_spec(settings, job, frame_size(str(job.options.get("quality") or "720p")),
+                          bool(job.options.get("audio_only")))
+    await render(spec, directory / f"rec_composite_{job.egress_id[:12]}.mp4", stop)
 
 
 class BroadcastFailed(Exception):
@@ -119,11 +118,29 @@ async def broadcast_rtmp(settings: Settings, job: Job, directory: Path, stop: as
     from weir.egress.composite.rtmp import RtmpSink, failure_reason
 
     url = rtmp_destination(str(job.options["stream_url"]), job.options.get("stream_key"))
-    spec = composite_spec(settings, job)
+    quality = str(job.options.get("quality") or "720p")
+    audio_only = quality == "audio-only"
+    width, height = frame_size("720p" if audio_only else quality)
     try:
-        await capture_composite(spec, RtmpSink(url, h264_kbps(spec.width, spec.height)), stop)
+        await capture_composite(composite_spec(settings, job, (width, height), audio_only),
+                                RtmpSink(url, h264_kbps(width, height)), stop)
     except EgressToolError as error:
         raise BroadcastFailed(failure_reason(str(error), url, job.options.get("stream_key"))) from error
+
+
+async def broadcast_hls(settings: Settings, job: Job, directory: Path, stop: asyncio.Event) -> None:
+    """The layout page as an HLS ladder in the job's folder, which the coordinator serves (same data_dir)."""
+    from weir.egress.composite import capture_composite
+    from weir.egress.composite.quality import ladder
+    from weir.egress.composite.sinks import HlsSink
+
+    renditions = ladder(job.options.get("quality_tracks") or ["720p"])
+    size = (renditions[0].width, renditions[0].height) if renditions else (2, 2)
+    await capture_composite(composite_spec(settings, job, size, not renditions), HlsSink(directory, renditions), stop)
+
+
+CAPTURES = {"composite": record_composite, "hls": broadcast_hls, "rtmp": broadcast_rtmp}
+BROADCASTS = ("hls", "rtmp")  # live outputs: nothing to store when they end
 
 
 async def run_job(settings: Settings, channel: Channel, job: Job) -> None:
@@ -148,8 +165,7 @@ async def run_job(settings: Settings, channel: Channel, job: Job) -> None:
     beating = asyncio.create_task(heartbeat())
     error = None
     try:
-        record = {"composite": record_composite, "rtmp": broadcast_rtmp}.get(job.recording_type, record_tracks)
-        await record(settings, job, directory, stop)
+        await CAPTURES.get(job.recording_type, record_tracks)(settings, job, directory, stop)
     except BroadcastFailed as failure:
         log.warning("RTMP broadcast %s failed: %s", job.egress_id, failure)
         error = str(failure)
@@ -159,7 +175,7 @@ async def run_job(settings: Settings, channel: Channel, job: Job) -> None:
     try:
         if lost:
             return  # the coordinator already failed the job and stored what was here
-        files = await asyncio.to_thread(job_files, directory)
+        files = [] if job.recording_type in BROADCASTS else await asyncio.to_thread(job_files, directory)
         finished = await deliver(settings, job.external_storage,
                                  job.call_cid, job.session_id or job.egress_id, files, job.started_at)
         await channel.post(f"/{job.egress_id}/finish", error=error, files=[

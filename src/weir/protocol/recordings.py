@@ -44,10 +44,16 @@ class EgressTypeStatus(BaseModel):
     status: EgressStatus
 
 
+class EgressHLSResponse(BaseModel):
+    playlist_url: str
+    status: EgressStatus
+
+
 class EgressResponse(BaseModel):
     """What a call's egress is doing; a type that never ran is absent."""
 
     broadcasting: bool = False
+    hls: EgressHLSResponse | None = None
     composite_recording: EgressTypeStatus | None = None
     individual_recording: EgressTypeStatus | None = None
     raw_recording: EgressTypeStatus | None = None
@@ -57,8 +63,12 @@ class EgressResponse(BaseModel):
 
 def egress_response(status: dict[str, Any], broadcasting: bool) -> EgressResponse:
     """The egress block from a call's stored ``egress_status`` ({"individual_recording": "running", ...,
-    "rtmps": [{"name": ..., "started_at": ..., "stream_url": ...}]})."""
-    fields = {name: EgressTypeStatus(status=value) for name, value in status.items()
-              if name in EgressResponse.model_fields and value in ("running", "stopped", "failed")}
+    "hls": "running", "hls_playlist_url": ..., "rtmps": [{"name": ..., "started_at": ..., "stream_url": ...}]})."""
+    fields: dict[str, EgressTypeStatus | EgressHLSResponse] = {
+        name: EgressTypeStatus(status=value) for name, value in status.items()
+        if name.endswith("_recording") and name in EgressResponse.model_fields
+        and value in ("running", "stopped", "failed")}
+    if status.get("hls") in ("running", "stopped", "failed") and status.get("hls_playlist_url"):
+        fields["hls"] = EgressHLSResponse(playlist_url=status["hls_playlist_url"], status=status["hls"])
     rtmps = [EgressRTMPResponse.model_validate(rtmp) for rtmp in status.get("rtmps") or []]
-    return EgressResponse(broadcasting=broadcasting, rtmps=rtmps, **fields)
+    return EgressResponse(broadcasting=broadcasting, rtmps=rtmps, **fields)  # type: ignore[arg-type]

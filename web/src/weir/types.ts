@@ -58,6 +58,7 @@ export interface CallResponse {
   backstage: boolean;
   recording: boolean;
   captioning: boolean;
+  egress?: { broadcasting: boolean; hls?: { playlist_url: string; status: string } | null };
   blocked_user_ids: string[];
   created_at: string;
   ended_at?: string | null;

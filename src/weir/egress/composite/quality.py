@@ -5,8 +5,11 @@ H.264 bitrate of a size."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
-__all__ = ["frame_size", "h264_kbps"]
+from weir.egress.composite.sinks import Rendition
+
+__all__ = ["frame_size", "h264_kbps", "ladder"]
 
 LANDSCAPE = {"360p": (640, 360), "480p": (854, 480), "720p": (1280, 720), "1080p": (1920, 1080),
              "1440p": (2560, 1440)}
@@ -32,3 +35,11 @@ def h264_kbps(width: int, height: int) -> int:
     between rows, the top row above 1440."""
     lines = min(width, height)
     return next((kbps for row, kbps in CONFERENCE_H264_KBPS.items() if lines <= row), CONFERENCE_H264_KBPS[1440])
+
+
+def ladder(quality_tracks: Iterable[str]) -> tuple[Rendition, ...]:
+    """The HLS renditions of ``broadcasting.hls.quality_tracks``, largest first (the capture's size); empty for
+    audio only. "audio-only" next to video tracks adds nothing: every video rendition carries the sound."""
+    sizes = {quality: frame_size(quality) for quality in dict.fromkeys(quality_tracks) if quality != "audio-only"}
+    ordered = sorted(sizes.items(), key=lambda item: item[1][0] * item[1][1], reverse=True)
+    return tuple(Rendition(quality, width, height, h264_kbps(width, height)) for quality, (width, height) in ordered)
