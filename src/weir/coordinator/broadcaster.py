@@ -92,7 +92,7 @@ class Broadcaster:
         if url is not None:
             egress["hls_playlist_url"] = url
         self.call.egress_status = egress
-        self.call.broadcasting = status == "running"  # RTMP broadcasts (issue 15) will count here too
+        self.call.broadcasting = status == "running"  # HLS only: RTMP broadcasts are in egress.rtmps
         self.call.updated_at = now()
 
     async def _emit(self, model: type[ev.CallHLSBroadcastingStoppedEvent | ev.CallHLSBroadcastingFailedEvent]
