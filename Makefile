@@ -24,7 +24,7 @@ check: $(STAMP) $(NODE_STAMP)
 test: check $(STAMP) $(WEB_BUILD)
 	WEIR_TEST_POSTGRES_URL=$$(scripts/postgres.sh) WEIR_CHROMIUM=$$(scripts/chromium.sh) WEIR_GSTREAMER=$$(scripts/gstreamer.sh) \
 	  WEIR_TURNSERVER=$$(scripts/coturn.sh) WEIR_NFT=$$(scripts/nftables.sh) WEIR_EGRESS_TOOLS=$$(scripts/egress-tools.sh) \
-	  WEIR_AZURITE=$$(scripts/azurite.sh) WEIR_ESPEAK=$$(scripts/speech-tools.sh) \
+	  WEIR_AZURITE=$$(scripts/azurite.sh) WEIR_ESPEAK=$$(scripts/speech-tools.sh) WEIR_NGINX_RTMP=$$(scripts/nginx-rtmp.sh) \
 	  $(PY) -m pytest -q
 
 install: $(STAMP)

@@ -82,6 +82,7 @@ from weir.client.transitions import session_lost, status_after
 from weir.client.user import UserInfo
 from weir.domain.settings import SpeechSegmentConfig, TranscriptionLanguage
 from weir.protocol import events as ev
+from weir.protocol.broadcasting import GoLiveRequest, StartHLSBroadcastingResponse, StopLiveRequest
 from weir.protocol.call_actions import SendReactionResponse
 from weir.protocol.calls import (
     CallStateResponse,
@@ -428,12 +429,36 @@ class Call:
         if status.is_active or isinstance(status, (CallStatusIncoming, CallStatusOutgoing)):
             self._set_status(CallStatusDisconnected(DisconnectReasonEnded()), user_session_id="")
 
-    async def go_live(self) -> None:
-        """Take the call out of backstage; ``call.updated`` brings the new state."""
-        await self._post("/go_live", Empty)
+    async def go_live(self, start_hls: bool = False, start_recording: bool = False,
+                      recording_storage_name: str | None = None, start_transcription: bool = False,
+                      transcription_storage_name: str | None = None, start_closed_caption: bool = False) -> None:
+        """Take the call out of backstage, starting HLS and recording if asked; ``call.updated`` brings the new
+        state."""
+        request = GoLiveRequest(start_hls=start_hls, start_recording=start_recording,
+                                recording_storage_name=recording_storage_name,
+                                start_transcription=start_transcription,
+                                transcription_storage_name=transcription_storage_name,
+                                start_closed_caption=start_closed_caption)
+        await self._post("/go_live", Empty, request.model_dump(exclude_none=True))
 
-    async def stop_live(self) -> None:
-        await self._post("/stop_live", Empty)
+    async def stop_live(self, continue_hls: bool = False, continue_recording: bool = False,
+                        continue_rtmp_broadcasts: bool = False, continue_transcription: bool = False,
+                        continue_closed_caption: bool = False) -> None:
+        """Back to backstage; HLS and recording stop unless continued."""
+        request = StopLiveRequest(continue_hls=continue_hls, continue_recording=continue_recording,
+                                  continue_rtmp_broadcasts=continue_rtmp_broadcasts,
+                                  continue_transcription=continue_transcription,
+                                  continue_closed_caption=continue_closed_caption)
+        await self._post("/stop_live", Empty, request.model_dump())
+
+    # --- broadcasting -----------------------------------------------------------------------------------
+    async def start_hls_broadcasting(self) -> str:
+        """Start HLS broadcasting (``start-broadcast-call``); returns the master playlist's URL, which
+        ``state.egress`` also holds while the call broadcasts."""
+        return (await self._post("/start_broadcasting", StartHLSBroadcastingResponse)).playlist_url
+
+    async def stop_hls_broadcasting(self) -> None:
+        await self._post("/stop_broadcasting", Empty)
 
     # --- recording --------------------------------------------------------------------------------------
     async def start_recording(self, recording_type: RecordingType = "composite",

@@ -96,6 +96,10 @@ def _broadcast_started(state: CallState, event: ev.CallHLSBroadcastingStartedEve
     return replace(state, is_broadcasting=True, egress=event.hls_playlist_url)
 
 
+def _broadcast_ended(state: CallState, event: ev.Event) -> CallState:
+    return replace(state, egress=None)  # the playlist is gone with the broadcast
+
+
 HANDLERS: dict[type[ev.Event], Callable[[CallState, ev.Event], CallState]] = {
     ev.CallSessionParticipantJoinedEvent: _participant_joined,  # type: ignore[dict-item]
     ev.CallSessionParticipantLeftEvent: _participant_left,  # type: ignore[dict-item]
@@ -106,6 +110,8 @@ HANDLERS: dict[type[ev.Event], Callable[[CallState, ev.Event], CallState]] = {
     ev.CallReactionEvent: _reaction,  # type: ignore[dict-item]
     ev.CallHLSBroadcastingStartedEvent: _broadcast_started,  # type: ignore[dict-item]
     ev.ClosedCaptionEvent: _caption,  # type: ignore[dict-item]
+    ev.CallHLSBroadcastingStoppedEvent: _broadcast_ended,
+    ev.CallHLSBroadcastingFailedEvent: _broadcast_ended,
 }
 
 

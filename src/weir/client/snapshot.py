@@ -67,8 +67,15 @@ def with_call(state: CallState, call: CallResponse) -> CallState:
         is_transcribing=call.transcribing, is_captioning=call.captioning, is_broadcasting=call.broadcasting,
         blocked_user_ids=tuple(call.blocked_user_ids), created_at=call.created_at, updated_at=call.updated_at,
         starts_at=call.starts_at, ended_at=call.ended_at, rtmp_ingress=call.ingress.rtmp.address or None,
+        egress=_playlist_url(call),
     )
     return with_session(state, call.session)
+
+
+def _playlist_url(call: CallResponse) -> str | None:
+    """The HLS master playlist while the call broadcasts to HLS (the state's ``egress``)."""
+    hls = call.egress.hls
+    return hls.playlist_url if hls is not None and hls.status == "running" else None
 
 
 def without_sessions(state: CallState, session_ids: Collection[str]) -> CallState:

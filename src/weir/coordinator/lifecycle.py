@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from weir.coordinator import recorder, transcriber
+from weir.coordinator import broadcaster, recorder, transcriber
 from weir.coordinator.auth import Caller
 from weir.coordinator.call_access import CallAccess, system_access
 from weir.coordinator.callevents import CallEvents
@@ -77,6 +77,7 @@ class CallLifecycle:
             await self.events.session_started(call_session.id)
             await recorder.session_started(self.weir, self.session, self.call, self.access.settings.raw)
             await transcriber.session_started(self.weir, self.session, self.call, self.access.settings.raw)
+            await broadcaster.session_started(self.weir, self.session, self.call, self.access.settings.raw)
         await self.events.participant_joined(call_session.id, row)
         await self._counts(call_session)
         return call_session, row
@@ -115,6 +116,7 @@ class CallLifecycle:
             await self.weir.scheduler.cancel(self.session, kind, self.call.cid)
         await recorder.session_ended(self.weir, self.session, self.call)
         await transcriber.session_ended(self.weir, self.session, self.call)
+        await broadcaster.session_ended(self.weir, self.session, self.call)
         await self.events.session_ended(call_session.id)
 
     async def end_call(self, by_user_id: str | None, reason: str | None = None) -> None:

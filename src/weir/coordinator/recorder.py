@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.coordinator.call_access import system_access
 from weir.coordinator.callview import call_response
+from weir.coordinator.egress_jobs import ACTIVE, wake_workers
+from weir.coordinator.rtmp_broadcasts import RtmpBroadcasts
 from weir.coordinator.services import Services
 from weir.domain.clock import now, utc
 from weir.egress.delivery import FinishedFile, content_type, salvage, work_dir
@@ -38,7 +40,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ACTIVE = ("pending", "running", "stopping")
 JobType = RecordingType | Literal["frame"]  # frame recording is a job too, with events of its own
 SETTINGS_KEY: dict[str, str] = {"composite": "recording", "individual": "individual_recording",
                                 "raw": "raw_recording", "frame": "frame_recording"}
@@ -59,11 +60,11 @@ class Recorder:
         self.weir, self.session, self.call = weir, session, call
 
     async def active(self, recording_type: str | None = None) -> list[EgressJobRow]:
+        """The call's unfinished jobs of ``recording_type`` (a broadcast type such as "hls" too); of every
+        recording type if None."""
         query = select(EgressJobRow).where(EgressJobRow.call_cid == self.call.cid, EgressJobRow.status.in_(ACTIVE))
-        if recording_type is not None:
-            query = query.where(EgressJobRow.recording_type == recording_type)
-        else:  # the transcription and caption jobs are the Transcriber's
-            query = query.where(EgressJobRow.recording_type.not_in(AI_KINDS))
+        types = list(SETTINGS_KEY) if recording_type is None else [recording_type]
+        query = query.where(EgressJobRow.recording_type.in_(types))
         return list((await self.session.scalars(query.order_by(EgressJobRow.created_at))).all())
 
     async def start(self, recording_type: JobType, settings: dict[str, Any], external_storage: str | None,
@@ -86,26 +87,40 @@ class Recorder:
         await self._emit(ev.CallRecordingStartedEvent, job)
         return job
 
-    async def stop(self, recording_type: str | None, *, required: bool = True,
-                   frames: bool = False) -> list[EgressJobRow]:
-        """Ask the workers to finish (a job no worker claimed yet just ends). ``None`` is every recording, and
-        frame recording too only with ``frames`` (``stop_recording`` leaves it: it has its own stop)."""
-        jobs = [job for job in await self.active(recording_type) if job.status != "stopping"
-                and (recording_type is not None or frames or job.recording_type != "frame")]
-        if not jobs and required:
-            what = "frame recording" if recording_type == "frame" else "recording"
-            raise APIError(ErrorCode.INPUT_ERROR, f"no {what} of this call is running")
+    async def stopping(self, job_type: str | None, nothing_running: str | None,
+                       but: str | None = None) -> list[EgressJobRow]:
+        """Ask the workers to finish the jobs of ``job_type`` (every recording type if None) other than ``but``
+        (a job no worker claimed yet just ends); returns them. If none runs: ``nothing_running`` is the error, or
+        None to accept that."""
+        jobs = [job for job in await self.active(job_type) if job.status != "stopping" and job.recording_type != but]
+        if not jobs and nothing_running is not None:
+            raise APIError(ErrorCode.INPUT_ERROR, nothing_running)
         for job in jobs:
             if job.status == "pending":
                 job.status, job.ended_at = "completed", now()
             else:
                 job.status = "stopping"
+        return jobs
+
+    async def stop(self, recording_type: str | None, *, required: bool = True,
+                   frames: bool = False) -> list[EgressJobRow]:
+        """``None`` is every recording, and frame recording too only with ``frames`` (``stop_recording`` leaves
+        it: it has its own stop)."""
+        what = "frame recording" if recording_type == "frame" else "recording"
+        jobs = await self.stopping(recording_type, f"no {what} of this call is running" if required else None,
+                                   but=None if recording_type is not None or frames else "frame")
+        for job in jobs:
             self._set_status(job.recording_type, "stopped")
             await self._emit(ev.CallRecordingStoppedEvent, job)
         return jobs
 
     async def finish(self, job: EgressJobRow, files: list[FinishedFile], error: str | None) -> None:
         """A worker is done with ``job`` (or died: ``error``); its files become recordings."""
+        if job.recording_type not in SETTINGS_KEY:  # a broadcast: no files
+            from weir.coordinator.broadcaster import Broadcaster  # (it builds on this module)
+
+            await (await Broadcaster.of(self.weir, self.session, self.call)).finish(job, error)
+            return
         if job.status not in ACTIVE:
             return
         rows = await store_files(self.weir, self.session, self.call, job, files)
@@ -154,15 +169,6 @@ def wake_uploads(weir: Services, session: AsyncSession) -> None:
             wake()
 
         after_commit(session, wake_queue)
-
-
-def wake_workers(weir: Services, session: AsyncSession) -> None:
-    """Once the transaction commits, the workers waiting for a job look again."""
-    async def wake() -> None:
-        async with weir.egress_jobs:
-            weir.egress_jobs.notify_all()
-
-    after_commit(session, wake)
 
 
 async def storage_for(session: AsyncSession, call: CallRow, requested: str | None, field: str) -> str | None:
@@ -229,8 +235,18 @@ async def session_started(weir: Services, session: AsyncSession, call: CallRow, 
 
 
 async def session_ended(weir: Services, session: AsyncSession, call: CallRow) -> None:
-    """The last participant left or the call ended: every recording of the call stops."""
+    """The last participant left or the call ended: every recording and RTMP broadcast of the call stops."""
     await Recorder(weir, session, call).stop(None, required=False, frames=True)
+    await RtmpBroadcasts(weir, session, call).stop(None, required=False)
+
+
+async def finish_job(weir: Services, session: AsyncSession, call: CallRow, job: EgressJobRow,
+                     files: list[FinishedFile], error: str | None) -> None:
+    """A worker is done with ``job`` (or died: ``error``), whatever its kind."""
+    if job.recording_type == RtmpBroadcasts.JOB_TYPE:
+        await RtmpBroadcasts(weir, session, call).finish(job, error)
+    else:
+        await job_owner(weir, session, call, job).finish(job, files, error)
 
 
 class Reaper:
@@ -261,8 +277,9 @@ class Reaper:
             if call is None:
                 job.status = "failed"
                 return
-            files = await salvage(self.weir.settings, job, call)
-            await job_owner(self.weir, session, call, job).finish(job, files, "the egress worker stopped responding")
+            kept = job.recording_type in SETTINGS_KEY or job.recording_type in AI_KINDS  # (a broadcast: none)
+            files = await salvage(self.weir.settings, job, call) if kept else []
+            await finish_job(self.weir, session, call, job, files, "the egress worker stopped responding")
 
     async def _loop(self) -> None:
         while True:

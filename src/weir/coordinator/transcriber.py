@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.ai.translation import NoTranslationEngine, translation_engine
 from weir.coordinator.call_access import effective_settings, load_call_type
-from weir.coordinator.recorder import ACTIVE, recording_url, storage_for, store_files, wake_workers
+from weir.coordinator.egress_jobs import ACTIVE, wake_workers
+from weir.coordinator.recorder import recording_url, storage_for, store_files
 from weir.coordinator.services import Services
 from weir.coordinator.userview import user_response
 from weir.domain.clock import now

@@ -17,7 +17,7 @@ import socket
 from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -29,6 +29,10 @@ from weir.egress.frames import record_frames
 from weir.egress.tracks import TrackTaps
 from weir.protocol.egress_channel import ClaimedJob as Job
 from weir.protocol.egress_channel import ClaimResponse
+from weir.protocol.rtmp_broadcasts import rtmp_destination
+
+if TYPE_CHECKING:
+    from weir.egress.composite import CompositeSpec
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 0.5  # after a failed claim (the coordinator is starting)
@@ -82,25 +86,62 @@ async def record_tracks(settings: Settings, job: Job, directory: Path, stop: asy
             await client.disconnect()
 
 
-async def record_composite(settings: Settings, job: Job, directory: Path, stop: asyncio.Event) -> None:
+def composite_spec(settings: Settings, job: Job, size: tuple[int, int], audio_only: bool) -> CompositeSpec:
+    """What the job's capture renders: the call's layout page, as the job's hidden participant."""
     from weir.egress.composite import CompositeSpec
+
+    assert settings.api_key is not None
+    call_type, _, call_id = job.call_cid.partition(":")
+    return CompositeSpec(base_url=public_base_url(settings), call_type=call_type, call_id=call_id, token=job.token,
+                         width=size[0], height=size[1], audio_only=audio_only,
+                         layout=dict(job.options.get("layout") or {}), api_key=settings.api_key)
+
+
+async def record_composite(settings: Settings, job: Job, directory: Path, stop: asyncio.Event) -> None:
     from weir.egress.composite import record_composite as render
     from weir.egress.composite.quality import rendering
 
-    assert settings.api_key is not None
-    (width, height), audio_only = rendering(str(job.options.get("quality") or "720p"),
-                                            bool(job.options.get("audio_only")))
-    call_type, _, call_id = job.call_cid.partition(":")
-    spec = CompositeSpec(base_url=public_base_url(settings), call_type=call_type, call_id=call_id, token=job.token,
-                         width=width, height=height, audio_only=audio_only,
-                         layout=dict(job.options.get("layout") or {}), api_key=settings.api_key)
+    size, audio_only = rendering(str(job.options.get("quality") or "720p"), bool(job.options.get("audio_only")))
+    spec = composite_spec(settings, job, size, audio_only)
     await render(spec, directory / f"rec_composite_{job.egress_id[:12]}.mp4", stop)
+
+
+async def broadcast_rtmp(settings: Settings, job: Job, directory: Path, stop: asyncio.Event) -> None:
+    """Push the composed call to the job's RTMP destination until asked to stop. A destination that refuses or
+    drops the stream ends the job with ffmpeg's reason, the stream key masked (the key is a credential)."""
+    from weir.egress.composite import EgressToolError, capture_composite
+    from weir.egress.composite.quality import h264_kbps, rendering
+    from weir.egress.composite.rtmp import RtmpSink, failure_reason
+
+    url = rtmp_destination(str(job.options["stream_url"]), job.options.get("stream_key"))
+    quality = str(job.options.get("quality") or "720p")
+    (width, height), audio_only = rendering(quality, False)
+    try:
+        await capture_composite(composite_spec(settings, job, (width, height), audio_only),
+                                RtmpSink(url, h264_kbps(width, height)), stop)
+    except EgressToolError as error:
+        raise JobFailed(failure_reason(str(error), url, job.options.get("stream_key"))) from error
+
+
+async def broadcast_hls(settings: Settings, job: Job, directory: Path, stop: asyncio.Event) -> None:
+    """The layout page as an HLS ladder in the job's folder, which the coordinator serves (same data_dir)."""
+    from weir.egress.composite import capture_composite
+    from weir.egress.composite.quality import ladder
+    from weir.egress.composite.sinks import HlsSink
+
+    renditions = ladder(job.options.get("quality_tracks") or ["720p"])
+    size = (renditions[0].width, renditions[0].height) if renditions else (2, 2)
+    await capture_composite(composite_spec(settings, job, size, not renditions), HlsSink(directory, renditions), stop)
+
+
+CAPTURES = {"composite": record_composite, "hls": broadcast_hls, "rtmp": broadcast_rtmp}
+BROADCASTS = ("hls", "rtmp")  # live outputs: nothing to store when they end
 
 
 def recording_of(channel: Channel, job: Job) -> Record:
     if job.recording_type == "frame":
         return partial(record_frames, report=partial(channel.post, f"/{job.egress_id}/frame"))
-    return record_composite if job.recording_type == "composite" else record_tracks
+    return CAPTURES.get(job.recording_type, record_tracks)
 
 
 async def run_job(settings: Settings, channel: Channel, job: Job, record: Record) -> None:
@@ -138,7 +179,7 @@ async def run_job(settings: Settings, channel: Channel, job: Job, record: Record
     try:
         if lost:
             return  # the coordinator already failed the job and stored what was here
-        files = await asyncio.to_thread(job_files, directory)
+        files = [] if job.recording_type in BROADCASTS else await asyncio.to_thread(job_files, directory)
         finished = await deliver(settings, job.external_storage,
                                  job.call_cid, job.session_id or job.egress_id, files, job.started_at)
         await channel.post(f"/{job.egress_id}/finish", error=error, files=[

@@ -255,6 +255,7 @@ class CallRtmpBroadcastStoppedEvent(CallEvent):
 class CallRtmpBroadcastFailedEvent(CallEvent):
     type: Literal["call.rtmp_broadcast_failed"] = "call.rtmp_broadcast_failed"
     name: str
+    error: str = ""  # Weir's addition: why (the destination refused or dropped the stream, ...)
 
 
 # --- recording events ---------------------------------------------------------------------------------------

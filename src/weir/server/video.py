@@ -131,12 +131,31 @@ class Call(Group[R]):
     def kick_user(self, user_id: str, block: bool = False) -> R:
         return self._send(Operation("POST", f"{self._path}/kick", body(user_id=user_id, block=block)))
 
-    def go_live(self) -> R:
-        """Take the call out of backstage: everyone may join, and ``call.live_started`` is sent."""
-        return self._send(Operation("POST", f"{self._path}/go_live", {}))
+    def go_live(self, start_hls: bool | None = None, start_recording: bool | None = None,
+                recording_storage_name: str | None = None, start_transcription: bool | None = None,
+                transcription_storage_name: str | None = None, start_closed_caption: bool | None = None) -> R:
+        """Take the call out of backstage: everyone may join, and ``call.live_started`` is sent. ``start_hls``
+        and ``start_recording`` start those too (unless running)."""
+        return self._send(Operation("POST", f"{self._path}/go_live", body(
+            start_hls=start_hls, start_recording=start_recording, recording_storage_name=recording_storage_name,
+            start_transcription=start_transcription, transcription_storage_name=transcription_storage_name,
+            start_closed_caption=start_closed_caption)))
 
-    def stop_live(self) -> R:
-        return self._send(Operation("POST", f"{self._path}/stop_live", {}))
+    def stop_live(self, continue_hls: bool | None = None, continue_recording: bool | None = None,
+                  continue_rtmp_broadcasts: bool | None = None, continue_transcription: bool | None = None,
+                  continue_closed_caption: bool | None = None) -> R:
+        """Back to backstage; HLS and recording stop unless continued."""
+        return self._send(Operation("POST", f"{self._path}/stop_live", body(
+            continue_hls=continue_hls, continue_recording=continue_recording,
+            continue_rtmp_broadcasts=continue_rtmp_broadcasts, continue_transcription=continue_transcription,
+            continue_closed_caption=continue_closed_caption)))
+
+    def start_hls_broadcasting(self) -> R:
+        """Start HLS broadcasting; the answer has the master ``playlist_url``."""
+        return self._send(Operation("POST", f"{self._path}/start_broadcasting", {}))
+
+    def stop_hls_broadcasting(self) -> R:
+        return self._send(Operation("POST", f"{self._path}/stop_broadcasting", {}))
 
     def ring(self, user_ids: Iterable[str] | None = None, video: bool | None = None) -> R:
         """Ring the members again (or only ``user_ids``), as the call's creator."""
@@ -194,6 +213,17 @@ class Call(Group[R]):
 
     def delete_transcription(self, session: str, filename: str) -> R:
         return self._send(Operation("DELETE", f"{self._path}/{segment(session)}/transcriptions/{segment(filename)}"))
+
+    def start_rtmp_broadcasts(self, broadcasts: Iterable[Mapping[str, Any] | BaseModel]) -> R:
+        """Push the composed call to RTMP servers: each of ``broadcasts`` is {name, stream_url, stream_key, layout,
+        quality} (``RTMPBroadcastRequest``); ``call.rtmp_broadcast_failed`` tells when a destination fails."""
+        return self._send(Operation("POST", f"{self._path}/rtmp_broadcasts", body(broadcasts=list(broadcasts))))
+
+    def stop_rtmp_broadcast(self, name: str) -> R:
+        return self._send(Operation("POST", f"{self._path}/rtmp_broadcasts/{segment(name)}/stop", {}))
+
+    def stop_all_rtmp_broadcasts(self) -> R:
+        return self._send(Operation("POST", f"{self._path}/rtmp_broadcasts/stop", {}))
 
     def send_call_event(self, user_id: str, custom: Mapping[str, Any]) -> R:
         """A ``custom`` event from ``user_id`` to the call's members and watchers."""

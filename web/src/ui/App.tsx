@@ -12,7 +12,7 @@ import { CallScreen } from "./CallScreen";
 import { useStore } from "./hooks";
 import { language, t } from "./i18n";
 import { Lobby, type LobbyChoice } from "./Lobby";
-import { LivestreamScreen } from "./Livestream";
+import { hlsPlaylist, LivestreamScreen } from "./Livestream";
 import { EndedScreen, IncomingCall, OutgoingCall } from "./Ringing";
 import { RemoteAudio } from "./RemoteAudio";
 import { callFromPath, joinPath, showPath, type CallRef } from "./route";
@@ -139,7 +139,12 @@ function Signed({ client, media }: { client: WeirClient; media: LocalMedia }) {
       }
       const state = await session.call.getOrCreate({});
       const waits = state.call.backstage && !state.own_capabilities.includes("join-backstage");
-      if (!waits) await session.join();
+      // a livestream viewer watches the HLS broadcast, if there is one, without joining
+      const overHls =
+        choice.type === "livestream" &&
+        hlsPlaylist(state.call) !== null &&
+        !state.own_capabilities.includes("update-call");
+      if (!waits && !overHls) await session.join();
       setScreen({ kind: "call", session });
     } catch (failure) {
       session.dispose();

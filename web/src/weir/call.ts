@@ -331,6 +331,9 @@ export class Call {
     },
     "call.updated": (event) => this.updateCall(event.call!),
     "call.live_started": (event) => this.updateCall(event.call!),
+    "call.hls_broadcasting_started": (event) => this.updateCall(event.call!),
+    "call.hls_broadcasting_stopped": () => void this.refresh(),
+    "call.hls_broadcasting_failed": () => void this.refresh(),
     "call.session_started": (event) => this.updateCall(event.call!),
     "call.session_ended": (event) => this.updateCall(event.call!),
     "call.ended": (event) => {

@@ -63,7 +63,12 @@ export interface CallResponse {
   recording: boolean;
   captioning: boolean;
   /** What the call's egress does; a type that never ran is absent. */
-  egress?: { frame_recording?: { status: string } | null; [kind: string]: unknown };
+  egress?: {
+    broadcasting?: boolean;
+    hls?: { playlist_url: string; status: string } | null;
+    frame_recording?: { status: string } | null;
+    [kind: string]: unknown;
+  };
   transcribing?: boolean;
   blocked_user_ids: string[];
   created_at: string;

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from weir.coordinator.realtime import connect as realtime_connect
 from weir.coordinator.routes import (
     app_settings,
+    broadcasting,
     call_actions,
     call_lifecycle,
     calls,
@@ -13,11 +14,13 @@ from weir.coordinator.routes import (
     edges,
     egress_internal,
     external_storage,
+    hls_serving,
     moderation,
     push_providers,
     queries,
     recordings,
     roles,
+    rtmp_broadcasts,
     system,
     transcriptions,
     users,
@@ -44,10 +47,12 @@ def include_api(app: FastAPI) -> None:
     # queries first: its POST /video/call/members must win over calls' POST /video/call/{type}. Then calls,
     # the busiest (no later route shares a path with it): the app tries the routers in this order.
     for module in (system, queries, calls, users, moderation, roles, calltypes, call_actions, call_lifecycle,
-                   app_settings, devices, push_providers, external_storage, edges, recordings, transcriptions):
+                   app_settings, devices, push_providers, external_storage, edges, recordings, transcriptions,
+                   broadcasting, rtmp_broadcasts):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=storable)
     app.include_router(recordings.files_router, prefix=API_PREFIX, dependencies=storable)
     app.include_router(realtime_connect.router, prefix=API_PREFIX)
+    app.include_router(hls_serving.router)  # players fetch /hls/... without the API's credentials
 
 
 def internal_router() -> APIRouter:

@@ -7,12 +7,14 @@ from fastapi import APIRouter, Depends, Request
 from weir.coordinator.auth import Caller, caller, services, user_caller
 from weir.coordinator.call_service import get_or_create, open_call
 from weir.coordinator.callview import call_state_response
+from weir.coordinator.golive import go_live_egress, stop_live_egress
 from weir.coordinator.lifecycle import participant_of
 from weir.coordinator.routes.calls import CallId, CallType
 from weir.coordinator.routes.edges import join_credentials
 from weir.coordinator.routes.egress_join import egress_join
 from weir.domain.capabilities import Capability
 from weir.domain.ingress import source_of
+from weir.protocol.broadcasting import GoLiveRequest, StopLiveRequest
 from weir.protocol.calls import (
     MEMBERS_LIMIT_DEFAULT,
     GetOrCreateCallRequest,
@@ -76,23 +78,30 @@ async def leave_call(
     return Empty()
 
 
-@router.post("/{type}/{id}/go_live", response_model=Empty, summary="Take the call out of backstage")
+@router.post("/{type}/{id}/go_live", response_model=Empty,
+             summary="Take the call out of backstage, starting HLS or recording if asked")
 async def go_live(
-    request: Request, type: CallType, id: CallId, who: Caller = Depends(user_caller("GoLive")),
+    request: Request, type: CallType, id: CallId, body: GoLiveRequest | None = None,
+    who: Caller = Depends(user_caller("GoLive")),
 ) -> Empty:
     async with open_call(services(request), who, type, id, Capability.UPDATE_CALL) as opened:
         if opened.call.backstage:
             await opened.lifecycle.go_live()
+        await go_live_egress(services(request), opened.session, opened.call, opened.access, body or GoLiveRequest())
     return Empty()
 
 
-@router.post("/{type}/{id}/stop_live", response_model=Empty, summary="Put the call back into backstage")
+@router.post("/{type}/{id}/stop_live", response_model=Empty,
+             summary="Put the call back into backstage, stopping HLS and recording unless continued")
 async def stop_live(
-    request: Request, type: CallType, id: CallId, who: Caller = Depends(user_caller("StopLive")),
+    request: Request, type: CallType, id: CallId, body: StopLiveRequest | None = None,
+    who: Caller = Depends(user_caller("StopLive")),
 ) -> Empty:
     async with open_call(services(request), who, type, id, Capability.UPDATE_CALL) as opened:
         if not opened.call.backstage:
             await opened.lifecycle.stop_live()
+        await stop_live_egress(services(request), opened.session, opened.call, opened.access,
+                               body or StopLiveRequest())
     return Empty()
 
 

@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.coordinator.auth import services
 from weir.coordinator.frames import frame_ready, frames_dir
-from weir.coordinator.recorder import job_owner, lease_deadline
+from weir.coordinator.recorder import finish_job, lease_deadline
+from weir.coordinator.rtmp_broadcasts import worker_options
 from weir.coordinator.transcriber import Transcriber, follow_language
 from weir.domain.clock import now
 from weir.domain.egress_tokens import create_egress_token, verify_worker_token
@@ -89,7 +90,8 @@ async def _claim(request: Request, body: ClaimRequest) -> ClaimResponse:
         if call is not None and job.session_id is None:
             job.session_id = call.current_session_id
         return ClaimResponse(job=ClaimedJob(
-            egress_id=job.id, call_cid=job.call_cid, recording_type=job.recording_type, options=job.options,
+            egress_id=job.id, call_cid=job.call_cid, recording_type=job.recording_type,
+            options=worker_options(weir.sealer, job),
             token=create_egress_token(weir.api_secret, job.call_cid, job.id), started_at=job.started_at,
             lease_seconds=lease, session_id=job.session_id, external_storage=job.external_storage))
 
@@ -121,7 +123,7 @@ async def finish(request: Request, egress_id: str, body: FinishRequest) -> Heart
             job.status = "failed"
             return HeartbeatResponse(status="lost")
         files = [FinishedFile(f.filename, f.storage, f.key, f.start_time, f.end_time) for f in body.files]
-        await job_owner(weir, session, call, job).finish(job, files, body.error)
+        await finish_job(weir, session, call, job, files, body.error)
         return HeartbeatResponse(status=job.status)
 
 

@@ -1,8 +1,6 @@
 """Composite recording: Weir's layout page (``/layout/<type>/<id>``, built with the browser app) rendered by
-Chromium on its own Xvfb display, playing into its own PulseAudio sink, and captured by ffmpeg into H.264/AAC.
-
-The MP4 is fragmented (an empty ``moov`` first, a fragment every keyframe), so a capture that is killed midway
-still plays up to its last fragment.
+Chromium on its own Xvfb display, playing into its own PulseAudio sink, and captured by ffmpeg into H.264/AAC for
+a sink (``sinks``: an MP4 file, an HLS ladder, an RTMP URL).
 """
 
 from __future__ import annotations
@@ -19,15 +17,10 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from weir.egress.composite.processes import STARTUP_S, Child, EgressToolError, chromium, pulseaudio, spawn, tool, xvfb
+from weir.egress.composite.sinks import FRAME_RATE, FileSink, Sink
 
 log = logging.getLogger(__name__)
-__all__ = ["FRAME_RATE", "CompositeSpec", "EgressToolError", "layout_url", "record_composite"]
-
-FRAME_RATE = 30
-KEYFRAME_EVERY = 2 * FRAME_RATE  # a fragment every 2 s: what a killed capture can lose at most
-# Each fragment goes to the file as soon as it is complete: ffmpeg buffers 32 KB of a file otherwise, and a calm
-# call at 128 kb/s of audio and a few kb/s of video would leave several seconds in a killed capture's buffer.
-FLUSHED = ["-flush_packets", "1"]
+__all__ = ["FRAME_RATE", "CompositeSpec", "EgressToolError", "capture_composite", "layout_url", "record_composite"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,21 +43,14 @@ def layout_url(spec: CompositeSpec) -> str:
     return f"{spec.base_url.rstrip('/')}{path}?{query}#{quote(json.dumps(spec.layout, separators=(',', ':')))}"
 
 
-def _capture_argv(spec: CompositeSpec, display: str, output: Path) -> list[str]:
+def _capture_argv(spec: CompositeSpec, display: str, sink: Sink) -> list[str]:
     head = [tool("ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "info", "-nostats"]
-    audio = ["-thread_queue_size", "1024", "-f", "pulse", "-i", "weir_mix.monitor"]
-    audio_codec = ["-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2"]
+    audio = ["-thread_queue_size", "1024", "-f", "pulse", "-i", "weir_mix.monitor"]  # input 0: AUDIO
     if spec.audio_only:
-        return [*head, *audio, "-vn", *audio_codec,
-                "-movflags", "+empty_moov+default_base_moof", "-frag_duration", "1000000", *FLUSHED, "-f", "mp4",
-                "-y", str(output)]
+        return [*head, *audio, *sink.output_args(video=False)]
     video = ["-thread_queue_size", "64", "-f", "x11grab", "-draw_mouse", "0", "-framerate", str(FRAME_RATE),
-             "-video_size", f"{spec.width}x{spec.height}", "-i", f"{display}.0"]
-    video_codec = ["-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-pix_fmt", "yuv420p",
-                   "-g", str(KEYFRAME_EVERY)]
-    return [*head, *audio, *video, *video_codec,
-            *audio_codec, "-movflags", "+frag_keyframe+empty_moov+default_base_moof", *FLUSHED, "-f", "mp4", "-y",
-            str(output)]
+             "-video_size", f"{spec.width}x{spec.height}", "-i", f"{display}.0"]  # input 1: VIDEO
+    return [*head, *audio, *video, *sink.output_args(video=True)]
 
 
 async def _capturing(capture: Child) -> None:
@@ -94,8 +80,13 @@ async def _until_stopped(stop: asyncio.Event, children: list[Child]) -> None:
 
 
 async def record_composite(spec: CompositeSpec, output: Path, stop: asyncio.Event) -> None:
-    """Render the layout page and capture it into ``output`` (MP4 H.264/AAC; M4A if audio_only) until ``stop``
-    is set. Every program it started is gone when it returns, raises or is cancelled."""
+    """Record the layout page into ``output`` (MP4 H.264/AAC; M4A if audio_only) until ``stop`` is set."""
+    await capture_composite(spec, FileSink(output), stop)
+
+
+async def capture_composite(spec: CompositeSpec, sink: Sink, stop: asyncio.Event) -> None:
+    """Render the layout page and capture it into ``sink`` until ``stop`` is set. Every program it started is
+    gone when it returns, raises or is cancelled."""
     if spec.width <= 0 or spec.height <= 0 or spec.width % 2 or spec.height % 2:
         raise ValueError(f"a composite frame needs a positive, even size, not {spec.width}x{spec.height}")
     async with AsyncExitStack() as stack:
@@ -103,12 +94,12 @@ async def record_composite(spec: CompositeSpec, output: Path, stop: asyncio.Even
         display = await stack.enter_async_context(xvfb(spec.width, spec.height, workdir))
         audio_env = await stack.enter_async_context(pulseaudio(workdir))
         capture = await stack.enter_async_context(
-            spawn("ffmpeg", _capture_argv(spec, display, output), workdir, env=audio_env))
+            spawn("ffmpeg", _capture_argv(spec, display, sink), workdir, env=audio_env))
         await _capturing(capture)
-        log.info("composite capture of %s:%s started", spec.call_type, spec.call_id)  # the file's time zero
+        log.info("composite capture of %s:%s started", spec.call_type, spec.call_id)  # the output's time zero
         browser = await stack.enter_async_context(
             chromium(layout_url(spec), display, audio_env, spec.width, spec.height, workdir))
         await _until_stopped(stop, [capture, browser])
-        await capture.stop(signal.SIGINT)  # ffmpeg finishes the file on SIGINT
+        await capture.stop(signal.SIGINT)  # ffmpeg finishes its output on SIGINT
         if capture.process.returncode not in (0, 255):
             raise EgressToolError(capture.failure())

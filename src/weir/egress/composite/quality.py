@@ -1,11 +1,15 @@
-"""The frame size of a recording quality (``settings.recording.quality``): landscape heights, and the portrait
-qualities, which name their size."""
+"""The frame size of a recording or broadcasting quality (``settings.recording.quality``,
+``broadcasting.hls.quality_tracks``): landscape heights, and the portrait qualities, which name their size; and the
+H.264 bitrate of a size."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
-__all__ = ["AUDIO_ONLY", "frame_size", "rendering"]
+from weir.egress.composite.sinks import Rendition
+
+__all__ = ["AUDIO_ONLY", "frame_size", "h264_kbps", "ladder", "rendering"]
 
 AUDIO_ONLY = "audio-only"  # a quality the seed lists beside the sizes: the recording keeps only the audio
 
@@ -30,3 +34,22 @@ def rendering(quality: str, audio_only: bool) -> tuple[tuple[int, int], bool]:
     mix), on the smallest screen."""
     audio_only = audio_only or quality == AUDIO_ONLY
     return frame_size("360p" if audio_only else quality), audio_only
+
+
+# H.264 kbps at 30 fps for a layout of faces: the seed's "conference" row of its bandwidth table
+CONFERENCE_H264_KBPS = {360: 320, 480: 430, 720: 1300, 1080: 2900, 1440: 5200}
+
+
+def h264_kbps(width: int, height: int) -> int:
+    """The bitrate of a frame size: its shorter side's row (portrait 720x1280 is 720p), the next row up when
+    between rows, the top row above 1440."""
+    lines = min(width, height)
+    return next((kbps for row, kbps in CONFERENCE_H264_KBPS.items() if lines <= row), CONFERENCE_H264_KBPS[1440])
+
+
+def ladder(quality_tracks: Iterable[str]) -> tuple[Rendition, ...]:
+    """The HLS renditions of ``broadcasting.hls.quality_tracks``, largest first (the capture's size); empty for
+    audio only. "audio-only" next to video tracks adds nothing: every video rendition carries the sound."""
+    sizes = {quality: frame_size(quality) for quality in dict.fromkeys(quality_tracks) if quality != AUDIO_ONLY}
+    ordered = sorted(sizes.items(), key=lambda item: item[1][0] * item[1][1], reverse=True)
+    return tuple(Rendition(quality, width, height, h264_kbps(width, height)) for quality, (width, height) in ordered)
