@@ -9,7 +9,7 @@ WEB_BUILD  := src/weir/web_dist/index.html
 WEB_SOURCES := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json \
                src/weir/protocol/sfu.schema.json
 
-.PHONY: run check test install web screenshots postgres bench-api bench-events bench-sfu bench-sfu-e2e bench-join bench-recording bench-recovery soak fuzz migration clean
+.PHONY: run check test install web screenshots postgres bench-api bench-events bench-sfu bench-sfu-e2e bench-join bench-recording bench-broadcast bench-recovery soak fuzz migration clean
 
 run: $(STAMP) $(WEB_BUILD)
 	$(VENV)/bin/weir serve --dev
@@ -77,6 +77,10 @@ soak: $(STAMP)
 # A composite recording of N synthetic participants (bench/recording.py): CPU per media second, realtime factor.
 bench-recording: $(STAMP) $(WEB_BUILD)
 	WEIR_CHROMIUM=$$(scripts/chromium.sh) WEIR_EGRESS_TOOLS=$$(scripts/egress-tools.sh) PYTHONPATH=. $(PY) bench/recording.py
+
+# HLS: segment latency and viewers served per core (bench/hls.py)
+bench-broadcast: $(STAMP)
+	PYTHONPATH=. $(PY) bench/hls.py
 
 bench-recovery: $(STAMP)
 	$(PY) bench/recovery.py
