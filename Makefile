@@ -46,7 +46,8 @@ web: $(WEB_BUILD)
 
 # PNGs of every screen into docs/screenshots/ (the browser tests take them; this keeps them).
 screenshots: $(STAMP) $(WEB_BUILD)
-	WEIR_SCREENSHOT_DIR=docs/screenshots WEIR_CHROMIUM=$$(scripts/chromium.sh) $(PY) -m pytest -q tests/web/test_screens.py
+	WEIR_SCREENSHOT_DIR=docs/screenshots WEIR_CHROMIUM=$$(scripts/chromium.sh) WEIR_EGRESS_TOOLS=$$(scripts/egress-tools.sh) \
+	  $(PY) -m pytest -q tests/web/test_screens.py tests/web/test_hls_viewer.py
 
 postgres:
 	scripts/postgres.sh
@@ -80,7 +81,7 @@ bench-recording: $(STAMP) $(WEB_BUILD)
 
 # HLS: segment latency and viewers served per core (bench/hls.py)
 bench-broadcast: $(STAMP)
-	PYTHONPATH=. $(PY) bench/hls.py
+	WEIR_EGRESS_TOOLS=$$(scripts/egress-tools.sh) PYTHONPATH=. $(PY) bench/hls.py
 
 bench-recovery: $(STAMP)
 	$(PY) bench/recovery.py

@@ -1,7 +1,7 @@
 """HLS serving: how late a segment is, and how many viewers one Weir process serves per core.
 
 A ``weir serve`` subprocess (no egress worker) serves what ffmpeg writes with Weir's ``HlsSink`` into the data
-folder, as a worker would: a real-time test pattern and tone, the 720p+360p ladder. Then ``--viewers`` simulated
+folder, as a worker would: a real-time test pattern and tone, the default ladder (720p). Then ``--viewers`` simulated
 players (async HTTP, one shared pool) each fetch the 720p playlist every second and every new segment in it, for
 ``--seconds``.
 
@@ -13,7 +13,7 @@ Prints ``bench hls segment_latency_s=<n> viewers=<n> cpu_per_viewer_ms=<n>``:
   10 s (segment length + encoding + serving); an upper bound: segment n's first frame is taken as made n
   segment lengths after ffmpeg was started, which counts ffmpeg's start-up too. A player adds its hold-back;
 - cpu_per_viewer_ms: the Weir process's CPU milliseconds per second of video served to one viewer (a segment
-  and the playlist fetches that found it);
+  and the playlist fetches that found it), above what the process spends idle (measured first, as long);
 - viewers: viewers one core serves at that cost (1000 / cpu_per_viewer_ms).
 Failed requests are counted and printed on stderr; the figures are only meaningful when there are none.
 """
@@ -34,6 +34,7 @@ import httpx
 from events import free_port
 from join import weir_serve
 
+from weir.egress.composite.processes import tool
 from weir.egress.composite.quality import ladder
 from weir.egress.composite.sinks import HLS_SEGMENT_S, HlsSink
 
@@ -52,9 +53,9 @@ def segments(playlist: str) -> list[str]:
 
 
 def encoder(folder: Path) -> subprocess.Popen[bytes]:
-    inputs = ["ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "sine=frequency=440:r=48000",
-              "-re", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30"]
-    return subprocess.Popen([*inputs, *HlsSink(folder, ladder(["720p", "360p"])).output_args(video=True)])
+    inputs = [tool("ffmpeg"), "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i",
+              "sine=frequency=440:r=48000", "-re", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30"]
+    return subprocess.Popen([*inputs, *HlsSink(folder, ladder(["720p"])).output_args(video=True)])
 
 
 async def latencies(http: httpx.AsyncClient, playlist_url: str, encoder_started: float,
@@ -107,13 +108,17 @@ async def run(base: str, server_pid: int, folder: Path, encoder_started: float, 
                 raise RuntimeError("the encoder wrote no playlist")
             await asyncio.sleep(0.2)
         late = await latencies(http, playlist_url, encoder_started, 10)
+        idle_before, idle_started = cpu_seconds(server_pid), time.monotonic()
+        await asyncio.sleep(seconds)
+        idle_rate = (cpu_seconds(server_pid) - idle_before) / (time.monotonic() - idle_started)
         counts = {"requests": 0, "segments": 0, "bytes": 0, "failed": 0}
         until = time.monotonic() + seconds
         cpu_before, wall_before = cpu_seconds(server_pid), time.monotonic()
         await asyncio.gather(*(viewer(http, playlist_url, until, counts) for _ in range(viewers)))
-        cpu, wall = cpu_seconds(server_pid) - cpu_before, time.monotonic() - wall_before
-    print(f"{counts['requests']} requests, {counts['bytes'] / wall * 8 / 1e6:.0f} Mbit/s, {counts['failed']} failed",
-          file=sys.stderr)
+        wall = time.monotonic() - wall_before
+        cpu = cpu_seconds(server_pid) - cpu_before - idle_rate * wall
+    print(f"{counts['requests']} requests, {counts['bytes'] / wall * 8 / 1e6:.0f} Mbit/s, {counts['failed']} failed,"
+          f" idle {idle_rate * 1000:.0f} ms/s", file=sys.stderr)
     per_viewer_ms = cpu * 1000 / counts["segments"]  # a segment is a second of video for one viewer
     return (f"bench hls segment_latency_s={statistics.median(late):.2f} viewers={1000 / per_viewer_ms:.0f} "
             f"cpu_per_viewer_ms={per_viewer_ms:.3f}")
