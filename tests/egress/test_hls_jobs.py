@@ -41,9 +41,9 @@ async def test_auto_on_broadcast_whose_worker_fails(server: RunningServer, uid: 
             call.events.on(CallHLSBroadcastingFailedEvent,
                            lambda event: None if failed.done() else failed.set_result(event))
             await call.join()  # the first participant: auto_on starts the broadcast
-            assert call.state.value.egress is not None and call.state.value.is_broadcasting
-            egress_id = await claim_and_fail(server)
-            assert egress_id in call.state.value.egress
+            playlist_url = call.state.value.egress
+            assert playlist_url is not None and call.state.value.is_broadcasting
+            assert await claim_and_fail(server) in playlist_url
             await asyncio.wait_for(failed, 10)
             await eventually(lambda: call.state.value.egress is None and not call.state.value.is_broadcasting, 10,
                              "the SDK's state showing the broadcast gone")
