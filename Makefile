@@ -46,8 +46,9 @@ web: $(WEB_BUILD)
 
 # PNGs of every screen into docs/screenshots/ (the browser tests take them; this keeps them).
 screenshots: $(STAMP) $(WEB_BUILD)
-	WEIR_SCREENSHOT_DIR=docs/screenshots WEIR_CHROMIUM=$$(scripts/chromium.sh) $(PY) -m pytest -q tests/web/test_screens.py \
-		tests/web/test_noise_cancellation.py tests/web/test_recording_ui.py
+	WEIR_SCREENSHOT_DIR=docs/screenshots WEIR_CHROMIUM=$$(scripts/chromium.sh) WEIR_EGRESS_TOOLS=$$(scripts/egress-tools.sh) \
+	  $(PY) -m pytest -q tests/web/test_screens.py tests/web/test_noise_cancellation.py tests/web/test_recording_ui.py \
+	  tests/web/test_hls_viewer.py
 
 postgres:
 	scripts/postgres.sh
@@ -78,6 +79,10 @@ soak: $(STAMP)
 # A composite recording of N synthetic participants (bench/recording.py): CPU per media second, realtime factor.
 bench-recording: $(STAMP) $(WEB_BUILD)
 	WEIR_CHROMIUM=$$(scripts/chromium.sh) WEIR_EGRESS_TOOLS=$$(scripts/egress-tools.sh) PYTHONPATH=. $(PY) bench/recording.py
+
+# HLS: segment latency and viewers served per core (bench/hls.py)
+bench-broadcast: $(STAMP)
+	WEIR_EGRESS_TOOLS=$$(scripts/egress-tools.sh) PYTHONPATH=. $(PY) bench/hls.py
 
 bench-recovery: $(STAMP)
 	$(PY) bench/recovery.py

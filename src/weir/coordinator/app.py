@@ -14,6 +14,7 @@ from weir.coordinator import lifecycle, ringing
 from weir.coordinator.errors import RequestGuard, install_error_handlers
 from weir.coordinator.events import EventEmitter
 from weir.coordinator.ingress import INGRESS_INFO, ingress_bases
+from weir.coordinator.hls_serving import HlsServing
 from weir.coordinator.ratelimit import InMemoryRateLimiter
 from weir.coordinator.realtime.hub import Hub
 from weir.coordinator.recorder import Reaper, uploaded
@@ -118,6 +119,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.weir = weir
     install_error_handlers(app)
     app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HlsServing, data_dir=settings.data_dir)  # players fetch /hls/... (no API credentials)
     include_api(app)
     app.include_router(internal_router())
     app.include_router(ingress_internal.router)

@@ -27,7 +27,7 @@ from weir.store.sessions import new_id
 from weir.store.tables import CallRow, EgressJobRow
 
 HLS = "hls"
-HLS_PATH = "/hls"  # + /<egress id>/master.m3u8: routes/hls_serving.py
+HLS_PATH = "/hls"  # + /<egress id>/master.m3u8: hls_serving.py
 
 
 def playlist_url(weir: Services, egress_id: str) -> str:

@@ -14,7 +14,6 @@ from weir.coordinator.routes import (
     edges,
     egress_internal,
     external_storage,
-    hls_serving,
     moderation,
     push_providers,
     queries,
@@ -52,7 +51,6 @@ def include_api(app: FastAPI) -> None:
         app.include_router(module.router, prefix=API_PREFIX, dependencies=storable)
     app.include_router(recordings.files_router, prefix=API_PREFIX, dependencies=storable)
     app.include_router(realtime_connect.router, prefix=API_PREFIX)
-    app.include_router(hls_serving.router)  # players fetch /hls/... without the API's credentials
 
 
 def internal_router() -> APIRouter:

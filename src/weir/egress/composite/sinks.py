@@ -85,8 +85,8 @@ MASTER_PLAYLIST = "master.m3u8"
 class HlsSink:
     """An adaptive HLS ladder in ``directory``: the screen split and scaled to each rendition, each encoded with
     its own bitrate (and its own AAC), MPEG-TS segments of HLS_SEGMENT_S, a live playlist per rendition
-    (``<name>/index.m3u8``) and ``master.m3u8`` listing them. Files are written under a temporary name and
-    renamed, so a reader never sees half a segment or half a playlist."""
+    (``<name>/index.m3u8``, each segment with its wall-clock time) and ``master.m3u8`` listing them. Files are
+    written under a temporary name and renamed, so a reader never sees half a segment or half a playlist."""
 
     directory: Path
     renditions: tuple[Rendition, ...]
@@ -106,7 +106,8 @@ class HlsSink:
             maps += aac()
             streams = " ".join(f"v:{i},a:{i},name:{r.name}" for i, r in enumerate(self.renditions))
         return [*maps, "-f", "hls", "-hls_time", str(HLS_SEGMENT_S), "-hls_list_size", str(HLS_LIST_SIZE),
-                "-hls_flags", "delete_segments+independent_segments+temp_file", "-hls_segment_type", "mpegts",
+                "-hls_flags", "delete_segments+independent_segments+temp_file+program_date_time",
+                "-hls_segment_type", "mpegts",
                 "-master_pl_name", MASTER_PLAYLIST, "-var_stream_map", streams,
                 "-hls_segment_filename", str(self.directory / "%v" / "%05d.ts"),
                 str(self.directory / "%v" / "index.m3u8")]
