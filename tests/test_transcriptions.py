@@ -71,6 +71,21 @@ def test_start_and_stop_switch_the_flags_and_a_second_start_conflicts(
     assert_error(api.delete(path + "/nosession/transcriptions/none.jsonl"), 404, 16)
 
 
+def test_go_live_starts_transcription_and_captions_and_stop_live_keeps_what_it_continues(
+    api: httpx.Client, uid: Callable[[str], str],
+) -> None:
+    cid = f"default:{uid('live')}"
+    path = make_call(api, cid)
+    going = api.post(path + "/go_live", json={"start_transcription": True, "start_closed_caption": True})
+    assert going.status_code == 200, going.text
+    state = call_state(api, cid)
+    assert state["transcribing"] is True and state["captioning"] is True
+    assert api.post(path + "/stop_live", json={"continue_transcription": True}).status_code == 200
+    state = call_state(api, cid)
+    assert state["transcribing"] is True and state["captioning"] is False
+    assert api.post(path + "/stop_transcription", json={}).status_code == 200
+
+
 def test_recording_workers_never_claim_transcription_jobs(
     api: httpx.Client, uid: Callable[[str], str], worker: Callable[..., dict[str, Any]],
 ) -> None:

@@ -138,11 +138,12 @@ async def test_broadcast_refusals_change_nothing(server: RunningServer, uid: Cal
             "created_by_id": "host", "settings_override": {"broadcasting": {"enabled": False}}})
         with pytest.raises(WeirAPIError, match="HLS broadcasting is disabled"):
             await weir.video.call("default", off).start_hls_broadcasting()
-        await weir.video.call("default", idle).get_or_create(data={"created_by_id": "host"})
+        await weir.video.call("default", idle).get_or_create(data={
+            "created_by_id": "host", "settings_override": {"transcription": {"translation": {"enabled": True, "languages": ["fr"]}}}})
         with pytest.raises(WeirAPIError, match="not broadcasting"):
             await weir.video.call("default", idle).stop_hls_broadcasting()
-        # a refused part of go_live starts nothing of the rest
-        with pytest.raises(WeirAPIError, match="transcription"):
+        # a refused part of go_live (translation without an engine) starts nothing of the rest
+        with pytest.raises(WeirAPIError, match="no translation engine"):
             await weir.video.call("default", idle).go_live(start_recording=True, start_transcription=True)
         assert await egress(weir, idle) == {"broadcasting": False}
     assert (await fetch(f"{server.base_url}/hls/{'0' * 32}/master.m3u8")).status_code == 404

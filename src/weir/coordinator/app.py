@@ -13,8 +13,8 @@ from weir.config import Settings, private_files
 from weir.coordinator import lifecycle, ringing
 from weir.coordinator.errors import RequestGuard, install_error_handlers
 from weir.coordinator.events import EventEmitter
-from weir.coordinator.ingress import INGRESS_INFO, ingress_bases
 from weir.coordinator.hls_serving import HlsServing
+from weir.coordinator.ingress import INGRESS_INFO, ingress_bases
 from weir.coordinator.ratelimit import InMemoryRateLimiter
 from weir.coordinator.realtime.hub import Hub
 from weir.coordinator.recorder import Reaper, uploaded

@@ -10,17 +10,10 @@ from weir.coordinator.call_access import CallAccess
 from weir.coordinator.recorder import Recorder
 from weir.coordinator.rtmp_broadcasts import RtmpBroadcasts
 from weir.coordinator.services import Services
+from weir.coordinator.transcriber import Transcriber
 from weir.domain.capabilities import Capability
 from weir.protocol.broadcasting import GoLiveRequest, StopLiveRequest
-from weir.protocol.errors import APIError, ErrorCode
 from weir.store.tables import CallRow
-
-
-def _transcription_hook(start_transcription: bool, start_closed_caption: bool) -> None:
-    """Transcription and closed captions (issue 15's captions work) start here once Weir has them; until then
-    asking for them is refused before anything else starts."""
-    if start_transcription or start_closed_caption:
-        raise APIError(ErrorCode.NOT_ALLOWED, "transcription and closed captions are not available in Weir yet")
 
 
 async def _running(jobs: Recorder, job_type: str) -> bool:
@@ -30,7 +23,6 @@ async def _running(jobs: Recorder, job_type: str) -> bool:
 
 async def go_live_egress(weir: Services, session: AsyncSession, call: CallRow, access: CallAccess,
                          body: GoLiveRequest) -> None:
-    _transcription_hook(body.start_transcription, body.start_closed_caption)
     broadcaster = Broadcaster(weir, session, call, access)
     if body.start_hls and not await _running(broadcaster.jobs, HLS):
         access.require(Capability.START_BROADCAST_CALL)
@@ -39,11 +31,24 @@ async def go_live_egress(weir: Services, session: AsyncSession, call: CallRow, a
         access.require(Capability.START_RECORD_CALL)
         await Recorder(weir, session, call).start("composite", access.settings.raw, body.recording_storage_name,
                                                   trigger="go_live")
+    transcriber = Transcriber(weir, session, call)
+    if body.start_transcription and not await transcriber.running("transcription"):
+        access.require(Capability.START_TRANSCRIPTION_CALL)
+        await transcriber.start("transcription", access.settings.raw, None,
+                                external_storage=body.transcription_storage_name)
+    if body.start_closed_caption and not await transcriber.running("closed_captions"):
+        access.require(Capability.START_CLOSED_CAPTIONS_CALL)
+        await transcriber.start("closed_captions", access.settings.raw, None)
 
 
 async def stop_live_egress(weir: Services, session: AsyncSession, call: CallRow, access: CallAccess,
                            body: StopLiveRequest) -> None:
-    """Stops what is not continued (transcription belongs to its own feature)."""
+    """Stops what is not continued."""
+    transcriber = Transcriber(weir, session, call)
+    if not body.continue_transcription:
+        await transcriber.stop("transcription", required=False)
+    if not body.continue_closed_caption:
+        await transcriber.stop("closed_captions", required=False)
     if not body.continue_rtmp_broadcasts:
         await RtmpBroadcasts(weir, session, call).stop(None, required=False)
     if not body.continue_hls:
