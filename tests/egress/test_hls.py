@@ -139,7 +139,8 @@ async def test_broadcast_refusals_change_nothing(server: RunningServer, uid: Cal
         with pytest.raises(WeirAPIError, match="HLS broadcasting is disabled"):
             await weir.video.call("default", off).start_hls_broadcasting()
         await weir.video.call("default", idle).get_or_create(data={
-            "created_by_id": "host", "settings_override": {"transcription": {"translation": {"enabled": True, "languages": ["fr"]}}}})
+            "created_by_id": "host",
+            "settings_override": {"transcription": {"translation": {"enabled": True, "languages": ["fr"]}}}})
         with pytest.raises(WeirAPIError, match="not broadcasting"):
             await weir.video.call("default", idle).stop_hls_broadcasting()
         # a refused part of go_live (translation without an engine) starts nothing of the rest
