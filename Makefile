@@ -109,6 +109,8 @@ clean:
 	rm -rf $(VENV) .weir .pytest_cache web/node_modules src/weir/web_dist
 
 # Speech-to-text on the fixed 10-sentence set (bench/transcription.py): each configured engine's realtime factor,
-# word error rate and caption latency (WEIR_WHISPER_MODEL / WEIR_VOSK_MODEL add engines; docs/transcription.md).
+# word error rate and caption latency (WEIR_WHISPER_MODEL / WEIR_VOSK_MODEL add engines; docs/transcription.md);
+# then the same set spoken by two participants into a call (bench/captions_call.py): captions' WER and latency.
 bench-transcription: $(STAMP)
 	WEIR_ESPEAK=$$(scripts/speech-tools.sh) PYTHONPATH=. $(PY) bench/transcription.py
+	WEIR_ESPEAK=$$(scripts/speech-tools.sh) PYTHONPATH=. $(PY) bench/captions_call.py
