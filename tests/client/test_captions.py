@@ -129,6 +129,17 @@ async def transcript(call: Call, count: int) -> list[dict[str, str]]:
     return [json.loads(line) for line in body.splitlines()]
 
 
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
 async def test_captions_and_transcripts_of_two_speakers_and_their_failures(
     server: RunningServer, clients: Clients, uid: Callable[[str], str], speech: dict[str, Spoken], quiet: Path,
 ) -> None:
@@ -199,7 +210,11 @@ async def test_captions_and_transcripts_of_two_speakers_and_their_failures(
     await eventually(lambda: saved.exists() and saved.read_text().count("\n") >= 1, SPEECH_WAIT, "a saved chunk")
     chunks = saved.read_text().splitlines()
     (worker,) = server.app.state.ai.processes
+    engines = children(worker.pid)
+    assert engines, "the worker's speech engines run in a process of their own"
     os.kill(worker.pid, signal.SIGKILL)
+    await eventually(lambda: not any(Path(f"/proc/{pid}").exists() for pid in engines), MEDIA_WAIT,
+                     "the engine process ends with its worker")
     await eventually(lambda: len(of(heard, ev.CallTranscriptionFailedEvent)) == 2, MEDIA_WAIT,
                      "transcription_failed once the lease lapses")
     assert "stopped responding" in (of(heard, ev.CallTranscriptionFailedEvent)[-1].error or "")

@@ -5,9 +5,21 @@ The functions run in the child of ``Engines``' process pool; each language's eng
 
 from __future__ import annotations
 
+import ctypes
+import signal
+import sys
+
 from weir.ai.speech import SpeechConfig, SpeechEngine, UnsupportedLanguage, engine_for
 
 _loaded: dict[str, SpeechEngine] = {}
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent() -> None:
+    """The pool's initializer: the engine process ends when its worker does, also when the worker is killed
+    outright (a lapsed lease, SIGKILL), instead of living on with the worker's output pipes open."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class NoEngine(Exception):

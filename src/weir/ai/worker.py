@@ -42,7 +42,8 @@ class Engines:
 
     def __init__(self, config: SpeechConfig) -> None:
         self.config = config
-        self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=engine_process.die_with_parent)
         self.ready: set[str] = set()
 
     async def load(self, language: str) -> None:
