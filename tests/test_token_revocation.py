@@ -83,6 +83,16 @@ def test_app_revocation_refuses_older_user_tokens(
     assert whoami(server, old).status_code == 404
 
 
+def test_app_revocation_in_the_future_is_refused_and_changes_nothing(api: httpx.Client) -> None:
+    """A date ahead would refuse every token issued until then, new ones included: one call could lock out
+    everyone for centuries (fuzzing found 2664)."""
+    before = api.get("/app").json()["app"]
+    response = api.patch("/app", json={"revoke_tokens_issued_before": "2664-02-09T00:00:59Z", "event_hooks": []})
+    assert_error(response, 400, 4)
+    assert "revoke_tokens_issued_before" in response.text
+    assert api.get("/app").json()["app"] == before
+
+
 @pytest.mark.parametrize("user_id", ["nul\x00id", "x" * 10_000, "tab\tid", "line\n", "", "spa ce"])
 def test_token_user_ids_follow_the_id_rules(server: RunningServer, user_id: str) -> None:
     body = assert_error(whoami(server, server.token(user_id)), 401, ErrorCode.AUTH_FAILED)

@@ -48,6 +48,7 @@ from weir.client import (
     FileSource,
     StreamVideo,
     TrackOption,
+    WeirAPIError,
 )
 from weir.protocol import events as ev
 from weir.server import AsyncClient
@@ -198,6 +199,13 @@ async def test_captions_and_transcripts_of_two_speakers_and_their_failures(
     assert not alice.state.value.is_captioning and not alice.state.value.is_transcribing
 
     await alice.join(connect_options=silent(quiet))  # a new session: auto-on captions again
+    await eventually(lambda: alice.state.value.is_captioning, MEDIA_WAIT, "auto-on captions in the new session")
+    await alice.stop_closed_captions()
+    await eventually(lambda: not alice.state.value.is_captioning, MEDIA_WAIT, "captions stopped")
+    await alice.start_closed_captions(language="en")
+    await eventually(lambda: alice.state.value.is_captioning, MEDIA_WAIT, "captions started again")
+    with pytest.raises(WeirAPIError, match="no transcription"):  # nothing to stop: the coordinator says so
+        await alice.stop_transcription()
     await alice.start_transcription(language="ja")
     await eventually(lambda: bool(of(heard, ev.CallTranscriptionFailedEvent)), MEDIA_WAIT, "transcription_failed")
     (failed,) = of(heard, ev.CallTranscriptionFailedEvent)

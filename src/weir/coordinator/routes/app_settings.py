@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, Depends, Request
 
 from weir.coordinator.auth import Caller, server_caller, services
 from weir.coordinator.revocation import APP_KEY, stored_date
 from weir.domain.clock import now
 from weir.protocol.app_settings import AppResponse, AppSettings, UpdateAppRequest
+from weir.protocol.errors import input_error
 from weir.store.db import after_commit
 from weir.store.tables import AppSettingsRow
 from weir.webhooks.config import (
@@ -25,6 +28,7 @@ def _with_revocation(settings: AppSettings, row: AppSettingsRow | None) -> AppSe
     return settings.model_copy(update={APP_KEY: stored_date(row.settings) if row is not None else None})
 
 router = APIRouter(prefix="/app", tags=["app"])
+FUTURE_SKEW = timedelta(minutes=1)  # clocks of the caller and the server may differ this much
 
 
 @router.get("", response_model=AppResponse, summary="Get the app settings: webhook endpoints")
@@ -49,6 +53,9 @@ async def update_app(
         store_hooks(row, hooks, stamp)
         if APP_KEY in body.model_fields_set:
             before = body.revoke_tokens_issued_before
+            if before is not None and before > stamp + FUTURE_SKEW:
+                raise input_error(APP_KEY, "must not be in the future: it would refuse every token issued until "
+                                  "then, new ones included")
             row.settings = {**row.settings, APP_KEY: before.isoformat() if before else None}
 
             async def remember() -> None:
