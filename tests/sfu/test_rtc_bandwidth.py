@@ -135,7 +135,8 @@ async def test_a_subscriber_on_a_lossy_path_steps_down_through_the_simulcast_lay
             return None in caps
 
         LossyPath(sub.subscriber_pc, 0.3, seed=5)
-        await eventually(stepped_down_then_paused, timeout_s=30, what="the video paused")
+        # (a wait, not a target: on a loaded machine the estimate takes longer to fall past the lowest layer)
+        await eventually(stepped_down_then_paused, timeout_s=60, what="the video paused")
         below = [cap for cap in caps[: caps.index(None)] if cap is not None and cap < slot.target]
         assert below, caps  # lower layers were tried before pausing
         assert sizes & {(64, 48), (128, 96)}, sizes  # and decoded
