@@ -15,6 +15,7 @@ from weir.domain.capabilities import Capability
 from weir.protocol.common import Empty
 from weir.protocol.errors import not_found
 from weir.protocol.transcriptions import (
+    AiKind,
     CallTranscription,
     ListTranscriptionsResponse,
     StartClosedCaptionsRequest,
@@ -26,6 +27,9 @@ from weir.store.tables import RecordingRow
 
 router = APIRouter(prefix="/video/call", tags=["transcription"])
 TRANSCRIPT = RecordingRow.recording_type == "transcription"
+STOP_CAPABILITY: dict[AiKind, Capability] = {
+    "transcription": Capability.STOP_TRANSCRIPTION_CALL, "closed_captions": Capability.STOP_CLOSED_CAPTIONS_CALL,
+}
 
 
 @router.post("/{type}/{id}/start_transcription", response_model=Empty, summary="Start transcribing the call")
@@ -51,15 +55,7 @@ async def stop_transcription(
     request: Request, type: CallType, id: CallId, body: StopTranscriptionRequest | None = None,
     who: Caller = Depends(caller("StopTranscription")),
 ) -> Empty:
-    async with services(request).db.transaction() as session:
-        call, access = await load_call(session, who, type, id)
-        access.require(Capability.STOP_TRANSCRIPTION_CALL)
-        transcriber = Transcriber(services(request), session, call)
-        await transcriber.stop("transcription")
-        if body is not None and body.stop_closed_captions:
-            access.require(Capability.STOP_CLOSED_CAPTIONS_CALL)
-            await transcriber.stop("closed_captions", required=False)
-    return Empty()
+    return await _stop(request, who, type, id, "transcription", body is not None and body.stop_closed_captions)
 
 
 @router.post("/{type}/{id}/start_closed_captions", response_model=Empty, summary="Start live closed captions")
@@ -86,14 +82,20 @@ async def stop_closed_captions(
     request: Request, type: CallType, id: CallId, body: StopClosedCaptionsRequest | None = None,
     who: Caller = Depends(caller("StopClosedCaptions")),
 ) -> Empty:
+    return await _stop(request, who, type, id, "closed_captions", body is not None and body.stop_transcription)
+
+
+async def _stop(request: Request, who: Caller, type: str, id: str, kind: AiKind, with_other: bool) -> Empty:
+    """Stop ``kind``'s job, and the other kind's too (if running) when the body asks for both."""
+    other: AiKind = "closed_captions" if kind == "transcription" else "transcription"
     async with services(request).db.transaction() as session:
         call, access = await load_call(session, who, type, id)
-        access.require(Capability.STOP_CLOSED_CAPTIONS_CALL)
+        access.require(STOP_CAPABILITY[kind])
         transcriber = Transcriber(services(request), session, call)
-        await transcriber.stop("closed_captions")
-        if body is not None and body.stop_transcription:
-            access.require(Capability.STOP_TRANSCRIPTION_CALL)
-            await transcriber.stop("transcription", required=False)
+        await transcriber.stop(kind)
+        if with_other:
+            access.require(STOP_CAPABILITY[other])
+            await transcriber.stop(other, required=False)
     return Empty()
 
 
