@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import TypeGuard
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
@@ -101,7 +102,7 @@ async def heartbeat(request: Request, egress_id: str, body: WorkerRequest) -> He
     weir = services(request)
     async with weir.db.transaction() as session:
         job = await _locked(session, egress_id)
-        if job is None or job.worker_id != body.worker_id or job.status not in ("running", "stopping"):
+        if not _held_by(job, body.worker_id):
             return HeartbeatResponse(status="lost")
         job.lease_until = lease_deadline(weir.settings.egress_lease_seconds)
         if job.recording_type in AI_KINDS:
@@ -116,7 +117,7 @@ async def finish(request: Request, egress_id: str, body: FinishRequest) -> Heart
         job = await _locked(session, egress_id)
         if job is None:
             raise not_found(f"egress job {egress_id}")
-        if job.worker_id != body.worker_id or job.status not in ("running", "stopping"):
+        if not _held_by(job, body.worker_id):
             return HeartbeatResponse(status="lost")
         call = await session.get(CallRow, job.call_cid)
         if call is None:
@@ -133,7 +134,7 @@ async def captions(request: Request, egress_id: str, body: CaptionsRequest) -> H
     weir = services(request)
     async with weir.db.transaction() as session:
         job = await session.get(EgressJobRow, egress_id)
-        if job is None or job.worker_id != body.worker_id or job.status not in ("running", "stopping"):
+        if not _held_by(job, body.worker_id):
             return HeartbeatResponse(status="lost")
         call = await session.get(CallRow, job.call_cid)
         if call is not None:
@@ -149,9 +150,14 @@ async def frame(request: Request, egress_id: str, body: FrameRequest) -> Heartbe
         job = await session.get(EgressJobRow, egress_id)
     if job is None:
         raise not_found(f"egress job {egress_id}")
-    if job.worker_id != body.worker_id or job.status not in ("running", "stopping") or job.recording_type != "frame":
+    if not _held_by(job, body.worker_id) or job.recording_type != "frame":
         return HeartbeatResponse(status="lost")
     if not (frames_dir(weir.settings.data_dir, job.id) / body.filename).is_file():
         raise input_error("filename", f"no frame {body.filename} in the job's folder")
     await frame_ready(weir, job, body)
     return HeartbeatResponse(status=job.status)
+
+
+def _held_by(job: EgressJobRow | None, worker_id: str) -> TypeGuard[EgressJobRow]:
+    """The job is active and this worker holds it (else its report is answered ``lost``)."""
+    return job is not None and job.worker_id == worker_id and job.status in ("running", "stopping")
