@@ -16,6 +16,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from weir.protocol.sfu_edges import IceServer
 from weir.turn.credentials import derive_turn_secret
 
+WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+
+
+def reachable_host(host: str) -> str:
+    """An address of this machine to reach a listener bound to ``host`` (a wildcard becomes loopback)."""
+    return WILDCARDS.get(host, host)
+
 
 @contextmanager
 def private_files() -> Iterator[None]:
@@ -135,6 +142,11 @@ class Settings(BaseSettings):
     @property
     def scheme(self) -> str:
         return "https" if self.tls_certfile else "http"
+
+    @property
+    def public_base_url(self) -> str:
+        """Where this server's API is reached: ``public_url``, else its own listener (workers on this host use it)."""
+        return self.public_url or f"{self.scheme}://{reachable_host(self.host)}:{self.port}"
 
     @model_validator(mode="after")
     def _turn_settings_consistent(self) -> Settings:

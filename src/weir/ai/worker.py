@@ -26,7 +26,6 @@ from weir.ai.speech import SpeechConfig
 from weir.ai.transcript import Transcript
 from weir.client import SfuTrackType, StreamVideo, StreamVideoOptions, User
 from weir.config import Settings
-from weir.egress.delivery import public_base_url
 from weir.egress.worker import Channel, JobFailed, Record, run_worker
 from weir.protocol.egress_channel import ClaimedJob as Job
 from weir.protocol.transcriptions import AI_KINDS
@@ -105,7 +104,7 @@ async def transcribe(engines: Engines, channel: Channel, settings: Settings, job
     speech = Speech(channel, job, engines, transcript)
     working = asyncio.create_task(speech.run())
     client = StreamVideo.create(settings.api_key, user=User.anonymous(), user_token=job.token,
-                                options=StreamVideoOptions(coordinator_rpc_url=public_base_url(settings)))
+                                options=StreamVideoOptions(coordinator_rpc_url=settings.public_base_url))
     listeners: dict[str, tuple[Listener, asyncio.Task[None]]] = {}
     epoch = time.time()
     stopping = asyncio.ensure_future(stop.wait())

@@ -20,7 +20,6 @@ from weir.coordinator.recorder import Recorder
 from weir.coordinator.services import Services
 from weir.domain.clock import now
 from weir.egress.composite.sinks import MASTER_PLAYLIST
-from weir.egress.delivery import public_base_url
 from weir.protocol import events as ev
 from weir.protocol.errors import APIError, ErrorCode
 from weir.store.sessions import new_id
@@ -31,7 +30,7 @@ HLS_PATH = "/hls"  # + /<egress id>/master.m3u8: hls_serving.py
 
 
 def playlist_url(weir: Services, egress_id: str) -> str:
-    return f"{public_base_url(weir.settings)}{HLS_PATH}/{egress_id}/{MASTER_PLAYLIST}"
+    return f"{weir.settings.public_base_url}{HLS_PATH}/{egress_id}/{MASTER_PLAYLIST}"
 
 
 class Broadcaster:

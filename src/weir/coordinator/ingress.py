@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from weir.config import Settings
+from weir.config import Settings, reachable_host
 from weir.domain.ingress import IngressBases
 from weir.protocol.ingress import CallIngressResponse, IngressAddress
-from weir.sfu.workers.spec import reachable_host
 
 __all__ = ["INGRESS_INFO", "ingress_bases", "ingress_of", "ingress_response"]
 
@@ -20,8 +19,7 @@ WHIP_PATH = "/sfu/whip"  # coordinator/sfu/whip.py's
 
 
 def ingress_bases(settings: Settings) -> IngressBases:
-    scheme = "https" if settings.tls_certfile else "http"
-    public = settings.public_url or f"{scheme}://{reachable_host(settings.host)}:{settings.port}"
+    public = settings.public_base_url
     host = settings.ingress_public_host or reachable_host(settings.ingress_host)
     rtmp = f"rtmp://{host}:{settings.ingress_rtmp_port}" if settings.ingress_rtmp_port else ""
     srt = f"srt://{host}:{settings.ingress_srt_port}" if settings.ingress_srt_port else ""

@@ -11,19 +11,20 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from weir.config import Settings
 from weir.coordinator.call_access import system_access
 from weir.coordinator.callview import call_response
 from weir.coordinator.egress_jobs import ACTIVE, wake_workers
 from weir.coordinator.rtmp_broadcasts import RtmpBroadcasts
 from weir.coordinator.services import Services
 from weir.domain.clock import now, utc
-from weir.egress.delivery import FinishedFile, content_type, salvage, work_dir
+from weir.egress.delivery import FinishedFile, content_type, deliver, job_files, work_dir
 from weir.protocol import events as ev
 from weir.protocol.errors import APIError, ErrorCode, input_error
 from weir.protocol.recordings import RecordingType
@@ -300,3 +301,14 @@ class Reaper:
 
 def lease_deadline(seconds: float) -> datetime:
     return now() + timedelta(seconds=seconds)
+
+
+async def salvage(settings: Settings, job: EgressJobRow, call: CallRow) -> list[FinishedFile]:
+    """What a dead worker wrote so far, stored; the files are written to stay readable when cut off."""
+    directory = work_dir(settings.data_dir, job.id)
+    files = await asyncio.to_thread(job_files, directory)
+    started = job.started_at or job.created_at
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+    session_id = job.session_id or call.current_session_id or job.id
+    return await deliver(settings, job.external_storage, call.cid, session_id, files, started)

@@ -3,17 +3,14 @@ worker's files."""
 
 from __future__ import annotations
 
-import asyncio
 import mimetypes
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from weir.config import Settings
-from weir.sfu.workers.spec import reachable_host
 from weir.storage.base import DEFAULT_STORAGE
 from weir.storage.local import LocalStore
-from weir.store.tables import CallRow, EgressJobRow
 
 
 @dataclass(frozen=True)
@@ -32,14 +29,9 @@ def work_dir(data_dir: Path, egress_id: str) -> Path:
     return data_dir / "egress" / egress_id
 
 
-def public_base_url(settings: Settings) -> str:
-    scheme = "https" if settings.tls_certfile else "http"
-    return settings.public_url or f"{scheme}://{reachable_host(settings.host)}:{settings.port}"
-
-
 def local_store(settings: Settings) -> LocalStore:
     assert settings.api_secret is not None
-    return LocalStore(settings.data_dir / "recordings", public_base_url(settings), settings.api_secret)
+    return LocalStore(settings.data_dir / "recordings", settings.public_base_url, settings.api_secret)
 
 
 def object_key(call_cid: str, session_id: str, filename: str) -> str:
@@ -71,14 +63,3 @@ def job_files(directory: Path) -> list[Path]:
     if not directory.is_dir():
         return []
     return sorted(p for p in directory.iterdir() if p.is_file() and not p.name.endswith((".part", ".tmp")))
-
-
-async def salvage(settings: Settings, job: EgressJobRow, call: CallRow) -> list[FinishedFile]:
-    """What a dead worker wrote so far, stored; the files are written to stay readable when cut off."""
-    directory = work_dir(settings.data_dir, job.id)
-    files = await asyncio.to_thread(job_files, directory)
-    started = job.started_at or job.created_at
-    if started.tzinfo is None:
-        started = started.replace(tzinfo=UTC)
-    session_id = job.session_id or call.current_session_id or job.id
-    return await deliver(settings, job.external_storage, call.cid, session_id, files, started)

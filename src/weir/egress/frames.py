@@ -25,7 +25,6 @@ from weir.client import Call, StreamVideo, StreamVideoOptions, User
 from weir.client.media.sinks import FrameStream
 from weir.client.state import CallParticipantState, SfuTrackType
 from weir.config import Settings
-from weir.egress.delivery import public_base_url
 from weir.protocol.egress_channel import ClaimedJob as Job
 
 log = logging.getLogger(__name__)
@@ -113,7 +112,7 @@ async def record_frames(settings: Settings, job: Job, directory: Path, stop: asy
     folder.mkdir(parents=True, exist_ok=True)
     call_type, _, call_id = job.call_cid.partition(":")
     client = StreamVideo.create(settings.api_key, user=User.anonymous(), user_token=job.token,
-                                options=StreamVideoOptions(coordinator_rpc_url=public_base_url(settings)))
+                                options=StreamVideoOptions(coordinator_rpc_url=settings.public_base_url))
     call = client.make_call(call_type, call_id)
     capture = FrameCapture(call)
     try:

@@ -24,7 +24,7 @@ import httpx
 from weir.client import StreamVideo, StreamVideoOptions, User
 from weir.config import Settings
 from weir.domain.egress_tokens import create_worker_token
-from weir.egress.delivery import deliver, job_files, public_base_url, work_dir
+from weir.egress.delivery import deliver, job_files, work_dir
 from weir.egress.frames import record_frames
 from weir.egress.tracks import TrackTaps
 from weir.protocol.egress_channel import ClaimedJob as Job
@@ -50,7 +50,7 @@ class Channel:
         assert settings.api_secret is not None
         self.secret, self.worker_id, self.kinds = settings.api_secret, worker_id, kinds
         # a claim waits up to 5 s for a job (routes/egress_internal.py)
-        self.http = httpx.AsyncClient(base_url=public_base_url(settings) + "/internal/egress", timeout=30)
+        self.http = httpx.AsyncClient(base_url=settings.public_base_url + "/internal/egress", timeout=30)
 
     async def post(self, path: str, **body: Any) -> dict[str, Any]:
         response = await self.http.post(path, json={"worker_id": self.worker_id, **body},
@@ -70,7 +70,7 @@ async def record_tracks(settings: Settings, job: Job, directory: Path, stop: asy
     assert settings.api_key is not None
     call_type, _, call_id = job.call_cid.partition(":")
     client = StreamVideo.create(settings.api_key, user=User.anonymous(), user_token=job.token,
-                                options=StreamVideoOptions(coordinator_rpc_url=public_base_url(settings)))
+                                options=StreamVideoOptions(coordinator_rpc_url=settings.public_base_url))
     taps = TrackTaps(directory, f"rec_{job.recording_type}_{job.egress_id[:12]}", raw=job.recording_type == "raw")
     try:
         call = client.make_call(call_type, call_id)
@@ -92,7 +92,7 @@ def composite_spec(settings: Settings, job: Job, size: tuple[int, int], audio_on
 
     assert settings.api_key is not None
     call_type, _, call_id = job.call_cid.partition(":")
-    return CompositeSpec(base_url=public_base_url(settings), call_type=call_type, call_id=call_id, token=job.token,
+    return CompositeSpec(base_url=settings.public_base_url, call_type=call_type, call_id=call_id, token=job.token,
                          width=size[0], height=size[1], audio_only=audio_only,
                          layout=dict(job.options.get("layout") or {}), api_key=settings.api_key)
 

@@ -10,24 +10,18 @@ import httpx
 
 from weir.config import Settings
 from weir.domain.egress_tokens import create_worker_token
-from weir.sfu.workers.spec import reachable_host
 
-__all__ = ["EVENTS_PATH", "Channel", "coordinator_url"]
+__all__ = ["EVENTS_PATH", "Channel"]
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/internal/ingress/events"
-
-
-def coordinator_url(settings: Settings) -> str:
-    scheme = "https" if settings.tls_certfile else "http"
-    return settings.public_url or f"{scheme}://{reachable_host(settings.host)}:{settings.port}"
 
 
 class Channel:
     def __init__(self, settings: Settings) -> None:
         assert settings.api_secret is not None
         self.settings, self.secret = settings, settings.api_secret
-        self.base_url = coordinator_url(settings)
+        self.base_url = settings.public_base_url
         self.http = httpx.AsyncClient(base_url=self.base_url, timeout=10)
 
     async def event(self, call_cid: str, type_: str, **fields: Any) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from weir.config import Settings
+from weir.config import Settings, reachable_host
 from weir.coordinator.sfu.internal_routes import end_lost_sessions, internal_router
 from weir.coordinator.sfu.local_link import LocalCoordinator
 from weir.coordinator.sfu.placement import SameServer, SfuPlacement, WorkerPlacement
@@ -18,7 +18,7 @@ from weir.sfu.local_entry import LocalEntry
 from weir.sfu.rtc import IceConfig, RtcRoom
 from weir.sfu.signaling.paths import LATENCY_PATH
 from weir.sfu.signaling.server import SfuServer, latency
-from weir.sfu.workers.spec import reachable_host, worker_specs
+from weir.sfu.workers.spec import worker_specs
 
 __all__ = ["InProcessSfu", "SfuWorkers", "sfu_setup"]
 

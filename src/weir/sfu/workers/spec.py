@@ -7,12 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from weir.config import Settings
+from weir.config import Settings, reachable_host
 from weir.sfu.rtc import IceConfig
 
-__all__ = ["WorkerSpec", "reachable_host", "split_ports", "worker_specs"]
-
-WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+__all__ = ["WorkerSpec", "split_ports", "worker_specs"]
 
 
 class WorkerSpec(BaseModel):
@@ -39,11 +37,6 @@ def split_ports(port_min: int, port_max: int, count: int) -> list[tuple[int, int
         raise ValueError(f"the ICE port range {port_min}-{port_max} is too small for {count} SFU workers")
     return [(port_min + i * size, port_max if i == count - 1 else port_min + (i + 1) * size - 1)
             for i in range(count)]
-
-
-def reachable_host(host: str) -> str:
-    """An address of this machine to reach a listener bound to ``host`` (a wildcard becomes loopback)."""
-    return WILDCARDS.get(host, host)
 
 
 def worker_specs(settings: Settings, ice: IceConfig, count: int) -> list[WorkerSpec]:
