@@ -38,7 +38,7 @@ def snapshot(participant: RtcParticipant) -> dict[str, Any]:
             "track_type": slot.track.info.track_type, "direction": "subscribed", "kind": slot.track.kind,
             "from_session": slot.track.info.session_id, "packets": down.packets_sent, "bytes": down.octets_sent,
             "nacks": down.nack_hits + down.nack_misses + down.nack_throttled, "plis": down.plis_received,
-            "layer": None if layer is None else (rids[layer] if layer < len(rids) else str(layer)),
+            "layer": None if layer is None or layer >= len(rids) else rids[layer],
             "fraction_lost": None if report is None else report.fraction_lost / 256,
             "jitter_ms": None if report is None else report.jitter * 1000 / clock,
         })

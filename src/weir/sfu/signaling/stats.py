@@ -61,6 +61,8 @@ class SessionStats:
         pub.update(rtt_ms=rtt, fps=None, bitrate_kbps=pub.pop("video_kbps", bitrate), encode_ms=reading.encode_ms)
         sub.update(rtt_ms=snapshot.get("rtt_ms") or rtt, fps=reading.fps, concealment_pct=reading.concealment,
                    decode_ms=reading.decode_ms)
+        sent = [t["bitrate_kbps"] for t in tracks if t["direction"] == "published" and t["bitrate_kbps"] is not None]
+        bitrate = sum(sent) if sent else bitrate  # what arrived at the SFU, else what the client says it sent
         return {"at": now().isoformat(), "reading": dataclasses.asdict(merged), "bitrate_kbps": bitrate,
                 "publisher": pub, "subscriber": sub, "tracks": tracks}
 
