@@ -47,7 +47,10 @@ async def _live_call(operator: AsyncClient, cid: str) -> dict[str, Any] | None:
     return next((c for c in status["calls"] if c["call_cid"] == cid), None)
 
 
-async def test_a_lossy_participant_is_poor_live_and_in_the_report(room: RoomFactory, operator: AsyncClient) -> None:
+async def test_a_lossy_participant_is_poor_live_and_in_the_report(
+    room: RoomFactory,  # noqa: F811  # the fixture imported above
+    operator: AsyncClient,
+) -> None:
     r: Room = await room()
     await r.flowing("audio", "video")
     alice = r.alice.state.value.user_session_id
@@ -84,6 +87,7 @@ async def test_a_lossy_participant_is_poor_live_and_in_the_report(room: RoomFact
         await r.alice.leave()
         await r.bob.leave()
         ready = await events.first(lambda e: isinstance(e, ev.CallStatsReportReadyEvent), MEDIA_WAIT)
+    assert isinstance(ready, ev.CallStatsReportReadyEvent)
     assert ready.session_id == session_id and ready.call_cid == r.alice.cid
 
     report = await r.bob.get_call_stats(session_id)  # a participant may read the report

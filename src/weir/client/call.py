@@ -20,9 +20,9 @@ import ssl
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from urllib.parse import quote
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
+from urllib.parse import quote
 
 from aiortc.mediastreams import MediaStreamTrack
 from pydantic import BaseModel

@@ -12,9 +12,9 @@ import asyncio
 import logging
 import ssl
 import uuid
-from datetime import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 from weakref import WeakValueDictionary
 
