@@ -4,6 +4,7 @@ of a joined call, who may read them, and bad input as clear 400s. Reports are wr
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +12,7 @@ import httpx
 
 from tests.conftest import RunningServer, assert_error
 from tests.test_call_actions import join
+from tests.test_cli import Run, weir  # noqa: F401  # the CLI fixture
 from weir.protocol.errors import ErrorCode
 from weir.store.db import Database
 from weir.store.tables import CallStatsReportRow
@@ -38,7 +40,10 @@ async def _reports(server: RunningServer, cids: list[str]) -> None:
         await db.close()
 
 
-async def test_stats_queries(server: RunningServer, api: httpx.Client, user_api: UserApi, uid: Uid) -> None:
+async def test_stats_queries(
+    server: RunningServer, api: httpx.Client, uid: Uid,
+    weir: Run,  # noqa: F811  # the fixture imported above
+) -> None:
     ids = [uid("c") for _ in range(3)]
     for call_id in ids:
         api.post(f"/video/call/default/{call_id}", json={"data": {"created_by_id": "owner"}}).raise_for_status()
@@ -71,6 +76,16 @@ async def test_stats_queries(server: RunningServer, api: httpx.Client, user_api:
                                            "call_type": "default"}).json()
     assert [b["calls"] for b in daily["buckets"]] == [2, 1] and daily["totals"]["fair"] == 1
 
+    listed = weir("call", "stats", "query", "--filter", json.dumps(mine), "--sort", "started_at:desc").stdout
+    assert "Call stats reports (3)" in listed and "poor: packet loss 20%" in listed
+    assert listed.index(cids[2]) < listed.index(cids[1]) < listed.index(cids[0])
+    totals = weir("call", "stats", "aggregate", "--from", "2026-03-02T10:00:00", "--to", "2026-03-02T12:00:00",
+                  "--interval", "hour").stdout
+    assert "Calls per hour" in totals and "total" in totals
+    shown = weir("call", "stats", "report", cids[1], f"s-{ids[1]}").stdout
+    assert f"{cids[1]} session s-{ids[1]}: poor, 3 participants, 600 s" in shown
+    assert "no stats report of session s-nope" in weir("call", "stats", "report", cids[1], "s-nope", expect=1).stderr
+
     for bad, field in (({"from": BASE.isoformat(), "to": BASE.isoformat()}, "body"),
                        ({"from": "2026-03-02T10:00:00", "to": "2026-03-03T10:00:00"}, "body"),
                        ({"from": BASE.isoformat(), "to": "2030-01-01T00:00:00Z", "interval": "hour"}, "interval"),
@@ -86,7 +101,10 @@ async def test_stats_queries(server: RunningServer, api: httpx.Client, user_api:
         assert any(f.startswith(field) for f in body["exception_fields"]), body
 
 
-async def test_feedback_query_live_status_and_access(api: httpx.Client, user_api: UserApi, uid: Uid) -> None:
+async def test_feedback_query_live_status_and_access(
+    api: httpx.Client, user_api: UserApi, uid: Uid,
+    weir: Run,  # noqa: F811  # the fixture imported above
+) -> None:
     host, guest, admin = uid("host"), uid("guest"), uid("admin")
     for user, role in ((host, "user"), (guest, "user"), (admin, "admin")):
         api.post("/users", json={"users": {user: {"id": user, "role": role}}}).raise_for_status()
@@ -106,6 +124,10 @@ async def test_feedback_query_live_status_and_access(api: httpx.Client, user_api
     bad = api.post("/video/call/feedback", json={"filter_conditions": {"rating": {"$lte": "two"}}})
     assert "filter_conditions.rating.$lte" in assert_error(bad, 400, ErrorCode.INPUT_ERROR)["exception_fields"]
 
+    table = weir("call", "stats", "feedback", "--filter", json.dumps({"call_cid": cid}), "--sort", "rating").stdout
+    assert "Feedback (2)" in table and table.index(host) < table.index(guest)
+    live_table = weir("call", "stats", "status").stdout
+    assert "participants" in live_table and cid in live_table and "unknown" in live_table
     status = user_api(admin).get("/video/active_calls_status")  # an admin user may read it, as a server may
     assert status.status_code == 200, status.text
     (live,) = [c for c in status.json()["calls"] if c["call_cid"] == cid]

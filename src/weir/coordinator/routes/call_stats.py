@@ -18,7 +18,7 @@ from weir.coordinator.routes.calls import CallId, CallType
 from weir.coordinator.routes.queries import _page
 from weir.domain.clock import utc
 from weir.protocol import call_stats as p
-from weir.protocol.errors import APIError, ErrorCode, input_error, not_found
+from weir.protocol.errors import APIError, ErrorCode, input_error
 from weir.store.call_stats import FEEDBACK, REPORTS
 from weir.store.tables import CallStatsReportRow, UserFeedbackRow
 
@@ -61,8 +61,8 @@ async def get_call_stats(
         call, _access = await load_call(session, who, type, id)
         row = await session.get(CallStatsReportRow, session_id)
         if row is None or row.call_cid != call.cid:
-            raise not_found(f"stats report of session {session_id} in call {call.cid} (reports are ready shortly "
-                            "after a session ends)")
+            raise APIError(ErrorCode.NOT_FOUND, f"no stats report of session {session_id} in call {call.cid}: "
+                                                "a session's report is ready a few seconds after it ends")
         return report_of(row)
 
 
