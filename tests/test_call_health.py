@@ -6,6 +6,7 @@ import pytest
 
 from weir.domain.call_health import Reading, call_level, classify, combine, percentile, worst
 from weir.domain.client_stats import client_reading, totals
+from weir.protocol.app_settings import check_event_types
 from weir.store.call_stats import compact
 
 
@@ -84,3 +85,10 @@ def test_a_long_timeline_stays_bounded_and_keeps_the_worst() -> None:
     assert len(kept) <= 240
     assert kept[0]["at"] == "t0" and kept[-1]["at"] == "t999"
     assert max(p["packet_loss"] for p in kept) == 0.4 and min(p["fps"] for p in kept) == 5.0
+
+
+def test_the_seed_models_name_for_the_report_event_is_an_alias() -> None:
+    assert check_event_types(["call.report_ready", "call.stats_report_ready"]) == ["call.stats_report_ready"]
+    assert check_event_types(["call.user_feedback"]) == ["call.user_feedback_submitted"]
+    with pytest.raises(ValueError, match="unknown event types: call.nope"):
+        check_event_types(["call.nope"])
