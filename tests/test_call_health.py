@@ -72,6 +72,20 @@ def test_python_and_browser_reports_give_loss_jitter_rtt_and_rates() -> None:
     assert reading.concealment is None and reading.encode_ms is None
 
 
+def test_browser_reports_give_encode_and_decode_time_and_concealment() -> None:
+    before = totals({"video.h.framesEncoded": 100, "video.h.totalEncodeTime": 1.0})
+    after = totals({"video.h.framesEncoded": 130, "video.h.totalEncodeTime": 2.2})
+    sub_before = totals({"video.1.framesDecoded": 10, "video.1.totalDecodeTime": 0.1,
+                         "audio.2.concealedSamples": 100, "audio.2.totalSamplesReceived": 48000})
+    sub_after = totals({"video.1.framesDecoded": 40, "video.1.totalDecodeTime": 0.4,
+                        "audio.2.concealedSamples": 7300, "audio.2.totalSamplesReceived": 96000})
+    reading, _ = client_reading((before, after), (sub_before, sub_after), 1.0)
+    assert reading.encode_ms == pytest.approx(40) and reading.decode_ms == pytest.approx(10)
+    assert reading.concealment == pytest.approx(0.15)
+    assert reading.fps == pytest.approx(30)
+    assert [i.text for i in classify(reading)[1]] == ["poor: encode time 40 ms", "poor: audio concealment 15%"]
+
+
 def test_a_counter_that_went_back_tells_nothing() -> None:
     reading, kbps = client_reading((totals({"audio_bytesSent": 900}), totals({"audio_bytesSent": 10})),
                                    (totals({}), totals({"audio_packetsLost": 5})), 1.0)
