@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     sfu_token_ttl_seconds: int = Field(default=300, ge=30, le=3600, description="Lifetime of SFU join tokens.")
     sfu_fast_reconnect_deadline_seconds: float = Field(
         default=15, gt=0, description="How long the SFU keeps a session whose socket or ICE connection is lost.")
+    sfu_stats_seconds: float = Field(
+        default=5, gt=0, description="How often the SFU sends each call's stats samples to the coordinator.")
     sfu_keepalive_seconds: float = Field(
         default=4, gt=0, description="How often the SFU marks its participants present (below the 5 s minimum "
         "session.inactivity_timeout_seconds).")

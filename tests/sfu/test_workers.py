@@ -45,7 +45,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         env.setenv("WEIR_ICE_PORT_MIN", str(ICE_PORTS[0]))
         env.setenv("WEIR_ICE_PORT_MAX", str(ICE_PORTS[1]))
         with running_sfu(request.param, tmp_path_factory.mktemp(f"workers-{request.param}"),
-                         sfu_workers=WORKERS) as running:
+                         sfu_workers=WORKERS, sfu_stats_seconds=1) as running:
             yield running
 
 
@@ -103,6 +103,9 @@ async def test_calls_land_on_different_workers_and_media_flows_on_each(server: R
         await media_between(peers[0], peers[1])
         await media_between(peers[2], peers[3])
         assert not any(p.received(peers[2], "video") for p in peers[:2])  # each call keeps its own media
+        live = server.app.state.weir.live_stats  # the workers' stats samples reach the coordinator
+        await eventually(lambda: all(len(live.samples.get(cid, {})) == 2 for cid in (first, second)), timeout_s=20,
+                         what="stats samples of both calls over the internal channel")
         shares = split_ports(*ICE_PORTS, WORKERS)
         for cid, pair in ((first, peers[:2]), (second, peers[2:])):
             owner = registry(server).owner(cid)

@@ -39,7 +39,7 @@ def _check_cid(value: str) -> str:
 Cid = Annotated[str, typer.Argument(callback=_check_cid, help="The call as type:id, e.g. default:standup.")]
 
 
-def _call(client: Client, cid: str) -> Call[WeirResponse]:
+def call_of(client: Client, cid: str) -> Call[WeirResponse]:
     type_, _, id_ = cid.partition(":")
     return client.video.call(type_, id_)
 
@@ -53,7 +53,7 @@ def _member(value: str) -> JSON:
 def get(ctx: typer.Context, cid: Cid) -> None:
     """Print a call, its members and settings as JSON."""
     with session(ctx) as client:
-        print_json(_call(client, cid).get().data)
+        print_json(call_of(client, cid).get().data)
 
 
 @app.command()
@@ -71,7 +71,7 @@ def create(
     data = {"created_by_id": created_by, "members": [_member(m) for m in members or []], "custom": custom,
             "settings_override": settings, "starts_at": starts_at, "team": team}
     with session(ctx) as client:
-        response = _call(client, cid).get_or_create(data={k: v for k, v in data.items() if v is not None})
+        response = call_of(client, cid).get_or_create(data={k: v for k, v in data.items() if v is not None})
     print_json(response.data)
 
 
@@ -79,7 +79,7 @@ def create(
 def end(ctx: typer.Context, cid: Cid) -> None:
     """End a call for everyone."""
     with session(ctx) as client:
-        _call(client, cid).end()
+        call_of(client, cid).end()
     typer.echo(f"Ended call {cid}")
 
 
@@ -88,7 +88,7 @@ def start_recording(ctx: typer.Context, cid: Cid, type: Annotated[
         Literal["composite", "individual", "raw"], typer.Option(help="What to record.")] = "composite") -> None:
     """Start recording a call; prints the egress id."""
     with session(ctx) as client:
-        response = _call(client, cid).start_recording(type)
+        response = call_of(client, cid).start_recording(type)
     typer.echo(response.data["egress_id"])
 
 
@@ -96,7 +96,7 @@ def start_recording(ctx: typer.Context, cid: Cid, type: Annotated[
 def stop_recording(ctx: typer.Context, cid: Cid) -> None:
     """Stop every recording of a call (the files follow, in `weir call recordings`)."""
     with session(ctx) as client:
-        _call(client, cid).stop_recording()
+        call_of(client, cid).stop_recording()
     typer.echo(f"Stopping the recordings of {cid}")
 
 
@@ -104,7 +104,7 @@ def stop_recording(ctx: typer.Context, cid: Cid) -> None:
 def recordings(ctx: typer.Context, cid: Cid) -> None:
     """List a call's recording files with their signed URLs."""
     with session(ctx) as client:
-        response = _call(client, cid).list_recordings()
+        response = call_of(client, cid).list_recordings()
     rows = [[r["filename"], r["recording_type"], r["start_time"], r["url"]] for r in response.data["recordings"]]
     print_table(f"Recordings ({len(rows)})", ["File", "Type", "Started", "URL"], rows)
 
@@ -115,7 +115,7 @@ def start_transcription(ctx: typer.Context, cid: Cid, language: Annotated[
         captions: Annotated[bool, typer.Option(help="Also caption the call live.")] = False) -> None:
     """Start transcribing a call (the transcript follows, in `weir call transcriptions`)."""
     with session(ctx) as client:
-        _call(client, cid).start_transcription(language, enable_closed_captions=captions or None)
+        call_of(client, cid).start_transcription(language, enable_closed_captions=captions or None)
     typer.echo(f"Transcribing {cid}")
 
 
@@ -123,7 +123,7 @@ def start_transcription(ctx: typer.Context, cid: Cid, language: Annotated[
 def stop_transcription(ctx: typer.Context, cid: Cid) -> None:
     """Stop transcribing a call (and its captions)."""
     with session(ctx) as client:
-        _call(client, cid).stop_transcription(stop_closed_captions=True)
+        call_of(client, cid).stop_transcription(stop_closed_captions=True)
     typer.echo(f"Stopping the transcription of {cid}")
 
 
@@ -131,7 +131,7 @@ def stop_transcription(ctx: typer.Context, cid: Cid) -> None:
 def transcriptions(ctx: typer.Context, cid: Cid) -> None:
     """List a call's transcripts (JSONL) with their signed URLs."""
     with session(ctx) as client:
-        response = _call(client, cid).list_transcriptions()
+        response = call_of(client, cid).list_transcriptions()
     rows = [[t["filename"], t["start_time"], t["url"]] for t in response.data["transcriptions"]]
     print_table(f"Transcriptions ({len(rows)})", ["File", "Started", "URL"], rows)
 
@@ -142,7 +142,7 @@ def delete(ctx: typer.Context, cid: Cid,
            = "soft") -> None:
     """Delete a call."""
     with session(ctx) as client:
-        _call(client, cid).delete(hard=mode == "hard")
+        call_of(client, cid).delete(hard=mode == "hard")
     typer.echo(f"Deleted call {cid} ({mode})")
 
 

@@ -22,6 +22,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
+from urllib.parse import quote
 
 from aiortc.mediastreams import MediaStreamTrack
 from pydantic import BaseModel
@@ -84,6 +85,7 @@ from weir.domain.settings import SpeechSegmentConfig, TranscriptionLanguage
 from weir.protocol import events as ev
 from weir.protocol.broadcasting import GoLiveRequest, StartHLSBroadcastingResponse, StopLiveRequest
 from weir.protocol.call_actions import SendReactionResponse
+from weir.protocol.call_stats import GetCallStatsResponse
 from weir.protocol.calls import (
     CallStateResponse,
     GetOrCreateCallResponse,
@@ -672,6 +674,11 @@ class Call:
         extra = {"reason": reason, "custom": dict(custom) if custom else None,
                  "user_session_id": self.state.value.user_session_id or None}
         await self._post("/feedback", Empty, {**body, **{k: v for k, v in extra.items() if v is not None}})
+
+    async def get_call_stats(self, session_id: str) -> GetCallStatsResponse:
+        """The stats report of one ended session of this call (ready a few seconds after it ends)."""
+        return await self._owner.request("GET", f"{self._path}/stats/{quote(session_id, safe='')}",
+                                         GetCallStatsResponse)
 
     def update_call_preferences(self, preferences: CallPreferences) -> None:
         """Replace this call's preferences (a whole ``CallPreferences``, as the Dart SDK takes)."""

@@ -14,6 +14,7 @@ import ssl
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 from weakref import WeakValueDictionary
 
@@ -39,6 +40,12 @@ from weir.client.status import (
 from weir.client.tokens import OnTokenUpdated, TokenLoader, TokenManager
 from weir.client.user import User, UserType
 from weir.protocol import events as ev
+from weir.protocol.call_stats import (
+    GetActiveCallsStatusResponse,
+    QueryAggregateCallStatsResponse,
+    QueryCallStatsResponse,
+    QueryUserFeedbackResponse,
+)
 from weir.protocol.queries import QueryCallsResponse
 from weir.protocol.users import CreateGuestResponse, UserResponse
 
@@ -72,6 +79,13 @@ class _Instance:
         if owner._instance is None:
             raise VideoError("no StreamVideo instance: create one with StreamVideo(...) first")
         return owner._instance
+
+
+def _query_body(filter_conditions: Mapping[str, Any] | None, sorts: Sorts | None, limit: int | None,
+                next: str | None, prev: str | None) -> dict[str, Any]:
+    body = {"filter_conditions": filter_conditions, "sort": sort_json(sorts), "limit": limit, "next": next,
+            "prev": prev}
+    return {k: v for k, v in body.items() if v is not None}
 
 
 class StreamVideo:
@@ -238,6 +252,28 @@ class StreamVideo:
             self._links[call.cid].loaded(found, connection_id)
             calls.append(call)
         return QueryCallsResult(calls, response.next, response.prev)
+
+    # --- call stats and health (an admin user; the server SDK has the same) ---------------------------------
+    async def get_active_calls_status(self) -> GetActiveCallsStatusResponse:
+        return await self._request("GET", "/video/active_calls_status", GetActiveCallsStatusResponse)
+
+    async def query_call_stats(self, filter_conditions: Mapping[str, Any] | None = None, sorts: Sorts | None = None,
+                               limit: int | None = None, next: str | None = None,
+                               prev: str | None = None) -> QueryCallStatsResponse:
+        return await self._request("POST", "/video/call/stats", QueryCallStatsResponse,
+                                   json=_query_body(filter_conditions, sorts, limit, next, prev))
+
+    async def query_aggregate_call_stats(self, from_: datetime, to: datetime, interval: str = "day",
+                                         call_type: str | None = None) -> QueryAggregateCallStatsResponse:
+        body = {"from": from_.isoformat(), "to": to.isoformat(), "interval": interval, "call_type": call_type}
+        return await self._request("POST", "/video/stats", QueryAggregateCallStatsResponse,
+                                   json={k: v for k, v in body.items() if v is not None})
+
+    async def query_user_feedback(self, filter_conditions: Mapping[str, Any] | None = None,
+                                  sorts: Sorts | None = None, limit: int | None = None, next: str | None = None,
+                                  prev: str | None = None) -> QueryUserFeedbackResponse:
+        return await self._request("POST", "/video/call/feedback", QueryUserFeedbackResponse,
+                                   json=_query_body(filter_conditions, sorts, limit, next, prev))
 
     @property
     def active_calls(self) -> tuple[Call, ...]:

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from weir import __version__
 from weir.bus import InMemoryBus
 from weir.config import Settings, private_files
-from weir.coordinator import lifecycle, ringing
+from weir.coordinator import call_stats, lifecycle, ringing
 from weir.coordinator.errors import RequestGuard, install_error_handlers
 from weir.coordinator.events import EventEmitter
 from weir.coordinator.hls_serving import HlsServing
@@ -56,6 +56,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     uploads = weir.uploads = UploadWorker(db, weir.stores.resolve, on_uploaded=lambda upload: uploaded(weir, upload))
     lifecycle.register_tasks(weir)
+    call_stats.register_tasks(weir)
     ringing.register_tasks(weir)
     webhooks = webhook_worker(settings, db, sealer)
     weir.events.sinks.append(webhooks.sink)

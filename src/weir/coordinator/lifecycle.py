@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from weir.coordinator import broadcaster, recorder, transcriber
+from weir.coordinator import broadcaster, call_stats, recorder, transcriber
 from weir.coordinator.auth import Caller
 from weir.coordinator.call_access import CallAccess, system_access
 from weir.coordinator.callevents import CallEvents
@@ -118,6 +118,7 @@ class CallLifecycle:
         await transcriber.session_ended(self.weir, self.session, self.call)
         await broadcaster.session_ended(self.weir, self.session, self.call)
         await self.events.session_ended(call_session.id)
+        call_stats.schedule_report(self.weir, self.session, self.call, call_session)
 
     async def end_call(self, by_user_id: str | None, reason: str | None = None) -> None:
         """End the call for everyone: participants are removed and the session ends."""

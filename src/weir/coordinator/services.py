@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from weir.bus import EventBus
 from weir.config import Settings
+from weir.coordinator.call_stats import LiveStats
 from weir.coordinator.events import EventEmitter
 from weir.coordinator.ratelimit import RateLimiter
 from weir.coordinator.realtime.hub import Hub
@@ -32,6 +33,7 @@ class Services:
     uploads: UploadWorker | None = None  # uploads recordings to external storages (set by create_app)
     revocation: AppRevocation = field(default_factory=AppRevocation)
     egress_jobs: asyncio.Condition = field(default_factory=asyncio.Condition)  # notified when a job is queued
+    live_stats: LiveStats = field(default_factory=LiveStats)  # the last minute of call stats
 
     @property
     def api_key(self) -> str:

@@ -62,6 +62,7 @@ class Kind(Enum):
     STRING = "string"
     DATETIME = "datetime"
     BOOL = "boolean"
+    NUMBER = "number"
     LIST = "list of strings"  # $eq/$contains: holds the value; $in: holds any of them
     JSON = "JSON value"  # custom data: string, number, boolean or null
 
@@ -70,6 +71,7 @@ _OPERATORS: dict[Kind, frozenset[Op]] = {
     Kind.STRING: frozenset(Op) - {Op.CONTAINS},
     Kind.DATETIME: frozenset({Op.EQ, Op.NE, Op.IN, Op.NIN, Op.EXISTS}) | _COMPARISONS,
     Kind.BOOL: frozenset({Op.EQ, Op.NE, Op.EXISTS}),
+    Kind.NUMBER: frozenset({Op.EQ, Op.NE, Op.IN, Op.NIN, Op.EXISTS}) | _COMPARISONS,
     Kind.LIST: frozenset({Op.EQ, Op.NE, Op.IN, Op.NIN, Op.CONTAINS}),
     Kind.JSON: frozenset(Op) - {Op.CONTAINS},
 }
@@ -225,6 +227,10 @@ def _scalar(spec: Field, raw: object, path: str, allow_null: bool) -> Scalar:
         return raw
     if spec.kind is Kind.DATETIME:
         return _timestamp(raw, path)
+    if spec.kind is Kind.NUMBER:
+        if not isinstance(raw, int | float) or isinstance(raw, bool) or raw != raw or abs(raw) > 2**53:
+            raise FilterError(path, "must be a number")
+        return raw
     if spec.kind is Kind.JSON:
         return _json_scalar(raw, path)
     if not isinstance(raw, str):

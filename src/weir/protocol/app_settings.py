@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from weir.protocol.events import EVENT_MODELS
+from weir.protocol.events import EVENT_ALIASES, EVENT_MODELS
 from weir.protocol.limits import utc_datetime
 
 MAX_EVENT_HOOKS = 10
@@ -51,11 +51,12 @@ def aws_region_of(hook_type: str, address: str) -> str | None:
 
 
 def check_event_types(value: list[str]) -> list[str]:
-    """Only documented event types; kept sorted and without repeats."""
-    unknown = sorted(set(value) - EVENT_MODELS.keys())
+    """Only documented event types (an alias as the type it names); kept sorted and without repeats."""
+    named = {EVENT_ALIASES.get(event_type, event_type) for event_type in value}
+    unknown = sorted(named - EVENT_MODELS.keys())
     if unknown:
         raise ValueError(f"unknown event types: {', '.join(unknown)}")
-    return sorted(set(value))
+    return sorted(named)
 
 
 class AwsFields(BaseModel):

@@ -418,6 +418,10 @@ def _catalogue() -> dict[str, type[Event]]:
 
 
 EVENT_MODELS: dict[str, type[Event]] = _catalogue()
+# The seed's model definitions name two events differently from its event tables; Weir sends the tables' names
+# and takes the models' names where event types are chosen (e.g. a webhook's event_types).
+EVENT_ALIASES: dict[str, str] = {"call.report_ready": "call.stats_report_ready",
+                                 "call.user_feedback": "call.user_feedback_submitted"}
 
 # Connection-level messages of the coordinator WebSocket (not part of the 56 call events).
 CONNECTION_OK = "connection.ok"

@@ -66,6 +66,28 @@ class Video(Group[R]):
                       prev: str | None = None) -> R:
         return self._send(_query_members(type, id, filter_conditions, sort, limit, next, prev))
 
+    # --- call stats and health (operators: a server token) ------------------------------------------------
+    def get_active_calls_status(self) -> R:
+        """Calls running now: ``summary`` counts and health percentiles over the last minute."""
+        return self._send(Operation("GET", "/video/active_calls_status"))
+
+    def query_call_stats(self, filter_conditions: Mapping[str, Any] | None = None, sort: Sort | None = None,
+                         limit: int | None = None, next: str | None = None, prev: str | None = None) -> R:
+        """Stats reports of ended call sessions, e.g. ``{"quality": "poor"}``, newest first by default."""
+        return self._send(Operation("POST", "/video/call/stats", query(filter_conditions, sort, limit, next, prev)))
+
+    def query_aggregate_call_stats(self, from_: datetime, to: datetime, interval: str = "day",
+                                   call_type: str | None = None) -> R:
+        """Totals of the sessions started in ``[from_, to)``, per ``hour``, ``day`` or ``week``."""
+        return self._send(Operation("POST", "/video/stats", {"from": from_.isoformat(), **body(
+            to=to, interval=interval, call_type=call_type)}))
+
+    def query_user_feedback(self, filter_conditions: Mapping[str, Any] | None = None, sort: Sort | None = None,
+                            limit: int | None = None, next: str | None = None, prev: str | None = None) -> R:
+        """The ratings users gave (``collect_user_feedback``), e.g. ``{"rating": {"$lte": 2}}``."""
+        return self._send(Operation("POST", "/video/call/feedback",
+                                    query(filter_conditions, sort, limit, next, prev)))
+
     def call(self, type: str, id: str) -> Call[R]:
         """A handle on one call; nothing is sent until one of its methods is called."""
         return Call(self._send, type, id)
@@ -234,6 +256,10 @@ class Call(Group[R]):
         return self._send(Operation("POST", f"{self._path}/user_permissions", body(
             user_id=user_id, grant_permissions=None if grant_permissions is None else list(grant_permissions),
             revoke_permissions=None if revoke_permissions is None else list(revoke_permissions))))
+
+    def get_call_stats(self, session_id: str) -> R:
+        """The stats report of one ended session: per participant quality, timeline, tracks, and issues."""
+        return self._send(Operation("GET", f"{self._path}/stats/{segment(session_id)}"))
 
     def mute_users(self, muted_by_id: str, user_ids: Iterable[str] | None = None, mute_all_users: bool | None = None,
                    audio: bool | None = None, video: bool | None = None, screenshare: bool | None = None,

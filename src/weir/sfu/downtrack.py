@@ -80,6 +80,7 @@ class DownTrack:
         "nack_throttled",
         "octets_sent",
         "packets_sent",
+        "plis_received",
         "rtx",
     )
 
@@ -112,6 +113,7 @@ class DownTrack:
         self.nack_hits = 0
         self.nack_misses = 0
         self.nack_throttled = 0  # NACKed packets not resent: too soon after their last resend, or too often
+        self.plis_received = 0
         self._resent: dict[int, tuple[int, int]] = {}  # out_seq → (last resent at, times), for NACKs
         self.rtx: RtxStream | None = None  # where the subscriber negotiated RTX, retransmissions go as RTX packets
 
@@ -202,6 +204,7 @@ class DownTrack:
 
     def handle_pli(self) -> None:
         """The subscriber lost its picture: ask the publisher for a keyframe of the layer being forwarded."""
+        self.plis_received += 1
         layer = self.forwarder.current
         if layer is not None:
             self._source.request_keyframe(layer)

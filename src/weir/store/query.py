@@ -350,7 +350,7 @@ def _cursor_value(key: _Key, value: Any, name: str) -> Any:
         parsed = parse_timestamp(value)
         if parsed is not None:
             return parsed
-    elif isinstance(value, str) and is_storable(value):
+    elif isinstance(value, str) and is_storable(value) or isinstance(value, int) and not isinstance(value, bool):
         return value
     raise FilterError(name, f"holds an invalid {key.name}")
 

@@ -351,3 +351,38 @@ class RecordingRow(Base):
     start_time: Mapped[datetime]
     end_time: Mapped[datetime]
     created_at: Mapped[datetime]
+
+
+class ParticipantStatsRow(Base):
+    """One participant session's stats as the SFU sampled them: a bounded quality timeline (``store.call_stats``)
+    and the latest per-track counters."""
+
+    __tablename__ = "participant_stats"
+
+    user_session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    call_cid: Mapped[str] = mapped_column(String(200), ForeignKey("calls.cid", ondelete="CASCADE"), index=True)
+    session_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[str] = mapped_column(String(255))
+    first_at: Mapped[datetime]
+    last_at: Mapped[datetime]
+    timeline: Mapped[list[Any]] = mapped_column(default=list)
+    tracks: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class CallStatsReportRow(Base):
+    """The stats report of one ended call session; ``report`` holds its participants and timeline."""
+
+    __tablename__ = "call_stats_reports"
+
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    call_cid: Mapped[str] = mapped_column(String(200), ForeignKey("calls.cid", ondelete="CASCADE"), index=True)
+    call_type: Mapped[str] = mapped_column(String(64))
+    call_id: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime | None] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None]
+    duration_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    participants_count: Mapped[int] = mapped_column(Integer, default=0)
+    quality: Mapped[str] = mapped_column(String(16))
+    issues: Mapped[list[Any]] = mapped_column(default=list)
+    report: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(index=True)

@@ -1,8 +1,8 @@
 """Call statistics from aiortc's ``getStats``: raw reports per peer connection and a short summary of each.
 
 The summary is what ``send_stats`` carries to the SFU (flat, well under its 200 keys): packets and bytes sent
-per kind for the publisher, packets received and lost and jitter per kind for the subscriber, and the round
-trip time the remote reports give.
+per kind for the publisher, packets received and lost and jitter (in seconds) per kind for the subscriber, and
+the round trip time the remote reports give.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from aiortc import RTCPeerConnection
 
 __all__ = ["CallStats", "PeerStats", "collect"]
 
+CLOCK_RATES = {"audio": 48000, "video": 90000}  # Opus, and every video codec
 SUMMED = {"outbound-rtp": ("packetsSent", "bytesSent"), "inbound-rtp": ("packetsReceived", "packetsLost"),
           "remote-inbound-rtp": ("packetsLost",)}
 
@@ -46,8 +47,9 @@ def summarise(raw: dict[str, dict[str, Any]]) -> dict[str, float]:
         kind, kind_of_media = report.get("type", ""), report.get("kind", "")
         for name in SUMMED.get(kind, ()):
             summary[f"{kind_of_media}_{name}"] += report.get(name) or 0
-        if kind == "inbound-rtp":
-            summary[f"{kind_of_media}_jitter"] = max(summary[f"{kind_of_media}_jitter"], report.get("jitter") or 0)
+        if kind == "inbound-rtp":  # aiortc gives jitter in RTP timestamp units; browsers and the summary: seconds
+            jitter = (report.get("jitter") or 0) / CLOCK_RATES.get(kind_of_media, 90000)
+            summary[f"{kind_of_media}_jitter"] = max(summary[f"{kind_of_media}_jitter"], jitter)
         if kind == "remote-inbound-rtp" and report.get("roundTripTime") is not None:
             summary["round_trip_time"] = max(summary["round_trip_time"], report["roundTripTime"])
     return dict(summary)

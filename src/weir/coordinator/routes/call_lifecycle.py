@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter, Depends, Request
 
 from weir.coordinator.auth import Caller, caller, services, user_caller
@@ -42,6 +44,17 @@ async def join_call(
         return await egress_join(request, who, type, id)
     if who.is_server or who.user_id is None:
         raise APIError(ErrorCode.NOT_ALLOWED, "only users join calls: use a user token")
+    started, failed = time.monotonic(), True
+    try:
+        response = await _join(request, who, type, id, body)
+        failed = False
+        return response
+    finally:  # the active calls status counts join attempts, their failures and latency
+        services(request).live_stats.joined(failed, (time.monotonic() - started) * 1000)
+
+
+async def _join(request: Request, who: Caller, type: str, id: str, body: JoinCallRequest) -> JoinCallResponse:
+    assert who.user_id is not None
     created = False
     if body.create:
         if who.is_anonymous:

@@ -2,6 +2,7 @@
 
 - ``POST /internal/sfu/admit``, ``/left``, ``/keep_alive``: ``CoordinatorLink``'s calls, answered by
   ``LocalCoordinator``. Admitting also checks the worker owns the call, so a call never splits over workers.
+- ``POST /internal/sfu/stats``: a batch of call stats samples (``CoordinatorLink.record_stats``).
 - ``WS /internal/sfu/events``: the worker says ``hello`` (its port and pid) and is live until the socket closes; it
   gets the coordinator's events of the calls it owns and reports the calls it hosts.
 
@@ -15,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from weir.bus.base import Subscription
 from weir.coordinator.sfu.local_link import LocalCoordinator
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 
 LOST_REASON = SFU_WORKER_LOST
 POLICY_VIOLATION = 1008
+MAX_STATS_SAMPLES = 1000  # one batch: a sample per session of one call
 
 
 class SessionRef(BaseModel):
@@ -52,6 +55,11 @@ class Left(SessionRef):
 
 class KeepAlive(BaseModel):
     session_ids: list[str]
+
+
+class StatsBatch(BaseModel):
+    call_cid: str
+    samples: list[dict[str, Any]] = Field(max_length=MAX_STATS_SAMPLES)
 
 
 def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_host: str) -> APIRouter:
@@ -87,6 +95,11 @@ def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_hos
     @router.post("/keep_alive")
     async def keep_alive(body: KeepAlive, _sender: LiveWorker = Depends(worker)) -> dict[str, object]:
         await link.keep_alive(body.session_ids)
+        return {}
+
+    @router.post("/stats")
+    async def stats(body: StatsBatch, _sender: LiveWorker = Depends(worker)) -> dict[str, object]:
+        await link.record_stats(body.call_cid, body.samples)
         return {}
 
     @router.websocket(EVENTS_PATH.removeprefix(CHANNEL_PREFIX))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.bus.base import Subscription
+from weir.coordinator import call_stats
 from weir.coordinator.call_access import effective_settings, load_call_type, system_access
 from weir.coordinator.lifecycle import CallLifecycle
 from weir.coordinator.services import Services
@@ -73,6 +75,9 @@ class LocalCoordinator:
             await session.execute(update(SessionParticipantRow).where(
                 SessionParticipantRow.user_session_id.in_(list(session_ids)), SessionParticipantRow.left_at.is_(None),
             ).values(last_seen_at=now()))
+
+    async def record_stats(self, call_cid: str, samples: list[dict[str, Any]]) -> None:
+        await call_stats.record(self.weir.db, self.weir.live_stats, call_cid, samples)
 
     def subscribe(self) -> Subscription:
         return self.weir.bus.subscribe()

@@ -47,6 +47,7 @@ from weir.sfu.rtc.negotiate import AcceptedSection, answer_publisher, publisher_
 from weir.sfu.rtc.router import PublisherRouter
 from weir.sfu.rtc.subscriber import Slot, SubscriberSide
 from weir.sfu.rtc.track import PublishedTrack
+from weir.sfu.rtc.trackstats import snapshot
 from weir.sfu.rtc.transport import PeerTransport, TransportState
 from weir.sfu.rtc.uplink import Uplink
 
@@ -132,6 +133,10 @@ class RtcParticipant:
     def subscribed(self) -> list[Slot]:
         """Every slot of the subscriber side, removed ones included (their counters still count)."""
         return self._down.slots
+
+    def track_stats(self) -> dict[str, Any]:
+        """The SFU's counters of this participant's tracks (``trackstats``)."""
+        return snapshot(self)
 
     @property
     def downlink(self) -> Downlink:

@@ -110,8 +110,9 @@ async def leave(rooms: SignalingRooms, session: ParticipantSession, request: Lea
 
 
 async def send_stats(rooms: SignalingRooms, session: ParticipantSession, request: Any) -> None:
-    """Validated and kept (the latest only) until call statistics (a later issue) store them."""
+    """Kept for the session's next stats sample (``weir.sfu.signaling.stats``)."""
     session.last_stats = {"publisher": request.publisher, "subscriber": request.subscriber}
+    session.stats.client_report(request.publisher, request.subscriber)
 
 
 async def health_check(rooms: SignalingRooms, session: ParticipantSession, request: Any) -> None:

@@ -58,6 +58,11 @@ class CoordinatorLink(Protocol):
         """These participants are connected to the SFU (the coordinator's inactivity sweep spares them)."""
         ...
 
+    async def record_stats(self, call_cid: str, samples: list[dict[str, Any]]) -> None:
+        """One interval's stats samples of a call's sessions (``weir.sfu.signaling.stats``), each naming its
+        ``user_session_id`` and ``user_id``."""
+        ...
+
     def subscribe(self) -> Subscription:
         """The coordinator's events from now on (permissions, mutes, kicks, pins, the call ending)."""
         ...

@@ -54,7 +54,8 @@ class SfuServer:
     async def start(self) -> None:
         self._subscription = self.link.subscribe()
         self._tasks = [asyncio.create_task(self._follow_coordinator(self._subscription), name="weir-sfu-events"),
-                       asyncio.create_task(self._keep_alive(), name="weir-sfu-keepalive")]
+                       asyncio.create_task(self._keep_alive(), name="weir-sfu-keepalive"),
+                       asyncio.create_task(self._report_stats(), name="weir-sfu-stats")]
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -78,6 +79,24 @@ class SfuServer:
                 await self.link.keep_alive([s.id for s in self.rooms.all_sessions()])
             except Exception:
                 log.exception("SFU could not mark its participants present")
+
+    async def _report_stats(self) -> None:
+        """Every ``sfu_stats_seconds``: one batch of samples per room to the coordinator."""
+        while True:
+            await asyncio.sleep(self.settings.sfu_stats_seconds)
+            for room in list(self.rooms.rooms.values()):
+                samples = []
+                for session in list(room.sessions.values()):
+                    if session.hidden or session.media_or_none is None:
+                        continue
+                    sample = session.stats.sample(session.media_or_none.track_stats())
+                    samples.append({"user_session_id": session.id, "user_id": session.user_id, **sample})
+                if not samples:
+                    continue
+                try:
+                    await self.link.record_stats(room.cid, samples)
+                except Exception:
+                    log.exception("SFU could not report the stats of %s", room.cid)
 
 
 __all__ = ["LATENCY_ROUTE", "SfuServer", "latency"]

@@ -30,6 +30,7 @@ from weir.sfu.rtc.model import Target, TrackInfo
 from weir.sfu.signaling.link import ParticipantRecord
 from weir.sfu.signaling.media import Candidate, MediaParticipant
 from weir.sfu.signaling.outbox import Outbox
+from weir.sfu.signaling.stats import SessionStats
 
 if TYPE_CHECKING:
     from weir.sfu.signaling.room import SignalingRoom
@@ -73,11 +74,16 @@ class ParticipantSession:
         self.subscriber_ice_restart = False
         self.trickled: dict[str, int] = {}  # candidates trickled per target since its last ICE restart
         self.last_stats: dict[str, Any] = {}  # the latest send_stats (publisher, subscriber)
+        self.stats = SessionStats()
 
     @property
     def media(self) -> MediaParticipant:
         if self._media is None:
             raise SignalError(SfuErrorCode.NOT_JOINED, "the media session is not ready yet")
+        return self._media
+
+    @property
+    def media_or_none(self) -> MediaParticipant | None:
         return self._media
 
     def may_publish(self, track_type: str) -> bool:

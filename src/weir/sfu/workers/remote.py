@@ -11,6 +11,7 @@ import json
 import logging
 import os
 from collections.abc import AsyncIterator, Collection
+from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
@@ -78,6 +79,10 @@ class RemoteCoordinator:
         if session_ids:
             response = await self.http.post("/keep_alive", json={"session_ids": list(session_ids)})
             response.raise_for_status()
+
+    async def record_stats(self, call_cid: str, samples: list[dict[str, Any]]) -> None:
+        response = await self.http.post("/stats", json={"call_cid": call_cid, "samples": samples})
+        response.raise_for_status()
 
     def subscribe(self) -> _QueueSubscription:
         subscription = _QueueSubscription(self)

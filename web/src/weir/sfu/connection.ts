@@ -279,6 +279,10 @@ const STAT_FIELDS = [
   "framesEncoded",
   "framesDecoded",
   "jitter",
+  "totalEncodeTime",
+  "totalDecodeTime",
+  "concealedSamples",
+  "totalSamplesReceived",
 ];
 
 /** Per-RTP-stream counters, flattened to at most 200 keys ("<kind>.<rid|mid>.<field>"). */
