@@ -44,11 +44,12 @@ def include_api(app: FastAPI) -> None:
     """Each resource's router straight into the app: FastAPI matches a request once per level of included
     routers, so nesting them (API prefix, then body check, then resource) walked the route lists three times."""
     storable = [Depends(storable_body)]
-    # queries and call_stats first: their POST /video/call/members, /stats and /feedback must win over calls' POST /video/call/{type}. Then calls,
-    # the busiest (no later route shares a path with it): the app tries the routers in this order.
-    for module in (system, queries, call_stats, calls, users, moderation, roles, calltypes, call_actions, call_lifecycle,
-                   app_settings, devices, push_providers, external_storage, edges, recordings, transcriptions,
-                   broadcasting, rtmp_broadcasts):
+    # queries and call_stats first: their POST /video/call/members, /stats and /feedback must win over calls'
+    # POST /video/call/{type}. Then calls, the busiest (no later route shares a path with it): the app tries the
+    # routers in this order.
+    for module in (system, queries, call_stats, calls, users, moderation, roles, calltypes, call_actions,
+                   call_lifecycle, app_settings, devices, push_providers, external_storage, edges, recordings,
+                   transcriptions, broadcasting, rtmp_broadcasts):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=storable)
     app.include_router(recordings.files_router, prefix=API_PREFIX, dependencies=storable)
     app.include_router(realtime_connect.router, prefix=API_PREFIX)
