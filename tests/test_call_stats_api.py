@@ -4,6 +4,7 @@ of a joined call, who may read them, and bad input as clear 400s. Reports are wr
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -61,6 +62,12 @@ async def test_stats_queries(
                                                      "sort": [{"field": "duration_seconds", "direction": -1}],
                                                      "limit": 1, "next": longest["next"]}).json()
     assert [r["call_cid"] for r in following["reports"]] == [cids[0]] and following["next"] is None
+
+    for forged in (["long", "s-x"], [60, 7], [True, "s-x"]):  # cursors must hold the sort keys' types
+        raw = json.dumps({"q": "call_stats:duration_seconds-,session_id+", "v": forged}).encode()
+        cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        body = {"sort": [{"field": "duration_seconds", "direction": -1}], "next": cursor}
+        assert "next" in assert_error(api.post("/video/call/stats", json=body), 400)["exception_fields"]
 
     report = api.get(f"/video/call/default/{ids[1]}/stats/s-{ids[1]}")
     assert report.status_code == 200 and report.json()["participants_count"] == 3

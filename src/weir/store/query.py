@@ -19,6 +19,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from sqlalchemy import (
     Boolean,
     ColumnElement,
+    Integer,
     Numeric,
     Select,
     String,
@@ -350,7 +351,10 @@ def _cursor_value(key: _Key, value: Any, name: str) -> Any:
         parsed = parse_timestamp(value)
         if parsed is not None:
             return parsed
-    elif isinstance(value, str) and is_storable(value) or isinstance(value, int) and not isinstance(value, bool):
+    elif isinstance(key.column.type, Integer):  # numeric sort keys (e.g. a report's duration_seconds)
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63:
+            return value
+    elif isinstance(value, str) and is_storable(value):
         return value
     raise FilterError(name, f"holds an invalid {key.name}")
 
