@@ -21,11 +21,15 @@ check: $(STAMP) $(NODE_STAMP)
 	$(VENV)/bin/mypy
 	cd web && npm run check
 
+# The suite in TEST_WORKERS processes (pytest-xdist, a test file per worker at a time: the suite mostly waits on
+# media, timers and subprocesses), then the few tests marked `serial` (media timing) with the machine to themselves.
+TEST_WORKERS ?= 3
 test: check $(STAMP) $(WEB_BUILD)
-	WEIR_TEST_POSTGRES_URL=$$(scripts/postgres.sh) WEIR_CHROMIUM=$$(scripts/chromium.sh) WEIR_GSTREAMER=$$(scripts/gstreamer.sh) \
+	export WEIR_TEST_POSTGRES_URL=$$(scripts/postgres.sh) WEIR_CHROMIUM=$$(scripts/chromium.sh) WEIR_GSTREAMER=$$(scripts/gstreamer.sh) \
 	  WEIR_TURNSERVER=$$(scripts/coturn.sh) WEIR_NFT=$$(scripts/nftables.sh) WEIR_EGRESS_TOOLS=$$(scripts/egress-tools.sh) \
-	  WEIR_AZURITE=$$(scripts/azurite.sh) WEIR_ESPEAK=$$(scripts/speech-tools.sh) WEIR_NGINX_RTMP=$$(scripts/nginx-rtmp.sh) \
-	  $(PY) -m pytest -q
+	  WEIR_AZURITE=$$(scripts/azurite.sh) WEIR_ESPEAK=$$(scripts/speech-tools.sh) WEIR_NGINX_RTMP=$$(scripts/nginx-rtmp.sh); \
+	  $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not serial"; parallel=$$?; \
+	  $(PY) -m pytest -q -m serial && exit $$parallel
 
 install: $(STAMP)
 

@@ -192,7 +192,17 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         COLLECTOR.test = "(between tests)"
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """Under pytest-xdist each worker collects its own tracebacks: the controller gathers them for the report."""
+    COLLECTOR.unexpected.extend(node.workeroutput.get("unexpected_tracebacks", []))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: hand them to the controller
+        workeroutput["unexpected_tracebacks"] = COLLECTOR.unexpected
+        return
     if COLLECTOR.unexpected:
         report = Path(".pytest_cache") / "unexpected-tracebacks.log"
         report.parent.mkdir(exist_ok=True)

@@ -12,6 +12,7 @@ import inspect
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from secrets import token_hex
 from typing import Any
 
 import httpx
@@ -153,7 +154,8 @@ async def test_ring_and_notification_reach_firebase_and_apns(
 ) -> None:
     carl, bob = uid("carl"), uid("bob")
     users = make_users(api, **{carl: "Carl <Caller>", bob: "Bob"})
-    fcm_token, alert_token, voip_token, caller_token = uid("fcm"), "ab" * 32, "cd" * 32, uid("fcm")
+    # APNs tokens of their own: the fake APNs serves the module, both databases' runs of this test included
+    fcm_token, alert_token, voip_token, caller_token = uid("fcm"), token_hex(32), token_hex(32), uid("fcm")
     add_device(api, bob, fcm_token, providers.firebase, "firebase")
     add_device(api, bob, alert_token, providers.apn, "apn")
     add_device(api, bob, voip_token, providers.apn, "apn", voip=True)

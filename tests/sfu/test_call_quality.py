@@ -20,6 +20,7 @@ import pytest
 from tests.conftest import ROOT, from_setup_script
 
 SOAK = ROOT / "bench" / "soak.py"
+pytestmark = pytest.mark.serial  # frame rates and freezes: `make test` runs it with the machine to itself
 
 
 def soak(tmp_path: Path, *options: str) -> dict[str, Any]:

@@ -275,7 +275,8 @@ def alive(pid: int) -> bool:
         return False
 
 
-def wait_until(check: Callable[[], bool], what: str, timeout_s: float = 30) -> None:
+def wait_until(check: Callable[[], bool], what: str, timeout_s: float = 90) -> None:
+    """Poll until ``check()`` holds; the 90 s allow a cold `weir serve` and its workers on loaded shared cores."""
     deadline = time.monotonic() + timeout_s
     while not check():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"

@@ -89,13 +89,15 @@ def web_server(
         off_loop(drop)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
+    """Per module, not per session: while it is open its event loop runs on this thread, and under pytest-xdist
+    the same worker goes on to run other modules' async tests and asyncio.run (which refuse a running loop)."""
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
     yield browser

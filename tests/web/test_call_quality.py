@@ -11,7 +11,10 @@ from playwright.sync_api import Page
 from tests.web.conftest import Pages
 from tests.web.test_media import in_call
 
-pytestmark = pytest.mark.parametrize("web_server", ["sqlite"], indirect=True)  # media, not the database
+pytestmark = [
+    pytest.mark.parametrize("web_server", ["sqlite"], indirect=True),  # media, not the database
+    pytest.mark.serial,  # four pages' decoding rates: `make test` runs it with the machine to itself
+]
 SECONDS, INTERVAL_S = 60, 5
 START_WAIT_S = 30  # for every remote tile's first frame, before the minute starts
 # Each tile's <video>: the frames it has decoded so far (by user id).
