@@ -4,6 +4,7 @@ its token, and every log line a JSON object that carries the request id, user id
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -85,7 +86,7 @@ def value(found: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str,
     return found[(name, frozenset(labels.items()))]
 
 
-async def test_counters_move_during_a_two_participant_call(served: Served, room: RoomFactory) -> None:
+async def test_counters_move_during_a_two_participant_call(served: Served, room: RoomFactory) -> None:  # noqa: F811
     r = await room()
     await r.flowing("audio", "video")
     url = served.server.base_url
@@ -105,6 +106,15 @@ async def test_counters_move_during_a_two_participant_call(served: Served, room:
     assert value(after, "weir_http_requests_total", method="POST", route=join, status="200") == 2
     assert value(after, "weir_http_request_duration_seconds_count", method="POST", route=join) == 2
     assert value(after, "weir_outbox_deliveries", outbox="webhook", status="pending") == 0
+    await r.bob.leave()  # what Bob's tracks and down-tracks counted stays counted
+    for _ in range(100):  # the SFU may take a moment to drop the session
+        left = samples(url)
+        if value(left, "weir_sfu_participants", worker="0") == 1:
+            break
+        await asyncio.sleep(0.1)
+    assert value(left, "weir_sfu_participants", worker="0") == 1
+    for name in ("weir_sfu_packets_received_total", "weir_sfu_packets_sent_total"):
+        assert value(left, name, worker="0") >= value(after, name, worker="0"), name
 
 
 def test_metrics_need_the_token(served: Served) -> None:
