@@ -120,10 +120,10 @@ async def _from_database(weir: Services, scrape: Scrape) -> None:
         scrape.outboxes = {(outbox, status): 0 for outbox in OUTBOXES for status in ("pending", "failed")}
         for outbox, table in (("webhook", WebhookDeliveryRow), ("push", PushDeliveryRow)):
             rows = await session.execute(select(table.status, func.count()).group_by(table.status))
-            scrape.outboxes.update({(outbox, status): count for status, count in rows.tuples()})
+            scrape.outboxes.update({(outbox, status): count for status, count in rows})
         jobs = await session.execute(select(EgressJobRow.recording_type, EgressJobRow.status, func.count())
                                      .group_by(EgressJobRow.recording_type, EgressJobRow.status))
-        scrape.egress = {(kind, status): count for kind, status, count in jobs.tuples()}
+        scrape.egress = {(kind, status): count for kind, status, count in jobs}
 
 
 async def _worker_snapshot(client: httpx.AsyncClient, base_url: str) -> WorkerSnapshot | None:
