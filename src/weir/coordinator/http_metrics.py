@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 __all__ = ["HttpMetrics", "RouteTemplates"]
 
 UNMATCHED = "other"  # the browser app, HLS files, and paths that match nothing
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})  # others count as "other"
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -57,15 +58,16 @@ class HttpMetrics:
             return
         started = time.perf_counter()
         status = 500
+        method = scope["method"] if scope["method"] in METHODS else UNMATCHED
 
         async def send_noting_status(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                self.latency.labels(scope["method"], self.template(scope)).observe(time.perf_counter() - started)
+                self.latency.labels(method, self.template(scope)).observe(time.perf_counter() - started)
             await send(message)
 
         try:
             await self.app(scope, receive, send_noting_status)
         finally:
-            self.requests.labels(scope["method"], self.template(scope), str(status)).inc()
+            self.requests.labels(method, self.template(scope), str(status)).inc()
