@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["LogFormat", "RequestContext", "RequestIds", "bind_user", "configure_logging", "uvicorn_log_config"]
+__all__ = ["LogFormat", "RequestContext", "RequestIds", "bind_user", "configure_logging", "log_config"]
 
 LogFormat = Literal["plain", "json"]
 REQUEST_ID_HEADER = b"x-request-id"
@@ -100,12 +100,17 @@ class _ContextFilter(logging.Filter):
 
 
 class JsonFormatter(logging.Formatter):
+    def __init__(self, process: str | None = None) -> None:
+        super().__init__()
+        self.process = {"process": process} if process else {}  # which of weir serve's processes wrote it
+
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
             "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
+            **self.process,
             **getattr(record, "weir", {}),
         }
         if record.exc_info:
@@ -118,13 +123,15 @@ def _handler(log_format: LogFormat) -> dict[str, Any]:
             "formatter": log_format}
 
 
-def uvicorn_log_config(log_format: LogFormat, level: str) -> dict[str, Any]:
-    """A ``logging.config.dictConfig`` for the root logger and uvicorn's (given to uvicorn as ``log_config``)."""
+def log_config(log_format: LogFormat, level: str, process: str | None = None) -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` for the root logger, uvicorn's loggers sending theirs there.
+    ``process`` names a child process of ``weir serve`` (a prefix of plain lines, a field of JSON ones)."""
+    plain = f"{process} {PLAIN}" if process else PLAIN
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "filters": {"weir": {"()": _ContextFilter}},
-        "formatters": {"json": {"()": JsonFormatter}, "plain": {"format": PLAIN}},
+        "formatters": {"json": {"()": JsonFormatter, "process": process}, "plain": {"format": plain}},
         "handlers": {"default": _handler(log_format)},
         "root": {"handlers": ["default"], "level": level.upper()},
         "loggers": {name: {"handlers": [], "propagate": True} for name in ("uvicorn", "uvicorn.error",
@@ -132,5 +139,6 @@ def uvicorn_log_config(log_format: LogFormat, level: str) -> dict[str, Any]:
     }
 
 
-def configure_logging(log_format: LogFormat, level: str) -> None:
-    logging.config.dictConfig(uvicorn_log_config(log_format, level))
+def configure_logging(log_format: LogFormat, level: str, process: str | None = None) -> None:
+    """Configure this process's logging (uvicorn's included: give it ``log_config=None``)."""
+    logging.config.dictConfig(log_config(log_format, level, process))

@@ -109,10 +109,7 @@ async def run() -> None:
     stdin = await _stdin()
     spec = WorkerSpec.model_validate_json(await stdin.readline())
     settings = Settings.model_validate(spec.settings)
-    if settings.log_format == "json":
-        configure_logging("json", "warning")
-    else:
-        logging.basicConfig(level=logging.WARNING, format=f"weir-sfu-worker-{spec.index} %(levelname)s %(message)s")
+    configure_logging(settings.log_format, "warning", f"weir-sfu-worker-{spec.index}")
     assert settings.api_secret is not None
     sock = _listen(spec.listen_host, spec.listen_port)
     port = sock.getsockname()[1]
