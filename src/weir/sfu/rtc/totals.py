@@ -11,7 +11,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, fields
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from weir.sfu.rtc.participant import RtcParticipant
@@ -77,15 +77,14 @@ class WorkerSnapshot:
     cpu_seconds: float
     media: MediaCounters
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, object]) -> WorkerSnapshot:
-        media = data["media"]
-        assert isinstance(media, dict)
-        return cls(calls=int(str(data["calls"])), participants=int(str(data["participants"])),
-                   cpu_seconds=float(str(data["cpu_seconds"])), media=MediaCounters(**media))
+    def from_json(cls, data: dict[str, Any]) -> WorkerSnapshot:
+        """KeyError, TypeError or ValueError if ``data`` is not a snapshot."""
+        return cls(calls=int(data["calls"]), participants=int(data["participants"]),
+                   cpu_seconds=float(data["cpu_seconds"]), media=MediaCounters(**data["media"]))
 
 
 class MediaTotals:
