@@ -30,7 +30,6 @@ from weir.coordinator.services import Services
 from weir.coordinator.sfu.hosting import InProcessSfu, SfuWorkers
 from weir.protocol.errors import APIError, ErrorCode
 from weir.sfu.rtc.totals import WorkerSnapshot
-from weir.sfu.workers.channel import ChannelAuth
 from weir.sfu.workers.metrics_route import METRICS_PATH
 from weir.store.tables import EgressJobRow, PushDeliveryRow, SessionParticipantRow, WebhookDeliveryRow
 
@@ -128,20 +127,20 @@ async def _from_database(weir: Services, scrape: Scrape) -> None:
 
 async def _worker_snapshot(client: httpx.AsyncClient, base_url: str) -> WorkerSnapshot | None:
     try:
-        response = await client.get(base_url + METRICS_PATH)
+        response = await client.get(base_url + METRICS_PATH, timeout=WORKER_TIMEOUT_SECONDS)
         response.raise_for_status()
         return WorkerSnapshot.from_json(response.json())
     except (httpx.HTTPError, ValueError, KeyError, TypeError):
         return None
 
 
-async def _from_sfu(sfu: object, secret: str, scrape: Scrape) -> None:
+async def _from_sfu(sfu: object, scrape: Scrape) -> None:
     if isinstance(sfu, InProcessSfu):
         scrape.workers[EMBEDDED] = sfu.totals.snapshot()
     elif isinstance(sfu, SfuWorkers):
         live = sorted(sfu.registry.live.values(), key=lambda worker: worker.index)
-        async with httpx.AsyncClient(auth=ChannelAuth(secret, None), timeout=WORKER_TIMEOUT_SECONDS) as client:
-            found = await asyncio.gather(*(_worker_snapshot(client, worker.base_url) for worker in live))
+        client = sfu.remote_entry.http  # the coordinator's client of its workers, signed with the channel's token
+        found = await asyncio.gather(*(_worker_snapshot(client, worker.base_url) for worker in live))
         scrape.workers = {str(worker.index): snapshot for worker, snapshot in zip(live, found, strict=True)}
 
 
@@ -171,7 +170,7 @@ def metrics_router(registry: CollectorRegistry) -> APIRouter:
         weir = services(request)
         _check_access(request, weir.settings.metrics_token)
         scrape = Scrape(sockets=len(weir.hub.connections))
-        await asyncio.gather(_from_database(weir, scrape), _from_sfu(request.app.state.sfu, weir.api_secret, scrape))
+        await asyncio.gather(_from_database(weir, scrape), _from_sfu(request.app.state.sfu, scrape))
         out = CollectorRegistry(auto_describe=False)
         out.register(registry)
         out.register(ScrapeCollector(scrape))
