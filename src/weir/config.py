@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -128,6 +129,10 @@ class Settings(BaseSettings):
     vosk_model: Path | None = Field(default=None, description="A Vosk model folder for transcription; needs the "
                                     "speech-vosk extra. Never downloaded by Weir.")
     vosk_language: str = Field(default="en", description="The language of the Vosk model (a seed language code).")
+    metrics_token: str | None = Field(default=None, min_length=16, description="Bearer token /metrics asks for. "
+                                      "Unset: /metrics answers loopback clients only.")
+    log_format: Literal["plain", "json"] = Field(default="plain", description="Log lines as text, or one JSON "
+                                                 "object per line.")
 
     @property
     def resolved_database_url(self) -> str:

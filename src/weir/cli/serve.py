@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,6 +13,7 @@ from rich.panel import Panel
 from weir.config import Settings
 from weir.coordinator.app import create_app
 from weir.domain.tokens import create_token
+from weir.logging_setup import configure_logging
 from weir.serving import uvicorn_config
 from weir.turn.coturn import TurnServerError
 
@@ -57,16 +57,21 @@ def serve(
         help="The certificate's PEM private key [env WEIR_TLS_KEYFILE].")] = None,
     dev: Annotated[bool, typer.Option("--dev", help="Enable development sign-in (never in production).")] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    log_format: Annotated[str | None, typer.Option(
+        help="plain, or json: one JSON object per line with the request id, call cid and user id where known "
+        "[env WEIR_LOG_FORMAT].")] = None,
 ) -> None:
     """Start Weir: the coordinator API, the SFU (in media worker processes unless told 0) and background work."""
     given = {"host": host, "port": port, "data_dir": data_dir, "database_url": database_url,
-             "sfu_workers": sfu_workers, "tls_certfile": certfile, "tls_keyfile": keyfile}
+             "sfu_workers": sfu_workers, "tls_certfile": certfile, "tls_keyfile": keyfile,
+             "log_format": log_format}
     overrides: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     try:
         settings = Settings(**overrides)
         if dev:
             settings.dev = True
         generated = settings.ensure_credentials()
+        configure_logging(settings.log_format, log_level)
         app = create_app(settings)
     except (TurnServerError, ValueError) as exc:  # pydantic's ValidationError is a ValueError too
         typer.echo(f"Error: {exc}", err=True)
@@ -75,6 +80,6 @@ def serve(
     console.print(Panel("\n".join(banner_lines(settings, generated)), title="Weir is starting", expand=False))
     if settings.dev:
         console.print("[bold yellow]WARNING[/]: --dev is on: development sign-in hands out tokens to anyone.")
-    logging.basicConfig(level=log_level.upper())
     uvicorn.Server(uvicorn_config(app, host=settings.host, port=settings.port, log_level=log_level,
-                                  ssl_certfile=settings.tls_certfile, ssl_keyfile=settings.tls_keyfile)).run()
+                                  ssl_certfile=settings.tls_certfile, ssl_keyfile=settings.tls_keyfile,
+                                  log_config=None)).run()  # configure_logging did it

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry, ProcessCollector
 
 from weir import __version__
 from weir.bus import InMemoryBus
@@ -14,7 +15,9 @@ from weir.coordinator import call_stats, lifecycle, ringing
 from weir.coordinator.errors import RequestGuard, install_error_handlers
 from weir.coordinator.events import EventEmitter
 from weir.coordinator.hls_serving import HlsServing
+from weir.coordinator.http_metrics import HttpMetrics
 from weir.coordinator.ingress import INGRESS_INFO, ingress_bases
+from weir.coordinator.metrics import metrics_router
 from weir.coordinator.ratelimit import InMemoryRateLimiter
 from weir.coordinator.realtime.hub import Hub
 from weir.coordinator.recorder import Reaper, uploaded
@@ -29,6 +32,7 @@ from weir.coordinator.webapp import web_app
 from weir.egress.delivery import local_store
 from weir.egress.supervisor import EgressWorkers
 from weir.ingress.supervisor import IngressWorker
+from weir.logging_setup import RequestIds
 from weir.push.dispatcher import PushDispatcher
 from weir.push.worker import PushWorker
 from weir.sealing import load_sealer
@@ -121,7 +125,12 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes)
     app.add_middleware(HlsServing, data_dir=settings.data_dir)  # players fetch /hls/... (no API credentials)
+    counted = CollectorRegistry()  # counted as it happens; /metrics reads the rest when scraped
+    ProcessCollector(registry=counted)
+    app.add_middleware(HttpMetrics, registry=counted)
+    app.add_middleware(RequestIds)  # outermost: every log line of a request carries its ids
     include_api(app)
+    app.include_router(metrics_router(counted))
     app.include_router(internal_router())
     app.include_router(ingress_internal.router)
     app.state.sfu_placement = sfu.placement

@@ -18,6 +18,7 @@ from weir.coordinator.revocation import check_not_revoked
 from weir.coordinator.services import Services
 from weir.domain.egress_tokens import is_egress
 from weir.domain.tokens import TokenClaims, verify_token
+from weir.logging_setup import bind_user
 from weir.protocol.errors import APIError, ErrorCode
 from weir.store.tables import UserRow
 from weir.store.users import ensure_user, get_user
@@ -88,6 +89,7 @@ async def authenticate(request: HTTPConnection, token: str | None = None) -> Cal
     weir = services(request)
     _check_api_key(request)
     claims = verify_token(weir.api_secret, token if token is not None else _bearer(request))
+    bind_user(claims.user_id)
     if claims.is_server or is_egress(claims):
         return Caller(claims, _platform(request, claims), claims.role)
     app_revoked = await weir.revocation.before(weir.db)

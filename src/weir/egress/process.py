@@ -12,12 +12,15 @@ from collections.abc import Awaitable, Callable
 
 from weir.config import Settings
 from weir.egress.worker import run_worker
+from weir.logging_setup import configure_logging
 
 Run = Callable[[Settings, asyncio.Event], Awaitable[None]]
 
 
-async def main(run: Run) -> None:
+async def main(run: Run, label: str) -> None:
     settings = Settings.model_validate_json(sys.stdin.readline())
+    configure_logging(settings.log_format, "info", label)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     # The end of stdin means the supervisor is gone or stopping.
@@ -26,10 +29,8 @@ async def main(run: Run) -> None:
 
 
 def start(run: Run, label: str) -> None:
-    logging.basicConfig(level=logging.INFO, format=f"{label} %(levelname)s %(name)s: %(message)s")
     faulthandler.enable()  # a crash in native code (PyAV, libvpx) names its Python frame
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    asyncio.run(main(run))
+    asyncio.run(main(run, label))
 
 
 if __name__ == "__main__":

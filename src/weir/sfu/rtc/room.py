@@ -29,6 +29,7 @@ from weir.sfu.rtc.assessment import ASSESSMENT_INTERVAL_S, Assessment
 from weir.sfu.rtc.dtls import MediaCertificate
 from weir.sfu.rtc.events import EventQueue
 from weir.sfu.rtc.participant import RtcParticipant
+from weir.sfu.rtc.totals import MediaTotals
 from weir.sfu.rtc.track import PublishedTrack
 
 __all__ = ["AUDIO_LEVEL_INTERVAL_MS", "RtcRoom", "linear_level"]
@@ -66,6 +67,7 @@ class RtcRoom:
         self.pinned: frozenset[str] = frozenset()  # sessions pinned for everyone
         self._ticker: asyncio.Task[None] | None = None
         self._closed = False
+        self.totals: MediaTotals | None = None  # what this process forwarded (for /metrics), if it counts
 
     def participants(self) -> list[RtcParticipant]:
         return list(self._participants.values())
@@ -97,6 +99,8 @@ class RtcRoom:
         participant = self._participants.pop(session_id, None)
         if participant is None:
             return
+        if self.totals is not None:
+            self.totals.retire_participant(participant)  # its down-tracks send nothing more from here
         await participant.shutdown()
         self._speaker.remove(session_id)
         self._loudest.pop(session_id, None)
@@ -122,6 +126,8 @@ class RtcRoom:
         """A participant stopped publishing ``track``: every participant stops forwarding it."""
         if self._tracks.get(track.key) is track:
             del self._tracks[track.key]
+        if self.totals is not None:
+            self.totals.retire_track(track)
         for participant in self._participants.values():
             participant.track_unpublished(track)
 

@@ -26,6 +26,7 @@ class Uplink:
         self._meters: dict[PublishedTrack, list[LayerMeter]] = {}
         self._at_ns: int | None = None
         self._loss: float | None = None
+        self.lost = 0  # packets lost on the way in, over every assessment (for /metrics)
 
     def assess(self, tracks: Sequence[PublishedTrack], now_ns: int) -> int | None:
         """Measure the tracks; the REMB bit rate for the publisher's video, None without video arriving."""
@@ -43,6 +44,7 @@ class Uplink:
         elapsed_ns = now_ns - self._at_ns if self._at_ns is not None else 0
         self._meters, self._at_ns = meters, now_ns
         self.costs = {track: [meter.cost.bps for meter in layers] for track, layers in meters.items()}
+        self.lost += max(0, expected - received)
         self._loss = max(0, expected - received) / expected if expected > 0 else None
         if not video_octets or elapsed_ns <= 0:
             return None

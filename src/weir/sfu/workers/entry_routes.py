@@ -18,7 +18,7 @@ from weir.protocol.errors import APIError, ErrorCode, input_error, not_found
 from weir.sfu.entry import EntryKind, MediaEntry
 from weir.sfu.workers.channel import ENTRY_PREFIX, ChannelTokenError, grant_from_json, verify_channel_token
 
-__all__ = ["entry_routes"]
+__all__ = ["entry_routes", "require_coordinator"]
 
 KINDS: tuple[EntryKind, ...] = get_args(EntryKind)
 Body = TypeVar("Body", bound=BaseModel)
@@ -35,7 +35,7 @@ class Close(BaseModel):
     user_id: str | None
 
 
-def _require_coordinator(secret: str, request: Request) -> None:
+def require_coordinator(secret: str, request: Request) -> None:
     try:
         sender = verify_channel_token(secret, request.headers.get("authorization"))
     except ChannelTokenError as error:
@@ -53,12 +53,12 @@ async def _body(request: Request, model: type[Body]) -> Body:
 
 def entry_routes(entry: MediaEntry, secret: str) -> list[Route]:
     async def close(request: Request) -> JSONResponse:
-        _require_coordinator(secret, request)
+        require_coordinator(secret, request)
         body = await _body(request, Close)
         return JSONResponse({"closed": await entry.close(body.call_cid, body.session_id, body.user_id)})
 
     async def open_(request: Request) -> JSONResponse:
-        _require_coordinator(secret, request)
+        require_coordinator(secret, request)
         kind = request.path_params["kind"]
         if kind not in KINDS:
             raise not_found(f"entry {kind}")

@@ -22,12 +22,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from weir.config import Settings
+from weir.logging_setup import configure_logging
 from weir.protocol.errors import APIError, ErrorCode
 from weir.serving import uvicorn_config
 from weir.sfu.local_entry import LocalEntry
 from weir.sfu.rtc import RtcRoom
+from weir.sfu.rtc.totals import MediaTotals
 from weir.sfu.signaling.server import LATENCY_ROUTE, SfuServer
 from weir.sfu.workers.entry_routes import entry_routes
+from weir.sfu.workers.metrics_route import metrics_route
 from weir.sfu.workers.remote import RemoteCoordinator
 from weir.sfu.workers.spec import WorkerSpec
 
@@ -54,7 +57,8 @@ async def _error_body(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(exc.body(0.0), status_code=exc.status_code, headers=exc.headers)
 
 
-def worker_app(spec: WorkerSpec, settings: Settings, sfu: SfuServer, link: RemoteCoordinator, port: int) -> Starlette:
+def worker_app(spec: WorkerSpec, settings: Settings, sfu: SfuServer, link: RemoteCoordinator, port: int,
+               totals: MediaTotals) -> Starlette:
     assert settings.api_secret is not None
 
     async def report_hosted() -> None:
@@ -75,7 +79,8 @@ def worker_app(spec: WorkerSpec, settings: Settings, sfu: SfuServer, link: Remot
             await sfu.stop()
             await link.close()
 
-    routes = [sfu.signaling_route(), LATENCY_ROUTE, *entry_routes(LocalEntry(sfu.rooms), settings.api_secret)]
+    routes = [sfu.signaling_route(), LATENCY_ROUTE, *entry_routes(LocalEntry(sfu.rooms), settings.api_secret),
+              metrics_route(totals, settings.api_secret)]
     return Starlette(routes=routes, lifespan=lifespan,
                      exception_handlers={APIError: _error_body, Exception: _error_body})
 
@@ -103,16 +108,17 @@ async def _told_to_stop(stdin: asyncio.StreamReader, link: RemoteCoordinator) ->
 async def run() -> None:
     stdin = await _stdin()
     spec = WorkerSpec.model_validate_json(await stdin.readline())
-    logging.basicConfig(level=logging.WARNING, format=f"weir-sfu-worker-{spec.index} %(levelname)s %(message)s")
     settings = Settings.model_validate(spec.settings)
+    configure_logging(settings.log_format, "warning", f"weir-sfu-worker-{spec.index}")
     assert settings.api_secret is not None
     sock = _listen(spec.listen_host, spec.listen_port)
     port = sock.getsockname()[1]
     link = RemoteCoordinator(spec.coordinator_url, settings.api_secret, spec.index)
     ice = spec.ice()
-    sfu = SfuServer(settings, link, lambda call_cid: RtcRoom(call_cid, ice))
-    app = worker_app(spec, settings, sfu, link, port)
-    server = uvicorn.Server(uvicorn_config(app, log_level="warning"))
+    totals = MediaTotals()
+    sfu = SfuServer(settings, link, totals.rooms(lambda call_cid: RtcRoom(call_cid, ice)))
+    app = worker_app(spec, settings, sfu, link, port, totals)
+    server = uvicorn.Server(uvicorn_config(app, log_level="warning", log_config=None))  # ours, from above
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     stopping = asyncio.create_task(_told_to_stop(stdin, link))
     await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
