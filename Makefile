@@ -22,7 +22,7 @@ check: $(STAMP) $(NODE_STAMP)
 	cd web && npm run check
 
 test: check $(STAMP) $(WEB_BUILD)
-	WEIR_TEST_POSTGRES_URL=$$(scripts/postgres.sh) WEIR_CHROMIUM=$$(scripts/chromium.sh) WEIR_GSTREAMER=$$(scripts/gstreamer.sh) \
+	WEIR_TEST_POSTGRES_URL=$$(scripts/postgres.sh) WEIR_TEST_REDIS_URL=$$(scripts/redis.sh) WEIR_CHROMIUM=$$(scripts/chromium.sh) WEIR_GSTREAMER=$$(scripts/gstreamer.sh) \
 	  WEIR_TURNSERVER=$$(scripts/coturn.sh) WEIR_NFT=$$(scripts/nftables.sh) WEIR_EGRESS_TOOLS=$$(scripts/egress-tools.sh) \
 	  WEIR_AZURITE=$$(scripts/azurite.sh) WEIR_ESPEAK=$$(scripts/speech-tools.sh) WEIR_NGINX_RTMP=$$(scripts/nginx-rtmp.sh) \
 	  $(PY) -m pytest -q

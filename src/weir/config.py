@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     dev: bool = False
     max_body_bytes: int = Field(default=1_048_576, description="Larger request bodies get a 413.")
     rate_limits_enabled: bool = True
+    redis_url: str | None = Field(default=None, description="Redis (redis://host:port/db): events, rate limits and "
+                                  "presence shared by several coordinator processes. Default: this process's memory.")
+    redis_prefix: str = Field(default="weir", min_length=1, description="Prefix of Weir's Redis keys and channel "
+                              "(one Redis can serve several Weir clusters).")
     tls_certfile: Path | None = Field(default=None, description="PEM certificate (chain): serve HTTPS and WSS.")
     tls_keyfile: Path | None = Field(default=None, description="The certificate's PEM private key.")
     secret_key: str | None = Field(default=None, description="Fernet key that encrypts stored push-provider "

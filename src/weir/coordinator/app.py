@@ -8,14 +8,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from weir import __version__
-from weir.bus import InMemoryBus
 from weir.config import Settings, private_files
 from weir.coordinator import lifecycle, ringing
+from weir.coordinator.engines import engines
 from weir.coordinator.errors import RequestGuard, install_error_handlers
 from weir.coordinator.events import EventEmitter
 from weir.coordinator.hls_serving import HlsServing
 from weir.coordinator.ingress import INGRESS_INFO, ingress_bases
-from weir.coordinator.ratelimit import InMemoryRateLimiter
 from weir.coordinator.realtime.hub import Hub
 from weir.coordinator.recorder import Reaper, uploaded
 from weir.coordinator.routes import include_api, ingress_internal, internal_router
@@ -46,12 +45,14 @@ def create_app(settings: Settings) -> FastAPI:
     with private_files():
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
-    bus = InMemoryBus()
     hub = Hub()
+    shared = engines(settings, hub)  # memory, or Redis with WEIR_REDIS_URL
+    bus = shared.bus
     scheduler = Scheduler(db)
     sealer = load_sealer(settings.secret_key, settings.data_dir)
     weir = Services(
-        settings=settings, db=db, limiter=InMemoryRateLimiter(), bus=bus, events=EventEmitter(bus), hub=hub,
+        settings=settings, db=db, limiter=shared.limiter, bus=bus, events=EventEmitter(bus), hub=hub,
+        presence=shared.presence,
         scheduler=scheduler, sealer=sealer, stores=StoreRegistry(db, sealer, lambda: local_store(settings)),
     )
     uploads = weir.uploads = UploadWorker(db, weir.stores.resolve, on_uploaded=lambda upload: uploaded(weir, upload))
@@ -77,7 +78,8 @@ def create_app(settings: Settings) -> FastAPI:
             await db.start()
         async with db.transaction() as session:
             await seed_builtin_call_types(session)
-        hub.start(bus)
+        await shared.presence.start()
+        await hub.start(bus)
         if turn is not None:
             await turn.start()
         scheduler.start()
@@ -103,6 +105,8 @@ def create_app(settings: Settings) -> FastAPI:
             await webhooks.stop()
             await scheduler.stop()
             await hub.stop()
+            await shared.presence.stop()
+            await shared.close()
             await db.close()
 
     app = FastAPI(
