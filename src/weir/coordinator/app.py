@@ -64,7 +64,8 @@ def create_app(settings: Settings) -> FastAPI:
     weir.events.sinks.append(PushDispatcher(push.wake))
     sfu = sfu_setup(settings, LocalCoordinator(weir))
     # coturn relays to the SFU's ICE addresses and public ones only; raises at once if coturn is missing
-    turn = Coturn(settings, IceConfig.from_env().host_addresses) if settings.turn_enabled else None
+    supervises = settings.supervises_workers  # `weir serve --workers N`: process 0 alone
+    turn = Coturn(settings, IceConfig.from_env().host_addresses) if settings.turn_enabled and supervises else None
     reaper = Reaper(weir)
     egress = EgressWorkers(settings)
     ingress = IngressWorker(settings)
@@ -87,9 +88,10 @@ def create_app(settings: Settings) -> FastAPI:
         push.start()
         reaper.start()
         uploads.start()
-        egress.start()
-        ingress.start()
-        ai.start()
+        if supervises:
+            egress.start()
+            ingress.start()
+            ai.start()
         try:
             yield
         finally:

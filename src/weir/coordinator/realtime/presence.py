@@ -67,8 +67,9 @@ class RedisPresence:
     """``<prefix>:presence:<process>``: user id → open sockets on that process; ``<prefix>:processes``: the live
     processes, scored by when their hash runs out."""
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: Redis, prefix: str, ttl: float = TTL_SECONDS) -> None:
         self._redis = redis
+        self._ttl = ttl
         self._processes = f"{prefix}:processes"
         self._hashes = f"{prefix}:presence:"
         self.process = secrets.token_hex(8)
@@ -94,14 +95,14 @@ class RedisPresence:
 
     async def _renew(self) -> None:
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.zadd(self._processes, {self.process: time.time() + TTL_SECONDS})
-            pipe.expire(self._hash, TTL_SECONDS)
-            pipe.zremrangebyscore(self._processes, "-inf", time.time() - TTL_SECONDS)
+            pipe.zadd(self._processes, {self.process: time.time() + self._ttl})
+            pipe.pexpire(self._hash, int(self._ttl * 1000))
+            pipe.zremrangebyscore(self._processes, "-inf", time.time() - self._ttl)
             await pipe.execute()
 
     async def _loop(self) -> None:
         while True:
-            await asyncio.sleep(RENEW_SECONDS)
+            await asyncio.sleep(min(RENEW_SECONDS, self._ttl / 3))
             try:
                 await self._renew()
             except (RedisError, OSError) as error:

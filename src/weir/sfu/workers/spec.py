@@ -51,7 +51,7 @@ def worker_specs(settings: Settings, ice: IceConfig, count: int) -> list[WorkerS
     coordinator = f"[{coordinator}]" if ":" in coordinator else coordinator
     dumped = settings.model_dump(mode="json")
     return [
-        WorkerSpec(index=i, coordinator_url=f"http://{coordinator}:{settings.port}", listen_host=settings.host,
+        WorkerSpec(index=i, coordinator_url=f"http://{coordinator}:{settings.internal_port or settings.port}", listen_host=settings.host,
                    listen_port=settings.sfu_worker_base_port + i if settings.sfu_worker_base_port else 0,
                    settings=dumped, ice_host_addresses=list(ice.host_addresses), ice_port_min=low, ice_port_max=high)
         for i, (low, high) in enumerate(split_ports(ice.port_min, ice.port_max, count))

@@ -1,0 +1,96 @@
+"""The Redis engines against a real redis-server: two instances stand for two coordinator processes sharing one
+Redis (the bus carries envelopes in order between them, the rate limits count once, presence adds up)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from tests.conftest import from_setup_script
+from weir.bus import Envelope
+from weir.bus.redis import RedisBus
+from weir.coordinator.ratelimit import InMemoryRateLimiter, RateLimitState
+from weir.coordinator.ratelimit_redis import RedisRateLimiter
+from weir.coordinator.realtime.presence import RedisPresence
+
+START = 1_700_000_040.0  # the first second of a minute window
+
+
+def redis_url() -> str:
+    return from_setup_script("WEIR_TEST_REDIS_URL", "redis.sh")
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url())
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"weir-test-{uuid.uuid4().hex[:10]}"  # one Redis, many test runs in parallel
+
+
+async def test_events_reach_the_other_process_in_order(redis: Redis, prefix: str) -> None:
+    here, there = RedisBus(redis, prefix), RedisBus(redis, prefix)
+    subscription = there.subscribe()
+    await subscription.ready()
+    sent = [Envelope({"type": "custom", "n": i, "big": 2**70 if i == 3 else i}, "default:c1",
+                     frozenset({"alice", "bob"}), watchers=i % 2 == 0, close_sockets=i == 7) for i in range(300)]
+    for envelope in sent:
+        await here.publish(envelope)
+    received = []
+    async with asyncio.timeout(10):
+        async for envelope in subscription:
+            received.append(envelope)
+            if len(received) == len(sent):
+                break
+    await subscription.close()
+    await here.close()
+    assert received == sent
+
+
+async def test_rate_limits_count_once_across_processes(redis: Redis, prefix: str) -> None:
+    """Two limiters on one Redis answer what one in-memory limiter answers for the same requests, 429s included."""
+    now = START
+
+    def clock() -> float:
+        return now
+
+    shared = [RedisRateLimiter(redis, prefix, clock), RedisRateLimiter(redis, prefix, clock)]
+    alone = InMemoryRateLimiter(clock)
+    got: list[RateLimitState] = []
+    expected: list[RateLimitState] = []
+    for i in range(70):  # DeleteCall: 60 a minute for the app, 30 and 1 a second for a user
+        now = START + i * 0.5
+        client = "alice" if i % 3 else None
+        got.append(await shared[i % 2].hit("DeleteCall", "server", client))
+        expected.append(await alone.hit("DeleteCall", "server", client))
+    assert got == expected
+    assert any(state.exceeded for state in got)
+    assert await shared[0].peek("DeleteCall", "server") == await alone.peek("DeleteCall", "server")
+
+
+async def test_presence_adds_up_and_forgets_a_dead_process(redis: Redis, prefix: str) -> None:
+    a, b = RedisPresence(redis, prefix, ttl=1.0), RedisPresence(redis, prefix, ttl=1.0)
+    await a.start()
+    await b.start()
+    await a.opened("alice")
+    await a.opened("alice")
+    await b.opened("alice")
+    assert await a.connections("alice") == await b.connections("alice") == 3
+    await a.closed("alice")
+    assert await b.connections("alice") == 2
+    await b.closed("alice")
+    assert await a.connections("alice") == 1
+    await b.stop()
+    assert a._task is not None
+    a._task.cancel()  # a killed process: nobody renews its hash
+    await asyncio.sleep(1.5)
+    assert await b.connections("alice") == 0
+    assert await b.connections("nobody") == 0
