@@ -1,18 +1,24 @@
 """The Redis engines against a real redis-server: two instances stand for two coordinator processes sharing one
-Redis (the bus carries envelopes in order between them, the rate limits count once, presence adds up)."""
+Redis (the bus carries envelopes in order between them, the rate limits count once, presence adds up); and
+`weir serve --workers N` refusing what N processes can't share."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
+from typer.testing import CliRunner
 
-from tests.conftest import from_setup_script
+from tests.conftest import free_port, from_setup_script
 from weir.bus import Envelope
 from weir.bus.redis import RedisBus
+from weir.cli.main import app
+from weir.cli.serve_cluster import cluster_problem
+from weir.config import Settings
 from weir.coordinator.ratelimit import InMemoryRateLimiter, RateLimitState
 from weir.coordinator.ratelimit_redis import RedisRateLimiter
 from weir.coordinator.realtime.presence import RedisPresence
@@ -94,3 +100,16 @@ async def test_presence_adds_up_and_forgets_a_dead_process(redis: Redis, prefix:
     await asyncio.sleep(1.5)
     assert await b.connections("alice") == 0
     assert await b.connections("nobody") == 0
+
+
+def test_serve_refuses_several_processes_without_shared_engines(tmp_path: Path) -> None:
+    env = {"WEIR_SFU_WORKERS": "0", "WEIR_REDIS_URL": "", "WEIR_DATABASE_URL": ""}
+    result = CliRunner().invoke(app, ["serve", "--data-dir", str(tmp_path), "--port", str(free_port()),
+                                      "--workers", "2"], env=env)
+    assert result.exit_code == 1, result.output
+    for needed in ("WEIR_REDIS_URL", "PostgreSQL", "WEIR_SFU_WORKERS > 0"):
+        assert needed in result.stderr
+    settings = Settings(data_dir=tmp_path, redis_url="redis://127.0.0.1:1/0", sfu_workers=1,
+                        database_url="postgresql+asyncpg://weir@127.0.0.1/weir")
+    assert cluster_problem(settings, 2) is None
+    assert cluster_problem(Settings(data_dir=tmp_path), 1) is None, "one process needs neither"
