@@ -5,12 +5,14 @@ Redis (the bus carries envelopes in order between them, the rate limits count on
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from typer.testing import CliRunner
 
 from tests.conftest import free_port, from_setup_script
@@ -113,3 +115,52 @@ def test_serve_refuses_several_processes_without_shared_engines(tmp_path: Path) 
                         database_url="postgresql+asyncpg://weir@127.0.0.1/weir")
     assert cluster_problem(settings, 2) is None
     assert cluster_problem(Settings(data_dir=tmp_path), 1) is None, "one process needs neither"
+
+
+async def test_the_bus_comes_back_after_redis_restarts(tmp_path: Path) -> None:
+    """A private redis-server, stopped and started again on its port: the subscription and the writer reconnect."""
+    port = free_port()
+    args = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+            "--dir", str(tmp_path)]
+    server = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+    client = Redis.from_url(f"redis://127.0.0.1:{port}/0")
+    try:
+        await wait_for_redis(client)
+        bus = RedisBus(client, "weir")
+        subscription = bus.subscribe()
+        await subscription.ready()
+        received: asyncio.Queue[Envelope] = asyncio.Queue()
+
+        async def read() -> None:
+            async for envelope in subscription:
+                received.put_nowait(envelope)
+
+        reader = asyncio.create_task(read())
+        await bus.publish(Envelope({"type": "custom", "n": 1}))
+        assert (await asyncio.wait_for(received.get(), 10)).event["n"] == 1
+        server.terminate()
+        server.wait(10)
+        server = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+        await wait_for_redis(client)
+        async with asyncio.timeout(30):  # published until the subscription is back (earlier ones are lost)
+            while received.empty():
+                await bus.publish(Envelope({"type": "custom", "n": 2}))
+                await asyncio.sleep(0.2)
+        assert received.get_nowait().event["n"] == 2
+        await subscription.close()
+        reader.cancel()
+        await bus.close()
+    finally:
+        await client.aclose()
+        server.terminate()
+        server.wait(10)
+
+
+async def wait_for_redis(client: Redis) -> None:
+    async with asyncio.timeout(20):
+        while True:
+            try:
+                await client.ping()
+                return
+            except (RedisError, OSError):
+                await asyncio.sleep(0.05)

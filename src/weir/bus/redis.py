@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 100_000
 BATCH = 256
+RECONNECT_SECONDS = 0.5
 
 
 def dump(envelope: Envelope) -> bytes:
@@ -52,16 +53,25 @@ class _RedisSubscription:
         await asyncio.shield(self._subscribed)
 
     async def __aiter__(self) -> AsyncIterator[Envelope]:
+        """Envelopes until ``close``; across a lost connection to Redis too (what was published meanwhile is
+        lost: the pub/sub connection subscribes again when it reconnects)."""
         await self.ready()
-        async for message in self._pubsub.listen():
-            if self._closed:
-                return
-            if message.get("type") != "message":
-                continue
+        while not self._closed:
             try:
-                yield load(message["data"])
-            except (ValueError, KeyError, TypeError):
-                log.warning("unreadable event on %s dropped", self._channel)
+                async for message in self._pubsub.listen():
+                    if self._closed:
+                        return
+                    if message.get("type") != "message":
+                        continue
+                    try:
+                        envelope = load(message["data"])
+                    except (ValueError, KeyError, TypeError):
+                        log.warning("unreadable event on %s dropped", self._channel)
+                        continue
+                    yield envelope
+            except (RedisError, OSError) as error:
+                log.warning("reading events from Redis failed (%s); reconnecting", error)
+                await asyncio.sleep(RECONNECT_SECONDS)
 
     async def close(self) -> None:
         self._closed = True
@@ -103,7 +113,7 @@ class RedisBus:
                     break
                 except (RedisError, OSError) as error:
                     log.warning("publishing to Redis failed (%s); retrying", error)
-                    await asyncio.sleep(0.5)
+                    await asyncio.sleep(RECONNECT_SECONDS)
             for _ in batch:
                 self._queue.task_done()
 
