@@ -25,7 +25,7 @@ import time
 import uuid
 from pathlib import Path
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository, for tests/cluster.py

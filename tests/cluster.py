@@ -34,16 +34,17 @@ class Cluster:
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def token(self, user_id: str | None = None) -> str:
-        return create_token(self.api_secret, user_id)  # type: ignore[arg-type]
+        return create_token(self.api_secret, user_id)
 
-    def start(self, port: int, workers: int = 1) -> str:
-        """One more ``weir serve`` (``--workers`` processes) on ``port``; its base URL once it answers."""
+    def start(self, port: int, workers: int = 1, **env: str) -> str:
+        """One more ``weir serve`` (``--workers`` processes; ``env``: further variables) on ``port``; its base URL
+        once it answers."""
         data_dir = self.root / f"weir-{port}"
         env = {**os.environ, "WEIR_API_KEY": self.api_key, "WEIR_API_SECRET": self.api_secret,
                "WEIR_DATABASE_URL": self.database_url, "WEIR_REDIS_URL": self.redis_url,
                "WEIR_REDIS_PREFIX": self.prefix, "WEIR_ICE_HOST_ADDRESSES": LOOPBACK, "WEIR_SFU_WORKERS": "0",
                "WEIR_EGRESS_WORKERS": "0", "WEIR_AI_WORKERS": "0", "WEIR_INGRESS_RTMP_PORT": "0",
-               "WEIR_INGRESS_SRT_PORT": "0", **self.env}
+               "WEIR_INGRESS_SRT_PORT": "0", **self.env, **env}
         args = [str(WEIR), "serve", "--host", LOOPBACK, "--port", str(port), "--data-dir", str(data_dir),
                 "--log-level", "warning", "--workers", str(workers)]
         process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, start_new_session=True)

@@ -12,9 +12,10 @@ import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import httpx
 import pytest
+from redis.asyncio import Redis
 from websockets.asyncio.client import connect
 
 from tests.cluster import Cluster
@@ -193,3 +194,34 @@ async def test_killing_a_process_loses_no_webhook_or_timer(cluster: tuple[Cluste
         with http(nodes, b) as api:
             api.patch("/app", json={"event_hooks": []})
         receiver.server.shutdown()
+
+
+async def test_serve_workers_runs_processes_on_one_port(cluster: tuple[Cluster, str, str]) -> None:
+    """`weir serve --workers 2`: sockets on the one port land on both processes, and an event reaches them all."""
+    nodes, _a, _b = cluster
+    prefix = f"weir-workers-{uuid.uuid4().hex[:8]}"
+    base = nodes.start(free_port(), workers=2, WEIR_SFU_WORKERS="1", WEIR_REDIS_PREFIX=prefix)
+    users: list[str] = []
+    sockets: list[EventClient] = []
+    redis = Redis.from_url(nodes.redis_url, decode_responses=True)
+    try:
+        for _ in range(6):  # whichever process accepts first gets a socket: open them at once until both have some
+            batch = [uid("w") for _ in range(6)]
+            sockets += await asyncio.gather(*(socket(nodes, base, user_id) for user_id in batch))
+            users += batch
+            processes = await redis.zrange(f"{prefix}:processes", 0, -1)
+            counts = [await redis.hlen(f"{prefix}:presence:{process!s}") for process in processes]
+            assert len(processes) == 2 and sum(counts) == len(users), counts
+            if all(counts):
+                break
+        assert all(counts), f"every socket on one process: {counts}"
+        with http(nodes, base, users[0]) as api:
+            path = f"/video/call/default/{uid('w')}"
+            api.post(path, json={"data": {"members": [{"user_id": u} for u in users]}}).raise_for_status()
+            api.post(f"{path}/event", json={"custom": {"to": "all"}}).raise_for_status()
+        for client in sockets:
+            assert (await client.wait_for("custom"))["custom"] == {"to": "all"}
+    finally:
+        await redis.aclose()
+        for client in sockets:
+            await client.close()
