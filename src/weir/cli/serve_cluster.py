@@ -8,10 +8,12 @@ shared port may land on any process.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import signal
 import socket
+import sys
 import time
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -25,6 +27,7 @@ from weir.serving import uvicorn_config
 log = logging.getLogger(__name__)
 
 RESTART_DELAY_SECONDS = 1.0
+PR_SET_PDEATHSIG = 1
 
 
 def cluster_problem(settings: Settings, workers: int) -> str | None:
@@ -55,6 +58,8 @@ def _listen(host: str, port: int) -> socket.socket:
 
 def _child(index: int, overrides: dict[str, Any], sockets: list[socket.socket], log_level: str) -> None:
     """One coordinator process (in a fresh interpreter: the multiprocessing spawn method)."""
+    if sys.platform == "linux":  # SIGTERM when the parent dies, even by SIGKILL: no coordinator outlives it
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     from weir.coordinator.app import create_app  # imported in the child, after the spawn
 
     settings = Settings(**overrides)
