@@ -23,6 +23,7 @@ from weir.cli.serve_cluster import cluster_problem
 from weir.config import Settings
 from weir.coordinator.ratelimit import InMemoryRateLimiter, RateLimitState
 from weir.coordinator.ratelimit_redis import RedisRateLimiter
+from weir.coordinator.realtime.hub import Hub
 from weir.coordinator.realtime.presence import RedisPresence
 
 START = 1_700_000_040.0  # the first second of a minute window
@@ -85,15 +86,22 @@ async def test_rate_limits_count_once_across_processes(redis: Redis, prefix: str
 
 
 async def test_presence_adds_up_and_forgets_a_dead_process(redis: Redis, prefix: str) -> None:
-    a, b = RedisPresence(redis, prefix, ttl=1.0), RedisPresence(redis, prefix, ttl=1.0)
+    hub_a, hub_b = Hub(), Hub()
+    a, b = RedisPresence(redis, prefix, hub_a, ttl=1.0), RedisPresence(redis, prefix, hub_b, ttl=1.0)
     await a.start()
     await b.start()
-    await a.opened("alice")
-    await a.opened("alice")
-    await b.opened("alice")
+    opened = []
+    for hub, presence in ((hub_a, a), (hub_a, a), (hub_b, b)):
+        opened.append(hub.add("alice"))
+        await presence.opened("alice")
     assert await a.connections("alice") == await b.connections("alice") == 3
+    await redis.delete(f"{prefix}:presence:{a.process}")  # Redis lost it (restarted without persistence)
+    await a._renew()  # the next renewal writes it again from the hub
+    assert await b.connections("alice") == 3
+    hub_a.remove(opened[0])
     await a.closed("alice")
     assert await b.connections("alice") == 2
+    hub_b.remove(opened[2])
     await b.closed("alice")
     assert await a.connections("alice") == 1
     await b.stop()

@@ -35,4 +35,4 @@ def engines(settings: Settings, hub: Hub) -> Engines:
         return Engines(InMemoryBus(), InMemoryRateLimiter(), LocalPresence(hub))
     redis = Redis.from_url(settings.redis_url, health_check_interval=30)
     prefix = settings.redis_prefix
-    return Engines(RedisBus(redis, prefix), RedisRateLimiter(redis, prefix), RedisPresence(redis, prefix), redis)
+    return Engines(RedisBus(redis, prefix), RedisRateLimiter(redis, prefix), RedisPresence(redis, prefix, hub), redis)

@@ -2,7 +2,8 @@
 
 ``LocalPresence`` counts this process's hub (one process). ``RedisPresence`` keeps each process's counts in a
 Redis hash of its own, which expires unless the process renews it: a killed process's sockets stop counting
-within ``TTL_SECONDS`` instead of keeping its users online for ever.
+within ``TTL_SECONDS`` instead of keeping its users online for ever. Each renewal writes the hash afresh from the
+process's hub, so it heals after Redis lost it (a restart).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from redis.typing import EncodableT
 
 from weir.coordinator.realtime.hub import Hub
 
@@ -67,8 +69,9 @@ class RedisPresence:
     """``<prefix>:presence:<process>``: user id → open sockets on that process; ``<prefix>:processes``: the live
     processes, scored by when their hash runs out."""
 
-    def __init__(self, redis: Redis, prefix: str, ttl: float = TTL_SECONDS) -> None:
+    def __init__(self, redis: Redis, prefix: str, hub: Hub, ttl: float = TTL_SECONDS) -> None:
         self._redis = redis
+        self._hub = hub
         self._ttl = ttl
         self._processes = f"{prefix}:processes"
         self._hashes = f"{prefix}:presence:"
@@ -77,10 +80,17 @@ class RedisPresence:
         self._task: asyncio.Task[None] | None = None
 
     async def opened(self, user_id: str) -> None:
-        await self._redis.hincrby(self._hash, user_id, 1)
+        await self._write(user_id)
 
     async def closed(self, user_id: str) -> None:
-        if await self._redis.hincrby(self._hash, user_id, -1) <= 0:
+        await self._write(user_id)
+
+    async def _write(self, user_id: str) -> None:
+        """The user's count as the hub has it now (not an increment: a renewal in between can't count twice)."""
+        count = len(self._hub.by_user.get(user_id, ()))
+        if count:
+            await self._redis.hset(self._hash, user_id, str(count))
+        else:
             await self._redis.hdel(self._hash, user_id)
 
     async def connections(self, user_id: str) -> int:
@@ -94,8 +104,12 @@ class RedisPresence:
         return sum(max(int(count or 0), 0) for count in counts)
 
     async def _renew(self) -> None:
-        async with self._redis.pipeline(transaction=False) as pipe:
+        counts: dict[EncodableT, EncodableT] = {user_id: len(sockets) for user_id, sockets in self._hub.by_user.items()}
+        async with self._redis.pipeline(transaction=True) as pipe:
             pipe.zadd(self._processes, {self.process: time.time() + self._ttl})
+            pipe.delete(self._hash)
+            if counts:
+                pipe.hset(self._hash, mapping=counts)
             pipe.pexpire(self._hash, int(self._ttl * 1000))
             pipe.zremrangebyscore(self._processes, "-inf", time.time() - self._ttl)
             await pipe.execute()
