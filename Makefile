@@ -9,7 +9,7 @@ WEB_BUILD  := src/weir/web_dist/index.html
 WEB_SOURCES := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json \
                src/weir/protocol/sfu.schema.json
 
-.PHONY: run check test install web screenshots postgres bench-api bench-events bench-sfu bench-sfu-e2e bench-join bench-recording bench-recovery bench-noise bench-broadcast bench-transcription soak fuzz migration clean
+.PHONY: run check test install web screenshots postgres bench-api bench-events bench-sfu bench-sfu-e2e bench-join bench-recording bench-recovery bench-noise bench-broadcast bench-transcription bench-scale soak fuzz migration clean
 
 run: $(STAMP) $(WEB_BUILD)
 	$(VENV)/bin/weir serve --dev
@@ -25,7 +25,7 @@ check: $(STAMP) $(NODE_STAMP)
 # media, timers and subprocesses), then the few tests marked `serial` (media timing) with the machine to themselves.
 TEST_WORKERS ?= 3
 test: check $(STAMP) $(WEB_BUILD)
-	export WEIR_TEST_POSTGRES_URL=$$(scripts/postgres.sh) WEIR_CHROMIUM=$$(scripts/chromium.sh) WEIR_GSTREAMER=$$(scripts/gstreamer.sh) \
+	export WEIR_TEST_POSTGRES_URL=$$(scripts/postgres.sh) WEIR_TEST_REDIS_URL=$$(scripts/redis.sh) WEIR_CHROMIUM=$$(scripts/chromium.sh) WEIR_GSTREAMER=$$(scripts/gstreamer.sh) \
 	  WEIR_TURNSERVER=$$(scripts/coturn.sh) WEIR_NFT=$$(scripts/nftables.sh) WEIR_EGRESS_TOOLS=$$(scripts/egress-tools.sh) \
 	  WEIR_AZURITE=$$(scripts/azurite.sh) WEIR_ESPEAK=$$(scripts/speech-tools.sh) WEIR_NGINX_RTMP=$$(scripts/nginx-rtmp.sh); \
 	  $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not serial"; parallel=$$?; \
@@ -73,6 +73,10 @@ bench-sfu-e2e: $(STAMP)
 
 bench-join: $(STAMP)
 	$(PY) bench/join.py
+
+# Joins per second with 1 and 2 coordinator processes on one PostgreSQL and Redis (bench/scale_coordinators.py).
+bench-scale: $(STAMP)
+	WEIR_TEST_POSTGRES_URL=$$(scripts/postgres.sh) WEIR_TEST_REDIS_URL=$$(scripts/redis.sh) $(PY) bench/scale_coordinators.py
 
 # Call quality over time (bench/soak.py, as root): 6 participants in 3 processes for 10 minutes by default;
 # more options through SOAK_ARGS, e.g. make soak SOAK_ARGS="--minutes 2 --loss-pct 10 --loss-seconds 60".

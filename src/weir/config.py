@@ -50,6 +50,15 @@ class Settings(BaseSettings):
     dev: bool = False
     max_body_bytes: int = Field(default=1_048_576, description="Larger request bodies get a 413.")
     rate_limits_enabled: bool = True
+    redis_url: str | None = Field(default=None, description="Redis (redis://host:port/db): events, rate limits and "
+                                  "presence shared by several coordinator processes. Default: this process's memory.")
+    cluster_index: int = Field(
+        default=0, ge=0, description="This process's index among `weir serve --workers N`'s processes (set by it): "
+        "only process 0 supervises the SFU media, recording, AI and ingress workers and coturn.")
+    internal_port: int = Field(default=0, ge=0, le=65535, description="The loopback port this process's SFU media "
+                               "workers reach it at (0: the public port; `--workers N` gives process 0 its own).")
+    redis_prefix: str = Field(default="weir", min_length=1, description="Prefix of Weir's Redis keys and channel "
+                              "(one Redis can serve several Weir clusters).")
     tls_certfile: Path | None = Field(default=None, description="PEM certificate (chain): serve HTTPS and WSS.")
     tls_keyfile: Path | None = Field(default=None, description="The certificate's PEM private key.")
     secret_key: str | None = Field(default=None, description="Fernet key that encrypts stored push-provider "
@@ -169,6 +178,11 @@ class Settings(BaseSettings):
         if self.turn_enabled and not self.turn_public_host and self.turn_listening_address in ("0.0.0.0", "::"):
             raise ValueError("coturn listens on a wildcard address: set WEIR_TURN_PUBLIC_HOST for the turn: URLs")
         return self
+
+    @property
+    def supervises_workers(self) -> bool:
+        """Whether this process starts the SFU media, recording, AI and ingress workers and coturn."""
+        return self.cluster_index == 0
 
     @property
     def private_destinations_allowed(self) -> bool:

@@ -30,6 +30,10 @@ class Envelope:
 class Subscription(Protocol):
     def __aiter__(self) -> AsyncIterator[Envelope]: ...
 
+    async def ready(self) -> None:
+        """Return once every envelope published from now on will reach this subscription."""
+        ...
+
     async def close(self) -> None: ...
 
 

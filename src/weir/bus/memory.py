@@ -19,6 +19,9 @@ class _MemorySubscription:
         self.queue: asyncio.Queue[Envelope | None] = asyncio.Queue(QUEUE_SIZE)
         self.dropped = 0
 
+    async def ready(self) -> None:
+        """In-process: subscribed from the start."""
+
     async def __aiter__(self) -> AsyncIterator[Envelope]:
         while (envelope := await self.queue.get()) is not None:
             yield envelope

@@ -10,6 +10,7 @@ import uvicorn
 from rich.console import Console
 from rich.panel import Panel
 
+from weir.cli.serve_cluster import cluster_problem, run_cluster
 from weir.config import Settings
 from weir.coordinator.app import create_app
 from weir.domain.tokens import create_token
@@ -37,6 +38,8 @@ def banner_lines(settings: Settings, generated: bool) -> list[str]:
         f"SFU         {settings.sfu_workers} media worker processes" if settings.sfu_workers else
         "SFU         in this process",
     ]
+    if settings.redis_url:
+        lines.append(f"Redis       {settings.redis_url.split('@')[-1]}  (events, rate limits, presence)")
     if settings.turn_enabled:
         lines.append(f"TURN        {settings.turn_url_host}:{settings.turn_port} (coturn, TCP and UDP; "
                      f"log in {settings.data_dir.resolve() / 'turn'})")
@@ -60,6 +63,9 @@ def serve(
     log_format: Annotated[str | None, typer.Option(
         help="plain, or json: one JSON object per line with the request id, call cid and user id where known "
         "[env WEIR_LOG_FORMAT].")] = None,
+    workers: Annotated[int, typer.Option(
+        min=1, help="Coordinator processes on this port, sharing PostgreSQL and Redis (more than 1 needs "
+        "WEIR_REDIS_URL and a PostgreSQL database).")] = 1,
 ) -> None:
     """Start Weir: the coordinator API, the SFU (in media worker processes unless told 0) and background work."""
     given = {"host": host, "port": port, "data_dir": data_dir, "database_url": database_url,
@@ -72,14 +78,24 @@ def serve(
             settings.dev = True
         generated = settings.ensure_credentials()
         configure_logging(settings.log_format, log_level)
-        app = create_app(settings)
+        problem = cluster_problem(settings, workers)
+        if problem is not None:
+            raise ValueError(problem)
+        app = create_app(settings) if workers == 1 else None
     except (TurnServerError, ValueError) as exc:  # pydantic's ValidationError is a ValueError too
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(1) from exc
     console = Console()
-    console.print(Panel("\n".join(banner_lines(settings, generated)), title="Weir is starting", expand=False))
+    lines = banner_lines(settings, generated)
+    if workers > 1:
+        lines.append(f"Processes   {workers} coordinator processes on this port (process 0 supervises the workers)")
+    console.print(Panel("\n".join(lines), title="Weir is starting", expand=False))
     if settings.dev:
         console.print("[bold yellow]WARNING[/]: --dev is on: development sign-in hands out tokens to anyone.")
+    if app is None:
+        overrides.update(api_key=settings.api_key, api_secret=settings.api_secret, dev=settings.dev)
+        run_cluster(overrides, settings, workers, log_level)
+        return
     uvicorn.Server(uvicorn_config(app, host=settings.host, port=settings.port, log_level=log_level,
                                   ssl_certfile=settings.tls_certfile, ssl_keyfile=settings.tls_keyfile,
                                   log_config=None)).run()  # configure_logging did it

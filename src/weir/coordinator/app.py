@@ -9,16 +9,15 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, ProcessCollector
 
 from weir import __version__
-from weir.bus import InMemoryBus
 from weir.config import Settings, private_files
 from weir.coordinator import call_stats, lifecycle, ringing
+from weir.coordinator.engines import engines
 from weir.coordinator.errors import RequestGuard, install_error_handlers
 from weir.coordinator.events import EventEmitter
 from weir.coordinator.hls_serving import HlsServing
 from weir.coordinator.http_metrics import HttpMetrics
 from weir.coordinator.ingress import INGRESS_INFO, ingress_bases
 from weir.coordinator.metrics import metrics_router
-from weir.coordinator.ratelimit import InMemoryRateLimiter
 from weir.coordinator.realtime.hub import Hub
 from weir.coordinator.recorder import Reaper, uploaded
 from weir.coordinator.routes import include_api, ingress_internal, internal_router
@@ -50,12 +49,14 @@ def create_app(settings: Settings) -> FastAPI:
     with private_files():
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
-    bus = InMemoryBus()
     hub = Hub()
+    shared = engines(settings, hub)  # memory, or Redis with WEIR_REDIS_URL
+    bus = shared.bus
     scheduler = Scheduler(db)
     sealer = load_sealer(settings.secret_key, settings.data_dir)
     weir = Services(
-        settings=settings, db=db, limiter=InMemoryRateLimiter(), bus=bus, events=EventEmitter(bus), hub=hub,
+        settings=settings, db=db, limiter=shared.limiter, bus=bus, events=EventEmitter(bus), hub=hub,
+        presence=shared.presence,
         scheduler=scheduler, sealer=sealer, stores=StoreRegistry(db, sealer, lambda: local_store(settings)),
     )
     uploads = weir.uploads = UploadWorker(db, weir.stores.resolve, on_uploaded=lambda upload: uploaded(weir, upload))
@@ -68,7 +69,8 @@ def create_app(settings: Settings) -> FastAPI:
     weir.events.sinks.append(PushDispatcher(push.wake))
     sfu = sfu_setup(settings, LocalCoordinator(weir))
     # coturn relays to the SFU's ICE addresses and public ones only; raises at once if coturn is missing
-    turn = Coturn(settings, IceConfig.from_env().host_addresses) if settings.turn_enabled else None
+    supervises = settings.supervises_workers  # `weir serve --workers N`: process 0 alone
+    turn = Coturn(settings, IceConfig.from_env().host_addresses) if settings.turn_enabled and supervises else None
     reaper = Reaper(weir)
     egress = EgressWorkers(settings)
     ingress = IngressWorker(settings)
@@ -82,7 +84,8 @@ def create_app(settings: Settings) -> FastAPI:
             await db.start()
         async with db.transaction() as session:
             await seed_builtin_call_types(session)
-        hub.start(bus)
+        await shared.presence.start()
+        await hub.start(bus)
         if turn is not None:
             await turn.start()
         scheduler.start()
@@ -90,9 +93,10 @@ def create_app(settings: Settings) -> FastAPI:
         push.start()
         reaper.start()
         uploads.start()
-        egress.start()
-        ingress.start()
-        ai.start()
+        if supervises:
+            egress.start()
+            ingress.start()
+            ai.start()
         try:
             yield
         finally:
@@ -108,6 +112,8 @@ def create_app(settings: Settings) -> FastAPI:
             await webhooks.stop()
             await scheduler.stop()
             await hub.stop()
+            await shared.presence.stop()
+            await shared.close()
             await db.close()
 
     app = FastAPI(

@@ -219,7 +219,7 @@ def register_tasks(weir: Services) -> None:
         for row in await active_participants(session, call_session.id):
             if row.anonymous:
                 continue
-            if weir.hub.by_user.get(row.user_id):
+            if await weir.presence.connections(row.user_id):
                 row.last_seen_at = stamp
             elif (stamp - utc(row.last_seen_at)).total_seconds() >= timeout:
                 await lifecycle.leave(call_session, row, "timeout")

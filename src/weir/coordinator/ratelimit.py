@@ -1,7 +1,7 @@
 """Per-client and per-app rate limits over a one-minute window, with the documented per-endpoint limits.
 
-``RateLimiter`` is the interface; ``InMemoryRateLimiter`` is the embedded default. A Redis-backed limiter
-implements the same ``hit`` with INCR + EXPIRE on the same keys.
+``RateLimiter`` is the interface; ``InMemoryRateLimiter`` is the embedded default; ``RedisRateLimiter``
+(``ratelimit_redis``) keeps the same counters in Redis, shared by every coordinator process.
 """
 
 from __future__ import annotations
@@ -82,19 +82,27 @@ class RateLimiter(Protocol):
         ...
 
 
-class InMemoryRateLimiter:
+Counted = tuple[int, int]  # hits in the current window, and when it ends (Unix time)
+WindowKey = tuple[tuple[str, ...], int]  # the counter and its window in seconds
+
+
+class WindowRateLimiter:
     """Fixed windows: app × platform × endpoint per minute and per second (limit/30); and client × endpoint per
     minute and per second, where the client is the authenticated user (or, without one, the client's address).
 
     A client's share is at most half of the app's limits (``user_limits``), and a request its own limit refuses
-    is not counted against the app: one client alone never makes the app's limit answer 429 to others."""
+    is not counted against the app: one client alone never makes the app's limit answer 429 to others.
+    Subclasses keep the counters (``_hit`` counts several at once, in one round trip where that matters)."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self._windows = FixedWindows(clock)
+    async def _hit(self, keys: list[WindowKey]) -> list[Counted]:
+        raise NotImplementedError
+
+    async def _count(self, key: WindowKey) -> Counted:
+        raise NotImplementedError
 
     async def peek(self, endpoint: str, platform: str) -> RateLimitState:
         per_minute = endpoint_limit(endpoint)
-        used, reset = self._windows.count(("app", platform, endpoint, "m"), WINDOW_SECONDS)
+        used, reset = await self._count((("app", platform, endpoint, "m"), WINDOW_SECONDS))
         return RateLimitState(per_minute, per_minute - used, reset)
 
     async def hit(self, endpoint: str, platform: str, client: str | None) -> RateLimitState:
@@ -102,19 +110,32 @@ class InMemoryRateLimiter:
         user_state = None
         if client is not None:
             user_minute, user_second = user_limits(endpoint)
-            used_u, reset_u = self._windows.hit(("user", client, endpoint, "m"), WINDOW_SECONDS)
+            (used_u, reset_u), (used_us, reset_us) = await self._hit(
+                [(("user", client, endpoint, "m"), WINDOW_SECONDS), (("user", client, endpoint, "s"), 1)])
             user_state = RateLimitState(user_minute, user_minute - used_u, reset_u)
-            used_us, reset_us = self._windows.hit(("user", client, endpoint, "s"), 1)
             if used_us > user_second:
                 return RateLimitState(user_second, user_second - used_us, reset_us)
             if user_state.exceeded:
                 return user_state
-        used, reset = self._windows.hit(("app", platform, endpoint, "m"), WINDOW_SECONDS)
+        (used, reset), (used_s, reset_s) = await self._hit(
+            [(("app", platform, endpoint, "m"), WINDOW_SECONDS), (("app", platform, endpoint, "s"), 1)])
         state = RateLimitState(per_minute, per_minute - used, reset)
         per_second = app_per_second(per_minute)
-        used_s, reset_s = self._windows.hit(("app", platform, endpoint, "s"), 1)
         if used_s > per_second:
             state = RateLimitState(per_second, per_second - used_s, reset_s)
         if user_state is not None and user_state.remaining < state.remaining:
             state = user_state
         return state
+
+
+class InMemoryRateLimiter(WindowRateLimiter):
+    """The embedded default: this process's own counters."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._windows = FixedWindows(clock)
+
+    async def _hit(self, keys: list[WindowKey]) -> list[Counted]:
+        return [self._windows.hit(key, window) for key, window in keys]
+
+    async def _count(self, key: WindowKey) -> Counted:
+        return self._windows.count(*key)

@@ -130,7 +130,7 @@ class CallRinging:
     async def on_incoming_timeout(self, call_session: CallSessionRow, ring: Ring) -> None:
         """Online callees who didn't answer stop ringing with a 'timeout' rejection (which is not an answer)."""
         for user_id in ring.unanswered(call_session.accepted_by, call_session.rejected_by):
-            if self.weir.hub.by_user.get(user_id) and user_id not in ring.timed_out:
+            if user_id not in ring.timed_out and await self.weir.presence.connections(user_id):
                 ring.timed_out.append(user_id)
                 await self.events.rejected(user_id, "timeout")
         call_session.ring = ring.dump()

@@ -11,6 +11,7 @@ from weir.coordinator.call_stats import LiveStats
 from weir.coordinator.events import EventEmitter
 from weir.coordinator.ratelimit import RateLimiter
 from weir.coordinator.realtime.hub import Hub
+from weir.coordinator.realtime.presence import Presence
 from weir.coordinator.revocation import AppRevocation
 from weir.coordinator.scheduler import Scheduler
 from weir.sealing import Sealer
@@ -27,6 +28,7 @@ class Services:
     bus: EventBus
     events: EventEmitter
     hub: Hub
+    presence: Presence  # open sockets per user on every coordinator process
     scheduler: Scheduler
     sealer: Sealer
     stores: StoreRegistry  # where recordings go: Weir's own storage and the external storages

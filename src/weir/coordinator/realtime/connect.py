@@ -78,7 +78,7 @@ async def _handshake(ws: WebSocket, raw: str) -> tuple[str, dict[str, Any]]:
                                          created_at=stamp, updated_at=stamp).model_dump(mode="json")
     if who.is_server or who.is_anonymous or who.user_id is None:
         raise APIError(ErrorCode.NOT_ALLOWED, "only user tokens can open a WebSocket (anonymous users get none)")
-    await admit_socket(ws, who, len(services(ws).hub.by_user.get(who.user_id, ())))
+    await admit_socket(ws, who, await services(ws).presence.connections(who.user_id))
     details = message.user_details
     if details is not None and details.id != who.user_id:
         raise APIError(ErrorCode.INPUT_ERROR, "user_details.id does not match the token's user_id",
@@ -188,6 +188,7 @@ async def connect(ws: WebSocket) -> None:
         await _refuse(ws, error)
         return
     connection = weir.hub.add(user_id)
+    await weir.presence.opened(user_id)
     await ws.send_text(json.dumps({"type": CONNECTION_OK, "connection_id": connection.id,
                                    "created_at": _stamp(), "me": me}))
     writer = asyncio.create_task(_write(ws, connection, settings.ws_health_check_seconds))
@@ -198,7 +199,9 @@ async def connect(ws: WebSocket) -> None:
         for task in (writer, reader):
             task.cancel()
         await asyncio.gather(writer, reader, return_exceptions=True)
-        if weir.hub.remove(connection):
+        weir.hub.remove(connection)
+        await weir.presence.closed(user_id)
+        if not await weir.presence.connections(user_id):  # the user's last socket on any coordinator process
             await _set_offline(ws, user_id)
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):
             await ws.close()

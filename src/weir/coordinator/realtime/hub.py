@@ -75,13 +75,12 @@ class Hub:
         self.by_user[user_id].add(connection)
         return connection
 
-    def remove(self, connection: Connection) -> bool:
-        """Forget a connection; the flag says whether that was the user's last one (they went offline)."""
+    def remove(self, connection: Connection) -> None:
+        """Forget a connection."""
         self.connections.pop(connection.id, None)
         for cid in connection.watched:
             self._discard(self.watchers, cid, connection)
         self._discard(self.by_user, connection.user_id, connection)
-        return connection.user_id not in self.by_user
 
     @staticmethod
     def _discard(index: dict[str, set[Connection]], key: str, connection: Connection) -> None:
@@ -126,8 +125,10 @@ class Hub:
                 self.drop_user(user_id)
         return len(targets)
 
-    def start(self, bus: EventBus) -> None:
+    async def start(self, bus: EventBus) -> None:
+        """Deliver the bus's events from now on (subscribed once this returns)."""
         subscription = bus.subscribe()
+        await subscription.ready()
 
         async def run() -> None:
             try:

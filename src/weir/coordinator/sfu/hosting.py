@@ -58,7 +58,8 @@ class SfuWorkers:
         self.remote_entry = RemoteEntry(self.registry, settings.api_secret)
         self.entry: MediaEntry = self.remote_entry
         self.placement: SfuPlacement = WorkerPlacement(self.registry)
-        self.supervisor = WorkerSupervisor(worker_specs(settings, ice, settings.sfu_workers), self._lost)
+        count = settings.sfu_workers if settings.supervises_workers else 0  # `--workers N`: process 0's alone
+        self.supervisor = WorkerSupervisor(worker_specs(settings, ice, count), self._lost)
 
     async def _lost(self, index: int) -> None:
         await end_lost_sessions(self.link, self.registry, index)

@@ -44,6 +44,9 @@ class _QueueSubscription:
         while (envelope := await self.queue.get()) is not None:
             yield envelope
 
+    async def ready(self) -> None:
+        """At once: the coordinator pushes this worker's events into the queue from its creation on."""
+
     async def close(self) -> None:
         self._owner.subscriptions.discard(self)
         self.queue.put_nowait(None)

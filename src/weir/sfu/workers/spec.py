@@ -42,9 +42,10 @@ def split_ports(port_min: int, port_max: int, count: int) -> list[tuple[int, int
 def worker_specs(settings: Settings, ice: IceConfig, count: int) -> list[WorkerSpec]:
     coordinator = reachable_host(settings.host)
     coordinator = f"[{coordinator}]" if ":" in coordinator else coordinator
+    port = settings.internal_port or settings.port  # `weir serve --workers N`: process 0's own loopback port
     dumped = settings.model_dump(mode="json")
     return [
-        WorkerSpec(index=i, coordinator_url=f"http://{coordinator}:{settings.port}", listen_host=settings.host,
+        WorkerSpec(index=i, coordinator_url=f"http://{coordinator}:{port}", listen_host=settings.host,
                    listen_port=settings.sfu_worker_base_port + i if settings.sfu_worker_base_port else 0,
                    settings=dumped, ice_host_addresses=list(ice.host_addresses), ice_port_min=low, ice_port_max=high)
         for i, (low, high) in enumerate(split_ports(ice.port_min, ice.port_max, count))
