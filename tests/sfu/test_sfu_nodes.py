@@ -1,0 +1,100 @@
+"""SFU nodes on other hosts (``weir sfu``): each "host" a network namespace of its own (tests/sfu/nodes_lab.py).
+
+One coordinator and two nodes (``eu``, ``us``) serve the whole module: the edge list, placement by geofence, by
+the client's hint and by its address; then one call whose node is drained (its clients migrate to the other node
+and see each other again), then whose node's host dies (they rejoin on a new node, and the coordinator lists
+exactly their new sessions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.crash import SdkCall
+from tests.sfu.nodes_lab import Lab, client_ice, edges_of, lab, moved
+from weir.domain.tokens import create_token
+
+Uid = Callable[[str], str]
+
+
+@pytest.fixture(scope="module")
+def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    with lab(Path(tmp_path_factory.mktemp("sfu-nodes"))) as made, pytest.MonkeyPatch.context() as env:
+        env.setenv("WEIR_ICE_HOST_ADDRESSES", client_ice(made))  # the SDK clients' ICE
+        yield made
+
+
+def _api(nodes: Lab, user_id: str | None) -> httpx.Client:
+    return httpx.Client(base_url=nodes.coordinator.base_url + "/api/v1", params={"api_key": "crash-key"},
+                        headers={"Authorization": f"Bearer {create_token(nodes.coordinator.api_secret, user_id)}"},
+                        timeout=30)
+
+
+def _edge(nodes: Lab, region: str) -> str:
+    return next(node.name for node in reversed(nodes.nodes) if node.region == region)
+
+
+def test_edges_list_the_live_nodes_and_answer_the_latency_test(nodes: Lab) -> None:
+    edges = nodes.edges()
+    assert sorted(edge["name"] for edge in edges) == sorted([_edge(nodes, "eu"), _edge(nodes, "us")])
+    for edge in edges:
+        assert httpx.get(edge["latency_test_url"], timeout=10).status_code == 200
+
+
+def test_joins_are_placed_by_geofence_hint_and_address(nodes: Lab, uid: Uid) -> None:
+    fenced, closed = uid("eu_only").replace("-", "_"), uid("ca_only").replace("-", "_")
+    with _api(nodes, None) as server, _api(nodes, "alice") as alice:
+        for name, fence in ((fenced, "european_union"), (closed, "canada")):
+            made = server.post("/video/calltypes", json={"name": name, "settings": {"geofencing": {"names": [fence]}}})
+            assert made.status_code == 201, made.text
+
+        def edge(call_type: str, body: dict[str, object]) -> str:
+            joined = alice.post(f"/video/call/{call_type}/{uid('c')}/join", json={"create": True, **body})
+            assert joined.status_code == 201 or joined.status_code == 200, joined.text
+            return str(joined.json()["credentials"]["server"]["edge_name"])
+
+        assert edge("default", {"location": "us"}) == _edge(nodes, "us")  # the client's hint
+        assert edge("default", {}) == _edge(nodes, "eu")  # its address is in eu's network
+        assert {edge(fenced, {"location": "us"}) for _ in range(3)} == {_edge(nodes, "eu")}  # the fence wins
+
+        call_id = uid("c")
+        refused = alice.post(f"/video/call/{closed}/{call_id}/join", json={"create": True})
+        assert refused.status_code == 503
+        assert "geofences (canada)" in refused.json()["message"]
+        call = alice.get(f"/video/call/{closed}/{call_id}").json()
+        assert call["call"]["session"] is None or call["call"]["session"]["participants"] == []
+
+
+async def test_a_drained_node_migrates_its_call_and_a_dead_node_is_rejoined_elsewhere(nodes: Lab, uid: Uid) -> None:
+    call_id = uid("nodes")
+    room = await SdkCall.join(nodes.coordinator, call_id)
+    try:
+        eu = next(node for node in nodes.nodes if node.region == "eu")
+        assert edges_of(room) == {eu.name}
+        await room.media_again(set())
+
+        before = room.sessions()
+        nodes.drain(eu)
+        us = _edge(nodes, "us")
+        await room.media_again(before)
+        await moved(room, us)
+        assert eu.process is not None and eu.process.wait(timeout=60) == 0  # it exits once drained
+
+        spare = nodes.node("eu")
+        nodes.wait_for_edges({us, spare.name})
+        before = room.sessions()
+        next(node for node in nodes.nodes if node.name == us).kill_host()
+        await room.media_again(before)
+        await moved(room, spare.name)
+
+        with _api(nodes, None) as server:
+            listed = server.get(f"/video/call/default/{call_id}").json()["call"]["session"]["participants"]
+        current = {call.state.value.user_session_id for call in room.calls}
+        assert {p["user_session_id"] for p in listed} == current
+        assert not room.disconnected()
+    finally:
+        await room.close()
