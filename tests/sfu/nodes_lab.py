@@ -1,5 +1,5 @@
 """SFU nodes on several "hosts" of one machine: a coordinator (``weir serve`` without an SFU of its own) and SFU
-nodes (``weir sfu``) each in a network namespace of its own, regions ``eu`` and ``us``.
+nodes (``weir sfu``) each in a network namespace of its own: two in region ``eu``, one in ``us``.
 
 Each node's namespace is joined to the root namespace by a veth pair (``tests/netns.py``) and routes through it, so
 it reaches the coordinator, which listens on the ``eu`` pair's root-side address. The SDK clients run here, in the
@@ -80,12 +80,19 @@ class Lab:
     hosts: dict[str, Host]
     nodes: list[Node] = field(default_factory=list)
 
-    def node(self, region: str) -> Node:
-        """Start a new node in the region's namespace (the previous one there has stopped)."""
-        made = Node(f"{region}-{uuid.uuid4().hex[:4]}", region, self.hosts[region])
+    def node(self, host: str, region: str) -> Node:
+        """Start a node on a host (whose previous node, if any, has stopped)."""
+        made = Node(f"{region}-{uuid.uuid4().hex[:4]}", region, self.hosts[host])
         made.start(self.coordinator)
         self.nodes.append(made)
         return made
+
+    def stop_nodes(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def named(self, name: str) -> Node:
+        return next(node for node in self.nodes if node.name == name)
 
     def edges(self) -> list[dict[str, str]]:
         token = self.coordinator.token("lab-admin")
@@ -113,19 +120,21 @@ class Lab:
 
 @contextmanager
 def lab(data_dir: Path) -> Iterator[Lab]:
-    """The coordinator and one node in each of ``eu`` and ``us``, all live."""
+    """The coordinator and nodes on hosts ``eu-a``, ``eu-b`` (region eu) and ``us`` (region us), all live."""
     with ExitStack() as stack:
-        hosts = {region: Host(*stack.enter_context(veth_namespace("weir-node", routed=True)))
-                 for region in ("eu", "us")}
-        eu = hosts["eu"].outside
+        hosts = {host: Host(*stack.enter_context(veth_namespace("weir-node", routed=True)))
+                 for host in ("eu-a", "eu-b", "us")}
+        eu = hosts["eu-a"].outside
         coordinator = WeirServe(data_dir, workers=0, host=eu, env={
             "WEIR_SFU_NODES": "true", "WEIR_ICE_HOST_ADDRESSES": "127.0.0.1",
             "WEIR_SFU_REGION_NETWORKS": json.dumps({"eu": [f"{eu}/32"]})})
+        made = Lab(coordinator, hosts)
+        stack.callback(made.stop_nodes)
+        for host in hosts:  # they start while the coordinator does, and connect once it listens
+            made.node(host, host.split("-")[0])
         coordinator.start()
         stack.callback(coordinator.stop)
-        made = Lab(coordinator, hosts)
-        stack.callback(lambda: [node.stop() for node in made.nodes])
-        made.wait_for_edges({made.node("eu").name, made.node("us").name})
+        made.wait_for_edges({node.name for node in made.nodes})
         yield made
 
 
