@@ -16,6 +16,7 @@ import pytest
 
 from tests.crash import SdkCall
 from tests.sfu.nodes_lab import Lab, client_ice, edges_of, lab, moved
+from tests.sfu.test_whip import whip_offer
 from weir.client import CallStatusMigrating
 from weir.domain.tokens import create_token
 
@@ -46,7 +47,7 @@ def test_edges_list_the_live_nodes_and_answer_the_latency_test(nodes: Lab) -> No
         assert httpx.get(edge["latency_test_url"], timeout=10).status_code == 200
 
 
-def test_joins_are_placed_by_geofence_hint_and_address(nodes: Lab, uid: Uid) -> None:
+async def test_joins_are_placed_by_geofence_hint_and_address(nodes: Lab, uid: Uid) -> None:
     fenced, closed = uid("eu_only").replace("-", "_"), uid("ca_only").replace("-", "_")
     with _api(nodes, None) as server, _api(nodes, "alice") as alice:
         for name, fence in ((fenced, "european_union"), (closed, "canada")):
@@ -66,6 +67,13 @@ def test_joins_are_placed_by_geofence_hint_and_address(nodes: Lab, uid: Uid) -> 
         refused = alice.post(f"/video/call/{closed}/{call_id}/join", json={"create": True})
         assert refused.status_code == 503
         assert "geofences (canada)" in refused.json()["message"]
+        pc = await whip_offer()  # WHIP joins within the fences too
+        try:
+            published = alice.post(f"{nodes.coordinator.base_url}/sfu/whip/{closed}/{call_id}",
+                                   content=pc.localDescription.sdp, headers={"Content-Type": "application/sdp"})
+        finally:
+            await pc.close()
+        assert published.status_code == 503 and "geofences (canada)" in published.json()["message"]
         call = alice.get(f"/video/call/{closed}/{call_id}").json()
         assert call["call"]["session"] is None or call["call"]["session"]["participants"] == []
 
