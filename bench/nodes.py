@@ -3,10 +3,10 @@ carries their call is drained (``weir sfu drain``: go_away, they migrate), and w
 its network namespace SIGKILLed: they rejoin).
 
 The hosts are network namespaces (tests/sfu/nodes_lab.py, as root): the coordinator (``weir serve`` with no SFU of
-its own) and three ``weir sfu`` nodes, two in region eu and one in us. Two clients (synthetic camera and tone) join
-one call and are placed on an eu node. Each run drains (or kills) the call's node, times from the drain request (or
-the kill) until both clients have decoded a video frame of the other's new session, then starts a node on that host
-again. A client that reaches Disconnected fails the bench.
+its own) and four ``weir sfu`` nodes: two in region eu, one in us, one in in. Two clients (synthetic camera and
+tone) join one call and are placed on an eu node. Each run drains (or kills) the call's node, times from the drain
+request (or the kill) until both clients have decoded a video frame of the other's new session, then starts a node
+on that host again. A client that reaches Disconnected fails the bench.
 
     sudo .venv/bin/python bench/nodes.py            # 5 runs of each
     sudo .venv/bin/python bench/nodes.py --runs 3
@@ -44,7 +44,7 @@ async def replace(nodes: Lab, gone: Node) -> None:
     await asyncio.to_thread(gone.process.wait, 120)
     host = next(name for name, host in nodes.hosts.items() if host is gone.host)
     nodes.node(host, gone.region)
-    running = {n.name for n in nodes.nodes if n.process is not None and n.process.poll() is None}
+    running = {n.name for n in nodes.nodes if n.running()}
     await asyncio.to_thread(nodes.wait_for_edges, running)
 
 
@@ -56,10 +56,10 @@ async def recoveries(nodes: Lab, room: SdkCall, kind: str, runs: int) -> list[fl
         (edge,) = edges_of(room)
         carrier = nodes.named(edge)
         before = room.sessions()
+        started = time.monotonic()
         if kind == "drain":
-            started = nodes.drain(carrier)
+            nodes.drain(carrier.name).check_returncode()
         else:
-            started = time.monotonic()
             carrier.kill_host()
         spans.append(await room.media_again(before) - started)
         await replace(nodes, carrier)

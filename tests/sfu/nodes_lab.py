@@ -1,5 +1,6 @@
 """SFU nodes on several "hosts" of one machine: a coordinator (``weir serve`` without an SFU of its own) and SFU
-nodes (``weir sfu``) each in a network namespace of its own: two in region ``eu``, one in ``us``.
+nodes (``weir sfu``) each in a network namespace of its own: two in region ``eu``, one in ``us`` and a spare in
+``in``.
 
 Each node's namespace is joined to the root namespace by a veth pair (``tests/netns.py``) and routes through it, so
 it reaches the coordinator, which listens on the ``eu`` pair's root-side address. The SDK clients run here, in the
@@ -61,6 +62,9 @@ class Node:
              "--host", self.host.inside, "--region", self.region, "--name", self.name, "--capacity", "50"],
             env=env, stdout=subprocess.DEVNULL)
 
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     def kill_host(self) -> None:
         """SIGKILL every process in the node's namespace: the host is gone, nothing says goodbye."""
         pids = subprocess.run(["ip", "netns", "pids", self.host.namespace], capture_output=True, text=True).stdout
@@ -70,7 +74,7 @@ class Node:
             self.process.wait(timeout=30)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+        if self.running():
             self.kill_host()
 
 
@@ -109,21 +113,19 @@ class Lab:
                 raise RuntimeError(f"the edges are {self.edges()}, not {sorted(live)}")
             time.sleep(POLL_S)
 
-    def drain(self, node: Node) -> float:
-        """``weir sfu drain``; returns when it was asked (``time.monotonic()``)."""
-        asked = time.monotonic()
-        subprocess.run([str(WEIR), "sfu", "drain", node.name, "--coordinator", self.coordinator.base_url],
-                       env={**os.environ, "WEIR_API_SECRET": self.coordinator.api_secret}, check=True,
-                       capture_output=True)
-        return asked
+    def drain(self, name: str) -> subprocess.CompletedProcess[str]:
+        """``weir sfu drain NAME``."""
+        return subprocess.run([str(WEIR), "sfu", "drain", name, "--coordinator", self.coordinator.base_url],
+                              env={**os.environ, "WEIR_API_SECRET": self.coordinator.api_secret},
+                              capture_output=True, text=True)
 
 
 @contextmanager
 def lab(data_dir: Path) -> Iterator[Lab]:
-    """The coordinator and nodes on hosts ``eu-a``, ``eu-b`` (region eu) and ``us`` (region us), all live."""
+    """The coordinator and nodes on hosts ``eu-a``, ``eu-b`` (region eu), ``us`` and ``in``, all live."""
     with ExitStack() as stack:
         hosts = {host: Host(*stack.enter_context(veth_namespace("weir-node", routed=True)))
-                 for host in ("eu-a", "eu-b", "us")}
+                 for host in ("eu-a", "eu-b", "us", "in")}
         eu = hosts["eu-a"].outside
         coordinator = WeirServe(data_dir, workers=0, host=eu, env={
             "WEIR_SFU_NODES": "true", "WEIR_ICE_HOST_ADDRESSES": "127.0.0.1",
@@ -132,8 +134,8 @@ def lab(data_dir: Path) -> Iterator[Lab]:
         stack.callback(made.stop_nodes)
         for host in hosts:  # they start while the coordinator does, and connect once it listens
             made.node(host, host.split("-")[0])
-        coordinator.start()
         stack.callback(coordinator.stop)
+        coordinator.start()
         made.wait_for_edges({node.name for node in made.nodes})
         yield made
 

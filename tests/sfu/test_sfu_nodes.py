@@ -1,9 +1,9 @@
 """SFU nodes on other hosts (``weir sfu``): each "host" a network namespace of its own (tests/sfu/nodes_lab.py).
 
-One coordinator and three nodes (two in ``eu``, one in ``us``) serve the whole module: the edge list, placement
-by geofence, by the client's hint and by its address; then one call whose node is drained (its clients migrate
-to the other eu node and see each other again), then whose node's host dies (they rejoin on the us node, and the
-coordinator lists exactly their new sessions).
+One coordinator and four nodes (two in ``eu``, one in ``us``, a spare in ``in``) serve the whole module: the edge
+list, placement by geofence, by the client's hint and by its address, ``weir sfu drain`` of the spare; then one
+call whose node is drained by SIGTERM (its clients migrate to the other eu node and see each other again), then
+whose node's host dies (they rejoin on the us node, and the coordinator lists exactly their new sessions).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from tests.sfu.nodes_lab import Lab, client_ice, edges_of, lab, moved
 from tests.sfu.test_whip import whip_offer
 from weir.client import CallStatusMigrating
 from weir.domain.tokens import create_token
+from weir.sfu.workers.channel import ChannelAuth
 
 Uid = Callable[[str], str]
 
@@ -42,7 +43,8 @@ def _edges(nodes: Lab, region: str) -> set[str]:
 
 def test_edges_list_the_live_nodes_and_answer_the_latency_test(nodes: Lab) -> None:
     edges = nodes.edges()
-    assert sorted(edge["name"] for edge in edges) == sorted(node.name for node in nodes.nodes)
+    assert {"eu", "us"} <= {node.region for node in nodes.nodes if node.running()}
+    assert sorted(edge["name"] for edge in edges) == sorted(node.name for node in nodes.nodes if node.running())
     for edge in edges:
         assert httpx.get(edge["latency_test_url"], timeout=10).status_code == 200
 
@@ -78,6 +80,19 @@ async def test_joins_are_placed_by_geofence_hint_and_address(nodes: Lab, uid: Ui
         assert call["call"]["session"] is None or call["call"]["session"]["participants"] == []
 
 
+def test_weir_sfu_drain_stops_a_node(nodes: Lab) -> None:
+    (spare,) = (node for node in nodes.nodes if node.region == "in")
+    drained = nodes.drain(spare.name)
+    assert drained.returncode == 0 and "draining" in drained.stdout, drained.stderr
+    assert spare.process is not None and spare.process.wait(timeout=60) == 0  # nobody to wait for: it exits
+    nodes.wait_for_edges({node.name for node in nodes.nodes if node.running()})
+    with httpx.Client(base_url=nodes.coordinator.base_url, timeout=30) as http:
+        unknown = http.post("/internal/sfu/nodes/atlantis/drain", auth=ChannelAuth(nodes.coordinator.api_secret, None))
+        assert unknown.status_code == 404 and unknown.json()["message"] == "no live SFU node is named 'atlantis'"
+        worker = ChannelAuth(nodes.coordinator.api_secret, 7)  # a worker's token may not drain
+        assert http.post(f"/internal/sfu/nodes/{spare.name}/drain", auth=worker).status_code == 401
+
+
 async def test_a_drained_node_migrates_its_call_and_a_dead_node_is_rejoined_elsewhere(nodes: Lab, uid: Uid) -> None:
     call_id = uid("nodes")
     room = await SdkCall.join(nodes.coordinator, call_id)
@@ -87,13 +102,14 @@ async def test_a_drained_node_migrates_its_call_and_a_dead_node_is_rejoined_else
         await room.media_again(set())
 
         before = room.sessions()
-        nodes.drain(nodes.named(first))
+        carrier = nodes.named(first).process
+        assert carrier is not None
+        carrier.terminate()  # SIGTERM: the node drains
         (second,) = _edges(nodes, "eu") - {first}
         await room.media_again(before)
         await moved(room, second)  # the other node in the client's region
         assert all(any(isinstance(s, CallStatusMigrating) for s in seen) for seen in room.statuses)  # go_away
-        drained = nodes.named(first).process
-        assert drained is not None and drained.wait(timeout=60) == 0  # it exits once drained
+        assert carrier.wait(timeout=60) == 0  # it exits once drained
 
         before = room.sessions()
         nodes.named(second).kill_host()
