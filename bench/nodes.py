@@ -5,8 +5,9 @@ its network namespace SIGKILLed: they rejoin).
 The hosts are network namespaces (tests/sfu/nodes_lab.py, as root): the coordinator (``weir serve`` with no SFU of
 its own) and four ``weir sfu`` nodes: two in region eu, one in us, one in in. Two clients (synthetic camera and
 tone) join one call and are placed on an eu node. Each run drains (or kills) the call's node, times from the drain
-request (or the kill) until both clients have decoded a video frame of the other's new session, then starts a node
-on that host again. A client that reaches Disconnected fails the bench.
+request (``weir sfu drain``'s, sent from here: the command's own start-up is not counted) or the kill until both
+clients have decoded a video frame of the other's new session, then starts a node on that host again. A client
+that reaches Disconnected fails the bench.
 
     sudo .venv/bin/python bench/nodes.py            # 5 runs of each
     sudo .venv/bin/python bench/nodes.py --runs 3
@@ -58,7 +59,7 @@ async def recoveries(nodes: Lab, room: SdkCall, kind: str, runs: int) -> list[fl
         before = room.sessions()
         started = time.monotonic()
         if kind == "drain":
-            nodes.drain(carrier.name).check_returncode()
+            nodes.drain_request(carrier.name).raise_for_status()
         else:
             carrier.kill_host()
         spans.append(await room.media_again(before) - started)

@@ -27,6 +27,7 @@ import httpx
 
 from tests.crash import WEIR, SdkCall, WeirServe
 from tests.netns import veth_namespace
+from weir.sfu.workers.channel import ChannelAuth
 
 START_TIMEOUT_S = 120.0
 POLL_S = 0.1
@@ -112,6 +113,11 @@ class Lab:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the edges are {self.edges()}, not {sorted(live)}")
             time.sleep(POLL_S)
+
+    def drain_request(self, name: str) -> httpx.Response:
+        """What ``weir sfu drain NAME`` sends, without the command's start-up."""
+        return httpx.post(f"{self.coordinator.base_url}/internal/sfu/nodes/{name}/drain",
+                          auth=ChannelAuth(self.coordinator.api_secret, None), timeout=30)
 
     def drain(self, name: str) -> subprocess.CompletedProcess[str]:
         """``weir sfu drain NAME``."""
