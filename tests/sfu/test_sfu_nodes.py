@@ -1,25 +1,30 @@
 """SFU nodes on other hosts (``weir sfu``): each "host" a network namespace of its own (tests/sfu/nodes_lab.py).
 
 One coordinator and four nodes (two in ``eu``, one in ``us``, a spare in ``in``) serve the whole module: the edge
-list, placement by geofence, by the client's hint and by its address, ``weir sfu drain`` of the spare; then one
-call whose node is drained by SIGTERM (its clients migrate to the other eu node and see each other again), then
-whose node's host dies (they rejoin on the us node, and the coordinator lists exactly their new sessions).
+list, placement by geofence, by the client's hint and by its address, ``weir sfu drain`` of the spare, a silent
+node taken for dead; then one call whose node is drained by SIGTERM (its clients migrate to the other eu node and
+see each other again), then whose node's host dies (they rejoin on the us node, and the coordinator lists exactly their new sessions).
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from tests.crash import SdkCall
 from tests.sfu.nodes_lab import Lab, client_ice, edges_of, lab, moved
 from tests.sfu.test_whip import whip_offer
 from weir.client import CallStatusMigrating
 from weir.domain.tokens import create_token
-from weir.sfu.workers.channel import ChannelAuth
+from weir.sfu.workers.channel import EVENTS_PATH, ChannelAuth, channel_token
 
 Uid = Callable[[str], str]
 
@@ -91,6 +96,22 @@ def test_weir_sfu_drain_stops_a_node(nodes: Lab) -> None:
         assert unknown.status_code == 404 and unknown.json()["message"] == "no live SFU node is named 'atlantis'"
         worker = ChannelAuth(nodes.coordinator.api_secret, 7)  # a worker's token may not drain
         assert http.post(f"/internal/sfu/nodes/{spare.name}/drain", auth=worker).status_code == 401
+
+
+async def test_a_silent_node_is_taken_for_dead(nodes: Lab) -> None:
+    """A node that keeps its channel open but says nothing (a frozen host) is dropped after ``SILENT_SECONDS``."""
+    url = nodes.coordinator.base_url.replace("http", "ws", 1) + EVENTS_PATH
+    index = (1 << 62) | secrets.randbits(61)
+    name = f"silent-{index % 10_000}"
+    live = {node.name for node in nodes.nodes if node.running()}
+    async with connect(url, additional_headers={
+            "Authorization": f"Bearer {channel_token(nodes.coordinator.api_secret, index)}"}) as ws:
+        await ws.send(json.dumps({"type": "hello", "port": 9, "pid": 1, "node": {
+            "name": name, "region": "uk", "public_url": "http://192.0.2.1", "capacity": 1}}))
+        await asyncio.to_thread(nodes.wait_for_edges, live | {name})
+        await asyncio.to_thread(nodes.wait_for_edges, live)  # after SILENT_SECONDS without a report
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), 30)
 
 
 async def test_a_drained_node_migrates_its_call_and_a_dead_node_is_rejoined_elsewhere(nodes: Lab, uid: Uid) -> None:
