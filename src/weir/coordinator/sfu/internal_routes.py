@@ -171,7 +171,8 @@ async def _forward(subscription: Subscription, registry: WorkerRegistry, live: L
 
 async def end_lost_sessions(link: LocalCoordinator, registry: WorkerRegistry, index: int) -> None:
     sessions = registry.lost(index)
-    log.warning("SFU worker %d was lost with %d participants", index, len(sessions))
+    if sessions:  # a drained node's workers leave none
+        log.warning("SFU worker %d was lost with %d participants", index, len(sessions))
     for call_cid, session_id in sorted(sessions):
         try:
             await link.participant_left(call_cid, session_id, LOST_REASON)
