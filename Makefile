@@ -9,7 +9,7 @@ WEB_BUILD  := src/weir/web_dist/index.html
 WEB_SOURCES := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json \
                src/weir/protocol/sfu.schema.json
 
-.PHONY: run check test install web screenshots postgres bench-api bench-events bench-sfu bench-sfu-e2e bench-join bench-recording bench-recovery bench-noise bench-broadcast bench-transcription bench-scale soak fuzz migration clean
+.PHONY: run check test install web screenshots postgres bench-api bench-events bench-sfu bench-sfu-e2e bench-join bench-recording bench-recovery bench-nodes bench-noise bench-broadcast bench-transcription bench-scale soak fuzz migration clean
 
 run: $(STAMP) $(WEB_BUILD)
 	$(VENV)/bin/weir serve --dev
@@ -94,6 +94,10 @@ bench-broadcast: $(STAMP)
 
 bench-recovery: $(STAMP)
 	$(PY) bench/recovery.py
+
+# SFU nodes in network namespaces (as root): media back after a drain and after a node's host dies (bench/nodes.py).
+bench-nodes: $(STAMP)
+	$(PY) bench/nodes.py
 
 # RNNoise's cost and effect on the speech-like test signal at three noise levels (bench/noise.py).
 bench-noise: $(STAMP)

@@ -61,6 +61,8 @@ class WeirServe:
     data_dir: Path
     dev: bool = False
     workers: int = 2
+    host: str = LOOPBACK
+    env: dict[str, str] = field(default_factory=dict)  # more settings
     port: int = field(default_factory=unused_port)
     api_key: str = "crash-key"
     api_secret: str = field(default_factory=lambda: "crash-secret-" + uuid.uuid4().hex)
@@ -68,7 +70,7 @@ class WeirServe:
 
     @property
     def base_url(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def token(self, user_id: str) -> str:
         return create_token(self.api_secret, user_id)
@@ -77,8 +79,8 @@ class WeirServe:
         """Start it; returns the moment (``time.monotonic()``) it first answered ``/api/v1/health``."""
         env = {**os.environ, "WEIR_API_KEY": self.api_key, "WEIR_API_SECRET": self.api_secret,
                "WEIR_SFU_WORKERS": str(self.workers), "WEIR_ICE_HOST_ADDRESSES": LOOPBACK,
-               "WEIR_RATE_LIMITS_ENABLED": "false"}
-        args = [str(WEIR), "serve", "--host", LOOPBACK, "--port", str(self.port), "--data-dir", str(self.data_dir),
+               "WEIR_RATE_LIMITS_ENABLED": "false", **self.env}
+        args = [str(WEIR), "serve", "--host", self.host, "--port", str(self.port), "--data-dir", str(self.data_dir),
                 "--log-level", "warning", *(["--dev"] if self.dev else [])]
         self.process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + START_TIMEOUT_S

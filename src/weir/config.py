@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, IPvAnyNetwork, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from weir.protocol.sfu_edges import IceServer
@@ -116,6 +116,12 @@ class Settings(BaseSettings):
     sfu_workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1, ge=0, description="SFU media worker processes, each owning "
         "whole calls. Default: one per core; 0 runs the SFU in the coordinator's process.")
+    sfu_nodes: bool = Field(
+        default=False, description="Place calls on SFU nodes on other hosts too (`weir sfu`, registered over the "
+        "internal channel with the API secret); with WEIR_SFU_WORKERS=0, on them only.")
+    sfu_region_networks: dict[str, list[IPvAnyNetwork]] = Field(
+        default_factory=dict, description='Client networks by SFU node region, for placement near the client '
+        '(JSON, e.g. {"eu": ["10.1.0.0/16"]}); a join\'s "location" names a region first.')
     sfu_worker_base_port: int = Field(
         default=0, ge=0, le=65535, description="Worker i listens on this port + i (0: free ports the system picks).")
     turn_enabled: bool = Field(default=False, description="Start coturn with `weir serve`; join hands out "

@@ -22,11 +22,11 @@ from typing import Any
 import pytest
 
 from tests.conftest import RunningServer
+from tests.netns import veth_namespace
 from tests.sfu.rtc_peers import eventually
 from tests.sfu.signaling_peers import SignalingPeer, coordinator_join, running_sfu
 from tests.sfu.test_turn import turn_settings
 from tests.sfu.test_whip import create_call
-from tests.sfu.test_whip_gstreamer import veth_namespace
 
 Uid = Callable[[str], str]
 ROOT = Path(__file__).resolve().parents[2]

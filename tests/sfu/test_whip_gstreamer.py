@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import signal
-import subprocess
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import RunningServer, from_setup_script
+from tests.netns import veth_namespace
 from tests.sfu.rtc_peers import eventually
 from tests.sfu.signaling_peers import running_sfu
 from tests.sfu.test_whip import create_call, participants, watch
@@ -33,38 +30,6 @@ CLIENT = Path(__file__).with_name("gst_whip_client.py")
 def gstreamer_python() -> str:
     """Debian's Python with GStreamer's webrtcbin: ``WEIR_GSTREAMER`` (from the Makefile), else installed now."""
     return from_setup_script("WEIR_GSTREAMER", "gstreamer.sh")
-
-
-def free_subnet() -> str:
-    """A 10.213.x (/24) no interface here uses, so that concurrent runs never share one."""
-    used = subprocess.run(["ip", "-4", "-o", "addr"], check=True, capture_output=True, text=True).stdout
-    free = [n for n in range(256) if f" 10.213.{n}." not in used]
-    return f"10.213.{random.choice(free)}"
-
-
-@contextmanager
-def veth_namespace() -> Iterator[tuple[str, str]]:
-    """A network namespace joined to this one by a veth pair: (its name, this side's address)."""
-    tag = uuid.uuid4().hex[:6]
-    name, outside, inside = f"weir-gst-{tag}", f"wg{tag}a", f"wg{tag}b"
-    subnet = free_subnet()
-    steps = [
-        ["ip", "netns", "add", name],
-        ["ip", "link", "add", outside, "type", "veth", "peer", "name", inside],
-        ["ip", "link", "set", inside, "netns", name],
-        ["ip", "addr", "add", f"{subnet}.1/24", "dev", outside],
-        ["ip", "link", "set", outside, "up"],
-        ["ip", "netns", "exec", name, "ip", "addr", "add", f"{subnet}.2/24", "dev", inside],
-        ["ip", "netns", "exec", name, "ip", "link", "set", inside, "up"],
-        ["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"],
-    ]
-    try:
-        for step in steps:
-            subprocess.run(step, check=True, capture_output=True)
-        yield name, f"{subnet}.1"
-    finally:
-        subprocess.run(["ip", "link", "del", outside], capture_output=True)
-        subprocess.run(["ip", "netns", "del", name], capture_output=True)
 
 
 @pytest.fixture(scope="module")

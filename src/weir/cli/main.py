@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from weir.cli import app_settings, call, call_stats, calltype, serve, storage, token, user, worker
+from weir.cli import app_settings, call, call_stats, calltype, serve, sfu, storage, token, user, worker
 
 app = typer.Typer(help="Weir: self-hosted video calls, audio rooms and livestreams.", no_args_is_help=True)
 app.command("serve")(serve.serve)
@@ -16,3 +16,4 @@ app.add_typer(user.app, name="user")
 app.add_typer(app_settings.app, name="app")
 app.add_typer(storage.app, name="storage")
 app.add_typer(worker.app, name="worker")
+app.add_typer(sfu.app, name="sfu")

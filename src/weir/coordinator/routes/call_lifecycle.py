@@ -68,7 +68,7 @@ async def _join(request: Request, who: Caller, type: str, id: str, body: JoinCal
         call_session, participant = await opened.lifecycle.join(who)
         state = await call_state_response(session, call, access, body.members_limit or MEMBERS_LIMIT_DEFAULT)
         credentials, stats_options = await join_credentials(request, call.cid, participant, access,
-                                                            source_of(who.claims.extra) or "webrtc")
+                                                            source_of(who.claims.extra) or "webrtc", body.location)
         return JoinCallResponse(**dict(state), created=created, session_id=call_session.id,
                                 user_session_id=participant.user_session_id, credentials=credentials,
                                 stats_options=stats_options)

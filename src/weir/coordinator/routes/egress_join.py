@@ -38,12 +38,12 @@ async def egress_join(request: Request, who: Caller, type_: str, id_: str) -> Jo
             raise APIError(ErrorCode.NOT_ALLOWED, "this recording is not running")
         state = await call_state_response(session, call, await system_access(session, call), MEMBERS_LIMIT_DEFAULT)
     placement: SfuPlacement = request.app.state.sfu_placement
-    base = await placement.base_url(cid, _sfu_base_url(request))
+    sfu = await placement.place(cid, _sfu_base_url(request))
     user_session_id = new_id()
     token = create_sfu_token(weir.api_secret, call_cid=cid, user_id=str(who.user_id), session_id=user_session_id,
                              role=EGRESS_ROLE, capabilities=[], ttl_seconds=weir.settings.sfu_token_ttl_seconds,
                              hidden=True)
-    server = SfuServer(url=base.replace("http", "ws", 1) + SIGNALING_PATH, edge_name=weir.settings.sfu_edge_name)
+    server = SfuServer(url=sfu.base_url.replace("http", "ws", 1) + SIGNALING_PATH, edge_name=sfu.edge_name)
     credentials = Credentials(server=server, token=token, ice_servers=ice_servers(weir.settings, str(who.user_id)))
     return JoinCallResponse(**{**state.model_dump(), "own_capabilities": []}, created=False,
                             session_id=call.current_session_id or "", user_session_id=user_session_id,

@@ -1,5 +1,6 @@
 """How the coordinator runs the SFU: in its own process and event loop (``WEIR_SFU_WORKERS=0``), or as media
-worker processes that each own whole calls (``sfu.workers``)."""
+worker processes that each own whole calls (``sfu.workers``): its own, and SFU nodes' on other hosts that register
+over the internal channel (``WEIR_SFU_NODES``)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ class InProcessSfu:
         self.totals = MediaTotals()  # /metrics reads it in-process
         self.server = SfuServer(settings, link, self.totals.rooms(lambda call_cid: RtcRoom(call_cid, ice)))
         self.entry: MediaEntry = LocalEntry(self.server.rooms)
-        self.placement: SfuPlacement = SameServer()
+        self.placement: SfuPlacement = SameServer(settings.sfu_edge_name)
 
     def routers(self) -> list[APIRouter]:
         return [APIRouter(routes=[self.server.signaling_route()]), latency_router()]
@@ -57,7 +58,7 @@ class SfuWorkers:
         self.registry = WorkerRegistry()
         self.remote_entry = RemoteEntry(self.registry, settings.api_secret)
         self.entry: MediaEntry = self.remote_entry
-        self.placement: SfuPlacement = WorkerPlacement(self.registry)
+        self.placement: SfuPlacement = WorkerPlacement(self.registry, settings.sfu_edge_name)
         count = settings.sfu_workers if settings.supervises_workers else 0  # `--workers N`: process 0's alone
         self.supervisor = WorkerSupervisor(worker_specs(settings, ice, count), self._lost)
 
@@ -77,4 +78,6 @@ class SfuWorkers:
 
 def sfu_setup(settings: Settings, link: LocalCoordinator) -> InProcessSfu | SfuWorkers:
     ice = IceConfig.from_env()
-    return SfuWorkers(settings, link, ice) if settings.sfu_workers else InProcessSfu(settings, link, ice)
+    if settings.sfu_workers or settings.sfu_nodes:
+        return SfuWorkers(settings, link, ice)
+    return InProcessSfu(settings, link, ice)

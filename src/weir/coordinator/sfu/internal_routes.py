@@ -3,11 +3,15 @@
 - ``POST /internal/sfu/admit``, ``/left``, ``/keep_alive``: ``CoordinatorLink``'s calls, answered by
   ``LocalCoordinator``. Admitting also checks the worker owns the call, so a call never splits over workers.
 - ``POST /internal/sfu/stats``: a batch of call stats samples (``CoordinatorLink.record_stats``).
-- ``WS /internal/sfu/events``: the worker says ``hello`` (its port and pid) and is live until the socket closes; it
-  gets the coordinator's events of the calls it owns and reports the calls it hosts.
+- ``WS /internal/sfu/events``: the worker says ``hello`` (its port and pid; a node's worker its ``NodeSpec`` too)
+  and is live until the socket closes; it gets the coordinator's events of the calls it owns and reports the calls
+  it hosts and its load. A worker that says ``draining`` is drained (``WorkerRegistry.drain``) and then told
+  ``drain``: it sends its participants ``go_away`` only once nothing more is placed on it.
+- ``POST /internal/sfu/nodes/{name}/drain`` (the coordinator's token: ``weir sfu drain``): drain a node's workers.
 
 ``end_lost_sessions`` is for the supervisor: a worker process died, so the coordinator lets its participants go
-(the others are told) and their clients rejoin, landing on a live worker.
+(the others are told) and their clients rejoin, landing on a live worker. A node's worker is lost when its socket
+closes or stays silent for ``SILENT_SECONDS`` (it reports every second): the same happens at once.
 
 None of it is in the public OpenAPI; every request needs a worker's channel token (``channel``).
 """
@@ -29,11 +33,14 @@ from weir.protocol.leave_reasons import SFU_WORKER_LOST
 from weir.sfu.workers.channel import (
     CHANNEL_PREFIX,
     EVENTS_PATH,
+    NODES_PATH,
     ChannelTokenError,
     call_to_json,
     participant_to_json,
     verify_channel_token,
 )
+from weir.sfu.workers.load import Load
+from weir.sfu.workers.spec import NodeSpec
 
 __all__ = ["LOST_REASON", "end_lost_sessions", "internal_router"]
 
@@ -42,6 +49,7 @@ log = logging.getLogger(__name__)
 LOST_REASON = SFU_WORKER_LOST
 POLICY_VIOLATION = 1008
 MAX_STATS_SAMPLES = 1000  # one batch: a sample per session of one call
+SILENT_SECONDS = 6.0  # a node's worker silent this long is taken for dead (it reports every second)
 
 
 class SessionRef(BaseModel):
@@ -92,6 +100,21 @@ def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_hos
         await link.participant_left(body.call_cid, body.session_id, body.reason)
         return {}
 
+    @router.post(NODES_PATH.removeprefix(CHANNEL_PREFIX) + "/{name}/drain")
+    async def drain_node(name: str, request: Request) -> dict[str, object]:
+        try:
+            index = verify_channel_token(link.weir.api_secret, request.headers.get("authorization"))
+        except ChannelTokenError as error:
+            raise APIError(ErrorCode.AUTH_FAILED, str(error)) from None
+        if index is not None:
+            raise APIError(ErrorCode.AUTH_FAILED, "only the operator's token may drain a node")
+        workers = registry.nodes().get(name)
+        if not workers:
+            raise APIError(ErrorCode.NOT_FOUND, f"no live SFU node is named {name!r}")
+        for live in workers:
+            await _drain(registry, live)
+        return {"node": name, "workers": len(workers)}
+
     @router.post("/keep_alive")
     async def keep_alive(body: KeepAlive, _sender: LiveWorker = Depends(worker)) -> dict[str, object]:
         await link.keep_alive(body.session_ids)
@@ -113,25 +136,40 @@ def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_hos
             return
         await ws.accept()
         hello = await ws.receive_json()
-        live = LiveWorker(index=index, host=worker_host, port=int(hello["port"]), pid=int(hello["pid"]),
-                          send=ws.send_json)
+        node = NodeSpec.model_validate(hello["node"]) if hello.get("node") else None
+        host = ws.client.host if node is not None and ws.client is not None else worker_host
+        live = LiveWorker(index=index, host=host, port=int(hello["port"]), pid=int(hello["pid"]),
+                          send=ws.send_json, node=node)
         registry.attach(live)
         subscription = link.subscribe()
         forwarding = asyncio.create_task(_forward(subscription, registry, live))
         try:
             while True:
-                message = await ws.receive_json()
+                message = await asyncio.wait_for(ws.receive_json(), SILENT_SECONDS if node else None)
                 if message.get("type") == "hosted":
                     registry.hosted(live, [str(cid) for cid in message.get("calls", [])])
+                    live.load = Load.model_validate(message.get("load") or {})
+                elif message.get("type") == "draining":
+                    await _drain(registry, live)
         except (WebSocketDisconnect, RuntimeError):
             pass
+        except TimeoutError:
+            log.warning("SFU node %s (worker %d) went silent: taken for dead", node and node.name, index)
         finally:
             forwarding.cancel()
             await asyncio.gather(forwarding, return_exceptions=True)
             await subscription.close()
             registry.detach(live)
+            if node is not None:  # no supervisor of ours sees it go
+                await end_lost_sessions(link, registry, index)
 
     return router
+
+
+async def _drain(registry: WorkerRegistry, live: LiveWorker) -> None:
+    """Place nothing more on the worker, then let it send its participants away (they join again elsewhere)."""
+    registry.drain(live)
+    await live.send({"type": "drain"})
 
 
 async def _forward(subscription: Subscription, registry: WorkerRegistry, live: LiveWorker) -> None:
@@ -146,7 +184,8 @@ async def _forward(subscription: Subscription, registry: WorkerRegistry, live: L
 
 async def end_lost_sessions(link: LocalCoordinator, registry: WorkerRegistry, index: int) -> None:
     sessions = registry.lost(index)
-    log.warning("SFU worker %d was lost with %d participants", index, len(sessions))
+    if sessions:  # a drained node's workers leave none
+        log.warning("SFU worker %d was lost with %d participants", index, len(sessions))
     for call_cid, session_id in sorted(sessions):
         try:
             await link.participant_left(call_cid, session_id, LOST_REASON)

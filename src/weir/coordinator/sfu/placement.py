@@ -1,29 +1,41 @@
-"""``SfuPlacement``: which SFU a call's participants are sent to, as the base URL of its signaling socket.
+"""``SfuPlacement``: which SFU a participant is sent to: the base URL of its signaling socket and its edge name.
 
-``SameServer``: the SFU runs in the coordinator's process. ``WorkerPlacement``: with media workers, a call's
-participants go to the worker that owns it, at the public host on the worker's port.
+``SameServer``: the SFU runs in the coordinator's process. ``WorkerPlacement``: with media workers (this
+server's, or SFU nodes' on other hosts), a call's participants go to the worker the registry places the call on
+(``registry.choose``): this server's at the public host on the worker's port, a node's at its public URL on the
+worker's port.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from weir.coordinator.sfu.registry import NoWorker, WorkerRegistry
+from weir.coordinator.sfu.registry import ANYWHERE, LiveWorker, NoAllowedWorker, NoWorker, Wish, WorkerRegistry
 from weir.coordinator.sfu.remote_entry import PLACE_WAIT_SECONDS, no_worker_error
 
-__all__ = ["SameServer", "SfuPlacement", "WorkerPlacement", "with_port"]
+__all__ = ["SameServer", "SfuAddress", "SfuPlacement", "WorkerPlacement", "public_url", "with_port"]
+
+
+@dataclass(frozen=True)
+class SfuAddress:
+    base_url: str
+    edge_name: str
 
 
 class SfuPlacement(Protocol):
-    async def base_url(self, call_cid: str, public_base: str) -> str:
-        """The SFU's base URL for this call, given the public base URL clients reach this server at."""
+    async def place(self, call_cid: str, public_base: str, wish: Wish = ANYWHERE) -> SfuAddress:
+        """The SFU for a participant of this call, given the public base URL clients reach this server at."""
         ...
 
 
 class SameServer:
-    async def base_url(self, call_cid: str, public_base: str) -> str:
-        return public_base
+    def __init__(self, edge_name: str) -> None:
+        self.edge_name = edge_name
+
+    async def place(self, call_cid: str, public_base: str, wish: Wish = ANYWHERE) -> SfuAddress:
+        return SfuAddress(public_base, self.edge_name)
 
 
 def with_port(base_url: str, port: int) -> str:
@@ -33,13 +45,21 @@ def with_port(base_url: str, port: int) -> str:
     return urlunsplit(parts._replace(netloc=f"{host}:{port}"))
 
 
-class WorkerPlacement:
-    def __init__(self, registry: WorkerRegistry) -> None:
-        self.registry = registry
+def public_url(worker: LiveWorker, public_base: str) -> str:
+    """Where clients reach the worker: a node's public URL, else this server's, on the worker's port."""
+    return with_port(worker.node.public_url if worker.node else public_base, worker.port).rstrip("/")
 
-    async def base_url(self, call_cid: str, public_base: str) -> str:
+
+class WorkerPlacement:
+    def __init__(self, registry: WorkerRegistry, edge_name: str) -> None:
+        self.registry = registry
+        self.edge_name = edge_name
+
+    async def place(self, call_cid: str, public_base: str, wish: Wish = ANYWHERE) -> SfuAddress:
         try:
-            worker = await self.registry.place(call_cid, PLACE_WAIT_SECONDS)
+            worker = await self.registry.place(call_cid, PLACE_WAIT_SECONDS, wish)
         except NoWorker:
             raise no_worker_error() from None
-        return with_port(public_base, worker.port)
+        except NoAllowedWorker as error:
+            raise no_worker_error(str(error)) from None
+        return SfuAddress(public_url(worker, public_base), worker.node.name if worker.node else self.edge_name)

@@ -1,26 +1,47 @@
 """Which workers are live, and which worker owns each call.
 
-A call is placed on the live worker owning the fewest calls (ties: the lowest index) and stays there while
-that worker lives: every participant of a call meets on one worker. The worker reports the calls it hosts;
-a placement it does not host after ``GRACE_SECONDS`` (everyone left, or nobody came) is forgotten, so the
-count stays the calls a worker really carries.
+Workers are ``weir serve``'s own processes or those of SFU nodes on other hosts (``weir sfu``), which say their
+node's name, region, public URL and capacity, and report their load. A call is placed by ``choose``: on the
+worker it already has, else on the least-loaded eligible worker (in the client's region first); it stays there
+while that worker lives and does not drain: every participant of a call meets on one worker. The worker reports
+the calls it hosts; a placement it does not host after ``GRACE_SECONDS`` (everyone left, or nobody came) is
+forgotten, so the count stays the calls a worker really carries.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Collection, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["GRACE_SECONDS", "LiveWorker", "NoWorker", "WorkerRegistry"]
+from weir.domain.geofence import region_allowed
+from weir.sfu.workers.load import Load
+from weir.sfu.workers.spec import NodeSpec
+
+__all__ = ["ANYWHERE", "GRACE_SECONDS", "LiveWorker", "NoAllowedWorker", "NoWorker", "Wish", "WorkerRegistry", "choose"]
 
 GRACE_SECONDS = 30.0
 
 
 class NoWorker(RuntimeError):
     """No worker is live (they are starting or restarting)."""
+
+
+class NoAllowedWorker(RuntimeError):
+    """Workers are live, but none may serve this call (its geofences)."""
+
+
+@dataclass(frozen=True)
+class Wish:
+    """What a placement must respect (the call's geofence names) and would like (the client's region)."""
+
+    fences: tuple[str, ...] = ()
+    region: str | None = None
+
+
+ANYWHERE = Wish()
 
 
 @dataclass(eq=False)
@@ -30,11 +51,39 @@ class LiveWorker:
     port: int
     pid: int
     send: Callable[[dict[str, Any]], Awaitable[None]]  # a message over the worker's event socket
+    node: NodeSpec | None = None  # None: a worker of this server
+    load: Load = field(default_factory=Load)  # as last reported
+    draining: bool = False
 
     @property
     def base_url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def region(self) -> str:
+        return self.node.region if self.node else ""
+
+    def share(self, participants: int) -> float:
+        """How full it is: participants per capacity or CPU use, whichever is higher (no capacity: participants)."""
+        if self.node is None or not self.node.capacity:
+            return float(participants)
+        return max(participants / self.node.capacity, self.load.cpu_percent / 100)
+
+
+def choose(candidates: Iterable[LiveWorker], current: Collection[LiveWorker], wish: Wish,
+           busy: Callable[[LiveWorker], tuple[int, int]]) -> LiveWorker | None:
+    """The worker for a participant: one the call is already on (``current``) if it may serve it, else the
+    eligible worker in the wished region, then the least loaded (``busy``: its participants and calls), then
+    the lowest index; None if none is eligible (draining, or outside the call's geofences)."""
+    eligible = [w for w in candidates if not w.draining and region_allowed(w.region, wish.fences)]
+    here = [w for w in eligible if w in current]
+    if here:
+        return here[0]
+    if not eligible:
+        return None
+    return min(eligible, key=lambda w: (wish.region is not None and w.region != wish.region,
+                                        w.share(busy(w)[0]), busy(w)[1], w.index))
 
 
 class WorkerRegistry:
@@ -71,8 +120,8 @@ class WorkerRegistry:
     def calls_of(self, index: int) -> list[str]:
         return [cid for cid, (owner, _) in self._owner.items() if owner == index]
 
-    async def place(self, call_cid: str, wait_seconds: float) -> LiveWorker:
-        """The call's worker, placing it on the least-loaded live worker if it has none (waiting for one)."""
+    async def place(self, call_cid: str, wait_seconds: float, wish: Wish = ANYWHERE) -> LiveWorker:
+        """The call's worker, placing it by ``choose`` if it has none (waiting for a live worker)."""
         deadline = time.monotonic() + wait_seconds
         while not self.live:
             remaining = deadline - time.monotonic()
@@ -84,19 +133,34 @@ class WorkerRegistry:
             except TimeoutError:
                 pass
         owner = self.owner(call_cid)
-        if owner is None:
-            load = {index: 0 for index in self.live}
-            for index, _ in self._owner.values():
-                if index in load:
-                    load[index] += 1
-            owner = self.live[min(load, key=lambda index: (load[index], index))]
-        self._owner[call_cid] = (owner.index, time.monotonic())  # a fresh placement gets the grace anew
-        return owner
+        chosen = choose(self.live.values(), [] if owner is None else [owner], wish, self.busy)
+        if chosen is None:
+            raise NoAllowedWorker(f"no live SFU node is in this call's geofences ({', '.join(wish.fences)})"
+                                  if wish.fences else "every live SFU node is draining: try again in a moment")
+        self._owner[call_cid] = (chosen.index, time.monotonic())  # a fresh placement gets the grace anew
+        return chosen
+
+    def busy(self, worker: LiveWorker) -> tuple[int, int]:
+        """The participants admitted on the worker, and the calls placed there."""
+        return len(self.sessions.get(worker.index, ())), len(self.calls_of(worker.index))
+
+    def drain(self, worker: LiveWorker) -> None:
+        """The worker is draining: nothing more is placed there, and its calls are placed anew (elsewhere)."""
+        worker.draining = True
+        self._owner = {cid: owned for cid, owned in self._owner.items() if owned[0] != worker.index}
+
+    def nodes(self) -> dict[str, list[LiveWorker]]:
+        """The live workers of SFU nodes on other hosts, by node name."""
+        found: dict[str, list[LiveWorker]] = {}
+        for worker in sorted(self.live.values(), key=lambda w: w.port):
+            if worker.node is not None:
+                found.setdefault(worker.node.name, []).append(worker)
+        return found
 
     def claim(self, call_cid: str, worker: LiveWorker) -> bool:
         """May ``worker`` host this call? Yes if it owns it, or if nobody does (it then does)."""
         owner = self.owner(call_cid)
-        if owner is None:
+        if owner is None and not worker.draining:
             self._owner[call_cid] = (worker.index, time.monotonic())
             return True
         return owner is worker

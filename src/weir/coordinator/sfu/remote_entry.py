@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import httpx
 
-from weir.coordinator.sfu.registry import NoWorker, WorkerRegistry
+from weir.coordinator.sfu.registry import NoAllowedWorker, NoWorker, WorkerRegistry
 from weir.domain.sfu_tokens import SfuGrant
 from weir.protocol.errors import APIError, ErrorCode
 from weir.sfu.entry import EntryKind
@@ -20,8 +20,9 @@ __all__ = ["PLACE_WAIT_SECONDS", "RemoteEntry", "no_worker_error"]
 PLACE_WAIT_SECONDS = 10.0
 
 
-def no_worker_error() -> APIError:
-    error = APIError(ErrorCode.INTERNAL, "no SFU worker is running: try again in a moment")
+def no_worker_error(message: str = "no SFU worker is running: try again in a moment") -> APIError:
+    """A 503: no SFU may take the call now (none is live, or none in its geofences)."""
+    error = APIError(ErrorCode.INTERNAL, message)
     error.status_code = 503
     return error
 
@@ -43,6 +44,8 @@ class RemoteEntry:
             worker = await self.registry.place(grant.call_cid, PLACE_WAIT_SECONDS)
         except NoWorker:
             raise no_worker_error() from None
+        except NoAllowedWorker as error:
+            raise no_worker_error(str(error)) from None
         response = await self.http.post(f"{worker.base_url}{ENTRY_PREFIX}/{kind}",
                                         json={"grant": grant_to_json(grant), "sdp": sdp})
         if response.status_code != 200:

@@ -1,4 +1,6 @@
-"""``WorkerSupervisor``: starts the SFU worker processes, restarts one that dies, and stops them all.
+"""``WorkerSupervisor``: starts the SFU worker processes, restarts one that dies, drains or stops them all.
+
+A worker that exits ``DRAINED_EXIT`` was drained and is not restarted; ``wait`` returns once every worker is over.
 
 A worker is told its ``WorkerSpec`` on stdin and keeps reading it: the end of its stdin is its signal to stop,
 whether the supervisor closes it or this process dies (the kernel closes it then), so no worker outlives the
@@ -12,7 +14,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 
-from weir.sfu.workers.spec import WorkerSpec
+from weir.sfu.workers.spec import DRAIN_LINE, DRAINED_EXIT, WorkerSpec
 
 __all__ = ["WorkerSupervisor"]
 
@@ -35,6 +37,16 @@ class WorkerSupervisor:
         self._tasks = [asyncio.create_task(self._keep(spec), name=f"weir-sfu-worker-{spec.index}")
                        for spec in self.specs]
 
+    async def drain(self) -> None:
+        """Ask every worker to drain (each exits once its participants have moved on)."""
+        for process in self.processes.values():
+            if process.stdin is not None and not process.stdin.is_closing():
+                process.stdin.write(DRAIN_LINE)
+
+    async def wait(self) -> None:
+        """Until every worker is over (drained, or stopped)."""
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
     async def stop(self) -> None:
         self._stopping = True
         for process in self.processes.values():
@@ -56,7 +68,7 @@ class WorkerSupervisor:
             started = loop.time()
             process = await self._spawn(spec)
             code = await process.wait()
-            if self._stopping:
+            if self._stopping or code == DRAINED_EXIT:
                 return
             crashes = 1 if loop.time() - started > STABLE_SECONDS else crashes + 1
             log.warning("SFU worker %d (pid %d) exited with %s; restarting it", spec.index, process.pid, code)

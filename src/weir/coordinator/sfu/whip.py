@@ -20,6 +20,10 @@ from weir.coordinator.auth import Caller, caller, services
 from weir.coordinator.call_service import load_call
 from weir.coordinator.lifecycle import CallLifecycle
 from weir.coordinator.routes.calls import CallId, CallType
+from weir.coordinator.routes.edges import client_region
+from weir.coordinator.sfu.placement import SfuPlacement
+from weir.coordinator.sfu.registry import Wish
+from weir.domain.geofence import fence_names
 from weir.domain.sfu_tokens import SfuGrant
 from weir.protocol.errors import APIError, ErrorCode, input_error, not_found
 from weir.rtc.sdp import SdpError, parse
@@ -63,6 +67,9 @@ async def join_session(
         missing = sorted(capabilities - set(access.capabilities))
         if missing:
             raise APIError(ErrorCode.NOT_ALLOWED, f"this needs the {', '.join(missing)} capability")
+        placement: SfuPlacement = request.app.state.sfu_placement  # within the call's geofences, near the client
+        region = client_region(weir.settings, None, request.client.host if request.client else None)
+        await placement.place(call.cid, str(request.base_url), Wish(fence_names(access.settings.raw), region))
         _, participant = await lifecycle.join(who)
         grant = SfuGrant(call_cid=call.cid, user_id=who.user_id, session_id=participant.user_session_id,
                          role=participant.role, capabilities=frozenset(access.capabilities), expires_at=0,

@@ -143,6 +143,11 @@ class SignalingRooms:
         for session in list(room.sessions.values()):
             await self.remove(session, "call_ended", tell_coordinator=False)
 
+    def send_away(self) -> None:
+        """This SFU drains: clients are asked to migrate, and keep their media here until they have."""
+        for room in self.rooms.values():
+            room.broadcast(GoAwayEvent(reason="shutting_down"))
+
     async def go_away(self) -> None:
         """This SFU stops: clients are asked to migrate; the coordinator keeps their participation until then."""
         for room in list(self.rooms.values()):

@@ -20,7 +20,7 @@ from weir.domain.sfu_tokens import SfuGrant
 from weir.sfu.signaling.link import CallRecord, ParticipantRecord, parse_pins
 
 __all__ = [
-    "CHANNEL_PREFIX", "ENTRY_PREFIX", "EVENTS_PATH", "ChannelAuth", "ChannelTokenError", "call_from_json",
+    "CHANNEL_PREFIX", "ENTRY_PREFIX", "EVENTS_PATH", "NODES_PATH", "ChannelAuth", "ChannelTokenError", "call_from_json",
     "call_to_json", "channel_token", "grant_from_json", "grant_to_json", "participant_from_json", "participant_to_json",
     "verify_channel_token",
 ]
@@ -28,6 +28,7 @@ __all__ = [
 CHANNEL_PREFIX = "/internal/sfu"
 EVENTS_PATH = CHANNEL_PREFIX + "/events"
 ENTRY_PREFIX = CHANNEL_PREFIX + "/entry"  # a worker's WHIP/WHEP entry, called by the coordinator
+NODES_PATH = CHANNEL_PREFIX + "/nodes"  # the coordinator's: POST {NODES_PATH}/{name}/drain
 AUDIENCE = "weir-sfu-worker"
 TTL_SECONDS = 60
 

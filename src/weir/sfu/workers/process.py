@@ -4,6 +4,10 @@ It reads its ``WorkerSpec`` from stdin, listens on its own port with the SFU's s
 internal WHIP/WHEP entry, gathers ICE on its share of the port range, and reaches the coordinator through
 ``RemoteCoordinator``. It stops when its stdin ends, or when the coordinator's channel has been closed for
 ``ORPHAN_SECONDS`` (the coordinator then restarts it, if it is still there). It runs on uvloop.
+
+Draining (``DRAIN_LINE`` on stdin asks the coordinator, whose ``drain`` starts it; ``weir sfu drain`` makes the
+coordinator say it unasked): its participants are sent ``go_away`` and keep their media until they left (they
+migrate to another worker), or ``DRAIN_SECONDS``; it then exits with ``DRAINED_EXIT``.
 """
 
 from __future__ import annotations
@@ -30,12 +34,16 @@ from weir.sfu.rtc import RtcRoom
 from weir.sfu.rtc.totals import MediaTotals
 from weir.sfu.signaling.server import LATENCY_ROUTE, SfuServer
 from weir.sfu.workers.entry_routes import entry_routes
+from weir.sfu.workers.load import LoadMeter
 from weir.sfu.workers.metrics_route import metrics_route
 from weir.sfu.workers.remote import RemoteCoordinator
-from weir.sfu.workers.spec import WorkerSpec
+from weir.sfu.workers.spec import DRAIN_LINE, DRAINED_EXIT, WorkerSpec
 
 CONNECT_WAIT_SECONDS = 60.0
 ORPHAN_SECONDS = 10.0
+NODE_REPORT_SECONDS = 1.0  # a node's worker reports this often: the coordinator takes silence for death
+DRAIN_SECONDS = 30.0
+DRAIN_POLL_SECONDS = 0.1
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +69,14 @@ def worker_app(spec: WorkerSpec, settings: Settings, sfu: SfuServer, link: Remot
                totals: MediaTotals) -> Starlette:
     assert settings.api_secret is not None
 
+    meter = LoadMeter()
+
     async def report_hosted() -> None:
         while True:
-            await asyncio.sleep(settings.sfu_keepalive_seconds)
-            await link.report_hosted(list(sfu.rooms.rooms))
+            await asyncio.sleep(NODE_REPORT_SECONDS if spec.node else settings.sfu_keepalive_seconds)
+            sessions = sfu.rooms.all_sessions()
+            load = meter.sample(len(sessions), sum(len(session.tracks) for session in sessions))
+            await link.report_hosted(list(sfu.rooms.rooms), load)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -91,10 +103,27 @@ async def _stdin() -> asyncio.StreamReader:
     return reader
 
 
+async def _stdin_ends(stdin: asyncio.StreamReader, link: RemoteCoordinator) -> None:
+    """Until stdin ends; a ``DRAIN_LINE`` on the way asks the coordinator to drain this worker."""
+    while line := await stdin.readline():
+        if line == DRAIN_LINE:
+            await link.draining()
+
+
+async def _drained(sfu: SfuServer, link: RemoteCoordinator) -> None:
+    """Once the coordinator says ``drain``: ``go_away`` to every participant, then until they all left (or
+    ``DRAIN_SECONDS``)."""
+    await link.drain.wait()
+    sfu.rooms.send_away()
+    deadline = asyncio.get_running_loop().time() + DRAIN_SECONDS
+    while sfu.rooms.all_sessions() and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(DRAIN_POLL_SECONDS)
+
+
 async def _told_to_stop(stdin: asyncio.StreamReader, link: RemoteCoordinator) -> None:
     """Until stdin ends (the supervisor stops us, or the coordinator's process is gone), or the channel has
     been closed for ``ORPHAN_SECONDS`` without it."""
-    told = asyncio.create_task(stdin.read())
+    told = asyncio.create_task(_stdin_ends(stdin, link))
     orphaned = asyncio.create_task(link.closed.wait())
     try:
         await asyncio.wait({told, orphaned}, return_when=asyncio.FIRST_COMPLETED)
@@ -105,7 +134,8 @@ async def _told_to_stop(stdin: asyncio.StreamReader, link: RemoteCoordinator) ->
         orphaned.cancel()
 
 
-async def run() -> None:
+async def run() -> int:
+    """Serve until told to stop (exit status 0) or drained (``DRAINED_EXIT``)."""
     stdin = await _stdin()
     spec = WorkerSpec.model_validate_json(await stdin.readline())
     settings = Settings.model_validate(spec.settings)
@@ -113,7 +143,7 @@ async def run() -> None:
     assert settings.api_secret is not None
     sock = _listen(spec.listen_host, spec.listen_port)
     port = sock.getsockname()[1]
-    link = RemoteCoordinator(spec.coordinator_url, settings.api_secret, spec.index)
+    link = RemoteCoordinator(spec.coordinator_url, settings.api_secret, spec.index, spec.node)
     ice = spec.ice()
     totals = MediaTotals()
     sfu = SfuServer(settings, link, totals.rooms(lambda call_cid: RtcRoom(call_cid, ice)))
@@ -121,15 +151,18 @@ async def run() -> None:
     server = uvicorn.Server(uvicorn_config(app, log_level="warning", log_config=None))  # ours, from above
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     stopping = asyncio.create_task(_told_to_stop(stdin, link))
-    await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    draining = asyncio.create_task(_drained(sfu, link))
+    await asyncio.wait({serving, stopping, draining}, return_when=asyncio.FIRST_COMPLETED)
     stopping.cancel()
+    draining.cancel()
     if not serving.done():
         if server.started:
             server.should_exit = True  # a clean stop: the lifespan closes the rooms and the channel
         else:
             serving.cancel()  # still starting (the coordinator may be gone)
         await asyncio.gather(serving, return_exceptions=True)
+    return DRAINED_EXIT if link.drain.is_set() else 0
 
 
 if __name__ == "__main__":
-    uvloop.run(run())  # libuv's loop: a datagram costs less to receive and to send than on asyncio's
+    sys.exit(uvloop.run(run()))  # libuv's loop: a datagram costs less to receive and to send than on asyncio's

@@ -1,7 +1,8 @@
 """``RemoteCoordinator``: a worker's coordinator link, over the internal channel to the coordinator's process.
 
 The coordinator counts the worker live while the event socket is open; ``closed`` is set when it closes, and
-the worker then stops unless it is being stopped already (``process``).
+the worker then stops unless it is being stopped already (``process``). ``drain`` is set when the coordinator
+says ``drain``: nothing more is placed here, so the worker may send its participants away.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from weir.sfu.workers.channel import (
     channel_token,
     participant_from_json,
 )
+from weir.sfu.workers.load import Load
+from weir.sfu.workers.spec import NodeSpec
 
 __all__ = ["RemoteCoordinator"]
 
@@ -53,14 +56,16 @@ class _QueueSubscription:
 
 
 class RemoteCoordinator:
-    def __init__(self, coordinator_url: str, secret: str, worker: int) -> None:
+    def __init__(self, coordinator_url: str, secret: str, worker: int, node: NodeSpec | None = None) -> None:
         self.coordinator_url = coordinator_url.rstrip("/")
+        self.node = node
         self.secret = secret
         self.worker = worker
         self.http = httpx.AsyncClient(base_url=self.coordinator_url + CHANNEL_PREFIX,
                                       auth=ChannelAuth(secret, worker), timeout=10)
         self.subscriptions: set[_QueueSubscription] = set()
         self.closed = asyncio.Event()
+        self.drain = asyncio.Event()
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
 
@@ -106,12 +111,18 @@ class RemoteCoordinator:
                 if asyncio.get_running_loop().time() > deadline:
                     raise
                 await asyncio.sleep(CONNECT_RETRY_SECONDS)
-        await self._ws.send(json.dumps({"type": "hello", "port": port, "pid": os.getpid()}))
+        node = self.node.model_dump() if self.node else None
+        await self._ws.send(json.dumps({"type": "hello", "port": port, "pid": os.getpid(), "node": node}))
         self._reader = asyncio.create_task(self._read(self._ws), name="weir-sfu-worker-events")
 
-    async def report_hosted(self, call_cids: Collection[str]) -> None:
+    async def report_hosted(self, call_cids: Collection[str], load: Load) -> None:
         if self._ws is not None:
-            await self._ws.send(json.dumps({"type": "hosted", "calls": sorted(call_cids)}))
+            await self._ws.send(json.dumps({"type": "hosted", "calls": sorted(call_cids), "load": load.model_dump()}))
+
+    async def draining(self) -> None:
+        """Ask to be drained (the node is stopping): the coordinator answers ``drain``."""
+        if self._ws is not None:
+            await self._ws.send(json.dumps({"type": "draining"}))
 
     async def close(self) -> None:
         if self._ws is not None:
@@ -128,6 +139,8 @@ class RemoteCoordinator:
                     envelope = Envelope(event=message["event"], call_cid=message["event"].get("call_cid"))
                     for subscription in tuple(self.subscriptions):
                         subscription.queue.put_nowait(envelope)
+                elif message.get("type") == "drain":
+                    self.drain.set()
         except ConnectionClosed:
             pass
         finally:
