@@ -1,7 +1,7 @@
 // Call types: every setting as a field, the grants as a role × capability grid; the API's validation errors
 // appear on the fields they name.
 
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { FieldError, Problem, Section, useAction, useApi, useLoad, type ScreenProps } from "./common";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -85,11 +85,12 @@ export function CallTypes(_: ScreenProps) {
 function CallTypeEditor(props: { type: CallType; roles: string[]; capabilities: string[]; onSaved: () => void }) {
   const api = useApi();
   const { type } = props;
-  const [edits, setEdits] = useState<Record<string, Json>>({});
-  const [grants, setGrants] = useState<Record<string, string[]>>({});
+  const [edits, keepEdits] = useState<Record<string, Json>>({});
+  const [grants, keepGrants] = useState<Record<string, string[]>>({});
   const [saved, setSaved] = useState(false);
   const save = useAction();
-  useEffect(() => setSaved(false), [edits, grants]);
+  const setEdits = (next: Record<string, Json>) => (keepEdits(next), setSaved(false));
+  const setGrants = (next: Record<string, string[]>) => (keepGrants(next), setSaved(false));
   const groups = new Map<string, [string, Json][]>();
   for (const [path, value] of leaves(type.settings)) {
     const group = path.split(".")[0];
@@ -122,7 +123,7 @@ function CallTypeEditor(props: { type: CallType; roles: string[]; capabilities: 
       <Section title="Settings">
         {[...groups].map(([group, fields]) => (
           <details open={group === "audio" || fields.some(([path]) => fieldError(path) || path in edits)}>
-            <summary>{group}</summary>
+            <summary data-testid={`group-${group}`}>{group}</summary>
             <div class="fields">
               {fields.map(([path, value]) => {
                 const current = path in edits ? edits[path] : value;

@@ -22,7 +22,7 @@ interface Delivery {
 
 const AWS_FIELDS = ["region", "auth_type", "key", "secret", "role_arn"];
 const ADDRESS: Record<HookType, string> = { webhook: "webhook_url", sqs: "sqs_queue_url", sns: "sns_topic_arn" };
-const LOG_REFRESH_MS = 2000;
+const LOG_REFRESH_MS = 1000;
 
 /** A stored hook as PATCH /app takes it back: its own type's fields only (a masked secret keeps the stored one). */
 function asRequest(hook: Hook): Record<string, unknown> {

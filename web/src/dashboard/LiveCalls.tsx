@@ -1,6 +1,7 @@
 // Live calls: the calls with a running session, each participant with their quality (from the call stats API's
 // active calls status, when the server has it), and end call and kick.
 
+import { useRef } from "preact/hooks";
 import { WeirError } from "../weir/api";
 import { callPath, Problem, Section, useAction, useApi, useLoad, when, type ScreenProps } from "./common";
 import { ACTIVE_CALLS_STATUS_PATH, type ActiveCallsStatus, type LiveParticipantQuality } from "./stats";
@@ -23,13 +24,18 @@ interface LiveCall {
   };
 }
 
-/** The active calls status, or null on a server without the call stats API. */
-async function activeStatus(load: () => Promise<ActiveCallsStatus>): Promise<ActiveCallsStatus | null> {
+/** The active calls status, or null on a server without the call stats API (then not asked again). */
+async function activeStatus(
+  load: () => Promise<ActiveCallsStatus>,
+  missing: { current: boolean },
+): Promise<ActiveCallsStatus | null> {
+  if (missing.current) return null;
   try {
     return await load();
   } catch (failure) {
-    if (failure instanceof WeirError && failure.status === 404) return null;
-    throw failure;
+    if (!(failure instanceof WeirError && failure.status === 404)) throw failure;
+    missing.current = true;
+    return null;
   }
 }
 
@@ -41,7 +47,12 @@ export function LiveCalls(_: ScreenProps) {
     [],
     REFRESH_MS,
   );
-  const status = useLoad(() => activeStatus(() => api.request("GET", ACTIVE_CALLS_STATUS_PATH)), [], REFRESH_MS);
+  const missing = useRef(false);
+  const status = useLoad(
+    () => activeStatus(() => api.request("GET", ACTIVE_CALLS_STATUS_PATH), missing),
+    [],
+    REFRESH_MS,
+  );
   const action = useAction();
   const quality = new Map<string, LiveParticipantQuality>();
   for (const call of status.data?.calls ?? []) for (const p of call.participants) quality.set(p.user_session_id, p);

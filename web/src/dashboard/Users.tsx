@@ -145,7 +145,7 @@ export function Users(_: ScreenProps) {
         <Section title="Tasks">
           <ul class="tasks">
             {tasks.map((task) => (
-              <TaskProgress key={task.id} task={task} />
+              <TaskProgress key={task.id} task={task} onDone={users.reload} />
             ))}
           </ul>
         </Section>
@@ -155,7 +155,7 @@ export function Users(_: ScreenProps) {
 }
 
 /** A task's id, and its status while GET /tasks/{id} answers (a server without that route: the id alone). */
-function TaskProgress({ task }: { task: Task }) {
+function TaskProgress({ task, onDone }: { task: Task; onDone: () => void }) {
   const api = useApi();
   const [status, setStatus] = useState<Record<string, unknown> | null>(null);
   const [missing, setMissing] = useState(false);
@@ -167,7 +167,8 @@ function TaskProgress({ task }: { task: Task }) {
         const answer = await api.request<Record<string, unknown>>("GET", `/tasks/${encodeURIComponent(task.id)}`);
         if (!live) return;
         setStatus(answer);
-        if (!["completed", "failed", "error"].includes(String(answer.status))) timer = setTimeout(poll, TASK_POLL_MS);
+        if (["completed", "failed"].includes(String(answer.status))) onDone();
+        else timer = setTimeout(poll, TASK_POLL_MS);
       } catch (failure) {
         if (live && failure instanceof WeirError && failure.status === 404) setMissing(true);
         else if (live) timer = setTimeout(poll, TASK_POLL_MS);
@@ -181,10 +182,16 @@ function TaskProgress({ task }: { task: Task }) {
   }, [task.id]);
   const result = status?.result as Record<string, unknown> | undefined;
   const url = typeof result?.url === "string" ? result.url : undefined;
+  const error = (status?.error as { description?: string } | null)?.description;
   return (
     <li data-testid="task" data-task-id={task.id}>
       {task.label}: task <code data-testid="task-id">{task.id}</code>{" "}
-      {status && <span data-testid="task-status">{String(status.status ?? "")}</span>}
+      {status && (
+        <span data-testid="task-status" data-status={String(status.status)}>
+          {String(status.status)} {String(status.progress ?? "")}%
+        </span>
+      )}
+      {error && <span class="error">{error}</span>}
       {missing && <small> (no task status on this server)</small>}
       {url && (
         <a href={url} target="_blank" rel="noreferrer" data-testid="task-result">
