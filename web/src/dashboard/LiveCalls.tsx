@@ -81,12 +81,12 @@ export function LiveCalls(_: ScreenProps) {
         </div>
       )}
       {status.data === null && !status.error && calls.data && (
-        <p class="hint" data-testid="no-call-stats">
+        <p class="dash-hint" data-testid="no-call-stats">
           This server has no call stats API: quality is not shown.
         </p>
       )}
       <Problem error={calls.error || status.error || action.error} />
-      {calls.data?.calls.length === 0 && <p class="hint">No call is live.</p>}
+      {calls.data?.calls.length === 0 && <p class="dash-hint">No call is live.</p>}
       {calls.data?.calls.map(({ call }) => (
         <Section
           title={call.cid}
@@ -97,7 +97,7 @@ export function LiveCalls(_: ScreenProps) {
           }
         >
           <div data-testid="live-call" data-cid={call.cid}>
-            <p class="hint">
+            <p class="dash-hint">
               started {when(call.session?.started_at)} · created by {call.created_by.id}
             </p>
             <table class="dash-table">

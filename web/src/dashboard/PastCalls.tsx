@@ -45,7 +45,7 @@ function Reports({ go }: { go: (rest: string) => void }) {
   return (
     <Section title="Call stats reports">
       <Problem error={reports.error} />
-      {reports.data?.reports.length === 0 && <p class="hint">No call has ended yet.</p>}
+      {reports.data?.reports.length === 0 && <p class="dash-hint">No call has ended yet.</p>}
       <table class="dash-table" data-testid="reports">
         <thead>
           <tr>

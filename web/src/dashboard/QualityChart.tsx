@@ -1,4 +1,5 @@
-// Quality over time with uPlot: loss (%), jitter and RTT (ms) on two axes, and the quality level as a band.
+// Quality over time with uPlot: loss (%), jitter and RTT (ms) on two axes, the quality level as a step line, and
+// the bit rate (kbps, read from the legend).
 
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
@@ -21,6 +22,7 @@ export function QualityChart({ samples, testId }: { samples: QualitySample[]; te
       samples.map((s) => s.jitter_ms),
       samples.map((s) => s.rtt_ms),
       samples.map((s) => LEVEL[s.quality]),
+      samples.map((s) => s.bitrate_kbps),
     ];
     const width = Math.min(WIDTH, box.current.clientWidth || WIDTH);
     const plot = new uPlot(
@@ -47,6 +49,6 @@ export function QualityChart({ samples, testId }: { samples: QualitySample[]; te
     );
     return () => plot.destroy();
   }, [samples]);
-  if (samples.length === 0) return <p class="hint">No samples.</p>;
+  if (samples.length === 0) return <p class="dash-hint">No samples.</p>;
   return <div class="chart" ref={box} data-testid={testId} />;
 }

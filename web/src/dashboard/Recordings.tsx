@@ -60,7 +60,7 @@ function CallFiles({ cid }: { cid: string }) {
     <>
       <Section title="Recordings">
         <Problem error={recordings.error} />
-        {recordings.data?.recordings.length === 0 && <p class="hint">No recordings.</p>}
+        {recordings.data?.recordings.length === 0 && <p class="dash-hint">No recordings.</p>}
         {recordings.data?.recordings.map((recording) => (
           <figure class="media" data-testid="recording">
             {/\.(mp3|ogg|m4a|wav|opus)$/.test(recording.filename) ? (
@@ -80,7 +80,7 @@ function CallFiles({ cid }: { cid: string }) {
       </Section>
       <Section title="Transcriptions">
         <Problem error={transcripts.error} />
-        {transcripts.data?.transcriptions.length === 0 && <p class="hint">No transcriptions.</p>}
+        {transcripts.data?.transcriptions.length === 0 && <p class="dash-hint">No transcriptions.</p>}
         {transcripts.data?.transcriptions.map((transcript) => (
           <Transcript transcript={transcript} />
         ))}
