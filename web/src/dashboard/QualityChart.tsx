@@ -41,7 +41,12 @@ export function QualityChart({ samples, testId }: { samples: QualitySample[]; te
             paths: uPlot.paths.stepped!({ align: 1 }),
           },
         ],
-        scales: { q: { range: [0, 3.5] }, "%": { range: (_u, _min, max) => [0, Math.max(5, max)] } },
+        scales: {
+          // a lone sample still gets a readable minute of time around it
+          x: { time: true, range: (_u, min, max) => (max - min < 60 ? [min - 30, max + 30] : [min, max]) },
+          q: { range: [0, 3.5] },
+          "%": { range: (_u, _min, max) => [0, Math.max(5, max)] },
+        },
         axes: [{}, { scale: "ms", label: "ms" }, { scale: "%", side: 1, label: "loss %", grid: { show: false } }],
       },
       data,
