@@ -48,9 +48,10 @@ def include_api(app: FastAPI) -> None:
     # the busiest (no later route shares a path with it): the app tries the routers in this order.
     for module in (system, queries, calls, users, moderation, roles, calltypes, call_actions, call_lifecycle,
                    app_settings, devices, push_providers, external_storage, edges, recordings, transcriptions,
-                   broadcasting, rtmp_broadcasts, dashboard):
+                   broadcasting, rtmp_broadcasts):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=storable)
     app.include_router(recordings.files_router, prefix=API_PREFIX, dependencies=storable)
+    app.include_router(dashboard.router, prefix=API_PREFIX, dependencies=storable)
     app.include_router(realtime_connect.router, prefix=API_PREFIX)
 
 
