@@ -2,7 +2,7 @@
 // appear on the fields they name.
 
 import { useState } from "preact/hooks";
-import { FieldError, Problem, Section, useAction, useApi, useLoad, type ScreenProps } from "./common";
+import { FieldError, Form, Problem, Section, useAction, useApi, useLoad, type ScreenProps } from "./common";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Settings = { [key: string]: Json };
@@ -112,14 +112,7 @@ function CallTypeEditor(props: { type: CallType; roles: string[]; capabilities: 
 
   const fieldError = (path: string) => save.fields[`settings.${path}`];
   return (
-    <form
-      class="dash-form"
-      data-testid="calltype-form"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void submit();
-      }}
-    >
+    <Form class="dash-form" testId="calltype-form" onSubmit={submit}>
       <Section title="Settings">
         {[...groups].map(([group, fields]) => (
           <details open={group === "audio" || fields.some(([path]) => fieldError(path) || path in edits)}>
@@ -203,6 +196,6 @@ function CallTypeEditor(props: { type: CallType; roles: string[]; capabilities: 
         {saved && <span data-testid="calltype-saved">Saved</span>}
         <Problem error={save.error} />
       </div>
-    </form>
+    </Form>
   );
 }

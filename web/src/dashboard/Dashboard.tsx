@@ -4,7 +4,7 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { storedCredentials } from "../ui/auth";
 import { showPath } from "../ui/route";
 import { CallTypes } from "./CallTypes";
-import { ApiContext } from "./common";
+import { ApiContext, Form } from "./common";
 import { EventHooks } from "./EventHooks";
 import { LiveCalls } from "./LiveCalls";
 import { PastCalls } from "./PastCalls";
@@ -117,13 +117,13 @@ function DashboardSignIn({ onSignedIn }: { onSignedIn: (session: AdminSession) =
 
   return (
     <main class="center">
-      <form
+      <Form
         class="card narrow"
-        data-testid="dash-sign-in"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void attempt(() => signInWithSecret(apiKey.trim(), apiSecret));
+        testId="dash-sign-in"
+        onSubmit={() => {
+          const secret = apiSecret;
           setApiSecret("");
+          return attempt(() => signInWithSecret(apiKey.trim(), secret));
         }}
       >
         <h1>Weir admin</h1>
@@ -163,7 +163,7 @@ function DashboardSignIn({ onSignedIn }: { onSignedIn: (session: AdminSession) =
             {error}
           </p>
         )}
-      </form>
+      </Form>
     </main>
   );
 }

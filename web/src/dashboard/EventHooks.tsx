@@ -2,7 +2,19 @@
 // and the outbox's delivery log: status, attempts (retries included), the last error, and a retry button.
 
 import { useState } from "preact/hooks";
-import { FieldError, Problem, Section, useAction, useApi, useLoad, when, TextField, type ScreenProps } from "./common";
+import {
+  FieldError,
+  Form,
+  Problem,
+  Section,
+  Table,
+  TextField,
+  useAction,
+  useApi,
+  useLoad,
+  when,
+  type ScreenProps,
+} from "./common";
 
 type HookType = "webhook" | "sqs" | "sns";
 type Hook = Record<string, unknown> & { id: string; hook_type: HookType; enabled: boolean; event_types: string[] };
@@ -76,57 +88,45 @@ export function EventHooks(_: ScreenProps) {
     <>
       <Section title="Destinations">
         <Problem error={app.error || action.error} />
-        <table class="dash-table" data-testid="event-hooks">
-          <thead>
-            <tr>
-              <th>id</th>
-              <th>type</th>
-              <th>destination</th>
-              <th>events</th>
-              <th>enabled</th>
-              <th />
+        <Table testId="event-hooks" columns={["id", "type", "destination", "events", "enabled", ""]}>
+          {hooks.map((hook, index) => (
+            <tr data-testid="event-hook" data-id={hook.id}>
+              <td>{hook.id}</td>
+              <td>{hook.hook_type}</td>
+              <td class="wrap">
+                {destination(hook)}
+                {hook.hook_type !== "webhook" && hook[`${hook.hook_type}_secret`] != null && (
+                  <small> (secret {String(hook[`${hook.hook_type}_secret`])})</small>
+                )}
+              </td>
+              <td>{hook.event_types.length ? hook.event_types.join(", ") : "all"}</td>
+              <td>
+                <input
+                  type="checkbox"
+                  data-testid="event-hook-enabled"
+                  checked={hook.enabled}
+                  onChange={(e) => {
+                    const next = hooks.map(asRequest);
+                    next[index].enabled = e.currentTarget.checked;
+                    void saveHooks(next);
+                  }}
+                />
+              </td>
+              <td class="actions">
+                <button data-testid="event-hook-test" disabled={!hook.enabled} onClick={() => void sendTest(hook)}>
+                  Send test event
+                </button>
+                <button
+                  class="danger"
+                  data-testid="event-hook-delete"
+                  onClick={() => void saveHooks(hooks.filter((other) => other.id !== hook.id).map(asRequest))}
+                >
+                  Remove
+                </button>
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {hooks.map((hook, index) => (
-              <tr data-testid="event-hook" data-id={hook.id}>
-                <td>{hook.id}</td>
-                <td>{hook.hook_type}</td>
-                <td class="wrap">
-                  {destination(hook)}
-                  {hook.hook_type !== "webhook" && hook[`${hook.hook_type}_secret`] != null && (
-                    <small> (secret {String(hook[`${hook.hook_type}_secret`])})</small>
-                  )}
-                </td>
-                <td>{hook.event_types.length ? hook.event_types.join(", ") : "all"}</td>
-                <td>
-                  <input
-                    type="checkbox"
-                    data-testid="event-hook-enabled"
-                    checked={hook.enabled}
-                    onChange={(e) => {
-                      const next = hooks.map(asRequest);
-                      next[index].enabled = e.currentTarget.checked;
-                      void saveHooks(next);
-                    }}
-                  />
-                </td>
-                <td class="actions">
-                  <button data-testid="event-hook-test" disabled={!hook.enabled} onClick={() => void sendTest(hook)}>
-                    Send test event
-                  </button>
-                  <button
-                    class="danger"
-                    data-testid="event-hook-delete"
-                    onClick={() => void saveHooks(hooks.filter((other) => other.id !== hook.id).map(asRequest))}
-                  >
-                    Remove
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
         <NewHook
           index={hooks.length}
           fields={action.fields}
@@ -135,45 +135,35 @@ export function EventHooks(_: ScreenProps) {
       </Section>
       <Section title="Delivery log" actions={<button onClick={log.reload}>Refresh</button>}>
         <Problem error={log.error} />
-        <table class="dash-table" data-testid="deliveries">
-          <thead>
-            <tr>
-              <th>created</th>
-              <th>event</th>
-              <th>destination</th>
-              <th>status</th>
-              <th>attempts</th>
-              <th>last error</th>
-              <th />
+        <Table
+          testId="deliveries"
+          columns={["created", "event", "destination", "status", "attempts", "last error", ""]}
+        >
+          {log.data?.deliveries.map((delivery) => (
+            <tr data-testid="delivery" data-id={delivery.id} data-status={delivery.status}>
+              <td>{when(delivery.created_at)}</td>
+              <td>{delivery.event_type}</td>
+              <td class="wrap">
+                {delivery.endpoint_id}: {delivery.url}
+              </td>
+              <td>
+                <span class={`badge status-${delivery.status}`} data-testid="delivery-status">
+                  {delivery.status}
+                </span>
+                {delivery.next_attempt_at && <small> next {when(delivery.next_attempt_at)}</small>}
+              </td>
+              <td data-testid="delivery-attempts">{delivery.attempts}</td>
+              <td class="wrap">{delivery.last_error ?? ""}</td>
+              <td>
+                {delivery.status === "failed" && (
+                  <button data-testid="delivery-retry" onClick={() => void retry(delivery)}>
+                    Retry
+                  </button>
+                )}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {log.data?.deliveries.map((delivery) => (
-              <tr data-testid="delivery" data-id={delivery.id} data-status={delivery.status}>
-                <td>{when(delivery.created_at)}</td>
-                <td>{delivery.event_type}</td>
-                <td class="wrap">
-                  {delivery.endpoint_id}: {delivery.url}
-                </td>
-                <td>
-                  <span class={`badge status-${delivery.status}`} data-testid="delivery-status">
-                    {delivery.status}
-                  </span>
-                  {delivery.next_attempt_at && <small> next {when(delivery.next_attempt_at)}</small>}
-                </td>
-                <td data-testid="delivery-attempts">{delivery.attempts}</td>
-                <td class="wrap">{delivery.last_error ?? ""}</td>
-                <td>
-                  {delivery.status === "failed" && (
-                    <button data-testid="delivery-retry" onClick={() => void retry(delivery)}>
-                      Retry
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       </Section>
     </>
   );
@@ -205,14 +195,7 @@ function NewHook(props: {
   }
 
   return (
-    <form
-      class="dash-form fields"
-      data-testid="new-event-hook"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void add();
-      }}
-    >
+    <Form class="dash-form fields" testId="new-event-hook" onSubmit={add}>
       <label>
         <span>type</span>
         <select data-testid="hook-type" value={type} onChange={(e) => setType(e.currentTarget.value as HookType)}>
@@ -244,6 +227,6 @@ function NewHook(props: {
       <button class="primary" type="submit" data-testid="hook-add">
         Add destination
       </button>
-    </form>
+    </Form>
   );
 }

@@ -2,7 +2,18 @@
 // could not.
 
 import { useState } from "preact/hooks";
-import { FieldError, Problem, Section, TextField, useAction, useApi, useLoad, type ScreenProps } from "./common";
+import {
+  FieldError,
+  Form,
+  Problem,
+  Section,
+  Table,
+  TextField,
+  useAction,
+  useApi,
+  useLoad,
+  type ScreenProps,
+} from "./common";
 
 interface Storage {
   name: string;
@@ -88,53 +99,34 @@ export function ExternalStorage(_: ScreenProps) {
     <>
       <Section title="Storages">
         <Problem error={list.error || action.error} />
-        <table class="dash-table" data-testid="storages">
-          <thead>
-            <tr>
-              <th>name</th>
-              <th>type</th>
-              <th>bucket</th>
-              <th>path</th>
-              <th>check</th>
-              <th />
+        <Table testId="storages" columns={["name", "type", "bucket", "path", "check", ""]}>
+          {Object.values(list.data?.external_storages ?? {}).map((storage) => (
+            <tr data-testid="storage" data-name={storage.name}>
+              <td>{storage.name}</td>
+              <td>{storage.type}</td>
+              <td>{storage.bucket}</td>
+              <td>{storage.path}</td>
+              <td class="wrap">
+                <button data-testid="storage-check" onClick={() => void check(storage.name)}>
+                  Check
+                </button>{" "}
+                {checks[storage.name] && (
+                  <span class={checks[storage.name].ok ? "ok" : "error"} data-testid="storage-check-result">
+                    {checks[storage.name].text}
+                  </span>
+                )}
+              </td>
+              <td>
+                <button class="danger" onClick={() => void remove(storage.name)}>
+                  Delete
+                </button>
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {Object.values(list.data?.external_storages ?? {}).map((storage) => (
-              <tr data-testid="storage" data-name={storage.name}>
-                <td>{storage.name}</td>
-                <td>{storage.type}</td>
-                <td>{storage.bucket}</td>
-                <td>{storage.path}</td>
-                <td class="wrap">
-                  <button data-testid="storage-check" onClick={() => void check(storage.name)}>
-                    Check
-                  </button>{" "}
-                  {checks[storage.name] && (
-                    <span class={checks[storage.name].ok ? "ok" : "error"} data-testid="storage-check-result">
-                      {checks[storage.name].text}
-                    </span>
-                  )}
-                </td>
-                <td>
-                  <button class="danger" onClick={() => void remove(storage.name)}>
-                    Delete
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       </Section>
       <Section title="Add a storage">
-        <form
-          class="dash-form fields"
-          data-testid="storage-form"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void create();
-          }}
-        >
+        <Form class="dash-form fields" testId="storage-form" onSubmit={create}>
           {input("name", action.fields.name)}
           <label>
             <span>storage_type</span>
@@ -155,7 +147,7 @@ export function ExternalStorage(_: ScreenProps) {
           <button class="primary" type="submit" data-testid="storage-save">
             Add storage
           </button>
-        </form>
+        </Form>
       </Section>
     </>
   );

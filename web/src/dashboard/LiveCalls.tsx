@@ -3,7 +3,7 @@
 
 import { useRef } from "preact/hooks";
 import { WeirError } from "../weir/api";
-import { callPath, Problem, Section, useAction, useApi, useLoad, when, type ScreenProps } from "./common";
+import { callPath, Problem, Section, Table, useAction, useApi, useLoad, when, type ScreenProps } from "./common";
 import { ACTIVE_CALLS_STATUS_PATH, type ActiveCallsStatus, type LiveParticipantQuality } from "./stats";
 
 const REFRESH_MS = 2000;
@@ -66,18 +66,18 @@ export function LiveCalls(_: ScreenProps) {
     <>
       {summary && (
         <div class="cards" data-testid="live-summary">
-          <div class="card">
-            <b>{summary.active_calls}</b> calls
-          </div>
-          <div class="card">
-            <b>{summary.participants}</b> participants
-          </div>
-          <div class="card">
-            <b>{summary.active_publishers}</b> publishers
-          </div>
-          <div class="card">
-            <b>{summary.active_subscribers}</b> subscribers
-          </div>
+          {(
+            [
+              [summary.active_calls, "calls"],
+              [summary.participants, "participants"],
+              [summary.active_publishers, "publishers"],
+              [summary.active_subscribers, "subscribers"],
+            ] as const
+          ).map(([count, what]) => (
+            <div class="card">
+              <b>{count}</b> {what}
+            </div>
+          ))}
         </div>
       )}
       {status.data === null && !status.error && calls.data && (
@@ -100,48 +100,36 @@ export function LiveCalls(_: ScreenProps) {
             <p class="dash-hint">
               started {when(call.session?.started_at)} · created by {call.created_by.id}
             </p>
-            <table class="dash-table">
-              <thead>
-                <tr>
-                  <th>user</th>
-                  <th>role</th>
-                  <th>joined</th>
-                  <th>publishing</th>
-                  <th>quality</th>
-                  <th />
-                </tr>
-              </thead>
-              <tbody>
-                {call.session?.participants.map((participant) => {
-                  const seen = quality.get(participant.user_session_id);
-                  return (
-                    <tr data-testid="live-participant" data-user-id={participant.user.id}>
-                      <td>{participant.user.name || participant.user.id}</td>
-                      <td>{participant.role}</td>
-                      <td>{when(participant.joined_at)}</td>
-                      <td>{seen?.publishing.join(", ") ?? ""}</td>
-                      <td>
-                        <span class={`badge quality-${seen?.quality ?? "unknown"}`} data-testid="participant-quality">
-                          {seen?.quality ?? "unknown"}
-                        </span>{" "}
-                        {seen?.issues.map((issue) => (
-                          <small class="issue">{issue.text}</small>
-                        ))}
-                      </td>
-                      <td>
-                        <button
-                          class="danger"
-                          data-testid="kick"
-                          onClick={() => void act(call.cid, "kick", { user_id: participant.user.id })}
-                        >
-                          Kick
-                        </button>
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
+            <Table columns={["user", "role", "joined", "publishing", "quality", ""]}>
+              {call.session?.participants.map((participant) => {
+                const seen = quality.get(participant.user_session_id);
+                return (
+                  <tr data-testid="live-participant" data-user-id={participant.user.id}>
+                    <td>{participant.user.name || participant.user.id}</td>
+                    <td>{participant.role}</td>
+                    <td>{when(participant.joined_at)}</td>
+                    <td>{seen?.publishing.join(", ") ?? ""}</td>
+                    <td>
+                      <span class={`badge quality-${seen?.quality ?? "unknown"}`} data-testid="participant-quality">
+                        {seen?.quality ?? "unknown"}
+                      </span>{" "}
+                      {seen?.issues.map((issue) => (
+                        <small class="issue">{issue.text}</small>
+                      ))}
+                    </td>
+                    <td>
+                      <button
+                        class="danger"
+                        data-testid="kick"
+                        onClick={() => void act(call.cid, "kick", { user_id: participant.user.id })}
+                      >
+                        Kick
+                      </button>
+                    </td>
+                  </tr>
+                );
+              })}
+            </Table>
           </div>
         </Section>
       ))}

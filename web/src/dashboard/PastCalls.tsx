@@ -1,7 +1,7 @@
 // Past calls: the call stats reports, newest first; one opens with the call's and each participant's quality
 // over time as charts, the issues found, and the SFU's per-track counters.
 
-import { Problem, Section, useApi, useLoad, when, type ScreenProps } from "./common";
+import { Problem, Section, Table, useApi, useLoad, when, type ScreenProps } from "./common";
 import { QualityChart } from "./QualityChart";
 import {
   callStatsPath,
@@ -46,41 +46,30 @@ function Reports({ go }: { go: (rest: string) => void }) {
     <Section title="Call stats reports">
       <Problem error={reports.error} />
       {reports.data?.reports.length === 0 && <p class="dash-hint">No call has ended yet.</p>}
-      <table class="dash-table" data-testid="reports">
-        <thead>
-          <tr>
-            <th>call</th>
-            <th>started</th>
-            <th>length</th>
-            <th>participants</th>
-            <th>quality</th>
+      <Table testId="reports" columns={["call", "started", "length", "participants", "quality"]}>
+        {reports.data?.reports.map((report) => (
+          <tr data-testid="report-row" data-cid={report.call_cid}>
+            <td>
+              <a
+                href="#"
+                data-testid="open-report"
+                onClick={(e) => {
+                  e.preventDefault();
+                  go(`${report.call_cid}/${report.session_id}`);
+                }}
+              >
+                {report.call_cid}
+              </a>
+            </td>
+            <td>{when(report.started_at)}</td>
+            <td>{report.duration_seconds} s</td>
+            <td>{report.participants_count}</td>
+            <td>
+              <Badge quality={report.quality} /> <Issues issues={report.issues} />
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {reports.data?.reports.map((report) => (
-            <tr data-testid="report-row" data-cid={report.call_cid}>
-              <td>
-                <a
-                  href="#"
-                  data-testid="open-report"
-                  onClick={(e) => {
-                    e.preventDefault();
-                    go(`${report.call_cid}/${report.session_id}`);
-                  }}
-                >
-                  {report.call_cid}
-                </a>
-              </td>
-              <td>{when(report.started_at)}</td>
-              <td>{report.duration_seconds} s</td>
-              <td>{report.participants_count}</td>
-              <td>
-                <Badge quality={report.quality} /> <Issues issues={report.issues} />
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </Table>
     </Section>
   );
 }
@@ -114,36 +103,23 @@ function Report({ cid, sessionId, open }: { cid: string; sessionId: string; open
                   {when(participant.left_at)} <Issues issues={participant.issues} />
                 </p>
                 <QualityChart samples={participant.timeline} testId="participant-chart" />
-                <table class="dash-table">
-                  <thead>
+                <Table
+                  columns={["track", "direction", "packets", "lost", "NACKs", "PLIs", "kbps", "jitter ms", "layers"]}
+                >
+                  {participant.tracks.map((track) => (
                     <tr>
-                      <th>track</th>
-                      <th>direction</th>
-                      <th>packets</th>
-                      <th>lost</th>
-                      <th>NACKs</th>
-                      <th>PLIs</th>
-                      <th>kbps</th>
-                      <th>jitter ms</th>
-                      <th>layers</th>
+                      <td>{track.track_type}</td>
+                      <td>{track.direction}</td>
+                      <td>{track.packets}</td>
+                      <td>{track.packets_lost}</td>
+                      <td>{track.nacks}</td>
+                      <td>{track.plis}</td>
+                      <td>{track.bitrate_kbps?.toFixed(0) ?? ""}</td>
+                      <td>{track.jitter_ms?.toFixed(1) ?? ""}</td>
+                      <td>{track.layers.join(" ")}</td>
                     </tr>
-                  </thead>
-                  <tbody>
-                    {participant.tracks.map((track) => (
-                      <tr>
-                        <td>{track.track_type}</td>
-                        <td>{track.direction}</td>
-                        <td>{track.packets}</td>
-                        <td>{track.packets_lost}</td>
-                        <td>{track.nacks}</td>
-                        <td>{track.plis}</td>
-                        <td>{track.bitrate_kbps?.toFixed(0) ?? ""}</td>
-                        <td>{track.jitter_ms?.toFixed(1) ?? ""}</td>
-                        <td>{track.layers.join(" ")}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
+                  ))}
+                </Table>
               </div>
             </Section>
           ))}

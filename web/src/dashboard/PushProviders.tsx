@@ -1,7 +1,18 @@
 // Push providers (Firebase, APNs): secrets are shown as the API masks them and are never sent back.
 
 import { useState } from "preact/hooks";
-import { FieldError, Problem, Section, useAction, useApi, useLoad, when, type ScreenProps } from "./common";
+import {
+  FieldError,
+  Form,
+  Problem,
+  Section,
+  Table,
+  useAction,
+  useApi,
+  useLoad,
+  when,
+  type ScreenProps,
+} from "./common";
 
 type Provider = Record<string, string | boolean | null> & {
   name: string;
@@ -42,52 +53,33 @@ export function PushProviders(_: ScreenProps) {
     <>
       <Section title="Providers">
         <Problem error={list.error || action.error} />
-        <table class="dash-table" data-testid="push-providers">
-          <thead>
-            <tr>
-              <th>name</th>
-              <th>type</th>
-              <th>enabled</th>
-              <th>settings</th>
-              <th>updated</th>
-              <th />
+        <Table testId="push-providers" columns={["name", "type", "enabled", "settings", "updated", ""]}>
+          {list.data?.push_providers.map((provider) => (
+            <tr data-testid="push-provider" data-name={provider.name}>
+              <td>{provider.name}</td>
+              <td>{provider.type}</td>
+              <td>{provider.enabled ? "yes" : "no"}</td>
+              <td class="wrap">
+                {Object.entries(provider)
+                  .filter(([key, value]) => key.startsWith(`${provider.type}_`) && value !== null)
+                  .map(([key, value]) => (
+                    <div data-testid={`provider-${key}`}>
+                      {key}: <code>{String(value)}</code>
+                    </div>
+                  ))}
+              </td>
+              <td>{when(provider.updated_at)}</td>
+              <td>
+                <button class="danger" onClick={() => void remove(provider)}>
+                  Delete
+                </button>
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {list.data?.push_providers.map((provider) => (
-              <tr data-testid="push-provider" data-name={provider.name}>
-                <td>{provider.name}</td>
-                <td>{provider.type}</td>
-                <td>{provider.enabled ? "yes" : "no"}</td>
-                <td class="wrap">
-                  {Object.entries(provider)
-                    .filter(([key, value]) => key.startsWith(`${provider.type}_`) && value !== null)
-                    .map(([key, value]) => (
-                      <div data-testid={`provider-${key}`}>
-                        {key}: <code>{String(value)}</code>
-                      </div>
-                    ))}
-                </td>
-                <td>{when(provider.updated_at)}</td>
-                <td>
-                  <button class="danger" onClick={() => void remove(provider)}>
-                    Delete
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       </Section>
       <Section title="Add or replace a provider">
-        <form
-          class="dash-form fields"
-          data-testid="push-provider-form"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void save();
-          }}
-        >
+        <Form class="dash-form fields" testId="push-provider-form" onSubmit={save}>
           <label>
             <span>type</span>
             <select data-testid="push-type" value={type} onChange={(e) => setType(e.currentTarget.value)}>
@@ -119,7 +111,7 @@ export function PushProviders(_: ScreenProps) {
           <button class="primary" type="submit" data-testid="push-save">
             Save provider
           </button>
-        </form>
+        </Form>
       </Section>
     </>
   );

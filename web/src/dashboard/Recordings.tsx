@@ -1,36 +1,16 @@
 // A call's recordings and transcripts, played and shown in place.
 
 import { useState } from "preact/hooks";
-import { callPath, Problem, Section, useApi, useLoad, when, type ScreenProps } from "./common";
+import type { RecordingFile } from "../weir/types";
+import { callPath, Form, Problem, Section, useApi, useLoad, when, type ScreenProps } from "./common";
 
-interface Recording {
-  filename: string;
-  url: string;
-  start_time: string;
-  end_time: string;
-  session_id: string;
-  recording_type: string;
-}
-
-interface Transcription {
-  filename: string;
-  url: string;
-  start_time: string;
-  end_time: string;
-  session_id: string;
-}
+type Transcription = Omit<RecordingFile, "recording_type">;
 
 export function Recordings({ rest, go }: ScreenProps) {
   const [cid, setCid] = useState(rest);
   return (
     <>
-      <form
-        class="row"
-        onSubmit={(e) => {
-          e.preventDefault();
-          go(cid.trim());
-        }}
-      >
+      <Form class="row" onSubmit={() => go(cid.trim())}>
         <label class="inline">
           Call (type:id){" "}
           <input
@@ -43,7 +23,7 @@ export function Recordings({ rest, go }: ScreenProps) {
         <button class="primary" type="submit" data-testid="recordings-open" disabled={!cid.includes(":")}>
           Show
         </button>
-      </form>
+      </Form>
       {rest.includes(":") && <CallFiles key={rest} cid={rest} />}
     </>
   );
@@ -51,7 +31,10 @@ export function Recordings({ rest, go }: ScreenProps) {
 
 function CallFiles({ cid }: { cid: string }) {
   const api = useApi();
-  const recordings = useLoad(() => api.request<{ recordings: Recording[] }>("GET", callPath(cid, "recordings")), [cid]);
+  const recordings = useLoad(
+    () => api.request<{ recordings: RecordingFile[] }>("GET", callPath(cid, "recordings")),
+    [cid],
+  );
   const transcripts = useLoad(
     () => api.request<{ transcriptions: Transcription[] }>("GET", callPath(cid, "transcriptions")),
     [cid],

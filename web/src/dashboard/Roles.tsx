@@ -1,7 +1,18 @@
 // Roles (built-in and custom: create, delete) and the permissions a call type can grant to them.
 
 import { useState } from "preact/hooks";
-import { FieldError, Problem, Section, useAction, useApi, useLoad, when, type ScreenProps } from "./common";
+import {
+  FieldError,
+  Form,
+  Problem,
+  Section,
+  Table,
+  useAction,
+  useApi,
+  useLoad,
+  when,
+  type ScreenProps,
+} from "./common";
 
 interface Role {
   name: string;
@@ -38,39 +49,23 @@ export function Roles(_: ScreenProps) {
     <>
       <Section title="Roles">
         <Problem error={roles.error || action.error} />
-        <table class="dash-table" data-testid="roles">
-          <thead>
-            <tr>
-              <th>name</th>
-              <th>kind</th>
-              <th>created</th>
-              <th />
+        <Table testId="roles" columns={["name", "kind", "created", ""]}>
+          {roles.data?.roles.map((role) => (
+            <tr data-testid="role-row" data-name={role.name}>
+              <td>{role.name}</td>
+              <td>{role.custom ? "custom" : "built-in"}</td>
+              <td>{when(role.created_at)}</td>
+              <td>
+                {role.custom && (
+                  <button class="danger" data-testid="role-delete" onClick={() => void remove(role.name)}>
+                    Delete
+                  </button>
+                )}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {roles.data?.roles.map((role) => (
-              <tr data-testid="role-row" data-name={role.name}>
-                <td>{role.name}</td>
-                <td>{role.custom ? "custom" : "built-in"}</td>
-                <td>{when(role.created_at)}</td>
-                <td>
-                  {role.custom && (
-                    <button class="danger" data-testid="role-delete" onClick={() => void remove(role.name)}>
-                      Delete
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        <form
-          class="row"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void create();
-          }}
-        >
+          ))}
+        </Table>
+        <Form class="row" onSubmit={create}>
           <label class="inline">
             New role <input data-testid="role-name" value={name} onInput={(e) => setName(e.currentTarget.value)} />
             <FieldError message={action.fields.name} />
@@ -78,30 +73,21 @@ export function Roles(_: ScreenProps) {
           <button class="primary" data-testid="role-create" type="submit" disabled={!name.trim()}>
             Create
           </button>
-        </form>
+        </Form>
       </Section>
       <Section title="Permissions">
         <Problem error={permissions.error} />
-        <table class="dash-table" data-testid="permissions">
-          <thead>
+        <Table testId="permissions" columns={["capability", "name", "description"]}>
+          {permissions.data?.permissions.map((permission) => (
             <tr>
-              <th>capability</th>
-              <th>name</th>
-              <th>description</th>
+              <td>
+                <code>{permission.action}</code>
+              </td>
+              <td>{permission.name}</td>
+              <td>{permission.description}</td>
             </tr>
-          </thead>
-          <tbody>
-            {permissions.data?.permissions.map((permission) => (
-              <tr>
-                <td>
-                  <code>{permission.action}</code>
-                </td>
-                <td>{permission.name}</td>
-                <td>{permission.description}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       </Section>
     </>
   );

@@ -3,7 +3,7 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { WeirError } from "../weir/api";
-import { Problem, Section, useAction, useApi, useLoad, when, type ScreenProps } from "./common";
+import { Problem, Section, Table, useAction, useApi, useLoad, when, type ScreenProps } from "./common";
 
 interface User {
   id: string;
@@ -65,81 +65,67 @@ export function Users(_: ScreenProps) {
           onInput={(e) => setSearch(e.currentTarget.value)}
         />
         <Problem error={users.error || action.error} />
-        <table class="dash-table" data-testid="users">
-          <thead>
-            <tr>
-              <th>id</th>
-              <th>name</th>
-              <th>role</th>
-              <th>state</th>
-              <th>created</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {users.data?.users.map((user) => {
-              const path = `/users/${encodeURIComponent(user.id)}`;
-              return (
-                <tr data-testid="user-row" data-user-id={user.id}>
-                  <td>{user.id}</td>
-                  <td>{user.name ?? ""}</td>
-                  <td>{user.role}</td>
-                  <td data-testid="user-state">
-                    {[user.online && "online", user.banned && "banned", user.deactivated_at && "deactivated"]
-                      .filter(Boolean)
-                      .join(", ") || "active"}
-                  </td>
-                  <td>{when(user.created_at)}</td>
-                  <td class="actions">
-                    {user.banned ? (
-                      <button
-                        onClick={() => void act(`/moderation/unban?target_user_id=${encodeURIComponent(user.id)}`)}
-                      >
-                        Unban
-                      </button>
-                    ) : (
-                      <button
-                        data-testid="user-ban"
-                        onClick={() => void act("/moderation/ban", { target_user_id: user.id })}
-                      >
-                        Ban
-                      </button>
-                    )}
-                    {user.deactivated_at ? (
-                      <button onClick={() => void act(`${path}/reactivate`)}>Reactivate</button>
-                    ) : (
-                      <button data-testid="user-deactivate" onClick={() => void act(`${path}/deactivate`)}>
-                        Deactivate
-                      </button>
-                    )}
-                    <button
-                      data-testid="user-export"
-                      onClick={() => void startTask(`export ${user.id}`, EXPORT_USERS_PATH, { user_ids: [user.id] })}
-                    >
-                      Export
+        <Table testId="users" columns={["id", "name", "role", "state", "created", ""]}>
+          {users.data?.users.map((user) => {
+            const path = `/users/${encodeURIComponent(user.id)}`;
+            return (
+              <tr data-testid="user-row" data-user-id={user.id}>
+                <td>{user.id}</td>
+                <td>{user.name ?? ""}</td>
+                <td>{user.role}</td>
+                <td data-testid="user-state">
+                  {[user.online && "online", user.banned && "banned", user.deactivated_at && "deactivated"]
+                    .filter(Boolean)
+                    .join(", ") || "active"}
+                </td>
+                <td>{when(user.created_at)}</td>
+                <td class="actions">
+                  {user.banned ? (
+                    <button onClick={() => void act(`/moderation/unban?target_user_id=${encodeURIComponent(user.id)}`)}>
+                      Unban
                     </button>
-                    {deleting === user.id ? (
-                      <button
-                        class="danger"
-                        data-testid="user-delete-confirm"
-                        onClick={() => {
-                          setDeleting("");
-                          void startTask(`delete ${user.id}`, "/users/delete", { user_ids: [user.id], user: "soft" });
-                        }}
-                      >
-                        Really delete
-                      </button>
-                    ) : (
-                      <button class="danger" data-testid="user-delete" onClick={() => setDeleting(user.id)}>
-                        Delete
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+                  ) : (
+                    <button
+                      data-testid="user-ban"
+                      onClick={() => void act("/moderation/ban", { target_user_id: user.id })}
+                    >
+                      Ban
+                    </button>
+                  )}
+                  {user.deactivated_at ? (
+                    <button onClick={() => void act(`${path}/reactivate`)}>Reactivate</button>
+                  ) : (
+                    <button data-testid="user-deactivate" onClick={() => void act(`${path}/deactivate`)}>
+                      Deactivate
+                    </button>
+                  )}
+                  <button
+                    data-testid="user-export"
+                    onClick={() => void startTask(`export ${user.id}`, EXPORT_USERS_PATH, { user_ids: [user.id] })}
+                  >
+                    Export
+                  </button>
+                  {deleting === user.id ? (
+                    <button
+                      class="danger"
+                      data-testid="user-delete-confirm"
+                      onClick={() => {
+                        setDeleting("");
+                        void startTask(`delete ${user.id}`, "/users/delete", { user_ids: [user.id], user: "soft" });
+                      }}
+                    >
+                      Really delete
+                    </button>
+                  ) : (
+                    <button class="danger" data-testid="user-delete" onClick={() => setDeleting(user.id)}>
+                      Delete
+                    </button>
+                  )}
+                </td>
+              </tr>
+            );
+          })}
+        </Table>
       </Section>
       {tasks.length > 0 && (
         <Section title="Tasks">

@@ -138,3 +138,35 @@ export function TextField(props: {
     </label>
   );
 }
+
+/** A table with a header row; an empty column name makes an unlabelled column (for buttons). */
+export function Table(props: { columns: string[]; testId?: string; children: ComponentChildren }) {
+  return (
+    <table class="dash-table" data-testid={props.testId}>
+      <thead>
+        <tr>
+          {props.columns.map((name) => (
+            <th>{name}</th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>{props.children}</tbody>
+    </table>
+  );
+}
+
+/** A form that stays on the page: submitting runs `onSubmit`. */
+export function Form(props: { onSubmit: () => unknown; class?: string; testId?: string; children: ComponentChildren }) {
+  return (
+    <form
+      class={props.class}
+      data-testid={props.testId}
+      onSubmit={(e) => {
+        e.preventDefault();
+        void props.onSubmit();
+      }}
+    >
+      {props.children}
+    </form>
+  );
+}
