@@ -52,7 +52,7 @@ web: $(WEB_BUILD)
 screenshots: $(STAMP) $(WEB_BUILD)
 	WEIR_SCREENSHOT_DIR=docs/screenshots WEIR_CHROMIUM=$$(scripts/chromium.sh) WEIR_EGRESS_TOOLS=$$(scripts/egress-tools.sh) \
 	  $(PY) -m pytest -q tests/web/test_screens.py tests/web/test_noise_cancellation.py tests/web/test_recording_ui.py \
-	  tests/web/test_hls_viewer.py
+	  tests/web/test_hls_viewer.py tests/web/test_dashboard.py
 
 postgres:
 	scripts/postgres.sh

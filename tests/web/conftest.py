@@ -159,6 +159,21 @@ def pages(browser: Browser, web_server: RunningServer) -> Iterator[Pages]:
     assert opened.errors == [], "pages had errors:\n" + "\n".join(opened.errors)
 
 
+@pytest.fixture
+def shoot(tmp_path: Path) -> Callable[[Page, str], None]:
+    """``shoot(page, name)``: a PNG of the page, kept in WEIR_SCREENSHOT_DIR when set."""
+    folder = screenshot_dir() or tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def take(page: Page, name: str) -> None:
+        page.wait_for_timeout(300)  # let transitions settle
+        path = folder / f"{name}.png"
+        page.screenshot(path=str(path))
+        assert is_png(path)
+
+    return take
+
+
 def join_call(page: Page, call_type: str, call_id: str) -> None:
     """From the lobby: choose the call and join; waits for a call screen (or a waiting screen)."""
     page.get_by_test_id("call-type").select_option(call_type)

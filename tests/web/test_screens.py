@@ -8,7 +8,6 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -18,7 +17,7 @@ from playwright.sync_api import Page, expect
 
 from tests.conftest import RunningServer
 from tests.test_transcriptions import claim
-from tests.web.conftest import PHONE, Pages, by_user, is_png, join_call, off_loop, screenshot_dir
+from tests.web.conftest import PHONE, Pages, by_user, join_call, off_loop
 from weir.ai.transcript import Transcript
 from weir.domain.egress_tokens import create_worker_token
 from weir.egress.composite import CompositeSpec, layout_url
@@ -26,20 +25,6 @@ from weir.egress.delivery import deliver, job_files, work_dir
 
 # What a screen looks like does not depend on the database: these run on SQLite only.
 pytestmark = pytest.mark.parametrize("web_server", ["sqlite"], indirect=True)
-
-
-@pytest.fixture
-def shoot(tmp_path: Path) -> Callable[[Page, str], None]:
-    folder = screenshot_dir() or tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-
-    def take(page: Page, name: str) -> None:
-        page.wait_for_timeout(300)  # let transitions settle
-        path = folder / f"{name}.png"
-        page.screenshot(path=str(path))
-        assert is_png(path)
-
-    return take
 
 
 def test_lobby_and_themes(pages: Pages, uid: Callable[[str], str], shoot: Callable[[Page, str], None]) -> None:

@@ -7,6 +7,11 @@ import "./styles.css";
 
 applyTheme(theme.get());
 document.documentElement.lang = language.get();
-// `/layout/<type>/<id>` is the recording layout page (Chromium in the composite recorder opens it).
+const root = document.getElementById("app")!;
+// `/layout/<type>/<id>` is the recording layout page (Chromium in the composite recorder opens it); `/dashboard`
+// the admin dashboard, loaded on its own so calls never download it (or its chart library).
 const layout = layoutFromPath();
-render(layout ? <LayoutPage at={layout} /> : <App />, document.getElementById("app")!);
+if (layout) render(<LayoutPage at={layout} />, root);
+else if (/^\/dashboard(\/|$)/.test(location.pathname)) {
+  void import("./dashboard/Dashboard").then(({ Dashboard }) => render(<Dashboard />, root));
+} else render(<App />, root);

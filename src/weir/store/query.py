@@ -54,7 +54,7 @@ from weir.domain.filters import (
     is_storable,
     parse_timestamp,
 )
-from weir.store.tables import CallMemberRow, CallRow, UserRow
+from weir.store.tables import CallMemberRow, CallRow, CallSessionRow, UserRow
 
 Row = TypeVar("Row")
 Column = InstrumentedAttribute[Any]
@@ -379,8 +379,11 @@ CALLS = Model(
         "starts_at": SqlField(_MAYBE_TIME, CallRow.starts_at), "ended_at": SqlField(_MAYBE_TIME, CallRow.ended_at),
         "team": SqlField(_MAYBE_STRING, CallRow.team), "backstage": SqlField(_BOOL, CallRow.backstage),
         "members": SqlField(Field(Kind.LIST), has_any=_holds_any_member),
-        # A call is ongoing while it has an active session; sessions do not exist yet, so none is.
-        "ongoing": SqlField(_BOOL, false()),
+        # A call is ongoing while its current session has started (someone joined) and not ended.
+        "ongoing": SqlField(_BOOL, exists().where(
+            CallSessionRow.id == CallRow.current_session_id, CallSessionRow.started_at.is_not(None),
+            CallSessionRow.ended_at.is_(None),
+        )),
     },
     custom=CallRow.custom,
     sortable=("created_at", "updated_at", "starts_at", "ended_at", "cid", "type", "id"),

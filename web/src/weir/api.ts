@@ -4,12 +4,13 @@ import type { CallState, JoinResponse, Reaction } from "./types";
 
 export const API_PREFIX = "/api/v1";
 
-/** An API error body: {code, message, status_code, ...}. */
+/** An API error body: {code, message, status_code, exception_fields, ...}; `fields` names the bad inputs. */
 export class WeirError extends Error {
   constructor(
     message: string,
     readonly status: number,
     readonly code: number,
+    readonly fields: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -26,7 +27,12 @@ type Query = Record<string, string | undefined>;
 async function parse<T>(response: Response): Promise<T> {
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
-    throw new WeirError(body.message ?? response.statusText, response.status, body.code ?? 0);
+    throw new WeirError(
+      body.message ?? response.statusText,
+      response.status,
+      body.code ?? 0,
+      body.exception_fields ?? {},
+    );
   }
   return body as T;
 }

@@ -11,6 +11,7 @@ from weir.coordinator.routes import (
     call_stats,
     calls,
     calltypes,
+    dashboard,
     devices,
     edges,
     egress_internal,
@@ -52,6 +53,7 @@ def include_api(app: FastAPI) -> None:
                    transcriptions, broadcasting, rtmp_broadcasts):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=storable)
     app.include_router(recordings.files_router, prefix=API_PREFIX, dependencies=storable)
+    app.include_router(dashboard.router, prefix=API_PREFIX, dependencies=storable)
     app.include_router(realtime_connect.router, prefix=API_PREFIX)
 
 
