@@ -21,6 +21,7 @@ from weir.coordinator.routes import (
     roles,
     rtmp_broadcasts,
     system,
+    tasks,
     transcriptions,
     users,
 )
@@ -47,7 +48,7 @@ def include_api(app: FastAPI) -> None:
     # the busiest (no later route shares a path with it): the app tries the routers in this order.
     for module in (system, queries, calls, users, moderation, roles, calltypes, call_actions, call_lifecycle,
                    app_settings, devices, push_providers, external_storage, edges, recordings, transcriptions,
-                   broadcasting, rtmp_broadcasts):
+                   broadcasting, rtmp_broadcasts, tasks):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=storable)
     app.include_router(recordings.files_router, prefix=API_PREFIX, dependencies=storable)
     app.include_router(realtime_connect.router, prefix=API_PREFIX)
