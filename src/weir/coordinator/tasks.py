@@ -93,6 +93,9 @@ class TaskRunner:
         """Run tasks until none is waiting; returns how many were taken."""
         taken = 0
         while True:
+            async with self.db.read() as session:
+                if not await store.any_claimable(session):
+                    return taken
             async with self.db.transaction() as session:
                 row = await store.claim_next(session, _lease())
                 claimed = None if row is None else (row.id, row.kind, row.attempts, dict(row.payload or {}))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.domain.clock import now
@@ -35,12 +35,20 @@ async def get_task(session: AsyncSession, task_id: str) -> TaskRow | None:
     return await session.get(TaskRow, task_id)
 
 
+def _claimable(stamp: datetime) -> ColumnElement[bool]:
+    """Pending, or running under a lease that lapsed (its process died)."""
+    return or_(TaskRow.status == PENDING, (TaskRow.status == RUNNING) & (TaskRow.lease_until < stamp))
+
+
+async def any_claimable(session: AsyncSession) -> bool:
+    """Whether a task waits (a read, so that an idle runner takes no write lock)."""
+    return await session.scalar(select(TaskRow.id).where(_claimable(now())).limit(1)) is not None
+
+
 async def claim_next(session: AsyncSession, lease_until: datetime) -> TaskRow | None:
-    """The oldest pending task, or a running one whose lease lapsed (its process died), leased to the caller."""
+    """The oldest claimable task, leased to the caller."""
     stamp = now()
-    query = (select(TaskRow)
-             .where(or_(TaskRow.status == PENDING, (TaskRow.status == RUNNING) & (TaskRow.lease_until < stamp)))
-             .order_by(TaskRow.created_at).limit(1))
+    query = select(TaskRow).where(_claimable(stamp)).order_by(TaskRow.created_at).limit(1)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     row = await session.scalar(query)
