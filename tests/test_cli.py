@@ -89,6 +89,8 @@ def test_call_create_get_end_query(weir: Run, uid: Callable[[str], str]) -> None
     every_page = weir(*query, "--all").stdout
     assert "Calls (3)" in every_page and all(cid in every_page for cid in cids)
     assert "asc or desc" in weir("call", "query", "--sort", "created_at:up", expect=2).stderr
+    assert cids[0] in weir("call", "delete", cids[0], "--mode", "hard").stdout  # waits for the task
+    assert "Calls (2)" in weir(*query, "--all").stdout
 
 
 def test_call_recording_commands(weir: Run, uid: Callable[[str], str]) -> None:
