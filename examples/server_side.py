@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,13 @@ from typing import Any
 from weir.server import Client, WeirAPIError
 
 RUN = uuid.uuid4().hex[:8]
+
+
+def finished(client: Client, task_id: str) -> Any:
+    """Poll an async task (``get_task``) until it has completed or failed."""
+    while (task := client.get_task(task_id).data).status not in ("completed", "failed"):
+        time.sleep(0.1)
+    return task
 
 
 @dataclass(frozen=True)
@@ -94,7 +102,12 @@ def users(client: Client, ids: Ids) -> None:
     show("get_blocked_users(alice)", [b.blocked_user_id for b in client.get_blocked_users(ids.alice).data.blocks])
     client.unblock_users(ids.bob, ids.alice)
     show("after unblock_users", [b.blocked_user_id for b in client.get_blocked_users(ids.alice).data.blocks])
-    show("delete_users([carol])", client.delete_users([ids.carol]).data)
+    export = finished(client, client.export_users([ids.alice]).data.task_id)
+    show("export_users([alice]) then get_task", {"status": export.status, "file": export.result.url})
+    deleted = finished(client, client.delete_users([ids.carol], user="pruning").data.task_id)
+    show("delete_users([carol], user='pruning') then get_task", {"status": deleted.status, **deleted.result})
+    client.restore_users([ids.carol])
+    show("restore_users([carol])", client.query_users(filter_conditions={"id": ids.carol}).data.users[0].deleted_at)
     guest = client.create_guest({"id": "visitor", "name": "Visitor"})
     show("create_guest", {"id": guest.data.user.id, "role": guest.data.user.role})
 

@@ -89,6 +89,8 @@ def test_call_create_get_end_query(weir: Run, uid: Callable[[str], str]) -> None
     every_page = weir(*query, "--all").stdout
     assert "Calls (3)" in every_page and all(cid in every_page for cid in cids)
     assert "asc or desc" in weir("call", "query", "--sort", "created_at:up", expect=2).stderr
+    assert cids[0] in weir("call", "delete", cids[0], "--mode", "hard").stdout  # waits for the task
+    assert "Calls (2)" in weir(*query, "--all").stdout
 
 
 def test_call_recording_commands(weir: Run, uid: Callable[[str], str]) -> None:
@@ -114,7 +116,7 @@ def test_call_transcription_commands(weir: Run, uid: Callable[[str], str]) -> No
     assert "no transcription" in weir("call", "stop-transcription", cid, expect=1).stderr
 
 
-def test_user_upsert_query_delete(weir: Run, uid: Callable[[str], str]) -> None:
+def test_user_upsert_query_export_delete(weir: Run, uid: Callable[[str], str], tmp_path: Path) -> None:
     alice, bob = uid("alice"), uid("bob")
     user = output_json(weir("user", "upsert", alice, "--name", "Alice", "--role", "admin", "--team", "red",
                             "--custom", '{"level": 3}'))
@@ -124,6 +126,9 @@ def test_user_upsert_query_delete(weir: Run, uid: Callable[[str], str]) -> None:
     filter_ = json.dumps({"id": {"$in": [alice, bob]}})
     listing = weir("user", "query", "--filter", filter_, "--sort", "id", "--limit", "1", "--all").stdout
     assert "Users (2)" in listing and alice in listing and bob in listing and "Alice" in listing
+    saved = tmp_path / "export.json"
+    assert "/storage/local/exports/" in weir("user", "export", alice, bob, "--output", str(saved)).stdout
+    assert sorted(u["user"]["id"] for u in json.loads(saved.read_text())["users"]) == sorted([alice, bob])
     assert bob in weir("user", "delete", bob, "--mode", "hard").stdout
     remaining = weir("user", "query", "--filter", filter_).stdout
     assert "Users (1)" in remaining and bob not in remaining

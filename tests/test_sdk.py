@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import inspect
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -61,6 +62,15 @@ def open_client(kind: str, api_key: str, api_secret: str, base_url: str, **optio
     finally:
         loop.run_until_complete(async_client.aclose())
         loop.close()
+
+
+def finished(client: Any, task_id: str) -> Any:
+    """The task (``get_task``) once it has completed or failed."""
+    deadline = time.monotonic() + 60
+    while (task := client.get_task(task_id).data).status not in ("completed", "failed"):
+        assert time.monotonic() < deadline, task
+        time.sleep(0.05)
+    return task
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -141,6 +151,8 @@ def test_call_lifecycle(client: Any, uid: Callable[[str], str]) -> None:
     assert call.get().data.call.ended_at is not None
     call.delete()
     api_error(call.get, 404, ErrorCode.NOT_FOUND)
+    purged = call.delete(hard=True)
+    assert purged.data.call.cid == call.cid and finished(client, purged.data.task_id).status == "completed"
 
 
 def test_members_and_call_moderation(client: Any, uid: Callable[[str], str]) -> None:
@@ -203,8 +215,12 @@ def test_users_upsert_update_query_deactivate_delete(client: Any, uid: Callable[
     found = client.query_users(filter_conditions={"id": {"$in": [a, b]}}, sort=[{"field": "id", "direction": 1}],
                                offset=1)
     assert [u.id for u in found.data.users] == [max(a, b)] and found.data.users[0].deactivated_at is None
-    assert client.delete_users([b]).data.task_id
+    assert finished(client, client.delete_users([b]).data.task_id).status == "completed"
     assert [u.id for u in client.query_users(filter_conditions={"id": {"$in": [a, b]}}).data.users] == [a]
+    client.restore_users([b])
+    exported = finished(client, client.export_users([a, b]).data.task_id)
+    assert exported.status == "completed" and exported.result.users == 2 and exported.result.url
+    assert finished(client, client.export_user(a).data.task_id).result.users == 1
 
 
 def test_blocks_guests_and_bans(client: Any, uid: Callable[[str], str]) -> None:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import RunningServer, _client, assert_error
+from tests.tasks import run_task
 from weir.protocol.errors import ErrorCode
 from weir.server import Client
 
@@ -31,7 +32,7 @@ def test_hard_deleted_users_tokens_are_refused(server: RunningServer, api: httpx
     user = uid("gone")
     old = server.token(user)
     assert whoami(server, old).status_code == 404
-    api.post("/users/delete", json={"user_ids": [user], "user": "hard"}).raise_for_status()
+    run_task(api, api.post("/users/delete", json={"user_ids": [user], "user": "hard"}))
     assert "revoked" in assert_error(whoami(server, old), 401, ErrorCode.AUTH_FAILED)["message"]
     assert_error(api.post("/users/deactivate", json={"user_ids": [user]}), 404)  # not silently created again
     api.post("/users", json={"users": {user: {"id": user, "name": "Back"}}}).raise_for_status()

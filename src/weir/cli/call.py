@@ -15,6 +15,7 @@ from weir.cli.remote import (
     SortBy,
     collect,
     connection,
+    follow_task,
     json_option,
     parse_sort,
     print_json,
@@ -138,11 +139,13 @@ def transcriptions(ctx: typer.Context, cid: Cid) -> None:
 
 @app.command()
 def delete(ctx: typer.Context, cid: Cid,
-           mode: Annotated[Literal["soft", "hard"], typer.Option(help="hard also removes members and sessions.")]
+           mode: Annotated[Literal["soft", "hard"], typer.Option(help="hard removes it with its data.")]
            = "soft") -> None:
-    """Delete a call."""
+    """Delete a call; a hard delete waits for its task, showing progress."""
     with session(ctx) as client:
-        call_of(client, cid).delete(hard=mode == "hard")
+        response = call_of(client, cid).delete(hard=mode == "hard")
+        if response.data.get("task_id"):
+            follow_task(client, response.data.task_id, f"deleting {cid}")
     typer.echo(f"Deleted call {cid} ({mode})")
 
 

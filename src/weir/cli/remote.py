@@ -8,6 +8,7 @@ the data folder.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import Annotated, Any, NoReturn
 import httpx
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn
 from rich.table import Table
 
 from weir.server import Client, WeirAPIError, WeirResponse
@@ -139,3 +140,22 @@ SortBy = Annotated[list[str] | None, typer.Option("--sort", metavar="FIELD[:asc|
                                                   help="Sort field; repeat for more.")]
 PageSize = Annotated[int, typer.Option("--limit", min=1, max=100, help="Results per page.")]
 EveryPage = Annotated[bool, typer.Option("--all", help="Follow the cursors through every page.")]
+
+
+TASK_POLL_SECONDS = 0.2
+
+
+def follow_task(client: Client, task_id: str, what: str) -> Any:
+    """Poll an async task with a progress bar until it ends; its data once completed, and exit 1 if it failed."""
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TaskProgressColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        bar = progress.add_task(what, total=100)
+        while True:
+            task = client.get_task(task_id).data
+            progress.update(bar, completed=task.progress, description=f"{what} ({task.status})")
+            if task.status in ("completed", "failed"):
+                break
+            time.sleep(TASK_POLL_SECONDS)
+    if task.status == "failed":
+        fail(f"task {task_id} failed: {task.error.description}")
+    return task

@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry, ProcessCollector
 
 from weir import __version__
 from weir.config import Settings, private_files
-from weir.coordinator import call_stats, lifecycle, ringing
+from weir.coordinator import call_stats, lifecycle, ringing, tasks_delete, tasks_export
 from weir.coordinator.engines import engines
 from weir.coordinator.errors import RequestGuard, install_error_handlers
 from weir.coordinator.events import EventEmitter
@@ -27,6 +27,7 @@ from weir.coordinator.sfu.hosting import sfu_setup
 from weir.coordinator.sfu.local_link import LocalCoordinator
 from weir.coordinator.sfu.whep import whep_router
 from weir.coordinator.sfu.whip import whip_router
+from weir.coordinator.tasks import TaskRunner
 from weir.coordinator.webapp import web_app
 from weir.egress.delivery import local_store
 from weir.egress.supervisor import EgressWorkers
@@ -58,11 +59,14 @@ def create_app(settings: Settings) -> FastAPI:
         settings=settings, db=db, limiter=shared.limiter, bus=bus, events=EventEmitter(bus), hub=hub,
         presence=shared.presence,
         scheduler=scheduler, sealer=sealer, stores=StoreRegistry(db, sealer, lambda: local_store(settings)),
+        tasks=TaskRunner(db),
     )
     uploads = weir.uploads = UploadWorker(db, weir.stores.resolve, on_uploaded=lambda upload: uploaded(weir, upload))
     lifecycle.register_tasks(weir)
     call_stats.register_tasks(weir)
     ringing.register_tasks(weir)
+    tasks_delete.register_tasks(weir)
+    tasks_export.register_tasks(weir)
     webhooks = webhook_worker(settings, db, sealer)
     weir.events.sinks.append(webhooks.sink)
     push = PushWorker(db, weir.sealer, allow_private=settings.private_destinations_allowed)
@@ -89,6 +93,7 @@ def create_app(settings: Settings) -> FastAPI:
         if turn is not None:
             await turn.start()
         scheduler.start()
+        weir.tasks.start(weir)
         await webhooks.start()
         push.start()
         reaper.start()
@@ -110,6 +115,7 @@ def create_app(settings: Settings) -> FastAPI:
                 await turn.stop()
             await push.stop()
             await webhooks.stop()
+            await weir.tasks.stop()
             await scheduler.stop()
             await hub.stop()
             await shared.presence.stop()

@@ -14,6 +14,7 @@ from weir.coordinator.realtime.hub import Hub
 from weir.coordinator.realtime.presence import Presence
 from weir.coordinator.revocation import AppRevocation
 from weir.coordinator.scheduler import Scheduler
+from weir.coordinator.tasks import TaskRunner
 from weir.sealing import Sealer
 from weir.storage.registry import StoreRegistry
 from weir.storage.uploads import UploadWorker
@@ -32,6 +33,7 @@ class Services:
     scheduler: Scheduler
     sealer: Sealer
     stores: StoreRegistry  # where recordings go: Weir's own storage and the external storages
+    tasks: TaskRunner  # async tasks: user export and deletion, hard call delete
     uploads: UploadWorker | None = None  # uploads recordings to external storages (set by create_app)
     revocation: AppRevocation = field(default_factory=AppRevocation)
     egress_jobs: asyncio.Condition = field(default_factory=asyncio.Condition)  # notified when a job is queued

@@ -67,9 +67,24 @@ class UpdateUsersPartialRequest(Strict):
 
 
 class DeleteUsersRequest(Strict):
+    """The seed's options; ``conversations``, ``messages``, ``files`` and ``new_channel_owner_id`` are chat's and
+    are accepted without effect."""
+
     user_ids: UserIds
-    user: Literal["soft", "hard"] = "soft"
-    calls: Literal["soft", "hard"] | None = None
+    user: Literal["soft", "pruning", "hard"] = "soft"
+    calls: Literal["soft", "hard"] | None = Field(default=None, description="Also delete their 1:1 calls")
+    new_call_owner_id: str | None = Field(
+        default=None, pattern=USER_ID_PATTERN, description="Takes over the calls a hard-deleted user created")
+    conversations: Literal["soft", "hard"] | None = None
+    messages: Literal["soft", "pruning", "hard"] | None = None
+    files: bool | None = None
+    new_channel_owner_id: str | None = Field(default=None, pattern=USER_ID_PATTERN)
+
+    @model_validator(mode="after")
+    def _owner_stays(self) -> DeleteUsersRequest:
+        if self.new_call_owner_id is not None and self.new_call_owner_id in self.user_ids:
+            raise ValueError("new_call_owner_id cannot be one of the users deleted")
+        return self
 
 
 class UserIdsRequest(Strict):
@@ -131,7 +146,7 @@ class OneUserResponse(BaseModel):
 
 
 class TaskResponse(BaseModel):
-    """Bulk user operations run to completion before answering; the task id names that finished work."""
+    """An async task's id, for ``GET /tasks/{id}``."""
 
     task_id: str
     duration: str = ""

@@ -19,7 +19,7 @@ R = TypeVar("R")
 JSON = dict[str, Any]
 Sort = list[Mapping[str, Any]]
 UserLike = Mapping[str, Any] | BaseModel
-DeleteMode = Literal["soft", "hard"]
+DeleteMode = Literal["soft", "pruning", "hard"]
 
 
 @dataclass(frozen=True)
@@ -107,8 +107,30 @@ class AppOperations(Group[R]):
             include_deactivated_users=include_deactivated_users)))
 
     def delete_users(self, user_ids: Iterable[str], user: DeleteMode = "soft",
-                     calls: Literal["soft", "hard"] | None = None) -> R:
-        return self._send(Operation("POST", "/users/delete", body(user_ids=list(user_ids), user=user, calls=calls)))
+                     calls: Literal["soft", "hard"] | None = None, new_call_owner_id: str | None = None,
+                     conversations: Literal["soft", "hard"] | None = None,
+                     messages: Literal["soft", "pruning", "hard"] | None = None, files: bool | None = None,
+                     new_channel_owner_id: str | None = None) -> R:
+        """An async task (follow it with ``get_task``): soft keeps the data, pruning nulls the users' details,
+        hard removes them; ``calls`` also deletes their 1:1 calls. The chat options are accepted and do nothing."""
+        return self._send(Operation("POST", "/users/delete", body(
+            user_ids=list(user_ids), user=user, calls=calls, new_call_owner_id=new_call_owner_id,
+            conversations=conversations, messages=messages, files=files, new_channel_owner_id=new_channel_owner_id)))
+
+    def restore_users(self, user_ids: Iterable[str]) -> R:
+        """Undo a soft delete (or pruning: the nulled details stay null)."""
+        return self._send(Operation("POST", "/users/restore", body(user_ids=list(user_ids))))
+
+    def export_users(self, user_ids: Iterable[str]) -> R:
+        """An async task; once completed, ``get_task`` gives the export file's ``result.url``."""
+        return self._send(Operation("POST", "/export/users", body(user_ids=list(user_ids))))
+
+    def export_user(self, user_id: str) -> R:
+        return self._send(Operation("GET", f"/users/{segment(user_id)}/export"))
+
+    def get_task(self, id: str) -> R:
+        """An async task's ``status`` (pending, running, completed, failed), ``progress``, ``result`` and ``error``."""
+        return self._send(Operation("GET", f"/tasks/{segment(id)}"))
 
     def deactivate_user(self, user_id: str) -> R:
         """A deactivated user can make no API call and open no WebSocket until reactivated."""

@@ -126,7 +126,8 @@ class Call(Group[R]):
             custom=custom, settings_override=settings_override, starts_at=starts_at)))
 
     def delete(self, hard: bool = False) -> R:
-        """Soft delete by default; a hard delete also removes members and sessions."""
+        """Soft delete by default; a hard delete (server only) is a task (``task_id``) that removes the call's
+        members, sessions, recordings and transcripts."""
         return self._send(Operation("POST", f"{self._path}/delete", body(hard=hard)))
 
     def end(self) -> R:

@@ -386,3 +386,24 @@ class CallStatsReportRow(Base):
     issues: Mapped[list[Any]] = mapped_column(default=list)
     report: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class TaskRow(Base):
+    """An async task (user export or deletion, hard call delete): taken with a lease, so one left running by a
+    process that died is taken again once the lease lapses."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_due", "status", "lease_until"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # pending, running, completed, failed
+    progress: Mapped[int] = mapped_column(Integer, default=0)  # percent
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the request, checked before the task is made
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    result_key: Mapped[str | None] = mapped_column(Text)  # a file in Weir's own store (an export)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

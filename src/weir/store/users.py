@@ -11,8 +11,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.domain.clock import now, utc
-from weir.store.calls import hard_delete_call, remove_members
-from weir.store.tables import CallMemberRow, CallRow, CallUserPermissionRow, DeletedUserRow, UserBlockRow, UserRow
+from weir.store.calls import remove_members
+from weir.store.tables import (
+    CallMemberRow,
+    CallRow,
+    CallUserPermissionRow,
+    DeletedUserRow,
+    DeviceRow,
+    SessionParticipantRow,
+    UserBlockRow,
+    UserFeedbackRow,
+    UserRow,
+)
 
 # What each profile field becomes when it is left out of an upsert, set to null or unset.
 PROFILE_DEFAULTS: dict[str, Any] = {
@@ -131,16 +141,37 @@ def unban(user: UserRow) -> None:
     user.updated_at = now()
 
 
-async def delete_created_calls(session: AsyncSession, user_ids: list[str], hard: bool) -> None:
-    """Soft- or hard-delete the calls these users created."""
-    calls = await session.scalars(select(CallRow).where(CallRow.created_by_id.in_(user_ids)))
-    stamp = now()
-    for call in calls.all():
-        if hard:
-            await hard_delete_call(session, call)
-        elif call.deleted_at is None:
-            call.deleted_at = stamp
-            call.updated_at = stamp
+async def call_cids_of(session: AsyncSession, user_id: str) -> set[str]:
+    """The calls a user took part in: created, was a member of, joined, or rated."""
+    queries = (select(CallRow.cid).where(CallRow.created_by_id == user_id),
+               select(CallMemberRow.call_cid).where(CallMemberRow.user_id == user_id),
+               select(SessionParticipantRow.call_cid).where(SessionParticipantRow.user_id == user_id),
+               select(UserFeedbackRow.call_cid).where(UserFeedbackRow.user_id == user_id))
+    return {cid for query in queries for cid in (await session.scalars(query)).all()}
+
+
+async def one_to_one_calls(session: AsyncSession, user_id: str) -> list[CallRow]:
+    """The user's calls with nobody but them and at most one other user (creator, members and participants)."""
+    found = []
+    for cid in sorted(await call_cids_of(session, user_id)):
+        call = await session.get(CallRow, cid)
+        if call is None:
+            continue
+        members = await session.scalars(select(CallMemberRow.user_id).where(CallMemberRow.call_cid == cid))
+        joined = await session.scalars(select(SessionParticipantRow.user_id).where(
+            SessionParticipantRow.call_cid == cid, SessionParticipantRow.anonymous.is_(False)))
+        if len({call.created_by_id, user_id, *members.all(), *joined.all()}) <= 2:
+            found.append(call)
+    return found
+
+
+def prune(user: UserRow, stamp: datetime) -> None:
+    """Null the user's details (name, image, custom data, teams, language), keeping the id and role."""
+    set_profile(user, dict.fromkeys(("name", "image", "custom", "teams", "language", "invisible")), stamp)
+
+
+async def delete_devices(session: AsyncSession, user_id: str) -> None:
+    await session.execute(delete(DeviceRow).where(DeviceRow.user_id == user_id))
 
 
 async def hard_delete_users(session: AsyncSession, users: list[UserRow]) -> None:

@@ -23,6 +23,7 @@ from weir.coordinator.routes import (
     roles,
     rtmp_broadcasts,
     system,
+    tasks,
     transcriptions,
     users,
 )
@@ -50,7 +51,7 @@ def include_api(app: FastAPI) -> None:
     # routers in this order.
     for module in (system, queries, call_stats, calls, users, moderation, roles, calltypes, call_actions,
                    call_lifecycle, app_settings, devices, push_providers, external_storage, edges, recordings,
-                   transcriptions, broadcasting, rtmp_broadcasts):
+                   transcriptions, broadcasting, rtmp_broadcasts, tasks):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=storable)
     app.include_router(recordings.files_router, prefix=API_PREFIX, dependencies=storable)
     app.include_router(dashboard.router, prefix=API_PREFIX, dependencies=storable)

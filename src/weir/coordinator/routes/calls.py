@@ -10,12 +10,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 
 from weir.coordinator import call_service
 from weir.coordinator.auth import Caller, caller, services, user_caller
-from weir.coordinator.call_access import access_for
+from weir.coordinator.call_access import access_for, system_access
 from weir.coordinator.call_service import DEFAULT_MEMBER_ROLE, load_call, open_call
-from weir.coordinator.callevents import CallEvents
-from weir.coordinator.callview import call_state_response, member_response
+from weir.coordinator.callview import call_response, call_state_response, member_response
+from weir.coordinator.tasks_delete import DELETE_CALL, soft_delete_call
 from weir.domain.capabilities import Capability
-from weir.domain.clock import now
 from weir.domain.settings import merge_settings
 from weir.protocol.calls import (
     MEMBERS_LIMIT_DEFAULT,
@@ -33,6 +32,7 @@ from weir.protocol.calls import (
 from weir.protocol.common import Empty
 from weir.protocol.errors import APIError, ErrorCode, input_error
 from weir.protocol.limits import CALL_ID_PATTERN, CALL_TYPE_PATTERN
+from weir.protocol.tasks import DeleteCallResponse
 from weir.store import calls as store
 from weir.store.tables import CallRow
 from weir.store.users import ensure_user
@@ -99,30 +99,29 @@ async def update_call(
         return await call_state_response(session, call, access, MEMBERS_LIMIT_DEFAULT)
 
 
-@router.post("/{type}/{id}/delete", response_model=Empty, summary="Delete a call (soft by default)")
+@router.post("/{type}/{id}/delete", response_model=DeleteCallResponse, summary="Delete a call (soft by default)")
 async def delete_call(
     request: Request, type: CallType, id: CallId, body: DeleteCallRequest | None = None,
     who: Caller = Depends(user_caller("DeleteCall")),
-) -> Empty:
+) -> DeleteCallResponse:
+    """Soft: the call is hidden from the API at once. Hard (server only): hidden at once, then a task removes it
+    with its members, sessions, recordings and transcripts; a soft-deleted call can still be purged this way."""
     hard = bool(body and body.hard)
     if hard and not who.is_server:
         raise APIError(ErrorCode.NOT_ALLOWED, "hard delete needs a server token")
-    async with services(request).db.transaction() as session:
-        if hard:  # a soft-deleted call can still be purged by the server
-            deleted = await store.get_call(session, f"{type}:{id}", include_deleted=True)
-            if deleted is not None and deleted.deleted_at is not None:
-                await store.hard_delete_call(session, deleted)
-                return Empty()
-        call, access = await load_call(session, who, type, id)
-        access.require(Capability.END_CALL)
-        stamp = now()
-        call.deleted_at = stamp
-        call.ended_at = call.ended_at or stamp
-        store.touch(call, stamp)
-        await CallEvents(services(request), session, call, access).deleted()
+    weir = services(request)
+    async with weir.db.transaction() as session:
+        deleted = await store.get_call(session, f"{type}:{id}", include_deleted=True) if hard else None
+        if deleted is not None and deleted.deleted_at is not None:
+            call, access = deleted, await system_access(session, deleted)
+        else:
+            call, access = await load_call(session, who, type, id)
+            access.require(Capability.END_CALL)
+            await soft_delete_call(weir, session, call)
+        response = DeleteCallResponse(call=await call_response(session, call, access))
         if hard:
-            await store.hard_delete_call(session, call)
-    return Empty()
+            response.task_id = weir.tasks.submit(session, DELETE_CALL, {"cid": call.cid}).id
+    return response
 
 
 @router.post("/{type}/{id}/mark_ended", response_model=Empty, summary="End a call for everyone")

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import pathlib
-from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.coordinator.auth import Caller, caller, services, user_caller
 from weir.coordinator.call_service import load_call
 from weir.coordinator.recorder import JobType, Recorder, recording_url
+from weir.coordinator.recording_files import delete_file
 from weir.coordinator.routes.calls import CallId, CallType
-from weir.coordinator.services import Services
 from weir.domain.capabilities import Capability
 from weir.egress.delivery import local_store
 from weir.protocol.common import Empty
@@ -31,8 +27,7 @@ from weir.protocol.recordings import (
 )
 from weir.storage.base import StorageError
 from weir.storage.local import valid_signature
-from weir.store.db import after_commit
-from weir.store.tables import RecordingRow, UploadRow
+from weir.store.tables import RecordingRow
 
 router = APIRouter(prefix="/video/call", tags=["recordings"])
 files_router = APIRouter(tags=["recordings"])
@@ -148,22 +143,6 @@ async def delete_recording(
             raise not_found(f"recording {filename} of session {session}")
         await delete_file(weir, db_session, row)
     return Empty()
-
-
-async def delete_file(weir: Services, db_session: AsyncSession, row: RecordingRow) -> None:
-    """A recording's (or transcript's) row, and its file: from its store, or from the upload queue."""
-    await db_session.delete(row)
-    waiting = (await db_session.scalars(select(UploadRow).where(
-        UploadRow.store_name == row.storage, UploadRow.key == row.key))).all()
-    for upload in waiting:  # not uploaded yet: it never will be, and its store has nothing to delete
-        await db_session.delete(upload)
-        after_commit(db_session, partial(asyncio.to_thread, pathlib.Path(upload.local_path).unlink, True))
-    if waiting:
-        return
-    try:  # inside the transaction: a store that refuses leaves the file listed
-        await (await weir.stores.resolve(row.storage)).delete(row.key)
-    except StorageError as error:
-        raise APIError(ErrorCode.INTERNAL, f"the storage could not delete the file: {error}") from error
 
 
 @files_router.get("/storage/local/{key:path}", summary="A file of Weir's own storage, at its signed URL",

@@ -8,8 +8,9 @@ from sqlalchemy import select
 from weir.coordinator.auth import Caller, caller, services, user_caller
 from weir.coordinator.call_service import load_call
 from weir.coordinator.recorder import recording_url
+from weir.coordinator.recording_files import delete_file
 from weir.coordinator.routes.calls import CallId, CallType
-from weir.coordinator.routes.recordings import Filename, SessionId, delete_file
+from weir.coordinator.routes.recordings import Filename, SessionId
 from weir.coordinator.transcriber import Transcriber
 from weir.domain.capabilities import Capability
 from weir.protocol.common import Empty

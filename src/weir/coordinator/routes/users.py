@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import uuid
 from collections.abc import Iterable
 from typing import Annotated
 
@@ -12,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from weir.coordinator.auth import Caller, api_key_holder, server_caller, services, user_caller
 from weir.coordinator.services import Services
+from weir.coordinator.tasks_delete import DELETE_USERS
 from weir.coordinator.userevents import emit_user_event
 from weir.coordinator.userview import user_response
 from weir.domain.clock import now, utc
@@ -39,6 +39,7 @@ from weir.store import users as store
 from weir.store.calls import users_by_id
 from weir.store.roles import known_roles
 from weir.store.tables import UserRow
+from weir.store.tasks import add_completed_task
 
 router = APIRouter(tags=["users"])
 
@@ -46,7 +47,7 @@ UserIdPath = Annotated[str, Path(pattern=USER_ID_PATTERN, description="User id")
 GUEST_TOKEN_TTL_SECONDS = 24 * 3600
 
 
-async def _require_users(session: AsyncSession, user_ids: Iterable[str]) -> dict[str, UserRow]:
+async def require_users(session: AsyncSession, user_ids: Iterable[str]) -> dict[str, UserRow]:
     """The users, in the order asked; one unknown id is a 404 for the whole request."""
     ids = list(dict.fromkeys(user_ids))
     rows = await users_by_id(session, ids)
@@ -72,11 +73,6 @@ async def _users_response(session: AsyncSession, rows: Iterable[UserRow]) -> Use
 
 async def _one_user_response(session: AsyncSession, row: UserRow) -> OneUserResponse:
     return OneUserResponse(user=(await _users_response(session, [row])).users[row.id])
-
-
-def _task_id() -> str:
-    """Bulk operations run synchronously; the id is returned for clients that expect an async task."""
-    return str(uuid.uuid4())
 
 
 @router.post("/users", response_model=UsersResponse, summary="Create or replace users")
@@ -113,7 +109,7 @@ async def update_users_partial(
             raise input_error(f"users.{index}.id", "user is listed twice")
         seen.add(update.id)
     async with services(request).db.transaction() as session:
-        rows = await _require_users(session, seen)
+        rows = await require_users(session, seen)
         await _check_roles(session, {f"users.{i}.set.role": u.set.role for i, u in enumerate(body.users)})
         stamp = now()
         for update in body.users:
@@ -124,31 +120,38 @@ async def update_users_partial(
         return await _users_response(session, [rows[u.id] for u in body.users])
 
 
-@router.post("/users/delete", response_model=TaskResponse, summary="Soft- or hard-delete users (and their calls)")
+@router.post("/users/delete", response_model=TaskResponse, summary="Soft-delete, prune or hard-delete users")
 async def delete_users(
     request: Request, body: DeleteUsersRequest, _: Caller = Depends(server_caller("DeleteUsers")),
 ) -> TaskResponse:
+    """Checked here, done by a task: the users, and with ``calls`` their 1:1 calls."""
+    weir = services(request)
+    async with weir.db.transaction() as session:
+        rows = await require_users(session, body.user_ids)
+        options = body.model_dump(include={"user", "calls", "new_call_owner_id"})
+        task = weir.tasks.submit(session, DELETE_USERS, {"user_ids": list(rows), **options})
+    return TaskResponse(task_id=task.id)
+
+
+@router.post("/users/restore", response_model=Empty, summary="Undo the soft delete of users")
+async def restore_users(
+    request: Request, body: UserIdsRequest, _: Caller = Depends(server_caller("RestoreUsers")),
+) -> Empty:
+    """A soft-deleted (or pruned) user is back, with what was kept; a hard-deleted one is gone (404)."""
     async with services(request).db.transaction() as session:
-        rows = await _require_users(session, body.user_ids)
-        if body.calls is not None:
-            await store.delete_created_calls(session, list(rows), hard=body.calls == "hard")
-        for row in rows.values():
-            await emit_user_event(services(request), session, ev.UserDeletedEvent, row, hard_delete=body.user == "hard")
-        if body.user == "hard":
-            await store.hard_delete_users(session, list(rows.values()))
-        else:
-            stamp = now()
-            for row in rows.values():
-                row.deleted_at = row.deleted_at or stamp
+        stamp = now()
+        for row in (await require_users(session, body.user_ids)).values():
+            if row.deleted_at is not None:
+                row.deleted_at = None
                 row.updated_at = stamp
-    return TaskResponse(task_id=_task_id())
+    return Empty()
 
 
 async def _set_deactivated(
     weir: Services, session: AsyncSession, user_ids: list[str], deactivated: bool
 ) -> dict[str, UserRow]:
     """Deactivate or reactivate; deactivating twice keeps the first date."""
-    rows = await _require_users(session, user_ids)
+    rows = await require_users(session, user_ids)
     stamp = now()
     event = ev.UserDeactivatedEvent if deactivated else ev.UserReactivatedEvent
     for row in rows.values():
@@ -176,8 +179,9 @@ def _add_activation_routes(action: str, deactivated: bool) -> None:
         request: Request, body: UserIdsRequest, _: Caller = Depends(server_caller(f"{title}Users")),
     ) -> TaskResponse:
         async with services(request).db.transaction() as session:
-            await _set_deactivated(services(request), session, body.user_ids, deactivated)
-        return TaskResponse(task_id=_task_id())
+            rows = await _set_deactivated(services(request), session, body.user_ids, deactivated)
+            task = add_completed_task(session, f"{action}_users", {"users": len(rows)})
+        return TaskResponse(task_id=task.id)
 
 
 _add_activation_routes("deactivate", deactivated=True)
@@ -200,7 +204,7 @@ async def _block_pair(session: AsyncSession, who: Caller, body: BlockUsersReques
     user_id = _acting_user(who, body.user_id)
     if body.blocked_user_id == user_id:
         raise input_error("blocked_user_id", "a user cannot block themself")
-    await _require_users(session, [user_id, body.blocked_user_id])
+    await require_users(session, [user_id, body.blocked_user_id])
     return user_id, body.blocked_user_id
 
 
@@ -232,7 +236,7 @@ async def get_blocked_users(
 ) -> GetBlockedUsersResponse:
     acting = _acting_user(who, user_id)
     async with services(request).db.read() as session:
-        await _require_users(session, [acting])
+        await require_users(session, [acting])
         blocks = await store.list_blocks(session, acting)
         blocked = await users_by_id(session, (b.blocked_user_id for b in blocks))
     return GetBlockedUsersResponse(blocks=[
