@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -96,6 +97,7 @@ class Step:
     viewers: int
     seconds: float
     weir_cores: float  # the Weir process's CPU seconds per wall second
+    wrk_cores: float  # the load generator's
     counts: dict[str, float]  # wrk's: requests, playlists, segments, new_segments, errors, p50_ms, p99_ms, ...
 
     @property
@@ -107,7 +109,8 @@ class Step:
 
     def line(self) -> str:
         c = self.counts
-        return (f"viewers={self.viewers} weir_cores={self.weir_cores:.2f} errors={c['errors']:.0f} "
+        return (f"viewers={self.viewers} weir_cores={self.weir_cores:.2f} wrk_cores={self.wrk_cores:.2f} "
+                f"errors={c['errors']:.0f} "
                 f"playlists_per_viewer_s={c['playlists'] / self.viewers / self.seconds:.2f} "
                 f"segments_per_viewer_s={c['segments'] / self.viewers / self.seconds * HLS_SEGMENT_S:.2f} "
                 f"playlists_late_500ms_pct={100 * c['playlist_late_500'] / max(1.0, c['playlists']):.1f} "
@@ -120,12 +123,16 @@ def load(wrk: str, playlist_url: str, server_pid: int, viewers: int, seconds: fl
     """wrk playing ``viewers`` players for ``seconds``, and the Weir process's CPU meanwhile."""
     argv = ["nice", "-n", "10", wrk, "-t", str(viewers), "-c", str(viewers), "-d", f"{seconds:.0f}s", "--timeout", "5s",
             "-s", str(PLAYER), playlist_url]  # a thread per player: each has its own Lua state
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_before, wall_before = cpu_seconds(server_pid), time.monotonic()
     out = subprocess.run(argv, check=True, capture_output=True, text=True, timeout=seconds + 60).stdout
-    weir_cores = (cpu_seconds(server_pid) - cpu_before) / (time.monotonic() - wall_before)
+    wall = time.monotonic() - wall_before
+    weir_cores = (cpu_seconds(server_pid) - cpu_before) / wall
+    waited = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wrk_cores = (waited.ru_utime + waited.ru_stime - children.ru_utime - children.ru_stime) / wall
     summary = next(line for line in out.splitlines() if line.startswith("WRK "))
     counts = {key: float(value) for key, value in re.findall(r"(\w+)=([\d.]+)", summary)}
-    return Step(viewers, seconds, weir_cores, counts)
+    return Step(viewers, seconds, weir_cores, wrk_cores, counts)
 
 
 def main() -> None:
