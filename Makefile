@@ -88,10 +88,6 @@ soak: $(STAMP)
 bench-recording: $(STAMP) $(WEB_BUILD)
 	WEIR_CHROMIUM=$$(scripts/chromium.sh) WEIR_EGRESS_TOOLS=$$(scripts/egress-tools.sh) PYTHONPATH=. $(PY) bench/recording.py
 
-# HLS: segment latency and viewers served per core (bench/hls.py)
-bench-broadcast: $(STAMP)
-	WEIR_EGRESS_TOOLS=$$(scripts/egress-tools.sh) PYTHONPATH=. $(PY) bench/hls.py
-
 bench-recovery: $(STAMP)
 	$(PY) bench/recovery.py
 
@@ -103,9 +99,14 @@ bench-nodes: $(STAMP)
 bench-noise: $(STAMP)
 	PYTHONPATH=. $(PY) bench/noise.py
 
-# Livestreaming: RTMP ingress latency (ffmpeg's send to a subscriber's decode)
-bench-broadcast: $(STAMP)
+# Livestreaming: RTMP ingress latency (ffmpeg's send to a subscriber's decode); HLS segment latency and viewers
+# served per core (bench/hls.py, wrk as the players); HLS glass to glass through a call and an egress worker.
+bench-broadcast: $(STAMP) $(WEB_BUILD)
 	WEIR_EGRESS_TOOLS=$$(scripts/egress-tools.sh) $(PY) bench/ingress.py
+	WEIR_EGRESS_TOOLS=$$(scripts/egress-tools.sh) WEIR_LOAD_TOOLS=$$(scripts/load-tools.sh) PYTHONPATH=. \
+	  $(PY) bench/hls.py
+	WEIR_CHROMIUM=$$(scripts/chromium.sh) WEIR_EGRESS_TOOLS=$$(scripts/egress-tools.sh) PYTHONPATH=. \
+	  $(PY) bench/hls_glass.py
 
 # Fuzzing at scale (not in `make test`; about 11 minutes on 2 cores): a million malformed datagrams at an SFU
 # worker while two peers exchange media, then schemathesis with hostile values over the API on both databases.
