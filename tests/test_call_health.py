@@ -7,6 +7,7 @@ import pytest
 from weir.domain.call_health import Reading, call_level, classify, combine, percentile, worst
 from weir.domain.client_stats import client_reading, totals
 from weir.protocol.app_settings import check_event_types
+from weir.sfu.signaling.stats import SessionStats
 from weir.store.call_stats import compact
 
 
@@ -106,3 +107,18 @@ def test_the_seed_models_name_for_the_report_event_is_an_alias() -> None:
     assert check_event_types(["call.user_feedback"]) == ["call.user_feedback_submitted"]
     with pytest.raises(ValueError, match="unknown event types: call.nope"):
         check_event_types(["call.nope"])
+
+
+def _published(layers: list[list[object]], repaired: int = 0) -> dict[str, object]:
+    return {"rtt_ms": 20.0, "tracks": [{"track_type": "video", "direction": "published", "kind": "video",
+                                        "layers": layers, "repaired": repaired, "nacks": 3, "plis": 1}]}
+
+
+def test_the_sfu_counts_what_never_arrived_before_retransmission() -> None:
+    stats = SessionStats()
+    stats.sample(_published([["q", 100, 1000, 99], ["h", 0, 0, -1]]))
+    # q: 100 more numbers, 90 originals arrived and 5 repairs; h starts (its first packets have no gap to measure)
+    sample = stats.sample(_published([["q", 195, 2000, 199], ["h", 50, 500, 49]], repaired=5))
+    (track,) = sample["tracks"]
+    assert track["packets_lost"] == 10 and track["layers"] == ["q", "h"] and track["nacks"] == 3
+    assert sample["reading"]["packet_loss"] == pytest.approx(0.10) and sample["reading"]["rtt_ms"] == 20.0

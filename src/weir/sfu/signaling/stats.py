@@ -83,9 +83,11 @@ class SessionStats:
                 lost = 0
                 if before is not None:
                     old = {layer[0]: layer for layer in before["layers"]}
-                    expected = sum(layer[3] - old[layer[0]][3] for layer in track["layers"]
-                                   if layer[0] in old and old[layer[0]][3] >= 0)
-                    arrived = packets - sum(layer[1] for layer in before["layers"])
+                    # only layers that had arrived before: a layer's first packets have no gap to measure
+                    going = [(layer, old[layer[0]]) for layer in track["layers"]
+                             if layer[0] in old and old[layer[0]][3] >= 0]
+                    expected = sum(cur[3] - prev[3] for cur, prev in going)
+                    arrived = sum(cur[1] - prev[1] for cur, prev in going)
                     arrived -= track["repaired"] - before["repaired"]
                     lost = max(0, expected - arrived)
                     if expected > 0:
