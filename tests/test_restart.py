@@ -68,7 +68,7 @@ async def test_backstage_session_and_timer_survive_a_restart(restartable: Restar
     path = f"/video/call/livestream/{uuid.uuid4().hex[:10]}"
     with restartable.client() as api, restartable.client(host) as host_api:
         api.post(path, json={"data": {"created_by_id": host, "members": [{"user_id": host}],
-                                      "settings_override": {"limits": {"max_duration_seconds": 4}}}})
+                                      "settings_override": {"limits": {"max_duration_seconds": 12}}}})
         joined = host_api.post(f"{path}/join", json={})
         assert joined.status_code == 200, joined.text
         before = joined.json()["call"]
@@ -86,7 +86,7 @@ async def test_backstage_session_and_timer_survive_a_restart(restartable: Restar
         host_api.post(f"{path}/go_live").raise_for_status()
         assert (await host_ws.wait_for("call.live_started"))["call"]["backstage"] is False
         assert viewer_api.post(f"{path}/join", json={}).status_code == 200
-        ended = await host_ws.wait_for("call.ended", timeout=10)
+        ended = await host_ws.wait_for("call.ended", timeout=20)
         assert ended["reason"] == "max_duration_reached", "the timer set before the restart still fires"
         await host_ws.close()
 
