@@ -22,9 +22,10 @@ from weir.sfu.cascade.outbound import RelayOut
 from weir.sfu.cascade.wire import PROFILE, LayerDemand, RelayTrackSpec
 from weir.sfu.errors import PacketError
 from weir.sfu.receiver import Receiver
+from weir.sfu.packetbuffer import VIDEO_BUFFER_PACKETS
 from weir.sfu.rtcp import Fir, Nack, Pli, parse_compound
 
-__all__ = ["REFRESH_SECONDS", "RelayLink", "RelayPeer"]
+__all__ = ["REFRESH_SECONDS", "RelayLink", "RelayPeer", "srtp_session"]
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +34,10 @@ RTCP_FIRST, RTCP_LAST = 192, 223  # RFC 5761: the second byte of RTCP (SR 200 ..
 Address = tuple[str, int]
 
 
-def _session(key: bytes, ssrc_type: int) -> pylibsrtp.Session:
+def srtp_session(key: bytes, ssrc_type: int) -> pylibsrtp.Session:
     policy = pylibsrtp.Policy(key=key, ssrc_type=ssrc_type, srtp_profile=PROFILE)
     policy.allow_repeat_tx = True  # a NACKed packet goes again with its sequence number
+    policy.window_size = VIDEO_BUFFER_PACKETS  # and may be as old as the publisher's buffer
     return pylibsrtp.Session(policy)
 
 
@@ -48,8 +50,8 @@ class RelayPeer:
                  sender_ssrc: int) -> None:
         self._transport = transport
         self.address = address
-        self._tx = _session(tx_key, pylibsrtp.Policy.SSRC_ANY_OUTBOUND)
-        self._rx = _session(rx_key, pylibsrtp.Policy.SSRC_ANY_INBOUND)
+        self._tx = srtp_session(tx_key, pylibsrtp.Policy.SSRC_ANY_OUTBOUND)
+        self._rx = srtp_session(rx_key, pylibsrtp.Policy.SSRC_ANY_INBOUND)
         self.sender_ssrc = sender_ssrc
         self.outs: dict[int, tuple[RelayOut, int]] = {}  # relay SSRC → (outbound relay, layer)
         self.ins: dict[int, tuple[RelayIn, int]] = {}  # relay SSRC → (inbound relay, layer)
