@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     sfu_workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1, ge=0, description="SFU media worker processes, each owning "
         "whole calls. Default: one per core; 0 runs the SFU in the coordinator's process.")
+    sfu_cascade_call_size: int = Field(
+        default=0, ge=0, description="Cascading: once a call has this many participants on a worker, the next go "
+        "to other workers, which relay its media to each other (1 spreads every call over all workers; 0: off, "
+        "every call on one worker).")
     sfu_worker_base_port: int = Field(
         default=0, ge=0, le=65535, description="Worker i listens on this port + i (0: free ports the system picks).")
     turn_enabled: bool = Field(default=False, description="Start coturn with `weir serve`; join hands out "

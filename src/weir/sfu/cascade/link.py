@@ -21,8 +21,8 @@ from weir.sfu.cascade.inbound import RelayIn
 from weir.sfu.cascade.outbound import RelayOut
 from weir.sfu.cascade.wire import PROFILE, LayerDemand, RelayTrackSpec
 from weir.sfu.errors import PacketError
-from weir.sfu.receiver import Receiver
 from weir.sfu.packetbuffer import VIDEO_BUFFER_PACKETS
+from weir.sfu.receiver import Receiver
 from weir.sfu.rtcp import Fir, Nack, Pli, parse_compound
 
 __all__ = ["REFRESH_SECONDS", "RelayLink", "RelayPeer", "srtp_session"]

@@ -1,8 +1,12 @@
-"""One call on the SFU: its participant sessions, pins and settings, and its media room."""
+"""One call on the SFU: its participant sessions, pins and settings, and its media room.
+
+With cascading, ``remote`` holds the participants other SFUs of the call host (as they describe them), so the
+roster is the whole call's, and ``relay`` hears of this SFU's sessions joining and leaving.
+"""
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from weir.protocol.sfu.events import (
     AudioLevel,
@@ -11,7 +15,7 @@ from weir.protocol.sfu.events import (
     ConnectionQualityInfo,
     DominantSpeakerChangedEvent,
 )
-from weir.protocol.sfu.models import CallState, ConnectionQuality, Outbound, ParticipantCount, Pin
+from weir.protocol.sfu.models import CallState, ConnectionQuality, Outbound, Participant, ParticipantCount, Pin
 from weir.sfu.signaling.link import CallRecord
 from weir.sfu.signaling.media import MediaRoom
 from weir.sfu.signaling.session import SPEAKING_LEVEL, ParticipantSession
@@ -22,6 +26,14 @@ T = TypeVar("T")
 MAX_LISTED_PARTICIPANTS = 250
 
 
+class ParticipantRelay(Protocol):
+    """Who tells the other SFUs hosting the call of this SFU's sessions."""
+
+    def local_joined(self, session: ParticipantSession) -> None: ...
+
+    def local_left(self, session: ParticipantSession, reason: str) -> None: ...
+
+
 class SignalingRoom:
     def __init__(self, record: CallRecord, media: MediaRoom) -> None:
         self.cid = record.cid
@@ -29,6 +41,8 @@ class SignalingRoom:
         self.sessions: dict[str, ParticipantSession] = {}
         self.arriving = 0  # sessions whose media peer is being made
         self.dominant_speaker: str | None = None
+        self.remote: dict[str, Participant] = {}  # session id → a participant another SFU of the call hosts
+        self.relay: ParticipantRelay | None = None
         self.refresh(record)
         media.on_audio_levels = self._audio_levels
         media.on_dominant_speaker = self._dominant_speaker
@@ -59,12 +73,18 @@ class SignalingRoom:
         """The sessions others see: every one but hidden recording workers."""
         return [s for s in self.sessions.values() if not s.hidden]
 
+    def participant_of(self, session_id: str) -> Participant | None:
+        """The participant of a session in the call, here or on another SFU."""
+        session = self.sessions.get(session_id)
+        return session.participant() if session is not None else self.remote.get(session_id)
+
     def count(self) -> ParticipantCount:
         listed = self.listed()
-        return ParticipantCount(total=len(listed), anonymous=sum(1 for s in listed if s.record.anonymous))
+        return ParticipantCount(total=len(listed) + len(self.remote),
+                                anonymous=sum(1 for s in listed if s.record.anonymous))
 
     def call_state(self) -> CallState:
-        participants = [s.participant() for s in self.listed()]
+        participants = [s.participant() for s in self.listed()] + list(self.remote.values())
         participants.sort(key=lambda p: not p.published_tracks)  # stable: publishers first, then join order
         return CallState(participants=participants[:MAX_LISTED_PARTICIPANTS], pins=self.pins,
                          started_at=self.started_at, participant_count=self.count())
@@ -104,4 +124,4 @@ class SignalingRoom:
                 session.send(event)
 
 
-__all__ = ["MAX_LISTED_PARTICIPANTS", "SignalingRoom"]
+__all__ = ["MAX_LISTED_PARTICIPANTS", "ParticipantRelay", "SignalingRoom"]

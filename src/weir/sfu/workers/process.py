@@ -24,6 +24,8 @@ from starlette.responses import JSONResponse
 from weir.config import Settings
 from weir.protocol.errors import APIError, ErrorCode
 from weir.serving import uvicorn_config
+from weir.sfu.cascade.calls import Cascade
+from weir.sfu.cascade.link import RelayLink
 from weir.sfu.local_entry import LocalEntry
 from weir.sfu.rtc import RtcRoom
 from weir.sfu.signaling.server import LATENCY_ROUTE, SfuServer
@@ -56,6 +58,7 @@ async def _error_body(request: Request, exc: Exception) -> JSONResponse:
 
 def worker_app(spec: WorkerSpec, settings: Settings, sfu: SfuServer, link: RemoteCoordinator, port: int) -> Starlette:
     assert settings.api_secret is not None
+    relay = RelayLink()
 
     async def report_hosted() -> None:
         while True:
@@ -64,6 +67,10 @@ def worker_app(spec: WorkerSpec, settings: Settings, sfu: SfuServer, link: Remot
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await relay.open(spec.listen_host)
+        cascade = Cascade(relay, sfu.rooms, link.send)  # calls spread over several workers
+        cascade.start()
+        link.hello, link.on_cascade = cascade.hello(), cascade.on_message
         await sfu.start()
         await link.connect(port, CONNECT_WAIT_SECONDS)
         reporting = asyncio.create_task(report_hosted())
@@ -73,6 +80,8 @@ def worker_app(spec: WorkerSpec, settings: Settings, sfu: SfuServer, link: Remot
             reporting.cancel()
             await asyncio.gather(reporting, return_exceptions=True)
             await sfu.stop()
+            await cascade.stop()
+            relay.close()
             await link.close()
 
     routes = [sfu.signaling_route(), LATENCY_ROUTE, *entry_routes(LocalEntry(sfu.rooms), settings.api_secret)]

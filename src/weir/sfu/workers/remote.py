@@ -10,7 +10,8 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Callable, Collection
+from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
@@ -59,6 +60,8 @@ class RemoteCoordinator:
         self.closed = asyncio.Event()
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
+        self.hello: dict[str, Any] = {}  # more to say in hello (the relay address, for cascading)
+        self.on_cascade: Callable[[dict[str, Any]], None] | None = None  # cascade_peers and relay messages
 
     # --- CoordinatorLink -----------------------------------------------------------------------------------
     async def admit(self, call_cid: str, session_id: str) -> tuple[CallRecord, ParticipantRecord] | None:
@@ -98,12 +101,17 @@ class RemoteCoordinator:
                 if asyncio.get_running_loop().time() > deadline:
                     raise
                 await asyncio.sleep(CONNECT_RETRY_SECONDS)
-        await self._ws.send(json.dumps({"type": "hello", "port": port, "pid": os.getpid()}))
+        await self._ws.send(json.dumps({**self.hello, "type": "hello", "port": port, "pid": os.getpid()}))
         self._reader = asyncio.create_task(self._read(self._ws), name="weir-sfu-worker-events")
 
     async def report_hosted(self, call_cids: Collection[str]) -> None:
         if self._ws is not None:
             await self._ws.send(json.dumps({"type": "hosted", "calls": sorted(call_cids)}))
+
+    async def send(self, message: dict[str, Any]) -> None:
+        """A message on the event socket (cascading's relay messages)."""
+        if self._ws is not None:
+            await self._ws.send(json.dumps(message))
 
     async def close(self) -> None:
         if self._ws is not None:
@@ -120,6 +128,8 @@ class RemoteCoordinator:
                     envelope = Envelope(event=message["event"], call_cid=message["event"].get("call_cid"))
                     for subscription in tuple(self.subscriptions):
                         subscription.queue.put_nowait(envelope)
+                elif message.get("type") in ("cascade_peers", "relay") and self.on_cascade is not None:
+                    self.on_cascade(message)
         except ConnectionClosed:
             pass
         finally:
