@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 
 import pytest
 
 from tests.sfu.packets import vp8_rtp
-from tests.sfu.test_receiver import Layer, setup
+from tests.sfu.test_receiver import Clock, Layer, setup
 from weir.sfu.cascade.inbound import RelayIn
 from weir.sfu.cascade.link import RelayLink
 from weir.sfu.cascade.outbound import RelayOut
 from weir.sfu.cascade.wire import AUDIO_LEVEL_ID, LayerDemand, RelayTrackSpec, new_key
 from weir.sfu.downtrack import DownTrack
-from weir.sfu.receiver import Receiver
+from weir.sfu.receiver import PLI_MIN_INTERVAL_MS, Receiver
 from weir.sfu.rtcp import Pli, parse_compound
 from weir.sfu.rtp import RtpHeader, build_packet
 
@@ -146,12 +145,14 @@ async def test_two_sfus_relay_layers_on_demand_with_nack_and_pli_end_to_end() ->
     to_a = b.add_peer(a.address, b_to_a, a_to_b, sender_ssrc=22)
     try:
         upstream: list[bytes] = []
-        publisher = Receiver(kind="video", layers=3, vp8=True, upstream=upstream.append, sender_ssrc=1)
+        clock = Clock()
+        publisher = Receiver(kind="video", layers=3, vp8=True, upstream=upstream.append, sender_ssrc=1,
+                             now_ns=clock)
         out = to_b.relay_out(VIDEO, publisher)
         relayed = to_a.relay_in(VIDEO)
         layers = [Layer(i, 1000 * i, 0, 1) for i in range(3)]
         for index, packet in frames(layers, 1):
-            publisher.receive(packet, index, time.monotonic_ns())
+            publisher.receive(packet, index, clock.ns)
 
         # two subscribers on B behind one relay track: B asks for their layers, and only those come
         low, low_sent = far_subscriber(relayed, 0)
@@ -171,7 +172,7 @@ async def test_two_sfus_relay_layers_on_demand_with_nack_and_pli_end_to_end() ->
         for n in range(6):
             for index, packet in frames(layers, 1) if n == 0 else [
                     (layer.index, p) for layer in layers for p in layer.frame()]:
-                publisher.receive(packet, index, time.monotonic_ns())
+                publisher.receive(packet, index, clock.ns)
             await asyncio.sleep(0.01)
         await until(lambda: len(low_sent) == 6 and len(high_sent) == 6)
         assert {bytes(buf)[-1] for buf in low_sent} == {0} and {bytes(buf)[-1] for buf in high_sent} == {2}
@@ -182,8 +183,15 @@ async def test_two_sfus_relay_layers_on_demand_with_nack_and_pli_end_to_end() ->
         high.set_target_layer(1)
         await until(lambda: out.wanted_layers == {0, 1, 2})
         for index, packet in frames(layers, 2):
-            publisher.receive(packet, index, time.monotonic_ns())
+            publisher.receive(packet, index, clock.ns)
         await until(lambda: out.wanted_layers == {0, 1} and bytes(high_sent[-1])[-1] == 1)
+
+        # a far subscriber's PLI reaches the publisher (once the receivers' rate limits allow)
+        await asyncio.sleep(PLI_MIN_INTERVAL_MS / 1000 + 0.05)
+        clock.ns += 1000 * MS
+        asked = len(upstream)
+        high.handle_pli()
+        await until(lambda: Pli(1, 101) in [p for data in upstream[asked:] for p in parse_compound(data)])
 
         # a stranger, and a datagram under the wrong key, are dropped
         assert to_a.refused == 0
