@@ -13,6 +13,7 @@ from tests.conftest import RunningServer
 from tests.sfu.rtc_peers import SimulcastPublisher, eventually
 from tests.sfu.signaling_peers import SignalingPeer, coordinator_join, running_sfu
 from tests.sfu.test_integration_media import through
+from tests.sfu.test_signaling_bandwidth import layers
 
 Uid = Callable[[str], str]
 FRAMES = 10
@@ -69,8 +70,9 @@ async def test_participants_on_two_workers_see_and_hear_each_other(server: Runni
 
 async def test_a_remote_subscriber_gets_the_simulcast_layer_its_size_calls_for(server: RunningServer,
                                                                                 uid: Uid) -> None:
-    """The publisher on one worker, subscribers on both: each decodes the layer its size calls for, and a switch
-    on the far worker waits for a keyframe the publisher is asked for across the relay."""
+    """The publisher on one worker, subscribers on both: each decodes the layer its size calls for, a switch on
+    the far worker waits for a keyframe the publisher is asked for across the relay, and the layers the far
+    worker asks for count among those the publisher is told to keep sending."""
     cid = f"default:{uid('c')}"
     joins = [await coordinator_join(server, uid(name), cid, create=name == "pub") for name in ("pub", "far", "near")]
     assert worker_port(joins[0]) != worker_port(joins[1]) and worker_port(joins[0]) == worker_port(joins[2])
@@ -90,6 +92,9 @@ async def test_a_remote_subscriber_gets_the_simulcast_layer_its_size_calls_for(s
         await eventually(lambda: far.sizes[track_id] == (128, 96), timeout_s=30, what="the far switch")
         assert publisher.plis["h"] > plis  # the keyframe was asked for across the relay
         assert near.sizes[track_id] == (256, 192)
+        # the publisher keeps sending what the far worker asks for, and pauses only what nobody wants
+        await pub.wait_for("change_publish_quality", lambda e: layers(e) == {"q": False, "h": True, "f": True},
+                           timeout=30)
     finally:
         await publisher.close()
         for peer in (pub, far, near):

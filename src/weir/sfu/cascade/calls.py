@@ -168,6 +168,10 @@ class CallRelay:
                    "muted": track.info.muted})
         self._owner_changed(track.info.session_id)
 
+    def demanded(self) -> dict[PublishedTrack, frozenset[int]]:
+        return {track: frozenset().union(*(out.demanded for out in outs.values()))
+                for _, track, outs in self.outs.values()}
+
     def _stop_out(self, key: Key) -> None:
         found = self.outs.pop(key, None)
         if found is not None:

@@ -51,6 +51,11 @@ class RelayOut:
         self.nack_misses = 0
 
     @property
+    def demanded(self) -> frozenset[int]:
+        """The layers the far side asks for."""
+        return self._demand
+
+    @property
     def target_layer(self) -> int | None:
         return max(self.wanted_layers, default=None)
 

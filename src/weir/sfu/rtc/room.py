@@ -51,6 +51,10 @@ class TrackRelay(Protocol):
 
     def local_track_muted(self, track: PublishedTrack) -> None: ...
 
+    def demanded(self) -> dict[PublishedTrack, frozenset[int]]:
+        """The layers of this room's tracks the other SFUs ask for."""
+        ...
+
 
 def linear_level(dbov: int) -> float:
     """An RFC 6464 level (0 loudest, 127 silence, in -dBov) as a linear amplitude in 0..1, 3 decimals."""
@@ -197,7 +201,8 @@ class RtcRoom:
 
     def _assess(self, now_ns: int) -> None:
         try:
-            changed = self._assessment.run(list(self._participants.values()), self._priority, now_ns)
+            relayed = None if self.relay is None else self.relay.demanded()
+            changed = self._assessment.run(list(self._participants.values()), self._priority, now_ns, relayed)
         except Exception:  # a fault here must not stop the ticker (audio levels, layers following arrivals)
             logger.exception("assessment of call %s failed", self.call_cid)
             return
