@@ -193,7 +193,7 @@ class CallRelay:
                 self.room.broadcast(ParticipantUpdatedEvent(participant=participant) if known
                                     else ParticipantJoinedEvent(participant=participant))
         elif op == "left":
-            self._remote_left(str(body["session_id"]), str(body.get("reason", "")))
+            self.remote_left(str(body["session_id"]), str(body.get("reason", "")))
         elif op == "track":
             spec = RelayTrackSpec.from_json(body["spec"])
             self._drop_remote(spec.key)
@@ -210,7 +210,7 @@ class CallRelay:
                     found.track.info = dataclasses.replace(found.track.info, muted=bool(body["muted"]))
                     media.remote_track_muted(found.track)
 
-    def _remote_left(self, session_id: str, reason: str) -> None:
+    def remote_left(self, session_id: str, reason: str) -> None:
         gone = self.remote_participants.pop(session_id, None)
         keys = [key for key in self.remote_tracks if key[0] == session_id]
         if self.room is not None and gone is not None:

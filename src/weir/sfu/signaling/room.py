@@ -33,6 +33,10 @@ class ParticipantRelay(Protocol):
 
     def local_left(self, session: ParticipantSession, reason: str) -> None: ...
 
+    def remote_left(self, session_id: str, reason: str) -> None:
+        """The coordinator ended a session another SFU held (that SFU may be gone)."""
+        ...
+
 
 class SignalingRoom:
     def __init__(self, record: CallRecord, media: MediaRoom) -> None:
