@@ -20,6 +20,7 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
+from weir.protocol.leave_reasons import SFU_WORKER_LOST
 from weir.protocol.sfu.events import (
     ParticipantJoinedEvent,
     ParticipantLeftEvent,
@@ -122,6 +123,20 @@ class CallRelay:
         for spec, track, outs in self.outs.values():
             outs[index] = peer.relay_out(spec, track.receiver)
         self.announce_all()
+
+    def forget_peer(self, index: int) -> None:
+        """Worker ``index``'s process is gone: stop relaying to it and drop what it relayed to us."""
+        self.peers.discard(index)
+        for _, track, outs in self.outs.values():
+            out = outs.pop(index, None)
+            if out is not None:
+                track.receiver.remove_downtrack(out)
+        for session_id, (peer, _) in list(self.remote_participants.items()):
+            if peer == index:
+                self.remote_left(session_id, SFU_WORKER_LOST)
+        for key, remote in list(self.remote_tracks.items()):
+            if remote.peer == index:
+                self._drop_remote(key)
 
     def announce_all(self) -> None:
         if self.room is None:
@@ -311,19 +326,28 @@ class Cascade:
             if message.get("type") == "cascade_peers":
                 call = self._call(str(message["call_cid"]))
                 for peer in message["peers"]:
-                    index = int(peer["worker"])
-                    if index not in self.peers:
-                        host, port = peer["relay"]
-                        self.peers[index] = self.link.add_peer(
-                            (str(host), int(port)), base64.b64decode(peer["tx_key"]), base64.b64decode(peer["rx_key"]),
-                            random.getrandbits(32) or 1)
+                    index, (host, port) = int(peer["worker"]), peer["relay"]
+                    self._meet(index, (str(host), int(port)), base64.b64decode(peer["tx_key"]),
+                               base64.b64decode(peer["rx_key"]))
                     call.add_peer(index)
             elif message.get("type") == "relay":
                 index, known = int(message["from"]), self.calls.get(str(message["call_cid"]))
                 if index in self.peers and known is not None:  # the call's peers came first
                     known.from_peer(index, message["body"])
-        except Exception:  # a malformed message costs that message, never the channel
-            log.exception("bad cascade message %r", message.get("type"))
+        except (KeyError, TypeError, ValueError) as error:  # a malformed message costs that message only
+            log.warning("bad cascade message %r: %r", message.get("type"), error)
+
+    def _meet(self, index: int, address: tuple[str, int], tx_key: bytes, rx_key: bytes) -> None:
+        """Know worker ``index`` at ``address``; a worker restarted (a new address or keys) is met anew, and
+        what came from or went to its old process is forgotten."""
+        known = self.peers.get(index)
+        if known is not None and known.address == address and known.keys == (tx_key, rx_key):
+            return
+        if known is not None:
+            for call in self.calls.values():
+                call.forget_peer(index)
+            self.link.remove_peer(known.address)
+        self.peers[index] = self.link.add_peer(address, tx_key, rx_key, random.getrandbits(32) or 1)
 
     def _opened(self, room: SignalingRoom) -> None:
         self._call(room.cid).attach(room)

@@ -44,12 +44,13 @@ def srtp_session(key: bytes, ssrc_type: int) -> pylibsrtp.Session:
 class RelayPeer:
     """Another SFU: the tracks relayed to it and from it."""
 
-    __slots__ = ("_rx", "_transport", "_tx", "address", "errors", "ins", "outs", "refused", "sender_ssrc")
+    __slots__ = ("_rx", "_transport", "_tx", "address", "errors", "ins", "keys", "outs", "refused", "sender_ssrc")
 
     def __init__(self, transport: asyncio.DatagramTransport, address: Address, tx_key: bytes, rx_key: bytes,
                  sender_ssrc: int) -> None:
         self._transport = transport
         self.address = address
+        self.keys = tx_key, rx_key
         self._tx = srtp_session(tx_key, pylibsrtp.Policy.SSRC_ANY_OUTBOUND)
         self._rx = srtp_session(rx_key, pylibsrtp.Policy.SSRC_ANY_INBOUND)
         self.sender_ssrc = sender_ssrc
