@@ -12,7 +12,7 @@ from tests.sfu.test_receiver import Clock, Layer, setup
 from weir.sfu.cascade.inbound import RelayIn
 from weir.sfu.cascade.link import RelayLink
 from weir.sfu.cascade.outbound import RelayOut
-from weir.sfu.cascade.wire import AUDIO_LEVEL_ID, LayerDemand, RelayTrackSpec, new_key
+from weir.sfu.cascade.wire import ARRIVING_NAME, AUDIO_LEVEL_ID, LayerDemand, RelayTrackSpec, new_key
 from weir.sfu.downtrack import DownTrack
 from weir.sfu.receiver import PLI_MIN_INTERVAL_MS, Receiver
 from weir.sfu.rtcp import Pli, parse_compound
@@ -203,3 +203,21 @@ async def test_two_sfus_relay_layers_on_demand_with_nack_and_pli_end_to_end() ->
     finally:
         a.close()
         b.close()
+
+
+def test_the_far_side_follows_the_layers_arriving_at_the_origin_and_keeps_asking_for_what_it_needs() -> None:
+    receiver, _, clock = setup()
+    rtcp: list[bytes] = []
+    out = RelayOut(VIDEO, receiver, lambda _: None, clock, send_rtcp=rtcp.append)
+    for index, packet in frames([Layer(0, 1, 0, 1), Layer(1, 500, 0, 1)], 1):  # the publisher paused layer 2
+        receiver.receive(packet, index, clock.ns)
+    out.refresh(clock.ns)
+    report = LayerDemand.parse(rtcp[-1])
+    assert report == LayerDemand.of(SSRCS[0], {0, 1}, ARRIVING_NAME)
+
+    sent: list[bytes] = []
+    far = RelayIn(VIDEO, sent.append, 1)
+    far.receiver.report_arrivals(report.layer_set(), clock.ns)
+    assert far.receiver.available_layer(2, clock.ns) == 1  # nothing relayed yet, but layer 1 is what comes
+    far.need(frozenset({2}))  # a subscription asks for layer 2 all the same: the origin hears it
+    assert LayerDemand.parse(sent[-1]) == LayerDemand.of(SSRCS[0], {2})

@@ -93,6 +93,7 @@ class Receiver:
         "_now_ns",
         "_on_wanted",
         "_red_payload_type",
+        "_reported",
         "_sender_ssrc",
         "_upstream",
         "_video",
@@ -143,6 +144,7 @@ class Receiver:
         self._sender_ssrc = sender_ssrc
         self._now_ns = now_ns
         self._on_wanted = on_wanted
+        self._reported: tuple[int, frozenset[int]] = (-(1 << 62), frozenset())
         self._downtracks: dict[FanoutMember, None] = {}
         self._dirty = False
         self.malformed = 0
@@ -285,12 +287,24 @@ class Receiver:
         A publisher short of bandwidth (a browser with no estimate yet) sends only its low layers; forwarding what
         arrives beats waiting for a layer that may never come.
         """
-        arriving = [index for index, state in enumerate(self._layers)
-                    if now_ns - state.last_arrival_ns < LAYER_STALE_MS * 1_000_000]
+        arriving = self.arriving_layers(now_ns)
         if not arriving or wanted in arriving:
             return wanted
         below = [index for index in arriving if index < wanted]
         return max(below) if below else min(arriving)
+
+    def arriving_layers(self, now_ns: int) -> list[int]:
+        """The layers the publisher is sending: those that arrived lately, or, for a track relayed from another
+        SFU (which sends only the layers asked for), what that SFU last reported arriving there."""
+        at_ns, reported = self._reported
+        if now_ns - at_ns < LAYER_STALE_MS * 1_000_000:
+            return sorted(reported)
+        return [index for index, state in enumerate(self._layers)
+                if now_ns - state.last_arrival_ns < LAYER_STALE_MS * 1_000_000]
+
+    def report_arrivals(self, layers: frozenset[int], now_ns: int) -> None:
+        """The SFU this track is relayed from says these layers arrive there (``arriving_layers``)."""
+        self._reported = now_ns, layers
 
     def counters(self) -> list[tuple[int, int, int]]:
         """Per layer: packets and payload octets received, and the highest extended sequence number seen."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import functools
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -183,6 +184,11 @@ class CallRelay:
                    "muted": track.info.muted})
         self._owner_changed(track.info.session_id)
 
+    def needed(self, layers: dict[PublishedTrack, set[int]]) -> None:
+        for remote in self.remote_tracks.values():
+            if remote.relayed is not None and remote.track is not None:
+                remote.relayed.need(frozenset(layers.get(remote.track, ())))
+
     def demanded(self) -> dict[PublishedTrack, frozenset[int]]:
         return {track: frozenset().union(*(out.demanded for out in outs.values()))
                 for _, track, outs in self.outs.values()}
@@ -244,6 +250,7 @@ class CallRelay:
             return
         remote.relayed = peer.relay_in(remote.spec)
         remote.track = remote_track(remote.body, remote.spec, remote.relayed)
+        remote.relayed.on_audio = functools.partial(media.observe_audio, remote.track)
         media.add_remote_track(remote.track)
 
     def _detach_remote(self, remote: _Remote) -> None:

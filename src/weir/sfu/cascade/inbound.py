@@ -3,7 +3,7 @@
 Its ``Receiver`` is fed by the relay SSRCs of the spec, one per layer; subscribers' down-tracks attach to it as
 to any published track, so each picks its own layer. What its fan-out wants goes back to the sending SFU as a
 ``LayerDemand`` whenever it changes (and again on each ``refresh``, since the relay is UDP); the receiver's
-NACKs and PLIs go back over the same relay.
+NACKs and PLIs go back over the same relay. Audio levels go to ``on_audio`` (the room's speaker detection).
 """
 
 from __future__ import annotations
@@ -18,15 +18,18 @@ from weir.sfu.receiver import Receiver
 __all__ = ["RelayIn"]
 
 RtcpSend = Callable[[bytes], object]
+AudioObserver = Callable[[int, bool], object]
 
 
 class RelayIn:
-    __slots__ = ("_send_rtcp", "_wanted", "receiver", "spec")
+    __slots__ = ("_needed", "_send_rtcp", "_wanted", "on_audio", "receiver", "spec")
 
     def __init__(self, spec: RelayTrackSpec, send_rtcp: RtcpSend, sender_ssrc: int) -> None:
         self.spec = spec
         self._send_rtcp = send_rtcp
         self._wanted: frozenset[int] = frozenset()
+        self._needed: frozenset[int] = frozenset()
+        self.on_audio: AudioObserver | None = None  # each packet's audio level (-dBov) and voice flag
         audio = spec.kind == "audio"
         self.receiver = Receiver(
             kind=spec.kind,
@@ -46,11 +49,19 @@ class RelayIn:
             self._wanted = layers
             self.refresh()
 
+    def need(self, layers: frozenset[int]) -> None:
+        """The layers local subscriptions ask for (the room's assessment, once a second), beside those the
+        forwarders want now: a layer a subscriber fell back from while the publisher paused it stays asked for,
+        so the publisher is told to send it again."""
+        if layers != self._needed:
+            self._needed = layers
+            self.refresh()
+
     def refresh(self) -> None:
         """Tell the sending SFU which layers are wanted here."""
-        self._send_rtcp(bytes(LayerDemand.of(self.spec.ssrcs[0], self._wanted)))
+        self._send_rtcp(bytes(LayerDemand.of(self.spec.ssrcs[0], self._wanted | self._needed)))
 
     def close(self) -> None:
         """Nothing is wanted any more: the sending SFU stops relaying."""
-        self._wanted = frozenset()
+        self._wanted = self._needed = frozenset()
         self.refresh()

@@ -19,7 +19,7 @@ import pylibsrtp
 
 from weir.sfu.cascade.inbound import RelayIn
 from weir.sfu.cascade.outbound import RelayOut
-from weir.sfu.cascade.wire import PROFILE, LayerDemand, RelayTrackSpec
+from weir.sfu.cascade.wire import ARRIVING_NAME, PROFILE, LayerDemand, RelayTrackSpec
 from weir.sfu.errors import PacketError
 from weir.sfu.packetbuffer import VIDEO_BUFFER_PACKETS
 from weir.sfu.receiver import Receiver
@@ -68,7 +68,7 @@ class RelayPeer:
 
     def relay_out(self, spec: RelayTrackSpec, receiver: Receiver) -> RelayOut:
         """Relay a local track to this peer; nothing flows until the peer demands layers."""
-        out = RelayOut(spec, receiver, self.send_rtp)
+        out = RelayOut(spec, receiver, self.send_rtp, send_rtcp=self.send_rtcp)
         for layer, ssrc in enumerate(spec.ssrcs):
             self.outs[ssrc] = (out, layer)
         receiver.add_downtrack(out)
@@ -109,13 +109,18 @@ class RelayPeer:
     def _rtp(self, data: bytes) -> None:
         found = self.ins.get(int.from_bytes(data[8:12]))
         if found is not None:
-            found[0].receiver.receive(data, found[1], time.monotonic_ns())
+            relayed = found[0]
+            packet = relayed.receiver.receive(data, found[1], time.monotonic_ns())
+            if packet is not None and packet.audio_level >= 0 and relayed.on_audio is not None:
+                relayed.on_audio(packet.audio_level, packet.voice)
 
     def _rtcp(self, data: bytes) -> None:
         demand = LayerDemand.parse(data)
         if demand is not None:
-            found = self.outs.get(demand.ssrc)
-            if found is not None:
+            if demand.name == ARRIVING_NAME:
+                if (arriving := self.ins.get(demand.ssrc)) is not None:
+                    arriving[0].receiver.report_arrivals(demand.layer_set(), time.monotonic_ns())
+            elif (found := self.outs.get(demand.ssrc)) is not None:
                 found[0].demand(demand.layer_set())
             return
         for packet in parse_compound(data):

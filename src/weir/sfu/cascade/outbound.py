@@ -3,9 +3,10 @@
 It is a member of the publisher's ``Receiver`` fan-out, like a subscriber's down-track, but forwards every layer
 the other SFU asks for (``LayerDemand``) as is: no munging, the publisher's sequence numbers and timestamps under
 one relay SSRC per layer, so the other SFU's own receiver and forwarders pick layers per subscriber. A demanded
-layer the publisher is not sending is replaced by the one ``Receiver.available_layer`` picks, so the far side
-sees what arrives (``refresh``, on the room's tick). The far side's NACKs are answered from the publisher's
-buffer with the packet itself; its PLI and FIR become keyframe requests to the publisher.
+layer the publisher is not sending is replaced by the one ``Receiver.available_layer`` picks, and the far side
+is told which layers the publisher sends (``refresh``, every 0.5 s), so its subscribers fall back to what comes
+while still asking for what they want. The far side's NACKs are answered from the publisher's buffer with the
+packet itself; its PLI and FIR become keyframe requests to the publisher.
 
 Per packet: copy the frame once, write the 12-byte header (and the audio level, if any) into its headroom, hand
 it to the sink (the link protects and sends it).
@@ -16,7 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
-from weir.sfu.cascade.wire import AUDIO_LEVEL_ID, RelayTrackSpec
+from weir.sfu.cascade.wire import ARRIVING_NAME, AUDIO_LEVEL_ID, LayerDemand, RelayTrackSpec
 from weir.sfu.packet import EXTENSION_ROOM, InboundPacket
 from weir.sfu.receiver import Receiver
 from weir.sfu.rtp import write_fixed_header
@@ -31,12 +32,13 @@ _ONE_BYTE_PROFILE = b"\xbe\xde\x00\x01"
 
 
 class RelayOut:
-    __slots__ = ("_demand", "_now_ns", "_pt", "_receiver", "_red_pt", "_send", "_ssrcs", "nack_hits", "nack_misses",
-                 "octets_sent", "packets_sent", "spec", "wanted_layers")
+    __slots__ = ("_demand", "_now_ns", "_pt", "_receiver", "_red_pt", "_send", "_send_rtcp", "_ssrcs", "nack_hits",
+                 "nack_misses", "octets_sent", "packets_sent", "spec", "wanted_layers")
 
     def __init__(self, spec: RelayTrackSpec, receiver: Receiver, send: RelaySink,
-                 now_ns: Callable[[], int] = time.monotonic_ns) -> None:
+                 now_ns: Callable[[], int] = time.monotonic_ns, send_rtcp: Callable[[bytes], object] = bytes) -> None:
         self.spec = spec
+        self._send_rtcp = send_rtcp
         self._now_ns = now_ns
         self._receiver = receiver
         self._send = send
@@ -92,6 +94,8 @@ class RelayOut:
 
     def refresh(self, now_ns: int) -> None:
         """Relay, for each demanded layer, the layer that is actually arriving (``Receiver.available_layer``)."""
+        arriving = self._receiver.arriving_layers(now_ns)
+        self._send_rtcp(bytes(LayerDemand.of(self._ssrcs[0], arriving, ARRIVING_NAME)))
         wanted = frozenset(self._receiver.available_layer(layer, now_ns) for layer in self._demand)
         if wanted != self.wanted_layers:
             added = wanted - self.wanted_layers

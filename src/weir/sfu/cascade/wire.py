@@ -5,7 +5,8 @@ types, its layer count and one relay SSRC per layer, chosen by the sending SFU. 
 the publisher's sequence numbers and timestamps (so NACKs name the same packets at both ends) under the relay
 SSRC of its layer, with the audio level, when the publisher sent one, as the only header extension
 (``AUDIO_LEVEL_ID``). Back come NACK, PLI and FIR for those SSRCs, and ``LayerDemand``, an RTCP APP packet
-naming the layers the receiving SFU's subscribers want.
+naming the layers the receiving SFU's subscribers want; the sending SFU reports the layers the publisher
+sends the same way, so the receiving SFU's subscribers fall back to what really comes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import os
 import random
 import struct
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -20,13 +22,16 @@ import pylibsrtp
 
 from weir.sfu.errors import RtcpError
 
-__all__ = ["AUDIO_LEVEL_ID", "KEY_SIZE", "PROFILE", "LayerDemand", "RelayTrackSpec", "new_key", "new_ssrcs"]
+__all__ = [
+    "ARRIVING_NAME", "AUDIO_LEVEL_ID", "KEY_SIZE", "PROFILE", "LayerDemand", "RelayTrackSpec", "new_key", "new_ssrcs",
+]
 
 AUDIO_LEVEL_ID = 1  # the one-byte header extension id of ssrc-audio-level on the relay
 PROFILE = pylibsrtp.Policy.SRTP_PROFILE_AEAD_AES_128_GCM
 KEY_SIZE = 28  # AES-128-GCM: 16 bytes of key, 12 of salt
 PT_APP = 204
-DEMAND_NAME = b"WLYR"
+DEMAND_NAME = b"WLYR"  # far → origin: the layers wanted
+ARRIVING_NAME = b"ALYR"  # origin → far: the layers the publisher is sending
 _DEMAND = struct.Struct("!BBHI4sI")
 
 
@@ -82,27 +87,29 @@ class RelayTrackSpec:
 
 @dataclass(frozen=True, slots=True)
 class LayerDemand:
-    """The layers (bit i = layer i) the receiving SFU wants of the track whose layer-0 relay SSRC is ``ssrc``."""
+    """A set of layers (bit i = layer i) of the track whose layer-0 relay SSRC is ``ssrc``: those the receiving
+    SFU wants (``name`` WLYR), or those arriving at the sending SFU (ALYR)."""
 
     ssrc: int
     layers: int
+    name: bytes = DEMAND_NAME
 
     def __bytes__(self) -> bytes:
-        return _DEMAND.pack(0x80, PT_APP, _DEMAND.size // 4 - 1, self.ssrc, DEMAND_NAME, self.layers)
+        return _DEMAND.pack(0x80, PT_APP, _DEMAND.size // 4 - 1, self.ssrc, self.name, self.layers)
 
     @classmethod
     def parse(cls, data: bytes) -> LayerDemand | None:
-        """The demand in ``data`` if it is one (an APP packet named ``WLYR``), else None."""
+        """The layer set in ``data`` if it is one (an APP packet named WLYR or ALYR), else None."""
         if len(data) < _DEMAND.size or data[1] != PT_APP:
             return None
         b0, _, _, ssrc, name, layers = _DEMAND.unpack_from(data)
         if b0 >> 6 != 2:
             raise RtcpError("RTCP version is not 2")
-        return cls(ssrc, layers) if name == DEMAND_NAME else None
+        return cls(ssrc, layers, name) if name in (DEMAND_NAME, ARRIVING_NAME) else None
 
     @classmethod
-    def of(cls, ssrc: int, layers: frozenset[int]) -> LayerDemand:
-        return cls(ssrc, sum(1 << layer for layer in layers))
+    def of(cls, ssrc: int, layers: Iterable[int], name: bytes = DEMAND_NAME) -> LayerDemand:
+        return cls(ssrc, sum(1 << layer for layer in set(layers)), name)
 
     def layer_set(self) -> frozenset[int]:
         return frozenset(layer for layer in range(32) if self.layers >> layer & 1)

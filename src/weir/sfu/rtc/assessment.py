@@ -32,6 +32,7 @@ class Assessment:
     def __init__(self) -> None:
         self._activity: dict[PublishedTrack, LayerActivity] = {}
         self._grades: dict[str, QualityGrade] = {}
+        self.needed: dict[PublishedTrack, set[int]] = {}  # the latest: each track's layers its subscribers ask for
 
     def run(self, participants: Sequence[RtcParticipant], priority: Callable[[PublishedTrack], int],
             now_ns: int, relayed: Mapping[PublishedTrack, Collection[int]] | None = None) -> dict[str, Grade]:
@@ -58,11 +59,14 @@ class Assessment:
 
     def _layer_activity(self, participants: Sequence[RtcParticipant], now_s: float,
                         relayed: Mapping[PublishedTrack, Collection[int]]) -> None:
-        needed: dict[PublishedTrack, set[int]] = {track: set(layers) for track, layers in relayed.items()}
+        needed: dict[PublishedTrack, set[int]] = {}
         for participant in participants:
             for slot in participant.subscribed:
                 if slot.active and slot.cap is not None and not slot.track.info.muted:
                     needed.setdefault(slot.track, set()).add(min(slot.target, slot.cap))
+        self.needed = {track: set(layers) for track, layers in needed.items()}
+        for track, far in relayed.items():
+            needed.setdefault(track, set()).update(far)
         activity: dict[PublishedTrack, LayerActivity] = {}
         for participant in participants:
             for track in participant.published:

@@ -55,6 +55,10 @@ class TrackRelay(Protocol):
         """The layers of this room's tracks the other SFUs ask for."""
         ...
 
+    def needed(self, layers: dict[PublishedTrack, set[int]]) -> None:
+        """The layers of each track this room's subscribers ask for (relayed tracks' go to their SFU)."""
+        ...
+
 
 def linear_level(dbov: int) -> float:
     """An RFC 6464 level (0 loudest, 127 silence, in -dBov) as a linear amplitude in 0..1, 3 decimals."""
@@ -203,6 +207,8 @@ class RtcRoom:
         try:
             relayed = None if self.relay is None else self.relay.demanded()
             changed = self._assessment.run(list(self._participants.values()), self._priority, now_ns, relayed)
+            if self.relay is not None:
+                self.relay.needed(self._assessment.needed)
         except Exception:  # a fault here must not stop the ticker (audio levels, layers following arrivals)
             logger.exception("assessment of call %s failed", self.call_cid)
             return

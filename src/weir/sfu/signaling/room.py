@@ -100,18 +100,22 @@ class SignalingRoom:
 
     async def _audio_levels(self, levels: dict[str, float]) -> None:
         changed = []
-        for session, level in self._present(levels):
-            session.audio_level = level
-            changed.append(AudioLevel(session_id=session.id, user_id=session.user_id, level=level,
-                                      is_speaking=level >= SPEAKING_LEVEL))
+        for session_id, level in levels.items():
+            session = self.sessions.get(session_id)
+            if session is not None:
+                session.audio_level = level
+            owner = session or self.remote.get(session_id)  # a participant on another SFU (cascading)
+            if owner is not None:
+                changed.append(AudioLevel(session_id=session_id, user_id=owner.user_id, level=level,
+                                          is_speaking=level >= SPEAKING_LEVEL))
         if changed:
             self.broadcast(AudioLevelChangedEvent(audio_levels=changed))
 
     async def _dominant_speaker(self, session_id: str) -> None:
-        session = self.sessions.get(session_id)
-        if session is not None:
+        owner = self.sessions.get(session_id) or self.remote.get(session_id)
+        if owner is not None:
             self.dominant_speaker = session_id
-            self.broadcast(DominantSpeakerChangedEvent(session_id=session_id, user_id=session.user_id))
+            self.broadcast(DominantSpeakerChangedEvent(session_id=session_id, user_id=owner.user_id))
 
     async def _connection_quality(self, grades: dict[str, ConnectionQuality]) -> None:
         changed = []
