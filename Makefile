@@ -9,7 +9,7 @@ WEB_BUILD  := src/weir/web_dist/index.html
 WEB_SOURCES := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json \
                src/weir/protocol/sfu.schema.json
 
-.PHONY: run check test install web screenshots postgres bench-api bench-events bench-sfu bench-sfu-e2e bench-join bench-recording bench-recovery bench-nodes bench-noise bench-broadcast bench-transcription bench-scale soak fuzz migration clean
+.PHONY: run check test install web screenshots postgres bench-api bench-events bench-sfu bench-sfu-e2e bench-cascade bench-join bench-recording bench-recovery bench-nodes bench-noise bench-broadcast bench-transcription bench-scale soak fuzz migration clean
 
 run: $(STAMP) $(WEB_BUILD)
 	$(VENV)/bin/weir serve --dev
@@ -70,6 +70,10 @@ bench-sfu: $(STAMP)
 # End to end: a WHIP publisher and N WHEP subscribers (processes) through `weir serve`, real SRTP on loopback.
 bench-sfu-e2e: $(STAMP)
 	$(PY) bench/sfu_e2e.py
+
+# One cascade hop: a track relayed to a second SFU process over SRTP on loopback.
+bench-cascade: $(STAMP)
+	$(PY) bench/cascade.py
 
 bench-join: $(STAMP)
 	$(PY) bench/join.py

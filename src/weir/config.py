@@ -122,6 +122,10 @@ class Settings(BaseSettings):
     sfu_region_networks: dict[str, list[IPvAnyNetwork]] = Field(
         default_factory=dict, description='Client networks by SFU node region, for placement near the client '
         '(JSON, e.g. {"eu": ["10.1.0.0/16"]}); a join\'s "location" names a region first.')
+    sfu_cascade_call_size: int = Field(
+        default=0, ge=0, description="Cascading: once a call has this many participants on a worker, the next go "
+        "to other workers, which relay its media to each other (1 spreads every call over all workers; 0: off, "
+        "every call on one worker).")
     sfu_worker_base_port: int = Field(
         default=0, ge=0, le=65535, description="Worker i listens on this port + i (0: free ports the system picks).")
     turn_enabled: bool = Field(default=False, description="Start coturn with `weir serve`; join hands out "

@@ -24,6 +24,7 @@ class RefusingMedia:
 @dataclass
 class Room:
     sessions: dict[str, Any] = field(default_factory=dict)
+    remote: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -136,6 +136,14 @@ class DownTrack:
             del buf[:EXTENSION_ROOM]
             self._sink(buf)
 
+    @property
+    def wanted_layers(self) -> frozenset[int]:
+        return self.forwarder.wanted_layers
+
+    @property
+    def target_layer(self) -> int | None:
+        return self.forwarder.target
+
     def use_red(self, payload_type: int | None) -> None:
         """The track carries RED (RFC 2198): forward its RED packets whole under ``payload_type``, their blocks
         typed with this down-track's payload type (Opus), or, with None, only their primary block, as Opus."""

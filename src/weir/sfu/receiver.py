@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, Protocol
 
 from weir.sfu.audiolevel import read_audio_level
 from weir.sfu.codecs import KeyframeDetector
 from weir.sfu.codecs.red import primary_offset
 from weir.sfu.codecs.vp8 import Vp8Descriptor
-from weir.sfu.downtrack import DownTrack
 from weir.sfu.errors import PacketError
 from weir.sfu.packet import HEADROOM, InboundPacket
 from weir.sfu.packetbuffer import VIDEO_BUFFER_PACKETS, PacketBuffer
@@ -24,7 +23,7 @@ from weir.sfu.rtp import RtpHeader
 from weir.sfu.rtx import OSN_SIZE, original_sequence_number
 from weir.sfu.seqnum import SEQ_BITS, TS_BITS, Unwrapper
 
-__all__ = ["LAYER_STALE_MS", "PLI_MIN_INTERVAL_MS", "Receiver", "RtcpSink"]
+__all__ = ["LAYER_STALE_MS", "PLI_MIN_INTERVAL_MS", "FanoutMember", "Receiver", "RtcpSink"]
 
 PLI_MIN_INTERVAL_MS = 500  # at most one keyframe request per layer per interval
 LAYER_STALE_MS = 1000  # a layer with no packet for this long is not arriving
@@ -38,6 +37,29 @@ RtcpSink = Callable[[bytes], object]
 
 def _discard(_: bytes) -> None:
     """Default upstream RTCP sink."""
+
+
+class FanoutMember(Protocol):
+    """What a receiver fans packets out to: a subscriber's ``DownTrack``, or a relay toward another SFU."""
+
+    @property
+    def wanted_layers(self) -> frozenset[int]:
+        """The layers whose packets it must see."""
+        ...
+
+    @property
+    def target_layer(self) -> int | None: ...
+
+    def write(self, packet: InboundPacket) -> None: ...
+
+    def skip(self, packet: InboundPacket) -> None: ...
+
+
+WantedSink = Callable[[frozenset[int]], object]
+
+
+def _ignore_wanted(_: frozenset[int]) -> None:
+    """Default: nobody needs to hear which layers the fan-out wants."""
 
 
 class _Layer:
@@ -58,7 +80,7 @@ class _Layer:
         self.last_pli_ns = -(1 << 62)
         self.packets = 0  # packets and payload octets received, for rate and loss (weir.sfu.bwe.LayerMeter)
         self.octets = 0
-        self.fanout: tuple[DownTrack, ...] = ()
+        self.fanout: tuple[FanoutMember, ...] = ()
 
 
 class Receiver:
@@ -69,7 +91,9 @@ class Receiver:
         "_keyframe",
         "_layers",
         "_now_ns",
+        "_on_wanted",
         "_red_payload_type",
+        "_reported",
         "_sender_ssrc",
         "_upstream",
         "_video",
@@ -95,6 +119,7 @@ class Receiver:
         upstream: RtcpSink = _discard,
         sender_ssrc: int = 0,
         now_ns: Callable[[], int] = time.monotonic_ns,
+        on_wanted: WantedSink = _ignore_wanted,
     ) -> None:
         """``kind``: only video tracks send keyframe requests upstream.
 
@@ -104,6 +129,8 @@ class Receiver:
         ``audio_level_id``: the negotiated id of ``ssrc-audio-level``, 0 when not negotiated.
         ``red_payload_type``: packets of this payload type are RED (RFC 2198); -1 when RED is not negotiated.
         ``upstream``: where keyframe requests for the publisher go.
+        ``on_wanted``: told the layers the fan-out wants whenever a member joins, leaves or changes its layers
+        (a relayed track asks the SFU it comes from for just those).
         """
         if not 1 <= layers <= MAX_LAYERS:
             raise ValueError(f"1 to {MAX_LAYERS} layers")
@@ -116,7 +143,9 @@ class Receiver:
         self._upstream = upstream
         self._sender_ssrc = sender_ssrc
         self._now_ns = now_ns
-        self._downtracks: dict[DownTrack, None] = {}
+        self._on_wanted = on_wanted
+        self._reported: tuple[int, frozenset[int]] = (-(1 << 62), frozenset())
+        self._downtracks: dict[FanoutMember, None] = {}
         self._dirty = False
         self.malformed = 0
         self.duplicates = 0  # repeated packets, and packets older than the whole buffer
@@ -223,24 +252,32 @@ class Receiver:
             packet.tl0_offset = descriptor.tl0picidx_offset + shift
             packet.ext_tl0 = state.tl0.unwrap(descriptor.tl0picidx)
 
-    def add_downtrack(self, downtrack: DownTrack) -> None:
+    def add_downtrack(self, downtrack: FanoutMember) -> None:
         self._downtracks[downtrack] = None
-        self._dirty = True
-        target = downtrack.forwarder.target
+        self._fanout_changed()
+        target = downtrack.target_layer
         if target is not None:
             self.request_keyframe(target)
 
-    def remove_downtrack(self, downtrack: DownTrack) -> None:
+    def remove_downtrack(self, downtrack: FanoutMember) -> None:
         self._downtracks.pop(downtrack, None)
-        self._dirty = True
+        self._fanout_changed()
 
-    def update_fanout(self, downtrack: DownTrack) -> None:
+    def update_fanout(self, downtrack: FanoutMember) -> None:
         """A down-track's wanted layers changed; the fan-out lists are rebuilt before the next packet."""
+        self._fanout_changed()
+
+    def _fanout_changed(self) -> None:
         self._dirty = True
+        self._on_wanted(self.wanted_layers())
+
+    def wanted_layers(self) -> frozenset[int]:
+        """Every layer some member of the fan-out wants."""
+        return frozenset().union(*(downtrack.wanted_layers for downtrack in self._downtracks))
 
     def _rebuild_fanout(self) -> None:
         self._dirty = False
-        wanted = {downtrack: downtrack.forwarder.wanted_layers for downtrack in self._downtracks}
+        wanted = {downtrack: downtrack.wanted_layers for downtrack in self._downtracks}
         for index, state in enumerate(self._layers):
             state.fanout = tuple(downtrack for downtrack, layers in wanted.items() if index in layers)
 
@@ -250,12 +287,24 @@ class Receiver:
         A publisher short of bandwidth (a browser with no estimate yet) sends only its low layers; forwarding what
         arrives beats waiting for a layer that may never come.
         """
-        arriving = [index for index, state in enumerate(self._layers)
-                    if now_ns - state.last_arrival_ns < LAYER_STALE_MS * 1_000_000]
+        arriving = self.arriving_layers(now_ns)
         if not arriving or wanted in arriving:
             return wanted
         below = [index for index in arriving if index < wanted]
         return max(below) if below else min(arriving)
+
+    def arriving_layers(self, now_ns: int) -> list[int]:
+        """The layers the publisher is sending: those that arrived lately, or, for a track relayed from another
+        SFU (which sends only the layers asked for), what that SFU last reported arriving there."""
+        at_ns, reported = self._reported
+        if now_ns - at_ns < LAYER_STALE_MS * 1_000_000:
+            return sorted(reported)
+        return [index for index, state in enumerate(self._layers)
+                if now_ns - state.last_arrival_ns < LAYER_STALE_MS * 1_000_000]
+
+    def report_arrivals(self, layers: frozenset[int], now_ns: int) -> None:
+        """The SFU this track is relayed from says these layers arrive there (``arriving_layers``)."""
+        self._reported = now_ns, layers
 
     def counters(self) -> list[tuple[int, int, int]]:
         """Per layer: packets and payload octets received, and the highest extended sequence number seen."""

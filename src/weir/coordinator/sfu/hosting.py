@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from weir.config import Settings, reachable_host
+from weir.coordinator.sfu.cascade import CallHosts, CascadePlacement
 from weir.coordinator.sfu.internal_routes import end_lost_sessions, internal_router
 from weir.coordinator.sfu.local_link import LocalCoordinator
 from weir.coordinator.sfu.placement import SameServer, SfuPlacement, WorkerPlacement
@@ -58,7 +59,10 @@ class SfuWorkers:
         self.registry = WorkerRegistry()
         self.remote_entry = RemoteEntry(self.registry, settings.api_secret)
         self.entry: MediaEntry = self.remote_entry
-        self.placement: SfuPlacement = WorkerPlacement(self.registry, settings.sfu_edge_name)
+        self.hosts = CallHosts(self.registry, settings.sfu_cascade_call_size)
+        self.placement: SfuPlacement = (CascadePlacement(self.hosts, settings.sfu_edge_name)
+                                        if settings.sfu_cascade_call_size
+                                        else WorkerPlacement(self.registry, settings.sfu_edge_name))
         count = settings.sfu_workers if settings.supervises_workers else 0  # `--workers N`: process 0's alone
         self.supervisor = WorkerSupervisor(worker_specs(settings, ice, count), self._lost)
 
@@ -66,7 +70,8 @@ class SfuWorkers:
         await end_lost_sessions(self.link, self.registry, index)
 
     def routers(self) -> list[APIRouter]:
-        return [latency_router(), internal_router(self.link, self.registry, reachable_host(self.settings.host))]
+        return [latency_router(), internal_router(self.link, self.registry, reachable_host(self.settings.host),
+                                                self.hosts)]
 
     async def start(self) -> None:
         await self.supervisor.start()

@@ -26,6 +26,7 @@ from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field
 
 from weir.bus.base import Subscription
+from weir.coordinator.sfu.cascade import CallHosts
 from weir.coordinator.sfu.local_link import LocalCoordinator
 from weir.coordinator.sfu.registry import LiveWorker, WorkerRegistry
 from weir.protocol.errors import APIError, ErrorCode
@@ -70,7 +71,9 @@ class StatsBatch(BaseModel):
     samples: list[dict[str, Any]] = Field(max_length=MAX_STATS_SAMPLES)
 
 
-def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_host: str) -> APIRouter:
+def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_host: str,
+                    hosts: CallHosts | None = None) -> APIRouter:
+    hosts = hosts or CallHosts(registry, 0)
     router = APIRouter(prefix=CHANNEL_PREFIX, include_in_schema=False)
 
     def worker(request: Request) -> LiveWorker:
@@ -85,12 +88,14 @@ def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_hos
 
     @router.post("/admit")
     async def admit(body: SessionRef, sender: LiveWorker = Depends(worker)) -> dict[str, object]:
-        if not registry.claim(body.call_cid, sender):
+        if not hosts.claim(body.call_cid, sender):
             return {"call": None, "participant": None}
         admitted = await link.admit(body.call_cid, body.session_id)
         if admitted is None:
             return {"call": None, "participant": None}
+        before = hosts.hosts(body.call_cid)
         registry.admitted(sender, body.call_cid, body.session_id)
+        await hosts.admitted(sender, body.call_cid, before)
         call, participant = admitted
         return {"call": call_to_json(call), "participant": participant_to_json(participant)}
 
@@ -140,9 +145,10 @@ def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_hos
         host = ws.client.host if node is not None and ws.client is not None else worker_host
         live = LiveWorker(index=index, host=host, port=int(hello["port"]), pid=int(hello["pid"]),
                           send=ws.send_json, node=node)
+        hosts.hello(live, hello)
         registry.attach(live)
         subscription = link.subscribe()
-        forwarding = asyncio.create_task(_forward(subscription, registry, live))
+        forwarding = asyncio.create_task(_forward(subscription, hosts, live))
         try:
             while True:
                 message = await asyncio.wait_for(ws.receive_json(), SILENT_SECONDS if node else None)
@@ -151,6 +157,8 @@ def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_hos
                     live.load = Load.model_validate(message.get("load") or {})
                 elif message.get("type") == "draining":
                     await _drain(registry, live)
+                elif message.get("type") == "relay":
+                    await hosts.relay(live, message)
         except (WebSocketDisconnect, RuntimeError):
             pass
         except TimeoutError:
@@ -172,10 +180,10 @@ async def _drain(registry: WorkerRegistry, live: LiveWorker) -> None:
     await live.send({"type": "drain"})
 
 
-async def _forward(subscription: Subscription, registry: WorkerRegistry, live: LiveWorker) -> None:
-    """The coordinator's events of the calls this worker owns, in order."""
+async def _forward(subscription: Subscription, hosts: CallHosts, live: LiveWorker) -> None:
+    """The coordinator's events of the calls this worker hosts, in order."""
     async for envelope in subscription:
-        if registry.owner(str(envelope.event.get("call_cid"))) is live:
+        if hosts.receives(str(envelope.event.get("call_cid")), live):
             try:
                 await live.send({"type": "event", "event": envelope.event})
             except Exception:  # the socket is closing: the receive loop sees it too

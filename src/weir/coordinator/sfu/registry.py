@@ -20,7 +20,10 @@ from weir.domain.geofence import region_allowed
 from weir.sfu.workers.load import Load
 from weir.sfu.workers.spec import NodeSpec
 
-__all__ = ["ANYWHERE", "GRACE_SECONDS", "LiveWorker", "NoAllowedWorker", "NoWorker", "Wish", "WorkerRegistry", "choose"]
+__all__ = [
+    "ANYWHERE", "GRACE_SECONDS", "LiveWorker", "NoAllowedWorker", "NoWorker", "Wish", "WorkerRegistry", "choose",
+    "eligible",
+]
 
 GRACE_SECONDS = 30.0
 
@@ -71,18 +74,23 @@ class LiveWorker:
         return max(participants / self.node.capacity, self.load.cpu_percent / 100)
 
 
+def eligible(candidates: Iterable[LiveWorker], wish: Wish) -> list[LiveWorker]:
+    """The workers that may take a participant: not draining, and inside the call's geofences."""
+    return [w for w in candidates if not w.draining and region_allowed(w.region, wish.fences)]
+
+
 def choose(candidates: Iterable[LiveWorker], current: Collection[LiveWorker], wish: Wish,
            busy: Callable[[LiveWorker], tuple[int, int]]) -> LiveWorker | None:
     """The worker for a participant: one the call is already on (``current``) if it may serve it, else the
     eligible worker in the wished region, then the least loaded (``busy``: its participants and calls), then
     the lowest index; None if none is eligible (draining, or outside the call's geofences)."""
-    eligible = [w for w in candidates if not w.draining and region_allowed(w.region, wish.fences)]
-    here = [w for w in eligible if w in current]
+    allowed = eligible(candidates, wish)
+    here = [w for w in allowed if w in current]
     if here:
         return here[0]
-    if not eligible:
+    if not allowed:
         return None
-    return min(eligible, key=lambda w: (wish.region is not None and w.region != wish.region,
+    return min(allowed, key=lambda w: (wish.region is not None and w.region != wish.region,
                                         w.share(busy(w)[0]), busy(w)[1], w.index))
 
 

@@ -10,7 +10,7 @@ is graded from the worse of its uplink and downlink scores, the grades that chan
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from weir.sfu.layeractivity import LayerActivity
@@ -32,10 +32,12 @@ class Assessment:
     def __init__(self) -> None:
         self._activity: dict[PublishedTrack, LayerActivity] = {}
         self._grades: dict[str, QualityGrade] = {}
+        self.needed: dict[PublishedTrack, set[int]] = {}  # the latest: each track's layers its subscribers ask for
 
     def run(self, participants: Sequence[RtcParticipant], priority: Callable[[PublishedTrack], int],
-            now_ns: int) -> dict[str, Grade]:
-        """One assessment (``priority``: which videos a subscriber short of bandwidth keeps longest); returns the
+            now_ns: int, relayed: Mapping[PublishedTrack, Collection[int]] | None = None) -> dict[str, Grade]:
+        """One assessment (``priority``: which videos a subscriber short of bandwidth keeps longest; ``relayed``:
+        the layers other SFUs of the call ask for, which the publisher keeps sending too); returns the
         connection grades that changed, by session id."""
         costs: dict[PublishedTrack, list[float]] = {}
         for participant in participants:
@@ -52,15 +54,19 @@ class Assessment:
                 participant.report_inbound_state([
                     (slot.track.info.session_id, slot.track.info.track_type, slot.cap is None) for slot in changed
                 ])
-        self._layer_activity(participants, now_ns / 1e9)
+        self._layer_activity(participants, now_ns / 1e9, relayed or {})
         return self._connection_quality(participants)
 
-    def _layer_activity(self, participants: Sequence[RtcParticipant], now_s: float) -> None:
+    def _layer_activity(self, participants: Sequence[RtcParticipant], now_s: float,
+                        relayed: Mapping[PublishedTrack, Collection[int]]) -> None:
         needed: dict[PublishedTrack, set[int]] = {}
         for participant in participants:
             for slot in participant.subscribed:
                 if slot.active and slot.cap is not None and not slot.track.info.muted:
                     needed.setdefault(slot.track, set()).add(min(slot.target, slot.cap))
+        self.needed = {track: set(layers) for track, layers in needed.items()}
+        for track, far in relayed.items():
+            needed.setdefault(track, set()).update(far)
         activity: dict[PublishedTrack, LayerActivity] = {}
         for participant in participants:
             for track in participant.published:

@@ -10,6 +10,9 @@ Audio levels come from the ``ssrc-audio-level`` header extension of microphone t
 every ``AUDIO_LEVEL_INTERVAL_MS`` the loudest level each publisher sent is reported as a linear 0..1 value
 through ``on_audio_levels`` (when anything changed), and ``on_dominant_speaker`` names a new dominant speaker.
 
+With cascading (``weir.sfu.cascade``), tracks relayed from another SFU join the graph through
+``add_remote_track`` and its siblings, and ``relay`` hears of the tracks published here (to relay them on).
+
 Every ``ASSESSMENT_INTERVAL_S`` an ``Assessment`` runs (bandwidth estimates and allocation, simulcast layers to
 pause, connection quality); ``on_connection_quality`` gets the participants whose grade changed.
 """
@@ -21,6 +24,7 @@ import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from weir.rtc.config import IceConfig
 from weir.sfu.audiolevel import SILENCE_DBOV, DominantSpeaker
@@ -32,11 +36,29 @@ from weir.sfu.rtc.participant import RtcParticipant
 from weir.sfu.rtc.totals import MediaTotals
 from weir.sfu.rtc.track import PublishedTrack
 
-__all__ = ["AUDIO_LEVEL_INTERVAL_MS", "RtcRoom", "linear_level"]
+__all__ = ["AUDIO_LEVEL_INTERVAL_MS", "RtcRoom", "TrackRelay", "linear_level"]
 
 AUDIO_LEVEL_INTERVAL_MS = 250
 
 logger = logging.getLogger(__name__)
+
+
+class TrackRelay(Protocol):
+    """Who relays this room's own tracks to the other SFUs hosting the call."""
+
+    def local_track_published(self, track: PublishedTrack) -> None: ...
+
+    def local_track_unpublished(self, track: PublishedTrack) -> None: ...
+
+    def local_track_muted(self, track: PublishedTrack) -> None: ...
+
+    def demanded(self) -> dict[PublishedTrack, frozenset[int]]:
+        """The layers of this room's tracks the other SFUs ask for."""
+        ...
+
+    def needed(self, layers: dict[PublishedTrack, set[int]]) -> None:
+        """The layers of each track this room's subscribers ask for (relayed tracks' go to their SFU)."""
+        ...
 
 
 def linear_level(dbov: int) -> float:
@@ -65,6 +87,7 @@ class RtcRoom:
         self._reported: dict[str, float] = {}
         self._dominant: str | None = None
         self.pinned: frozenset[str] = frozenset()  # sessions pinned for everyone
+        self.relay: TrackRelay | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._closed = False
         self.totals: MediaTotals | None = None  # what this process forwarded (for /metrics), if it counts
@@ -118,12 +141,39 @@ class RtcRoom:
 
     def track_published(self, track: PublishedTrack) -> None:
         """A participant published ``track``: every participant hears of it and subscribes if it wants it."""
+        self._add(track)
+        if self.relay is not None:
+            self.relay.local_track_published(track)
+
+    def track_unpublished(self, track: PublishedTrack) -> None:
+        """A participant stopped publishing ``track``: every participant stops forwarding it."""
+        self._remove(track)
+        if self.relay is not None:
+            self.relay.local_track_unpublished(track)
+
+    def track_muted(self, track: PublishedTrack) -> None:
+        """``track`` was muted or unmuted: every subscriber's down-track pauses or resumes."""
+        self._muted(track)
+        if self.relay is not None:
+            self.relay.local_track_muted(track)
+
+    # --- tracks relayed from other SFUs (weir.sfu.cascade): in the graph like the others, never relayed back
+
+    def add_remote_track(self, track: PublishedTrack) -> None:
+        self._add(track)
+
+    def remove_remote_track(self, track: PublishedTrack) -> None:
+        self._remove(track)
+
+    def remote_track_muted(self, track: PublishedTrack) -> None:
+        self._muted(track)
+
+    def _add(self, track: PublishedTrack) -> None:
         self._tracks[track.key] = track
         for participant in self._participants.values():
             participant.track_published(track)
 
-    def track_unpublished(self, track: PublishedTrack) -> None:
-        """A participant stopped publishing ``track``: every participant stops forwarding it."""
+    def _remove(self, track: PublishedTrack) -> None:
         if self._tracks.get(track.key) is track:
             del self._tracks[track.key]
         if self.totals is not None:
@@ -131,8 +181,7 @@ class RtcRoom:
         for participant in self._participants.values():
             participant.track_unpublished(track)
 
-    def track_muted(self, track: PublishedTrack) -> None:
-        """``track`` was muted or unmuted: every subscriber's down-track pauses or resumes."""
+    def _muted(self, track: PublishedTrack) -> None:
         for participant in self._participants.values():
             participant.track_muted(track)
 
@@ -162,7 +211,10 @@ class RtcRoom:
 
     def _assess(self, now_ns: int) -> None:
         try:
-            changed = self._assessment.run(list(self._participants.values()), self._priority, now_ns)
+            relayed = None if self.relay is None else self.relay.demanded()
+            changed = self._assessment.run(list(self._participants.values()), self._priority, now_ns, relayed)
+            if self.relay is not None:
+                self.relay.needed(self._assessment.needed)
         except Exception:  # a fault here must not stop the ticker (audio levels, layers following arrivals)
             logger.exception("assessment of call %s failed", self.call_cid)
             return

@@ -31,7 +31,10 @@ def _layer_order(rids: tuple[str, ...], info: TrackInfo) -> tuple[str, ...]:
 
 
 class PublishedTrack:
-    def __init__(self, info: TrackInfo, section: AcceptedSection, *, upstream: RtcpSink, sender_ssrc: int) -> None:
+    def __init__(self, info: TrackInfo, section: AcceptedSection, *, upstream: RtcpSink, sender_ssrc: int,
+                 receiver: Receiver | None = None) -> None:
+        """``receiver``: the packets' receiver when it is not the publisher's connection (a track relayed from
+        another SFU, ``weir.sfu.cascade``)."""
         self.info = replace(info, codec=section.codec.name)
         self.section = section
         self.kind = section.kind
@@ -45,7 +48,7 @@ class PublishedTrack:
         self.dimensions = [announced.get(rid, (0, 0)) for rid in self.rids]
         audio = self.kind == "audio"
         self.listeners: dict[DownTrack, RtcpSink] = {}  # attached down-tracks → their subscriber's RTCP sink
-        self.receiver = Receiver(
+        self.receiver = receiver or Receiver(
             kind="audio" if audio else "video",
             layers=max(1, len(self.rids)),
             vp8=self.codec.mime == "vp8",

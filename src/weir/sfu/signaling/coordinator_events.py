@@ -5,7 +5,7 @@
 - ``call.user_muted``: the named track types of those users are muted (they may unmute: a mute is not a revoke).
 - ``call.kicked_user`` / ``call.blocked_user``: the user's sessions are removed.
 - ``call.session_participant_left``: a session the coordinator ended (``POST …/leave``, the inactivity sweep) is
-  removed here too.
+  removed here too; one another SFU of the call held (cascading) leaves the roster, even if that SFU died.
 - ``call.ended`` / ``call.deleted``: everyone gets ``call_ended``.
 - ``call.updated``: changed pins go out as ``pins_updated``.
 """
@@ -76,9 +76,12 @@ async def on_coordinator_event(rooms: SignalingRooms, event: dict[str, Any]) -> 
         reason = "kicked" if kind == "call.kicked_user" else "blocked"
         await _remove(rooms, room.of_user(_user_id(event)), reason, tell_coordinator=True)
     elif kind == "call.session_participant_left":
-        left = room.sessions.get(str((event.get("participant") or {}).get("user_session_id")))
+        session_id = str((event.get("participant") or {}).get("user_session_id"))
+        left = room.sessions.get(session_id)
         if left is not None:
             await _remove(rooms, [left], "removed", tell_coordinator=False)
+        elif session_id in room.remote and room.relay is not None:
+            room.relay.remote_left(session_id, str(event.get("reason") or "left"))
     elif kind in ("call.ended", "call.deleted"):
         await rooms.end_call(room, str(event.get("reason") or kind.removeprefix("call.")))
     elif kind == "call.updated":

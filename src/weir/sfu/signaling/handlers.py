@@ -77,7 +77,8 @@ async def update_subscriptions(
     rooms: SignalingRooms, session: ParticipantSession, request: UpdateSubscriptionsRequest,
 ) -> None:
     # Tracks of sessions that are gone (or never were) are left out: a subscriber may not have heard yet.
-    present = session.room.sessions
+    room = session.room
+    present = room.sessions.keys() | room.remote.keys()  # remote: on another SFU of the call (cascading)
     wanted = [
         Subscription(session_id=t.session_id, track_type=t.track_type,
                      width=t.dimension.width if t.dimension else 0, height=t.dimension.height if t.dimension else 0)

@@ -1,8 +1,12 @@
-"""One call on the SFU: its participant sessions, pins and settings, and its media room."""
+"""One call on the SFU: its participant sessions, pins and settings, and its media room.
+
+With cascading, ``remote`` holds the participants other SFUs of the call host (as they describe them), so the
+roster is the whole call's, and ``relay`` hears of this SFU's sessions joining and leaving.
+"""
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from weir.protocol.sfu.events import (
     AudioLevel,
@@ -11,7 +15,7 @@ from weir.protocol.sfu.events import (
     ConnectionQualityInfo,
     DominantSpeakerChangedEvent,
 )
-from weir.protocol.sfu.models import CallState, ConnectionQuality, Outbound, ParticipantCount, Pin
+from weir.protocol.sfu.models import CallState, ConnectionQuality, Outbound, Participant, ParticipantCount, Pin
 from weir.sfu.signaling.link import CallRecord
 from weir.sfu.signaling.media import MediaRoom
 from weir.sfu.signaling.session import SPEAKING_LEVEL, ParticipantSession
@@ -22,6 +26,18 @@ T = TypeVar("T")
 MAX_LISTED_PARTICIPANTS = 250
 
 
+class ParticipantRelay(Protocol):
+    """Who tells the other SFUs hosting the call of this SFU's sessions."""
+
+    def local_joined(self, session: ParticipantSession) -> None: ...
+
+    def local_left(self, session: ParticipantSession, reason: str) -> None: ...
+
+    def remote_left(self, session_id: str, reason: str) -> None:
+        """The coordinator ended a session another SFU held (that SFU may be gone)."""
+        ...
+
+
 class SignalingRoom:
     def __init__(self, record: CallRecord, media: MediaRoom) -> None:
         self.cid = record.cid
@@ -29,6 +45,8 @@ class SignalingRoom:
         self.sessions: dict[str, ParticipantSession] = {}
         self.arriving = 0  # sessions whose media peer is being made
         self.dominant_speaker: str | None = None
+        self.remote: dict[str, Participant] = {}  # session id → a participant another SFU of the call hosts
+        self.relay: ParticipantRelay | None = None
         self.refresh(record)
         media.on_audio_levels = self._audio_levels
         media.on_dominant_speaker = self._dominant_speaker
@@ -59,12 +77,18 @@ class SignalingRoom:
         """The sessions others see: every one but hidden recording workers."""
         return [s for s in self.sessions.values() if not s.hidden]
 
+    def participant_of(self, session_id: str) -> Participant | None:
+        """The participant of a session in the call, here or on another SFU."""
+        session = self.sessions.get(session_id)
+        return session.participant() if session is not None else self.remote.get(session_id)
+
     def count(self) -> ParticipantCount:
         listed = self.listed()
-        return ParticipantCount(total=len(listed), anonymous=sum(1 for s in listed if s.record.anonymous))
+        return ParticipantCount(total=len(listed) + len(self.remote),
+                                anonymous=sum(1 for s in listed if s.record.anonymous))
 
     def call_state(self) -> CallState:
-        participants = [s.participant() for s in self.listed()]
+        participants = [s.participant() for s in self.listed()] + list(self.remote.values())
         participants.sort(key=lambda p: not p.published_tracks)  # stable: publishers first, then join order
         return CallState(participants=participants[:MAX_LISTED_PARTICIPANTS], pins=self.pins,
                          started_at=self.started_at, participant_count=self.count())
@@ -76,18 +100,22 @@ class SignalingRoom:
 
     async def _audio_levels(self, levels: dict[str, float]) -> None:
         changed = []
-        for session, level in self._present(levels):
-            session.audio_level = level
-            changed.append(AudioLevel(session_id=session.id, user_id=session.user_id, level=level,
-                                      is_speaking=level >= SPEAKING_LEVEL))
+        for session_id, level in levels.items():
+            session = self.sessions.get(session_id)
+            if session is not None:
+                session.audio_level = level
+            owner = session or self.remote.get(session_id)  # a participant on another SFU (cascading)
+            if owner is not None:
+                changed.append(AudioLevel(session_id=session_id, user_id=owner.user_id, level=level,
+                                          is_speaking=level >= SPEAKING_LEVEL))
         if changed:
             self.broadcast(AudioLevelChangedEvent(audio_levels=changed))
 
     async def _dominant_speaker(self, session_id: str) -> None:
-        session = self.sessions.get(session_id)
-        if session is not None:
+        owner = self.sessions.get(session_id) or self.remote.get(session_id)
+        if owner is not None:
             self.dominant_speaker = session_id
-            self.broadcast(DominantSpeakerChangedEvent(session_id=session_id, user_id=session.user_id))
+            self.broadcast(DominantSpeakerChangedEvent(session_id=session_id, user_id=owner.user_id))
 
     async def _connection_quality(self, grades: dict[str, ConnectionQuality]) -> None:
         changed = []
@@ -104,4 +132,4 @@ class SignalingRoom:
                 session.send(event)
 
 
-__all__ = ["MAX_LISTED_PARTICIPANTS", "SignalingRoom"]
+__all__ = ["MAX_LISTED_PARTICIPANTS", "ParticipantRelay", "SignalingRoom"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from weir.protocol.leave_reasons import SESSION_DISCONNECTED
 from weir.protocol.sfu.errors import SfuErrorCode, SignalError
@@ -38,6 +39,8 @@ class SignalingRooms:
         self.rooms: dict[str, SignalingRoom] = {}
         self.joining: set[str] = set()
         self._vanishing: dict[ParticipantSession, asyncio.Task[None]] = {}
+        self.on_room_opened: Callable[[SignalingRoom], object] | None = None  # cascading: weir.sfu.cascade
+        self.on_room_closed: Callable[[SignalingRoom], object] | None = None
 
     def find(self, call_cid: str, session_id: str) -> ParticipantSession | None:
         room = self.rooms.get(call_cid)
@@ -50,6 +53,8 @@ class SignalingRooms:
         room = self.rooms.get(record.cid)
         if room is None:
             room = self.rooms[record.cid] = SignalingRoom(record, self.media_rooms(record.cid))
+            if self.on_room_opened is not None:
+                self.on_room_opened(room)
         elif not hidden:  # a hidden session's record is empty: the room keeps what the others brought
             room.refresh(record)
         return room
@@ -71,6 +76,8 @@ class SignalingRooms:
         if session.hidden:
             return
         room.broadcast(ParticipantJoinedEvent(participant=session.participant()), exclude=session.id)
+        if room.relay is not None:
+            room.relay.local_joined(session)
 
     async def remove(self, session: ParticipantSession, reason: str, *, tell_coordinator: bool = True) -> None:
         """Take the session out of the call: the coordinator first, so that it agrees by the time others hear."""
@@ -95,6 +102,8 @@ class SignalingRooms:
             room.broadcast(TrackUnpublishedEvent(session_id=session.id, track_type=track_type, cause="left",
                                                  participant=gone))
         room.broadcast(ParticipantLeftEvent(participant=gone, reason=reason))
+        if room.relay is not None:
+            room.relay.local_left(session, reason)
         if not await self._close_if_empty(room):
             await room.media.remove_participant(session.id)
 
@@ -102,6 +111,8 @@ class SignalingRooms:
         if room.sessions or room.arriving or self.rooms.get(room.cid) is not room:
             return False
         del self.rooms[room.cid]
+        if self.on_room_closed is not None:
+            self.on_room_closed(room)
         await room.media.close()
         return True
 

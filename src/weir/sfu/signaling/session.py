@@ -144,16 +144,16 @@ class ParticipantSession:
     # The media plane tells every participant about every track; each session tells its own client. Tracks of a
     # session that has left were announced by SignalingRooms.remove (cause "left") and are skipped here.
     async def _on_track_published(self, track: TrackInfo) -> None:
-        owner = self.room.sessions.get(track.session_id)
+        owner = self.room.participant_of(track.session_id)
         if owner is not None:
-            self.send(TrackPublishedEvent(session_id=owner.id, track_type=track.track_type,
-                                          participant=owner.participant()))
+            self.send(TrackPublishedEvent(session_id=owner.session_id, track_type=track.track_type,
+                                          participant=owner))
 
     async def _on_track_unpublished(self, track: TrackInfo) -> None:
-        owner = self.room.sessions.get(track.session_id)
+        owner = self.room.participant_of(track.session_id)
         if owner is not None:
-            self.send(TrackUnpublishedEvent(session_id=owner.id, track_type=track.track_type, cause="unpublished",
-                                            participant=owner.participant()))
+            self.send(TrackUnpublishedEvent(session_id=owner.session_id, track_type=track.track_type,
+                                            cause="unpublished", participant=owner))
 
     async def _on_inbound_state(self, states: list[tuple[str, str, bool]]) -> None:
         """Video the SFU paused or resumed for this subscriber: told only to clients that can show it."""
@@ -162,7 +162,7 @@ class ParticipantSession:
         told = [InboundVideoState(session_id=session_id, user_id=owner.user_id, track_type=cast(TrackType, track_type),
                                   paused=paused)
                 for session_id, track_type, paused in states
-                if (owner := self.room.sessions.get(session_id)) is not None]
+                if (owner := self.room.participant_of(session_id)) is not None]
         if told:
             self.send(InboundStateNotificationEvent(inbound_video_states=told))
 

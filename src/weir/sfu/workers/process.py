@@ -29,6 +29,8 @@ from weir.config import Settings
 from weir.logging_setup import configure_logging
 from weir.protocol.errors import APIError, ErrorCode
 from weir.serving import uvicorn_config
+from weir.sfu.cascade.calls import Cascade
+from weir.sfu.cascade.link import RelayLink
 from weir.sfu.local_entry import LocalEntry
 from weir.sfu.rtc import RtcRoom
 from weir.sfu.rtc.totals import MediaTotals
@@ -68,6 +70,7 @@ async def _error_body(request: Request, exc: Exception) -> JSONResponse:
 def worker_app(spec: WorkerSpec, settings: Settings, sfu: SfuServer, link: RemoteCoordinator, port: int,
                totals: MediaTotals) -> Starlette:
     assert settings.api_secret is not None
+    relay = RelayLink()
 
     meter = LoadMeter()
 
@@ -80,6 +83,10 @@ def worker_app(spec: WorkerSpec, settings: Settings, sfu: SfuServer, link: Remot
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await relay.open(spec.listen_host)
+        cascade = Cascade(relay, sfu.rooms, link.send)  # calls spread over several workers
+        cascade.start()
+        link.hello, link.on_cascade = cascade.hello(), cascade.on_message
         await sfu.start()
         await link.connect(port, CONNECT_WAIT_SECONDS)
         reporting = asyncio.create_task(report_hosted())
@@ -89,6 +96,8 @@ def worker_app(spec: WorkerSpec, settings: Settings, sfu: SfuServer, link: Remot
             reporting.cancel()
             await asyncio.gather(reporting, return_exceptions=True)
             await sfu.stop()
+            await cascade.stop()
+            relay.close()
             await link.close()
 
     routes = [sfu.signaling_route(), LATENCY_ROUTE, *entry_routes(LocalEntry(sfu.rooms), settings.api_secret),

@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Callable, Collection
 from typing import Any
 
 import httpx
@@ -68,6 +68,8 @@ class RemoteCoordinator:
         self.drain = asyncio.Event()
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
+        self.hello: dict[str, Any] = {}  # more to say in hello (the relay address, for cascading)
+        self.on_cascade: Callable[[dict[str, Any]], None] | None = None  # cascade_peers and relay messages
 
     # --- CoordinatorLink -----------------------------------------------------------------------------------
     async def admit(self, call_cid: str, session_id: str) -> tuple[CallRecord, ParticipantRecord] | None:
@@ -112,7 +114,8 @@ class RemoteCoordinator:
                     raise
                 await asyncio.sleep(CONNECT_RETRY_SECONDS)
         node = self.node.model_dump() if self.node else None
-        await self._ws.send(json.dumps({"type": "hello", "port": port, "pid": os.getpid(), "node": node}))
+        await self._ws.send(json.dumps({**self.hello, "type": "hello", "port": port, "pid": os.getpid(),
+                                        "node": node}))
         self._reader = asyncio.create_task(self._read(self._ws), name="weir-sfu-worker-events")
 
     async def report_hosted(self, call_cids: Collection[str], load: Load) -> None:
@@ -123,6 +126,11 @@ class RemoteCoordinator:
         """Ask to be drained (the node is stopping): the coordinator answers ``drain``."""
         if self._ws is not None:
             await self._ws.send(json.dumps({"type": "draining"}))
+
+    async def send(self, message: dict[str, Any]) -> None:
+        """A message on the event socket (cascading's relay messages)."""
+        if self._ws is not None:
+            await self._ws.send(json.dumps(message))
 
     async def close(self) -> None:
         if self._ws is not None:
@@ -141,6 +149,8 @@ class RemoteCoordinator:
                         subscription.queue.put_nowait(envelope)
                 elif message.get("type") == "drain":
                     self.drain.set()
+                elif message.get("type") in ("cascade_peers", "relay") and self.on_cascade is not None:
+                    self.on_cascade(message)
         except ConnectionClosed:
             pass
         finally:
