@@ -75,8 +75,8 @@ async def test_participants_on_two_workers_see_and_hear_each_other(server: Runni
 async def test_a_remote_subscriber_gets_the_simulcast_layer_its_size_calls_for(server: RunningServer,
                                                                                 uid: Uid) -> None:
     """The publisher on one worker, a subscriber on the other and one on either: each decodes the layer its size
-    calls for, a switch on the far worker waits for a keyframe the publisher is asked for across the relay, and the layers the far
-    worker asks for count among those the publisher is told to keep sending."""
+    calls for, a switch on the far worker waits for a keyframe the publisher is asked for across the relay, and
+    the layers the far worker asks for count among those the publisher is told to keep sending."""
     cid = f"default:{uid('c')}"
     joins = [await coordinator_join(server, uid(name), cid, create=name == "pub") for name in ("pub", "far", "near")]
     assert worker_port(joins[0]) != worker_port(joins[1])  # "near" is on either (sessions still leaving count)
