@@ -192,6 +192,26 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         COLLECTOR.test = "(between tests)"
 
 
+# Under `--dist loadfile` (make test) a test file runs on one worker, as its module-scoped servers and calls need;
+# these files share only the session's servers, and are long enough to be the run's tail on one worker.
+SPREAD_FILES = {"tests/test_fuzz_api.py"}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``loadfile``, except that SPREAD_FILES' tests are handed out one by one."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SpreadingFileScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            file = super()._split_scope(nodeid)
+            return nodeid if file in SPREAD_FILES else file
+
+    return SpreadingFileScheduling(config, log)
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: object) -> None:
     """Under pytest-xdist each worker collects its own tracebacks: the controller gathers them for the report."""
