@@ -221,6 +221,12 @@ async def test_serve_workers_runs_processes_on_one_port(cluster: tuple[Cluster, 
             api.post(f"{path}/event", json={"custom": {"to": "all"}}).raise_for_status()
         for client in sockets:
             assert (await client.wait_for("custom"))["custom"] == {"to": "all"}
+        joined = []  # each on a new connection, so on either process: process 1 places on process 0's SFU worker
+        for user_id in users[:6]:
+            with http(nodes, base, user_id) as api:
+                joined.append(api.post(f"/video/call/default/{prefix}/join", json={"create": True}))
+        assert all(response.status_code in (200, 201) for response in joined), [r.text for r in joined]
+        assert len({response.json()["credentials"]["server"]["url"] for response in joined}) == 1
     finally:
         await redis.aclose()
         for client in sockets:

@@ -53,8 +53,8 @@ async def test_calls_go_to_the_least_loaded_worker_and_stay_there() -> None:
     assert await registry.place("default:b", 0) is one
     assert await registry.place("default:a", 0) is zero
     assert await registry.place("default:c", 0) is zero
-    assert registry.claim("default:a", zero) and not registry.claim("default:a", one)
-    assert registry.claim("default:new", one) and registry.owner("default:new") is one
+    assert await registry.claim("default:a", zero) and not await registry.claim("default:a", one)
+    assert await registry.claim("default:new", one) and registry.owner("default:new") is one
     registry.detach(zero)  # its calls are placed anew
     assert registry.owner("default:a") is None
     assert await registry.place("default:a", 0) is one
@@ -67,10 +67,10 @@ async def test_placements_a_worker_no_longer_hosts_are_forgotten_after_the_grace
     zero = live(registry, 0)
     await registry.place("default:a", 0)
     await registry.place("default:b", 0)
-    registry.hosted(zero, ["default:a"])
+    await registry.hosted(zero, ["default:a"])
     assert registry.calls_of(0) == ["default:a", "default:b"]  # b's participants may still be on their way
     monkeypatch.setattr(registry_module, "GRACE_SECONDS", -1.0)
-    registry.hosted(zero, ["default:a"])
+    await registry.hosted(zero, ["default:a"])
     assert registry.calls_of(0) == ["default:a"]
 
 
@@ -120,7 +120,7 @@ async def test_nodes_are_chosen_within_the_fence_by_the_calls_node_region_and_lo
     eu.load = Load(cpu_percent=90)  # 90 % of a core: fuller than eu_busy's 1 of 2 participants
     assert await registry.place("default:c", 0, Wish(region="eu")) is eu_busy
     registry.drain(us)  # its calls go elsewhere, and nothing new comes
-    assert registry.owner("default:a") is None and not registry.claim("default:a", us)
+    assert registry.owner("default:a") is None and not await registry.claim("default:a", us)
     assert await registry.place("default:a", 0, Wish(region="us")) in (eu, eu_busy)
     with pytest.raises(NoAllowedWorker, match=r"geofences \(united_states\)"):
         await registry.place("default:d", 0, Wish(("united_states",)))

@@ -71,7 +71,7 @@ def create_app(settings: Settings) -> FastAPI:
     weir.events.sinks.append(webhooks.sink)
     push = PushWorker(db, weir.sealer, allow_private=settings.private_destinations_allowed)
     weir.events.sinks.append(PushDispatcher(push.wake))
-    sfu = sfu_setup(settings, LocalCoordinator(weir))
+    sfu = sfu_setup(settings, LocalCoordinator(weir), shared.redis)
     # coturn relays to the SFU's ICE addresses and public ones only; raises at once if coturn is missing
     supervises = settings.supervises_workers  # `weir serve --workers N`: process 0 alone
     turn = Coturn(settings, IceConfig.from_env().host_addresses) if settings.turn_enabled and supervises else None

@@ -58,9 +58,9 @@ class CallHosts:
         """Do the coordinator's events of this call go to ``live``?"""
         return self.registry.owner(call_cid) is live or live.index in self.hosts(call_cid)
 
-    def claim(self, call_cid: str, live: LiveWorker) -> bool:
+    async def claim(self, call_cid: str, live: LiveWorker) -> bool:
         """May ``live`` admit a session of the call? With cascading, any live worker may."""
-        owns = self.registry.claim(call_cid, live)
+        owns = await self.registry.claim(call_cid, live)
         return owns or self.call_size > 0
 
     async def admitted(self, live: LiveWorker, call_cid: str, hosts_before: set[int]) -> None:

@@ -4,16 +4,20 @@ over the internal channel (``WEIR_SFU_NODES``)."""
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter
 from fastapi.responses import Response
+from redis.asyncio import Redis
 
 from weir.config import Settings, reachable_host
 from weir.coordinator.sfu.cascade import CallHosts, CascadePlacement
 from weir.coordinator.sfu.internal_routes import end_lost_sessions, internal_router
 from weir.coordinator.sfu.local_link import LocalCoordinator
 from weir.coordinator.sfu.placement import SameServer, SfuPlacement, WorkerPlacement
-from weir.coordinator.sfu.registry import WorkerRegistry
+from weir.coordinator.sfu.registry import GRACE_SECONDS, WorkerRegistry
 from weir.coordinator.sfu.remote_entry import RemoteEntry
+from weir.coordinator.sfu.shared_registry import SharedWorkers
 from weir.coordinator.sfu.supervisor import WorkerSupervisor
 from weir.sfu.entry import MediaEntry
 from weir.sfu.local_entry import LocalEntry
@@ -52,11 +56,14 @@ class InProcessSfu:
 
 
 class SfuWorkers:
-    def __init__(self, settings: Settings, link: LocalCoordinator, ice: IceConfig) -> None:
+    def __init__(self, settings: Settings, link: LocalCoordinator, ice: IceConfig, redis: Redis | None) -> None:
         assert settings.api_secret is not None
         self.settings = settings
         self.link = link
-        self.registry = WorkerRegistry()
+        # with Redis, every coordinator process sees every worker and places a call on one
+        shared = SharedWorkers(redis, settings.redis_prefix, GRACE_SECONDS) if redis is not None else None
+        self.registry = WorkerRegistry(shared)
+        self._publishing: asyncio.Task[None] | None = None
         self.remote_entry = RemoteEntry(self.registry, settings.api_secret)
         self.entry: MediaEntry = self.remote_entry
         self.hosts = CallHosts(self.registry, settings.sfu_cascade_call_size)
@@ -75,14 +82,19 @@ class SfuWorkers:
 
     async def start(self) -> None:
         await self.supervisor.start()
+        if self.registry.shared is not None:
+            self._publishing = asyncio.create_task(self.registry.run_shared())
 
     async def stop(self) -> None:
+        if self._publishing is not None:
+            self._publishing.cancel()
+            await asyncio.gather(self._publishing, return_exceptions=True)
         await self.supervisor.stop()
         await self.remote_entry.aclose()
 
 
-def sfu_setup(settings: Settings, link: LocalCoordinator) -> InProcessSfu | SfuWorkers:
+def sfu_setup(settings: Settings, link: LocalCoordinator, redis: Redis | None = None) -> InProcessSfu | SfuWorkers:
     ice = IceConfig.from_env()
     if settings.sfu_workers or settings.sfu_nodes:
-        return SfuWorkers(settings, link, ice)
+        return SfuWorkers(settings, link, ice, redis)
     return InProcessSfu(settings, link, ice)

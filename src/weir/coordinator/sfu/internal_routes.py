@@ -88,7 +88,7 @@ def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_hos
 
     @router.post("/admit")
     async def admit(body: SessionRef, sender: LiveWorker = Depends(worker)) -> dict[str, object]:
-        if not hosts.claim(body.call_cid, sender):
+        if not await hosts.claim(body.call_cid, sender):
             return {"call": None, "participant": None}
         admitted = await link.admit(body.call_cid, body.session_id)
         if admitted is None:
@@ -153,7 +153,7 @@ def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_hos
             while True:
                 message = await asyncio.wait_for(ws.receive_json(), SILENT_SECONDS if node else None)
                 if message.get("type") == "hosted":
-                    registry.hosted(live, [str(cid) for cid in message.get("calls", [])])
+                    await registry.hosted(live, [str(cid) for cid in message.get("calls", [])])
                     live.load = Load.model_validate(message.get("load") or {})
                 elif message.get("type") == "draining":
                     await _drain(registry, live)

@@ -6,16 +6,22 @@ worker it already has, else on the least-loaded eligible worker (in the client's
 while that worker lives and does not drain: every participant of a call meets on one worker. The worker reports
 the calls it hosts; a placement it does not host after ``GRACE_SECONDS`` (everyone left, or nobody came) is
 forgotten, so the count stays the calls a worker really carries.
+
+With ``shared`` (Redis, ``SharedWorkers``) the live workers and the placements are the cluster's: ``place`` chooses
+among every process's workers and sets the placement atomically, ``claim`` checks it, and this process publishes
+the workers whose channel it holds (``run_shared``); ``live`` stays those workers alone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from weir.coordinator.sfu.shared_registry import Published, SharedWorkers
 from weir.domain.geofence import region_allowed
 from weir.sfu.workers.load import Load
 from weir.sfu.workers.spec import NodeSpec
@@ -26,6 +32,10 @@ __all__ = [
 ]
 
 GRACE_SECONDS = 30.0
+PUBLISH_SECONDS = 1.0
+CLAIM_ATTEMPTS = 3
+
+log = logging.getLogger(__name__)
 
 
 class NoWorker(RuntimeError):
@@ -67,6 +77,11 @@ class LiveWorker:
     def region(self) -> str:
         return self.node.region if self.node else ""
 
+    @property
+    def url(self) -> str:
+        """The worker's name across the cluster."""
+        return self.base_url
+
     def share(self, participants: int) -> float:
         """How full it is: participants per capacity or CPU use, whichever is higher (no capacity: participants)."""
         if self.node is None or not self.node.capacity:
@@ -94,12 +109,24 @@ def choose(candidates: Iterable[LiveWorker], current: Collection[LiveWorker], wi
                                         w.share(busy(w)[0]), busy(w)[1], w.index))
 
 
+async def _elsewhere(message: dict[str, Any]) -> None:
+    raise RuntimeError("another coordinator process holds this worker's channel")
+
+
+def _remote(worker: Published) -> LiveWorker:
+    return LiveWorker(index=worker.index, host=worker.host, port=worker.port, pid=worker.pid, send=_elsewhere,
+                      node=worker.node, load=worker.load, draining=worker.draining)
+
+
 class WorkerRegistry:
-    def __init__(self) -> None:
+    def __init__(self, shared: SharedWorkers | None = None) -> None:
+        self.shared = shared
+        self._published: dict[str, tuple[int, int]] = {}  # another process's worker url -> participants, calls
         self.live: dict[int, LiveWorker] = {}
         self._owner: dict[str, tuple[int, float]] = {}  # call cid -> (worker index, placed at)
         self.sessions: dict[int, set[tuple[str, str]]] = {}  # worker index -> (call cid, session id) admitted there
         self._changed = asyncio.Event()
+        self._tasks: set[asyncio.Future[None]] = set()
 
     def attach(self, worker: LiveWorker) -> None:
         self.live[worker.index] = worker
@@ -109,6 +136,8 @@ class WorkerRegistry:
         """The worker's channel closed: its calls are free to be placed again."""
         if self.live.get(worker.index) is worker:
             del self.live[worker.index]
+            if self.shared is not None:
+                self._spawn(self._gone(worker, self.calls_of(worker.index)))
             self._owner = {cid: owned for cid, owned in self._owner.items() if owned[0] != worker.index}
 
     def admitted(self, worker: LiveWorker, call_cid: str, session_id: str) -> None:
@@ -131,6 +160,8 @@ class WorkerRegistry:
     async def place(self, call_cid: str, wait_seconds: float, wish: Wish = ANYWHERE) -> LiveWorker:
         """The call's worker, placing it by ``choose`` if it has none (waiting for a live worker)."""
         deadline = time.monotonic() + wait_seconds
+        if self.shared is not None:
+            return await self._place_shared(self.shared, call_cid, deadline, wish)
         while not self.live:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -148,13 +179,46 @@ class WorkerRegistry:
         self._owner[call_cid] = (chosen.index, time.monotonic())  # a fresh placement gets the grace anew
         return chosen
 
+    async def _place_shared(self, shared: SharedWorkers, call_cid: str, deadline: float, wish: Wish) -> LiveWorker:
+        for _ in range(CLAIM_ATTEMPTS):
+            candidates = await self._candidates(shared)
+            while not candidates:
+                if time.monotonic() >= deadline:
+                    raise NoWorker("no SFU worker is running")
+                await asyncio.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
+                candidates = await self._candidates(shared)
+            seen = await shared.owner(call_cid)
+            by_url = {worker.url: worker for worker in candidates}
+            chosen = choose(candidates, [by_url[seen]] if seen in by_url else [], wish, self.busy)
+            if chosen is None:
+                raise NoAllowedWorker(f"no live SFU node is in this call's geofences ({', '.join(wish.fences)})"
+                                      if wish.fences else "every live SFU node is draining: try again in a moment")
+            if chosen.url == seen:
+                return chosen
+            if await shared.claim(call_cid, chosen.url, seen) == chosen.url:
+                if self.live.get(chosen.index) is chosen:
+                    self._owner[call_cid] = (chosen.index, time.monotonic())
+                return chosen
+        raise NoWorker("the call's placement keeps changing: try again in a moment")
+
+    async def _candidates(self, shared: SharedWorkers) -> list[LiveWorker]:
+        """This process's live workers, and those other processes publish."""
+        mine = {worker.url: worker for worker in self.live.values()}
+        others = [worker for worker in await shared.workers() if worker.url not in mine]
+        self._published = {worker.url: (worker.participants, worker.calls) for worker in others}
+        return [*mine.values(), *(_remote(worker) for worker in others)]
+
     def busy(self, worker: LiveWorker) -> tuple[int, int]:
         """The participants admitted on the worker, and the calls placed there."""
+        if self.live.get(worker.index) is not worker:
+            return self._published.get(worker.url, (0, 0))
         return len(self.sessions.get(worker.index, ())), len(self.calls_of(worker.index))
 
     def drain(self, worker: LiveWorker) -> None:
         """The worker is draining: nothing more is placed there, and its calls are placed anew (elsewhere)."""
         worker.draining = True
+        if self.shared is not None:
+            self._spawn(self._gone(worker, self.calls_of(worker.index)))
         self._owner = {cid: owned for cid, owned in self._owner.items() if owned[0] != worker.index}
 
     def nodes(self) -> dict[str, list[LiveWorker]]:
@@ -165,18 +229,59 @@ class WorkerRegistry:
                 found.setdefault(worker.node.name, []).append(worker)
         return found
 
-    def claim(self, call_cid: str, worker: LiveWorker) -> bool:
+    async def claim(self, call_cid: str, worker: LiveWorker) -> bool:
         """May ``worker`` host this call? Yes if it owns it, or if nobody does (it then does)."""
+        if self.shared is not None:
+            seen = await self.shared.owner(call_cid)
+            if seen != worker.url and (worker.draining or seen is not None
+                                       or await self.shared.claim(call_cid, worker.url, None) != worker.url):
+                return False
+            self._owner[call_cid] = (worker.index, time.monotonic())
+            return True
         owner = self.owner(call_cid)
         if owner is None and not worker.draining:
             self._owner[call_cid] = (worker.index, time.monotonic())
             return True
         return owner is worker
 
-    def hosted(self, worker: LiveWorker, call_cids: Collection[str]) -> None:
+    async def hosted(self, worker: LiveWorker, call_cids: Collection[str]) -> None:
         """The worker's report of its calls: forget its placements it no longer hosts (after the grace)."""
+        if self.shared is not None and not worker.draining:
+            await self.shared.renew(worker.url, sorted(call_cids))
         stale = time.monotonic() - GRACE_SECONDS
         hosting = set(call_cids)
         for cid in self.calls_of(worker.index):
             if cid not in hosting and self._owner[cid][1] < stale:
                 del self._owner[cid]
+
+    async def run_shared(self) -> None:
+        """Publish this process's live workers every ``PUBLISH_SECONDS`` (with ``shared``), until cancelled."""
+        assert self.shared is not None
+        while True:
+            try:
+                await self.shared.publish([self._record(worker) for worker in list(self.live.values())])
+            except Exception:  # Redis is away a moment: the records expire, and come back with it
+                log.exception("could not publish the SFU workers to Redis")
+            await asyncio.sleep(PUBLISH_SECONDS)
+
+    def _record(self, worker: LiveWorker) -> Published:
+        participants, calls = self.busy(worker)
+        return Published(worker.url, worker.index, worker.host, worker.port, worker.pid, worker.node,
+                         worker.load, worker.draining, participants, calls)
+
+    async def _gone(self, worker: LiveWorker, call_cids: list[str]) -> None:
+        """Tell the cluster at once: a drained worker is published so, a detached one withdrawn; its calls freed."""
+        assert self.shared is not None
+        try:
+            if worker.draining and self.live.get(worker.index) is worker:
+                await self.shared.publish([self._record(worker)])
+            else:
+                await self.shared.withdraw(worker.url)
+            await self.shared.release(worker.url, call_cids)
+        except Exception:
+            log.exception("could not tell Redis that SFU worker %s left", worker.url)
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
