@@ -127,7 +127,7 @@ def test_hard_call_delete_removes_rows_and_files(
     cid = ":".join(path.rsplit("/", 2)[-2:])
     session_id = api.get(path).json()["call"]["session"]["id"]
     files = []
-    for kind in ("composite", "transcription"):
+    for kind in ("composite", "transcription", "frame"):  # a frame recording's image is a row of its own kind
         key = f"{cid.replace(':', '/')}/{session_id}/{kind}.txt"
         file = server.data_dir / "recordings" / key
         file.parent.mkdir(parents=True, exist_ok=True)
@@ -138,7 +138,8 @@ def test_hard_call_delete_removes_rows_and_files(
             id=f"{kind}-{session_id}", call_cid=cid, session_id=session_id, egress_id=f"e-{session_id}",
             recording_type=kind, filename=f"{kind}.txt", storage="weir", key=key, start_time=stamp, end_time=stamp,
             created_at=stamp)])
-    assert len(api.get(f"{path}/recordings").json()["recordings"]) == 1
+    assert len(api.get(f"{path}/recordings").json()["recordings"]) == 1, "transcripts and frames are not listed"
+    assert [frame["filename"] for frame in api.get(f"{path}/frame_captures").json()["frame_captures"]] == ["frame.txt"]
     assert_error(user_api(alice).post(f"{path}/delete", json={"hard": True}), 403, ErrorCode.NOT_ALLOWED)
     response = api.post(f"{path}/delete", json={"hard": True})
     assert response.json()["call"]["cid"] == cid
@@ -147,6 +148,7 @@ def test_hard_call_delete_removes_rows_and_files(
     recreated = api.post(path, json={"data": {"created_by_id": alice}}).json()
     assert recreated["created"] is True and recreated["members"] == [], "no member, session or recording is left"
     assert api.get(f"{path}/recordings").json()["recordings"] == []
+    assert api.get(f"{path}/frame_captures").json()["frame_captures"] == []
     assert exported(api, alice)["users"][0]["calls"][0]["sessions"] == [], "the old sessions went with the call"
 
 

@@ -91,6 +91,8 @@ async def test_frame_recording_stores_a_jpeg_per_participant_every_interval(
             call_state = (await api.get()).data["call"]
             await api.stop_frame_recording()
             await eventually(lambda: len(lifecycle) == 2, MEDIA_WAIT, "call.frame_recording_stopped")
+            captures = (await api.list_frame_captures()).data["frame_captures"]
+            recordings = (await api.list_recordings()).data["recordings"]
         assert [type(event) for event in lifecycle] == [CallFrameRecordingStartedEvent, CallFrameRecordingStoppedEvent]
         assert all(event.egress_id == egress_id for event in lifecycle)
         assert call_state["egress"]["frame_recording"] == {"status": "running"}
@@ -111,6 +113,10 @@ async def test_frame_recording_stores_a_jpeg_per_participant_every_interval(
                     assert (width, height) == (640, 360), "360p from a 320x180 camera"
                     assert near(centre, colour), (name, centre)
         assert len(ready) == len({event.url for event in ready}), "one image per event"
+        # each announced image is listed (Weir's frame_captures), and none of them as a recording
+        assert {(c["url"].split("?")[0], c["egress_id"]) for c in captures} == {
+            (event.url.split("?")[0], egress_id) for event in ready}
+        assert recordings == []
     finally:
         for client in clients:
             await client.disconnect()

@@ -82,7 +82,7 @@ def web_server(
     uv, thread = start_server(settings)
     try:
         yield RunningServer(f"http://127.0.0.1:{settings.port}", settings.api_key or "", settings.api_secret or "",
-                            data_dir, request.param, app=uv.config.app)
+                            data_dir, request.param, settings.resolved_database_url, app=uv.config.app)
     finally:
         uv.should_exit = True
         thread.join(timeout=10)

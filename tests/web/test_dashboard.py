@@ -3,16 +3,23 @@ PNG of every screen (`make screenshots` keeps them in docs/screenshots/)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.conftest import RunningServer
+from tests.egress.media import ColourTrack
 from tests.push_fakes import apns_key, pem
+from tests.test_gdpr import in_database
 from tests.test_webhooks import Receiver, wait_until
-from tests.web.conftest import Pages, by_user, join_call
+from tests.web.conftest import Pages, by_user, join_call, off_loop
+from weir.domain.clock import now
+from weir.egress.frames import encode_jpeg
+from weir.store.tables import RecordingRow
 
 # One server for the module (the session's SQLite web server); every test names its own call types, users, calls.
 pytestmark = pytest.mark.parametrize("web_server", ["sqlite"], indirect=True)
@@ -260,16 +267,35 @@ def test_past_call_stats_report_with_quality_charts(
     shoot(page, "dashboard-past-call")
 
 
+def frame_capture(web_server: RunningServer, call_id: str, session_id: str) -> Path:
+    """A frame capture as a frame recording leaves it: its JPEG in Weir's store, and its row."""
+    key, stamp = f"default/{call_id}/{session_id}/frame.jpg", now()
+    image = web_server.data_dir / "recordings" / key
+    image.parent.mkdir(parents=True, exist_ok=True)
+    image.write_bytes(encode_jpeg(asyncio.run(ColourTrack((0, 0, 255)).recv()), "360p"))
+    in_database(web_server.database_url, [RecordingRow(
+        id=f"r-{session_id}", call_cid=f"default:{call_id}", session_id=session_id, egress_id=f"e-{session_id}",
+        recording_type="frame", filename="frame.jpg", storage="weir", key=key, start_time=stamp, end_time=stamp,
+        created_at=stamp)])
+    return image
+
+
 def test_recordings_screen_for_a_call(
     pages: Pages, web_server: RunningServer, server_api: httpx.Client, uid: Callable[[str], str],
     shoot: Callable[[Page, str], None],
 ) -> None:
     call_id = uid("c")
     assert server_api.post(f"/video/call/default/{call_id}", json={"data": {"created_by_id": "host"}}).is_success
+    image = off_loop(lambda: frame_capture(web_server, call_id, uid("s")))
     page = signed_in(pages, web_server, "recordings")
     page.get_by_test_id("recordings-cid").fill(f"default:{call_id}")
     page.get_by_test_id("recordings-open").click()
     expect(page.get_by_text("No recordings.")).to_be_visible()
     expect(page.get_by_text("No transcriptions.")).to_be_visible()
     assert page.url.endswith(f"/dashboard/recordings/default%3A{call_id}?theme=light")
+    thumbnail = page.get_by_test_id("frame-capture").locator("img")
+    expect(thumbnail).to_have_count(1)
+    page.wait_for_function("img => img.complete && img.naturalWidth === 640", arg=thumbnail.element_handle())
+    link = page.get_by_test_id("frame-capture").locator("a").get_attribute("href") or ""
+    assert httpx.get(link, timeout=30).content == image.read_bytes(), "the thumbnail links to the full image"
     shoot(page, "dashboard-recordings")

@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+FRAME = "frame"  # also the recording_type of a frame capture's ``recordings`` row (``coordinator.frames``)
+NOT_RECORDINGS = ("transcription", FRAME)  # ``recordings`` rows that ``list_recordings`` does not list
 JobType = RecordingType | Literal["frame"]  # frame recording is a job too, with events of its own
 SETTINGS_KEY: dict[str, str] = {"composite": "recording", "individual": "individual_recording",
                                 "raw": "raw_recording", "frame": "frame_recording"}
@@ -215,13 +217,14 @@ async def recording_url(weir: Services, storage: str, key: str) -> str:
 
 
 async def uploaded(weir: Services, upload: Upload) -> None:
-    """An external storage has a recording's file: announce it (unless the recording was deleted meanwhile)."""
+    """An external storage has a recording's file: announce it (unless the recording was deleted meanwhile; a frame
+    capture was announced when it was taken)."""
     async with weir.db.transaction() as session:
         row = await session.scalar(select(RecordingRow).where(RecordingRow.storage == upload.store_name,
                                                               RecordingRow.key == upload.key))
         job = None if row is None else await session.get(EgressJobRow, row.egress_id)
         call = None if row is None else await session.get(CallRow, row.call_cid)
-        if row is not None and job is not None and call is not None:
+        if row is not None and row.recording_type != FRAME and job is not None and call is not None:
             await job_owner(weir, session, call, job).ready(job, row)
     with contextlib.suppress(OSError):
         upload.local_path.parent.rmdir()  # the job's folder, once its last upload is done (rmdir: only if empty)

@@ -46,6 +46,21 @@ class ListRecordingsResponse(BaseModel):
     duration: str = ""
 
 
+class FrameCapture(BaseModel):
+    """One image of a frame recording (Weir's listing: the seed has only ``call.frame_recording_ready``)."""
+
+    filename: str
+    url: str
+    captured_at: datetime
+    session_id: str
+    egress_id: str
+
+
+class ListFrameCapturesResponse(BaseModel):
+    frame_captures: list[FrameCapture]
+    duration: str = ""
+
+
 class EgressTypeStatus(BaseModel):
     status: EgressStatus
 

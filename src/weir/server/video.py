@@ -207,6 +207,10 @@ class Call(Group[R]):
     def list_recordings(self) -> R:
         return self._send(Operation("GET", f"{self._path}/recordings"))
 
+    def list_frame_captures(self) -> R:
+        """The images the call's frame recordings captured, each with a signed URL (Weir's own listing)."""
+        return self._send(Operation("GET", f"{self._path}/frame_captures"))
+
     def delete_recording(self, session: str, filename: str) -> R:
         return self._send(Operation("DELETE", f"{self._path}/{segment(session)}/recordings/{segment(filename)}"))
 

@@ -1,10 +1,12 @@
-// A call's recordings and transcripts, played and shown in place.
+// A call's recordings, transcripts and frame captures, played and shown in place.
 
 import { useState } from "preact/hooks";
 import type { RecordingFile } from "../weir/types";
 import { callPath, Form, Problem, Section, useApi, useLoad, when, type ScreenProps } from "./common";
 
 type Transcription = Omit<RecordingFile, "recording_type">;
+/** One image of a frame recording, from Weir's own `frame_captures` listing. */
+type FrameCapture = { filename: string; url: string; captured_at: string; session_id: string; egress_id: string };
 
 export function Recordings({ rest, go }: ScreenProps) {
   const [cid, setCid] = useState(rest);
@@ -39,6 +41,10 @@ function CallFiles({ cid }: { cid: string }) {
     () => api.request<{ transcriptions: Transcription[] }>("GET", callPath(cid, "transcriptions")),
     [cid],
   );
+  const frames = useLoad(
+    () => api.request<{ frame_captures: FrameCapture[] }>("GET", callPath(cid, "frame_captures")),
+    [cid],
+  );
   return (
     <>
       <Section title="Recordings">
@@ -67,6 +73,20 @@ function CallFiles({ cid }: { cid: string }) {
         {transcripts.data?.transcriptions.map((transcript) => (
           <Transcript transcript={transcript} />
         ))}
+      </Section>
+      <Section title="Frame captures">
+        <Problem error={frames.error} />
+        {frames.data?.frame_captures.length === 0 && <p class="dash-hint">No frame captures.</p>}
+        <div class="frames">
+          {frames.data?.frame_captures.map((frame) => (
+            <figure class="frame" data-testid="frame-capture">
+              <a href={frame.url} target="_blank" rel="noreferrer">
+                <img src={frame.url} alt={frame.filename} loading="lazy" />
+              </a>
+              <figcaption>{when(frame.captured_at)}</figcaption>
+            </figure>
+          ))}
+        </div>
       </Section>
     </>
   );

@@ -1,24 +1,29 @@
-"""Routes: start and stop recording, list and delete recordings (the seed's paths), and the local store's files."""
+"""Routes: start and stop recording, list and delete recordings (the seed's paths), list frame captures (Weir's),
+and the local store's files."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from weir.coordinator.auth import Caller, caller, services, user_caller
 from weir.coordinator.call_service import load_call
-from weir.coordinator.recorder import JobType, Recorder, recording_url
+from weir.coordinator.recorder import FRAME, NOT_RECORDINGS, JobType, Recorder, recording_url
 from weir.coordinator.recording_files import delete_file
 from weir.coordinator.routes.calls import CallId, CallType
+from weir.coordinator.services import Services
 from weir.domain.capabilities import Capability
 from weir.egress.delivery import local_store
 from weir.protocol.common import Empty
 from weir.protocol.errors import APIError, ErrorCode, not_found
 from weir.protocol.recordings import (
     CallRecording,
+    FrameCapture,
+    ListFrameCapturesResponse,
     ListRecordingsResponse,
     RecordingType,
     StartFrameRecordingRequest,
@@ -38,6 +43,15 @@ START = {"composite": Capability.START_RECORD_CALL, "individual": Capability.STA
          "raw": Capability.START_RAW_RECORD_CALL, "frame": Capability.START_FRAME_RECORD_CALL}
 STOP = {"composite": Capability.STOP_RECORD_CALL, "individual": Capability.STOP_INDIVIDUAL_RECORD_CALL,
         "raw": Capability.STOP_RAW_RECORD_CALL, "frame": Capability.STOP_FRAME_RECORD_CALL}
+
+
+async def call_files(weir: Services, who: Caller, type_: str, id_: str,
+                     kind: ColumnElement[bool]) -> Sequence[RecordingRow]:
+    """The call's ``recordings`` rows of ``kind``, in time order: what a listing route reads."""
+    async with weir.db.read() as session:
+        call, _ = await load_call(session, who, type_, id_)
+        return (await session.scalars(select(RecordingRow).where(RecordingRow.call_cid == call.cid, kind)
+                                      .order_by(RecordingRow.start_time, RecordingRow.filename))).all()
 
 
 async def _start(request: Request, who: Caller, type_: str, id_: str, job_type: JobType, storage: str | None) -> str:
@@ -116,15 +130,23 @@ async def list_recordings(
     request: Request, type: CallType, id: CallId, who: Caller = Depends(user_caller("ListRecordings")),
 ) -> ListRecordingsResponse:
     weir = services(request)
-    async with weir.db.read() as session:
-        call, _ = await load_call(session, who, type, id)
-        rows = (await session.scalars(select(RecordingRow).where(RecordingRow.call_cid == call.cid,
-                                                                 RecordingRow.recording_type != "transcription")
-                                      .order_by(RecordingRow.start_time, RecordingRow.filename))).all()
+    rows = await call_files(weir, who, type, id, RecordingRow.recording_type.not_in(NOT_RECORDINGS))
     return ListRecordingsResponse(recordings=[CallRecording(
         filename=row.filename, url=await recording_url(weir, row.storage, row.key), start_time=row.start_time,
         end_time=row.end_time, session_id=row.session_id, recording_type=row.recording_type,  # type: ignore[arg-type]
     ) for row in rows])
+
+
+@router.get("/{type}/{id}/frame_captures", response_model=ListFrameCapturesResponse,
+            summary="List the images the call's frame recordings captured (Weir's own)")
+async def list_frame_captures(
+    request: Request, type: CallType, id: CallId, who: Caller = Depends(user_caller("ListRecordings")),
+) -> ListFrameCapturesResponse:
+    weir = services(request)
+    rows = await call_files(weir, who, type, id, RecordingRow.recording_type == FRAME)
+    return ListFrameCapturesResponse(frame_captures=[FrameCapture(
+        filename=row.filename, url=await recording_url(weir, row.storage, row.key), captured_at=row.start_time,
+        session_id=row.session_id, egress_id=row.egress_id) for row in rows])
 
 
 @router.delete("/{type}/{id}/{session}/recordings/{filename}", response_model=Empty, summary="Delete a recording")
@@ -138,7 +160,7 @@ async def delete_recording(
         access.require(Capability.STOP_RECORD_CALL)
         row = await db_session.scalar(select(RecordingRow).where(
             RecordingRow.call_cid == call.cid, RecordingRow.session_id == session, RecordingRow.filename == filename,
-            RecordingRow.recording_type != "transcription"))
+            RecordingRow.recording_type.not_in(NOT_RECORDINGS)))
         if row is None:
             raise not_found(f"recording {filename} of session {session}")
         await delete_file(weir, db_session, row)

@@ -10,7 +10,7 @@ from weir.coordinator.call_service import load_call
 from weir.coordinator.recorder import recording_url
 from weir.coordinator.recording_files import delete_file
 from weir.coordinator.routes.calls import CallId, CallType
-from weir.coordinator.routes.recordings import Filename, SessionId
+from weir.coordinator.routes.recordings import Filename, SessionId, call_files
 from weir.coordinator.transcriber import Transcriber
 from weir.domain.capabilities import Capability
 from weir.protocol.common import Empty
@@ -106,10 +106,7 @@ async def list_transcriptions(
     request: Request, type: CallType, id: CallId, who: Caller = Depends(user_caller("ListTranscriptions")),
 ) -> ListTranscriptionsResponse:
     weir = services(request)
-    async with weir.db.read() as session:
-        call, _ = await load_call(session, who, type, id)
-        rows = (await session.scalars(select(RecordingRow).where(RecordingRow.call_cid == call.cid, TRANSCRIPT)
-                                      .order_by(RecordingRow.start_time, RecordingRow.filename))).all()
+    rows = await call_files(weir, who, type, id, TRANSCRIPT)
     return ListTranscriptionsResponse(transcriptions=[CallTranscription(
         filename=row.filename, url=await recording_url(weir, row.storage, row.key), start_time=row.start_time,
         end_time=row.end_time, session_id=row.session_id) for row in rows])
