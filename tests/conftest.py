@@ -5,6 +5,7 @@ Every API test that takes ``server`` (or ``api``/``user_api``) runs against both
 
 from __future__ import annotations
 
+import ast
 import logging
 import os
 import socket
@@ -35,6 +36,24 @@ os.environ["WEIR_EGRESS_WORKERS"] = "0"  # recording tests start their own serve
 os.environ["WEIR_INGRESS_RTMP_PORT"] = "0"  # ingress tests start their own server with the RTMP listener
 os.environ["WEIR_INGRESS_SRT_PORT"] = "0"  # and the SRT one
 os.environ["WEIR_AI_WORKERS"] = "0"  # so do the transcription tests
+
+_parse = ast.parse
+
+
+def _parse_again_on_a_spurious_error(*args: Any, **kwargs: Any) -> Any:
+    """CPython 3.11's AST constructor keeps its recursion depth in shared state, so a parse racing another
+    thread's (a traceback's carets, formatted in a server thread) can fail with "AST constructor recursion depth
+    mismatch" (cpython#106905). pytest parses to show a failing test's source, and the SystemError then takes
+    the whole xdist worker down: parse again, as the state is good once the other thread is done."""
+    for _ in range(3):
+        try:
+            return _parse(*args, **kwargs)
+        except SystemError:
+            time.sleep(0.01)
+    return _parse(*args, **kwargs)
+
+
+ast.parse = _parse_again_on_a_spurious_error
 
 
 def free_port() -> int:

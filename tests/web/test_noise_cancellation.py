@@ -12,7 +12,6 @@ from playwright.sync_api import Page, expect
 
 from tests.web.conftest import Pages, join_call
 from tests.web.test_media import record_instances
-from tests.web.test_screens import shoot  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.parametrize("web_server", ["sqlite"], indirect=True)  # the browser's media, not the database
 
