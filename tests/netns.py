@@ -45,3 +45,22 @@ def veth_namespace(prefix: str = "weir-gst", routed: bool = False) -> Iterator[t
     finally:
         subprocess.run(["ip", "link", "del", outside], capture_output=True)
         subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
+@contextmanager
+def veth_link(first: str, second: str) -> Iterator[tuple[str, str]]:
+    """A veth pair straight between two namespaces (hosts on one private network, reaching each other without the
+    root namespace): (``first``'s address, ``second``'s)."""
+    tag = uuid.uuid4().hex[:6]
+    one, two = f"wl{tag}a", f"wl{tag}b"
+    subnet = free_subnet()
+    steps = [["ip", "link", "add", one, "netns", first, "type", "veth", "peer", "name", two, "netns", second]]
+    for namespace, device, address in ((first, one, f"{subnet}.1"), (second, two, f"{subnet}.2")):
+        steps += [["ip", "netns", "exec", namespace, "ip", "addr", "add", f"{address}/24", "dev", device],
+                  ["ip", "netns", "exec", namespace, "ip", "link", "set", device, "up"]]
+    try:
+        for step in steps:
+            subprocess.run(step, check=True, capture_output=True)
+        yield f"{subnet}.1", f"{subnet}.2"
+    finally:
+        subprocess.run(["ip", "netns", "exec", first, "ip", "link", "del", one], capture_output=True)

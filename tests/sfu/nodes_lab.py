@@ -53,6 +53,7 @@ class Node:
     region: str
     host: Host
     process: subprocess.Popen[bytes] | None = None
+    relay_host: str | None = None  # ``--relay-host``
 
     def start(self, coordinator: WeirServe) -> None:
         env = {**os.environ, "WEIR_API_SECRET": coordinator.api_secret,
@@ -60,7 +61,8 @@ class Node:
         self.process = subprocess.Popen(
             ["ip", "netns", "exec", self.host.namespace, str(WEIR), "sfu", "--coordinator", coordinator.base_url,
              "--public-url", f"http://{self.host.inside}", "--ice-host-addresses", self.host.inside,
-             "--host", self.host.inside, "--region", self.region, "--name", self.name, "--capacity", "50"],
+             "--host", self.host.inside, "--region", self.region, "--name", self.name, "--capacity", "50",
+             *(["--relay-host", self.relay_host] if self.relay_host else [])],
             env=env, stdout=subprocess.DEVNULL)
 
     def running(self) -> bool:

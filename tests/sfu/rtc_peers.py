@@ -39,9 +39,10 @@ from weir.sfu.rtp import build_packet
 LOOPBACK = IceConfig(host_addresses=("127.0.0.1",), connect_timeout_s=10)
 
 
-def loopback_only(pc: RTCPeerConnection) -> None:
-    """The SDK's host-address ICE on 127.0.0.1 for ``pc``'s transports that have not gathered yet."""
-    HostIce(LOOPBACK, controlling=False).attach(pc)
+def loopback_only(pc: RTCPeerConnection, ice: IceConfig = LOOPBACK) -> None:
+    """The SDK's host-address ICE on 127.0.0.1 (or ``ice``'s addresses) for ``pc``'s transports that have not
+    gathered yet."""
+    HostIce(ice, controlling=False).attach(pc)
 
 
 async def count_frames(
@@ -182,7 +183,7 @@ class SimulcastPublisher:
     LAYERS = (("q", 64, 48), ("h", 128, 96), ("f", 256, 192))  # rid, width, height: lowest first
     MID_ID, RID_ID = 4, 10
 
-    def __init__(self, room: RtcRoom | None, session_id: str) -> None:
+    def __init__(self, room: RtcRoom | None, session_id: str, ice: IceConfig = LOOPBACK) -> None:
         self.room = room  # None when the publisher offers through signaling (``publish_through``)
         self.session_id = session_id
         self.plis: Counter[str] = Counter()
@@ -190,7 +191,7 @@ class SimulcastPublisher:
         self._keyframe = {rid for rid, _, _ in self.LAYERS}
         self._task: asyncio.Task[None] | None = None
         self.transport = PeerTransport(
-            LOOPBACK, RTCCertificate.generateCertificate(), controlling=True, on_rtp=lambda _: None,
+            ice, RTCCertificate.generateCertificate(), controlling=True, on_rtp=lambda _: None,
             on_rtcp=self._rtcp, on_state=lambda _: None,
         )
 

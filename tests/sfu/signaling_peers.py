@@ -26,9 +26,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import RunningServer, free_port, fresh_postgres_database, start_server
-from tests.sfu.rtc_peers import Pattern, Tone, count_frames, loopback_only
+from tests.sfu.rtc_peers import LOOPBACK, Pattern, Tone, count_frames, loopback_only
 from weir.client.media.voice import mark_voice_activity
 from weir.config import Settings
+from weir.sfu.rtc import IceConfig
 
 Event = dict[str, Any]
 # Short, so that tests of vanished clients wait little; long enough for a reconnect on loopback.
@@ -93,13 +94,14 @@ async def coordinator_join(server: RunningServer, user_id: str, cid: str, **body
 
 class SignalingPeer:
     """With ``ice_servers`` (the join's), the peer gathers as aiortc does, relay candidates included, the way a
-    client on another machine would; without, it gathers on 127.0.0.1 only."""
+    client on another machine would; without, it gathers on ``ice``'s addresses (127.0.0.1) only."""
 
-    def __init__(self, ws: ClientConnection, session_id: str, ice_servers: list[RTCIceServer] | None = None) -> None:
+    def __init__(self, ws: ClientConnection, session_id: str, ice_servers: list[RTCIceServer] | None = None,
+                 ice: IceConfig = LOOPBACK) -> None:
         self.ws = ws
         self.session_id = session_id
         self.events: list[Event] = []
-        self._loopback_only = ice_servers is None
+        self._host_only = None if ice_servers is not None else ice
         # max-bundle: see rtc_peers.Peer (with more than one remote track of a kind, balanced loses packets)
         config = RTCConfiguration(iceServers=ice_servers or [], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
         self.publisher_pc = RTCPeerConnection(config)
@@ -112,18 +114,21 @@ class SignalingPeer:
         self._tasks: list[asyncio.Task[None]] = [asyncio.create_task(self._read())]
 
     @classmethod
-    async def open(cls, url: str, session_id: str, ice_servers: list[RTCIceServer] | None = None) -> SignalingPeer:
-        return cls(await connect(url), session_id, ice_servers)
+    async def open(cls, url: str, session_id: str, ice_servers: list[RTCIceServer] | None = None,
+                   ice: IceConfig = LOOPBACK) -> SignalingPeer:
+        return cls(await connect(url), session_id, ice_servers, ice)
 
     @classmethod
-    async def join(cls, joined: dict[str, Any], *, use_ice_servers: bool = False, **extra: Any) -> SignalingPeer:
-        """Connect with the coordinator's join response (and its ICE servers, if asked) and wait for
-        ``join_response``."""
+    async def join(cls, joined: dict[str, Any], *, use_ice_servers: bool = False, ice: IceConfig = LOOPBACK,
+                   **extra: Any) -> SignalingPeer:
+        """Connect with the coordinator's join response (and its ICE servers, if asked; else ICE on ``ice``'s
+        addresses only) and wait for ``join_response``."""
         ice_servers = None
         if use_ice_servers:
             ice_servers = [RTCIceServer(urls=s["urls"], username=s["username"], credential=s["password"])
                            for s in joined["credentials"]["ice_servers"]]
-        peer = await cls.open(joined["credentials"]["server"]["url"], joined["user_session_id"], ice_servers)
+        peer = await cls.open(joined["credentials"]["server"]["url"], joined["user_session_id"], ice_servers,
+                              ice)
         await peer.send({"type": "join", "token": joined["credentials"]["token"],
                          "session_id": joined["user_session_id"], **extra})
         await peer.wait_for("join_response")
@@ -156,8 +161,8 @@ class SignalingPeer:
         for present, track in ((audio, Tone()), (video, Pattern())):
             if present:
                 self.publisher_pc.addTrack(track)
-        if self._loopback_only:
-            loopback_only(self.publisher_pc)
+        if self._host_only is not None:
+            loopback_only(self.publisher_pc, self._host_only)
         await self.publisher_pc.setLocalDescription(await self.publisher_pc.createOffer())
         tracks = [{"track_type": t.kind, "mid": t.mid} for t in self.publisher_pc.getTransceivers()]
         answer = await self.set_publisher(self.publisher_pc.localDescription.sdp, tracks)
@@ -205,8 +210,8 @@ class SignalingPeer:
 
     async def _answer(self, offer: Event) -> None:
         await self.subscriber_pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
-        if self._loopback_only:
-            loopback_only(self.subscriber_pc)
+        if self._host_only is not None:
+            loopback_only(self.subscriber_pc, self._host_only)
         await self.subscriber_pc.setLocalDescription(await self.subscriber_pc.createAnswer())
         await self.send({"type": "send_answer", "sdp": self.subscriber_pc.localDescription.sdp,
                          "negotiation_id": offer["negotiation_id"]})

@@ -1,19 +1,20 @@
 """Cascading: one call spread over two SFU workers of ``weir serve`` (``WEIR_SFU_CASCADE_CALL_SIZE=1``), its
-participants on different workers seeing and hearing each other through the SFU-to-SFU relay."""
+participants on different workers seeing and hearing each other through the SFU-to-SFU relay. The checks are
+shared with tests/sfu/test_cascade_nodes.py, where the workers are ``weir sfu`` nodes on two hosts."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
 from tests.conftest import RunningServer
-from tests.sfu.rtc_peers import SimulcastPublisher, eventually
+from tests.sfu.rtc_peers import LOOPBACK, SimulcastPublisher, eventually
 from tests.sfu.signaling_peers import SignalingPeer, coordinator_join, running_sfu
 from tests.sfu.test_integration_media import through
 from tests.sfu.test_signaling_bandwidth import layers
+from weir.sfu.rtc import IceConfig
 
 Uid = Callable[[str], str]
 FRAMES = 10
@@ -25,8 +26,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
         yield running
 
 
-def worker_port(joined: dict[str, Any]) -> int | None:
-    return urlsplit(joined["credentials"]["server"]["url"]).port
+def sfu_url(joined: dict[str, Any]) -> str:
+    return str(joined["credentials"]["server"]["url"])
 
 
 def published(session_id: str, tracks: list[str]) -> Callable[[dict[str, Any]], bool]:
@@ -38,13 +39,24 @@ def published(session_id: str, tracks: list[str]) -> Callable[[dict[str, Any]], 
 
 
 async def test_participants_on_two_workers_see_and_hear_each_other(server: RunningServer, uid: Uid) -> None:
+    await see_and_hear_each_other(server, uid)
+
+
+async def test_a_remote_subscriber_gets_the_simulcast_layer_its_size_calls_for(server: RunningServer,
+                                                                                uid: Uid) -> None:
+    await remote_subscriber_gets_its_layer(server, uid)
+
+
+async def see_and_hear_each_other(server: RunningServer, uid: Uid, ice: IceConfig = LOOPBACK) -> None:
+    """Two participants on two SFUs (``ice``: the clients' ICE) see and hear each other; audio levels, mute states
+    and leaving cross too."""
     cid = f"default:{uid('c')}"
     bob = uid("bob")
     a_joined = await coordinator_join(server, uid("ada"), cid, create=True)
     b_joined = await coordinator_join(server, bob, cid)
-    assert worker_port(a_joined) != worker_port(b_joined)  # the call is spread
-    a = await SignalingPeer.join(a_joined)
-    b = await SignalingPeer.join(b_joined)
+    assert sfu_url(a_joined) != sfu_url(b_joined)  # the call is spread
+    a = await SignalingPeer.join(a_joined, ice=ice)
+    b = await SignalingPeer.join(b_joined, ice=ice)
     try:
         await a.wait_for("participant_joined", lambda e: e["participant"]["session_id"] == b.session_id)
         await a.publish()
@@ -72,16 +84,15 @@ async def test_participants_on_two_workers_see_and_hear_each_other(server: Runni
         await b.close()
 
 
-async def test_a_remote_subscriber_gets_the_simulcast_layer_its_size_calls_for(server: RunningServer,
-                                                                                uid: Uid) -> None:
+async def remote_subscriber_gets_its_layer(server: RunningServer, uid: Uid, ice: IceConfig = LOOPBACK) -> None:
     """The publisher on one worker, a subscriber on the other and one on either: each decodes the layer its size
     calls for, a switch on the far worker waits for a keyframe the publisher is asked for across the relay, and
     the layers the far worker asks for count among those the publisher is told to keep sending."""
     cid = f"default:{uid('c')}"
     joins = [await coordinator_join(server, uid(name), cid, create=name == "pub") for name in ("pub", "far", "near")]
-    assert worker_port(joins[0]) != worker_port(joins[1])  # "near" is on either (sessions still leaving count)
-    pub, far, near = [await SignalingPeer.join(joined) for joined in joins]
-    publisher = SimulcastPublisher(None, pub.session_id)
+    assert sfu_url(joins[0]) != sfu_url(joins[1])  # "near" is on either (sessions still leaving count)
+    pub, far, near = [await SignalingPeer.join(joined, ice=ice) for joined in joins]
+    publisher = SimulcastPublisher(None, pub.session_id, ice)
     track_id = f"{pub.session_id}|video"
     try:
         await far.subscribe(pub, track_types=("video",), dimension=(64, 48))

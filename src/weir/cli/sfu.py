@@ -53,6 +53,9 @@ def node(
     host: Annotated[str, typer.Option(help="Address the workers listen on.")] = "0.0.0.0",
     port: Annotated[int, typer.Option(help="Worker i listens on this port + i (0: free ports).")] = 0,
     workers: Annotated[int, typer.Option(min=1, help="SFU worker processes.")] = 1,
+    relay_host: Annotated[str | None, typer.Option(
+        help="Address of the SFU-to-SFU relay (cascading) that the other nodes reach [default: --host; a "
+             "wildcard: the address the coordinator sees the node connect from].")] = None,
 ) -> None:
     """Run an SFU node: worker processes that register with the coordinator and carry the calls it places here."""
     if ctx.invoked_subcommand is not None:
@@ -68,7 +71,8 @@ def node(
         ice = IceConfig.from_env(env)
         spec = NodeSpec(name=name or socket.gethostname(), region=region.lower(), public_url=public_url,
                         capacity=capacity)
-        specs = node_specs(Settings(api_secret=secret), ice, spec, coordinator.rstrip("/"), host, port, workers)
+        specs = node_specs(Settings(api_secret=secret), ice, spec, coordinator.rstrip("/"), host, port, workers,
+                           relay_host)
     except ValueError as error:
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(1) from error

@@ -83,7 +83,7 @@ def worker_app(spec: WorkerSpec, settings: Settings, sfu: SfuServer, link: Remot
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        await relay.open(spec.listen_host)
+        await relay.open(spec.relay_host or spec.listen_host)
         cascade = Cascade(relay, sfu.rooms, link.send)  # calls spread over several workers
         cascade.start()
         link.hello, link.on_cascade = cascade.hello(), cascade.on_message

@@ -35,6 +35,7 @@ class WorkerSpec(BaseModel):
     coordinator_url: str  # where the worker reaches the coordinator's internal channel
     listen_host: str
     listen_port: int  # 0: any free port (the worker tells the coordinator which)
+    relay_host: str | None = None  # the cascade's relay socket binds (and is announced) here; None: listen_host
     settings: dict[str, Any]
     ice_host_addresses: list[str]
     ice_port_min: int
@@ -70,13 +71,13 @@ def worker_specs(settings: Settings, ice: IceConfig, count: int) -> list[WorkerS
 
 
 def node_specs(settings: Settings, ice: IceConfig, node: NodeSpec, coordinator_url: str, listen_host: str,
-               base_port: int, count: int) -> list[WorkerSpec]:
+               base_port: int, count: int, relay_host: str | None = None) -> list[WorkerSpec]:
     """The workers of an SFU node on another host. Each names itself on the channel by a random 62-bit index
     (this server's own workers count from 0), so workers of many nodes never collide."""
     dumped = settings.model_dump(mode="json")
     return [
         WorkerSpec(index=(1 << 62) | secrets.randbits(61), node=node, coordinator_url=coordinator_url,
-                   listen_host=listen_host, listen_port=base_port + i if base_port else 0, settings=dumped,
-                   ice_host_addresses=list(ice.host_addresses), ice_port_min=low, ice_port_max=high)
+                   listen_host=listen_host, listen_port=base_port + i if base_port else 0, relay_host=relay_host,
+                   settings=dumped, ice_host_addresses=list(ice.host_addresses), ice_port_min=low, ice_port_max=high)
         for i, (low, high) in enumerate(split_ports(ice.port_min, ice.port_max, count))
     ]
