@@ -32,7 +32,7 @@ def test_a_packet_the_sfu_never_got_is_asked_again_then_stood_in_for() -> None:
     assert sum(frame is not None for frame in decodable) == 1, "frames after the gap wait for it"
 
     before = len(upstream)
-    for attempt in range(NACK_MAX_RESENDS):
+    for _ in range(NACK_MAX_RESENDS):
         clock.ns += NACK_INTERVAL_NS
         assert downtrack.handle_nack([1002], clock.ns) == 0
         assert parse_compound(upstream[-1]) == [Nack(1, 100, (2,))], "asked of the publisher again"
