@@ -7,7 +7,7 @@ from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtp import RtpPacket
 
 from tests.sfu.test_receiver import MS, Layer, feed, setup, subscribe
-from weir.sfu.downtrack import NACK_FILLS, NACK_INTERVAL_NS, NACK_MAX_RESENDS, UNCONFIRMED_AFTER
+from weir.sfu.downtrack import NACK_FILLS, NACK_INTERVAL_NS, NACK_MAX_RESENDS
 from weir.sfu.rtcp import Nack, Pli, parse_compound
 
 
@@ -65,21 +65,3 @@ def test_a_packet_the_publisher_has_sent_since_is_not_asked_for() -> None:
     downtrack.handle_nack([5, 9], clock.ns)  # never sent: the subscriber names what it cannot lack
     assert len(upstream) == before and downtrack.gaps_filled == 0
 
-
-def test_a_resend_no_nack_confirms_is_given_up_once_well_behind() -> None:
-    receiver, _, _ = setup(layers=1)
-    downtrack, sent = subscribe(receiver, 0, start_seq=0)
-    layer = Layer(0, 0, 0, 0)
-    feed(receiver, layer, [packet for _ in range(10) for packet in layer.frame(keyframe=True)])
-    assert downtrack.handle_nack([3, 4], 0) == 2  # both resent; 4 is named again later, 3 left out: received
-    assert downtrack.handle_nack([4, 6], NACK_INTERVAL_NS) == 2
-    assert downtrack.fill_unconfirmed() == 0, "not yet: the subscriber may still name them"
-    feed(receiver, layer, [packet for _ in range(UNCONFIRMED_AFTER) for packet in layer.frame(keyframe=True)])
-    # no NACK since: the loss stopped, so aiortc will not ask for 4 or 6 again, and either may still be missing
-    assert downtrack.fill_unconfirmed() == 2 and downtrack.gaps_filled == 2
-    assert [(p.sequence_number, p.payload) for p in map(received, sent[-2:])] == [(4, b""), (6, b"")]
-    assert downtrack.fill_unconfirmed() == 0
-
-    downtrack.handle_nack([50], 2 * NACK_INTERVAL_NS)
-    feed(receiver, layer, [packet for _ in range(100) for packet in layer.frame(keyframe=True)])
-    assert downtrack.fill_unconfirmed() == 0, "too far behind for a stand-in: forgotten"

@@ -39,8 +39,6 @@ NACK_FILLS = 2  # stand-ins sent for a packet given up on (one can be lost too)
 _PADDING = bytes((0, 0, 0, 4))  # padding-only payload: its last octet counts the padding (RFC 3550 5.1)
 _PADDING_BIT = 0x20
 _TIMESTAMP_SEARCH = 16
-UNCONFIRMED_AFTER = 32  # packets sent after an unconfirmed resend before it is given up
-_UNCONFIRMED_WINDOW = 96  # aiortc's jitter buffer starts over on a packet 100 behind where it is
 
 
 class TrackSource(Protocol):
@@ -81,7 +79,6 @@ class DownTrack:
         "_sequencer",
         "_sink",
         "_source",
-        "_unconfirmed",
         "_ssrc",
         "forwarder",
         "gaps_filled",
@@ -127,7 +124,6 @@ class DownTrack:
         self.nack_throttled = 0  # NACKed packets not resent: too soon after their last resend, or too often
         self.plis_received = 0
         self.gaps_filled = 0  # packets given up on, a padding-only packet sent in their place
-        self._unconfirmed: dict[int, None] = {}  # out_seqs resent that no NACK has named or left out since
         self._resent: dict[int, tuple[int, int]] = {}  # out_seq → (last resent at, times), for NACKs
         self.rtx: RtxStream | None = None  # where the subscriber negotiated RTX, retransmissions go as RTX packets
 
@@ -185,9 +181,8 @@ class DownTrack:
         resent = 0
         history = self._resent
         upstream: dict[int, list[int]] = {}
-        named = [unwrap_near(seq, reference, SEQ_BITS) for seq in lost]
-        self._unconfirmed = dict.fromkeys(out_seq for out_seq in named if out_seq in self._unconfirmed)
-        for out_seq in named:
+        for seq in lost:
+            out_seq = unwrap_near(seq, reference, SEQ_BITS)
             last_at, times = history.get(out_seq, (-NACK_INTERVAL_NS, 0))
             if times >= NACK_MAX_RESENDS + NACK_FILLS or now_ns - last_at < NACK_INTERVAL_NS:
                 self.nack_throttled += 1
@@ -206,7 +201,6 @@ class DownTrack:
                 seg = self._munger.segment_of(out_seq)
                 found = None if seg is None else (out_seq + seg.seq_offset, seg)
             packet = None if found is None else self._source.lookup(found[1].layer, found[0])
-            self._unconfirmed[out_seq] = None
             if found is None or packet is None:
                 self.nack_misses += 1
                 if found is not None:
@@ -222,23 +216,6 @@ class DownTrack:
                 del history[key]
         self.nack_hits += resent
         return resent
-
-    def fill_unconfirmed(self) -> int:
-        """Once in a while (each assessment): give up the packets resent (or asked of the publisher) that no NACK
-        has named or left out since, once ``UNCONFIRMED_AFTER`` packets have been sent after them; returns how
-        many. aiortc NACKs only when it sees a new gap, naming every packet it still lacks: when the loss stops,
-        a packet whose last resend was lost is never asked for again, and its gap holds every later frame. A
-        packet ``_UNCONFIRMED_WINDOW`` or more behind is forgotten instead: a stand-in that far behind a jitter
-        buffer that did get the packet would make aiortc's start over."""
-        reference = self._munger.last_out_seq
-        due = [out_seq for out_seq in self._unconfirmed if out_seq <= reference - UNCONFIRMED_AFTER]
-        filled = 0
-        for out_seq in due:
-            del self._unconfirmed[out_seq]
-            if out_seq > reference - _UNCONFIRMED_WINDOW:
-                self._fill(out_seq)
-                filled += 1
-        return filled
 
     def _fill(self, out_seq: int) -> None:
         """Send a padding-only packet as ``out_seq``, which the subscriber will not get, and ask for a keyframe.

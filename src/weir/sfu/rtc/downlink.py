@@ -68,8 +68,6 @@ class Downlink:
                priority: Callable[[PublishedTrack], int], now_ns: int) -> list[Slot]:
         """Allocate the video slots within the estimate (``priority`` says which videos to keep longest); returns
         those whose video was paused or resumed."""
-        for slot in slots:
-            slot.downtrack.fill_unconfirmed()
         meters = {slot: self._sent.get(slot) or RateMeter() for slot in slots}
         self._sent = meters
         sent_by_ssrc = {slot.offered.ssrc: meter.sample(slot.downtrack.octets_sent, now_ns)
