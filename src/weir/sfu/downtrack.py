@@ -86,7 +86,6 @@ class DownTrack:
         "nack_misses",
         "nack_throttled",
         "octets_sent",
-        "packets_nacked",
         "packets_sent",
         "plis_received",
         "rtx",
@@ -118,7 +117,6 @@ class DownTrack:
         self._forward = self.forwarder.forward
         self.packets_sent = 0
         self.octets_sent = 0  # payload octets, as an SR counts them
-        self.packets_nacked = 0  # packets sent that the subscriber NACKed: its loss before any repair
         self.nack_hits = 0
         self.nack_misses = 0
         self.nack_throttled = 0  # NACKed packets not resent: too soon after their last resend, or too often
@@ -192,8 +190,6 @@ class DownTrack:
                 continue
             history[out_seq] = (now_ns, times + 1)
             found = self._sequencer.lookup(out_seq)
-            if times == 0 and found is not None:
-                self.packets_nacked += 1
             if times >= NACK_MAX_RESENDS:
                 self._fill(out_seq)
                 continue

@@ -43,7 +43,6 @@ class Downlink:
         self._sent: dict[Slot, RateMeter] = {}  # what each slot was sent
         self._loss: float | None = None  # the share lost since the previous assessment, across every stream
         self._counted: dict[Slot, tuple[int, int]] = {}  # each slot's (cumulative lost, highest sequence) then
-        self._nack_counts: dict[Slot, tuple[int, int]] = {}  # each slot's (packets NACKed, packets sent) then
         self._jitter_ms = 0.0
         self._limit = math.inf  # the best score the latest allocation allows
         self._starved: dict[Slot, int] = {}  # video slots without room for their lowest layer: for how long
@@ -72,7 +71,7 @@ class Downlink:
         self._sent = meters
         sent_by_ssrc = {slot.offered.ssrc: meter.sample(slot.downtrack.octets_sent, now_ns)
                         for slot, meter in meters.items()}
-        self._loss = _worse(self._lost_since_last(slots), self._nacked_since_last(slots))
+        self._loss = self._lost_since_last(slots)
         if self._loss is not None:
             self.estimate.on_loss(self._loss)
         live = [slot for slot in slots if slot.active and not slot.track.info.muted]
@@ -127,21 +126,6 @@ class Downlink:
         self._counted = counted
         return max(0, min(lost, expected)) / expected if expected else None
 
-    def _nacked_since_last(self, slots: Sequence[Slot]) -> float | None:
-        """The share of the packets sent since the last assessment that the subscriber NACKed; None if none
-        was sent. Its reports count the retransmissions that repaired a loss as received (aiortc's do), so on a
-        path that drops much of what it is sent they can read clean while every packet needs a NACK."""
-        nacked = sent = 0
-        counts: dict[Slot, tuple[int, int]] = {}
-        for slot in slots:
-            now = counts[slot] = (slot.downtrack.packets_nacked, slot.downtrack.packets_sent)
-            before = self._nack_counts.get(slot)
-            if before is not None:
-                nacked += now[0] - before[0]
-                sent += now[1] - before[1]
-        self._nack_counts = counts
-        return min(1.0, nacked / sent) if sent > 0 else None
-
     def score(self) -> float | None:
         """The mean opinion score of what was reported since the last call, no better than the allocation allows
         (video paused or reduced for bandwidth); None if nothing was reported and nothing is limited."""
@@ -150,10 +134,6 @@ class Downlink:
         score = math.inf if loss is None else mos(loss, jitter, self.rtt.rtt_ms or 0.0)
         score = min(score, self._limit)
         return None if score == math.inf else score
-
-
-def _worse(loss: float | None, other: float | None) -> float | None:
-    return loss if other is None else other if loss is None else max(loss, other)
 
 
 def _next_step(video: Sequence[Slot], demands: Sequence[VideoDemand]) -> float:
