@@ -193,10 +193,9 @@ def test_a_packet_is_resent_at_most_so_often_and_so_many_times() -> None:
     feed(receiver, layer, layer.frame(keyframe=True, packets=3))
     assert downtrack.handle_nack([1], 0) == 1
     assert downtrack.handle_nack([1, 2], NACK_INTERVAL_NS // 2) == 1  # 1 again so soon: not yet
-    resent = [downtrack.handle_nack([1], n * NACK_INTERVAL_NS) for n in range(1, NACK_MAX_RESENDS + 2)]
-    assert resent == [1] * (NACK_MAX_RESENDS - 1) + [0, 0]  # then never again
-    assert (downtrack.nack_hits, downtrack.nack_throttled) == (NACK_MAX_RESENDS + 1, 3)
-    assert len(sent) == 3 + NACK_MAX_RESENDS + 1
+    resent = [downtrack.handle_nack([1], n * NACK_INTERVAL_NS) for n in range(1, NACK_MAX_RESENDS + 3)]
+    assert resent == [1] * (NACK_MAX_RESENDS - 1) + [0, 0, 0]  # then never again (given up on: tests/sfu/test_gaps.py)
+    assert (downtrack.nack_hits, downtrack.nack_throttled) == (NACK_MAX_RESENDS + 1, 2)
 
 
 def test_nack_misses_once_the_buffer_has_moved_on() -> None:

@@ -21,7 +21,7 @@ from weir.sfu.headerext import ExtensionSink
 from weir.sfu.munger import Munger, Segment
 from weir.sfu.packet import EXTENSION_ROOM, HEADROOM, InboundPacket
 from weir.sfu.rtcp import SenderReport
-from weir.sfu.rtp import write_fixed_header
+from weir.sfu.rtp import FIXED_HEADER_SIZE, write_fixed_header
 from weir.sfu.rtx import RtxStream
 from weir.sfu.selector import LayerSelector
 from weir.sfu.seqnum import SEQ_BITS, unwrap_near
@@ -35,6 +35,10 @@ PAYLOAD_AT = len(HEADROOM)  # where the payload starts in a frame and in its cop
 
 NACK_INTERVAL_NS = 50_000_000
 NACK_MAX_RESENDS = 4
+NACK_FILLS = 2  # stand-ins sent for a packet given up on (one can be lost too)
+_PADDING = bytes((0, 0, 0, 4))  # padding-only payload: its last octet counts the padding (RFC 3550 5.1)
+_PADDING_BIT = 0x20
+_TIMESTAMP_SEARCH = 16
 
 
 class TrackSource(Protocol):
@@ -43,6 +47,8 @@ class TrackSource(Protocol):
     def lookup(self, layer: int, ext_seq: int) -> InboundPacket | None: ...
 
     def request_keyframe(self, layer: int) -> None: ...
+
+    def nack(self, layer: int, ext_seqs: list[int]) -> None: ...
 
     def update_fanout(self, downtrack: DownTrack) -> None: ...
 
@@ -75,6 +81,7 @@ class DownTrack:
         "_source",
         "_ssrc",
         "forwarder",
+        "gaps_filled",
         "nack_hits",
         "nack_misses",
         "nack_throttled",
@@ -114,6 +121,7 @@ class DownTrack:
         self.nack_misses = 0
         self.nack_throttled = 0  # NACKed packets not resent: too soon after their last resend, or too often
         self.plis_received = 0
+        self.gaps_filled = 0  # packets given up on, a padding-only packet sent in their place
         self._resent: dict[int, tuple[int, int]] = {}  # out_seq → (last resent at, times), for NACKs
         self.rtx: RtxStream | None = None  # where the subscriber negotiated RTX, retransmissions go as RTX packets
 
@@ -173,30 +181,72 @@ class DownTrack:
         subscriber negotiated RTX); returns how many. A packet goes again at most ``NACK_MAX_RESENDS`` times and
         not within ``NACK_INTERVAL_NS`` of its last resend: a client that names every packet it still lacks in
         each NACK (aiortc does) would otherwise have the same packets sent over and over, a storm that keeps a
-        narrow path lossy long after the loss that started it."""
+        narrow path lossy long after the loss that started it. One the SFU never got is asked of the publisher
+        again instead. A packet still lacking after that many tries is given up: ``_fill`` stands in for it."""
         reference = self._munger.last_out_seq
         resent = 0
         history = self._resent
+        upstream: dict[int, list[int]] = {}
         for seq in lost:
             out_seq = unwrap_near(seq, reference, SEQ_BITS)
             last_at, times = history.get(out_seq, (-NACK_INTERVAL_NS, 0))
-            if times >= NACK_MAX_RESENDS or now_ns - last_at < NACK_INTERVAL_NS:
+            if times >= NACK_MAX_RESENDS + NACK_FILLS or now_ns - last_at < NACK_INTERVAL_NS:
                 self.nack_throttled += 1
                 continue
+            if out_seq > reference or out_seq <= reference - SEQUENCER_PACKETS:
+                self.nack_misses += 1  # never sent, or long forgotten
+                continue
+            history[out_seq] = (now_ns, times + 1)
             found = self._sequencer.lookup(out_seq)
+            if times >= NACK_MAX_RESENDS:
+                self._fill(out_seq)
+                continue
+            if found is None:
+                seg = self._munger.segment_of(out_seq)
+                found = None if seg is None else (out_seq + seg.seq_offset, seg)
             packet = None if found is None else self._source.lookup(found[1].layer, found[0])
             if found is None or packet is None:
                 self.nack_misses += 1
+                if found is not None:
+                    upstream.setdefault(found[1].layer, []).append(found[0])
                 continue
             buf = self._build(packet, found[1], out_seq)
             self._sink(buf if self.rtx is None else self.rtx.wrap(buf))
-            history[out_seq] = (now_ns, times + 1)
             resent += 1
+        for layer, ext_seqs in upstream.items():
+            self._source.nack(layer, ext_seqs)
         if len(history) > SEQUENCER_PACKETS:  # forget the oldest half (insertion order)
             for key in list(itertools.islice(history, len(history) // 2)):
                 del history[key]
         self.nack_hits += resent
         return resent
+
+    def _fill(self, out_seq: int) -> None:
+        """Send a padding-only packet as ``out_seq``, which the subscriber will not get, and ask for a keyframe.
+
+        A receiver's jitter buffer may hold every later frame until the gap closes: aiortc's waits until 512 more
+        packets have come, 8-17 s at the low layers, before it drops what it holds and asks for a keyframe. The
+        stand-in closes the gap at once (with the timestamp of the packet before it, so that frame is left whole)
+        and the keyframe repairs what the lost packet's frame broke."""
+        self.gaps_filled += 1
+        timestamp = self._timestamp_near(out_seq)
+        buf = bytearray(FIXED_HEADER_SIZE + len(_PADDING))
+        write_fixed_header(buf, self._payload_type, out_seq, timestamp, self._ssrc)
+        buf[0] |= _PADDING_BIT
+        buf[FIXED_HEADER_SIZE:] = _PADDING
+        self._sink(buf)
+        layer = self.forwarder.current
+        if layer is not None:
+            self._source.request_keyframe(layer)
+
+    def _timestamp_near(self, out_seq: int) -> int:
+        """The outgoing timestamp of the nearest earlier packet still known, else of the latest one sent."""
+        for earlier in range(out_seq - 1, out_seq - _TIMESTAMP_SEARCH, -1):
+            found = self._sequencer.lookup(earlier)
+            packet = None if found is None else self._source.lookup(found[1].layer, found[0])
+            if found is not None and packet is not None:
+                return packet.ext_ts - found[1].ts_offset
+        return self._munger.last_out_ts
 
     def sender_report(self, ntp_timestamp: int, rtp_timestamp: int, layer: int) -> SenderReport | None:
         """This down-track's SR for the publisher's SR of ``layer``: the same wall-clock instant, its RTP time in

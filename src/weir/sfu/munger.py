@@ -63,6 +63,13 @@ class Munger:
             return self._start_seq - 1
         return self._last_seq - self.segment.seq_offset
 
+    @property
+    def last_out_ts(self) -> int:
+        """The outgoing timestamp of the highest packet forwarded (start_ts before any)."""
+        if self._last is None or self.segment is None:
+            return self._start_ts
+        return self._last.ext_ts - self.segment.ts_offset
+
     def rebase(self, packet: InboundPacket) -> Segment:
         """Start a new segment at ``packet`` (the first one, or a new layer, or after a pause)."""
         last, seg = self._last, self.segment
@@ -94,6 +101,13 @@ class Munger:
             return self.segment
         for seg in reversed(self._history):
             if ext_seq >= seg.start:
+                return seg
+        return None
+
+    def segment_of(self, out_seq: int) -> Segment | None:
+        """The segment an outgoing ``out_seq`` falls under (sent or not), None if before the remembered ones."""
+        for seg in reversed(self._history):
+            if out_seq + seg.seq_offset >= seg.start:
                 return seg
         return None
 

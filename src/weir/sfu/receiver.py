@@ -7,6 +7,7 @@ never per packet, so a paused down-track, or one on another layer, costs nothing
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from typing import Literal, Protocol
@@ -28,6 +29,7 @@ __all__ = ["LAYER_STALE_MS", "PLI_MIN_INTERVAL_MS", "FanoutMember", "Receiver", 
 PLI_MIN_INTERVAL_MS = 500  # at most one keyframe request per layer per interval
 LAYER_STALE_MS = 1000  # a layer with no packet for this long is not arriving
 NACK_MAX_GAP = 64  # a longer run of missing packets asks for a keyframe instead of each packet
+RENACK_INTERVAL_NS = 50_000_000  # a packet subscribers still lack is asked of the publisher again at most this often
 MAX_LAYERS = 3
 _PID_BITS = 15
 _TL0_BITS = 8
@@ -65,8 +67,8 @@ def _ignore_wanted(_: frozenset[int]) -> None:
 class _Layer:
     """Ingress state of one simulcast layer."""
 
-    __slots__ = ("buffer", "fanout", "highest", "last_arrival_ns", "last_pli_ns", "octets", "packets", "pid", "seq",
-                 "ssrc", "tl0", "ts")
+    __slots__ = ("buffer", "fanout", "highest", "last_arrival_ns", "last_pli_ns", "octets", "packets", "pid",
+                 "renacked", "seq", "ssrc", "tl0", "ts")
 
     def __init__(self, buffer_capacity: int) -> None:
         self.buffer = PacketBuffer(buffer_capacity)
@@ -78,6 +80,7 @@ class _Layer:
         self.highest = -1  # highest extended sequence number seen, to spot what the publisher's packets lack
         self.last_arrival_ns = -(1 << 62)
         self.last_pli_ns = -(1 << 62)
+        self.renacked: dict[int, int] = {}  # ext_seq → when subscribers' NACKs last had it asked for again
         self.packets = 0  # packets and payload octets received, for rate and loss (weir.sfu.bwe.LayerMeter)
         self.octets = 0
         self.fanout: tuple[FanoutMember, ...] = ()
@@ -318,6 +321,25 @@ class Receiver:
     def lookup(self, layer: int, ext_seq: int) -> InboundPacket | None:
         """A buffered packet, to answer a subscriber's NACK."""
         return self._layers[layer].buffer.get(ext_seq)
+
+    def nack(self, layer: int, ext_seqs: list[int]) -> None:
+        """A subscriber asks for packets of ``layer`` that never came: NACK those still missing upstream again
+        (the first NACK or its retransmission may have been lost too), each at most once per NACK interval."""
+        state = self._layers[layer]
+        now = self._now_ns()
+        asked = state.renacked
+        due = [seq for seq in ext_seqs
+               if state.highest - NACK_MAX_GAP <= seq < state.highest and state.buffer.get(seq) is None
+               and now - asked.get(seq, -(1 << 62)) >= RENACK_INTERVAL_NS]
+        if not due or state.ssrc < 0:
+            return
+        for seq in due:
+            asked[seq] = now
+        if len(asked) > NACK_MAX_GAP:  # forget the oldest half (insertion order)
+            for key in list(itertools.islice(asked, len(asked) // 2)):
+                del asked[key]
+        self.nacks_sent += 1
+        self._upstream(bytes(Nack(self._sender_ssrc, state.ssrc, tuple(seq & 0xFFFF for seq in due))))
 
     def _missing(self, layer: int, state: _Layer, first: int, end: int) -> None:
         """Packets ``first`` to ``end - 1`` never came: NACK them upstream, or ask for a keyframe if too many."""

@@ -1,0 +1,67 @@
+"""Gaps the SFU cannot repair: asked of the publisher again, then given up with a stand-in that frees the
+subscriber's jitter buffer (aiortc's own, fed with what the down-track sends) and a keyframe request."""
+
+from __future__ import annotations
+
+from aiortc.jitterbuffer import JitterBuffer
+from aiortc.rtp import RtpPacket
+
+from tests.sfu.test_receiver import MS, Layer, feed, setup, subscribe
+from weir.sfu.downtrack import NACK_FILLS, NACK_INTERVAL_NS, NACK_MAX_RESENDS
+from weir.sfu.rtcp import Nack, Pli, parse_compound
+
+
+def received(buf: bytearray) -> RtpPacket:
+    """A packet as aiortc's receiver hands it to its jitter buffer (the payload kept whole, not depayloaded)."""
+    packet = RtpPacket.parse(bytes(buf))
+    packet._data = packet.payload  # type: ignore[attr-defined]
+    return packet
+
+
+def test_a_packet_the_sfu_never_got_is_asked_again_then_stood_in_for() -> None:
+    receiver, upstream, clock = setup(layers=1)
+    downtrack, sent = subscribe(receiver, 0, start_seq=1000)
+    layer = Layer(0, 0, 0, 0)
+    frames = [layer.frame(keyframe=True)] + [layer.frame() for _ in range(5)]
+    feed(receiver, layer, frames[0] + frames[1])
+    lost = frames[2]
+    feed(receiver, layer, [packet for frame in frames[3:] for packet in frame])
+    assert parse_compound(upstream[-1]) == [Nack(1, 100, (2,))]  # the SFU's own NACK, on the gap
+    jitter = JitterBuffer(capacity=512, is_video=True)  # aiortc's, as its video receivers use it
+    decodable = [jitter.add(received(buf))[1] for buf in sent]
+    assert sum(frame is not None for frame in decodable) == 1, "frames after the gap wait for it"
+
+    before = len(upstream)
+    for _ in range(NACK_MAX_RESENDS):
+        clock.ns += NACK_INTERVAL_NS
+        assert downtrack.handle_nack([1002], clock.ns) == 0
+        assert parse_compound(upstream[-1]) == [Nack(1, 100, (2,))], "asked of the publisher again"
+    assert len(upstream) == before + NACK_MAX_RESENDS and downtrack.nack_misses == NACK_MAX_RESENDS
+    assert len(sent) == 5
+
+    clock.ns += NACK_INTERVAL_NS  # its retransmissions never came: given up
+    downtrack.handle_nack([1002], clock.ns)
+    assert parse_compound(upstream[-1]) == [Pli(1, 100)]
+    stand_in = received(sent[-1])
+    assert (stand_in.sequence_number, stand_in.padding_size, stand_in.payload) == (1002, 4, b"")
+    assert stand_in.timestamp == RtpPacket.parse(bytes(sent[1])).timestamp  # joins the frame before, left whole
+    assert jitter.add(stand_in)[1] is not None, "the jitter buffer moves on"
+    for _ in range(NACK_FILLS):  # the stand-in can be lost as well; then nothing more
+        clock.ns += NACK_INTERVAL_NS
+        downtrack.handle_nack([1002], clock.ns)
+    assert downtrack.gaps_filled == NACK_FILLS and len(sent) == 5 + NACK_FILLS
+
+    feed(receiver, layer, lost, 0)  # a late retransmission still goes out under its own number
+    assert RtpPacket.parse(bytes(sent[-1])).sequence_number == 1002 and len(lost) == 1
+
+
+def test_a_packet_the_publisher_has_sent_since_is_not_asked_for() -> None:
+    receiver, upstream, clock = setup(layers=1)
+    downtrack, _ = subscribe(receiver, 0, start_seq=0)
+    layer = Layer(0, 0, 0, 0)
+    feed(receiver, layer, layer.frame(keyframe=True, packets=3))
+    before = len(upstream)
+    clock.ns += 10 * MS
+    downtrack.handle_nack([5, 9], clock.ns)  # never sent: the subscriber names what it cannot lack
+    assert len(upstream) == before and downtrack.gaps_filled == 0
+
