@@ -205,6 +205,10 @@ async def test_serve_workers_runs_processes_on_one_port(cluster: tuple[Cluster, 
     sockets: list[EventClient] = []
     redis = Redis.from_url(nodes.redis_url, decode_responses=True)
     try:
+        deadline = time.monotonic() + 60  # the second process may come up later than the port answers
+        while len(await redis.zrange(f"{prefix}:processes", 0, -1)) < 2:
+            assert time.monotonic() < deadline, "the second coordinator process never registered"
+            await asyncio.sleep(0.2)
         for _ in range(6):  # whichever process accepts first gets a socket: open them at once until both have some
             batch = [uid("w") for _ in range(6)]
             sockets += await asyncio.gather(*(socket(nodes, base, user_id) for user_id in batch))
