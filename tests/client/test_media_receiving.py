@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import av
+from aiortc import RTCPeerConnection
+from aiortc.codecs import is_rtx
 from av import VideoFrame
 
 from tests.client.media_helpers import (  # noqa: F401  # noqa: F401
@@ -32,6 +35,7 @@ from weir.client import (
     TrackOption,
     VideoDimension,
 )
+from weir.client.media.receive import receive_repair
 from weir.client.media.sinks import FrameStream
 
 Uid = Callable[[str], str]
@@ -152,3 +156,70 @@ async def test_layers_nobody_receives_are_not_encoded_until_someone_needs_them(r
     await eventually(lambda: r.bob.received_video_size(other(r.bob)) == (160, 120), MEDIA_WAIT,
                      "the top layer, resumed at the publisher")
     assert sender.active()[upper[-1]] and sender.packets_sent()[upper[-1]] > paused
+
+
+class LostResends:
+    """On the way into a subscriber connection (below SRTP): once armed, drops the next video packet and every
+    resend of it (RTX, or the same number again) for ``seconds``; counts the video packets that pass after it
+    until ``FRAMES`` more frames have been decoded."""
+
+    def __init__(self, pc: RTCPeerConnection, seconds: float, frames: Callable[[], int]) -> None:
+        video = [t for t in pc.getTransceivers() if t.kind == "video"]
+        self._media = {c.payloadType for t in video for c in t._codecs if not is_rtx(c)}
+        self._rtx = {c.payloadType for t in video for c in t._codecs if is_rtx(c)}
+        self._seconds, self._frames = seconds, frames
+        self.armed = False
+        self.dropped: bytes | None = None  # the lost packet's sequence number
+        self.dropped_at = 0.0
+        self.frames_at_drop = 0
+        self.resends_dropped = 0
+        self.packets_after = 0
+        ice = video[0].receiver.transport.transport
+        recv = ice._recv
+
+        async def receive() -> bytes:
+            while True:
+                data = await recv()
+                if self._keep(data):
+                    return data
+
+        ice._recv = receive
+
+    def _keep(self, data: bytes) -> bool:
+        if not (127 < data[0] < 192) or 192 <= data[1] <= 223:  # not RTP
+            return True
+        payload_type, seq = data[1] & 0x7F, data[2:4]
+        if self.dropped is None:
+            if self.armed and payload_type in self._media:
+                self.dropped, self.dropped_at, self.frames_at_drop = seq, time.monotonic(), self._frames()
+                return False
+            return True
+        if time.monotonic() - self.dropped_at < self._seconds and (
+                payload_type in self._rtx or (payload_type in self._media and seq == self.dropped)):
+            self.resends_dropped += 1
+            return False
+        if self._frames() < self.frames_at_drop + FRAMES:
+            self.packets_after += payload_type in self._media
+        return True
+
+
+async def test_a_packet_whose_resends_were_all_lost_does_not_hold_the_video(room: RoomFactory) -> None:
+    """aiortc's receiver asks for a lost packet once, when its gap appears, and holds every later frame until
+    512 more packets have come (about 17 s of this camera). Weir's asks again each round trip and, failing that,
+    gives the hole up after a bounded wait and resumes at a keyframe: video is back within far fewer packets."""
+    camera = CallConnectOptions(camera=TrackOption.enabled())
+    r = await room(alice_options=CallConnectOptions(), bob_options=camera)
+    await eventually(lambda: len(r.alice.state.value.other_participants) == 1, MEDIA_WAIT, "bob")
+    bob = other(r.alice).session_id
+    await eventually(lambda: r.alice.received_frames(bob, "video") >= FRAMES, MEDIA_WAIT, "bob's video")
+    assert r.alice._sfu is not None
+    pc = r.alice._sfu.subscriber.pc
+    hook = LostResends(pc, seconds=0.3, frames=lambda: r.alice.received_frames(bob, "video"))
+    hook.armed = True
+    await eventually(lambda: r.alice.received_frames(bob, "video") >= hook.frames_at_drop + FRAMES
+                     and hook.dropped is not None, MEDIA_WAIT, "bob's video after the lost packet")
+    assert hook.resends_dropped >= 1  # its first resend was lost too
+    assert hook.packets_after < 256, hook.packets_after  # aiortc's own buffer would hold 512
+    (video,) = [t.receiver for t in pc.getTransceivers() if t.kind == "video"]
+    repair = receive_repair(video)
+    assert repair is not None and repair.nack.sent >= 2

@@ -11,21 +11,25 @@ from importlib.metadata import version
 
 import pytest
 from aioice import Connection
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
+from aiortc.jitterbuffer import JitterFrame
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcicetransport import RTCIceTransport
-from aiortc.rtp import RTCP_PSFB_PLI, AnyRtcpPacket, HeaderExtensions, RtcpPsfbPacket
+from aiortc.rtp import RTCP_PSFB_PLI, AnyRtcpPacket, HeaderExtensions, RtcpPsfbPacket, RtpPacket
 
 from tests.sfu.rtc_peers import LOOPBACK, eventually
 from weir.client.media.ice import HostIce
-from weir.client.media.synthetic import ToneTrack
+from weir.client.media.synthetic import TestPatternTrack, ToneTrack
 from weir.rtc.aiortc_adapter import (
     WRITTEN_FOR,
     AiortcMismatch,
     check_installed,
+    depayloaded,
     ice_connection,
     nominated_pair,
     on_rtcp_for_ssrc,
+    receive_codec_name,
+    replace_video_repair,
     rewrite_header_extensions,
     send_rtp,
 )
@@ -147,6 +151,61 @@ async def test_header_extensions_are_rewritten_and_rtcp_reaches_a_registered_ssr
     assert isinstance(pli[0], RtcpPsfbPacket) and pli[0].media_ssrc == 0x1234
 
 
+class RecordingRepair:
+    """A video receiver's jitter buffer and NACK generator in one: records what aiortc's receiver hands it."""
+
+    def __init__(self, receiver: RTCRtpReceiver) -> None:
+        self.receiver = receiver
+        self.nacked: list[int] = []
+        self.packets: list[tuple[bytes, bytes, str | None]] = []  # payload, depayloaded, codec name
+        self.missing: list[int] = []
+
+    def add(self, packet: RtpPacket) -> bool:
+        self.nacked.append(packet.sequence_number)
+        return False
+
+
+class RecordingFrames(RecordingRepair):
+    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:  # type: ignore[override]
+        self.packets.append((packet.payload, depayloaded(packet), receive_codec_name(self.receiver,
+                                                                                     packet.payload_type)))
+        return False, None
+
+
+async def test_a_video_receiver_hands_its_packets_to_the_given_jitter_buffer_and_nack_generator() -> None:
+    """replace_video_repair, depayloaded and receive_codec_name on a real receiver of VP8 from a real sender."""
+    pair = Pair()
+    pair.offerer.addTrack(TestPatternTrack())
+    installed: list[tuple[RecordingFrames, RecordingRepair]] = []
+
+    def on_track(track: MediaStreamTrack) -> None:
+        (receiver,) = [t.receiver for t in pair.answerer.getTransceivers()]
+        installed.append((RecordingFrames(receiver), RecordingRepair(receiver)))
+        replace_video_repair(receiver, *installed[0])
+
+    pair.answerer.on("track", on_track)
+    try:
+        await pair.negotiate()
+        frames, nack = installed[0]
+        await eventually(lambda: len(frames.packets) > 10, what="video packets at the given jitter buffer")
+        assert len(nack.nacked) >= len(frames.packets)
+        assert {codec for _, _, codec in frames.packets} == {"VP8"}
+        assert all(0 < len(data) < len(payload) for payload, data, _ in frames.packets)  # the descriptor stripped
+        assert receive_codec_name(frames.receiver, 127) is None
+    finally:
+        await asyncio.gather(pair.offerer.close(), pair.answerer.close())
+
+
+async def test_an_audio_receiver_keeps_aiortc_s_repair() -> None:
+    pc = RTCPeerConnection()
+    try:
+        receiver = pc.addTransceiver("audio").receiver
+        with pytest.raises(ValueError, match="only a video receiver"):
+            replace_video_repair(receiver, RecordingFrames(receiver), RecordingRepair(receiver))
+    finally:
+        await pc.close()
+
+
 def test_a_missing_private_method_fails_the_import_check_naming_the_versions(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delattr(RTCIceTransport, "_monitor")
     with pytest.raises(AiortcMismatch, match=r"^RTCIceTransport has no '_monitor': " + MISMATCH):
@@ -157,12 +216,19 @@ async def test_a_missing_instance_member_fails_at_first_use(monkeypatch: pytest.
     pc = RTCPeerConnection()
     try:
         sender = pc.addTransceiver("audio").sender
-        monkeypatch.delattr(sender, "_RTCRtpSender__rtp_header_extensions_map")
-        with pytest.raises(AiortcMismatch, match=r"^RTCRtpSender has no '_RTCRtpSender__rtp_header_extensions_map': "
-                                                 + MISMATCH):
-            rewrite_header_extensions(sender, lambda values: None)
+        receiver = pc.addTransceiver("video").receiver
+        for owner, member, use in (
+                (sender, "_RTCRtpSender__rtp_header_extensions_map",
+                 lambda: rewrite_header_extensions(sender, lambda values: None)),
+                (receiver, "_RTCRtpReceiver__jitter_buffer",
+                 lambda: replace_video_repair(receiver, RecordingFrames(receiver), RecordingRepair(receiver)))):
+            monkeypatch.delattr(owner, member)
+            with pytest.raises(AiortcMismatch, match=rf"^{type(owner).__name__} has no '{member}': " + MISMATCH):
+                use()
     finally:
         await pc.close()
+    with pytest.raises(AiortcMismatch, match=r"^RtpPacket has no '_data': " + MISMATCH):
+        depayloaded(RtpPacket())
     connection = Connection(ice_controlling=True)
     monkeypatch.delattr(connection, "_nominated")
     with pytest.raises(AiortcMismatch, match=r"^Connection has no '_nominated': " + MISMATCH):

@@ -1,8 +1,9 @@
 """The one module that reaches into aiortc's and aioice's private members.
 
 Weir needs a few things neither library offers publicly: host candidates on configured addresses (aioice), its
-own ICE connection under aiortc's ICE transport and a restart of it, the voice bit on sent audio levels, and RTP
-sent and RTCP received beside aiortc's sender (simulcast). Each function below names the private member it uses.
+own ICE connection under aiortc's ICE transport and a restart of it, the voice bit on sent audio levels, RTP
+sent and RTCP received beside aiortc's sender (simulcast), and its own NACK requester and jitter buffer in a
+video receiver. Each function below names the private member it uses.
 They were read against ``WRITTEN_FOR``; a member that is missing raises ``AiortcMismatch`` naming those versions:
 at import for methods, at first use for members an instance sets in its ``__init__``. So an upgrade that renames
 one fails here, with that message, and in tests/rtc/test_aiortc_adapter.py, not somewhere downstream.
@@ -15,42 +16,51 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Collection, Iterator
 from importlib.metadata import version
 from typing import Any, Protocol
 
 from aioice import Candidate, Connection
 from aioice.ice import CandidatePair, StunProtocol
 from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcicetransport import RTCIceTransport
-from aiortc.rtp import AnyRtcpPacket, HeaderExtensions, HeaderExtensionsMap
+from aiortc.rtp import AnyRtcpPacket, HeaderExtensions, HeaderExtensionsMap, RtpPacket
 
 __all__ = [
     "WRITTEN_FOR",
     "AiortcMismatch",
     "ExtensionsRewrite",
     "IceSide",
+    "NackGenerator",
     "RtcpHandler",
     "add_host_protocol",
     "check_installed",
+    "depayloaded",
     "finish_gathering",
     "ice_connection",
     "ice_monitor_paused",
     "install_ice_side",
     "nominated_pair",
     "on_rtcp_for_ssrc",
+    "receive_codec_name",
+    "replace_video_repair",
     "request_keyframe",
     "rewrite_header_extensions",
     "send_rtp",
     "set_gathering_connection",
     "start_gathering",
     "swap_ice_connection",
+    "VideoJitterBuffer",
 ]
 
 WRITTEN_FOR = {"aiortc": "1.16.0", "aioice": "0.13.0"}
 _MONITOR_TASK = "_RTCIceTransport__monitor_task"
 _EXTENSIONS_MAP = "_RTCRtpSender__rtp_header_extensions_map"
+_JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
+_NACK_GENERATOR = "_RTCRtpReceiver__nack_generator"
+_RECEIVE_CODECS = "_RTCRtpReceiver__codecs"
 
 RtcpHandler = Callable[[AnyRtcpPacket], Awaitable[None]]
 ExtensionsRewrite = Callable[[HeaderExtensions], None]
@@ -223,3 +233,50 @@ async def request_keyframe(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
     """Send a PLI for ``media_ssrc`` from ``receiver`` (``_send_rtcp_pli``): aiortc asks for keyframes only
     when its own decoder needs one, and a recorder that does not decode must ask itself."""
     await receiver._send_rtcp_pli(media_ssrc)
+
+
+# aiortc's RTCRtpReceiver: Weir's loss repair in a video receiver (weir.client.media.receive)
+
+class VideoJitterBuffer(Protocol):
+    """What aiortc's receiver calls per RTP packet in place of its ``JitterBuffer``: the packet depayloaded
+    (``depayloaded``) in; whether to send a PLI, and a whole encoded frame for the decoder or None, out."""
+
+    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]: ...
+
+
+class NackGenerator(Protocol):
+    """What aiortc's receiver calls per RTP packet (RTX unwrapped) in place of its ``NackGenerator``: when ``add``
+    returns True it sends a NACK naming ``sorted(missing)``."""
+
+    @property
+    def missing(self) -> Collection[int]: ...
+
+    def add(self, packet: RtpPacket) -> bool: ...
+
+
+def replace_video_repair(receiver: RTCRtpReceiver, jitter_buffer: VideoJitterBuffer,
+                         nack_generator: NackGenerator) -> None:
+    """Have video ``receiver`` use ``jitter_buffer`` and ``nack_generator`` in place of aiortc's
+    (``__jitter_buffer``, ``__nack_generator``); call before its first packet. ValueError for an audio receiver
+    (aiortc NACKs no audio)."""
+    if _get(receiver, _NACK_GENERATOR) is None:
+        raise ValueError("only a video receiver asks for lost packets")
+    _set(receiver, _JITTER_BUFFER, jitter_buffer)
+    _set(receiver, _NACK_GENERATOR, nack_generator)
+
+
+def receive_codec_name(receiver: RTCRtpReceiver, payload_type: int) -> str | None:
+    """The name (``VP8``, ``H264``) of the codec ``receiver`` was given for ``payload_type`` (``__codecs``, set
+    when it starts receiving), or None."""
+    codec = _get(receiver, _RECEIVE_CODECS).get(payload_type)
+    return None if codec is None else str(codec.name)
+
+
+def depayloaded(packet: RtpPacket) -> bytes:
+    """The payload aiortc's receiver depayloaded before handing ``packet`` to its jitter buffer (``_data``: the
+    VP8 descriptor stripped, H.264 in Annex B). Called per packet: read directly, checked when missing."""
+    try:
+        data: bytes = packet._data  # type: ignore[attr-defined]  # set by RTCRtpReceiver._handle_rtp_packet
+    except AttributeError:
+        raise _mismatch(packet, "_data") from None
+    return data

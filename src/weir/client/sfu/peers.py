@@ -23,6 +23,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamTrack
 
 from weir.client.media.ice import HostIce, IceConfig
+from weir.client.media.receive import repair_video_receivers
 from weir.client.media.simulcast import SimulcastSender, layer_sizes, simulcast_offer
 from weir.client.media.switch import SourceSwitch
 from weir.client.media.voice import mark_voice_activity
@@ -180,7 +181,8 @@ class Publisher(Peer):
 
 
 class Subscriber(Peer):
-    """Receives the tracks this client subscribed to; answers every SFU offer in the order received."""
+    """Receives the tracks this client subscribed to; answers every SFU offer in the order received. Its video
+    receivers repair loss with Weir's NACK requester and frame buffer (media/receive.py)."""
 
     target: PeerTarget = "subscriber"
 
@@ -197,6 +199,7 @@ class Subscriber(Peer):
             if offer.ice_restart:
                 await self.ice.begin_restart()
             await self.pc.setRemoteDescription(RTCSessionDescription(offer.sdp, "offer"))
+            repair_video_receivers(self.pc)
             self.ice.attach(self.pc)
             await self.pc.setLocalDescription(await self.pc.createAnswer())
             await self._send(SendAnswerRequest(sdp=self.pc.localDescription.sdp, negotiation_id=offer.negotiation_id))
