@@ -273,10 +273,7 @@ def receive_codec_name(receiver: RTCRtpReceiver, payload_type: int) -> str | Non
 
 
 def depayloaded(packet: RtpPacket) -> bytes:
-    """The payload aiortc's receiver depayloaded before handing ``packet`` to its jitter buffer (``_data``: the
-    VP8 descriptor stripped, H.264 in Annex B). Called per packet: read directly, checked when missing."""
-    try:
-        data: bytes = packet._data  # type: ignore[attr-defined]  # set by RTCRtpReceiver._handle_rtp_packet
-    except AttributeError:
-        raise _mismatch(packet, "_data") from None
+    """The payload aiortc's receiver depayloaded before handing ``packet`` to its jitter buffer (``_data``, set
+    by ``RTCRtpReceiver._handle_rtp_packet``: the VP8 descriptor stripped, H.264 in Annex B)."""
+    data: bytes = _get(packet, "_data")
     return data

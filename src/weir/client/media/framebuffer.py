@@ -40,7 +40,7 @@ CAPACITY = 512
 class FrameBuffer:
     """One video stream's packets (16-bit sequence numbers) in, whole decodable frames out."""
 
-    __slots__ = ("_data", "_flags", "_highest", "_keys", "_last_request", "_mask", "_nack", "_origin", "_stamps",
+    __slots__ = ("_payloads", "_flags", "_highest", "_keys", "_last_request", "_mask", "_nack", "_origin", "_stamps",
                  "capacity", "frame_timestamp", "frames_dropped", "holes_given_up", "keyframe_request",
                  "waiting_for_keyframe")
 
@@ -49,7 +49,7 @@ class FrameBuffer:
             raise ValueError("capacity must be a power of 2")
         self.capacity = capacity
         self._mask = capacity - 1
-        self._data: list[bytes | None] = [None] * capacity
+        self._payloads: list[bytes | None] = [None] * capacity
         self._stamps = [0] * capacity
         self._flags = [0] * capacity
         self._nack = nack
@@ -78,9 +78,9 @@ class FrameBuffer:
             elif ahead >= self.capacity:
                 self._drop_all(seq, now)
         pos = seq & self._mask
-        if self._data[pos] is not None:  # a duplicate
+        if self._payloads[pos] is not None:  # a duplicate
             return self._next_frame(now)
-        self._data[pos] = data
+        self._payloads[pos] = data
         self._stamps[pos] = timestamp
         self._flags[pos] = flags
         if (seq - self._highest) & SEQ_MASK < HALF:
@@ -95,7 +95,7 @@ class FrameBuffer:
 
     def _drop_all(self, seq: int, now: float) -> None:
         """The stream jumped: forget everything held, start again at ``seq`` and wait for a keyframe."""
-        self._data = [None] * self.capacity
+        self._payloads = [None] * self.capacity
         self._keys.clear()
         self._origin = self._highest = seq
         self._nack.clear_up_to(seq)
@@ -126,7 +126,7 @@ class FrameBuffer:
     def _scan(self, first: int) -> tuple[int, int]:
         """Where the frame starting at ``first`` ends (the sequence number after it), or -1 and the hole it lacks
         (-1: none, its next packets have not come yet)."""
-        data, stamps, flags, mask = self._data, self._stamps, self._flags, self._mask
+        data, stamps, flags, mask = self._payloads, self._stamps, self._flags, self._mask
         after = (self._highest + 1) & SEQ_MASK
         timestamp = stamps[first & mask]
         seq = first
@@ -143,7 +143,7 @@ class FrameBuffer:
 
     def _take(self, first: int, end: int, now: float) -> bytes | None:
         """Remove the frame ``first``..``end - 1`` from the head; its data when it is decodable."""
-        data, flags, mask = self._data, self._flags, self._mask
+        data, flags, mask = self._payloads, self._flags, self._mask
         decodable = not self.waiting_for_keyframe or flags[first & mask] & KEY != 0
         parts: list[bytes] = []
         seq = first
@@ -196,7 +196,7 @@ class FrameBuffer:
     def _after_hole(self, hole: int) -> int:
         """Where the head goes when ``hole`` is given up: the first packet after it if that starts a frame, else
         the end of the frame it broke (the next hole, or past the newest packet)."""
-        data, flags, mask = self._data, self._flags, self._mask
+        data, flags, mask = self._payloads, self._flags, self._mask
         seq = hole
         while data[seq & mask] is None:  # the newest packet is held, so this stops
             seq = (seq + 1) & SEQ_MASK
@@ -207,7 +207,7 @@ class FrameBuffer:
 
     def _skip_to(self, seq: int) -> None:
         """Drop every packet before ``seq`` and stop asking for those missing."""
-        data, mask = self._data, self._mask
+        data, mask = self._payloads, self._mask
         skipped = self._origin
         assert skipped is not None
         while skipped != seq:
