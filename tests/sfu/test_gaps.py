@@ -3,6 +3,7 @@ subscriber's jitter buffer (aiortc's own, fed with what the down-track sends) an
 
 from __future__ import annotations
 
+import pytest
 from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtp import RtpPacket
 
@@ -65,3 +66,28 @@ def test_a_packet_the_publisher_has_sent_since_is_not_asked_for() -> None:
     downtrack.handle_nack([5, 9], clock.ns)  # never sent: the subscriber names what it cannot lack
     assert len(upstream) == before and downtrack.gaps_filled == 0
 
+
+
+@pytest.mark.parametrize("order", [(3, 4), (4, 3)])
+def test_a_run_of_stand_ins_never_makes_up_a_frame_of_its_own(order: tuple[int, int]) -> None:
+    """Two whole frames lost in a row (one packet each, as at the lowest layers), given up in either order: their
+    stand-ins join the frame before them. aiortc hands an empty frame to its decoder as an end of stream, and that
+    decoder then fails on every later frame."""
+    receiver, _, clock = setup(layers=1)
+    downtrack, sent = subscribe(receiver, 0, start_seq=0)
+    layer = Layer(0, 0, 0, 0)
+    feed(receiver, layer, [packet for n in range(7) for packet in layer.frame(keyframe=n == 0)])
+    jitter = JitterBuffer(capacity=512, is_video=True)
+    frames = [jitter.add(received(buf))[1] for buf in sent if RtpPacket.parse(bytes(buf)).sequence_number not in order]
+    for seq in order:  # each NACKed until given up on, the first before the second is
+        for _ in range(NACK_MAX_RESENDS + 1):
+            clock.ns += NACK_INTERVAL_NS
+            downtrack.handle_nack([seq], clock.ns)
+    stand_ins = [buf for buf in sent if RtpPacket.parse(bytes(buf)).payload == b""]
+    frames += [jitter.add(received(buf))[1] for buf in stand_ins]
+    more = len(sent)
+    feed(receiver, layer, [packet for _ in range(3) for packet in layer.frame()])  # each hands on one frame
+    frames += [jitter.add(received(buf))[1] for buf in sent[more:]]
+    decoded = [frame for frame in frames if frame is not None]
+    assert downtrack.gaps_filled == 2 and len(decoded) == 6  # frames 0, 1, 2 (with both stand-ins), 5, 6, 7
+    assert all(frame.data for frame in decoded), "no frame of stand-ins alone"

@@ -74,6 +74,7 @@ class DownTrack:
         "_from_headroom",
         "_munger",
         "_payload_type",
+        "_filled",
         "_resent",
         "_rewrite",
         "_sequencer",
@@ -123,6 +124,7 @@ class DownTrack:
         self.plis_received = 0
         self.gaps_filled = 0  # packets given up on, a padding-only packet sent in their place
         self._resent: dict[int, tuple[int, int]] = {}  # out_seq → (last resent at, times), for NACKs
+        self._filled: dict[int, int] = {}  # out_seq → the timestamp its stand-in carries
         self.rtx: RtxStream | None = None  # where the subscriber negotiated RTX, retransmissions go as RTX packets
 
     def write(self, packet: InboundPacket) -> None:
@@ -215,9 +217,10 @@ class DownTrack:
             resent += 1
         for layer, ext_seqs in upstream.items():
             self._source.nack(layer, ext_seqs)
-        if len(history) > SEQUENCER_PACKETS:  # forget the oldest half (insertion order)
-            for key in list(itertools.islice(history, len(history) // 2)):
-                del history[key]
+        for memory in (history, self._filled):
+            if len(memory) > SEQUENCER_PACKETS:  # forget the oldest half (insertion order)
+                for key in list(itertools.islice(memory, len(memory) // 2)):
+                    del memory[key]
         self.nack_hits += resent
         return resent
 
@@ -227,21 +230,41 @@ class DownTrack:
         A receiver's jitter buffer may hold every later frame until the gap closes: aiortc's waits until 512 more
         packets have come, 8-17 s at the low layers, before it drops what it holds and asks for a keyframe. The
         stand-in closes the gap at once (with the timestamp of the packet before it, so that frame is left whole)
-        and the keyframe repairs what the lost packet's frame broke."""
+        and the keyframe repairs what the lost packet's frame broke.
+
+        A stand-in must never make up a frame on its own: aiortc's jitter buffer cuts frames where the timestamp
+        changes, and hands an empty one to its decoder as an end of stream, after which that decoder fails on
+        every frame, keyframes included, for good. So a run of stand-ins carries the timestamp of the packet
+        before the run, whichever order they are given up in: those already sent after this one go again first,
+        with its timestamp (the subscriber holds them behind this gap, so the new ones replace them)."""
         self.gaps_filled += 1
-        timestamp = self._timestamp_near(out_seq)
+        timestamp = self._filled.get(out_seq)
+        if timestamp is None:
+            timestamp = self._timestamp_near(out_seq)
+        later = out_seq + 1
+        while self._filled.get(later, timestamp) != timestamp:
+            self._stand_in(later, timestamp)
+            later += 1
+        self._stand_in(out_seq, timestamp)
+        layer = self.forwarder.current
+        if layer is not None:
+            self._source.request_keyframe(layer)
+
+    def _stand_in(self, out_seq: int, timestamp: int) -> None:
+        """Send a padding-only packet as ``out_seq``."""
+        self._filled[out_seq] = timestamp
         buf = bytearray(FIXED_HEADER_SIZE + len(_PADDING))
         write_fixed_header(buf, self._payload_type, out_seq, timestamp, self._ssrc)
         buf[0] |= _PADDING_BIT
         buf[FIXED_HEADER_SIZE:] = _PADDING
         self._sink(buf)
-        layer = self.forwarder.current
-        if layer is not None:
-            self._source.request_keyframe(layer)
 
     def _timestamp_near(self, out_seq: int) -> int:
-        """The outgoing timestamp of the nearest earlier packet still known, else of the latest one sent."""
+        """The outgoing timestamp of the nearest earlier packet still known (a stand-in's, if it was one), else of
+        the latest one sent."""
         for earlier in range(out_seq - 1, out_seq - _TIMESTAMP_SEARCH, -1):
+            if earlier in self._filled:
+                return self._filled[earlier]
             found = self._sequencer.lookup(earlier)
             packet = None if found is None else self._source.lookup(found[1].layer, found[0])
             if found is not None and packet is not None:
