@@ -8,7 +8,7 @@ from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtp import RtpPacket
 
 from tests.sfu.test_receiver import MS, Layer, feed, setup, subscribe
-from weir.sfu.downtrack import NACK_FILLS, NACK_INTERVAL_NS, NACK_MAX_RESENDS
+from weir.sfu.downtrack import NACK_FILLS, NACK_GIVE_UP_NS, NACK_INTERVAL_NS, NACK_MAX_RESENDS
 from weir.sfu.rtcp import Nack, Pli, parse_compound
 
 
@@ -40,7 +40,10 @@ def test_a_packet_the_sfu_never_got_is_asked_again_then_stood_in_for() -> None:
     assert len(upstream) == before + NACK_MAX_RESENDS and downtrack.nack_misses == NACK_MAX_RESENDS
     assert len(sent) == 5
 
-    clock.ns += NACK_INTERVAL_NS  # its retransmissions never came: given up
+    clock.ns += NACK_INTERVAL_NS
+    downtrack.handle_nack([1002], clock.ns)
+    assert downtrack.gaps_filled == 0, "not yet: a busy subscriber names packets whose resends are on their way"
+    clock.ns += NACK_GIVE_UP_NS  # its retransmissions never came: given up
     downtrack.handle_nack([1002], clock.ns)
     assert parse_compound(upstream[-1]) == [Pli(1, 100)]
     stand_in = received(sent[-1])
@@ -80,9 +83,11 @@ def test_a_run_of_stand_ins_never_makes_up_a_frame_of_its_own(order: tuple[int, 
     jitter = JitterBuffer(capacity=512, is_video=True)
     frames = [jitter.add(received(buf))[1] for buf in sent if RtpPacket.parse(bytes(buf)).sequence_number not in order]
     for seq in order:  # each NACKed until given up on, the first before the second is
-        for _ in range(NACK_MAX_RESENDS + 1):
+        for _ in range(NACK_MAX_RESENDS):
             clock.ns += NACK_INTERVAL_NS
             downtrack.handle_nack([seq], clock.ns)
+        clock.ns += NACK_GIVE_UP_NS
+        downtrack.handle_nack([seq], clock.ns)
     stand_ins = [buf for buf in sent if RtpPacket.parse(bytes(buf)).payload == b""]
     frames += [jitter.add(received(buf))[1] for buf in stand_ins]
     more = len(sent)

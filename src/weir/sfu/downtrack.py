@@ -35,6 +35,7 @@ PAYLOAD_AT = len(HEADROOM)  # where the payload starts in a frame and in its cop
 
 NACK_INTERVAL_NS = 50_000_000
 NACK_MAX_RESENDS = 4
+NACK_GIVE_UP_NS = 1_000_000_000  # a packet is given up no sooner than this after its first resend
 NACK_FILLS = 2  # stand-ins sent for a packet given up on (one can be lost too)
 _PADDING = bytes((0, 0, 0, 4))  # padding-only payload: its last octet counts the padding (RFC 3550 5.1)
 _PADDING_BIT = 0x20
@@ -123,7 +124,7 @@ class DownTrack:
         self.nack_throttled = 0  # NACKed packets not resent: too soon after their last resend, or too often
         self.plis_received = 0
         self.gaps_filled = 0  # packets given up on, a padding-only packet sent in their place
-        self._resent: dict[int, tuple[int, int]] = {}  # out_seq → (last resent at, times), for NACKs
+        self._resent: dict[int, tuple[int, int, int]] = {}  # out_seq → (first resent at, last, times), for NACKs
         self._filled: dict[int, int] = {}  # out_seq → the timestamp its stand-in carries
         self.rtx: RtxStream | None = None  # where the subscriber negotiated RTX, retransmissions go as RTX packets
 
@@ -184,21 +185,24 @@ class DownTrack:
         not within ``NACK_INTERVAL_NS`` of its last resend: a client that names every packet it still lacks in
         each NACK (aiortc does) would otherwise have the same packets sent over and over, a storm that keeps a
         narrow path lossy long after the loss that started it. One the SFU never got is asked of the publisher
-        again instead. A packet still lacking after that many tries is given up: ``_fill`` stands in for it."""
+        again instead. A packet still lacking after that many tries, and ``NACK_GIVE_UP_NS`` after the first, is
+        given up: ``_fill`` stands in for it. Not sooner: a busy client names packets whose resends are on their
+        way, and a stand-in that arrives after the packet itself replaces it in aiortc's jitter buffer."""
         reference = self._munger.last_out_seq
         resent = 0
         history = self._resent
         upstream: dict[int, list[int]] = {}
         for seq in lost:
             out_seq = unwrap_near(seq, reference, SEQ_BITS)
-            last_at, times = history.get(out_seq, (-NACK_INTERVAL_NS, 0))
-            if times >= NACK_MAX_RESENDS + NACK_FILLS or now_ns - last_at < NACK_INTERVAL_NS:
+            first_at, last_at, times = history.get(out_seq) or (now_ns, -NACK_INTERVAL_NS, 0)
+            if (times >= NACK_MAX_RESENDS + NACK_FILLS or now_ns - last_at < NACK_INTERVAL_NS
+                    or times >= NACK_MAX_RESENDS and now_ns - first_at < NACK_GIVE_UP_NS):
                 self.nack_throttled += 1
                 continue
             if out_seq > reference or out_seq <= reference - SEQUENCER_PACKETS:
                 self.nack_misses += 1  # never sent, or long forgotten
                 continue
-            history[out_seq] = (now_ns, times + 1)
+            history[out_seq] = (first_at, now_ns, times + 1)
             found = self._sequencer.lookup(out_seq)
             if times >= NACK_MAX_RESENDS:
                 self._fill(out_seq)
