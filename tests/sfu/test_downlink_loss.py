@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import SimpleNamespace
 
+from weir.sfu.receiver import MAX_LAYERS
 from weir.sfu.rtc.downlink import Downlink
 from weir.sfu.rtcp import ReportBlock
 
@@ -28,3 +30,54 @@ def test_loss_is_what_the_cumulative_counters_say_across_streams_not_a_reports_o
     assert downlink._lost_since_last([audio, video]) == 3 / 150  # type: ignore[list-item]
     audio.report = report(1, 1100)  # late packets arrived: the count went down
     assert downlink._lost_since_last([audio, video]) == 0.0  # type: ignore[list-item]
+
+
+@dataclass(eq=False)
+class Track:
+    kind: str
+    rids: tuple[str, ...] = ()
+    info: SimpleNamespace = field(default_factory=lambda: SimpleNamespace(muted=False))
+
+
+@dataclass(eq=False)
+class Sending:
+    """A slot as ``Downlink.assess`` reads it, sending ``bps`` with ``loss`` of its packets lost."""
+
+    track: Track
+    bps: float
+    packets_per_s: int
+    ssrc: int
+    target: int = 0
+    cap: int | None = MAX_LAYERS
+    active: bool = True
+    report: ReportBlock | None = None
+    offered: SimpleNamespace = field(default_factory=SimpleNamespace)
+    downtrack: SimpleNamespace = field(default_factory=lambda: SimpleNamespace(octets_sent=0))
+
+    def __post_init__(self) -> None:
+        self.offered.ssrc = self.ssrc
+
+    def second(self, n: int, loss: float) -> None:
+        self.downtrack.octets_sent = int(n * self.bps / 8)
+        sent = n * self.packets_per_s
+        self.report = report(int(sent * loss), sent)
+
+
+def test_moderate_random_loss_never_pauses_a_video_whose_lowest_layer_the_floor_carries() -> None:
+    """Six people: five Opus streams (about 110 kbit/s each) and five videos whose lowest layers cost 15 kbit/s.
+    15 % random loss that sending less does not lower is no reason to pause any of the videos: the floor under
+    the ceiling is audio and every video's lowest layer. Heavy loss may still go under it."""
+    downlink = Downlink(lambda: 0)
+    audio = [Sending(Track("audio"), 110_000, 50, ssrc=n) for n in range(5)]
+    video = [Sending(Track("video", ("q", "h", "f")), 17_000, 30, ssrc=10 + n, target=2) for n in range(5)]
+    costs = {slot.track: [110_000.0] for slot in audio} | {slot.track: [15_000.0, 16_000.0, 17_000.0]
+                                                            for slot in video}
+    slots = [*audio, *video]
+    ceilings = []
+    for n in range(1, 25):
+        for slot in slots:
+            slot.second(n, 0.15)
+        downlink.assess(slots, costs, lambda _: 0, n * 1_000_000_000)  # type: ignore[arg-type]
+        ceilings.append(downlink.estimate.ceiling)
+        assert all(slot.cap is not None for slot in video), f"a video paused after {n} s"
+    assert any(ceiling is not None for ceiling in ceilings), "the loss was cut for"

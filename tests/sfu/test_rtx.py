@@ -2,7 +2,11 @@
 packets on down-tracks whose subscriber negotiated RTX."""
 
 import contextlib
+from types import SimpleNamespace
+from typing import cast
 
+from aiortc.rtcdtlstransport import RtpRouter
+from aiortc.rtp import RtpPacket
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,7 +20,9 @@ from weir.sfu.rtc.model import Layer as AnnouncedLayer
 from weir.sfu.rtc.model import TrackInfo
 from weir.sfu.rtc.negotiate import MID_URI, REPAIRED_RID_URI, RID_URI, AcceptedSection
 from weir.sfu.rtc.router import PublisherRouter
+from weir.sfu.rtc.subscriber import SubscriberSide
 from weir.sfu.rtc.track import PublishedTrack
+from weir.sfu.rtc.transport import PeerTransport
 from weir.sfu.rtcp import Nack, parse_compound
 from weir.sfu.rtp import RtpHeader, build_packet
 from weir.sfu.rtx import OSN_SIZE, RtxStream, original_sequence_number
@@ -125,3 +131,22 @@ def test_simulcast_rtx_is_routed_by_its_repaired_rid() -> None:
     assert track.receiver.lookup(0, 1) is None
     router.on_rtp(repair)  # now by its SSRC: a duplicate
     assert (track.receiver.rtx_received, track.receiver.rtx_repaired, router.unroutable) == (2, 1, 0)
+
+
+def test_each_video_a_subscriber_gets_has_an_rtx_payload_type_that_aiortc_can_route() -> None:
+    """aiortc routes an RTX packet by its payload type alone (it registers only the media SSRC of each receiver):
+    RTX payload types shared by two videos would have every retransmission dropped."""
+    side = SubscriberSide(cast(PeerTransport, SimpleNamespace(send_rtp=lambda _: None)))
+    slots = [side.add(simulcast_track(), 1, False) for _ in range(3)]
+    aiortc = RtpRouter()
+    receivers = [object() for _ in slots]
+    for slot, receiver in zip(slots, receivers, strict=True):
+        assert slot.offered.rtx is not None and slot.rtx is not None
+        aiortc.register_receiver(receiver, ssrcs=[slot.offered.ssrc],  # type: ignore[arg-type]
+                                 payload_types=[slot.offered.codec.payload_type, slot.offered.rtx.payload_type])
+    for slot, receiver in zip(slots, receivers, strict=True):
+        assert slot.rtx is not None
+        resend = RtpPacket.parse(bytes(slot.rtx.wrap(bytearray(build_packet(
+            payload_type=slot.offered.codec.payload_type, sequence_number=5, timestamp=0, ssrc=slot.offered.ssrc,
+            payload=vp8_payload())))))
+        assert aiortc.route_rtp(resend) is receiver

@@ -12,7 +12,7 @@ Nothing here runs per packet.
   beside them, two updates in a row) and grown back
   once it has been clean for a hold time, which doubles (up to ``HOLD_MAX_S``) each time a regrowth runs into
   congestion again; a regrowth stops at what got through when the path last broke (for ``LIMIT_MEMORY_S``) and
-  goes no further than 1.5 x what is sent (but always as far as the floor: audio and one lowest layer). A cut
+  goes no further than 1.5 x what is sent (but always as far as the floor: audio and every video's lowest layer). A cut
   starts from the ceiling when the SFU's own allocation sent less (app-limited), so
   sending little never ratchets the ceiling down, and ``LossCuts`` stops cutting for loss that does not fall
   when less is sent: random loss is no congestion.
@@ -199,7 +199,7 @@ class DownlinkEstimate:
         """The new ceiling, given what was sent (bit/s, in all and by SSRC) and what the subscriber's requests
         would cost. ``next_bps`` is what the allocation's next step up would need in all (a paused video's lowest
         layer back, say): a regrowth reaches at least that, up to twice the ceiling, so paused video comes back
-        within seconds. ``floor_bps`` (the audio and one video's lowest layer) is as low as a cut goes unless the
+        within seconds. ``floor_bps`` (the audio and every video's lowest layer) is as low as a cut goes unless the
         loss is heavy: video is never all paused for loss that sending less does not cure."""
         reported, self._loss = self._loss, None
         loss = reported or 0.0
@@ -243,7 +243,7 @@ class DownlinkEstimate:
                 self.ceiling = None
         if reported is not None:
             self._heavy = loss > HEAVY_LOSS
-        if self.ceiling is not None and not self._heavy:  # the floor follows what audio and a lowest layer cost
+        if self.ceiling is not None and not self._heavy:  # the floor follows what audio and the lowest layers cost
             self.ceiling = max(self.ceiling, floor_bps)
         return self.ceiling
 

@@ -21,5 +21,5 @@ class DownlinkCeiling(Protocol):
                floor_bps: float = 0.0) -> float | None:
         """Once per assessment: the new ceiling, given what was sent (in all and by SSRC), what the subscriber's
         requests would cost, what the allocation's next step up would need, and the floor moderate loss may not
-        cut under (audio and one video's lowest layer)."""
+        cut under (audio and every video's lowest layer)."""
         ...

@@ -35,6 +35,8 @@ PAYLOAD_AT = len(HEADROOM)  # where the payload starts in a frame and in its cop
 
 NACK_INTERVAL_NS = 50_000_000
 NACK_MAX_RESENDS = 4
+NACK_GIVE_UP_NS = 1_000_000_000  # a packet is given up no sooner than this after its first resend
+UNASKED_RESEND_NS = 2_000_000_000  # for this long after its first NACK, a packet is resent again unasked
 NACK_FILLS = 2  # stand-ins sent for a packet given up on (one can be lost too)
 _PADDING = bytes((0, 0, 0, 4))  # padding-only payload: its last octet counts the padding (RFC 3550 5.1)
 _PADDING_BIT = 0x20
@@ -122,7 +124,7 @@ class DownTrack:
         self.nack_throttled = 0  # NACKed packets not resent: too soon after their last resend, or too often
         self.plis_received = 0
         self.gaps_filled = 0  # packets given up on, a padding-only packet sent in their place
-        self._resent: dict[int, tuple[int, int]] = {}  # out_seq → (last resent at, times), for NACKs
+        self._resent: dict[int, tuple[int, int, int]] = {}  # out_seq → (first resent at, last, times), for NACKs
         self.rtx: RtxStream | None = None  # where the subscriber negotiated RTX, retransmissions go as RTX packets
 
     def write(self, packet: InboundPacket) -> None:
@@ -182,42 +184,72 @@ class DownTrack:
         not within ``NACK_INTERVAL_NS`` of its last resend: a client that names every packet it still lacks in
         each NACK (aiortc does) would otherwise have the same packets sent over and over, a storm that keeps a
         narrow path lossy long after the loss that started it. One the SFU never got is asked of the publisher
-        again instead. A packet still lacking after that many tries is given up: ``_fill`` stands in for it."""
+        again instead. A packet still lacking after that many tries, and ``NACK_GIVE_UP_NS`` after the first, is
+        given up: ``_fill`` stands in for it if the SFU has no copy (else the copy goes, at most ``NACK_FILLS``
+        more times). Not sooner, and never over a copy: a busy client names packets whose resends are on their
+        way, and a stand-in that arrives after the packet itself replaces it in aiortc's jitter buffer."""
         reference = self._munger.last_out_seq
         resent = 0
         history = self._resent
         upstream: dict[int, list[int]] = {}
         for seq in lost:
             out_seq = unwrap_near(seq, reference, SEQ_BITS)
-            last_at, times = history.get(out_seq, (-NACK_INTERVAL_NS, 0))
-            if times >= NACK_MAX_RESENDS + NACK_FILLS or now_ns - last_at < NACK_INTERVAL_NS:
+            first_at, last_at, times = history.get(out_seq) or (now_ns, -NACK_INTERVAL_NS, 0)
+            if (times >= NACK_MAX_RESENDS + NACK_FILLS or now_ns - last_at < NACK_INTERVAL_NS
+                    or times >= NACK_MAX_RESENDS and now_ns - first_at < NACK_GIVE_UP_NS):
                 self.nack_throttled += 1
                 continue
             if out_seq > reference or out_seq <= reference - SEQUENCER_PACKETS:
                 self.nack_misses += 1  # never sent, or long forgotten
                 continue
-            history[out_seq] = (now_ns, times + 1)
-            found = self._sequencer.lookup(out_seq)
-            if times >= NACK_MAX_RESENDS:
+            history[out_seq] = (first_at, now_ns, times + 1)
+            if times < NACK_MAX_RESENDS:
+                resent += self._resend(out_seq, upstream)
+            elif self._resend(out_seq, {}):  # given up, but a real copy is as good as a stand-in, and safe
+                resent += 1
+            else:
                 self._fill(out_seq)
-                continue
-            if found is None:
-                seg = self._munger.segment_of(out_seq)
-                found = None if seg is None else (out_seq + seg.seq_offset, seg)
-            packet = None if found is None else self._source.lookup(found[1].layer, found[0])
-            if found is None or packet is None:
-                self.nack_misses += 1
-                if found is not None:
-                    upstream.setdefault(found[1].layer, []).append(found[0])
-                continue
-            buf = self._build(packet, found[1], out_seq)
-            self._sink(buf if self.rtx is None else self.rtx.wrap(buf))
-            resent += 1
         for layer, ext_seqs in upstream.items():
             self._source.nack(layer, ext_seqs)
         if len(history) > SEQUENCER_PACKETS:  # forget the oldest half (insertion order)
             for key in list(itertools.islice(history, len(history) // 2)):
                 del history[key]
+        self.nack_hits += resent
+        return resent
+
+    def _resend(self, out_seq: int, upstream: dict[int, list[int]]) -> bool:
+        """Resend ``out_seq`` from the publisher's buffer; False if it is not there (then added to ``upstream``,
+        by layer, when the SFU knows which of the publisher's packets it is)."""
+        found = self._sequencer.lookup(out_seq)
+        if found is None:
+            seg = self._munger.segment_of(out_seq)
+            found = None if seg is None else (out_seq + seg.seq_offset, seg)
+        packet = None if found is None else self._source.lookup(found[1].layer, found[0])
+        if found is None or packet is None:
+            self.nack_misses += 1
+            if found is not None:
+                upstream.setdefault(found[1].layer, []).append(found[0])
+            return False
+        buf = self._build(packet, found[1], out_seq)
+        self._sink(buf if self.rtx is None else self.rtx.wrap(buf))
+        return True
+
+    def resend_unasked(self, now_ns: int) -> int:
+        """Once an assessment: resend once more each packet first NACKed within ``UNASKED_RESEND_NS`` and not
+        resent for ``NACK_INTERVAL_NS`` nor given up; returns how many went.
+
+        aiortc NACKs only when it sees a new gap: when the loss stops, a packet whose last resend (or NACK) was
+        lost is never asked for again, and its gap holds every later frame until 512 more packets have come
+        (8-17 s). A resend the subscriber did not need is a duplicate it drops."""
+        resent = 0
+        upstream: dict[int, list[int]] = {}
+        for out_seq, (first_at, last_at, times) in list(self._resent.items()):
+            if (times < NACK_MAX_RESENDS and now_ns - first_at < UNASKED_RESEND_NS
+                    and now_ns - last_at >= NACK_INTERVAL_NS):
+                self._resent[out_seq] = (first_at, now_ns, times + 1)
+                resent += self._resend(out_seq, upstream)
+        for layer, ext_seqs in upstream.items():
+            self._source.nack(layer, ext_seqs)
         self.nack_hits += resent
         return resent
 
@@ -227,7 +259,9 @@ class DownTrack:
         A receiver's jitter buffer may hold every later frame until the gap closes: aiortc's waits until 512 more
         packets have come, 8-17 s at the low layers, before it drops what it holds and asks for a keyframe. The
         stand-in closes the gap at once (with the timestamp of the packet before it, so that frame is left whole)
-        and the keyframe repairs what the lost packet's frame broke."""
+        and the keyframe repairs what the lost packet's frame broke. It must never make up a frame on its own:
+        aiortc hands an empty frame to its decoder as an end of stream, after which that decoder fails on every
+        frame, keyframes included, for good."""
         self.gaps_filled += 1
         timestamp = self._timestamp_near(out_seq)
         buf = bytearray(FIXED_HEADER_SIZE + len(_PADDING))

@@ -81,7 +81,7 @@ class SendSideEstimate:
                sent_by_ssrc: dict[int, float] | None = None, next_bps: float = 0.0,
                floor_bps: float = MIN_BITRATE) -> float:
         """The new ceiling: the delay-based estimate, or the loss bound where that is lower (never under
-        ``floor_bps``, audio and one video's lowest layer, unless the loss is heavy). ``next_bps`` (what the
+        ``floor_bps``, audio and every video's lowest layer, unless the loss is heavy). ``next_bps`` (what the
         allocation's next step up would need) is not needed here: the estimate may grow up to all that is asked
         for."""
         self.wanted_bps = wanted_bps

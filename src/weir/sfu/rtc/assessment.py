@@ -1,6 +1,7 @@
 """``Assessment``: once a second, one room's bandwidth and quality decisions.
 
 In order: every publisher's ``Uplink`` is measured (layer costs) and sent its REMB; every subscriber's
+down-tracks resend what was NACKed lately and may still be lacking (``DownTrack.resend_unasked``); its
 ``Downlink`` allocates its video within its estimate (those paused or resumed are told, through
 ``RtcParticipant.on_inbound_state``); every simulcast track's ``LayerActivity`` takes the layers its subscribers
 are allocated, and a change goes to the publisher (``on_publish_quality``); and each participant's connection
@@ -44,6 +45,8 @@ class Assessment:
             _send_remb(participant, participant.uplink.assess(participant.published, now_ns))
             costs.update(participant.uplink.costs)
         for participant in participants:
+            for slot in participant.subscribed:
+                slot.downtrack.resend_unasked(now_ns)
             changed = participant.downlink.assess(participant.subscribed, costs, priority, now_ns)
             if changed:
                 ceiling = participant.downlink.estimate.ceiling

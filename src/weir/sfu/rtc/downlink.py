@@ -81,7 +81,10 @@ class Downlink:
         wanted = audio + sum(demand.costs[demand.wanted] for demand in demands)
         allocated = audio + sum(d.costs[min(s.cap, d.wanted)]
                                 for s, d in zip(video, demands, strict=True) if s.cap is not None)
-        lowest = min((demand.costs[0] for demand in demands), default=0.0)
+        # the floor moderate loss may not cut under: audio and every video's lowest layer. Random loss that NACKs
+        # repair is no congestion; pausing videos for it froze them for seconds at each pause and resume (six
+        # participants under 10 % loss: five Opus streams alone filled the old floor of one lowest layer)
+        lowest = sum(demand.costs[0] for demand in demands)
         ceiling = self.estimate.update(sum(sent_by_ssrc.values()), wanted, now_ns / 1e9, sent_by_ssrc,
                                        next_bps=allocated + _next_step(video, demands), floor_bps=audio + lowest)
         changed = []

@@ -104,7 +104,7 @@ class SubscriberSide:
         self.transport = transport
         self.slots: list[Slot] = []
         self._by_ssrc: dict[int, Slot] = {}
-        self._payload_types: dict[tuple[str, int, int, str], int] = {}
+        self._payload_types: dict[tuple[str, int, int, str], int] = {}  # by format (for RTX: by slot)
         self._mids = itertools.count()
         self._session_id = random.getrandbits(62)
         self._offered: list[OfferedSlot] = []  # as the latest offer had them
@@ -125,7 +125,7 @@ class SubscriberSide:
         ssrc = self._new_ssrc()
         if codec is None:
             codec = self._codec(track.codec, track.kind)
-            rtx = self._rtx_codec(codec) if track.kind == "video" else None
+            rtx = self._rtx_codec(codec, ssrc) if track.kind == "video" else None
             red = None if track.section.red is None else self._red_codec(codec)
         else:
             red = None  # a client's offer (WHEP): plain Opus
@@ -331,13 +331,20 @@ class SubscriberSide:
 
     def _payload_type(self, codec: Codec) -> int:
         """This subscriber's payload type for ``codec``: one per distinct format, kept across offers."""
-        key = (codec.mime, codec.clock_rate, codec.channels, codec.fmtp)
+        payload_type = self._free_payload_type((codec.mime, codec.clock_rate, codec.channels, codec.fmtp),
+                                               (OPUS_PAYLOAD_TYPE,) if codec.mime == "opus" else ())
+        if payload_type is None:
+            raise SdpError("every dynamic payload type is taken")
+        return payload_type
+
+    def _free_payload_type(self, key: tuple[str, int, int, str], preferred: tuple[int, ...] = ()) -> int | None:
+        """The payload type kept for ``key``, else the first free one (None when every one is taken)."""
         payload_type = self._payload_types.get(key)
         if payload_type is None:
             used = set(self._payload_types.values())
-            preferred = (OPUS_PAYLOAD_TYPE,) if codec.mime == "opus" else ()
-            free = (pt for pt in (*preferred, *_DYNAMIC_PAYLOAD_TYPES) if pt not in used)
-            payload_type = self._payload_types[key] = next(free)
+            payload_type = next((pt for pt in (*preferred, *_DYNAMIC_PAYLOAD_TYPES) if pt not in used), None)
+            if payload_type is not None:
+                self._payload_types[key] = payload_type
         return payload_type
 
     def _codec(self, codec: Codec, kind: str) -> Codec:
@@ -351,8 +358,17 @@ class SubscriberSide:
         red.payload_type = self._payload_type(red)
         return red
 
-    def _rtx_codec(self, codec: Codec) -> Codec:
-        """The RTX format for ``codec`` (already under this subscriber's payload type)."""
+    def _rtx_codec(self, codec: Codec, ssrc: int) -> Codec | None:
+        """The RTX format for ``codec`` (already under this subscriber's payload type) in the slot of media SSRC
+        ``ssrc``, under a payload type of that slot's own; None once none is free (the slot's retransmissions
+        then go as the packets themselves).
+
+        aiortc never learns an RTX stream's SSRC from the FID group: it routes an RTX packet by its payload type
+        alone, and drops it when that payload type is shared by several of its receivers. With one RTX payload
+        type for every video, a subscriber of two or more videos lost every retransmission."""
         rtx = Codec(0, "rtx", codec.clock_rate, fmtp=f"apt={codec.payload_type}")
-        rtx.payload_type = self._payload_type(rtx)
+        payload_type = self._free_payload_type(("rtx", codec.clock_rate, ssrc, rtx.fmtp))
+        if payload_type is None:
+            return None
+        rtx.payload_type = payload_type
         return rtx
