@@ -1,4 +1,5 @@
-"""PostgreSQL's connection pool hands out live connections without a ping on every checkout (weir.store.db)."""
+"""PostgreSQL connections (weir.store.db): the pool hands out live ones without a ping on every checkout, and
+reads run without a transaction."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import postgres_admin_url
 from weir.store import db as store_db
@@ -46,5 +48,26 @@ async def test_a_connection_the_server_ended_is_replaced(noticed: bool, monkeypa
         assert await backend_pid(db) == first, "the pool reuses its connection"
         await terminate(first)
         assert await backend_pid(db) != first
+    finally:
+        await db.close()
+
+
+async def test_a_read_holds_no_transaction() -> None:
+    """Each statement of a read is its own transaction (no BEGIN and ROLLBACK round trips around them): the
+    transaction's start time, now(), moves from one statement to the next."""
+
+    async def transaction_starts(session: AsyncSession) -> tuple[object, object]:
+        first = (await session.execute(text("SELECT now()"))).scalar_one()
+        await session.execute(text("SELECT pg_sleep(0.02)"))
+        return first, (await session.execute(text("SELECT now()"))).scalar_one()
+
+    db = Database(postgres_admin_url())
+    try:
+        async with db.read() as session:
+            first, second = await transaction_starts(session)
+            assert first != second
+        async with db.transaction() as session:
+            first, second = await transaction_starts(session)
+            assert first == second, "a transaction spans its statements"
     finally:
         await db.close()

@@ -128,7 +128,10 @@ class Database:
         self.call_types = call_types or CallTypeCache()
         info: dict[str, object] = {CALL_TYPES: self.call_types}  # copied into each session's info
         self.info = info  # what the app adds here reaches the sessions made from then on
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
+        # PostgreSQL reads run without BEGIN and ROLLBACK: each statement sees a snapshot of its own, as in a READ
+        # COMMITTED transaction, with two round trips fewer per read.
+        reads = self.engine if url.startswith("sqlite") else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.sessions = async_sessionmaker(reads, expire_on_commit=False, info=info)
         self._writers = async_sessionmaker(self.engine.execution_options(**{WRITES: True}), expire_on_commit=False,
                                            info=info)
         # SQLite allows one writer; serialising writes here avoids 'database is locked' under load.
@@ -151,5 +154,6 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reading only (on PostgreSQL its statements commit one by one: write in ``transaction``)."""
         async with self.sessions() as session:
             yield session
