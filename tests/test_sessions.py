@@ -70,6 +70,18 @@ async def test_join_checks(
     assert created.status_code == 200 and created.json()["created"] is True
 
 
+async def test_a_join_that_fails_creates_no_call(
+    server: RunningServer, api: httpx.Client, user_api: Callable[..., httpx.Client], uid: Callable[[str], str]
+) -> None:
+    """Get-or-create and the join are one transaction: a creator the call type does not let join leaves no call."""
+    call_type = uid("nojoin").replace("-", "_")
+    api.post("/video/calltypes", json={"name": call_type, "grants": {
+        "user": ["create-call", "read-call"], "host": ["read-call"]}}).raise_for_status()
+    path = f"/video/call/{call_type}/{uid('c')}"
+    assert_error(join(user_api(uid("creator")), path, create=True), 403, ErrorCode.NOT_ALLOWED)
+    assert_error(api.get(path), 404, ErrorCode.NOT_FOUND)
+
+
 async def test_backstage_and_go_live(
     server: RunningServer, api: httpx.Client, user_api: Callable[..., httpx.Client], uid: Callable[[str], str]
 ) -> None:

@@ -108,14 +108,28 @@ async def get_or_create(
     weir: Services, who: Caller, type_: str, id_: str, body: GetOrCreateCallRequest, connection_id: str | None,
 ) -> GetOrCreateCallResponse:
     """The call's state, creating it (with its members, ringing or notifying them) when it does not exist."""
+    async with open_or_create_call(weir, who, type_, id_, body, connection_id) as (opened, created):
+        state = await call_state_response(opened.session, opened.call, opened.access,
+                                          body.members_limit or MEMBERS_LIMIT_DEFAULT)
+        return GetOrCreateCallResponse(**dict(state), created=created)  # no dump and re-parse
+
+
+@asynccontextmanager
+async def open_or_create_call(
+    weir: Services, who: Caller, type_: str, id_: str, body: GetOrCreateCallRequest | None, connection_id: str | None,
+) -> AsyncIterator[tuple[OpenCall, bool]]:
+    """``open_call`` (in a transaction) or, given ``body``, the same creating the call (with its members, ringing
+    or notifying them) when it does not exist; the flag says it was created here. The block runs in the same
+    transaction: if it fails, nothing is created."""
     cid = f"{type_}:{id_}"
     who.require_call(cid)
-    limit = body.members_limit or MEMBERS_LIMIT_DEFAULT
     async with weir.db.transaction() as session:
         call_type = await load_call_type(session, type_)
         call = await store.get_call(session, cid)
         existed, created = call is not None, None
         if call is None:
+            if body is None:
+                raise not_found(f"call {cid}")
             created = await _create(session, who, call_type, id_, body)
             if created is None:  # a concurrent request created it first
                 call = await store.get_call(session, cid)
@@ -130,11 +144,10 @@ async def get_or_create(
         opened = OpenCall(weir, session, call, access)
         if created is not None:
             await opened.events.created(created[1])
+        # getOrCreate rings a call once; POST .../ring rings again
+        if body is not None and (created is not None or (existed and body.ring and not call.ring)):
             await _ring_or_notify(opened, who, body)
-        elif existed and body.ring and not call.ring:  # getOrCreate rings a call once; POST .../ring rings again
-            await _ring_or_notify(opened, who, body)
-        state = await call_state_response(session, call, access, limit)
-        return GetOrCreateCallResponse(**dict(state), created=created is not None)  # no dump and re-parse
+        yield opened, created is not None
 
 
 async def _ring_or_notify(opened: OpenCall, who: Caller, body: GetOrCreateCallRequest) -> None:

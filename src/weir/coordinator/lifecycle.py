@@ -79,7 +79,7 @@ class CallLifecycle:
             await transcriber.session_started(self.weir, self.session, self.call, self.access.settings.raw)
             await broadcaster.session_started(self.weir, self.session, self.call, self.access.settings.raw)
         await self.events.participant_joined(call_session.id, row)
-        await self._counts(call_session)
+        await self._counts(call_session, [*present, row])
         return call_session, row
 
     async def _replace_unconnected(self, call_session: CallSessionRow, who: Caller) -> list[SessionParticipantRow]:
@@ -183,8 +183,12 @@ class CallLifecycle:
         due = now() + timedelta(seconds=self.inactivity_timeout)
         self.weir.scheduler.schedule(self.session, SESSION_SWEEP, self.call.cid, due, call_session.id)
 
-    async def _counts(self, call_session: CallSessionRow) -> None:
-        by_role, anonymous = participant_counts(await active_participants(self.session, call_session.id))
+    async def _counts(self, call_session: CallSessionRow,
+                      participants: list[SessionParticipantRow] | None = None) -> None:
+        """Count the session's active ``participants`` (read when not given) and tell everyone."""
+        if participants is None:
+            participants = await active_participants(self.session, call_session.id)
+        by_role, anonymous = participant_counts(participants)
         call_session.anonymous_participant_count = anonymous
         await self.events.counts_updated(call_session.id, by_role, anonymous)
 

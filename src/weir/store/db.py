@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from weir.store.calltypes import CACHE as CALL_TYPES
@@ -22,6 +24,8 @@ from weir.store.calltypes import CallTypeCache
 MIGRATIONS = Path(__file__).parent / "migrations"
 AFTER_COMMIT = "weir.after_commit"
 WRITES = "weir_writes"  # execution option of the engine that write transactions use
+CHECKED_IN = "weir.checked_in"  # pool record info: when the connection last went back to the pool
+PING_IDLE_SECONDS = 10.0
 
 log = logging.getLogger("weir.store")
 
@@ -65,6 +69,24 @@ def _load_json(text: str | bytes) -> Any:
         return None
 
 
+def _note_checkin(_dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+    record.info[CHECKED_IN] = time.monotonic()
+
+
+def _check_on_checkout(dbapi_connection, record, _proxy) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL connections leave the pool alive. Instead of ``pool_pre_ping``'s three round trips on every
+    checkout (BEGIN, a query, ROLLBACK with asyncpg), a connection the server closed is replaced at once, and one
+    idle for ``PING_IDLE_SECONDS`` (a peer may be gone without a word) is pinged first."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the server closed the connection")
+    idle_since = record.info.get(CHECKED_IN)
+    if idle_since is not None and time.monotonic() - idle_since > PING_IDLE_SECONDS:
+        try:
+            dbapi_connection.ping()
+        except Exception as error:
+            raise DisconnectionError("the connection does not answer") from error
+
+
 def make_engine(url: str) -> AsyncEngine:
     codecs: dict[str, Any] = {"json_serializer": _dump_json, "json_deserializer": _load_json}
     if url.startswith("sqlite"):
@@ -72,7 +94,10 @@ def make_engine(url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    return create_async_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True, **codecs)
+    engine = create_async_engine(url, pool_size=20, max_overflow=20, **codecs)
+    event.listen(engine.sync_engine, "checkin", _note_checkin)
+    event.listen(engine.sync_engine, "checkout", _check_on_checkout)
+    return engine
 
 
 def alembic_config(url: str) -> Config:
@@ -103,7 +128,10 @@ class Database:
         self.call_types = call_types or CallTypeCache()
         info: dict[str, object] = {CALL_TYPES: self.call_types}  # copied into each session's info
         self.info = info  # what the app adds here reaches the sessions made from then on
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
+        # PostgreSQL reads run without BEGIN and ROLLBACK: each statement sees a snapshot of its own, as in a READ
+        # COMMITTED transaction, with two round trips fewer per read.
+        reads = self.engine if url.startswith("sqlite") else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.sessions = async_sessionmaker(reads, expire_on_commit=False, info=info)
         self._writers = async_sessionmaker(self.engine.execution_options(**{WRITES: True}), expire_on_commit=False,
                                            info=info)
         # SQLite allows one writer; serialising writes here avoids 'database is locked' under load.
@@ -126,5 +154,6 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reading only (on PostgreSQL its statements commit one by one: write in ``transaction``)."""
         async with self.sessions() as session:
             yield session

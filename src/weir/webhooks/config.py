@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import object_session
 
 from weir.destinations import check_destination
 from weir.domain.clock import now
@@ -34,6 +35,7 @@ from weir.store.tables import AppSettingsRow
 
 APP_SETTINGS_ID = 1
 HOOKS_KEY = "event_hooks"
+READ = "weir.event_hooks"  # session.info: the hooks as read in this transaction (every event emitted asks)
 
 
 def hooks_of(row: AppSettingsRow | None) -> list[EventHook]:
@@ -133,7 +135,11 @@ def updated_hooks(current: list[EventHook], body: UpdateAppRequest, stamp: datet
 
 
 async def read_hooks(session: AsyncSession) -> list[EventHook]:
-    return hooks_of(await session.get(AppSettingsRow, APP_SETTINGS_ID))
+    """The hooks, read once per transaction (a missing settings row too; ``store_hooks`` forgets them)."""
+    hooks: list[EventHook] | None = session.info.get(READ)
+    if hooks is None:
+        hooks = session.info[READ] = hooks_of(await session.get(AppSettingsRow, APP_SETTINGS_ID))
+    return list(hooks)
 
 
 async def locked_settings(session: AsyncSession) -> AppSettingsRow:
@@ -154,4 +160,7 @@ async def locked_settings(session: AsyncSession) -> AppSettingsRow:
 
 def store_hooks(row: AppSettingsRow, hooks: list[EventHook], stamp: datetime) -> None:
     row.settings = {**row.settings, HOOKS_KEY: [hook.model_dump(mode="json") for hook in hooks]}
+    session = object_session(row)
+    if session is not None:
+        session.info.pop(READ, None)
     row.updated_at = stamp

@@ -7,7 +7,7 @@ import time
 from fastapi import APIRouter, Depends, Request
 
 from weir.coordinator.auth import Caller, caller, services, user_caller
-from weir.coordinator.call_service import get_or_create, open_call
+from weir.coordinator.call_service import open_call, open_or_create_call
 from weir.coordinator.callview import call_state_response
 from weir.coordinator.golive import go_live_egress, stop_live_egress
 from weir.coordinator.lifecycle import participant_of
@@ -54,16 +54,14 @@ async def join_call(
 
 
 async def _join(request: Request, who: Caller, type: str, id: str, body: JoinCallRequest) -> JoinCallResponse:
+    """Get or create the call and join it in one transaction: a join that fails creates no call."""
     assert who.user_id is not None
-    created = False
-    if body.create:
-        if who.is_anonymous:
-            raise APIError(ErrorCode.NOT_ALLOWED, "anonymous users cannot create calls")
-        made = await get_or_create(services(request), who, type, id, GetOrCreateCallRequest(
-            data=body.data, ring=body.ring, notify=body.notify, video=body.video, members_limit=body.members_limit,
-        ), None)
-        created = made.created
-    async with open_call(services(request), who, type, id) as opened:
+    if body.create and who.is_anonymous:
+        raise APIError(ErrorCode.NOT_ALLOWED, "anonymous users cannot create calls")
+    create = GetOrCreateCallRequest(
+        data=body.data, ring=body.ring, notify=body.notify, video=body.video, members_limit=body.members_limit,
+    ) if body.create else None
+    async with open_or_create_call(services(request), who, type, id, create, None) as (opened, created):
         session, call, access = opened.session, opened.call, opened.access
         call_session, participant = await opened.lifecycle.join(who)
         state = await call_state_response(session, call, access, body.members_limit or MEMBERS_LIMIT_DEFAULT)
