@@ -33,7 +33,8 @@ test: check $(STAMP) $(WEB_BUILD)
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# pip's editable install also compiles the SFU's C send path (setup.py: weir/sfu/rtc/_srtpsend.c) in place.
+$(STAMP): pyproject.toml setup.py src/weir/sfu/rtc/_srtpsend.c
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
