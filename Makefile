@@ -124,7 +124,7 @@ migration: $(STAMP)
 	scripts/regen-migration.sh
 
 clean:
-	rm -rf $(VENV) .weir .pytest_cache web/node_modules src/weir/web_dist
+	rm -rf $(VENV) .weir .pytest_cache web/node_modules src/weir/web_dist src/weir/sfu/rtc/_srtpsend.*.so
 
 # Speech-to-text on the fixed 10-sentence set (bench/transcription.py): each configured engine's realtime factor,
 # word error rate and caption latency (WEIR_WHISPER_MODEL / WEIR_VOSK_MODEL add engines; docs/transcription.md);
