@@ -33,7 +33,8 @@ test: check $(STAMP) $(WEB_BUILD)
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# pip's editable install also compiles the SFU's C send path (setup.py: weir/sfu/rtc/_srtpsend.c) in place.
+$(STAMP): pyproject.toml setup.py src/weir/sfu/rtc/_srtpsend.c
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
@@ -123,7 +124,7 @@ migration: $(STAMP)
 	scripts/regen-migration.sh
 
 clean:
-	rm -rf $(VENV) .weir .pytest_cache web/node_modules src/weir/web_dist
+	rm -rf $(VENV) .weir .pytest_cache web/node_modules src/weir/web_dist src/weir/sfu/rtc/_srtpsend.*.so
 
 # Speech-to-text on the fixed 10-sentence set (bench/transcription.py): each configured engine's realtime factor,
 # word error rate and caption latency (WEIR_WHISPER_MODEL / WEIR_VOSK_MODEL add engines; docs/transcription.md);

@@ -16,9 +16,11 @@ packet, but decode nothing. After every subscriber has received video for ``--wa
 
     .venv/bin/python bench/sfu_e2e.py                 # N = 10, 50, 200
     .venv/bin/python bench/sfu_e2e.py --fanout 50 --seconds 20
+    .venv/bin/python bench/sfu_e2e.py --fanout 50 --send python native   # both RTP send paths, back to back
 
 Prints ``bench sfu-e2e fanout=<N> pps_per_cpu_second=<n> added_latency_p50_ms=<n> p99_ms=<n> loss_pct=<n>`` per
-N. Loopback only.
+N (with ``send=<path>`` when several ``--send`` paths are compared: ``WEIR_SFU_NATIVE_SEND`` for the server,
+weir.sfu.rtc.srtpsend). Loopback only.
 """
 
 from __future__ import annotations
@@ -258,9 +260,16 @@ def worker_pid(tree: list[int]) -> int:
     return workers[0]
 
 
-def run(fanout: int, per_process: int, warmup_s: float, seconds: float, video_kbps: int) -> None:
+SEND_PATHS = {"native": "1", "python": "0"}
+# One SFU media worker, and none of the recording, AI or ingress workers: the tree measured is the SFU's.
+SFU_ONLY = {"WEIR_SFU_WORKERS": "1", "WEIR_EGRESS_WORKERS": "0", "WEIR_AI_WORKERS": "0", "WEIR_INGRESS_RTMP_PORT": "0",
+            "WEIR_INGRESS_SRT_PORT": "0"}
+
+
+def run(fanout: int, per_process: int, warmup_s: float, seconds: float, video_kbps: int, send: str,
+        label: str) -> None:
     context = multiprocessing.get_context("spawn")
-    with weir_serve(free_port(), WEIR_SFU_WORKERS="1") as (base, server):
+    with weir_serve(free_port(), WEIR_SFU_NATIVE_SEND=SEND_PATHS[send], **SFU_ONLY) as (base, server):
         cid = f"default:e2e-{random.getrandbits(32):x}"
         plan = Plan(base, cid, warmup_s, seconds, video_kbps, API_SECRET)
         token = create_token(API_SECRET, "bench-publisher")
@@ -290,6 +299,7 @@ def run(fanout: int, per_process: int, warmup_s: float, seconds: float, video_kb
         tree = process_tree(server.pid)
         worker = worker_pid(tree)
         load = os.getloadavg()[0]
+        print(f"# fanout={fanout}: measuring worker {worker} for {seconds:.0f} s", flush=True)  # for a profiler
         lo, ticks, worker_ticks = time.monotonic_ns(), cpu_ticks(tree), cpu_ticks([worker])
         time.sleep(seconds)
         hi, ticks, worker_ticks = time.monotonic_ns(), cpu_ticks(tree) - ticks, cpu_ticks([worker]) - worker_ticks
@@ -313,10 +323,12 @@ def run(fanout: int, per_process: int, warmup_s: float, seconds: float, video_kb
     p50 = ms[len(ms) // 2] / 1e6 if ms else math.nan
     p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))] / 1e6 if ms else math.nan
     loss = 100 * (1 - received / (sent * fanout)) if sent else math.nan
+    worker_s = worker_ticks / CLOCK_TICK
     print(f"# fanout={fanout}: {sent} packets sent, {received} received in {seconds:.0f} s; SFU CPU {cpu_s:.2f} s "
-          f"(worker {worker_ticks / CLOCK_TICK:.2f} s); mean latency {statistics.fmean(ms) / 1e6 if ms else 0:.2f} ms; "
-          f"load average {load:.2f}", flush=True)
-    print(f"bench sfu-e2e fanout={fanout} pps_per_cpu_second={received / cpu_s if cpu_s else 0:.0f} "
+          f"in {len(tree)} processes (worker {worker_s:.2f} s: {received / worker_s if worker_s else 0:.0f} packets "
+          f"per CPU-second, {1e6 * worker_s / max(received, 1):.1f} us a packet); "
+          f"mean latency {statistics.fmean(ms) / 1e6 if ms else 0:.2f} ms; load average {load:.2f}", flush=True)
+    print(f"bench sfu-e2e fanout={fanout}{label} pps_per_cpu_second={received / cpu_s if cpu_s else 0:.0f} "
           f"added_latency_p50_ms={p50:.2f} p99_ms={p99:.2f} loss_pct={loss:.2f}", flush=True)
 
 
@@ -327,9 +339,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of media before measuring")
     parser.add_argument("--seconds", type=float, default=10.0, help="seconds measured")
     parser.add_argument("--video-kbps", type=int, default=1000)
+    parser.add_argument("--send", choices=SEND_PATHS, nargs="+", default=["native"], help="the SFU's RTP send path(s)")
     args = parser.parse_args()
     for fanout in args.fanout or [10, 50, 200]:
-        run(fanout, args.per_process, args.warmup, args.seconds, args.video_kbps)
+        for send in args.send:
+            label = f" send={send}" if len(args.send) > 1 else ""
+            run(fanout, args.per_process, args.warmup, args.seconds, args.video_kbps, send, label)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,10 @@ loop does, per inbound packet: SRTP unprotect, the receiver, every down-track's 
 abs-send-time extension added, as subscribers get it), protect and sendto. Not timed: aioice's asyncio receive
 hop in front of it (the subscribers' sockets are not read).
 
-    python bench/sfu_fanout.py [--fanout 10 50 200] [--seconds 10] [--profile]
+    python bench/sfu_fanout.py [--fanout 10 50 200] [--seconds 10] [--send native python] [--profile]
 
+``--send`` picks the RTP send path (``WEIR_SFU_NATIVE_SEND``, weir.sfu.rtc.srtpsend): native (one C call per
+packet, the default) or python (pylibsrtp and asyncio's sendto); with both, each N runs both, back to back.
 Prints per N: ``bench sfu fanout=<N> pps_per_cpu_second=<n> added_latency_p50_ms=<n> p99_ms=<n> loss_pct=<n>``
 where pps is forwarded downstream packets per CPU second of the loop, latency is per inbound packet from
 unprotect to the return of its last sendto, and loss is the share of down-track packets the transports did not
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import os
 import pstats
 import time
 
@@ -35,6 +38,7 @@ from weir.sfu.receiver import Receiver
 from weir.sfu.rtc.transport import PeerTransport, RemoteTransport
 from weir.sfu.selector import layer_for_dimensions
 
+SEND_PATHS = {"native": "1", "python": "0"}
 CONFIG = IceConfig(host_addresses=("127.0.0.1",), connect_timeout_s=30)
 CERTIFICATE = RTCCertificate.generateCertificate()
 
@@ -107,18 +111,22 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fanout", type=int, nargs="+", default=[10, 50, 200])
     parser.add_argument("--seconds", type=int, default=10, help="seconds of media to send")
+    parser.add_argument("--send", choices=SEND_PATHS, nargs="+", default=["native"], help="RTP send path(s)")
     parser.add_argument("--profile", action="store_true", help="profile the largest fan-out with cProfile")
     args = parser.parse_args()
     packets = publisher(args.seconds)
     for fanout in args.fanout:
-        sent, on_wire, cpu, latencies = await run(fanout, packets)
-        loss = 100 * max(0, sent - on_wire) / max(sent, 1)
-        print(
-            f"bench sfu fanout={fanout} pps_per_cpu_second={sent / cpu:.0f} "
-            f"added_latency_p50_ms={percentile(latencies, 0.5):.3f} p99_ms={percentile(latencies, 0.99):.3f} "
-            f"loss_pct={loss:.2f}",
-            flush=True,
-        )
+        for send in args.send:
+            os.environ["WEIR_SFU_NATIVE_SEND"] = SEND_PATHS[send]  # read by each transport as it is made
+            sent, on_wire, cpu, latencies = await run(fanout, packets)
+            loss = 100 * max(0, sent - on_wire) / max(sent, 1)
+            label = f" send={send}" if len(args.send) > 1 else ""
+            print(
+                f"bench sfu fanout={fanout}{label} pps_per_cpu_second={sent / cpu:.0f} "
+                f"added_latency_p50_ms={percentile(latencies, 0.5):.3f} p99_ms={percentile(latencies, 0.99):.3f} "
+                f"loss_pct={loss:.2f}",
+                flush=True,
+            )
     if args.profile:
         profiler = cProfile.Profile()
         profiler.enable()

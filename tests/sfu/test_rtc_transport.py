@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import socket
 
+import pylibsrtp
+import pytest
 from aiortc.rtcdtlstransport import RTCCertificate
 
 from tests.sfu.rtc_peers import eventually
@@ -46,13 +48,21 @@ async def connected_pair() -> tuple[End, End]:
     return offerer, answerer
 
 
-async def test_rtp_and_rtcp_cross_in_both_directions_byte_for_byte() -> None:
+@pytest.mark.parametrize("native", [True, False], ids=["native-send", "python-send"])
+async def test_rtp_and_rtcp_cross_in_both_directions_byte_for_byte(
+        native: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On either RTP send path (weir.sfu.rtc.srtpsend): the native one never calls pylibsrtp's protect."""
+    monkeypatch.setenv("WEIR_SFU_NATIVE_SEND", "1" if native else "0")
+    protected = []
+    python_protect = pylibsrtp.Session.protect
+    monkeypatch.setattr(pylibsrtp.Session, "protect", lambda s, p: protected.append(p) or python_protect(s, p))
     offerer, answerer = await connected_pair()
     offerer.transport.send_rtp(bytearray(rtp(1)))
     answerer.transport.send_rtp(rtp(2))
     answerer.transport.send_rtcp(bytes(Pli(1, 77)))
     await eventually(lambda: bool(offerer.rtp and answerer.rtp and offerer.rtcp), what="packets")
     assert (answerer.rtp, offerer.rtp) == ([rtp(1)], [rtp(2)])
+    assert protected == ([] if native else [rtp(1), rtp(2)])
     assert parse_compound(offerer.rtcp[0]) == [Pli(1, 77)]
     assert offerer.states == answerer.states == ["connecting", "connected"]
     await offerer.transport.close()

@@ -5,8 +5,10 @@ aiortc's transport does the DTLS handshake (pyOpenSSL), checks the peer's finger
 into aiortc objects and route it to an ``RTCRtpReceiver``, which depacketises and decodes. ``MediaDtls``
 overrides the two routing methods, so each packet leaves as the decrypted bytes, untouched, for the SFU's packet
 core; no aiortc receiver, sender, decoder or encoder exists on the SFU side. Sending is synchronous: protect
-and hand to the ICE link's nominated pair. Once connected, receiving is too: ``receive_srtp`` is what the
-link's ``MediaInlet`` calls for each SRTP/SRTCP datagram (inbound.py); aiortc's reading task then sees only DTLS.
+and hand to the ICE link's nominated pair, RTP in one C call (``srtpsend.NativeSender``) unless
+``WEIR_SFU_NATIVE_SEND=0`` keeps it on pylibsrtp and asyncio's ``sendto``, as RTCP always is. Once connected,
+receiving is too: ``receive_srtp`` is what the link's ``MediaInlet`` calls for each SRTP/SRTCP datagram
+(inbound.py); aiortc's reading task then sees only DTLS.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ import logging
 from collections.abc import Callable
 
 import pylibsrtp
-from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsTransport, SRTPProtectionProfile, State
+from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsParameters, RTCDtlsTransport, SRTPProtectionProfile, State
 from OpenSSL import SSL
 
 from weir.rtc.ice import IceLink
+from weir.sfu.rtc.srtpsend import NativeSender, native_send_enabled
 
 __all__ = ["MediaCertificate", "MediaDtls", "PacketHandler"]
 
@@ -46,10 +49,14 @@ class MediaCertificate(RTCCertificate):
 
 class MediaDtls(RTCDtlsTransport):
     def __init__(
-        self, link: IceLink, certificate: RTCCertificate, on_rtp: PacketHandler, on_rtcp: PacketHandler
+        self, link: IceLink, certificate: RTCCertificate, on_rtp: PacketHandler, on_rtcp: PacketHandler,
+        *, native_send: bool | None = None,
     ) -> None:
+        """``native_send``: RTP through ``NativeSender`` once connected; None reads ``WEIR_SFU_NATIVE_SEND``."""
         super().__init__(link, [certificate])  # type: ignore[arg-type]  # IceLink has what it uses of RTCIceTransport
         self._link = link
+        self._native_send = native_send_enabled() if native_send is None else native_send
+        self._sender: NativeSender | None = None
         self._on_rtp = on_rtp
         self._on_rtcp = on_rtcp
         self.handler_errors = 0
@@ -88,11 +95,24 @@ class MediaDtls(RTCDtlsTransport):
     def connected(self) -> bool:
         return self._state is State.CONNECTED
 
+    async def start(self, remoteParameters: RTCDtlsParameters) -> None:
+        await super().start(remoteParameters)
+        if self._native_send and self.connected:
+            self._sender = NativeSender(self._link, self._tx_srtp)
+
+    async def stop(self) -> None:
+        await super().stop()
+        if self._sender is not None:
+            self._sender.close()
+
     def send_rtp(self, packet: bytes | bytearray) -> None:
         """Protect and send one RTP packet now; dropped unless connected."""
         if self._state is State.CONNECTED:
             try:
-                self._link.send_now(self._tx_srtp.protect(bytes(packet)))  # pylibsrtp takes bytes only
+                if self._sender is not None:
+                    self._sender.send(packet)
+                else:
+                    self._link.send_now(self._tx_srtp.protect(bytes(packet)))  # pylibsrtp takes bytes only
             except (pylibsrtp.Error, ValueError):
                 logger.debug("SRTP protect failed", exc_info=True)
             else:

@@ -1,0 +1,211 @@
+/* weir.sfu.rtc._srtpsend: SRTP-protect one RTP packet and send it as a UDP datagram, in one call from Python.
+ *
+ * The SFU's per-packet send path in Python pays for pylibsrtp's wrapper (a bytes copy in, a copy into its
+ * buffer, a copy out) and for asyncio's datagram transport, per subscriber per packet. An ``Outlet`` does the
+ * same work in C: it copies the packet into a buffer on the stack, calls ``srtp_protect`` of the libsrtp that
+ * pylibsrtp bundles (by the function's address and the session's ``srtp_t``, both handed over from Python, so
+ * one libsrtp and one session serve both paths), and ``sendto``s the result on a duplicate of the socket's
+ * descriptor. Nothing is decided here: which packet, which session and which socket are Python's choices
+ * (weir.sfu.rtc.srtpsend).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define MAX_DATAGRAM 1500 /* as pylibsrtp: a packet and its SRTP trailer fit in 1500 bytes */
+#define MAX_TRAILER 144   /* libsrtp 2's SRTP_MAX_TRAILER_LEN: the longest tag plus the longest MKI */
+
+/* libsrtp 2: srtp_err_status_t srtp_protect(srtp_t ctx, void *rtp_hdr, int *len_ptr) */
+typedef int (*protect_fn)(void *ctx, void *packet, int *length);
+
+typedef struct {
+    PyObject_HEAD
+    protect_fn protect;
+    void *session;    /* the srtp_t */
+    PyObject *owner;  /* the Python object that owns the srtp_t, kept alive while it is used here */
+    int fd;           /* a duplicate of the socket's descriptor, -1 until aimed */
+    struct sockaddr_storage address;
+    socklen_t address_length;
+} Outlet;
+
+static void outlet_close_fd(Outlet *self) {
+    if (self->fd >= 0) {
+        close(self->fd);
+        self->fd = -1;
+    }
+}
+
+static int outlet_init(Outlet *self, PyObject *args, PyObject *kwargs) {
+    static char *keywords[] = {"protect", "session", "owner", NULL};
+    unsigned long long protect, session;
+    PyObject *owner;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "KKO", keywords, &protect, &session, &owner)) {
+        return -1;
+    }
+    if (protect == 0 || session == 0) {
+        PyErr_SetString(PyExc_ValueError, "an Outlet needs srtp_protect's address and an srtp_t");
+        return -1;
+    }
+    self->protect = (protect_fn)(uintptr_t)protect;
+    self->session = (void *)(uintptr_t)session;
+    Py_INCREF(owner);
+    Py_XSETREF(self->owner, owner);
+    outlet_close_fd(self);
+    return 0;
+}
+
+static PyObject *outlet_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+    Outlet *self = (Outlet *)type->tp_alloc(type, 0);
+    if (self != NULL) {
+        self->fd = -1;
+    }
+    return (PyObject *)self;
+}
+
+static void outlet_dealloc(Outlet *self) {
+    outlet_close_fd(self);
+    Py_XDECREF(self->owner);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *outlet_aim(Outlet *self, PyObject *args) {
+    int fd, port;
+    const char *given;
+    if (!PyArg_ParseTuple(args, "isi", &fd, &given, &port)) {
+        return NULL;
+    }
+    char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 1];
+    if (strlen(given) >= sizeof host) {
+        PyErr_Format(PyExc_ValueError, "not a numeric IPv4 or IPv6 address: %s", given);
+        return NULL;
+    }
+    strcpy(host, given);
+    char *zone = strchr(host, '%'); /* an IPv6 zone: fe80::1%eth0 */
+    if (zone != NULL) {
+        *zone++ = '\0';
+    }
+    if (port <= 0 || port > 65535) {
+        PyErr_Format(PyExc_ValueError, "port %d out of range", port);
+        return NULL;
+    }
+    struct sockaddr_storage address;
+    socklen_t length;
+    memset(&address, 0, sizeof address);
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&address;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&address;
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        length = sizeof *v4;
+    } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        if (zone != NULL) { /* by name, else by number */
+            v6->sin6_scope_id = if_nametoindex(zone);
+            if (v6->sin6_scope_id == 0) {
+                v6->sin6_scope_id = (uint32_t)strtoul(zone, NULL, 10);
+            }
+        }
+        length = sizeof *v6;
+    } else {
+        PyErr_Format(PyExc_ValueError, "not a numeric IPv4 or IPv6 address: %s", given);
+        return NULL;
+    }
+    int copy = dup(fd);
+    if (copy < 0) {
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    outlet_close_fd(self);
+    self->fd = copy;
+    self->address = address;
+    self->address_length = length;
+    Py_RETURN_NONE;
+}
+
+static PyObject *outlet_send(Outlet *self, PyObject *packet) {
+    if (self->fd < 0) {
+        PyErr_SetString(PyExc_RuntimeError, "the Outlet is not aimed at a socket");
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(packet, &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    unsigned char datagram[MAX_DATAGRAM];
+    if (view.len > MAX_DATAGRAM - MAX_TRAILER) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "packet is too long");
+        return NULL;
+    }
+    int length = (int)view.len;
+    memcpy(datagram, view.buf, (size_t)length);
+    PyBuffer_Release(&view);
+    int status = self->protect(self->session, datagram, &length);
+    if (status != 0) {
+        PyErr_Format(PyExc_ValueError, "srtp_protect failed with status %d", status);
+        return NULL;
+    }
+    if (sendto(self->fd, datagram, (size_t)length, 0, (struct sockaddr *)&self->address,
+               self->address_length) == length) {
+        Py_RETURN_NONE;
+    }
+    /* Would block (a full send buffer) or failed: the caller hands the protected datagram to the socket's own
+     * transport, which queues it, or reports the error as it would have. */
+    return PyBytes_FromStringAndSize((const char *)datagram, length);
+}
+
+static PyObject *outlet_close(Outlet *self, PyObject *unused) {
+    outlet_close_fd(self);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef outlet_methods[] = {
+    {"aim", (PyCFunction)outlet_aim, METH_VARARGS,
+     "aim(fd, host, port): send on a duplicate of socket descriptor fd to host:port from now on."},
+    {"send", (PyCFunction)outlet_send, METH_O,
+     "send(packet): protect an RTP packet and send it; None when sent, else the protected datagram."},
+    {"close", (PyCFunction)outlet_close, METH_NOARGS, "close(): let go of the socket."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject OutletType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "weir.sfu.rtc._srtpsend.Outlet",
+    .tp_doc = "Outlet(protect, session, owner): SRTP protect and send with one libsrtp session.",
+    .tp_basicsize = sizeof(Outlet),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = outlet_new,
+    .tp_init = (initproc)outlet_init,
+    .tp_dealloc = (destructor)outlet_dealloc,
+    .tp_methods = outlet_methods,
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "weir.sfu.rtc._srtpsend",
+    .m_doc = "SRTP protect and sendto in one call (weir.sfu.rtc.srtpsend).",
+    .m_size = -1,
+};
+
+PyMODINIT_FUNC PyInit__srtpsend(void) {
+    if (PyType_Ready(&OutletType) < 0) {
+        return NULL;
+    }
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) {
+        return NULL;
+    }
+    if (PyModule_AddObjectRef(m, "Outlet", (PyObject *)&OutletType) < 0
+        || PyModule_AddIntConstant(m, "MAX_PACKET", MAX_DATAGRAM - MAX_TRAILER) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
