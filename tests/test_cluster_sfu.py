@@ -9,7 +9,9 @@ tests' calls never land on each other's nodes."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import secrets
 import signal
 import subprocess
 import time
@@ -18,13 +20,14 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
 
 from tests.cluster import LOOPBACK, WEIR, Cluster
 from tests.conftest import free_port, fresh_postgres_database, from_setup_script
 from tests.sfu.signaling_peers import SignalingPeer
 from tests.sfu.test_whip import SDP, Player, whip_offer
 from tests.test_two_coordinators import http, socket, uid
-from weir.sfu.workers.channel import NODES_PATH, ChannelAuth
+from weir.sfu.workers.channel import CHANNEL_PREFIX, EVENTS_PATH, NODES_PATH, ChannelAuth, channel_token
 
 NODES = "true"  # WEIR_SFU_NODES: the processes place calls on registered nodes only
 START_TIMEOUT_S = 120.0
@@ -176,3 +179,47 @@ async def test_a_killed_holders_sessions_are_ended_once_by_another_process(pair:
     finally:
         await on_b.close()
         node.kill()
+
+
+async def test_a_node_workers_requests_to_the_other_process_are_carried_out_by_its_holder(
+    pair: tuple[Cluster, str, str],
+) -> None:
+    """As with `weir serve --workers N`, where each of a node worker's connections lands on any process."""
+    nodes, a, b = pair
+    index = (1 << 62) | secrets.randbits(61)
+    name = f"us-{index % 10_000}"
+    url = a.replace("http", "ws", 1) + EVENTS_PATH
+    async with connect(url, additional_headers={"Authorization": f"Bearer {channel_token(nodes.api_secret, index)}"}
+                       ) as ws:  # a worker of a node, held by a
+        await ws.send(json.dumps({"type": "hello", "port": 9, "pid": 1, "node": {
+            "name": name, "region": "us", "public_url": "http://192.0.2.1", "capacity": 1}}))
+
+        async def report() -> None:
+            while True:
+                await ws.send(json.dumps({"type": "hosted", "calls": [], "load": {}}))
+                await asyncio.sleep(0.5)
+
+        reporting = asyncio.create_task(report())
+        try:
+            call_type = fenced_call_type(nodes, b, "united_states")
+            path = f"/video/call/{call_type}/{uid('f')}"
+            with http(nodes, b, uid("fay")) as fay:
+                deadline = time.monotonic() + 30
+                while (joined := fay.post(f"{path}/join", json={"create": True})).status_code == 503:
+                    assert time.monotonic() < deadline, joined.text  # until b sees the node published
+                    await asyncio.sleep(0.1)
+            assert joined.status_code in (200, 201) and joined.json()["credentials"]["server"]["edge_name"] == name
+            ref = {"call_cid": f"{call_type}:{path.rsplit('/', 1)[1]}", "session_id": joined.json()["user_session_id"]}
+            async with httpx.AsyncClient(base_url=b + CHANNEL_PREFIX, auth=ChannelAuth(nodes.api_secret, index),
+                                         timeout=30) as worker_at_b:
+                admitted = await worker_at_b.post("/admit", json=ref)
+                assert admitted.status_code == 200 and admitted.json()["participant"]["session_id"] == ref["session_id"]
+                assert (await worker_at_b.post("/keep_alive", json={"session_ids": [ref["session_id"]]})).json() == {}
+                assert (await worker_at_b.post("/left", json={**ref, "reason": "left"})).status_code == 200
+            assert participants(nodes, b, path) == []
+            async with httpx.AsyncClient(base_url=b + CHANNEL_PREFIX, auth=ChannelAuth(nodes.api_secret, index + 1),
+                                         timeout=30) as nobody:
+                assert (await nobody.post("/keep_alive", json={"session_ids": []})).status_code == 401
+        finally:
+            reporting.cancel()
+            await asyncio.gather(reporting, return_exceptions=True)

@@ -1,16 +1,19 @@
 """Work on SFU workers whichever coordinator process holds their channels.
 
 ``drain_node`` drains a node's workers: those whose channel this process holds at once, the others through their
-holder's control channel (``SharedWorkers.command``); a node that no process holds is unknown. ``run`` (with Redis)
-carries out the commands other processes send this one, and every ``REAP_SECONDS`` ends the sessions that a dead
-process's workers had admitted (``SharedWorkers.orphans``), as the holder ends a lost worker's: the clients rejoin
-on a live worker, and the call's participants stay true.
+holder's control channel (``SharedWorkers.command``); a node that no process holds is unknown. ``on_holder`` does
+the same for a node worker's own requests (admit, left, keep-alive, stats) that reached another process than the
+one holding its event socket: with ``weir serve --workers N`` each connection to the shared port lands on any
+process. ``run`` (with Redis) carries out the commands other processes send this one, and every ``REAP_SECONDS``
+ends the sessions that a dead process's workers had admitted (``SharedWorkers.orphans``), as the holder ends a
+lost worker's: the clients rejoin on a live worker, and the call's participants stay true.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -20,7 +23,7 @@ from weir.coordinator.sfu.registry import LiveWorker, WorkerRegistry
 from weir.coordinator.sfu.shared_registry import SharedWorkers
 from weir.protocol.leave_reasons import SFU_WORKER_LOST
 
-__all__ = ["LOST_REASON", "ClusterControl", "drain_worker", "end_session"]
+__all__ = ["LOST_REASON", "ChannelCall", "ClusterControl", "drain_worker", "end_session"]
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +31,8 @@ LOST_REASON = SFU_WORKER_LOST
 COMMAND_SECONDS = 10.0  # how long a forwarded command may take at its holder
 REAP_SECONDS = 1.0
 RETRY_SECONDS = 1.0
+
+ChannelCall = Callable[[LiveWorker, dict[str, Any]], Awaitable[dict[str, Any]]]  # a worker's request, on its holder
 
 
 async def drain_worker(registry: WorkerRegistry, live: LiveWorker) -> None:
@@ -48,6 +53,7 @@ class ClusterControl:
     def __init__(self, registry: WorkerRegistry, link: LocalCoordinator) -> None:
         self.registry = registry
         self.link = link
+        self.channel_calls: dict[str, ChannelCall] = {}  # by name: the internal routes' (``internal_router``)
 
     async def drain_node(self, name: str) -> int:
         """Drain the node's workers, wherever their channels are held; how many (0: no process holds one)."""
@@ -58,8 +64,24 @@ class ClusterControl:
                        if worker.node is not None and worker.node.name == name and worker.holder != shared.process}
             for holder in sorted(holders):
                 answer = await shared.command(holder, {"op": "drain", "node": name}, COMMAND_SECONDS)
-                drained += int(answer["workers"]) if answer else 0  # None: it died meanwhile
+                drained += int(answer.get("workers", 0)) if answer else 0  # None: it died meanwhile
         return drained
+
+    async def on_holder(self, index: int, call: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        """A request of node worker ``index`` (``channel_calls[call]``), carried out by the process holding its
+        channel; None if none does."""
+        shared = self.registry.shared
+        if shared is None:
+            return None
+        holders = {worker.holder for worker in await shared.workers()  # a node's index is unique (random)
+                   if worker.index == index and worker.node is not None and worker.holder != shared.process}
+        if len(holders) != 1:
+            return None
+        answer = await shared.command(holders.pop(), {"op": "channel", "worker": index, "call": call, "body": body},
+                                      COMMAND_SECONDS)
+        if answer is not None and "error" in answer:
+            raise RuntimeError(f"the worker's holder failed: {answer['error']}")
+        return None if answer is None or "result" not in answer else dict(answer["result"])
 
     async def _drain_here(self, name: str) -> int:
         workers = self.registry.nodes().get(name, [])
@@ -83,12 +105,22 @@ class ClusterControl:
 
     async def _carry_out(self, shared: SharedWorkers, command: dict[str, Any]) -> None:
         try:
-            if command.get("op") == "drain":
-                await shared.answer(command, {"workers": await self._drain_here(str(command.get("node")))})
-            else:
-                log.warning("unknown SFU control command %r dropped", command.get("op"))
-        except Exception:
+            answer = await self._answer(command)
+        except Exception as error:
             log.exception("could not carry out the SFU control command %r", command.get("op"))
+            answer = {"error": str(error) or type(error).__name__}
+        await shared.answer(command, answer)
+
+    async def _answer(self, command: dict[str, Any]) -> dict[str, Any]:
+        if command.get("op") == "drain":
+            return {"workers": await self._drain_here(str(command.get("node")))}
+        if command.get("op") == "channel":
+            live = self.registry.live.get(int(command["worker"]))
+            call = self.channel_calls.get(str(command.get("call")))
+            if live is None or call is None:
+                return {}  # not held here (any more)
+            return {"result": await call(live, dict(command["body"]))}
+        return {"error": f"unknown command {command.get('op')!r}"}
 
     async def _reap(self, shared: SharedWorkers) -> None:
         while True:

@@ -2,6 +2,8 @@
 
 - ``POST /internal/sfu/admit``, ``/left``, ``/keep_alive``: ``CoordinatorLink``'s calls, answered by
   ``LocalCoordinator``. Admitting also checks the worker owns the call, so a call never splits over workers.
+  They are carried out by the process holding the worker's event socket: another process passes them on
+  (``ClusterControl.on_holder``).
 - ``POST /internal/sfu/stats``: a batch of call stats samples (``CoordinatorLink.record_stats``).
 - ``WS /internal/sfu/events``: the worker says ``hello`` (its port and pid; a node's worker its ``NodeSpec`` too)
   and is live until the socket closes; it gets the coordinator's events of the calls it owns and reports the calls
@@ -23,7 +25,7 @@ import asyncio
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field
 
 from weir.bus.base import Subscription
@@ -77,18 +79,8 @@ def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_hos
     control = control or ClusterControl(registry, link)
     router = APIRouter(prefix=CHANNEL_PREFIX, include_in_schema=False)
 
-    def worker(request: Request) -> LiveWorker:
-        try:
-            index = verify_channel_token(link.weir.api_secret, request.headers.get("authorization"))
-        except ChannelTokenError as error:
-            raise APIError(ErrorCode.AUTH_FAILED, str(error)) from None
-        live = None if index is None else registry.live.get(index)
-        if live is None:
-            raise APIError(ErrorCode.AUTH_FAILED, "only a live SFU worker may use this channel")
-        return live
-
-    @router.post("/admit")
-    async def admit(body: SessionRef, sender: LiveWorker = Depends(worker)) -> dict[str, object]:
+    async def admit(sender: LiveWorker, raw: dict[str, Any]) -> dict[str, Any]:
+        body = SessionRef.model_validate(raw)
         if not await hosts.claim(body.call_cid, sender):
             return {"call": None, "participant": None}
         admitted = await link.admit(body.call_cid, body.session_id)
@@ -100,11 +92,52 @@ def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_hos
         call, participant = admitted
         return {"call": call_to_json(call), "participant": participant_to_json(participant)}
 
-    @router.post("/left")
-    async def left(body: Left, sender: LiveWorker = Depends(worker)) -> dict[str, object]:
+    async def left(sender: LiveWorker, raw: dict[str, Any]) -> dict[str, Any]:
+        body = Left.model_validate(raw)
         await registry.left(sender, body.call_cid, body.session_id)
         await link.participant_left(body.call_cid, body.session_id, body.reason)
         return {}
+
+    async def keep_alive(_sender: LiveWorker, raw: dict[str, Any]) -> dict[str, Any]:
+        await link.keep_alive(KeepAlive.model_validate(raw).session_ids)
+        return {}
+
+    async def stats(_sender: LiveWorker, raw: dict[str, Any]) -> dict[str, Any]:
+        body = StatsBatch.model_validate(raw)
+        await link.record_stats(body.call_cid, body.samples)
+        return {}
+
+    control.channel_calls = {"admit": admit, "left": left, "keep_alive": keep_alive, "stats": stats}
+
+    async def on_holder(request: Request, call: str, body: BaseModel) -> dict[str, Any]:
+        """The worker's request, here if this process holds its channel, else where it is held."""
+        try:
+            index = verify_channel_token(link.weir.api_secret, request.headers.get("authorization"))
+        except ChannelTokenError as error:
+            raise APIError(ErrorCode.AUTH_FAILED, str(error)) from None
+        live = None if index is None else registry.live.get(index)
+        if live is not None:
+            return await control.channel_calls[call](live, body.model_dump())
+        answer = None if index is None else await control.on_holder(index, call, body.model_dump())
+        if answer is None:
+            raise APIError(ErrorCode.AUTH_FAILED, "only a live SFU worker may use this channel")
+        return answer
+
+    @router.post("/admit")
+    async def admit_route(body: SessionRef, request: Request) -> dict[str, Any]:
+        return await on_holder(request, "admit", body)
+
+    @router.post("/left")
+    async def left_route(body: Left, request: Request) -> dict[str, Any]:
+        return await on_holder(request, "left", body)
+
+    @router.post("/keep_alive")
+    async def keep_alive_route(body: KeepAlive, request: Request) -> dict[str, Any]:
+        return await on_holder(request, "keep_alive", body)
+
+    @router.post("/stats")
+    async def stats_route(body: StatsBatch, request: Request) -> dict[str, Any]:
+        return await on_holder(request, "stats", body)
 
     @router.post(NODES_PATH.removeprefix(CHANNEL_PREFIX) + "/{name}/drain")
     async def drain_node(name: str, request: Request) -> dict[str, object]:
@@ -118,16 +151,6 @@ def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_hos
         if not workers:
             raise APIError(ErrorCode.NOT_FOUND, f"no live SFU node is named {name!r}")
         return {"node": name, "workers": workers}
-
-    @router.post("/keep_alive")
-    async def keep_alive(body: KeepAlive, _sender: LiveWorker = Depends(worker)) -> dict[str, object]:
-        await link.keep_alive(body.session_ids)
-        return {}
-
-    @router.post("/stats")
-    async def stats(body: StatsBatch, _sender: LiveWorker = Depends(worker)) -> dict[str, object]:
-        await link.record_stats(body.call_cid, body.samples)
-        return {}
 
     @router.websocket(EVENTS_PATH.removeprefix(CHANNEL_PREFIX))
     async def events(ws: WebSocket) -> None:
