@@ -17,6 +17,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -34,17 +35,24 @@ START_TIMEOUT_S = 120.0
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluster, str, str]]:
+def trio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluster, str, str, str]]:
+    """Processes a and b, and a third one that a test kills."""
     database_url, drop = fresh_postgres_database()
     nodes = Cluster(database_url, from_setup_script("WEIR_TEST_REDIS_URL", "redis.sh"),
                     tmp_path_factory.mktemp("cluster-sfu"), {"WEIR_SFU_NODES": NODES})
     try:
         a = nodes.start(free_port())  # first alone: it migrates the new database
-        b = nodes.start(free_port())
-        yield nodes, a, b
+        with ThreadPoolExecutor(2) as pool:
+            b, doomed = pool.map(lambda port: nodes.start(port), (free_port(), free_port()))
+        yield nodes, a, b, doomed
     finally:
         nodes.stop()
         drop()
+
+
+@pytest.fixture
+def pair(trio: tuple[Cluster, str, str, str]) -> tuple[Cluster, str, str]:
+    return trio[:3]
 
 
 class Node:
@@ -146,10 +154,11 @@ async def test_whip_and_whep_delete_at_the_other_process_end_the_session(pair: t
         node.kill()
 
 
-async def test_a_killed_holders_sessions_are_ended_once_by_another_process(pair: tuple[Cluster, str, str]) -> None:
-    nodes, a, b = pair
-    doomed_url = nodes.start(free_port())
-    doomed = nodes.processes[-1]
+async def test_a_killed_holders_sessions_are_ended_once_by_another_process(
+    trio: tuple[Cluster, str, str, str],
+) -> None:
+    nodes, a, b, doomed_url = trio
+    doomed = nodes.by_url[doomed_url]
     node = Node(nodes, doomed_url, "ca")
     watcher, joiner = uid("watcher"), uid("joiner")
     on_b = await socket(nodes, b, watcher)

@@ -33,7 +33,7 @@ from weir.coordinator.sfu.cascade import CallHosts
 from weir.coordinator.sfu.cluster_control import ClusterControl, drain_worker, end_session
 from weir.coordinator.sfu.local_link import LocalCoordinator
 from weir.coordinator.sfu.registry import LiveWorker, WorkerRegistry
-from weir.protocol.errors import APIError, ErrorCode
+from weir.protocol.errors import APIError, ErrorCode, input_error, not_found
 from weir.sfu.workers.channel import (
     CHANNEL_PREFIX,
     EVENTS_PATH,
@@ -108,36 +108,29 @@ def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_hos
         return {}
 
     control.channel_calls = {"admit": admit, "left": left, "keep_alive": keep_alive, "stats": stats}
+    bodies: dict[str, type[BaseModel]] = {"admit": SessionRef, "left": Left, "keep_alive": KeepAlive,
+                                          "stats": StatsBatch}
 
-    async def on_holder(request: Request, call: str, body: BaseModel) -> dict[str, Any]:
+    @router.post("/{call}")
+    async def channel_call(call: str, request: Request) -> dict[str, Any]:
         """The worker's request, here if this process holds its channel, else where it is held."""
         try:
             index = verify_channel_token(link.weir.api_secret, request.headers.get("authorization"))
         except ChannelTokenError as error:
             raise APIError(ErrorCode.AUTH_FAILED, str(error)) from None
+        if call not in bodies:
+            raise not_found(f"channel call {call!r}")
+        try:
+            body = bodies[call].model_validate(await request.json()).model_dump()
+        except ValueError as error:  # not JSON, or not the call's body
+            raise input_error("body", str(error)) from None
         live = None if index is None else registry.live.get(index)
         if live is not None:
-            return await control.channel_calls[call](live, body.model_dump())
-        answer = None if index is None else await control.on_holder(index, call, body.model_dump())
+            return await control.channel_calls[call](live, body)
+        answer = None if index is None else await control.on_holder(index, call, body)
         if answer is None:
             raise APIError(ErrorCode.AUTH_FAILED, "only a live SFU worker may use this channel")
         return answer
-
-    @router.post("/admit")
-    async def admit_route(body: SessionRef, request: Request) -> dict[str, Any]:
-        return await on_holder(request, "admit", body)
-
-    @router.post("/left")
-    async def left_route(body: Left, request: Request) -> dict[str, Any]:
-        return await on_holder(request, "left", body)
-
-    @router.post("/keep_alive")
-    async def keep_alive_route(body: KeepAlive, request: Request) -> dict[str, Any]:
-        return await on_holder(request, "keep_alive", body)
-
-    @router.post("/stats")
-    async def stats_route(body: StatsBatch, request: Request) -> dict[str, Any]:
-        return await on_holder(request, "stats", body)
 
     @router.post(NODES_PATH.removeprefix(CHANNEL_PREFIX) + "/{name}/drain")
     async def drain_node(name: str, request: Request) -> dict[str, object]:
