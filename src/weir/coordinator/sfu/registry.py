@@ -118,6 +118,14 @@ def _remote(worker: Published) -> LiveWorker:
                       node=worker.node, load=worker.load, draining=worker.draining)
 
 
+def _by_node(workers: Iterable[LiveWorker]) -> dict[str, list[LiveWorker]]:
+    found: dict[str, list[LiveWorker]] = {}
+    for worker in sorted(workers, key=lambda w: w.port):
+        if worker.node is not None:
+            found.setdefault(worker.node.name, []).append(worker)
+    return found
+
+
 class WorkerRegistry:
     def __init__(self, shared: SharedWorkers | None = None) -> None:
         self.shared = shared
@@ -268,12 +276,16 @@ class WorkerRegistry:
         self._unplace_all(worker.index)
 
     def nodes(self) -> dict[str, list[LiveWorker]]:
-        """The live workers of SFU nodes on other hosts, by node name."""
-        found: dict[str, list[LiveWorker]] = {}
-        for worker in sorted(self.live.values(), key=lambda w: w.port):
-            if worker.node is not None:
-                found.setdefault(worker.node.name, []).append(worker)
-        return found
+        """The live workers of SFU nodes on other hosts whose channel this process holds, by node name."""
+        return _by_node(self.live.values())
+
+    async def cluster_nodes(self) -> dict[str, list[LiveWorker]]:
+        """The live workers of SFU nodes, by node name, whichever process holds their channel (with ``shared``)."""
+        if self.shared is None:
+            return self.nodes()
+        mine = {worker.url for worker in self.live.values()}
+        others = [_remote(worker) for worker in await self.shared.workers() if worker.url not in mine]
+        return _by_node([*self.live.values(), *others])
 
     async def claim(self, call_cid: str, worker: LiveWorker) -> bool:
         """May ``worker`` host this call? Yes if it owns it, or if nobody does (it then does)."""
