@@ -75,13 +75,14 @@ class ClusterControl:
             return None
         holders = {worker.holder for worker in await shared.workers()  # a node's index is unique (random)
                    if worker.index == index and worker.node is not None and worker.holder != shared.process}
-        if len(holders) != 1:
-            return None
-        answer = await shared.command(holders.pop(), {"op": "channel", "worker": index, "call": call, "body": body},
-                                      COMMAND_SECONDS)
-        if answer is not None and "error" in answer:
-            raise RuntimeError(f"the worker's holder failed: {answer['error']}")
-        return None if answer is None or "result" not in answer else dict(answer["result"])
+        for holder in sorted(holders):  # two for a few seconds after a restarted worker came back elsewhere
+            answer = await shared.command(holder, {"op": "channel", "worker": index, "call": call, "body": body},
+                                          COMMAND_SECONDS)
+            if answer is not None and "error" in answer:
+                raise RuntimeError(f"the worker's holder failed: {answer['error']}")
+            if answer is not None and "result" in answer:
+                return dict(answer["result"])
+        return None
 
     async def _drain_here(self, name: str) -> int:
         workers = self.registry.nodes().get(name, [])

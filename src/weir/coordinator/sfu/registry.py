@@ -161,16 +161,23 @@ class WorkerRegistry:
 
     async def left(self, worker: LiveWorker, call_cid: str, session_id: str) -> None:
         self._release(worker.index, {(call_cid, session_id)})
-        if self.shared is not None:
-            await self.shared.let_go([(call_cid, session_id)])
+        await self._let_go([(call_cid, session_id)])
 
     async def lost(self, index: int) -> set[tuple[str, str]]:
         """The worker's process died: the sessions it held, which nobody holds any more."""
         sessions = self._release(index, set(self.sessions.get(index, ())))
         self.sessions.pop(index, None)
-        if self.shared is not None and sessions:
-            await self.shared.let_go(sorted(sessions))
+        await self._let_go(sorted(sessions))
         return sessions
+
+    async def _let_go(self, sessions: list[tuple[str, str]]) -> None:
+        """Forget the sessions in Redis too; if it is away, they stay recorded, and are ended again (a no-op)
+        only if this process dies."""
+        if self.shared is not None and sessions:
+            try:
+                await self.shared.let_go(sessions)
+            except Exception:
+                log.exception("could not forget %d SFU sessions in Redis", len(sessions))
 
     def _release(self, index: int, sessions: set[tuple[str, str]]) -> set[tuple[str, str]]:
         held = self.sessions.get(index, set())
