@@ -6,11 +6,11 @@ Each process publishes the workers whose channel it holds (``weir:sfu:worker:<ur
 unplaced or still where the joining process saw it), renewed while the worker reports hosting it, and expiring
 ``GRACE_SECONDS`` after: every participant meets on one worker whichever process answers its join.
 
-Each process has a random name (``process``) and says it lives (``holder:<process>``, expiring like a worker
-record). The sessions its workers admitted are in ``sessions:<process>``, so that when it dies another process
-ends them (``orphans``): the first to take the dead process's lease (``reap:<process>``). Commands for the
-workers a process holds (``weir sfu drain``) reach it on its control channel (``control:<process>``, pub/sub),
-and its answer comes back on a list of the asker's (``command``).
+Each process has a random name (``process``) and says it lives (``holder:<process>``, expiring
+``HOLDER_TTL_MS`` after its last refresh). The sessions its workers admitted are in ``sessions:<process>``, so
+that when it dies another process ends them (``orphans``): the first to take the dead process's lease
+(``reap:<process>``). Commands for the workers a process holds (``weir sfu drain``) reach it on its control
+channel (``control:<process>``, pub/sub), and its answer comes back on a list of the asker's (``command``).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from weir.sfu.workers.spec import NodeSpec
 __all__ = ["WORKER_TTL_MS", "Published", "SharedWorkers"]
 
 WORKER_TTL_MS = 5000  # a worker record's life without refresh (the holder refreshes every second)
+HOLDER_TTL_MS = 8000  # a process's sign of life: longer than a worker record's, since its end ends sessions
 REAP_LEASE_MS = 60_000  # a process ending a dead one's sessions has this long before another may take over
 REPLY_TTL_MS = 30_000  # an answer nobody picked up goes after this
 
@@ -100,9 +101,9 @@ class SharedWorkers:
         return f"{self.prefix}worker:{url}"
 
     async def publish(self, workers: list[Published]) -> None:
-        """This process's workers (and that it lives), for ``WORKER_TTL_MS``."""
+        """This process's workers, for ``WORKER_TTL_MS``, and that it lives."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.set(f"{self.prefix}holder:{self.process}", "1", px=WORKER_TTL_MS)
+            pipe.set(f"{self.prefix}holder:{self.process}", "1", px=HOLDER_TTL_MS)
             for worker in workers:
                 pipe.set(self._worker(worker.url), worker.to_json(), px=WORKER_TTL_MS)
                 pipe.sadd(f"{self.prefix}workers", worker.url)
