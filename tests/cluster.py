@@ -32,6 +32,7 @@ class Cluster:
     api_secret: str = field(default_factory=lambda: "cluster-secret-" + uuid.uuid4().hex)
     prefix: str = field(default_factory=lambda: "weir-cluster-" + uuid.uuid4().hex[:10])
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    by_url: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)  # each `weir serve`, by its base URL
 
     def token(self, user_id: str | None = None) -> str:
         return create_token(self.api_secret, user_id)
@@ -50,6 +51,7 @@ class Cluster:
         process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, start_new_session=True)
         self.processes.append(process)
         base_url = f"http://{LOOPBACK}:{port}"
+        self.by_url[base_url] = process
         deadline = time.monotonic() + START_TIMEOUT_S
         with httpx.Client(timeout=1.0) as http:
             while True:

@@ -113,7 +113,7 @@ def test_geofences_admit_their_regions_and_exclusions_remove_theirs(region: str,
 async def test_nodes_are_chosen_within_the_fence_by_the_calls_node_region_and_load() -> None:
     registry = WorkerRegistry()
     eu, us, eu_busy = node(registry, 1, "eu"), node(registry, 2, "us"), node(registry, 3, "eu", capacity=2)
-    registry.admitted(eu_busy, "default:x", "s1")
+    await registry.admitted(eu_busy, "default:x", "s1")
     assert await registry.place("default:a", 0, Wish(region="us")) is us  # the client's region
     assert await registry.place("default:a", 0, Wish(region="eu")) is us  # where the call already is
     assert await registry.place("default:b", 0, Wish(("european_union",), "us")) is eu  # the fence wins

@@ -27,15 +27,16 @@ def _sfu_base_url(request: Request) -> str:
     return (configured or str(request.base_url)).rstrip("/")
 
 
-def _edges(request: Request) -> list[Edge]:
-    """This server, when it carries media itself (in its process or its own workers), then each live SFU node."""
+async def _edges(request: Request) -> list[Edge]:
+    """This server, when it carries media itself (in its process or its own workers), then each live SFU node
+    (with Redis, those of every coordinator process)."""
     settings = services(request).settings
     base = _sfu_base_url(request)
     edges = []
     if settings.sfu_workers or not settings.sfu_nodes:
         edges.append(Edge(name=settings.sfu_edge_name, latency_test_url=base + LATENCY_PATH))
     registry: WorkerRegistry | None = getattr(request.app.state.sfu_placement, "registry", None)
-    for name, workers in (registry.nodes() if registry else {}).items():
+    for name, workers in (await registry.cluster_nodes() if registry else {}).items():
         edges.append(Edge(name=name, latency_test_url=public_url(workers[0], base) + LATENCY_PATH))
     return edges
 
@@ -84,4 +85,4 @@ def ice_servers(settings: Settings, user_id: str) -> list[IceServer]:
 
 @router.get("/edges", response_model=GetEdgesResponse, summary="List the SFU edges")
 async def get_edges(request: Request, who: Caller = Depends(caller("GetEdges"))) -> GetEdgesResponse:
-    return GetEdgesResponse(edges=_edges(request))
+    return GetEdgesResponse(edges=await _edges(request))

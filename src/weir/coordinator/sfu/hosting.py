@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from weir.config import Settings, reachable_host
 from weir.coordinator.sfu.cascade import CallHosts, CascadePlacement
+from weir.coordinator.sfu.cluster_control import ClusterControl
 from weir.coordinator.sfu.internal_routes import end_lost_sessions, internal_router
 from weir.coordinator.sfu.local_link import LocalCoordinator
 from weir.coordinator.sfu.placement import SameServer, SfuPlacement, WorkerPlacement
@@ -63,7 +64,8 @@ class SfuWorkers:
         # with Redis, every coordinator process sees every worker and places a call on one
         shared = SharedWorkers(redis, settings.redis_prefix, GRACE_SECONDS) if redis is not None else None
         self.registry = WorkerRegistry(shared)
-        self._publishing: asyncio.Task[None] | None = None
+        self.control = ClusterControl(self.registry, link)
+        self._shared_tasks: list[asyncio.Task[None]] = []
         self.remote_entry = RemoteEntry(self.registry, settings.api_secret)
         self.entry: MediaEntry = self.remote_entry
         self.hosts = CallHosts(self.registry, settings.sfu_cascade_call_size)
@@ -78,17 +80,18 @@ class SfuWorkers:
 
     def routers(self) -> list[APIRouter]:
         return [latency_router(), internal_router(self.link, self.registry, reachable_host(self.settings.host),
-                                                self.hosts)]
+                                                self.hosts, self.control)]
 
     async def start(self) -> None:
         await self.supervisor.start()
         if self.registry.shared is not None:
-            self._publishing = asyncio.create_task(self.registry.run_shared())
+            self._shared_tasks = [asyncio.create_task(self.registry.run_shared()),
+                                  asyncio.create_task(self.control.run())]
 
     async def stop(self) -> None:
-        if self._publishing is not None:
-            self._publishing.cancel()
-            await asyncio.gather(self._publishing, return_exceptions=True)
+        for task in self._shared_tasks:
+            task.cancel()
+        await asyncio.gather(*self._shared_tasks, return_exceptions=True)
         await self.supervisor.stop()
         await self.remote_entry.aclose()
 

@@ -2,12 +2,15 @@
 
 - ``POST /internal/sfu/admit``, ``/left``, ``/keep_alive``: ``CoordinatorLink``'s calls, answered by
   ``LocalCoordinator``. Admitting also checks the worker owns the call, so a call never splits over workers.
+  They are carried out by the process holding the worker's event socket: another process passes them on
+  (``ClusterControl.on_holder``).
 - ``POST /internal/sfu/stats``: a batch of call stats samples (``CoordinatorLink.record_stats``).
 - ``WS /internal/sfu/events``: the worker says ``hello`` (its port and pid; a node's worker its ``NodeSpec`` too)
   and is live until the socket closes; it gets the coordinator's events of the calls it owns and reports the calls
   it hosts and its load. A worker that says ``draining`` is drained (``WorkerRegistry.drain``) and then told
   ``drain``: it sends its participants ``go_away`` only once nothing more is placed on it.
-- ``POST /internal/sfu/nodes/{name}/drain`` (the coordinator's token: ``weir sfu drain``): drain a node's workers.
+- ``POST /internal/sfu/nodes/{name}/drain`` (the coordinator's token: ``weir sfu drain``): drain a node's workers,
+  whichever coordinator process holds their channels (``ClusterControl``).
 
 ``end_lost_sessions`` is for the supervisor: a worker process died, so the coordinator lets its participants go
 (the others are told) and their clients rejoin, landing on a live worker. A node's worker is lost when its socket
@@ -22,15 +25,15 @@ import asyncio
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field
 
 from weir.bus.base import Subscription
 from weir.coordinator.sfu.cascade import CallHosts
+from weir.coordinator.sfu.cluster_control import ClusterControl, drain_worker, end_session
 from weir.coordinator.sfu.local_link import LocalCoordinator
 from weir.coordinator.sfu.registry import LiveWorker, WorkerRegistry
-from weir.protocol.errors import APIError, ErrorCode
-from weir.protocol.leave_reasons import SFU_WORKER_LOST
+from weir.protocol.errors import APIError, ErrorCode, input_error, not_found
 from weir.sfu.workers.channel import (
     CHANNEL_PREFIX,
     EVENTS_PATH,
@@ -43,11 +46,10 @@ from weir.sfu.workers.channel import (
 from weir.sfu.workers.load import Load
 from weir.sfu.workers.spec import NodeSpec
 
-__all__ = ["LOST_REASON", "end_lost_sessions", "internal_router"]
+__all__ = ["end_lost_sessions", "internal_router"]
 
 log = logging.getLogger(__name__)
 
-LOST_REASON = SFU_WORKER_LOST
 POLICY_VIOLATION = 1008
 MAX_STATS_SAMPLES = 1000  # one batch: a sample per session of one call
 SILENT_SECONDS = 6.0  # a node's worker silent this long is taken for dead (it reports every second)
@@ -72,38 +74,63 @@ class StatsBatch(BaseModel):
 
 
 def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_host: str,
-                    hosts: CallHosts | None = None) -> APIRouter:
+                    hosts: CallHosts | None = None, control: ClusterControl | None = None) -> APIRouter:
     hosts = hosts or CallHosts(registry, 0)
+    control = control or ClusterControl(registry, link)
     router = APIRouter(prefix=CHANNEL_PREFIX, include_in_schema=False)
 
-    def worker(request: Request) -> LiveWorker:
-        try:
-            index = verify_channel_token(link.weir.api_secret, request.headers.get("authorization"))
-        except ChannelTokenError as error:
-            raise APIError(ErrorCode.AUTH_FAILED, str(error)) from None
-        live = None if index is None else registry.live.get(index)
-        if live is None:
-            raise APIError(ErrorCode.AUTH_FAILED, "only a live SFU worker may use this channel")
-        return live
-
-    @router.post("/admit")
-    async def admit(body: SessionRef, sender: LiveWorker = Depends(worker)) -> dict[str, object]:
+    async def admit(sender: LiveWorker, raw: dict[str, Any]) -> dict[str, Any]:
+        body = SessionRef.model_validate(raw)
         if not await hosts.claim(body.call_cid, sender):
             return {"call": None, "participant": None}
         admitted = await link.admit(body.call_cid, body.session_id)
         if admitted is None:
             return {"call": None, "participant": None}
         before = hosts.hosts(body.call_cid)
-        registry.admitted(sender, body.call_cid, body.session_id)
+        await registry.admitted(sender, body.call_cid, body.session_id)
         await hosts.admitted(sender, body.call_cid, before)
         call, participant = admitted
         return {"call": call_to_json(call), "participant": participant_to_json(participant)}
 
-    @router.post("/left")
-    async def left(body: Left, sender: LiveWorker = Depends(worker)) -> dict[str, object]:
-        registry.left(sender, body.call_cid, body.session_id)
+    async def left(sender: LiveWorker, raw: dict[str, Any]) -> dict[str, Any]:
+        body = Left.model_validate(raw)
+        await registry.left(sender, body.call_cid, body.session_id)
         await link.participant_left(body.call_cid, body.session_id, body.reason)
         return {}
+
+    async def keep_alive(_sender: LiveWorker, raw: dict[str, Any]) -> dict[str, Any]:
+        await link.keep_alive(KeepAlive.model_validate(raw).session_ids)
+        return {}
+
+    async def stats(_sender: LiveWorker, raw: dict[str, Any]) -> dict[str, Any]:
+        body = StatsBatch.model_validate(raw)
+        await link.record_stats(body.call_cid, body.samples)
+        return {}
+
+    control.channel_calls = {"admit": admit, "left": left, "keep_alive": keep_alive, "stats": stats}
+    bodies: dict[str, type[BaseModel]] = {"admit": SessionRef, "left": Left, "keep_alive": KeepAlive,
+                                          "stats": StatsBatch}
+
+    @router.post("/{call}")
+    async def channel_call(call: str, request: Request) -> dict[str, Any]:
+        """The worker's request, here if this process holds its channel, else where it is held."""
+        try:
+            index = verify_channel_token(link.weir.api_secret, request.headers.get("authorization"))
+        except ChannelTokenError as error:
+            raise APIError(ErrorCode.AUTH_FAILED, str(error)) from None
+        if call not in bodies:
+            raise not_found(f"channel call {call!r}")
+        try:
+            body = bodies[call].model_validate(await request.json()).model_dump()
+        except ValueError as error:  # not JSON, or not the call's body
+            raise input_error("body", str(error)) from None
+        live = None if index is None else registry.live.get(index)
+        if live is not None:
+            return await control.channel_calls[call](live, body)
+        answer = None if index is None else await control.on_holder(index, call, body)
+        if answer is None:
+            raise APIError(ErrorCode.AUTH_FAILED, "only a live SFU worker may use this channel")
+        return answer
 
     @router.post(NODES_PATH.removeprefix(CHANNEL_PREFIX) + "/{name}/drain")
     async def drain_node(name: str, request: Request) -> dict[str, object]:
@@ -113,22 +140,10 @@ def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_hos
             raise APIError(ErrorCode.AUTH_FAILED, str(error)) from None
         if index is not None:
             raise APIError(ErrorCode.AUTH_FAILED, "only the operator's token may drain a node")
-        workers = registry.nodes().get(name)
+        workers = await control.drain_node(name)
         if not workers:
             raise APIError(ErrorCode.NOT_FOUND, f"no live SFU node is named {name!r}")
-        for live in workers:
-            await _drain(registry, live)
-        return {"node": name, "workers": len(workers)}
-
-    @router.post("/keep_alive")
-    async def keep_alive(body: KeepAlive, _sender: LiveWorker = Depends(worker)) -> dict[str, object]:
-        await link.keep_alive(body.session_ids)
-        return {}
-
-    @router.post("/stats")
-    async def stats(body: StatsBatch, _sender: LiveWorker = Depends(worker)) -> dict[str, object]:
-        await link.record_stats(body.call_cid, body.samples)
-        return {}
+        return {"node": name, "workers": workers}
 
     @router.websocket(EVENTS_PATH.removeprefix(CHANNEL_PREFIX))
     async def events(ws: WebSocket) -> None:
@@ -156,7 +171,7 @@ def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_hos
                     await registry.hosted(live, [str(cid) for cid in message.get("calls", [])])
                     live.load = Load.model_validate(message.get("load") or {})
                 elif message.get("type") == "draining":
-                    await _drain(registry, live)
+                    await drain_worker(registry, live)
                 elif message.get("type") == "relay":
                     await hosts.relay(live, message)
         except (WebSocketDisconnect, RuntimeError):
@@ -174,16 +189,13 @@ def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_hos
     return router
 
 
-async def _drain(registry: WorkerRegistry, live: LiveWorker) -> None:
-    """Place nothing more on the worker, then let it send its participants away (they join again elsewhere)."""
-    registry.drain(live)
-    await live.send({"type": "drain"})
-
-
 async def _forward(subscription: Subscription, hosts: CallHosts, live: LiveWorker) -> None:
-    """The coordinator's events of the calls this worker hosts, in order."""
+    """The coordinator's events of the calls this worker hosts, in order (each checked in constant time without
+    cascading; with it, ``CallHosts`` answers)."""
+    receives = hosts.receives if hosts.call_size > 0 else hosts.registry.receives
     async for envelope in subscription:
-        if hosts.receives(str(envelope.event.get("call_cid")), live):
+        call_cid = envelope.event.get("call_cid")
+        if call_cid is not None and receives(str(call_cid), live):
             try:
                 await live.send({"type": "event", "event": envelope.event})
             except Exception:  # the socket is closing: the receive loop sees it too
@@ -191,11 +203,8 @@ async def _forward(subscription: Subscription, hosts: CallHosts, live: LiveWorke
 
 
 async def end_lost_sessions(link: LocalCoordinator, registry: WorkerRegistry, index: int) -> None:
-    sessions = registry.lost(index)
+    sessions = await registry.lost(index)
     if sessions:  # a drained node's workers leave none
         log.warning("SFU worker %d was lost with %d participants", index, len(sessions))
     for call_cid, session_id in sorted(sessions):
-        try:
-            await link.participant_left(call_cid, session_id, LOST_REASON)
-        except Exception:
-            log.exception("could not end %s in %s after its worker was lost", session_id, call_cid)
+        await end_session(link, call_cid, session_id)

@@ -118,13 +118,23 @@ def _remote(worker: Published) -> LiveWorker:
                       node=worker.node, load=worker.load, draining=worker.draining)
 
 
+def _by_node(workers: Iterable[LiveWorker]) -> dict[str, list[LiveWorker]]:
+    found: dict[str, list[LiveWorker]] = {}
+    for worker in sorted(workers, key=lambda w: w.port):
+        if worker.node is not None:
+            found.setdefault(worker.node.name, []).append(worker)
+    return found
+
+
 class WorkerRegistry:
     def __init__(self, shared: SharedWorkers | None = None) -> None:
         self.shared = shared
         self._published: dict[str, tuple[int, int]] = {}  # another process's worker url -> participants, calls
         self.live: dict[int, LiveWorker] = {}
         self._owner: dict[str, tuple[int, float]] = {}  # call cid -> (worker index, placed at)
+        self._placed: dict[int, dict[str, None]] = {}  # worker index -> the calls placed there (``_owner`` inverted)
         self.sessions: dict[int, set[tuple[str, str]]] = {}  # worker index -> (call cid, session id) admitted there
+        self._holding: dict[tuple[int, str], int] = {}  # (worker index, call cid) -> its sessions there
         self._changed = asyncio.Event()
         self._tasks: set[asyncio.Future[None]] = set()
 
@@ -138,24 +148,75 @@ class WorkerRegistry:
             del self.live[worker.index]
             if self.shared is not None:
                 self._spawn(self._gone(worker, self.calls_of(worker.index)))
-            self._owner = {cid: owned for cid, owned in self._owner.items() if owned[0] != worker.index}
+            self._unplace_all(worker.index)
 
-    def admitted(self, worker: LiveWorker, call_cid: str, session_id: str) -> None:
-        self.sessions.setdefault(worker.index, set()).add((call_cid, session_id))
+    async def admitted(self, worker: LiveWorker, call_cid: str, session_id: str) -> None:
+        held = self.sessions.setdefault(worker.index, set())
+        if (call_cid, session_id) not in held:
+            held.add((call_cid, session_id))
+            key = (worker.index, call_cid)
+            self._holding[key] = self._holding.get(key, 0) + 1
+        if self.shared is not None:  # another process ends it if this one dies (``SharedWorkers.orphans``)
+            await self.shared.held(call_cid, session_id)
 
-    def left(self, worker: LiveWorker, call_cid: str, session_id: str) -> None:
-        self.sessions.get(worker.index, set()).discard((call_cid, session_id))
+    async def left(self, worker: LiveWorker, call_cid: str, session_id: str) -> None:
+        self._release(worker.index, {(call_cid, session_id)})
+        await self._let_go([(call_cid, session_id)])
 
-    def lost(self, index: int) -> set[tuple[str, str]]:
+    async def lost(self, index: int) -> set[tuple[str, str]]:
         """The worker's process died: the sessions it held, which nobody holds any more."""
-        return self.sessions.pop(index, set())
+        sessions = self._release(index, set(self.sessions.get(index, ())))
+        self.sessions.pop(index, None)
+        await self._let_go(sorted(sessions))
+        return sessions
+
+    async def _let_go(self, sessions: list[tuple[str, str]]) -> None:
+        """Forget the sessions in Redis too; if it is away, they stay recorded, and are ended again (a no-op)
+        only if this process dies."""
+        if self.shared is not None and sessions:
+            try:
+                await self.shared.let_go(sessions)
+            except Exception:
+                log.exception("could not forget %d SFU sessions in Redis", len(sessions))
+
+    def _release(self, index: int, sessions: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        held = self.sessions.get(index, set())
+        gone = sessions & held
+        for call_cid, session_id in gone:
+            held.discard((call_cid, session_id))
+            count = self._holding.pop((index, call_cid), 1) - 1
+            if count:
+                self._holding[index, call_cid] = count
+        return gone
+
+    def receives(self, call_cid: str, worker: LiveWorker) -> bool:
+        """Is the call placed on ``worker``, or does it hold sessions of it (a draining worker's, until they
+        migrate)? Constant time: it is asked for every event and every worker."""
+        return self.owner(call_cid) is worker or (worker.index, call_cid) in self._holding
 
     def owner(self, call_cid: str) -> LiveWorker | None:
         owned = self._owner.get(call_cid)
         return None if owned is None else self.live.get(owned[0])
 
     def calls_of(self, index: int) -> list[str]:
-        return [cid for cid, (owner, _) in self._owner.items() if owner == index]
+        return list(self._placed.get(index, ()))
+
+    def _place_on(self, call_cid: str, index: int) -> None:
+        """The call is placed on worker ``index`` (anew: the grace starts over)."""
+        previous = self._owner.get(call_cid)
+        if previous is not None and previous[0] != index:
+            self._unplace(call_cid)
+        self._owner[call_cid] = (index, time.monotonic())
+        self._placed.setdefault(index, {})[call_cid] = None
+
+    def _unplace(self, call_cid: str) -> None:
+        owned = self._owner.pop(call_cid, None)
+        if owned is not None:
+            self._placed.get(owned[0], {}).pop(call_cid, None)
+
+    def _unplace_all(self, index: int) -> None:
+        for call_cid in self._placed.pop(index, {}):
+            self._owner.pop(call_cid, None)
 
     async def place(self, call_cid: str, wait_seconds: float, wish: Wish = ANYWHERE) -> LiveWorker:
         """The call's worker, placing it by ``choose`` if it has none (waiting for a live worker)."""
@@ -176,7 +237,7 @@ class WorkerRegistry:
         if chosen is None:
             raise NoAllowedWorker(f"no live SFU node is in this call's geofences ({', '.join(wish.fences)})"
                                   if wish.fences else "every live SFU node is draining: try again in a moment")
-        self._owner[call_cid] = (chosen.index, time.monotonic())  # a fresh placement gets the grace anew
+        self._place_on(call_cid, chosen.index)  # a fresh placement gets the grace anew
         return chosen
 
     async def _place_shared(self, shared: SharedWorkers, call_cid: str, deadline: float, wish: Wish) -> LiveWorker:
@@ -197,7 +258,7 @@ class WorkerRegistry:
                 return chosen
             if await shared.claim(call_cid, chosen.url, seen) == chosen.url:
                 if self.live.get(chosen.index) is chosen:
-                    self._owner[call_cid] = (chosen.index, time.monotonic())
+                    self._place_on(call_cid, chosen.index)
                 return chosen
         raise NoWorker("the call's placement keeps changing: try again in a moment")
 
@@ -219,15 +280,19 @@ class WorkerRegistry:
         worker.draining = True
         if self.shared is not None:
             self._spawn(self._gone(worker, self.calls_of(worker.index)))
-        self._owner = {cid: owned for cid, owned in self._owner.items() if owned[0] != worker.index}
+        self._unplace_all(worker.index)
 
     def nodes(self) -> dict[str, list[LiveWorker]]:
-        """The live workers of SFU nodes on other hosts, by node name."""
-        found: dict[str, list[LiveWorker]] = {}
-        for worker in sorted(self.live.values(), key=lambda w: w.port):
-            if worker.node is not None:
-                found.setdefault(worker.node.name, []).append(worker)
-        return found
+        """The live workers of SFU nodes on other hosts whose channel this process holds, by node name."""
+        return _by_node(self.live.values())
+
+    async def cluster_nodes(self) -> dict[str, list[LiveWorker]]:
+        """The live workers of SFU nodes, by node name, whichever process holds their channel (with ``shared``)."""
+        if self.shared is None:
+            return self.nodes()
+        mine = {worker.url for worker in self.live.values()}
+        others = [_remote(worker) for worker in await self.shared.workers() if worker.url not in mine]
+        return _by_node([*self.live.values(), *others])
 
     async def claim(self, call_cid: str, worker: LiveWorker) -> bool:
         """May ``worker`` host this call? Yes if it owns it, or if nobody does (it then does)."""
@@ -236,11 +301,11 @@ class WorkerRegistry:
             if seen != worker.url and (worker.draining or seen is not None
                                        or await self.shared.claim(call_cid, worker.url, None) != worker.url):
                 return False
-            self._owner[call_cid] = (worker.index, time.monotonic())
+            self._place_on(call_cid, worker.index)
             return True
         owner = self.owner(call_cid)
         if owner is None and not worker.draining:
-            self._owner[call_cid] = (worker.index, time.monotonic())
+            self._place_on(call_cid, worker.index)
             return True
         return owner is worker
 
@@ -252,7 +317,7 @@ class WorkerRegistry:
         hosting = set(call_cids)
         for cid in self.calls_of(worker.index):
             if cid not in hosting and self._owner[cid][1] < stale:
-                del self._owner[cid]
+                self._unplace(cid)
 
     async def run_shared(self) -> None:
         """Publish this process's live workers every ``PUBLISH_SECONDS`` (with ``shared``), until cancelled."""
@@ -267,7 +332,7 @@ class WorkerRegistry:
     def _record(self, worker: LiveWorker) -> Published:
         participants, calls = self.busy(worker)
         return Published(worker.url, worker.index, worker.host, worker.port, worker.pid, worker.node,
-                         worker.load, worker.draining, participants, calls)
+                         worker.load, worker.draining, participants, calls, self.shared.process if self.shared else "")
 
     async def _gone(self, worker: LiveWorker, call_cids: list[str]) -> None:
         """Tell the cluster at once: a drained worker is published so, a detached one withdrawn; its calls freed."""

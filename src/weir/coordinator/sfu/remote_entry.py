@@ -3,6 +3,8 @@
 The coordinator's process keeps the public WHIP/WHEP resources (the database, the caller's token and the
 join are there); ``RemoteEntry`` hands the offer and the grant to the owning worker's entry routes
 (``weir.sfu.workers.entry_routes``) over the internal channel and relays its answer, or its error, unchanged.
+With Redis, any coordinator process does so for any worker (the call's worker is its URL in Redis), so a
+``DELETE`` answered by another process than the one that took the ``POST`` ends the session too.
 """
 
 from __future__ import annotations
@@ -53,11 +55,18 @@ class RemoteEntry:
         return str(response.json()["sdp"])
 
     async def close(self, call_cid: str, session_id: str, user_id: str | None) -> bool:
+        """Close the session on the call's worker, whichever process holds that worker's channel: its entry
+        routes answer any coordinator process."""
         worker = self.registry.owner(call_cid)
-        if worker is None:
+        shared = self.registry.shared
+        base_url = worker.base_url if worker else await shared.owner(call_cid) if shared else None
+        if base_url is None:
             return False
-        response = await self.http.post(f"{worker.base_url}{ENTRY_PREFIX}/close", json={
-            "call_cid": call_cid, "session_id": session_id, "user_id": user_id})
+        try:
+            response = await self.http.post(f"{base_url}{ENTRY_PREFIX}/close", json={
+                "call_cid": call_cid, "session_id": session_id, "user_id": user_id})
+        except httpx.TransportError:  # the worker is gone, and its sessions with it
+            return False
         if response.status_code != 200:
             raise _relayed(response)
         return bool(response.json()["closed"])

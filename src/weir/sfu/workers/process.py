@@ -3,7 +3,9 @@
 It reads its ``WorkerSpec`` from stdin, listens on its own port with the SFU's signaling socket and the
 internal WHIP/WHEP entry, gathers ICE on its share of the port range, and reaches the coordinator through
 ``RemoteCoordinator``. It stops when its stdin ends, or when the coordinator's channel has been closed for
-``ORPHAN_SECONDS`` (the coordinator then restarts it, if it is still there). It runs on uvloop.
+``ORPHAN_SECONDS`` (the coordinator then restarts it, if it is still there). A node's worker stops as soon as its
+channel closes: its supervisor is the node's, which stays, and the new worker reaches a live coordinator process
+at once (the old one's sessions are ended by the coordinator either way). It runs on uvloop.
 
 Draining (``DRAIN_LINE`` on stdin asks the coordinator, whose ``drain`` starts it; ``weir sfu drain`` makes the
 coordinator say it unasked): its participants are sent ``go_away`` and keep their media until they left (they
@@ -129,15 +131,15 @@ async def _drained(sfu: SfuServer, link: RemoteCoordinator) -> None:
         await asyncio.sleep(DRAIN_POLL_SECONDS)
 
 
-async def _told_to_stop(stdin: asyncio.StreamReader, link: RemoteCoordinator) -> None:
+async def _told_to_stop(stdin: asyncio.StreamReader, link: RemoteCoordinator, orphan_seconds: float) -> None:
     """Until stdin ends (the supervisor stops us, or the coordinator's process is gone), or the channel has
-    been closed for ``ORPHAN_SECONDS`` without it."""
+    been closed for ``orphan_seconds`` without it."""
     told = asyncio.create_task(_stdin_ends(stdin, link))
     orphaned = asyncio.create_task(link.closed.wait())
     try:
         await asyncio.wait({told, orphaned}, return_when=asyncio.FIRST_COMPLETED)
         if not told.done():  # the coordinator is stopping (stdin ends soon) or went wrong
-            await asyncio.wait({told}, timeout=ORPHAN_SECONDS)
+            await asyncio.wait({told}, timeout=orphan_seconds)
     finally:
         told.cancel()
         orphaned.cancel()
@@ -159,7 +161,7 @@ async def run() -> int:
     app = worker_app(spec, settings, sfu, link, port, totals)
     server = uvicorn.Server(uvicorn_config(app, log_level="warning", log_config=None))  # ours, from above
     serving = asyncio.create_task(server.serve(sockets=[sock]))
-    stopping = asyncio.create_task(_told_to_stop(stdin, link))
+    stopping = asyncio.create_task(_told_to_stop(stdin, link, 0.0 if spec.node else ORPHAN_SECONDS))
     draining = asyncio.create_task(_drained(sfu, link))
     await asyncio.wait({serving, stopping, draining}, return_when=asyncio.FIRST_COMPLETED)
     stopping.cancel()
