@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from weir.domain.sfu_tokens import SfuGrant
-from weir.protocol.errors import APIError, input_error, not_found
+from weir.protocol.errors import APIError, ErrorCode, input_error, not_found
 from weir.sfu.entry import EntryKind
 from weir.sfu.entry_offers import play_offer, publish_offer
+from weir.sfu.signaling.link import CoordinatorUnavailable
 from weir.sfu.signaling.rooms import SignalingRooms
 from weir.sfu.signaling.session import ParticipantSession
 
@@ -17,12 +18,22 @@ Negotiate = Callable[[ParticipantSession, str], Awaitable[str]]
 NEGOTIATORS: dict[EntryKind, Negotiate] = {"whip": publish_offer, "whep": play_offer}
 
 
+def coordinator_busy() -> APIError:
+    """A 503: the coordinator did not answer the admission in time; the client may try again."""
+    error = APIError(ErrorCode.INTERNAL, "the server is busy and did not admit the session in time: try again")
+    error.status_code = 503
+    return error
+
+
 class LocalEntry:
     def __init__(self, rooms: SignalingRooms) -> None:
         self.rooms = rooms
 
     async def open(self, kind: EntryKind, grant: SfuGrant, sdp: str) -> str:
-        admitted = await self.rooms.link.admit(grant.call_cid, grant.session_id)
+        try:
+            admitted = await self.rooms.link.admit(grant.call_cid, grant.session_id)
+        except CoordinatorUnavailable:
+            raise coordinator_busy() from None
         if admitted is None:  # the call ended, or the session was removed, in between
             raise not_found(f"call {grant.call_cid}")
         record, participant_record = admitted

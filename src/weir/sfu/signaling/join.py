@@ -9,7 +9,7 @@ from weir.protocol.sfu.errors import SfuErrorCode, SignalError
 from weir.protocol.sfu.events import JoinResponseEvent
 from weir.protocol.sfu.requests import JoinRequest
 from weir.sfu.signaling.join_limit import JoinLimit
-from weir.sfu.signaling.link import CallRecord, ParticipantRecord
+from weir.sfu.signaling.link import CallRecord, CoordinatorUnavailable, ParticipantRecord
 from weir.sfu.signaling.outbox import Outbox
 from weir.sfu.signaling.publish_options import publish_options
 from weir.sfu.signaling.rooms import SignalingRooms
@@ -74,8 +74,12 @@ async def join(
                 if previous.outbox is not None:
                     previous.outbox.fail(SignalError(SfuErrorCode.SESSION_REPLACED, "a new session replaced this one"))
                 await rooms.remove(previous, "rejoined")
-        admitted = hidden_admission(grant) if grant.hidden else await rooms.link.admit(grant.call_cid,
-                                                                                       grant.session_id)
+        try:
+            admitted = hidden_admission(grant) if grant.hidden else await rooms.link.admit(grant.call_cid,
+                                                                                           grant.session_id)
+        except CoordinatorUnavailable:
+            raise SignalError(SfuErrorCode.INTERNAL_ERROR, "the server is busy and did not admit the session in "
+                              "time: try again", request.request_id) from None
         if admitted is None or admitted[1].user_id != grant.user_id:
             raise SignalError(SfuErrorCode.SESSION_NOT_FOUND,
                               "the call has no such participant session (left, removed or ended): join the call again",

@@ -15,6 +15,10 @@ from weir.bus.base import Subscription
 from weir.protocol.sfu.models import Pin
 
 
+class CoordinatorUnavailable(Exception):
+    """The coordinator did not answer the SFU (busy, restarting or unreachable): the caller may try again."""
+
+
 @dataclass(frozen=True)
 class ParticipantRecord:
     """A session participant as the coordinator knows it."""
@@ -47,7 +51,9 @@ class CallRecord:
 
 class CoordinatorLink(Protocol):
     async def admit(self, call_cid: str, session_id: str) -> tuple[CallRecord, ParticipantRecord] | None:
-        """The call and the participant, if ``session_id`` is a participant of the call's running session."""
+        """The call and the participant, if ``session_id`` is a participant of the call's running session.
+
+        Raises ``CoordinatorUnavailable`` when the coordinator does not answer."""
         ...
 
     async def participant_left(self, call_cid: str, session_id: str, reason: str) -> None:
@@ -68,4 +74,4 @@ class CoordinatorLink(Protocol):
         ...
 
 
-__all__ = ["CallRecord", "CoordinatorLink", "ParticipantRecord", "parse_pins"]
+__all__ = ["CallRecord", "CoordinatorLink", "CoordinatorUnavailable", "ParticipantRecord", "parse_pins"]

@@ -19,7 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from weir.bus.base import Envelope
-from weir.sfu.signaling.link import CallRecord, ParticipantRecord
+from weir.sfu.signaling.link import CallRecord, CoordinatorUnavailable, ParticipantRecord
 from weir.sfu.workers.channel import (
     CHANNEL_PREFIX,
     EVENTS_PATH,
@@ -73,7 +73,12 @@ class RemoteCoordinator:
 
     # --- CoordinatorLink -----------------------------------------------------------------------------------
     async def admit(self, call_cid: str, session_id: str) -> tuple[CallRecord, ParticipantRecord] | None:
-        response = await self.http.post("/admit", json={"call_cid": call_cid, "session_id": session_id})
+        try:
+            response = await self.http.post("/admit", json={"call_cid": call_cid, "session_id": session_id})
+        except httpx.TransportError as error:  # timeouts included: a busy or restarting coordinator
+            raise CoordinatorUnavailable(f"the coordinator did not answer: {error!r}") from None
+        if response.status_code >= 500:
+            raise CoordinatorUnavailable(f"the coordinator answered {response.status_code}")
         response.raise_for_status()
         body = response.json()
         if body["call"] is None:
