@@ -151,6 +151,19 @@ def test_a_packet_whose_resend_was_lost_is_resent_unasked_for_a_while() -> None:
     assert downtrack.resend_unasked(clock.ns + UNASKED_RESEND_NS) == 0
 
 
+def test_a_packet_a_later_nack_leaves_out_has_come_and_is_not_resent_unasked() -> None:
+    receiver, _, clock = setup(layers=1)
+    downtrack, sent = subscribe(receiver, 0, start_seq=0)
+    layer = Layer(0, 0, 0, 0)
+    feed(receiver, layer, [packet for n in range(8) for packet in layer.frame(keyframe=n == 0)])
+    clock.ns += NACK_INTERVAL_NS
+    assert downtrack.handle_nack([2, 4], clock.ns) == 2
+    assert downtrack.handle_nack([4, 6], clock.ns + 1) == 1  # names every packet it lacks: 2 came, 4 did not
+    clock.ns += 2 * NACK_INTERVAL_NS
+    assert downtrack.resend_unasked(clock.ns) == 2
+    assert {RtpPacket.parse(bytes(buf)).sequence_number for buf in sent[-2:]} == {4, 6}
+
+
 def test_a_packet_the_sfu_has_is_never_stood_in_for_but_sent_again() -> None:
     """A busy client may NACK a packet whose resend is on its way; a stand-in arriving after that resend would
     replace it in aiortc's jitter buffer (a whole frame at the lowest layers: an empty frame)."""

@@ -77,6 +77,7 @@ class DownTrack:
         "_munger",
         "_payload_type",
         "_resent",
+        "_unconfirmed",
         "_rewrite",
         "_sequencer",
         "_sink",
@@ -125,6 +126,7 @@ class DownTrack:
         self.plis_received = 0
         self.gaps_filled = 0  # packets given up on, a padding-only packet sent in their place
         self._resent: dict[int, tuple[int, int, int]] = {}  # out_seq → (first resent at, last, times), for NACKs
+        self._unconfirmed: set[int] = set()  # resent, and no later NACK has left them out
         self.rtx: RtxStream | None = None  # where the subscriber negotiated RTX, retransmissions go as RTX packets
 
     def write(self, packet: InboundPacket) -> None:
@@ -192,8 +194,10 @@ class DownTrack:
         resent = 0
         history = self._resent
         upstream: dict[int, list[int]] = {}
-        for seq in lost:
-            out_seq = unwrap_near(seq, reference, SEQ_BITS)
+        named = [unwrap_near(seq, reference, SEQ_BITS) for seq in lost]
+        # a NACK names every packet its sender still lacks (aiortc's does): those it leaves out have come
+        self._unconfirmed.intersection_update(named)
+        for out_seq in named:
             first_at, last_at, times = history.get(out_seq) or (now_ns, -NACK_INTERVAL_NS, 0)
             if (times >= NACK_MAX_RESENDS + NACK_FILLS or now_ns - last_at < NACK_INTERVAL_NS
                     or times >= NACK_MAX_RESENDS and now_ns - first_at < NACK_GIVE_UP_NS):
@@ -203,6 +207,7 @@ class DownTrack:
                 self.nack_misses += 1  # never sent, or long forgotten
                 continue
             history[out_seq] = (first_at, now_ns, times + 1)
+            self._unconfirmed.add(out_seq)
             if times < NACK_MAX_RESENDS:
                 resent += self._resend(out_seq, upstream)
             elif self._resend(out_seq, {}):  # given up, but a real copy is as good as a stand-in, and safe
@@ -235,17 +240,19 @@ class DownTrack:
         return True
 
     def resend_unasked(self, now_ns: int) -> int:
-        """Once an assessment: resend once more each packet first NACKed within ``UNASKED_RESEND_NS`` and not
-        resent for ``NACK_INTERVAL_NS`` nor given up; returns how many went.
+        """Once an assessment: resend once more each packet resent that no later NACK has left out, first NACKed
+        within ``UNASKED_RESEND_NS``, not resent for ``NACK_INTERVAL_NS`` nor given up; returns how many went.
 
         aiortc NACKs only when it sees a new gap: when the loss stops, a packet whose last resend (or NACK) was
         lost is never asked for again, and its gap holds every later frame until 512 more packets have come
         (8-17 s). A resend the subscriber did not need is a duplicate it drops."""
         resent = 0
         upstream: dict[int, list[int]] = {}
-        for out_seq, (first_at, last_at, times) in list(self._resent.items()):
-            if (times < NACK_MAX_RESENDS and now_ns - first_at < UNASKED_RESEND_NS
-                    and now_ns - last_at >= NACK_INTERVAL_NS):
+        for out_seq in list(self._unconfirmed):
+            first_at, last_at, times = self._resent.get(out_seq) or (-UNASKED_RESEND_NS, 0, 0)
+            if now_ns - first_at >= UNASKED_RESEND_NS or times >= NACK_MAX_RESENDS:
+                self._unconfirmed.discard(out_seq)
+            elif now_ns - last_at >= NACK_INTERVAL_NS:
                 self._resent[out_seq] = (first_at, now_ns, times + 1)
                 resent += self._resend(out_seq, upstream)
         for layer, ext_seqs in upstream.items():
