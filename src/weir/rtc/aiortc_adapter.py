@@ -35,6 +35,7 @@ __all__ = [
     "IceSide",
     "NackGenerator",
     "RtcpHandler",
+    "VideoJitterBuffer",
     "add_host_protocol",
     "check_installed",
     "depayloaded",
@@ -52,7 +53,6 @@ __all__ = [
     "set_gathering_connection",
     "start_gathering",
     "swap_ice_connection",
-    "VideoJitterBuffer",
 ]
 
 WRITTEN_FOR = {"aiortc": "1.16.0", "aioice": "0.13.0"}
