@@ -66,7 +66,7 @@ class SfuWorkers:
         self._publishing: asyncio.Task[None] | None = None
         self.remote_entry = RemoteEntry(self.registry, settings.api_secret)
         self.entry: MediaEntry = self.remote_entry
-        self.hosts = CallHosts(self.registry, settings.sfu_cascade_call_size)
+        self.hosts = CallHosts(self.registry, settings.sfu_cascade_call_size, settings.sfu_cascade_fanout)
         self.placement: SfuPlacement = (CascadePlacement(self.hosts, settings.sfu_edge_name)
                                         if settings.sfu_cascade_call_size
                                         else WorkerPlacement(self.registry, settings.sfu_edge_name))

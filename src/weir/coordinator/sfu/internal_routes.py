@@ -93,15 +93,15 @@ def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_hos
         admitted = await link.admit(body.call_cid, body.session_id)
         if admitted is None:
             return {"call": None, "participant": None}
-        before = hosts.hosts(body.call_cid)
         registry.admitted(sender, body.call_cid, body.session_id)
-        await hosts.admitted(sender, body.call_cid, before)
+        await hosts.admitted(sender, body.call_cid, body.session_id)
         call, participant = admitted
         return {"call": call_to_json(call), "participant": participant_to_json(participant)}
 
     @router.post("/left")
     async def left(body: Left, sender: LiveWorker = Depends(worker)) -> dict[str, object]:
         registry.left(sender, body.call_cid, body.session_id)
+        await hosts.left(sender, body.call_cid, body.session_id)
         await link.participant_left(body.call_cid, body.session_id, body.reason)
         return {}
 
@@ -118,6 +118,7 @@ def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_hos
             raise APIError(ErrorCode.NOT_FOUND, f"no live SFU node is named {name!r}")
         for live in workers:
             await _drain(registry, live)
+            await hosts.draining(live)
         return {"node": name, "workers": len(workers)}
 
     @router.post("/keep_alive")
@@ -157,6 +158,7 @@ def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_hos
                     live.load = Load.model_validate(message.get("load") or {})
                 elif message.get("type") == "draining":
                     await _drain(registry, live)
+                    await hosts.draining(live)
                 elif message.get("type") == "relay":
                     await hosts.relay(live, message)
         except (WebSocketDisconnect, RuntimeError):
@@ -168,6 +170,7 @@ def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_hos
             await asyncio.gather(forwarding, return_exceptions=True)
             await subscription.close()
             registry.detach(live)
+            await hosts.gone(index)
             if node is not None:  # no supervisor of ours sees it go
                 await end_lost_sessions(link, registry, index)
 

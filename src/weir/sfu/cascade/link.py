@@ -82,13 +82,21 @@ class RelayPeer:
     def relay_in(self, spec: RelayTrackSpec) -> RelayIn:
         """Receive a track this peer relays; its receiver is where local subscribers attach."""
         relayed = RelayIn(spec, self.send_rtcp, self.sender_ssrc)
-        for layer, ssrc in enumerate(spec.ssrcs):
-            self.ins[ssrc] = (relayed, layer)
+        self.feed(relayed)
         return relayed
 
-    def stop_in(self, relayed: RelayIn) -> None:
+    def feed(self, relayed: RelayIn) -> None:
+        """This peer's packets of ``relayed``'s SSRCs go to it (a track's feed moved here: ``RelayIn.reroute``)."""
+        for layer, ssrc in enumerate(relayed.spec.ssrcs):
+            self.ins[ssrc] = (relayed, layer)
+
+    def unfeed(self, relayed: RelayIn) -> None:
         for ssrc in relayed.spec.ssrcs:
-            self.ins.pop(ssrc, None)
+            if (found := self.ins.get(ssrc)) is not None and found[0] is relayed:
+                del self.ins[ssrc]
+
+    def stop_in(self, relayed: RelayIn) -> None:
+        self.unfeed(relayed)
         relayed.close()
 
     # --- receiving -------------------------------------------------------------------------------------------
