@@ -64,6 +64,20 @@ class CallHosts:
         """The live workers holding sessions of the call."""
         return {index for index in self._sessions.get(call_cid, ()) if index in self.registry.live}
 
+    def placed(self, call_cid: str) -> LiveWorker | None:
+        """The worker ``place`` chose last for the call, if it is still to be admitted there (a WHIP/WHEP join
+        goes where its placement went)."""
+        pending = self._pending.get(call_cid)
+        worker = self.registry.live.get(pending[-1][0]) if pending else None
+        return None if worker is None or worker.draining else worker
+
+    def holder(self, call_cid: str, session_id: str) -> LiveWorker | None:
+        """The live worker holding the session."""
+        for index, sessions in self._sessions.get(call_cid, {}).items():
+            if session_id in sessions:
+                return self.registry.live.get(index)
+        return None
+
     def tree(self, call_cid: str) -> CascadeTree | None:
         return self._trees.get(call_cid)
 

@@ -7,9 +7,11 @@ join are there); ``RemoteEntry`` hands the offer and the grant to the owning wor
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 
-from weir.coordinator.sfu.registry import NoAllowedWorker, NoWorker, WorkerRegistry
+from weir.coordinator.sfu.registry import LiveWorker, NoAllowedWorker, NoWorker, WorkerRegistry
 from weir.domain.sfu_tokens import SfuGrant
 from weir.protocol.errors import APIError, ErrorCode
 from weir.sfu.entry import EntryKind
@@ -38,10 +40,13 @@ class RemoteEntry:
     def __init__(self, registry: WorkerRegistry, secret: str) -> None:
         self.registry = registry
         self.http = httpx.AsyncClient(auth=ChannelAuth(secret, None), timeout=30)
+        # with cascading (``CallHosts``): the worker the join just placed the session on, and a session's worker
+        self.placed: Callable[[str], LiveWorker | None] = lambda call_cid: None
+        self.holder: Callable[[str, str], LiveWorker | None] = lambda call_cid, session_id: None
 
     async def open(self, kind: EntryKind, grant: SfuGrant, sdp: str) -> str:
         try:
-            worker = await self.registry.place(grant.call_cid, PLACE_WAIT_SECONDS)
+            worker = self.placed(grant.call_cid) or await self.registry.place(grant.call_cid, PLACE_WAIT_SECONDS)
         except NoWorker:
             raise no_worker_error() from None
         except NoAllowedWorker as error:
@@ -53,7 +58,7 @@ class RemoteEntry:
         return str(response.json()["sdp"])
 
     async def close(self, call_cid: str, session_id: str, user_id: str | None) -> bool:
-        worker = self.registry.owner(call_cid)
+        worker = self.holder(call_cid, session_id) or self.registry.owner(call_cid)
         if worker is None:
             return False
         response = await self.http.post(f"{worker.base_url}{ENTRY_PREFIX}/close", json={
