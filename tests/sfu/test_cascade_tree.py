@@ -3,6 +3,8 @@ within the fan-out as hosts come, go and drain; and the coordinator telling each
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
@@ -10,7 +12,11 @@ import pytest
 from weir.coordinator.sfu.cascade import CallHosts
 from weir.coordinator.sfu.cascade_tree import CascadeTree
 from weir.coordinator.sfu.registry import LiveWorker, WorkerRegistry
+from weir.protocol.sfu.models import Participant
 from weir.sfu.cascade.calls import CallRelay, Cascade
+from weir.sfu.entry_offers import viewable_tracks
+from weir.sfu.rtc.model import Subscription
+from weir.sfu.signaling.session import ParticipantSession
 
 CID = "livestream:tree"
 
@@ -154,3 +160,27 @@ def test_a_host_in_a_tree_takes_each_track_from_its_neighbour_toward_the_origin(
     assert call._targets(0) == {3, 4} and call._targets(3) == {0, 4} and call._targets(None) == {0, 3, 4}
     call.arrange({0, 2, 3, 4}, parents, True, 1)
     assert call._upstream(3) == 3 and call._targets(3) == set()  # a mesh passes nothing on
+
+
+async def test_a_whip_or_whep_session_goes_to_the_worker_its_join_was_placed_on() -> None:
+    workers = Workers(3)
+    hosts = CallHosts(workers.registry, call_size=1, fanout=2)
+    first = hosts.place(CID)
+    assert hosts.placed(CID) is first  # the join chose it: the offer goes there
+    await hosts.admitted(first, CID, "s0")
+    assert hosts.placed(CID) is None  # nothing placed is waiting
+    second = hosts.place(CID)
+    assert second is not first and hosts.placed(CID) is second
+    await hosts.admitted(second, CID, "s1")
+    assert hosts.holder(CID, "s1") is second and hosts.holder(CID, "s0") is first
+    assert hosts.holder(CID, "nobody") is None
+
+
+def test_a_whep_viewer_is_offered_the_tracks_relayed_from_other_sfus() -> None:
+    relayed = {("far", "video"): object()}
+    media = SimpleNamespace(track=relayed.get)
+    far = Participant(user_id="u", session_id="far", published_tracks=["audio", "video"],
+                      joined_at=datetime(2026, 12, 7, tzinfo=UTC))
+    viewer = SimpleNamespace(room=SimpleNamespace(sessions={}, remote={"far": far}, media=media))
+    # the audio track is announced but not relayed in yet: only the video is offered
+    assert viewable_tracks(cast(ParticipantSession, viewer)) == [Subscription("far", "video")]
