@@ -79,9 +79,11 @@ bench-cascade: $(STAMP)
 bench-join: $(STAMP)
 	$(PY) bench/join.py
 
-# Joins per second with 1 and 2 coordinator processes on one PostgreSQL and Redis (bench/scale_coordinators.py).
+# Joins per second with 1 and 2 coordinator processes on one PostgreSQL and Redis (bench/scale_coordinators.py);
+# a 1→N livestream through a 2-level cascade tree of SFU workers (bench/scale_livestream.py).
 bench-scale: $(STAMP)
 	WEIR_TEST_POSTGRES_URL=$$(scripts/postgres.sh) WEIR_TEST_REDIS_URL=$$(scripts/redis.sh) $(PY) bench/scale_coordinators.py
+	$(PY) bench/scale_livestream.py
 
 # Call quality over time (bench/soak.py, as root): 6 participants in 3 processes for 10 minutes by default;
 # more options through SOAK_ARGS, e.g. make soak SOAK_ARGS="--minutes 2 --loss-pct 10 --loss-seconds 60".

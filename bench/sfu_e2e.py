@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.synchronize import Lock
 from pathlib import Path
+from typing import Any
 
 import httpx
 from events import free_port
@@ -266,35 +267,72 @@ SFU_ONLY = {"WEIR_SFU_WORKERS": "1", "WEIR_EGRESS_WORKERS": "0", "WEIR_AI_WORKER
             "WEIR_INGRESS_SRT_PORT": "0"}
 
 
+@dataclass
+class Stream:
+    """A publisher and its subscribers, in processes of their own, every subscriber receiving video."""
+
+    publisher: Any
+    ready: Connection
+    results: Connection
+    pipes: list[Connection]
+    processes: list[Any]
+
+    def end(self, lo: int, hi: int) -> tuple[int, int, array[int]]:
+        """Stop, and count inside the window [lo, hi) (monotonic ns): packets sent, packets received by all the
+        subscribers, and their latencies (ns)."""
+        self.ready.send(1.0)  # a second more, for packets in flight
+        time.sleep(1.5)
+        self.results.send((lo, hi))
+        sent = self.results.recv()
+        received, latencies = 0, array("q")
+        for pipe in self.pipes:
+            pipe.send((lo, hi))
+            count, raw = pipe.recv()
+            received += count
+            latencies.frombytes(raw)
+        for process in [self.publisher, *self.processes]:  # their results are in: no need to wait for goodbyes
+            process.join(2)
+            if process.is_alive():
+                process.terminate()
+                process.join(5)
+        return sent, received, latencies
+
+
+def start_stream(plan: Plan, fanout: int, per_process: int) -> Stream:
+    """Create the call, start the WHIP publisher, then ``fanout`` WHEP subscribers ``per_process`` to a process,
+    joining one process at a time; returns once every one receives video."""
+    context = multiprocessing.get_context("spawn")
+    token = create_token(plan.secret, "bench-publisher")
+    response = httpx.post(f"{plan.base}/api/v1/video/call/{plan.cid.replace(':', '/')}", json={},
+                          params={"api_key": API_KEY}, headers={"Authorization": f"Bearer {token}"})
+    response.raise_for_status()
+    ready, ready_child = context.Pipe()
+    results, results_child = context.Pipe()
+    publisher = context.Process(target=publisher_main, args=(plan, ready_child, results_child))
+    publisher.start()
+    if not ready.poll(90):
+        raise RuntimeError("the publisher did not connect")
+    ready.recv()
+    sizes = [per_process] * (fanout // per_process) + ([fanout % per_process] if fanout % per_process else [])
+    pipes, processes, joining = [], [], context.Lock()
+    for index, size in enumerate(sizes):
+        mine, theirs = context.Pipe()
+        process = context.Process(target=subscriber_main, args=(plan, index, size, theirs, joining))
+        process.start()
+        pipes.append(mine)
+        processes.append(process)
+    for pipe in pipes:
+        if not pipe.poll(600):
+            raise RuntimeError("a subscriber process did not receive video")
+        pipe.recv()
+    return Stream(publisher, ready, results, pipes, processes)
+
+
 def run(fanout: int, per_process: int, warmup_s: float, seconds: float, video_kbps: int, send: str,
         label: str) -> None:
-    context = multiprocessing.get_context("spawn")
     with weir_serve(free_port(), WEIR_SFU_NATIVE_SEND=SEND_PATHS[send], **SFU_ONLY) as (base, server):
         cid = f"default:e2e-{random.getrandbits(32):x}"
-        plan = Plan(base, cid, warmup_s, seconds, video_kbps, API_SECRET)
-        token = create_token(API_SECRET, "bench-publisher")
-        response = httpx.post(f"{base}/api/v1/video/call/{cid.replace(':', '/')}", json={},
-                              params={"api_key": API_KEY}, headers={"Authorization": f"Bearer {token}"})
-        response.raise_for_status()
-        pub_ready, pub_ready_child = context.Pipe()
-        pub_results, pub_results_child = context.Pipe()
-        publisher = context.Process(target=publisher_main, args=(plan, pub_ready_child, pub_results_child))
-        publisher.start()
-        if not pub_ready.poll(90):
-            raise RuntimeError("the publisher did not connect")
-        pub_ready.recv()
-        sizes = [per_process] * (fanout // per_process) + ([fanout % per_process] if fanout % per_process else [])
-        pipes, processes, joining = [], [], context.Lock()
-        for index, size in enumerate(sizes):
-            mine, theirs = context.Pipe()
-            process = context.Process(target=subscriber_main, args=(plan, index, size, theirs, joining))
-            process.start()
-            pipes.append(mine)
-            processes.append(process)
-        for pipe in pipes:
-            if not pipe.poll(600):
-                raise RuntimeError("a subscriber process did not receive video")
-            pipe.recv()
+        stream = start_stream(Plan(base, cid, warmup_s, seconds, video_kbps, API_SECRET), fanout, per_process)
         time.sleep(warmup_s)
         tree = process_tree(server.pid)
         worker = worker_pid(tree)
@@ -303,21 +341,7 @@ def run(fanout: int, per_process: int, warmup_s: float, seconds: float, video_kb
         lo, ticks, worker_ticks = time.monotonic_ns(), cpu_ticks(tree), cpu_ticks([worker])
         time.sleep(seconds)
         hi, ticks, worker_ticks = time.monotonic_ns(), cpu_ticks(tree) - ticks, cpu_ticks([worker]) - worker_ticks
-        pub_ready.send(1.0)  # a second more, for packets in flight
-        time.sleep(1.5)
-        pub_results.send((lo, hi))
-        sent = pub_results.recv()
-        received, latencies = 0, array("q")
-        for pipe in pipes:
-            pipe.send((lo, hi))
-            count, raw = pipe.recv()
-            received += count
-            latencies.frombytes(raw)
-        for process in [publisher, *processes]:  # their results are in: no need to wait for their goodbyes
-            process.join(2)
-            if process.is_alive():
-                process.terminate()
-                process.join(5)
+        sent, received, latencies = stream.end(lo, hi)
     cpu_s = ticks / CLOCK_TICK
     ms = sorted(latencies)
     p50 = ms[len(ms) // 2] / 1e6 if ms else math.nan

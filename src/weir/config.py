@@ -126,6 +126,10 @@ class Settings(BaseSettings):
         default=0, ge=0, description="Cascading: once a call has this many participants on a worker, the next go "
         "to other workers, which relay its media to each other (1 spreads every call over all workers; 0: off, "
         "every call on one worker).")
+    sfu_cascade_fanout: int = Field(
+        default=4, ge=1, description="Cascading: a call's hosts relay to each other in a full mesh while each "
+        "would send to at most this many others; beyond that, through a tree (origin → relays → edges) in which "
+        "each host relays to at most this many children.")
     sfu_worker_base_port: int = Field(
         default=0, ge=0, le=65535, description="Worker i listens on this port + i (0: free ports the system picks).")
     turn_enabled: bool = Field(default=False, description="Start coturn with `weir serve`; join hands out "

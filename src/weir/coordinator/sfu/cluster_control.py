@@ -23,7 +23,7 @@ from weir.coordinator.sfu.registry import LiveWorker, WorkerRegistry
 from weir.coordinator.sfu.shared_registry import SharedWorkers
 from weir.protocol.leave_reasons import SFU_WORKER_LOST
 
-__all__ = ["LOST_REASON", "ChannelCall", "ClusterControl", "drain_worker", "end_session"]
+__all__ = ["LOST_REASON", "ChannelCall", "ClusterControl", "end_session"]
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +33,6 @@ REAP_SECONDS = 1.0
 RETRY_SECONDS = 1.0
 
 ChannelCall = Callable[[LiveWorker, dict[str, Any]], Awaitable[dict[str, Any]]]  # a worker's request, on its holder
-
-
-async def drain_worker(registry: WorkerRegistry, live: LiveWorker) -> None:
-    """Place nothing more on the worker, then let it send its participants away (they join again elsewhere)."""
-    registry.drain(live)
-    await live.send({"type": "drain"})
 
 
 async def end_session(link: LocalCoordinator, call_cid: str, session_id: str) -> None:
@@ -54,6 +48,14 @@ class ClusterControl:
         self.registry = registry
         self.link = link
         self.channel_calls: dict[str, ChannelCall] = {}  # by name: the internal routes' (``internal_router``)
+        self.drained: Callable[[LiveWorker], Awaitable[None]] | None = None  # told of each drained worker (cascade)
+
+    async def drain(self, live: LiveWorker) -> None:
+        """Place nothing more on the worker, then let it send its participants away (they join again elsewhere)."""
+        self.registry.drain(live)
+        await live.send({"type": "drain"})
+        if self.drained is not None:
+            await self.drained(live)
 
     async def drain_node(self, name: str) -> int:
         """Drain the node's workers, wherever their channels are held; how many (0: no process holds one)."""
@@ -87,7 +89,7 @@ class ClusterControl:
     async def _drain_here(self, name: str) -> int:
         workers = self.registry.nodes().get(name, [])
         for live in workers:
-            await drain_worker(self.registry, live)
+            await self.drain(live)
         return len(workers)
 
     async def run(self) -> None:

@@ -68,10 +68,12 @@ class SfuWorkers:
         self._shared_tasks: list[asyncio.Task[None]] = []
         self.remote_entry = RemoteEntry(self.registry, settings.api_secret)
         self.entry: MediaEntry = self.remote_entry
-        self.hosts = CallHosts(self.registry, settings.sfu_cascade_call_size)
+        self.hosts = CallHosts(self.registry, settings.sfu_cascade_call_size, settings.sfu_cascade_fanout)
         self.placement: SfuPlacement = (CascadePlacement(self.hosts, settings.sfu_edge_name)
                                         if settings.sfu_cascade_call_size
                                         else WorkerPlacement(self.registry, settings.sfu_edge_name))
+        if settings.sfu_cascade_call_size:  # WHIP/WHEP sessions go where the join placed them
+            self.remote_entry.placed, self.remote_entry.holder = self.hosts.placed, self.hosts.holder
         count = settings.sfu_workers if settings.supervises_workers else 0  # `--workers N`: process 0's alone
         self.supervisor = WorkerSupervisor(worker_specs(settings, ice, count), self._lost)
 

@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field
 
 from weir.bus.base import Subscription
 from weir.coordinator.sfu.cascade import CallHosts
-from weir.coordinator.sfu.cluster_control import ClusterControl, drain_worker, end_session
+from weir.coordinator.sfu.cluster_control import ClusterControl, end_session
 from weir.coordinator.sfu.local_link import LocalCoordinator
 from weir.coordinator.sfu.registry import LiveWorker, WorkerRegistry
 from weir.protocol.errors import APIError, ErrorCode, input_error, not_found
@@ -77,6 +77,7 @@ def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_hos
                     hosts: CallHosts | None = None, control: ClusterControl | None = None) -> APIRouter:
     hosts = hosts or CallHosts(registry, 0)
     control = control or ClusterControl(registry, link)
+    control.drained = hosts.draining
     router = APIRouter(prefix=CHANNEL_PREFIX, include_in_schema=False)
 
     async def admit(sender: LiveWorker, raw: dict[str, Any]) -> dict[str, Any]:
@@ -86,15 +87,15 @@ def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_hos
         admitted = await link.admit(body.call_cid, body.session_id)
         if admitted is None:
             return {"call": None, "participant": None}
-        before = hosts.hosts(body.call_cid)
         await registry.admitted(sender, body.call_cid, body.session_id)
-        await hosts.admitted(sender, body.call_cid, before)
+        await hosts.admitted(sender, body.call_cid, body.session_id)
         call, participant = admitted
         return {"call": call_to_json(call), "participant": participant_to_json(participant)}
 
     async def left(sender: LiveWorker, raw: dict[str, Any]) -> dict[str, Any]:
         body = Left.model_validate(raw)
         await registry.left(sender, body.call_cid, body.session_id)
+        await hosts.left(sender, body.call_cid, body.session_id)
         await link.participant_left(body.call_cid, body.session_id, body.reason)
         return {}
 
@@ -171,7 +172,7 @@ def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_hos
                     await registry.hosted(live, [str(cid) for cid in message.get("calls", [])])
                     live.load = Load.model_validate(message.get("load") or {})
                 elif message.get("type") == "draining":
-                    await drain_worker(registry, live)
+                    await control.drain(live)
                 elif message.get("type") == "relay":
                     await hosts.relay(live, message)
         except (WebSocketDisconnect, RuntimeError):
@@ -183,6 +184,7 @@ def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_hos
             await asyncio.gather(forwarding, return_exceptions=True)
             await subscription.close()
             registry.detach(live)
+            await hosts.gone(index)
             if node is not None:  # no supervisor of ours sees it go
                 await end_lost_sessions(link, registry, index)
 

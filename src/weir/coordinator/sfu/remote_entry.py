@@ -9,9 +9,11 @@ With Redis, any coordinator process does so for any worker (the call's worker is
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 
-from weir.coordinator.sfu.registry import NoAllowedWorker, NoWorker, WorkerRegistry
+from weir.coordinator.sfu.registry import LiveWorker, NoAllowedWorker, NoWorker, WorkerRegistry
 from weir.domain.sfu_tokens import SfuGrant
 from weir.protocol.errors import APIError, ErrorCode
 from weir.sfu.entry import EntryKind
@@ -40,10 +42,13 @@ class RemoteEntry:
     def __init__(self, registry: WorkerRegistry, secret: str) -> None:
         self.registry = registry
         self.http = httpx.AsyncClient(auth=ChannelAuth(secret, None), timeout=30)
+        # with cascading (``CallHosts``): the worker the join just placed the session on, and a session's worker
+        self.placed: Callable[[str], LiveWorker | None] = lambda call_cid: None
+        self.holder: Callable[[str, str], LiveWorker | None] = lambda call_cid, session_id: None
 
     async def open(self, kind: EntryKind, grant: SfuGrant, sdp: str) -> str:
         try:
-            worker = await self.registry.place(grant.call_cid, PLACE_WAIT_SECONDS)
+            worker = self.placed(grant.call_cid) or await self.registry.place(grant.call_cid, PLACE_WAIT_SECONDS)
         except NoWorker:
             raise no_worker_error() from None
         except NoAllowedWorker as error:
@@ -55,9 +60,9 @@ class RemoteEntry:
         return str(response.json()["sdp"])
 
     async def close(self, call_cid: str, session_id: str, user_id: str | None) -> bool:
-        """Close the session on the call's worker, whichever process holds that worker's channel: its entry
-        routes answer any coordinator process."""
-        worker = self.registry.owner(call_cid)
+        """Close the session on its worker, whichever process holds that worker's channel: its entry routes
+        answer any coordinator process."""
+        worker = self.holder(call_cid, session_id) or self.registry.owner(call_cid)
         shared = self.registry.shared
         base_url = worker.base_url if worker else await shared.owner(call_cid) if shared else None
         if base_url is None:

@@ -3,7 +3,8 @@
 Its ``Receiver`` is fed by the relay SSRCs of the spec, one per layer; subscribers' down-tracks attach to it as
 to any published track, so each picks its own layer. What its fan-out wants goes back to the sending SFU as a
 ``LayerDemand`` whenever it changes (and again on each ``refresh``, since the relay is UDP); the receiver's
-NACKs and PLIs go back over the same relay. Audio levels go to ``on_audio`` (the room's speaker detection).
+NACKs and PLIs go back over the same relay, to whichever SFU feeds it now (``reroute``). Audio levels go to
+``on_audio`` (the room's speaker detection).
 """
 
 from __future__ import annotations
@@ -39,10 +40,18 @@ class RelayIn:
             audio_level_id=AUDIO_LEVEL_ID if audio else 0,
             red_payload_type=spec.red_payload_type,
             buffer_capacity=AUDIO_BUFFER_PACKETS if audio else VIDEO_BUFFER_PACKETS,
-            upstream=send_rtcp,
+            upstream=self._upstream,
             sender_ssrc=sender_ssrc,
             on_wanted=self._wanted_changed,
         )
+
+    def _upstream(self, data: bytes) -> None:
+        self._send_rtcp(data)
+
+    def reroute(self, send_rtcp: RtcpSend) -> None:
+        """The track comes from another SFU now (the cascade tree changed): ask that one for the wanted layers."""
+        self._send_rtcp = send_rtcp
+        self.refresh()
 
     def _wanted_changed(self, layers: frozenset[int]) -> None:
         if layers != self._wanted:

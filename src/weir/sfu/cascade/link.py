@@ -44,7 +44,8 @@ def srtp_session(key: bytes, ssrc_type: int) -> pylibsrtp.Session:
 class RelayPeer:
     """Another SFU: the tracks relayed to it and from it."""
 
-    __slots__ = ("_rx", "_transport", "_tx", "address", "errors", "ins", "keys", "outs", "refused", "sender_ssrc")
+    __slots__ = ("_rx", "_transport", "_tx", "address", "errors", "ins", "keys", "outs", "received", "refused",
+                 "sender_ssrc")
 
     def __init__(self, transport: asyncio.DatagramTransport, address: Address, tx_key: bytes, rx_key: bytes,
                  sender_ssrc: int) -> None:
@@ -56,6 +57,7 @@ class RelayPeer:
         self.sender_ssrc = sender_ssrc
         self.outs: dict[int, tuple[RelayOut, int]] = {}  # relay SSRC → (outbound relay, layer)
         self.ins: dict[int, tuple[RelayIn, int]] = {}  # relay SSRC → (inbound relay, layer)
+        self.received = 0  # relayed RTP packets of known tracks
         self.refused = 0  # datagrams that failed to unprotect
         self.errors = 0  # malformed RTCP, and handler faults
 
@@ -82,13 +84,21 @@ class RelayPeer:
     def relay_in(self, spec: RelayTrackSpec) -> RelayIn:
         """Receive a track this peer relays; its receiver is where local subscribers attach."""
         relayed = RelayIn(spec, self.send_rtcp, self.sender_ssrc)
-        for layer, ssrc in enumerate(spec.ssrcs):
-            self.ins[ssrc] = (relayed, layer)
+        self.feed(relayed)
         return relayed
 
-    def stop_in(self, relayed: RelayIn) -> None:
+    def feed(self, relayed: RelayIn) -> None:
+        """This peer's packets of ``relayed``'s SSRCs go to it (a track's feed moved here: ``RelayIn.reroute``)."""
+        for layer, ssrc in enumerate(relayed.spec.ssrcs):
+            self.ins[ssrc] = (relayed, layer)
+
+    def unfeed(self, relayed: RelayIn) -> None:
         for ssrc in relayed.spec.ssrcs:
-            self.ins.pop(ssrc, None)
+            if (found := self.ins.get(ssrc)) is not None and found[0] is relayed:
+                del self.ins[ssrc]
+
+    def stop_in(self, relayed: RelayIn) -> None:
+        self.unfeed(relayed)
         relayed.close()
 
     # --- receiving -------------------------------------------------------------------------------------------
@@ -109,6 +119,7 @@ class RelayPeer:
     def _rtp(self, data: bytes) -> None:
         found = self.ins.get(int.from_bytes(data[8:12]))
         if found is not None:
+            self.received += 1
             relayed = found[0]
             packet = relayed.receiver.receive(data, found[1], time.monotonic_ns())
             if packet is not None and packet.audio_level >= 0 and relayed.on_audio is not None:
@@ -134,6 +145,15 @@ class RelayPeer:
                 for ssrc, _ in packet.entries:
                     if (found := self.outs.get(ssrc)) is not None:
                         found[0].handle_keyframe_request(found[1])
+
+    def stats(self) -> dict[str, object]:
+        """What goes to and comes from this peer: tracks and layers relayed each way, packets and bytes sent."""
+        outs = {out for out, _ in self.outs.values()}
+        return {"address": list(self.address), "tracks_out": sum(1 for out in outs if out.wanted_layers),
+                "layers_out": sum(len(out.wanted_layers) for out in outs),
+                "packets_out": sum(out.packets_sent for out in outs),
+                "octets_out": sum(out.octets_sent for out in outs),
+                "tracks_in": len({relayed for relayed, _ in self.ins.values()}), "packets_in": self.received}
 
     def refresh(self, now_ns: int) -> None:
         for out in {out for out, _ in self.outs.values()}:
@@ -185,6 +205,10 @@ class RelayLink(asyncio.DatagramProtocol):
 
     def peer(self, address: Address) -> RelayPeer | None:
         return self._peers.get(address)
+
+    def stats(self) -> dict[str, object]:
+        """This SFU's relay: its peers' ``RelayPeer.stats``, and datagrams from strangers."""
+        return {"peers": [peer.stats() for peer in self._peers.values()], "strangers": self.strangers}
 
     async def _refresh(self) -> None:
         while True:

@@ -57,6 +57,10 @@ class MediaRoom(Protocol):
 
     async def remove_participant(self, session_id: str) -> None: ...
 
+    def track(self, key: tuple[str, str]) -> object | None:
+        """The track (session id, track type) published in the call, if it is here (relayed ones too)."""
+        ...
+
     async def close(self) -> None: ...
 
 

@@ -39,7 +39,7 @@ from weir.sfu.rtc.totals import MediaTotals
 from weir.sfu.signaling.server import LATENCY_ROUTE, SfuServer
 from weir.sfu.workers.entry_routes import entry_routes
 from weir.sfu.workers.load import LoadMeter
-from weir.sfu.workers.metrics_route import metrics_route
+from weir.sfu.workers.metrics_route import metrics_route, relay_route
 from weir.sfu.workers.remote import RemoteCoordinator
 from weir.sfu.workers.spec import DRAIN_LINE, DRAINED_EXIT, WorkerSpec
 
@@ -103,7 +103,7 @@ def worker_app(spec: WorkerSpec, settings: Settings, sfu: SfuServer, link: Remot
             await link.close()
 
     routes = [sfu.signaling_route(), LATENCY_ROUTE, *entry_routes(LocalEntry(sfu.rooms), settings.api_secret),
-              metrics_route(totals, settings.api_secret)]
+              metrics_route(totals, settings.api_secret), relay_route(relay, settings.api_secret)]
     return Starlette(routes=routes, lifespan=lifespan,
                      exception_handlers={APIError: _error_body, Exception: _error_body})
 
