@@ -72,6 +72,7 @@ async def test_joins_are_placed_by_geofence_hint_and_address(nodes: Lab, uid: Ui
         assert {edge(fenced, {"location": "us"}) for _ in range(4)} <= _edges(nodes, "eu")  # the fence wins
 
         call_id = uid("c")
+        assert alice.post(f"/video/call/{closed}/{call_id}", json={}).json()["created"]  # a refused join creates none
         refused = alice.post(f"/video/call/{closed}/{call_id}/join", json={"create": True})
         assert refused.status_code == 503
         assert "geofences (canada)" in refused.json()["message"]
