@@ -80,7 +80,7 @@ bench-join: $(STAMP)
 
 # Joins per second with 1 and 2 coordinator processes on one PostgreSQL and Redis (bench/scale_coordinators.py).
 bench-scale: $(STAMP)
-	WEIR_TEST_POSTGRES_URL=$$(scripts/postgres.sh) WEIR_TEST_REDIS_URL=$$(scripts/redis.sh) $(PY) bench/scale_coordinators.py
+	WEIR_TEST_POSTGRES_URL=$$(scripts/postgres.sh) WEIR_TEST_REDIS_URL=$$(scripts/redis.sh) WEIR_LOAD_TOOLS=$$(scripts/load-tools.sh) $(PY) bench/scale_coordinators.py
 
 # Call quality over time (bench/soak.py, as root): 6 participants in 3 processes for 10 minutes by default;
 # more options through SOAK_ARGS, e.g. make soak SOAK_ARGS="--minutes 2 --loss-pct 10 --loss-seconds 60".
