@@ -82,7 +82,7 @@ bench-join: $(STAMP)
 # Joins per second with 1 and 2 coordinator processes on one PostgreSQL and Redis (bench/scale_coordinators.py);
 # a 1→N livestream through a 2-level cascade tree of SFU workers (bench/scale_livestream.py).
 bench-scale: $(STAMP)
-	WEIR_TEST_POSTGRES_URL=$$(scripts/postgres.sh) WEIR_TEST_REDIS_URL=$$(scripts/redis.sh) $(PY) bench/scale_coordinators.py
+	WEIR_TEST_POSTGRES_URL=$$(scripts/postgres.sh) WEIR_TEST_REDIS_URL=$$(scripts/redis.sh) WEIR_LOAD_TOOLS=$$(scripts/load-tools.sh) $(PY) bench/scale_coordinators.py
 	$(PY) bench/scale_livestream.py
 
 # Call quality over time (bench/soak.py, as root): 6 participants in 3 processes for 10 minutes by default;

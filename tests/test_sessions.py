@@ -70,6 +70,26 @@ async def test_join_checks(
     assert created.status_code == 200 and created.json()["created"] is True
 
 
+async def test_a_join_answers_with_the_session_as_stored(
+    server: RunningServer, api: httpx.Client, user_api: Callable[..., httpx.Client], uid: Callable[[str], str]
+) -> None:
+    """The answer's participants are the ones the join counted, as a later read shows them: a repeated join
+    replaces the user's earlier one that never reached the SFU."""
+    alice, bob = uid("alice"), uid("bob")
+    path = f"/video/call/default/{uid('c')}"
+    api.post(path, json={"data": {"created_by_id": alice}}).raise_for_status()
+    join(user_api(alice), path).raise_for_status()
+    join(user_api(bob), path).raise_for_status()
+    again = join(user_api(bob), path)
+    assert again.status_code == 200, again.text
+    answered = again.json()["call"]["session"]
+    assert [p["user"]["id"] for p in answered["participants"]] == [alice, bob]
+    assert answered["participants"][-1]["user_session_id"] == again.json()["user_session_id"]
+    stored = api.get(path).json()["call"]["session"]
+    assert answered["participants"] == stored["participants"]
+    assert answered["participants_count_by_role"] == stored["participants_count_by_role"]
+
+
 async def test_a_join_that_fails_creates_no_call(
     server: RunningServer, api: httpx.Client, user_api: Callable[..., httpx.Client], uid: Callable[[str], str]
 ) -> None:

@@ -53,6 +53,9 @@ def _times(answers: dict[str, Any]) -> dict[str, datetime]:
     return {user_id: datetime.fromisoformat(stamp) for user_id, stamp in answers.items()}
 
 
+KnownSession = tuple[CallSessionRow, list[SessionParticipantRow]]
+
+
 @dataclass
 class Loaded:
     """What the responses for a set of calls need, read in a few queries whatever the number of calls."""
@@ -65,7 +68,8 @@ class Loaded:
 
 
 async def load(session: AsyncSession, calls: list[CallRow], members_limit: int,
-               extra_user_ids: Iterable[str] = ()) -> Loaded:
+               extra_user_ids: Iterable[str] = (), known: KnownSession | None = None) -> Loaded:
+    """``known``: a session and its active participants already read in this transaction (a join's)."""
     loaded = Loaded(ingress=ingress_of(session))
     cids = [call.cid for call in calls]
     if members_limit > 0 and cids:
@@ -75,10 +79,13 @@ async def load(session: AsyncSession, calls: list[CallRow], members_limit: int,
             kept = loaded.members.setdefault(row.call_cid, [])
             if len(kept) < members_limit:
                 kept.append(row)
-    session_ids = [call.current_session_id for call in calls if call.current_session_id]
+    if known is not None:
+        loaded.sessions[known[0].id], loaded.participants[known[0].id] = known[0], list(known[1])
+    session_ids = [call.current_session_id for call in calls
+                   if call.current_session_id and call.current_session_id not in loaded.sessions]
     if session_ids:
-        loaded.sessions = {row.id: row for row in (await session.scalars(
-            select(CallSessionRow).where(CallSessionRow.id.in_(session_ids)))).all()}
+        loaded.sessions.update({row.id: row for row in (await session.scalars(
+            select(CallSessionRow).where(CallSessionRow.id.in_(session_ids)))).all()})
         participants = await session.scalars(
             select(SessionParticipantRow)
             .where(SessionParticipantRow.session_id.in_(session_ids), SessionParticipantRow.left_at.is_(None))
@@ -136,11 +143,12 @@ async def call_response(session: AsyncSession, call: CallRow, access: CallAccess
 
 
 async def call_states(
-    session: AsyncSession, calls: list[CallRow], accesses: list[CallAccess], members_limit: int
+    session: AsyncSession, calls: list[CallRow], accesses: list[CallAccess], members_limit: int,
+    known: KnownSession | None = None,
 ) -> list[CallStateResponse]:
     """The state of each call as its caller sees it (``accesses`` pairs with ``calls``)."""
     memberships = [access.membership for access in accesses]
-    loaded = await load(session, calls, members_limit, (m.user_id for m in memberships if m is not None))
+    loaded = await load(session, calls, members_limit, (m.user_id for m in memberships if m is not None), known)
     states = []
     for call, access, membership in zip(calls, accesses, memberships, strict=True):
         members = loaded.members.get(call.cid, [])
@@ -155,6 +163,6 @@ async def call_states(
 
 
 async def call_state_response(
-    session: AsyncSession, call: CallRow, access: CallAccess, members_limit: int
+    session: AsyncSession, call: CallRow, access: CallAccess, members_limit: int, known: KnownSession | None = None,
 ) -> CallStateResponse:
-    return (await call_states(session, [call], [access], members_limit))[0]
+    return (await call_states(session, [call], [access], members_limit, known))[0]

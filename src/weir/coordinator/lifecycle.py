@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -24,6 +25,15 @@ CALL_TIMER = "call_timer"
 SESSION_SWEEP = "session_sweep"
 ADMISSION_CHECK = "admission_check"
 TIMER_REASON = "max_duration_reached"
+
+
+@dataclass(frozen=True)
+class Joined:
+    """A join's session, its new participant and everyone active in the session now (the new one last)."""
+
+    session: CallSessionRow
+    participant: SessionParticipantRow
+    participants: list[SessionParticipantRow]
 
 
 class CallLifecycle:
@@ -52,7 +62,7 @@ class CallLifecycle:
             return self.access.membership.role
         return who.user_role or "user"
 
-    async def join(self, who: Caller) -> tuple[CallSessionRow, SessionParticipantRow]:
+    async def join(self, who: Caller) -> Joined:
         assert who.user_id is not None
         self.check_can_join(who)
         user = None if who.is_anonymous else await get_user(self.session, who.user_id)
@@ -79,8 +89,9 @@ class CallLifecycle:
             await transcriber.session_started(self.weir, self.session, self.call, self.access.settings.raw)
             await broadcaster.session_started(self.weir, self.session, self.call, self.access.settings.raw)
         await self.events.participant_joined(call_session.id, row)
-        await self._counts(call_session, [*present, row])
-        return call_session, row
+        participants = [*present, row]
+        await self._counts(call_session, participants)
+        return Joined(call_session, row, participants)
 
     async def _replace_unconnected(self, call_session: CallSessionRow, who: Caller) -> list[SessionParticipantRow]:
         """A user's new join replaces their sessions that never reached the SFU, so repeated joins take one

@@ -63,12 +63,13 @@ async def _join(request: Request, who: Caller, type: str, id: str, body: JoinCal
     ) if body.create else None
     async with open_or_create_call(services(request), who, type, id, create, None) as (opened, created):
         session, call, access = opened.session, opened.call, opened.access
-        call_session, participant = await opened.lifecycle.join(who)
-        state = await call_state_response(session, call, access, body.members_limit or MEMBERS_LIMIT_DEFAULT)
-        credentials, stats_options = await join_credentials(request, call.cid, participant, access,
+        joined = await opened.lifecycle.join(who)
+        state = await call_state_response(session, call, access, body.members_limit or MEMBERS_LIMIT_DEFAULT,
+                                          (joined.session, joined.participants))
+        credentials, stats_options = await join_credentials(request, call.cid, joined.participant, access,
                                                             source_of(who.claims.extra) or "webrtc", body.location)
-        return JoinCallResponse(**dict(state), created=created, session_id=call_session.id,
-                                user_session_id=participant.user_session_id, credentials=credentials,
+        return JoinCallResponse(**dict(state), created=created, session_id=joined.session.id,
+                                user_session_id=joined.participant.user_session_id, credentials=credentials,
                                 stats_options=stats_options)
 
 

@@ -70,7 +70,7 @@ async def join_session(
         placement: SfuPlacement = request.app.state.sfu_placement  # within the call's geofences, near the client
         region = client_region(weir.settings, None, request.client.host if request.client else None)
         await placement.place(call.cid, str(request.base_url), Wish(fence_names(access.settings.raw), region))
-        _, participant = await lifecycle.join(who)
+        participant = (await lifecycle.join(who)).participant
         grant = SfuGrant(call_cid=call.cid, user_id=who.user_id, session_id=participant.user_session_id,
                          role=participant.role, capabilities=frozenset(access.capabilities), expires_at=0,
                          source="whip" if kind == "whip" else "webrtc")
