@@ -230,3 +230,17 @@ def test_after_heavy_loss_paused_every_video_a_regrowth_reaches_the_floor_though
     for second in range(4, 4 + int(HOLD_MIN_S) * 4):
         estimate.update(0, 12_800, float(second), next_bps=12_800, floor_bps=12_800)
     assert estimate.ceiling == 12_800  # within the limit's memory, yet enough for the lowest layer again
+
+
+def test_regrowth_past_a_policers_rate_backs_off_exponentially() -> None:
+    """A 800 kbit/s policer and 2 Mbit/s wanted: each regrowth past what got through loses heavily. After each
+    such failure the limit is kept twice as long, so in 200 s the path is overshot a few times, not every 25 s."""
+    estimate = DownlinkEstimate()
+    tries, over = 0, False
+    for second in range(200):
+        sent = 2_000_000.0 if estimate.ceiling is None else min(estimate.ceiling, 2_000_000.0)
+        tries += sent > 800_000 and not over
+        over = sent > 800_000
+        estimate.on_loss(max(0.0, 1 - 800_000 / sent))
+        estimate.update(sent, 2_000_000, float(second), floor_bps=200_000)
+    assert 1 < tries <= 4

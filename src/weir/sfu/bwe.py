@@ -11,7 +11,9 @@ Nothing here runs per packet.
   path shows congestion (loss over 10 %, or REMBs under what they were sent and not rising, with some loss
   beside them, two updates in a row) and grown back
   once it has been clean for a hold time, which doubles (up to ``HOLD_MAX_S``) each time a regrowth runs into
-  congestion again; a regrowth stops at what got through when the path last broke (for ``LIMIT_MEMORY_S``) and
+  congestion again; a regrowth stops at what got through when the path last broke (for ``LIMIT_MEMORY_S``, doubled
+  up to ``LIMIT_MEMORY_MAX_S`` each time a regrowth past it broke the path again: a policer that lost every try at
+  the top layer was probed every 30 s) and
   goes no further than 1.5 x what is sent (but always as far as the floor: audio and every video's lowest layer). A cut
   starts from the ceiling when the SFU's own allocation sent less (app-limited), so
   sending little never ratchets the ceiling down, and ``LossCuts`` stops cutting for loss that does not fall
@@ -42,6 +44,7 @@ REMB_FORGET_S = 10.0  # a REMB group not refreshed for this long is dropped
 APP_LIMITED = 0.8  # sending under this share of the ceiling, what got through says nothing of the path
 UNTRIED_MARGIN = 1.5  # a regrowth goes at most this far past what is sent (beyond the allocation's next step)
 LIMIT_MEMORY_S = 20.0  # for this long, a regrowth stops at what got through when the path last broke
+LIMIT_MEMORY_MAX_S = 160.0  # the memory doubles up to this for each regrowth past the limit that broke the path
 UNCAPPED_MARGIN = 1.5  # a ceiling this far above what is wanted is no ceiling
 UPLINK_GROWTH = 1.08
 UPLINK_START = 1_000_000  # bit/s before anything is measured
@@ -166,8 +169,8 @@ class _Remb:
 
 
 class DownlinkEstimate:
-    __slots__ = ("_cuts", "_heavy", "_hold_s", "_hold_until", "_limit", "_limit_at", "_loss", "_lossy",
-                 "_queueing", "_regrown_at", "ceiling", "rembs")
+    __slots__ = ("_cuts", "_heavy", "_hold_s", "_hold_until", "_limit", "_limit_at", "_limit_memory_s", "_loss",
+                 "_lossy", "_queueing", "_regrown_at", "ceiling", "rembs")
 
     def __init__(self) -> None:
         self.rembs = RembGroups()
@@ -182,6 +185,7 @@ class DownlinkEstimate:
         self._regrown_at = -math.inf
         self._limit = math.inf  # what got through when the path last showed congestion
         self._limit_at = -math.inf
+        self._limit_memory_s = LIMIT_MEMORY_S
 
     @property
     def remb(self) -> int | None:
@@ -220,6 +224,10 @@ class DownlinkEstimate:
             limited = sent_bps < APP_LIMITED * base  # the allocation sent less than allowed: no sign of capacity
             delivered = base - short if not lossy else base if limited else sent_bps * (1 - loss)
             cut = min(base * (1 - loss / 2) if lossy else base, delivered)
+            if self._limit < math.inf and base > self._limit:  # a regrowth past the limit broke the path again
+                self._limit_memory_s = min(2 * self._limit_memory_s, LIMIT_MEMORY_MAX_S)
+            elif now_s - self._limit_at > 2 * self._limit_memory_s:  # the limit is long stale: forget the backoff
+                self._limit_memory_s = LIMIT_MEMORY_S
             self._limit, self._limit_at = max(delivered, floor_bps), now_s
             self.ceiling = max(MIN_BITRATE, min(cut, self.ceiling if self.ceiling is not None else math.inf))
             if now_s - self._regrown_at < 2 * HOLD_MIN_S:  # the last regrowth ran into it: wait longer next time
@@ -232,7 +240,7 @@ class DownlinkEstimate:
             # not far past what is sent (an untried ceiling is no estimate), nor, for a while, past what got
             # through when the path last broke
             grown = min(grown, max(UNTRIED_MARGIN * sent_bps, next_bps))
-            if now_s - self._limit_at < LIMIT_MEMORY_S:
+            if now_s - self._limit_at < self._limit_memory_s:
                 # never under the floor, though: after heavy loss paused every video nothing is sent or reported,
                 # and a lowest layer whose measured cost drifted a little above what got through would stay
                 # paused for the whole memory

@@ -5,7 +5,11 @@ round-trip time). Once per assessment ``assess`` measures what was sent and what
 ``DownlinkEstimate`` and
 allocates the subscriber's unmuted video slots within it: each slot's ``cap`` becomes the highest layer it may
 get, or None when its video is paused because even the lowest layer has not fitted for ``PAUSE_AFTER``
-assessments in a row; a step up waits for ``RISE_AFTER``. Its ``score`` grades what the subscriber reported, no
+assessments in a row; a step up waits for ``RISE_AFTER``. Against flapping (each switch costs the subscriber a
+keyframe wait) a slot switches layers at most once per ``SWITCH_HOLD_S``, and a step down that saves less than
+``MIN_SAVING`` of the layer's cost is not taken, unless the ceiling does not carry what is kept by more than
+``CARRY_MARGIN``. A loss report that ends a reporting gap of ``STALL_GAP_S`` (the client's event loop was
+blocked) is not read as the path's loss. Its ``score`` grades what the subscriber reported, no
 better than "poor" while a video is paused and "good" while one is reduced.
 """
 
@@ -33,6 +37,10 @@ PAUSED_SCORE = 2.0  # a subscriber with video paused for bandwidth is graded poo
 REDUCED_SCORE = 4.0  # one sent a lower layer than it asked for, good at best
 PAUSE_AFTER = 3  # assessments in a row without room for a video's lowest layer before it is paused
 RISE_AFTER = 2  # assessments in a row with room for a higher layer (or a paused video) before it gets it
+SWITCH_HOLD_S = 8.0  # a slot's layer changes at most once in this long (unless the ceiling does not carry it)
+MIN_SAVING = 0.25  # a step down that saves less than this share of the layer's cost is not worth a keyframe wait
+CARRY_MARGIN = 1.15  # held layers may overshoot the ceiling by this much before they are stepped down anyway
+STALL_GAP_S = 3.0  # reports this far apart: the client stalled, and the report after the gap is no loss sample
 
 
 class Downlink:
@@ -47,11 +55,15 @@ class Downlink:
         self._limit = math.inf  # the best score the latest allocation allows
         self._starved: dict[Slot, int] = {}  # video slots without room for their lowest layer: for how long
         self._rising: dict[Slot, int] = {}  # video slots allocated more than they have: for how long
+        self._switched_s: dict[Slot, float] = {}  # when each video slot last changed layers
+        self._report_ns: int | None = None  # when the latest reception report arrived
+        self._sampled_ns: int | None = None  # when the report behind the latest loss sample arrived
 
     def on_remb(self, bitrate: int, ssrcs: tuple[int, ...]) -> None:
         self.estimate.on_remb(bitrate, ssrcs)
 
     def on_report(self, block: ReportBlock, clock_rate: int) -> None:
+        self._report_ns = self._now_ns()
         self._jitter_ms = max(self._jitter_ms, block.jitter * 1000 / clock_rate)
         self.rtt.received(block.last_sr, block.delay_since_last_sr, self._now_ns())
 
@@ -72,7 +84,7 @@ class Downlink:
         sent_by_ssrc = {slot.offered.ssrc: meter.sample(slot.downtrack.octets_sent, now_ns)
                         for slot, meter in meters.items()}
         self._loss = self._lost_since_last(slots)
-        if self._loss is not None:
+        if self._loss is not None and not self._after_gap():
             self.estimate.on_loss(self._loss)
         live = [slot for slot in slots if slot.active and not slot.track.info.muted]
         video = [slot for slot in live if slot.track.kind == "video"]
@@ -91,7 +103,11 @@ class Downlink:
         self._limit = math.inf
         starved: dict[Slot, int] = {}
         rising: dict[Slot, int] = {}
-        for slot, layer in zip(video, allocate(demands, None if ceiling is None else ceiling - audio), strict=True):
+        now_s = now_ns / 1e9
+        layers = allocate(demands, None if ceiling is None else ceiling - audio)
+        if ceiling is not None:
+            layers = self._held(video, demands, layers, ceiling - audio, now_s)
+        for slot, layer in zip(video, layers, strict=True):
             if layer is None:
                 starved[slot] = self._starved.get(slot, 0) + 1
                 if starved[slot] < PAUSE_AFTER and slot.cap is not None:
@@ -103,6 +119,11 @@ class Downlink:
                 rising[slot] = self._rising.get(slot, 0) + 1
                 if rising[slot] < RISE_AFTER:
                     layer = before
+            if layer is not None and before is not None and layer > before \
+                    and now_s - self._switched_s.get(slot, -math.inf) < SWITCH_HOLD_S:
+                layer = before  # switched lately: a step up waits out the hold
+            if layer != before:
+                self._switched_s[slot] = now_s
             if (layer is None) != (slot.cap is None):
                 changed.append(slot)
             limited = layer is None or layer < slot.target
@@ -110,7 +131,33 @@ class Downlink:
             if limited:
                 self._limit = min(self._limit, PAUSED_SCORE if layer is None else REDUCED_SCORE)
         self._starved, self._rising = starved, rising
+        self._switched_s = {slot: at for slot, at in self._switched_s.items() if slot in video}
         return changed
+
+    def _held(self, video: Sequence[Slot], demands: Sequence[VideoDemand], layers: list[int | None],
+              ceiling: float, now_s: float) -> list[int | None]:
+        """``layers`` with the steps down that are not worth a switch left out (they save under ``MIN_SAVING``
+        of the layer's cost, or the slot switched within ``SWITCH_HOLD_S``), unless what is then kept overshoots
+        the ceiling by more than ``CARRY_MARGIN``: the test pattern's layers cost nearly the same, and flipping
+        between them under loss froze every video at each switch."""
+        held = list(layers)
+        for index, (slot, demand, layer) in enumerate(zip(video, demands, layers, strict=True)):
+            before = None if slot.cap is None else min(slot.cap, slot.target)
+            if layer is None or before is None or layer >= before or before >= len(demand.costs):
+                continue
+            saving = demand.costs[before] - demand.costs[layer]
+            if saving < MIN_SAVING * demand.costs[before] \
+                    or now_s - self._switched_s.get(slot, -math.inf) < SWITCH_HOLD_S:
+                held[index] = before
+        total = sum(d.costs[layer] for d, layer in zip(demands, held, strict=True) if layer is not None)
+        return held if total <= CARRY_MARGIN * ceiling else layers
+
+    def _after_gap(self) -> bool:
+        """Whether the latest loss sample ends a reporting gap: a client whose event loop was blocked for seconds
+        reports, once it runs again, the whole stall's packets as lost at once; that is no congestion."""
+        before, self._sampled_ns = self._sampled_ns, self._report_ns
+        return before is not None and self._report_ns is not None and \
+            self._report_ns - before > STALL_GAP_S * 1e9
 
     def _lost_since_last(self, slots: Sequence[Slot]) -> float | None:
         """The share of packets lost since the last assessment across every stream the subscriber reported on,
