@@ -1,12 +1,14 @@
 """A 1→N stream through a cascade tree of four SFU workers of one ``weir serve`` (one participant per worker,
 ``WEIR_SFU_CASCADE_FANOUT=2``): the publisher's worker (the origin) relays each track to its two children only,
-one of them relays it on to the fourth worker, and every subscriber decodes the publisher's video. The relay
-counters come from each worker's ``/internal/sfu/relay``."""
+one of them relays it on to the fourth worker, and every subscriber decodes the publisher's video; when the relay's
+participant leaves, the fourth worker hangs under the origin and its viewer's video goes on. The relay counters
+come from each worker's ``/internal/sfu/relay``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -79,6 +81,17 @@ async def test_a_stream_reaches_every_subscriber_through_the_tree_each_track_onc
         assert stats[edge][relay]["packets_in"] > 0
         assert stats[edge].get(origin, {"packets_in": 0})["packets_in"] == 0
         assert sending(stats[edge]) == {}
+
+        # the relay's only participant leaves: the edge hangs under the origin, its viewer's video goes on
+        on_worker = {placement.registry.live[host].port: host for host in tree.hosts}
+        holders = {on_worker[urlsplit(sfu_url(joined)).port]: peer for joined, peer in zip(joins, peers, strict=True)}
+        await holders[relay].close()
+        await eventually(lambda: relay not in tree.hosts and tree.parent[edge] == origin, timeout_s=30,
+                         what="the edge re-parented")
+        seen = holders[edge].received(pub, "video")
+        await eventually(lambda: holders[edge].received(pub, "video") >= seen + FRAMES, timeout_s=40,
+                         what="video at the edge after the relay left")
+        assert sending((await relay_stats(placement, server.api_secret))[origin]).get(edge) == 2
     finally:
         for peer in peers:
             await peer.close()
