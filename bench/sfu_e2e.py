@@ -278,7 +278,9 @@ def run(fanout: int, per_process: int, warmup_s: float, seconds: float, video_kb
         response.raise_for_status()
         pub_ready, pub_ready_child = context.Pipe()
         pub_results, pub_results_child = context.Pipe()
-        publisher = context.Process(target=publisher_main, args=(plan, pub_ready_child, pub_results_child))
+        # daemons: if the bench fails, exiting ends them instead of waiting for a publisher that never stops
+        publisher = context.Process(target=publisher_main, args=(plan, pub_ready_child, pub_results_child),
+                                    daemon=True)
         publisher.start()
         if not pub_ready.poll(90):
             raise RuntimeError("the publisher did not connect")
@@ -287,7 +289,7 @@ def run(fanout: int, per_process: int, warmup_s: float, seconds: float, video_kb
         pipes, processes, joining = [], [], context.Lock()
         for index, size in enumerate(sizes):
             mine, theirs = context.Pipe()
-            process = context.Process(target=subscriber_main, args=(plan, index, size, theirs, joining))
+            process = context.Process(target=subscriber_main, args=(plan, index, size, theirs, joining), daemon=True)
             process.start()
             pipes.append(mine)
             processes.append(process)
