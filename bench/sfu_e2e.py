@@ -308,7 +308,8 @@ def start_stream(plan: Plan, fanout: int, per_process: int) -> Stream:
     response.raise_for_status()
     ready, ready_child = context.Pipe()
     results, results_child = context.Pipe()
-    publisher = context.Process(target=publisher_main, args=(plan, ready_child, results_child))
+    # daemons: if the bench fails, exiting ends them instead of waiting for a publisher that never stops
+    publisher = context.Process(target=publisher_main, args=(plan, ready_child, results_child), daemon=True)
     publisher.start()
     if not ready.poll(90):
         raise RuntimeError("the publisher did not connect")
@@ -317,7 +318,7 @@ def start_stream(plan: Plan, fanout: int, per_process: int) -> Stream:
     pipes, processes, joining = [], [], context.Lock()
     for index, size in enumerate(sizes):
         mine, theirs = context.Pipe()
-        process = context.Process(target=subscriber_main, args=(plan, index, size, theirs, joining))
+        process = context.Process(target=subscriber_main, args=(plan, index, size, theirs, joining), daemon=True)
         process.start()
         pipes.append(mine)
         processes.append(process)
