@@ -91,7 +91,13 @@ async def test_frame_recording_stores_a_jpeg_per_participant_every_interval(
             call_state = (await api.get()).data["call"]
             await api.stop_frame_recording()
             await eventually(lambda: len(lifecycle) == 2, MEDIA_WAIT, "call.frame_recording_stopped")
-            captures = (await api.list_frame_captures()).data["frame_captures"]
+            # the worker's last images may be announced just after call.frame_recording_stopped: wait until the
+            # listing and the announcements agree (the assertion below says which side lacks what)
+            for _ in range(50):
+                captures = (await api.list_frame_captures()).data["frame_captures"]
+                if {c["url"].split("?")[0] for c in captures} == {event.url.split("?")[0] for event in ready}:
+                    break
+                await asyncio.sleep(0.2)
             recordings = (await api.list_recordings()).data["recordings"]
         assert [type(event) for event in lifecycle] == [CallFrameRecordingStartedEvent, CallFrameRecordingStoppedEvent]
         assert all(event.egress_id == egress_id for event in lifecycle)
