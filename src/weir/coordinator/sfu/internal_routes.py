@@ -112,13 +112,17 @@ def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_hos
     bodies: dict[str, type[BaseModel]] = {"admit": SessionRef, "left": Left, "keep_alive": KeepAlive,
                                           "stats": StatsBatch}
 
+    def sender_of(request: Request) -> int | None:
+        """The worker index the channel token names (None: the operator's token); 401 for a bad token."""
+        try:
+            return verify_channel_token(link.weir.api_secret, request.headers.get("authorization"))
+        except ChannelTokenError as error:
+            raise APIError(ErrorCode.AUTH_FAILED, str(error)) from None
+
     @router.post("/{call}")
     async def channel_call(call: str, request: Request) -> dict[str, Any]:
         """The worker's request, here if this process holds its channel, else where it is held."""
-        try:
-            index = verify_channel_token(link.weir.api_secret, request.headers.get("authorization"))
-        except ChannelTokenError as error:
-            raise APIError(ErrorCode.AUTH_FAILED, str(error)) from None
+        index = sender_of(request)
         if call not in bodies:
             raise not_found(f"channel call {call!r}")
         try:
@@ -135,10 +139,7 @@ def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_hos
 
     @router.post(NODES_PATH.removeprefix(CHANNEL_PREFIX) + "/{name}/drain")
     async def drain_node(name: str, request: Request) -> dict[str, object]:
-        try:
-            index = verify_channel_token(link.weir.api_secret, request.headers.get("authorization"))
-        except ChannelTokenError as error:
-            raise APIError(ErrorCode.AUTH_FAILED, str(error)) from None
+        index = sender_of(request)
         if index is not None:
             raise APIError(ErrorCode.AUTH_FAILED, "only the operator's token may drain a node")
         workers = await control.drain_node(name)
