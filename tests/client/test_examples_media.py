@@ -52,6 +52,15 @@ class Example:
         return self.output
 
 
+async def finish_both(first: Example, second: Example) -> tuple[str, str]:
+    """Both examples' outputs once both have ended; when one fails, the failure shows both outputs (a process
+    that waits for the other one fails because of it)."""
+    results = await asyncio.gather(first.finish(), second.finish(), return_exceptions=True)
+    assert not any(isinstance(r, BaseException) for r in results), \
+        f"{first.name}:\n{first.output}\n{second.name}:\n{second.output}"
+    return first.output, second.output
+
+
 async def start(server: RunningServer, script: str, *args: str) -> Example:
     env = os.environ | {"WEIR_URL": server.base_url, "WEIR_API_KEY": server.api_key,
                         "WEIR_API_SECRET": server.api_secret, "WEIR_ICE_HOST_ADDRESSES": "127.0.0.1"}
@@ -89,7 +98,7 @@ async def test_livestream_host_goes_live_and_a_viewer_counts_frames(
     host = await start(server, "livestream.py", "host", "--call-id", call_id, "--viewers", "1", "--seconds", "90")
     viewer = await start(server, "livestream.py", "viewer", "--call-id", call_id, "--frames", "30",
                          "--seconds", "90")
-    viewed, hosted = await viewer.finish(), await host.finish()
+    viewed, hosted = await finish_both(viewer, host)
     assert "host: joined livestream:" in hosted and "backstage=True" in hosted and "host: live\n" in hosted
     assert "host: livestream-viewer is watching" in hosted and "host: 0 watching, 1 left" in hosted
     assert "host: live stopped" in hosted and "host: call ended" in hosted
@@ -118,7 +127,7 @@ async def ring(server: RunningServer, uid: Callable[[str], str], *callee_args: s
     await callee.printed(f"callee: {callee_id} waiting for a call")
     caller = await start(server, "ringing_call.py", "caller", "--user-id", caller_id, "--callee", callee_id,
                          "--frames", "30")
-    return await caller.finish(), await callee.finish()
+    return await finish_both(caller, callee)
 
 
 async def test_ringing_call_accepted_then_both_sides_exchange_media(

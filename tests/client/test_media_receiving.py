@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -112,9 +111,12 @@ async def test_a_file_source_is_sent_and_a_recorder_writes_what_arrives(room: Ro
     await eventually(lambda: len(r.alice.state.value.other_participants) == 1, MEDIA_WAIT, "bob")
     await eventually(lambda: r.alice.received_video_size(other(r.alice)) == (96, 64), MEDIA_WAIT,
                      "the file's video (96x64) at alice")
-    recording = await r.alice.record(tmp_path / "bob.mkv", other(r.alice))
+    bob = other(r.alice)
+    before = r.alice.received_frames(bob, "video")
+    recording = await r.alice.record(tmp_path / "bob.mkv", bob)  # every frame decoded from here on is recorded
     assert isinstance(recording, Recording) and recording.path == tmp_path / "bob.mkv"
-    await asyncio.sleep(2)
+    await eventually(lambda: r.alice.received_frames(bob, "video") >= before + 3 * FRAMES, MEDIA_WAIT,
+                     "frames for the recording")
     await recording.stop()
     with av.open(str(tmp_path / "bob.mkv")) as container:
         kinds = {s.type for s in container.streams}

@@ -72,6 +72,10 @@ class Seen:
     async def stopped(self, name: str) -> CallRtmpBroadcastStoppedEvent:
         return await self._seen(CallRtmpBroadcastStoppedEvent, name)
 
+    def described(self) -> list[str]:
+        return [f"{type(e).__name__}({e.name}{': ' + e.error if isinstance(e, CallRtmpBroadcastFailedEvent) else ''})"
+                for e in self.events]
+
     def started(self) -> set[str]:
         return {e.name for e in self.events if isinstance(e, CallRtmpBroadcastStartedEvent)}
 
@@ -146,7 +150,9 @@ async def test_rtmp_broadcast_reaches_nginx_and_a_failing_destination_leaves_the
             await api.start_rtmp_broadcasts([{"name": "nginx", "stream_url": nginx.application, "stream_key": KEY,
                                               "quality": "portrait-360x640"}])
             # the new (portrait) stream is the one on the server: the stopped one's ffmpeg may linger a moment
-            assert await asyncio.to_thread(portrait_on_air, played, MEDIA_WAIT), "the portrait stream never came"
+            # a second composite start under the suite's load: twice the wait; the events say what happened
+            assert await asyncio.to_thread(portrait_on_air, played, 2 * MEDIA_WAIT), \
+                f"the portrait stream never came; events: {seen.described()}"
             nginx.kill()
             dropped = await seen.failed("nginx")
             assert "Broken pipe" in dropped.error or "reset" in dropped.error, dropped.error
