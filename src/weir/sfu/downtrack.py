@@ -60,6 +60,8 @@ Rewrite = Callable[[bytearray, InboundPacket, Segment, int], int]
 
 
 def _rewrite_vp8(buf: bytearray, packet: InboundPacket, seg: Segment, marker_pt: int) -> int:
+    if not seg.pid_offset and not seg.tl0_offset:  # the copy carries the publisher's ids, which are ours
+        return marker_pt
     write_ids(
         buf,
         packet.pid_offset,
@@ -135,13 +137,12 @@ class DownTrack:
         seg = self._forward(packet)
         if seg is None:
             return
-        ext_seq = packet.ext_seq
-        out_seq = ext_seq - seg.seq_offset
+        out_seq = packet.ext_seq - seg.seq_offset
         buf = bytearray(packet.frame)  # _build, inlined: this runs once per subscriber per packet
         marker_pt = packet.marker | self._payload_type
         if self._rewrite is not None:
             marker_pt = self._rewrite(buf, packet, seg, marker_pt)
-        self._sequencer.push(out_seq, ext_seq, seg)
+        self._sequencer.push(out_seq, seg)
         self.packets_sent += 1
         self.octets_sent += packet.payload_size
         if self._send_forwarded is not None:
