@@ -1,6 +1,6 @@
-"""The down-track's one-copy path: the frame is copied once, the header is written into its headroom, and an
-``ExtensionSink`` writes its block into the room in front of it. The packets sent are byte for byte those of
-the previous path (plain packet first, then the block inserted behind its header), which ``reference`` rebuilds.
+"""The down-track's one-copy path: the frame is copied once and the header written into its headroom, by the
+down-track, or by an ``ExtensionSink`` with its extension block in one template. The packets sent are byte for
+byte those of the inserting path (plain packet first, then the block inserted behind its header).
 """
 
 from __future__ import annotations
