@@ -7,11 +7,14 @@ With ``--extensions``, each subscriber's video goes through the sink that writes
 ``abs-send-time`` (what subscribers without transport-cc get) or ``transport-cc`` (abs-send-time and the
 transport-wide sequence number, recorded in the subscriber's send history).
 
-    python bench/sfu_forward.py [--fanout 10 50 200] [--seconds 30] [--extensions abs-send-time] [--profile]
+    python bench/sfu_forward.py [--fanout 10 50 200] [--seconds 30] [--extensions abs-send-time] [--profile] [--ops]
 
 Prints per N: ``bench sfu-core fanout=<N> pps_per_cpu_second=<n> added_latency_p50_ms=<n> p99_ms=<n>`` where
 pps is forwarded downstream packets per CPU second of the whole loop, and latency is per inbound packet, from
-the receive call to the return of its last down-track write.
+the receive call to the return of its last down-track write. ``--ops`` runs each N once more under a tracer and
+prints ``bench sfu-core-ops fanout=<N> bytecodes_per_packet=<n> python_calls_per_packet=<n>``: the Python
+bytecodes executed and Python functions entered per forwarded packet (the inbound packet's own parse shared out
+over its forwarded copies), a measure the machine's load does not move.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ import collections
 import cProfile
 import pstats
 import random
+import sys
 import time
+from types import FrameType
 
 from weir.sfu.downtrack import DownTrack, PacketSink
 from weir.sfu.headerext import ABS_SEND_TIME_ID, TRANSPORT_CC_ID, ExtensionSink, SendHistory
@@ -103,7 +108,24 @@ def video_sink(send: PacketSink, extensions: str) -> PacketSink:
     return send
 
 
-def run(fanout: int, packets: list[tuple[int, int, bytes]], extensions: str = "none") -> tuple[int, float, list[int]]:
+class OpCounter:
+    """A ``sys.settrace`` tracer counting the Python functions entered and the bytecodes executed."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.ops = 0
+
+    def __call__(self, frame: FrameType, event: str, arg: object) -> OpCounter:
+        if event == "call":
+            self.calls += 1
+            frame.f_trace_opcodes = True
+        elif event == "opcode":
+            self.ops += 1
+        return self
+
+
+def run(fanout: int, packets: list[tuple[int, int, bytes]], extensions: str = "none",
+        tracer: OpCounter | None = None) -> tuple[int, float, list[int]]:
     sent: collections.deque[bytearray] = collections.deque(maxlen=64)
     sink = sent.append
     video = Receiver(kind="video", layers=len(LAYERS), vp8=True)
@@ -122,6 +144,7 @@ def run(fanout: int, packets: list[tuple[int, int, bytes]], extensions: str = "n
     clock = time.perf_counter_ns
     receive_video, receive_audio = video.receive, audio.receive
     cpu = time.process_time()
+    sys.settrace(tracer)
     for arrival, layer, data in packets:
         start = clock()
         if layer < 0:
@@ -129,6 +152,7 @@ def run(fanout: int, packets: list[tuple[int, int, bytes]], extensions: str = "n
         else:
             receive_video(data, layer, arrival)
         latencies.append(clock() - start)
+    sys.settrace(None)
     cpu = time.process_time() - cpu
     return sum(t.packets_sent for t in tracks), cpu, latencies
 
@@ -145,6 +169,7 @@ def main() -> None:
     parser.add_argument("--extensions", choices=["none", "abs-send-time", "transport-cc"], default="none",
                         help="header extensions written on forwarded video")
     parser.add_argument("--profile", action="store_true", help="profile the largest fan-out with cProfile")
+    parser.add_argument("--ops", action="store_true", help="count bytecodes and Python calls per forwarded packet")
     args = parser.parse_args()
     packets = publisher(args.seconds)
     label = "" if args.extensions == "none" else f" extensions={args.extensions}"
@@ -155,6 +180,11 @@ def main() -> None:
             f"added_latency_p50_ms={percentile(latencies, 0.5):.3f} p99_ms={percentile(latencies, 0.99):.3f}",
             flush=True,
         )
+        if args.ops:
+            counter = OpCounter()
+            forwarded, _, _ = run(fanout, packets, args.extensions, counter)
+            print(f"bench sfu-core-ops fanout={fanout}{label} bytecodes_per_packet={counter.ops / forwarded:.1f} "
+                  f"python_calls_per_packet={counter.calls / forwarded:.2f}", flush=True)
     if args.profile:
         profiler = cProfile.Profile()
         profiler.runcall(run, max(args.fanout), packets, args.extensions)

@@ -1,11 +1,11 @@
 """One subscribed track of one subscriber: applies the forwarder's decisions and answers the subscriber's RTCP.
 
-Per packet: ask the forwarder, copy the frame (the one copy of the payload per subscriber), write a 12-byte
-header carrying this subscriber's SSRC, payload type and munged numbers into the copy's headroom, rewrite VP8 ids
-in the copy, remember the packet in the sequencer, hand the copy to the sink. An ``ExtensionSink`` gets the copy
-with the extension room still in front of the header and writes its block there; any other sink gets the packet
-alone (the room dropped from the front, which moves nothing). The publisher's header extensions are not
-forwarded.
+Per packet: ask the forwarder, copy the frame (the one copy of the payload per subscriber), rewrite VP8 ids or
+RED blocks in the copy, remember the packet in the sequencer, then write a 12-byte header carrying this
+subscriber's SSRC, payload type and munged numbers into the copy's headroom, in front of the payload, and hand
+the copy on. An ``ExtensionSink`` writes that header itself, with its extension block, in one ``pack_into``
+(``send_forwarded``); any other sink gets the packet alone (the room in front of the header dropped, which moves
+nothing). The publisher's header extensions are not forwarded.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from weir.sfu.headerext import ExtensionSink
 from weir.sfu.munger import Munger, Segment
 from weir.sfu.packet import EXTENSION_ROOM, HEADROOM, InboundPacket
 from weir.sfu.rtcp import SenderReport
-from weir.sfu.rtp import FIXED_HEADER_SIZE, write_fixed_header
+from weir.sfu.rtp import FIXED_HEADER, FIXED_HEADER_SIZE, write_fixed_header
 from weir.sfu.rtx import RtxStream
 from weir.sfu.selector import LayerSelector
 from weir.sfu.seqnum import SEQ_BITS, unwrap_near
@@ -55,11 +55,13 @@ class TrackSource(Protocol):
     def update_fanout(self, downtrack: DownTrack) -> None: ...
 
 
-def _rewrite_nothing(buf: bytearray, packet: InboundPacket, seg: Segment) -> None:
-    """Codecs without ids to rewrite."""
+# A codec's rewrite of the copied payload; returns the header's second byte (marker, payload type), given the usual
+Rewrite = Callable[[bytearray, InboundPacket, Segment, int], int]
 
 
-def _rewrite_vp8(buf: bytearray, packet: InboundPacket, seg: Segment) -> None:
+def _rewrite_vp8(buf: bytearray, packet: InboundPacket, seg: Segment, marker_pt: int) -> int:
+    if not seg.pid_offset and not seg.tl0_offset:  # the copy carries the publisher's ids, which are ours
+        return marker_pt
     write_ids(
         buf,
         packet.pid_offset,
@@ -68,17 +70,18 @@ def _rewrite_vp8(buf: bytearray, packet: InboundPacket, seg: Segment) -> None:
         packet.tl0_offset,
         packet.ext_tl0 - seg.tl0_offset,
     )
+    return marker_pt
 
 
 class DownTrack:
     __slots__ = (
         "_forward",
-        "_from_headroom",
         "_munger",
         "_payload_type",
         "_resent",
         "_unconfirmed",
         "_rewrite",
+        "_send_forwarded",
         "_sequencer",
         "_sink",
         "_source",
@@ -110,10 +113,10 @@ class DownTrack:
     ) -> None:
         self._source = source
         self._sink = sink
-        self._from_headroom = sink.from_headroom if isinstance(sink, ExtensionSink) else None
+        self._send_forwarded = sink.send_forwarded if isinstance(sink, ExtensionSink) else None
         self._ssrc = ssrc
         self._payload_type = payload_type
-        self._rewrite = _rewrite_vp8 if vp8 else _rewrite_nothing
+        self._rewrite: Rewrite | None = _rewrite_vp8 if vp8 else None  # None: no ids to rewrite
         self._munger = Munger(clock_rate, start_seq, start_ts)
         self._sequencer = Sequencer(sequencer_capacity)
         self.forwarder = Forwarder(self._munger, LayerSelector(target_layer), self)
@@ -136,15 +139,17 @@ class DownTrack:
             return
         out_seq = packet.ext_seq - seg.seq_offset
         buf = bytearray(packet.frame)  # _build, inlined: this runs once per subscriber per packet
-        write_fixed_header(buf, packet.marker | self._payload_type, out_seq, packet.ext_ts - seg.ts_offset, self._ssrc,
-                           EXTENSION_ROOM)
-        self._rewrite(buf, packet, seg)
-        self._sequencer.push(out_seq, packet.ext_seq, seg)
+        marker_pt = packet.marker | self._payload_type
+        if self._rewrite is not None:
+            marker_pt = self._rewrite(buf, packet, seg, marker_pt)
+        self._sequencer.push(out_seq, seg)
         self.packets_sent += 1
         self.octets_sent += packet.payload_size
-        if self._from_headroom is not None:
-            self._from_headroom(buf)
-        else:
+        if self._send_forwarded is not None:
+            self._send_forwarded(buf, marker_pt, out_seq, packet.ext_ts - seg.ts_offset, self._ssrc)
+        else:  # write_fixed_header, inlined
+            FIXED_HEADER.pack_into(buf, EXTENSION_ROOM, 0x80, marker_pt, out_seq & 0xFFFF,
+                                   (packet.ext_ts - seg.ts_offset) & 0xFFFFFFFF, self._ssrc)
             del buf[:EXTENSION_ROOM]
             self._sink(buf)
 
@@ -159,11 +164,14 @@ class DownTrack:
     def use_red(self, payload_type: int | None) -> None:
         """The track carries RED (RFC 2198): forward its RED packets whole under ``payload_type``, their blocks
         typed with this down-track's payload type (Opus), or, with None, only their primary block, as Opus."""
-        rewrite_red = red.rewriter(payload_type, self._payload_type)
+        rewrite_red = red.rewriter(payload_type is not None, self._payload_type)
+        red_pt = self._payload_type if payload_type is None else payload_type
 
-        def rewrite(buf: bytearray, packet: InboundPacket, seg: Segment) -> None:
-            if packet.red_primary >= 0:
-                rewrite_red(buf, PAYLOAD_AT, packet.red_primary)
+        def rewrite(buf: bytearray, packet: InboundPacket, seg: Segment, marker_pt: int) -> int:
+            if packet.red_primary < 0:
+                return marker_pt
+            rewrite_red(buf, PAYLOAD_AT, packet.red_primary)
+            return packet.marker | red_pt
 
         self._rewrite = rewrite
 
@@ -174,9 +182,10 @@ class DownTrack:
     def _build(self, packet: InboundPacket, seg: Segment, out_seq: int) -> bytearray:
         """The packet as sent under ``seg``, without extensions (retransmissions; ``write`` has it inline)."""
         buf = bytearray(packet.frame)
-        write_fixed_header(buf, packet.marker | self._payload_type, out_seq, packet.ext_ts - seg.ts_offset, self._ssrc,
-                           EXTENSION_ROOM)
-        self._rewrite(buf, packet, seg)
+        marker_pt = packet.marker | self._payload_type
+        if self._rewrite is not None:
+            marker_pt = self._rewrite(buf, packet, seg, marker_pt)
+        write_fixed_header(buf, marker_pt, out_seq, packet.ext_ts - seg.ts_offset, self._ssrc, EXTENSION_ROOM)
         del buf[:EXTENSION_ROOM]
         return buf
 

@@ -6,11 +6,12 @@ abs-send-time (6.18 fixed-point seconds in 24 bits): aiortc sends no REMB at all
 negotiated transport-cc instead reports when each transport-wide sequence number arrived, and the SFU estimates
 from its own record of when it sent each one and how big it was (``SendHistory``).
 
-Down-tracks write a plain 12-byte header; ``ExtensionSink`` stands between a video down-track (media and RTX)
-and its transport and adds one one-byte-header extension block (RFC 8285) carrying what the subscriber
-negotiated. A forwarded packet comes with room for the block in front of its header (``from_headroom``): the
-header moves back and the block fills the gap, the payload stays where it is. A retransmission gets the block
-inserted. One ``SendHistory`` numbers every stamped packet of a subscriber's transport.
+``ExtensionSink`` stands between a video down-track (media and RTX) and its transport and adds one
+one-byte-header extension block (RFC 8285) carrying what the subscriber negotiated. A forwarded packet comes as
+its payload behind 24 spare bytes, and the sink writes header and block in front of the payload with one
+``pack_into`` of a template that ends where the payload starts (``send_forwarded``): nothing moves. A
+retransmission comes as a plain packet, with its 12-byte header, and gets the block inserted. One
+``SendHistory`` numbers every stamped packet of a subscriber's transport.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import struct
 import time
 from array import array
 from collections.abc import Callable
+
+from weir.sfu.rtp import FIXED_HEADER
 
 __all__ = ["ABS_SEND_TIME_ID", "ABS_SEND_TIME_URI", "TRANSPORT_CC_ID", "TRANSPORT_CC_URI", "ExtensionSink",
            "SendHistory"]
@@ -32,7 +35,11 @@ _ONE_BYTE_PROFILE = 0xBEDE
 _ONE = struct.Struct("!HHI")  # profile, length in words (1), one element padded to a word
 _TWO = struct.Struct("!HHII")  # profile, length in words (2), abs-send-time element, sequence element and a pad
 _FIXED_HEADER = 12
-_ROOM = 12  # what ``from_headroom`` finds in front of the header: packet.EXTENSION_ROOM, room for ``_TWO``
+_ROOM = 12  # packet.EXTENSION_ROOM: what ``send_forwarded`` finds in front of the header's 12 bytes; room for ``_TWO``
+_HEAD_ONE = struct.Struct("!BBHIIHHI")  # a fixed header with the extension bit, then ``_ONE``
+_HEAD_TWO = struct.Struct("!BBHIIHHII")  # the same, then ``_TWO``
+_AT_ONE = _ROOM - _ONE.size  # where a header followed by ``_ONE`` starts, to end at the payload
+_PLAIN, _EXTENDED = 0x80, 0x90  # the first header byte: version 2, without and with the extension bit
 _FRACTION_BITS = 18
 _NS = 1_000_000_000
 _TIME_MASK = 0xFFFFFF
@@ -104,34 +111,34 @@ class ExtensionSink:
         packet[0] |= 0x10
         self._send(packet)
 
-    def from_headroom(self, buf: bytearray) -> None:
-        """Stamp and send the packet at ``buf[12:]`` (a plain header, then the payload), the 12 bytes before it
-        spare: the block is written in front of the payload and the header moved in front of the block. Dropping
-        what is left of the room from the front of a bytearray moves nothing."""
+    def send_forwarded(self, buf: bytearray, marker_pt: int, ext_seq: int, ext_ts: int, ssrc: int) -> None:
+        """Stamp and send a forwarded packet: ``buf`` is its payload behind 24 spare bytes (``packet.HEADROOM``).
+        The header (``marker_pt`` is its second byte, as for ``rtp.write_fixed_header``) and the block are written
+        with one template ending at the payload, and the spare bytes left in front dropped, which moves nothing.
+        The bytes sent are those ``__call__`` makes of the same packet with its plain header."""
+        seq, ts = ext_seq & 0xFFFF, ext_ts & 0xFFFFFFFF
         history = self.history
-        if history is None and not self._abs:  # transport-cc offered, not (or not yet) answered
-            del buf[:_ROOM]
+        if history is None:
+            if self._abs:
+                _HEAD_ONE.pack_into(buf, _AT_ONE, _EXTENDED, marker_pt, seq, ts, ssrc, _ONE_BYTE_PROFILE, 1,
+                                    self._abs | (self._now_ns() << _FRACTION_BITS) // _NS & _TIME_MASK)
+                del buf[:_AT_ONE]
+            else:  # transport-cc offered, not (or not yet) answered
+                FIXED_HEADER.pack_into(buf, _ROOM, _PLAIN, marker_pt, seq, ts, ssrc)
+                del buf[:_ROOM]
             self._send(buf)
             return
         now = self._now_ns()
-        stamp = self._abs | (now << _FRACTION_BITS) // _NS & _TIME_MASK
-        if history is not None:
-            seq = history.next_seq
-            history.next_seq = seq + 1
-            number = self._seq | (seq & 0xFFFF) << 8
-            block, first, second = (_TWO, stamp, number) if self._abs else (_ONE, number, 0)
+        number = history.next_seq
+        history.next_seq = number + 1
+        element = self._seq | (number & 0xFFFF) << 8
+        if self._abs:
+            _HEAD_TWO.pack_into(buf, 0, _EXTENDED, marker_pt, seq, ts, ssrc, _ONE_BYTE_PROFILE, 2,
+                                self._abs | (now << _FRACTION_BITS) // _NS & _TIME_MASK, element)
         else:
-            block, first, second = _ONE, stamp, 0
-        start = _ROOM - block.size  # the header moves back by the block's size, then the block fills the gap
-        buf[start:start + _FIXED_HEADER] = buf[_ROOM:_ROOM + _FIXED_HEADER]
-        if block is _TWO:
-            _TWO.pack_into(buf, start + _FIXED_HEADER, _ONE_BYTE_PROFILE, 2, first, second)
-        else:
-            _ONE.pack_into(buf, start + _FIXED_HEADER, _ONE_BYTE_PROFILE, 1, first)
-        buf[start] |= 0x10
-        del buf[:start]
-        if history is not None:
-            index = seq & history.mask
-            history.sent_ns[index] = now
-            history.sizes[index] = len(buf)
+            _HEAD_ONE.pack_into(buf, _AT_ONE, _EXTENDED, marker_pt, seq, ts, ssrc, _ONE_BYTE_PROFILE, 1, element)
+            del buf[:_AT_ONE]
+        index = number & history.mask
+        history.sent_ns[index] = now
+        history.sizes[index] = len(buf)
         self._send(buf)

@@ -4,7 +4,9 @@
 padding against the datagram's length and keeps offsets into the original bytes. Extension elements are walked
 only when asked for. Anything malformed raises ``RtpError``.
 
-This is the one module that truncates ``ext_`` sequence numbers and timestamps to 16 and 32 bits.
+This module truncates ``ext_`` sequence numbers and timestamps to 16 and 32 bits; so do the two writers on the
+forwarding path that pack ``FIXED_HEADER`` themselves, to spare a call per packet (``DownTrack.write`` and
+``ExtensionSink.send_forwarded``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from weir.sfu.errors import RtpError
 
 __all__ = [
+    "FIXED_HEADER",
     "FIXED_HEADER_SIZE",
     "ONE_BYTE_PROFILE",
     "TWO_BYTE_PROFILE",
@@ -35,7 +38,7 @@ _ONE_BYTE_MAX_LEN = 16
 _TWO_BYTE_MAX_ID = 255
 _TWO_BYTE_MAX_LEN = 255
 
-_FIXED = struct.Struct("!BBHII")
+FIXED_HEADER = struct.Struct("!BBHII")  # version byte, marker and payload type, sequence number, timestamp, SSRC
 _IDS = struct.Struct("!HII")  # sequence number, timestamp, SSRC: bytes 2..11
 _EXT_HEADER = struct.Struct("!HH")
 _U32 = struct.Struct("!I")
@@ -79,7 +82,7 @@ class RtpHeader:
         size = len(data)
         if size < FIXED_HEADER_SIZE:
             raise RtpError(f"RTP packet of {size} bytes is shorter than the fixed header")
-        b0, b1, seq, ts, ssrc = _FIXED.unpack_from(data, 0)
+        b0, b1, seq, ts, ssrc = FIXED_HEADER.unpack_from(data, 0)
         if b0 >> 6 != RTP_VERSION:
             raise RtpError(f"RTP version {b0 >> 6}, expected 2")
         self = cls.__new__(cls)
@@ -221,7 +224,7 @@ def build_packet(
     block = _extension_block(extensions, two_byte)
     b0 = RTP_VERSION << 6 | (0x20 if padding else 0) | (0x10 if block else 0) | len(csrc_list)
     b1 = (0x80 if marker else 0) | payload_type
-    head = _FIXED.pack(b0, b1, sequence_number & 0xFFFF, timestamp & 0xFFFFFFFF, ssrc)
+    head = FIXED_HEADER.pack(b0, b1, sequence_number & 0xFFFF, timestamp & 0xFFFFFFFF, ssrc)
     tail = bytes(padding - 1) + bytes((padding,)) if padding else b""
     return head + b"".join(_U32.pack(c) for c in csrc_list) + block + payload + tail
 
@@ -231,7 +234,7 @@ def write_fixed_header(buf: bytearray, marker_pt: int, ext_seq: int, ext_ts: int
 
     ``marker_pt`` is the second header byte: the marker bit (0x80) or'ed with the payload type.
     """
-    _FIXED.pack_into(buf, at, 0x80, marker_pt, ext_seq & 0xFFFF, ext_ts & 0xFFFFFFFF, ssrc)
+    FIXED_HEADER.pack_into(buf, at, 0x80, marker_pt, ext_seq & 0xFFFF, ext_ts & 0xFFFFFFFF, ssrc)
 
 
 def rewrite_ids(buf: bytearray, ext_seq: int, ext_ts: int, ssrc: int) -> None:

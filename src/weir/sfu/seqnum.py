@@ -1,8 +1,8 @@
 """Unwrapping 16-bit sequence numbers and 32-bit timestamps into ``ext_`` ints.
 
 Inside the SFU every sequence number, timestamp and picture id is an unbounded Python int (``ext_seq``,
-``ext_ts``, ``ext_pid``); only ``rtp.py`` and ``codecs/`` truncate them when they write a packet. So the munger
-and the buffers do plain arithmetic and never meet a wrap-around.
+``ext_ts``, ``ext_pid``); only the writers of packets (``rtp.py``, ``codecs/`` and the forwarding path's header
+writers) truncate them. So the munger and the buffers do plain arithmetic and never meet a wrap-around.
 """
 
 from __future__ import annotations

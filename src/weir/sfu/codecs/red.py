@@ -16,13 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from weir.sfu.errors import RedError
-from weir.sfu.rtp import FIXED_HEADER_SIZE
 
 __all__ = ["primary_offset", "rewriter"]
 
 _REDUNDANT_HEADER = 4
 
-Rewrite = Callable[[bytearray, int, int], None]  # (packet, payload start (the header ends there), primary data start)
+Rewrite = Callable[[bytearray, int, int], None]  # (packet, payload start, primary data start)
 
 
 def primary_offset(data: bytes, start: int, end: int) -> int:
@@ -45,24 +44,22 @@ def primary_offset(data: bytes, start: int, end: int) -> int:
     return primary
 
 
-def rewriter(red_payload_type: int | None, primary_payload_type: int) -> Rewrite:
-    """How a down-track rewrites a RED packet: kept whole under ``red_payload_type`` with every block typed
-    ``primary_payload_type``; with ``red_payload_type`` None, cut to the primary block (the header's payload
-    type is then the down-track's own, Opus)."""
-    if red_payload_type is None:
+def rewriter(whole: bool, primary_payload_type: int) -> Rewrite:
+    """How a down-track rewrites a RED packet's payload: kept ``whole`` with every block typed
+    ``primary_payload_type``, or cut to the primary block. The header is the down-track's to write: the RED
+    payload type over a whole packet, its own (Opus) over a primary block."""
+    if not whole:
 
         def primary_only(buf: bytearray, start: int, primary: int) -> None:
             del buf[start:primary]
 
         return primary_only
 
-    def whole(buf: bytearray, start: int, primary: int) -> None:
-        marker_pt = start - FIXED_HEADER_SIZE + 1  # the header's second byte: the header ends where ``start`` is
-        buf[marker_pt] = buf[marker_pt] & 0x80 | red_payload_type
+    def blocks(buf: bytearray, start: int, primary: int) -> None:
         pos = start
         while buf[pos] & 0x80:
             buf[pos] = 0x80 | primary_payload_type
             pos += _REDUNDANT_HEADER
         buf[pos] = primary_payload_type
 
-    return whole
+    return blocks

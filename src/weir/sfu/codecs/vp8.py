@@ -14,12 +14,15 @@ A keyframe is the first packet of partition 0 (S set, PID 0) whose VP8 payload h
 
 from __future__ import annotations
 
+import struct
+
 from weir.sfu.errors import Vp8Error
 
 __all__ = ["Vp8Descriptor", "write_ids"]
 
 PICTURE_ID_7BIT = 7
 PICTURE_ID_15BIT = 15
+_PICTURE_ID_15 = struct.Struct("!H")
 
 
 def _need(pos: int, end: int, what: str) -> None:
@@ -123,8 +126,7 @@ def write_ids(buf: bytearray, pid_offset: int, pid_bits: int, ext_pid: int, tl0_
     """
     if pid_offset >= 0:
         if pid_bits == PICTURE_ID_15BIT:
-            buf[pid_offset] = 0x80 | (ext_pid >> 8 & 0x7F)
-            buf[pid_offset + 1] = ext_pid & 0xFF
+            _PICTURE_ID_15.pack_into(buf, pid_offset, 0x8000 | ext_pid & 0x7FFF)  # M bit, then the 15 bits
         else:
             buf[pid_offset] = ext_pid & 0x7F
     if tl0_offset >= 0:
