@@ -92,12 +92,16 @@ async def test_frame_recording_stores_a_jpeg_per_participant_every_interval(
             await api.stop_frame_recording()
             await eventually(lambda: len(lifecycle) == 2, MEDIA_WAIT, "call.frame_recording_stopped")
             # the worker's last images may be announced just after call.frame_recording_stopped: wait until the
-            # listing and the announcements agree (the assertion below says which side lacks what)
-            for _ in range(50):
+            # listing and the announcements agree and no announcement came for a capture interval (the assertion
+            # below says which side lacks what)
+            announced = -1
+            for _ in range(20):
                 captures = (await api.list_frame_captures()).data["frame_captures"]
-                if {c["url"].split("?")[0] for c in captures} == {event.url.split("?")[0] for event in ready}:
+                if {c["url"].split("?")[0] for c in captures} == {event.url.split("?")[0] for event in ready} \
+                        and len(ready) == announced:
                     break
-                await asyncio.sleep(0.2)
+                announced = len(ready)
+                await asyncio.sleep(INTERVAL_S)
             recordings = (await api.list_recordings()).data["recordings"]
         assert [type(event) for event in lifecycle] == [CallFrameRecordingStartedEvent, CallFrameRecordingStoppedEvent]
         assert all(event.egress_id == egress_id for event in lifecycle)
