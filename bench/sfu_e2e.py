@@ -5,8 +5,9 @@ The publisher sends VP8-shaped RTP (``--video-kbps``, 30 frames a second, a keyf
 Opus-shaped RTP (50 packets a second), each packet carrying its send time (``CLOCK_REALTIME`` ns, taken right
 before the packet is protected and sent) in its last 8 bytes. Both ends are lean clients on the SFU's own ICE and
 DTLS-SRTP transport (aioice, aiortc's DTLS, pylibsrtp): the subscribers read their sockets and decrypt every
-packet, but decode nothing. After every subscriber has received video for ``--warmup`` seconds, a window of
-``--seconds`` is measured:
+packet, but decode nothing. After every subscriber has received video for ``--warmup`` seconds (at least the
+coordinator's admission window, 10 s here, and a second: each join's one-off admission check has run), a window
+of ``--seconds`` is measured:
 
 - SFU CPU: utime + stime from /proc of ``weir serve`` and its worker (the whole tree; the worker alone is
   printed too);
@@ -311,9 +312,12 @@ def worker_pid(tree: list[int]) -> int:
 
 
 SEND_PATHS = {"native": "1", "python": "0"}
+# Each join sets the coordinator a one-off admission check this long after it; the window is measured once the
+# last has run, so that it holds what media costs while it flows and not what the joins left behind.
+ADMISSION_WINDOW_S = 10
 # One SFU media worker, and none of the recording, AI or ingress workers: the tree measured is the SFU's.
 SFU_ONLY = {"WEIR_SFU_WORKERS": "1", "WEIR_EGRESS_WORKERS": "0", "WEIR_AI_WORKERS": "0", "WEIR_INGRESS_RTMP_PORT": "0",
-            "WEIR_INGRESS_SRT_PORT": "0"}
+            "WEIR_INGRESS_SRT_PORT": "0", "WEIR_SFU_ADMISSION_WINDOW_SECONDS": str(ADMISSION_WINDOW_S)}
 
 
 @dataclass
@@ -396,7 +400,7 @@ def run(fanout: int, per_process: int, warmup_s: float, seconds: float, idle_s: 
     with weir_serve(free_port(), WEIR_SFU_NATIVE_SEND=SEND_PATHS[send], **SFU_ONLY) as (base, server):
         cid = f"default:e2e-{random.getrandbits(32):x}"
         stream = start_stream(Plan(base, cid, warmup_s, seconds, video_kbps, API_SECRET), fanout, per_process)
-        time.sleep(warmup_s)
+        time.sleep(max(warmup_s, ADMISSION_WINDOW_S + 1))  # every subscriber joined before it received video
         tree = process_tree(server.pid)
         worker = worker_pid(tree)
         load = os.getloadavg()[0]
