@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
@@ -51,6 +52,13 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 def registry(server: RunningServer) -> WorkerRegistry:
     return server.app.state.sfu_placement.registry
+
+
+def internal_requests(server: RunningServer) -> float:
+    """POSTs the internal channel's HTTP routes answered so far (``/metrics``)."""
+    text = httpx.get(server.base_url + "/metrics", timeout=10).text
+    return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+               if sample.name == "weir_http_requests_total" and sample.labels["route"] == "/internal/sfu/{call}")
 
 
 def port_of(joined: dict[str, Any]) -> int:
@@ -90,6 +98,7 @@ async def media_between(a: SignalingPeer, b: SignalingPeer) -> None:
 
 async def test_calls_land_on_different_workers_and_media_flows_on_each(server: RunningServer, uid: Uid) -> None:
     first, second = f"default:{uid('c')}", f"default:{uid('c')}"
+    requests_before = internal_requests(server)
     a_joined = await coordinator_join(server, uid("ada"), first, create=True)
     b_joined = await coordinator_join(server, uid("bob"), first)
     c_joined = await coordinator_join(server, uid("cy"), second, create=True)
@@ -106,6 +115,8 @@ async def test_calls_land_on_different_workers_and_media_flows_on_each(server: R
         live = server.app.state.weir.live_stats  # the workers' stats samples reach the coordinator
         await eventually(lambda: all(len(live.samples.get(cid, {})) == 2 for cid in (first, second)), timeout_s=20,
                          what="stats samples of both calls over the internal channel")
+        # the four admissions were requests; the stats batches (every second here) came on the event socket
+        assert internal_requests(server) - requests_before == 4
         shares = split_ports(*ICE_PORTS, WORKERS)
         for cid, pair in ((first, peers[:2]), (second, peers[2:])):
             owner = registry(server).owner(cid)

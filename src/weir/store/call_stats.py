@@ -47,21 +47,31 @@ def point_of(sample: dict[str, Any]) -> dict[str, Any]:
 
 async def record_samples(session: AsyncSession, call_cid: str, samples: Sequence[dict[str, Any]]) -> int:
     """Add each sample to its participant session's timeline; samples of sessions not in the call are dropped.
-    Returns how many were kept."""
+    Returns how many were kept.
+
+    The rows are read in one query, and the participants of sessions without one in another: the SFU posts one
+    batch per call every few seconds, and a query per sample made the coordinator's work grow with the call."""
+    dated = [(str(sample.get("user_session_id", "")), at, sample) for sample in samples
+             if (at := parse_timestamp(sample.get("at"))) is not None]
+    ids = {user_session_id for user_session_id, _, _ in dated}
+    if not ids:
+        return 0
+    rows = {row.user_session_id: row for row in (await session.scalars(
+        select(ParticipantStatsRow).where(ParticipantStatsRow.user_session_id.in_(ids)))).all()}
+    missing = ids - rows.keys()
+    participants = {row.user_session_id: row for row in (await session.scalars(
+        select(SessionParticipantRow).where(SessionParticipantRow.user_session_id.in_(missing)))).all()} \
+        if missing else {}
     kept = 0
-    for sample in samples:
-        user_session_id = str(sample.get("user_session_id", ""))
-        at = parse_timestamp(sample.get("at"))
-        if at is None:
-            continue
-        row = await session.get(ParticipantStatsRow, user_session_id)
+    for user_session_id, at, sample in dated:
+        row = rows.get(user_session_id)
         if row is None:
-            participant = await session.get(SessionParticipantRow, user_session_id)
+            participant = participants.get(user_session_id)
             if participant is None or participant.call_cid != call_cid:
                 continue
-            row = ParticipantStatsRow(user_session_id=user_session_id, call_cid=call_cid,
-                                      session_id=participant.session_id, user_id=participant.user_id,
-                                      first_at=at, last_at=at, timeline=[], tracks=[])
+            row = rows[user_session_id] = ParticipantStatsRow(
+                user_session_id=user_session_id, call_cid=call_cid, session_id=participant.session_id,
+                user_id=participant.user_id, first_at=at, last_at=at, timeline=[], tracks=[])
             session.add(row)
         elif row.call_cid != call_cid:
             continue

@@ -7,7 +7,9 @@
 - ``POST /internal/sfu/stats``: a batch of call stats samples (``CoordinatorLink.record_stats``).
 - ``WS /internal/sfu/events``: the worker says ``hello`` (its port and pid; a node's worker its ``NodeSpec`` too)
   and is live until the socket closes; it gets the coordinator's events of the calls it owns and reports the calls
-  it hosts and its load. A worker that says ``draining`` is drained (``WorkerRegistry.drain``) and then told
+  it hosts and its load. Its keep-alives and stats batches come this way too (``keep_alive`` and ``stats``, the
+  bodies of the routes above; nothing answers them), sparing the coordinator an HTTP request each. A worker that
+  says ``draining`` is drained (``WorkerRegistry.drain``) and then told
   ``drain``: it sends its participants ``go_away`` only once nothing more is placed on it.
 - ``POST /internal/sfu/nodes/{name}/drain`` (the coordinator's token: ``weir sfu drain``): drain a node's workers,
   whichever coordinator process holds their channels (``ClusterControl``).
@@ -73,6 +75,9 @@ class StatsBatch(BaseModel):
     samples: list[dict[str, Any]] = Field(max_length=MAX_STATS_SAMPLES)
 
 
+REPORTS: dict[str, type[BaseModel]] = {"keep_alive": KeepAlive, "stats": StatsBatch}  # also on the event socket
+
+
 def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_host: str,
                     hosts: CallHosts | None = None, control: ClusterControl | None = None) -> APIRouter:
     hosts = hosts or CallHosts(registry, 0)
@@ -109,8 +114,16 @@ def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_hos
         return {}
 
     control.channel_calls = {"admit": admit, "left": left, "keep_alive": keep_alive, "stats": stats}
-    bodies: dict[str, type[BaseModel]] = {"admit": SessionRef, "left": Left, "keep_alive": KeepAlive,
-                                          "stats": StatsBatch}
+    bodies: dict[str, type[BaseModel]] = {"admit": SessionRef, "left": Left, **REPORTS}
+
+    async def reported(live: LiveWorker, message: dict[str, Any]) -> None:
+        """A keep-alive or stats batch on the event socket: a bad one or a failing write is logged and dropped,
+        and the socket goes on."""
+        call = str(message["type"])
+        try:
+            await control.channel_calls[call](live, REPORTS[call].model_validate(message).model_dump())
+        except Exception:
+            log.exception("SFU worker %d: its %s could not be applied", live.index, call)
 
     def sender_of(request: Request) -> int | None:
         """The worker index the channel token names (None: the operator's token); 401 for a bad token."""
@@ -176,6 +189,8 @@ def internal_router(link: LocalCoordinator, registry: WorkerRegistry, worker_hos
                     await control.drain(live)
                 elif message.get("type") == "relay":
                     await hosts.relay(live, message)
+                elif message.get("type") in REPORTS:
+                    await reported(live, message)
         except (WebSocketDisconnect, RuntimeError):
             pass
         except TimeoutError:

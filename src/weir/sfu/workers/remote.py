@@ -1,7 +1,9 @@
 """``RemoteCoordinator``: a worker's coordinator link, over the internal channel to the coordinator's process.
 
 The coordinator counts the worker live while the event socket is open; ``closed`` is set when it closes, and
-the worker then stops unless it is being stopped already (``process``). ``drain`` is set when the coordinator
+the worker then stops unless it is being stopped already (``process``). Keep-alives and stats batches, which
+nothing answers, go on that socket too: as HTTP requests each went through the coordinator's whole middleware
+stack, and the worker's HTTP client, every few seconds for as long as media flows. ``drain`` is set when the coordinator
 says ``drain``: nothing more is placed here, so the worker may send its participants away.
 """
 
@@ -92,12 +94,19 @@ class RemoteCoordinator:
 
     async def keep_alive(self, session_ids: Collection[str]) -> None:
         if session_ids:
-            response = await self.http.post("/keep_alive", json={"session_ids": list(session_ids)})
-            response.raise_for_status()
+            await self._tell({"type": "keep_alive", "session_ids": list(session_ids)})
 
     async def record_stats(self, call_cid: str, samples: list[dict[str, Any]]) -> None:
-        response = await self.http.post("/stats", json={"call_cid": call_cid, "samples": samples})
-        response.raise_for_status()
+        await self._tell({"type": "stats", "call_cid": call_cid, "samples": samples})
+
+    async def _tell(self, message: dict[str, Any]) -> None:
+        """A report on the event socket; CoordinatorUnavailable before it opened or once it closed."""
+        if self._ws is None:
+            raise CoordinatorUnavailable("the coordinator's channel is not open")
+        try:
+            await self._ws.send(json.dumps(message))
+        except ConnectionClosed:
+            raise CoordinatorUnavailable("the coordinator's channel closed") from None
 
     def subscribe(self) -> _QueueSubscription:
         subscription = _QueueSubscription(self)
