@@ -11,7 +11,7 @@ import pytest
 from pylibsrtp import Policy, Session
 
 from weir.sfu.rtc import srtpsend
-from weir.sfu.rtc._srtpsend import MAX_PACKET, Outlet
+from weir.sfu.rtc._srtpsend import BATCH_SIZE, MAX_PACKET, Batch, Outlet
 from weir.sfu.rtc.srtpsend import PROTECT, NativeSender, native_send_enabled, session_address
 from weir.sfu.rtp import build_packet
 
@@ -172,3 +172,62 @@ def test_the_sender_follows_the_nominated_pair_and_queues_what_the_socket_would_
 def test_the_switch() -> None:
     assert native_send_enabled({}) and native_send_enabled({"WEIR_SFU_NATIVE_SEND": "1"})
     assert not native_send_enabled({"WEIR_SFU_NATIVE_SEND": " 0 "})
+
+
+def test_a_batch_sends_each_packet_protected_by_its_own_session_in_one_flush(
+        sockets: tuple[socket.socket, socket.socket]) -> None:
+    sender, first = sockets
+    second = udp()
+    outlets = {first: outlet(session("AEAD_AES_128_GCM")), second: outlet(session("AES128_CM_SHA1_80"))}
+    inbound = {first: session("AEAD_AES_128_GCM", inbound=True), second: session("AES128_CM_SHA1_80", inbound=True)}
+    for receiver, native in outlets.items():
+        native.aim(sender.fileno(), *receiver.getsockname())
+    batch = Batch(sender.fileno())
+    for seq in range(3):
+        for native in outlets.values():
+            assert batch.add(native, rtp(seq), "tag") is False
+    assert batch.pending() == 6
+    assert batch.flush() is None and batch.pending() == 0
+    for receiver in outlets:
+        got = [receiver.recvfrom(2048) for _ in range(3)]
+        expected = [(rtp(seq), sender.getsockname()) for seq in range(3)]
+        assert [(inbound[receiver].unprotect(data), source) for data, source in got] == expected
+    second.close()
+
+
+def test_a_batch_hands_back_what_the_socket_did_not_take_with_its_tags(
+        sockets: tuple[socket.socket, socket.socket]) -> None:
+    """sendmmsg sends up to the first datagram the socket refuses; that one and the rest come back, protected."""
+    sender, receiver = sockets
+    reachable, unreachable = outlet(session("AEAD_AES_128_GCM")), outlet(session("AEAD_AES_128_GCM"))
+    reachable.aim(sender.fileno(), *receiver.getsockname())
+    unreachable.aim(sender.fileno(), "::1", 9)  # an IPv6 address from an IPv4 socket
+    inbound = session("AEAD_AES_128_GCM", inbound=True)
+    batch = Batch(sender.fileno())
+    batch.add(reachable, rtp(1), "a")
+    batch.add(unreachable, rtp(2), "b")
+    batch.add(reachable, rtp(3), "c")
+    unsent = batch.flush()
+    assert unsent is not None and [tag for _, tag in unsent] == ["b", "c"]
+    assert inbound.unprotect(receiver.recvfrom(2048)[0]) == rtp(1)
+    assert inbound.unprotect(unsent[1][0]) == rtp(3)  # protected once, in order: sendable as it is
+    assert batch.pending() == 0 and batch.flush() is None
+
+
+def test_a_batch_says_when_it_is_full_and_refuses_what_it_cannot_protect(
+        sockets: tuple[socket.socket, socket.socket]) -> None:
+    sender, receiver = sockets
+    native = outlet(session("AES128_CM_SHA1_80"))
+    batch = Batch(sender.fileno())
+    with pytest.raises(RuntimeError, match="not aimed"):
+        batch.add(native, rtp(0), None)
+    native.aim(sender.fileno(), *receiver.getsockname())
+    with pytest.raises(ValueError, match="too long"):
+        batch.add(native, rtp(1, MAX_PACKET - 11), None)
+    assert [batch.add(native, rtp(seq, 10), None) for seq in range(BATCH_SIZE)][-2:] == [False, True]
+    with pytest.raises(RuntimeError, match="full"):
+        batch.add(native, rtp(99, 10), None)
+    batch.close()
+    assert batch.pending() == 0
+    with pytest.raises(RuntimeError, match="closed"):
+        batch.add(native, rtp(1), None)

@@ -30,7 +30,7 @@ from aioice.turn import UDP_SOCKET_BUFFER_SIZE
 from weir.rtc.aiortc_adapter import add_host_protocol, finish_gathering, nominated_pair, start_gathering
 from weir.rtc.config import IceConfig
 
-__all__ = ["HostConnection", "IceLink", "bind_udp", "parse_candidate"]
+__all__ = ["HostConnection", "IceLink", "bind_udp", "host_candidate", "parse_candidate"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +66,12 @@ def parse_candidate(line: str) -> Candidate:
     if not 0 < candidate.port < 65536:
         raise ValueError(f"ICE candidate port {candidate.port} out of range")
     return candidate
+
+
+def host_candidate(host: str, port: int) -> Candidate:
+    """The host candidate of a socket bound to ``host``:``port``."""
+    return Candidate(foundation=candidate_foundation("host", "udp", host), component=COMPONENT, transport="udp",
+                     priority=candidate_priority(COMPONENT, "host"), host=host, port=port, type="host")
 
 
 class SturdyStunProtocol(StunProtocol):
@@ -109,15 +115,7 @@ class HostConnection(Connection):
                 continue
             _, protocol = await loop.create_datagram_endpoint(lambda: self.protocol_class(self), sock=sock)
             host, port = sock.getsockname()[:2]
-            add_host_protocol(self, protocol, Candidate(
-                foundation=candidate_foundation("host", "udp", host),
-                component=COMPONENT,
-                transport="udp",
-                priority=candidate_priority(COMPONENT, "host"),
-                host=host,
-                port=port,
-                type="host",
-            ))
+            add_host_protocol(self, protocol, host_candidate(host, port))
         finish_gathering(self)
 
     def send_now(self, data: bytes) -> None:

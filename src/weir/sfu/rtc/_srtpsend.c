@@ -7,11 +7,18 @@
  * one libsrtp and one session serve both paths), and ``sendto``s the result on a duplicate of the socket's
  * descriptor. Nothing is decided here: which packet, which session and which socket are Python's choices
  * (weir.sfu.rtc.srtpsend).
+ *
+ * A ``Batch`` is the fan-out of one inbound packet on a socket that many transports share (weir.sfu.rtc.udpmux):
+ * ``add`` protects each subscriber's packet at once with that subscriber's Outlet's session and keeps the
+ * datagram and its destination; ``flush`` sends them all with ``sendmmsg``, one system call for the lot, and
+ * hands back those the socket would not take, with the tag each was added with.
  */
+#define _GNU_SOURCE /* sendmmsg */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -129,20 +136,20 @@ static PyObject *outlet_aim(Outlet *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-static PyObject *outlet_send(Outlet *self, PyObject *packet) {
+/* Copy ``packet`` into ``datagram`` (MAX_DATAGRAM bytes) and protect it there; its length, or -1 with an error. */
+static int outlet_protect(Outlet *self, PyObject *packet, unsigned char *datagram) {
     if (self->fd < 0) {
         PyErr_SetString(PyExc_RuntimeError, "the Outlet is not aimed at a socket");
-        return NULL;
+        return -1;
     }
     Py_buffer view;
     if (PyObject_GetBuffer(packet, &view, PyBUF_SIMPLE) < 0) {
-        return NULL;
+        return -1;
     }
-    unsigned char datagram[MAX_DATAGRAM];
     if (view.len > MAX_DATAGRAM - MAX_TRAILER) {
         PyBuffer_Release(&view);
         PyErr_SetString(PyExc_ValueError, "packet is too long");
-        return NULL;
+        return -1;
     }
     int length = (int)view.len;
     memcpy(datagram, view.buf, (size_t)length);
@@ -150,6 +157,15 @@ static PyObject *outlet_send(Outlet *self, PyObject *packet) {
     int status = self->protect(self->session, datagram, &length);
     if (status != 0) {
         PyErr_Format(PyExc_ValueError, "srtp_protect failed with status %d", status);
+        return -1;
+    }
+    return length;
+}
+
+static PyObject *outlet_send(Outlet *self, PyObject *packet) {
+    unsigned char datagram[MAX_DATAGRAM];
+    int length = outlet_protect(self, packet, datagram);
+    if (length < 0) {
         return NULL;
     }
     if (sendto(self->fd, datagram, (size_t)length, 0, (struct sockaddr *)&self->address,
@@ -187,6 +203,168 @@ static PyTypeObject OutletType = {
     .tp_methods = outlet_methods,
 };
 
+/* ---- Batch ---- */
+
+#define BATCH_SIZE 64 /* datagrams per sendmmsg: a fan-out to more subscribers takes more than one call */
+
+typedef struct {
+    PyObject_HEAD
+    int fd; /* a duplicate of the shared socket's descriptor */
+    unsigned int count;
+    struct mmsghdr messages[BATCH_SIZE];
+    struct iovec vectors[BATCH_SIZE];
+    struct sockaddr_storage addresses[BATCH_SIZE];
+    PyObject *tags[BATCH_SIZE];
+    unsigned char datagrams[BATCH_SIZE][MAX_DATAGRAM];
+} Batch;
+
+static void batch_clear(Batch *self) {
+    for (unsigned int i = 0; i < self->count; i++) {
+        Py_CLEAR(self->tags[i]);
+    }
+    self->count = 0;
+}
+
+static PyObject *batch_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+    Batch *self = (Batch *)type->tp_alloc(type, 0);
+    if (self != NULL) {
+        self->fd = -1;
+    }
+    return (PyObject *)self;
+}
+
+static int batch_init(Batch *self, PyObject *args, PyObject *kwargs) {
+    static char *keywords[] = {"fd", NULL};
+    int fd;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "i", keywords, &fd)) {
+        return -1;
+    }
+    int copy = dup(fd);
+    if (copy < 0) {
+        PyErr_SetFromErrno(PyExc_OSError);
+        return -1;
+    }
+    batch_clear(self);
+    if (self->fd >= 0) {
+        close(self->fd);
+    }
+    self->fd = copy;
+    return 0;
+}
+
+static void batch_dealloc(Batch *self) {
+    batch_clear(self);
+    if (self->fd >= 0) {
+        close(self->fd);
+    }
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *batch_add(Batch *self, PyObject *args) {
+    PyObject *outlet, *packet, *tag;
+    if (!PyArg_ParseTuple(args, "O!OO", &OutletType, &outlet, &packet, &tag)) {
+        return NULL;
+    }
+    if (self->fd < 0) {
+        PyErr_SetString(PyExc_RuntimeError, "the Batch is closed");
+        return NULL;
+    }
+    if (self->count == BATCH_SIZE) {
+        PyErr_SetString(PyExc_RuntimeError, "the Batch is full: flush it first");
+        return NULL;
+    }
+    unsigned int i = self->count;
+    int length = outlet_protect((Outlet *)outlet, packet, self->datagrams[i]);
+    if (length < 0) {
+        return NULL;
+    }
+    Outlet *aimed = (Outlet *)outlet;
+    memcpy(&self->addresses[i], &aimed->address, aimed->address_length);
+    self->vectors[i].iov_base = self->datagrams[i];
+    self->vectors[i].iov_len = (size_t)length;
+    struct msghdr *header = &self->messages[i].msg_hdr;
+    memset(header, 0, sizeof *header);
+    header->msg_name = &self->addresses[i];
+    header->msg_namelen = aimed->address_length;
+    header->msg_iov = &self->vectors[i];
+    header->msg_iovlen = 1;
+    Py_INCREF(tag);
+    self->tags[i] = tag;
+    self->count = i + 1;
+    return PyBool_FromLong(self->count == BATCH_SIZE);
+}
+
+static PyObject *batch_flush(Batch *self, PyObject *unused) {
+    unsigned int sent = 0;
+    while (sent < self->count && self->fd >= 0) {
+        int n = sendmmsg(self->fd, self->messages + sent, self->count - sent, 0);
+        if (n > 0) {
+            sent += (unsigned int)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else {
+            break; /* would block, or the next datagram failed: the rest goes back to Python */
+        }
+    }
+    PyObject *unsent = Py_None;
+    if (sent < self->count) {
+        unsent = PyList_New(self->count - sent);
+        if (unsent == NULL) {
+            batch_clear(self);
+            return NULL;
+        }
+        for (unsigned int i = sent; i < self->count; i++) {
+            PyObject *item = Py_BuildValue("(y#O)", (const char *)self->datagrams[i],
+                                           (Py_ssize_t)self->vectors[i].iov_len, self->tags[i]);
+            if (item == NULL) {
+                Py_DECREF(unsent);
+                batch_clear(self);
+                return NULL;
+            }
+            PyList_SET_ITEM(unsent, i - sent, item);
+        }
+    } else {
+        Py_INCREF(unsent);
+    }
+    batch_clear(self);
+    return unsent;
+}
+
+static PyObject *batch_len(Batch *self, PyObject *unused) {
+    return PyLong_FromUnsignedLong(self->count);
+}
+
+static PyObject *batch_close(Batch *self, PyObject *unused) {
+    batch_clear(self);
+    if (self->fd >= 0) {
+        close(self->fd);
+        self->fd = -1;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef batch_methods[] = {
+    {"add", (PyCFunction)batch_add, METH_VARARGS,
+     "add(outlet, packet, tag): protect packet with outlet's session for outlet's destination; True when full."},
+    {"flush", (PyCFunction)batch_flush, METH_NOARGS,
+     "flush(): sendmmsg what was added; None when all went, else [(datagram, tag)] of those that did not."},
+    {"pending", (PyCFunction)batch_len, METH_NOARGS, "pending(): how many datagrams wait for the flush."},
+    {"close", (PyCFunction)batch_close, METH_NOARGS, "close(): drop what waits and let go of the socket."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject BatchType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "weir.sfu.rtc._srtpsend.Batch",
+    .tp_doc = "Batch(fd): SRTP datagrams to many destinations, sent on one socket with one sendmmsg.",
+    .tp_basicsize = sizeof(Batch),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = batch_new,
+    .tp_init = (initproc)batch_init,
+    .tp_dealloc = (destructor)batch_dealloc,
+    .tp_methods = batch_methods,
+};
+
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "weir.sfu.rtc._srtpsend",
@@ -195,7 +373,7 @@ static struct PyModuleDef module = {
 };
 
 PyMODINIT_FUNC PyInit__srtpsend(void) {
-    if (PyType_Ready(&OutletType) < 0) {
+    if (PyType_Ready(&OutletType) < 0 || PyType_Ready(&BatchType) < 0) {
         return NULL;
     }
     PyObject *m = PyModule_Create(&module);
@@ -203,6 +381,8 @@ PyMODINIT_FUNC PyInit__srtpsend(void) {
         return NULL;
     }
     if (PyModule_AddObjectRef(m, "Outlet", (PyObject *)&OutletType) < 0
+        || PyModule_AddObjectRef(m, "Batch", (PyObject *)&BatchType) < 0
+        || PyModule_AddIntConstant(m, "BATCH_SIZE", BATCH_SIZE) < 0
         || PyModule_AddIntConstant(m, "MAX_PACKET", MAX_DATAGRAM - MAX_TRAILER) < 0) {
         Py_DECREF(m);
         return NULL;
