@@ -8,10 +8,11 @@
  * descriptor. Nothing is decided here: which packet, which session and which socket are Python's choices
  * (weir.sfu.rtc.srtpsend).
  *
- * A ``Batch`` is the fan-out of one inbound packet on a socket that many transports share (weir.sfu.rtc.udpmux):
- * ``add`` protects each subscriber's packet at once with that subscriber's Outlet's session and keeps the
- * datagram and its destination; ``flush`` sends them all with ``sendmmsg``, one system call for the lot, and
- * hands back those the socket would not take, with the tag each was added with.
+ * A ``Batch`` is the fan-out of one inbound packet on a socket that many transports share (weir.sfu.rtc.udpmux).
+ * Between its ``begin`` and ``flush``, an Outlet aimed with it protects each packet at once, with its own
+ * session, but keeps the datagram and its destination in the batch instead of sending it; ``flush`` sends them
+ * all with ``sendmmsg``, one system call for the lot, and hands back those the socket would not take. A batch
+ * that fills up is sent at once and goes on filling.
  */
 #define _GNU_SOURCE /* sendmmsg */
 #define PY_SSIZE_T_CLEAN
@@ -32,6 +33,21 @@
 /* libsrtp 2: srtp_err_status_t srtp_protect(srtp_t ctx, void *rtp_hdr, int *len_ptr) */
 typedef int (*protect_fn)(void *ctx, void *packet, int *length);
 
+#define BATCH_SIZE 64 /* datagrams per sendmmsg: a wider fan-out takes more than one call */
+
+typedef struct {
+    PyObject_HEAD
+    int fd;            /* a duplicate of the shared socket's descriptor, -1 once closed */
+    int open;          /* between begin and flush: aimed Outlets queue here */
+    unsigned int count;
+    struct mmsghdr messages[BATCH_SIZE];
+    struct iovec vectors[BATCH_SIZE];
+    struct sockaddr_storage addresses[BATCH_SIZE];
+    unsigned char datagrams[BATCH_SIZE][MAX_DATAGRAM];
+} Batch;
+
+static PyTypeObject BatchType;
+
 typedef struct {
     PyObject_HEAD
     protect_fn protect;
@@ -40,6 +56,7 @@ typedef struct {
     int fd;           /* a duplicate of the socket's descriptor, -1 until aimed */
     struct sockaddr_storage address;
     socklen_t address_length;
+    Batch *batch;     /* the shared socket's batch, if aimed with one */
 } Outlet;
 
 static void outlet_close_fd(Outlet *self) {
@@ -47,6 +64,7 @@ static void outlet_close_fd(Outlet *self) {
         close(self->fd);
         self->fd = -1;
     }
+    Py_CLEAR(self->batch);
 }
 
 static int outlet_init(Outlet *self, PyObject *args, PyObject *kwargs) {
@@ -85,7 +103,12 @@ static void outlet_dealloc(Outlet *self) {
 static PyObject *outlet_aim(Outlet *self, PyObject *args) {
     int fd, port;
     const char *given;
-    if (!PyArg_ParseTuple(args, "isi", &fd, &given, &port)) {
+    PyObject *batch = Py_None;
+    if (!PyArg_ParseTuple(args, "isi|O", &fd, &given, &port, &batch)) {
+        return NULL;
+    }
+    if (batch != Py_None && !PyObject_TypeCheck(batch, &BatchType)) {
+        PyErr_SetString(PyExc_TypeError, "batch must be a Batch or None");
         return NULL;
     }
     char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 1];
@@ -133,6 +156,10 @@ static PyObject *outlet_aim(Outlet *self, PyObject *args) {
     self->fd = copy;
     self->address = address;
     self->address_length = length;
+    if (batch != Py_None) {
+        Py_INCREF(batch);
+        self->batch = (Batch *)batch;
+    }
     Py_RETURN_NONE;
 }
 
@@ -162,7 +189,40 @@ static int outlet_protect(Outlet *self, PyObject *packet, unsigned char *datagra
     return length;
 }
 
+static void batch_send(Batch *self);
+
+/* Queue ``packet`` in the open batch; 1 when queued, 0 when the batch is full and the socket takes nothing now,
+ * -1 with an error. */
+static int outlet_queue(Outlet *self, Batch *batch, PyObject *packet) {
+    if (batch->count == BATCH_SIZE) {
+        batch_send(batch);
+        if (batch->count == BATCH_SIZE) {
+            return 0;
+        }
+    }
+    unsigned int i = batch->count;
+    int length = outlet_protect(self, packet, batch->datagrams[i]);
+    if (length < 0) {
+        return -1;
+    }
+    memcpy(&batch->addresses[i], &self->address, self->address_length);
+    batch->vectors[i].iov_len = (size_t)length;
+    batch->messages[i].msg_hdr.msg_namelen = self->address_length;
+    batch->count = i + 1;
+    return 1;
+}
+
 static PyObject *outlet_send(Outlet *self, PyObject *packet) {
+    Batch *batch = self->batch;
+    if (batch != NULL && batch->open && batch->fd >= 0) {
+        int queued = outlet_queue(self, batch, packet);
+        if (queued < 0) {
+            return NULL;
+        }
+        if (queued > 0) {
+            Py_RETURN_NONE;
+        }
+    }
     unsigned char datagram[MAX_DATAGRAM];
     int length = outlet_protect(self, packet, datagram);
     if (length < 0) {
@@ -184,9 +244,11 @@ static PyObject *outlet_close(Outlet *self, PyObject *unused) {
 
 static PyMethodDef outlet_methods[] = {
     {"aim", (PyCFunction)outlet_aim, METH_VARARGS,
-     "aim(fd, host, port): send on a duplicate of socket descriptor fd to host:port from now on."},
+     "aim(fd, host, port, batch=None): send on a duplicate of socket descriptor fd to host:port from now on, "
+     "through batch while it is open."},
     {"send", (PyCFunction)outlet_send, METH_O,
-     "send(packet): protect an RTP packet and send it; None when sent, else the protected datagram."},
+     "send(packet): protect an RTP packet and send it (or queue it in its open batch); None when sent or queued, "
+     "else the protected datagram."},
     {"close", (PyCFunction)outlet_close, METH_NOARGS, "close(): let go of the socket."},
     {NULL, NULL, 0, NULL},
 };
@@ -205,30 +267,45 @@ static PyTypeObject OutletType = {
 
 /* ---- Batch ---- */
 
-#define BATCH_SIZE 64 /* datagrams per sendmmsg: a fan-out to more subscribers takes more than one call */
-
-typedef struct {
-    PyObject_HEAD
-    int fd; /* a duplicate of the shared socket's descriptor */
-    unsigned int count;
-    struct mmsghdr messages[BATCH_SIZE];
-    struct iovec vectors[BATCH_SIZE];
-    struct sockaddr_storage addresses[BATCH_SIZE];
-    PyObject *tags[BATCH_SIZE];
-    unsigned char datagrams[BATCH_SIZE][MAX_DATAGRAM];
-} Batch;
-
 static void batch_clear(Batch *self) {
-    for (unsigned int i = 0; i < self->count; i++) {
-        Py_CLEAR(self->tags[i]);
-    }
     self->count = 0;
+}
+
+/* sendmmsg what the batch holds; what the socket did not take moves to the front. */
+static void batch_send(Batch *self) {
+    unsigned int sent = 0;
+    while (sent < self->count && self->fd >= 0) {
+        int n = sendmmsg(self->fd, self->messages + sent, self->count - sent, 0);
+        if (n > 0) {
+            sent += (unsigned int)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else {
+            break; /* would block, or the next datagram failed: the caller decides */
+        }
+    }
+    unsigned int left = self->count - sent;
+    for (unsigned int i = 0; i < left && sent > 0; i++) {
+        memcpy(self->datagrams[i], self->datagrams[sent + i], self->vectors[sent + i].iov_len);
+        self->vectors[i].iov_len = self->vectors[sent + i].iov_len;
+        self->addresses[i] = self->addresses[sent + i];
+        self->messages[i].msg_hdr.msg_namelen = self->messages[sent + i].msg_hdr.msg_namelen;
+    }
+    self->count = left;
 }
 
 static PyObject *batch_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
     Batch *self = (Batch *)type->tp_alloc(type, 0);
-    if (self != NULL) {
-        self->fd = -1;
+    if (self == NULL) {
+        return NULL;
+    }
+    self->fd = -1;
+    for (unsigned int i = 0; i < BATCH_SIZE; i++) { /* each message names its own slot, once and for all */
+        self->vectors[i].iov_base = self->datagrams[i];
+        struct msghdr *header = &self->messages[i].msg_hdr;
+        header->msg_name = &self->addresses[i];
+        header->msg_iov = &self->vectors[i];
+        header->msg_iovlen = 1;
     }
     return (PyObject *)self;
 }
@@ -244,98 +321,75 @@ static int batch_init(Batch *self, PyObject *args, PyObject *kwargs) {
         PyErr_SetFromErrno(PyExc_OSError);
         return -1;
     }
-    batch_clear(self);
     if (self->fd >= 0) {
         close(self->fd);
     }
     self->fd = copy;
+    self->open = 0;
+    batch_clear(self);
     return 0;
 }
 
 static void batch_dealloc(Batch *self) {
-    batch_clear(self);
     if (self->fd >= 0) {
         close(self->fd);
     }
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-static PyObject *batch_add(Batch *self, PyObject *args) {
-    PyObject *outlet, *packet, *tag;
-    if (!PyArg_ParseTuple(args, "O!OO", &OutletType, &outlet, &packet, &tag)) {
-        return NULL;
+static PyObject *batch_begin(Batch *self, PyObject *unused) {
+    self->open = self->fd >= 0;
+    Py_RETURN_NONE;
+}
+
+/* (host, port) of a destination, for Python to send what the socket did not take. */
+static PyObject *destination(const struct sockaddr_storage *address) {
+    char host[INET6_ADDRSTRLEN];
+    const void *raw;
+    int port;
+    if (address->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)address;
+        raw = &v6->sin6_addr;
+        port = ntohs(v6->sin6_port);
+    } else {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)address;
+        raw = &v4->sin_addr;
+        port = ntohs(v4->sin_port);
     }
-    if (self->fd < 0) {
-        PyErr_SetString(PyExc_RuntimeError, "the Batch is closed");
-        return NULL;
+    if (inet_ntop(address->ss_family, raw, host, sizeof host) == NULL) {
+        return PyErr_SetFromErrno(PyExc_OSError);
     }
-    if (self->count == BATCH_SIZE) {
-        PyErr_SetString(PyExc_RuntimeError, "the Batch is full: flush it first");
-        return NULL;
-    }
-    unsigned int i = self->count;
-    int length = outlet_protect((Outlet *)outlet, packet, self->datagrams[i]);
-    if (length < 0) {
-        return NULL;
-    }
-    Outlet *aimed = (Outlet *)outlet;
-    memcpy(&self->addresses[i], &aimed->address, aimed->address_length);
-    self->vectors[i].iov_base = self->datagrams[i];
-    self->vectors[i].iov_len = (size_t)length;
-    struct msghdr *header = &self->messages[i].msg_hdr;
-    memset(header, 0, sizeof *header);
-    header->msg_name = &self->addresses[i];
-    header->msg_namelen = aimed->address_length;
-    header->msg_iov = &self->vectors[i];
-    header->msg_iovlen = 1;
-    Py_INCREF(tag);
-    self->tags[i] = tag;
-    self->count = i + 1;
-    return PyBool_FromLong(self->count == BATCH_SIZE);
+    return Py_BuildValue("(si)", host, port);
 }
 
 static PyObject *batch_flush(Batch *self, PyObject *unused) {
-    unsigned int sent = 0;
-    while (sent < self->count && self->fd >= 0) {
-        int n = sendmmsg(self->fd, self->messages + sent, self->count - sent, 0);
-        if (n > 0) {
-            sent += (unsigned int)n;
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else {
-            break; /* would block, or the next datagram failed: the rest goes back to Python */
-        }
+    self->open = 0;
+    batch_send(self);
+    if (self->count == 0) {
+        Py_RETURN_NONE;
     }
-    PyObject *unsent = Py_None;
-    if (sent < self->count) {
-        unsent = PyList_New(self->count - sent);
-        if (unsent == NULL) {
-            batch_clear(self);
-            return NULL;
+    PyObject *unsent = PyList_New(self->count);
+    for (unsigned int i = 0; unsent != NULL && i < self->count; i++) {
+        PyObject *to = destination(&self->addresses[i]);
+        PyObject *item = to == NULL ? NULL : Py_BuildValue("(y#N)", (const char *)self->datagrams[i],
+                                                           (Py_ssize_t)self->vectors[i].iov_len, to);
+        if (item == NULL) {
+            Py_CLEAR(unsent);
+        } else {
+            PyList_SET_ITEM(unsent, i, item);
         }
-        for (unsigned int i = sent; i < self->count; i++) {
-            PyObject *item = Py_BuildValue("(y#O)", (const char *)self->datagrams[i],
-                                           (Py_ssize_t)self->vectors[i].iov_len, self->tags[i]);
-            if (item == NULL) {
-                Py_DECREF(unsent);
-                batch_clear(self);
-                return NULL;
-            }
-            PyList_SET_ITEM(unsent, i - sent, item);
-        }
-    } else {
-        Py_INCREF(unsent);
     }
     batch_clear(self);
     return unsent;
 }
 
-static PyObject *batch_len(Batch *self, PyObject *unused) {
+static PyObject *batch_pending(Batch *self, PyObject *unused) {
     return PyLong_FromUnsignedLong(self->count);
 }
 
 static PyObject *batch_close(Batch *self, PyObject *unused) {
     batch_clear(self);
+    self->open = 0;
     if (self->fd >= 0) {
         close(self->fd);
         self->fd = -1;
@@ -344,11 +398,11 @@ static PyObject *batch_close(Batch *self, PyObject *unused) {
 }
 
 static PyMethodDef batch_methods[] = {
-    {"add", (PyCFunction)batch_add, METH_VARARGS,
-     "add(outlet, packet, tag): protect packet with outlet's session for outlet's destination; True when full."},
+    {"begin", (PyCFunction)batch_begin, METH_NOARGS, "begin(): Outlets aimed with this batch queue here from now."},
     {"flush", (PyCFunction)batch_flush, METH_NOARGS,
-     "flush(): sendmmsg what was added; None when all went, else [(datagram, tag)] of those that did not."},
-    {"pending", (PyCFunction)batch_len, METH_NOARGS, "pending(): how many datagrams wait for the flush."},
+     "flush(): stop queueing and sendmmsg what was queued; None when all went, else [(datagram, (host, port))] "
+     "of those the socket did not take."},
+    {"pending", (PyCFunction)batch_pending, METH_NOARGS, "pending(): how many datagrams wait for the flush."},
     {"close", (PyCFunction)batch_close, METH_NOARGS, "close(): drop what waits and let go of the socket."},
     {NULL, NULL, 0, NULL},
 };

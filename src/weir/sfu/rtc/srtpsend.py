@@ -8,7 +8,8 @@ with pylibsrtp; and it sends on a duplicate of the nominated pair's socket descr
 is read per packet, as the Python path does, and the outlet re-aimed when it changed (ICE renomination or
 restart). A datagram the socket would not take now goes to the pair's asyncio transport, which queues it. On a
 worker's shared socket (udpmux.py), while an inbound datagram is handled, the protected packet is queued in the
-socket's batch instead, and the fan-out leaves in one ``sendmmsg`` (``UdpMux.queue``).
+socket's batch instead (the outlet is aimed with it), and the fan-out leaves in one ``sendmmsg``
+(``SharedSockets.forward``).
 
 ``WEIR_SFU_NATIVE_SEND=0`` switches every new transport to the pure-Python path (for comparison; on by
 default). The extension is POSIX-only, as uvloop already is.
@@ -28,7 +29,7 @@ from aioice.ice import CandidatePair
 from weir.rtc.aiortc_adapter import nominated_pair
 from weir.rtc.ice import COMPONENT, IceLink
 from weir.sfu.rtc._srtpsend import MAX_PACKET, Outlet
-from weir.sfu.rtc.udpmux import MuxedProtocol, UdpMux
+from weir.sfu.rtc.udpmux import MuxedProtocol
 
 __all__ = ["MAX_PACKET", "NativeSender", "PylibsrtpMismatch", "native_send_enabled"]
 
@@ -73,13 +74,12 @@ def native_send_enabled(environ: Mapping[str, str] | None = None) -> bool:
 class NativeSender:
     """Sends one transport's RTP: protected with ``session`` and sent on ``link``'s nominated pair."""
 
-    __slots__ = ("_aimed", "_link", "_mux", "_outlet")
+    __slots__ = ("_aimed", "_link", "_outlet")
 
     def __init__(self, link: IceLink, session: pylibsrtp.Session) -> None:
         self._link = link
         self._outlet = Outlet(PROTECT, session_address(session), session)
         self._aimed: CandidatePair | None = None
-        self._mux: UdpMux | None = None  # the pair's shared socket, if it is one
 
     def send(self, packet: bytes | bytearray) -> None:
         """Protect and send ``packet`` now; dropped silently before ICE completes or after close. ValueError when
@@ -89,9 +89,6 @@ class NativeSender:
             return
         if pair is not self._aimed:
             self._aim(pair)
-        mux = self._mux
-        if mux is not None and mux.queue(self._outlet, packet, pair.remote_addr):
-            return
         unsent = self._outlet.send(packet)
         if unsent is not None:
             pair.protocol.transport.sendto(unsent, pair.remote_addr)
@@ -99,12 +96,11 @@ class NativeSender:
     def _aim(self, pair: CandidatePair) -> None:
         socket = pair.protocol.transport.get_extra_info("socket")
         host, port = pair.remote_addr[:2]
-        self._outlet.aim(socket.fileno(), host, port)
-        self._aimed = pair
         protocol = pair.protocol
-        self._mux = protocol.mux if isinstance(protocol, MuxedProtocol) else None
+        mux = protocol.mux if isinstance(protocol, MuxedProtocol) else None
+        self._outlet.aim(socket.fileno(), host, port, None if mux is None else mux.batch)
+        self._aimed = pair
 
     def close(self) -> None:
         self._outlet.close()
         self._aimed = None
-        self._mux = None

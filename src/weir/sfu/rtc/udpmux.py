@@ -20,8 +20,8 @@ connection with new credentials on the same socket; the address moves to it once
 
 While an inbound SRTP/SRTCP datagram is handled (``SharedSockets.forward``: unprotected, forwarded to every
 subscriber), the RTP that ``NativeSender`` sends is protected at once but queued in its socket's ``Batch``
-(the C extension), and the whole fan-out leaves in one ``sendmmsg`` when the handler returns. What the socket
-would not take goes to its asyncio transport, which queues it.
+(the C extension; the sender's ``Outlet`` is aimed with it), and the whole fan-out leaves in one ``sendmmsg``
+when the handler returns. What the socket would not take goes to its asyncio transport, which queues it.
 
 ``WEIR_SFU_UDP_MUX=0`` gives every connection its own socket again (for comparison; on by default).
 """
@@ -43,7 +43,7 @@ from aioice import Connection, stun
 from weir.rtc.aiortc_adapter import awaits_response
 from weir.rtc.config import IceConfig
 from weir.rtc.ice import SturdyStunProtocol, bind_udp
-from weir.sfu.rtc._srtpsend import Batch, Outlet
+from weir.sfu.rtc._srtpsend import Batch
 from weir.sfu.rtc.demux import DROP_REASONS, ROUTE
 
 __all__ = ["MUX_DROP_REASONS", "MuxedProtocol", "SharedSockets", "UdpMux", "mux_enabled", "shared_sockets"]
@@ -134,8 +134,6 @@ class UdpMux(asyncio.DatagramProtocol):
         self.batch = Batch(sock.fileno())
         self.flushes = 0  # fan-outs sent from the batch
         self.unsent = 0  # batched datagrams the socket would not take, handed to the asyncio transport
-        self.closed = False
-        self._queued = False  # in the pool's list of batches to flush
         self.ready: asyncio.Future[Any] = asyncio.ensure_future(
             asyncio.get_running_loop().create_datagram_endpoint(lambda: self, sock=sock))
 
@@ -168,7 +166,6 @@ class UdpMux(asyncio.DatagramProtocol):
         protocol.addresses.add(address)
 
     def close(self) -> None:
-        self.closed = True
         self.batch.close()
         if self.transport is not None:
             self.transport.close()
@@ -178,21 +175,8 @@ class UdpMux(asyncio.DatagramProtocol):
 
     # the fan-out
 
-    def queue(self, outlet: Outlet, packet: bytes | bytearray, addr: Address) -> bool:
-        """Protect ``packet`` with ``outlet``'s session and queue it for the flush after the inbound datagram being
-        handled; False (nothing done) when none is. ValueError as ``Outlet.send``."""
-        pool = self._pool
-        if not pool.batching or self.closed:
-            return False
-        if not self._queued:
-            self._queued = True
-            pool.queued.append(self)
-        if self.batch.add(outlet, packet, addr):  # full: a fan-out wider than one sendmmsg
-            self.flush()
-        return True
-
     def flush(self) -> None:
-        self._queued = False
+        """Send what the batch holds; what the socket would not take goes to its asyncio transport."""
         self.flushes += 1
         unsent = self.batch.flush()
         if unsent is not None and self.transport is not None:
@@ -271,19 +255,18 @@ class SharedSockets:
     def __init__(self, config: IceConfig) -> None:
         self._config = config
         self._muxes: dict[str, UdpMux] = {}
-        self.batching = False  # an inbound media datagram is being handled: RTP sent now waits for its flush
-        self.queued: list[UdpMux] = []  # the sockets with datagrams waiting
+        self._open: tuple[UdpMux, ...] = ()  # the muxes' values, read per inbound datagram
 
     def forward(self, handler: Callable[[bytes], None], data: bytes) -> None:
-        """``handler(data)``, with every RTP it sends on these sockets flushed in one ``sendmmsg`` per socket."""
-        self.batching = True
+        """``handler(data)``, with the RTP it sends on these sockets flushed in one ``sendmmsg`` per socket."""
+        muxes = self._open
+        for mux in muxes:
+            mux.batch.begin()
         try:
             handler(data)
         finally:
-            self.batching = False
-            for mux in self.queued:
+            for mux in muxes:
                 mux.flush()
-            self.queued.clear()
 
     def mux(self, address: str) -> UdpMux | None:
         return self._muxes.get(address)
@@ -294,6 +277,7 @@ class SharedSockets:
         if mux is None:
             sock = bind_udp(address, self._config.port_min, self._config.port_max)
             mux = self._muxes[address] = UdpMux(self, address, sock)
+            self._open = tuple(self._muxes.values())
         mux.attach(protocol)
         try:
             await asyncio.shield(mux.ready)
@@ -306,3 +290,4 @@ class SharedSockets:
     def closed(self, mux: UdpMux) -> None:
         if self._muxes.get(mux.address) is mux:
             del self._muxes[mux.address]
+            self._open = tuple(self._muxes.values())
