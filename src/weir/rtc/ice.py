@@ -106,17 +106,21 @@ class HostConnection(Connection):
     async def gather_candidates(self) -> None:
         if not start_gathering(self):
             return
-        loop = asyncio.get_running_loop()
         for address in self._config.host_addresses:
             try:
-                sock = bind_udp(address, self._config.port_min, self._config.port_max)
+                protocol, sock = await self.open_socket(address)
             except OSError as exc:
                 logger.warning("ICE: cannot gather on %s: %s", address, exc)
                 continue
-            _, protocol = await loop.create_datagram_endpoint(lambda: self.protocol_class(self), sock=sock)
-            host, port = sock.getsockname()[:2]
-            add_host_protocol(self, protocol, host_candidate(host, port))
+            add_host_protocol(self, protocol, host_candidate(*sock.getsockname()[:2]))
         finish_gathering(self)
+
+    async def open_socket(self, address: str) -> tuple[StunProtocol, socket.socket]:
+        """A socket of this connection's own on ``address`` and the protocol reading it; OSError if none."""
+        sock = bind_udp(address, self._config.port_min, self._config.port_max)
+        loop = asyncio.get_running_loop()
+        _, protocol = await loop.create_datagram_endpoint(lambda: self.protocol_class(self), sock=sock)
+        return protocol, sock
 
     def send_now(self, data: bytes) -> None:
         """Send on the nominated pair without awaiting; dropped silently before ICE completes or after close."""

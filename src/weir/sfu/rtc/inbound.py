@@ -14,22 +14,20 @@ worker's ``SharedSockets`` (udpmux.py), its connections gather on the worker's s
 
 from __future__ import annotations
 
-import logging
+import socket
 from collections.abc import Callable
 from typing import Any, cast
 
 from aioice import Connection
-from aioice.ice import CandidatePair
+from aioice.ice import CandidatePair, StunProtocol
 
-from weir.rtc.aiortc_adapter import add_host_protocol, check_succeeded, finish_gathering, start_gathering
+from weir.rtc.aiortc_adapter import check_succeeded
 from weir.rtc.config import IceConfig
-from weir.rtc.ice import COMPONENT, HostConnection, IceLink, SturdyStunProtocol, host_candidate
+from weir.rtc.ice import COMPONENT, HostConnection, IceLink, SturdyStunProtocol
 from weir.sfu.rtc.demux import Demux
 from weir.sfu.rtc.udpmux import MuxedProtocol, SharedSockets, new_ufrag
 
 __all__ = ["DemuxProtocol", "MediaConnection", "MediaInlet", "MediaLink"]
-
-logger = logging.getLogger(__name__)
 
 
 class MediaInlet:
@@ -65,21 +63,12 @@ class MediaConnection(HostConnection):
         self.inlet = inlet
         self._sockets = sockets
 
-    async def gather_candidates(self) -> None:
+    async def open_socket(self, address: str) -> tuple[StunProtocol, socket.socket]:
         if self._sockets is None:
-            await super().gather_candidates()
-            return
-        if not start_gathering(self):
-            return
-        for address in self._config.host_addresses:
-            protocol = MuxedProtocol(self, self.local_username, media=self.media_received, dtls=self.dtls_received)
-            try:
-                mux = await self._sockets.attach(address, protocol)
-            except OSError as exc:
-                logger.warning("ICE: cannot gather on %s: %s", address, exc)
-                continue
-            add_host_protocol(self, protocol, host_candidate(*mux.socket.getsockname()[:2]))
-        finish_gathering(self)
+            return await super().open_socket(address)
+        protocol = MuxedProtocol(self, self.local_username, media=self.media_received, dtls=self.dtls_received)
+        mux = await self._sockets.attach(address, protocol)
+        return protocol, mux.socket
 
     def check_state(self, pair: CandidatePair, state: CandidatePair.State) -> None:
         super().check_state(pair, state)
