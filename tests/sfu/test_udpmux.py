@@ -7,6 +7,8 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 
+import aioice.ice
+import aioice.stun
 import pytest
 from aioice import stun
 
@@ -128,6 +130,25 @@ async def test_ice_restart_keeps_the_socket_and_closing_the_last_transport_frees
     again.transport.send_rtp(rtp(1))
     await eventually(lambda: len(other.rtp) == 1, what="media on the new socket")
     await asyncio.gather(again.transport.close(), other.transport.close())
+
+
+async def test_consent_is_answered_through_the_mux_and_a_vanished_peer_expires(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Consent checks every 50 ms, one unanswered fails the connection: both directions' checks cross the shared
+    socket for a second; then the client stops answering and the SFU's transport fails and leaves the mux."""
+    monkeypatch.setattr(aioice.ice, "CONSENT_INTERVAL", 0.05)
+    monkeypatch.setattr(aioice.ice, "CONSENT_FAILURES", 1)
+    monkeypatch.setattr(aioice.stun, "RETRY_RTO", 0.2)
+    sockets = SharedSockets(CONFIG)
+    sfu, client = SfuEnd(sockets), End(controlling=False)
+    await connect(sfu, client)
+    mux = the_mux(sockets)
+    await asyncio.sleep(1.0)
+    assert sfu.transport.state == client.transport.state == "connected" and mux.dropped["stray_response"] == 0
+    client.transport.link.connection.request_received = lambda *args: None  # type: ignore[method-assign]
+    await eventually(lambda: sfu.transport.state == "failed", what="consent to expire")
+    assert mux.connections == 0 and sockets.mux("127.0.0.1") is None
+    await asyncio.gather(sfu.transport.close(), client.transport.close())
 
 
 async def test_clients_through_a_room_publish_and_subscribe_through_one_port() -> None:
