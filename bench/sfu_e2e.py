@@ -24,10 +24,12 @@ of ``--seconds`` is measured:
     .venv/bin/python bench/sfu_e2e.py                 # N = 10, 50, 200
     .venv/bin/python bench/sfu_e2e.py --fanout 50 --seconds 20
     .venv/bin/python bench/sfu_e2e.py --fanout 50 --send python native   # both RTP send paths, back to back
+    .venv/bin/python bench/sfu_e2e.py --fanout 50 --mux off on           # a socket per transport, then shared
 
 Prints ``bench sfu-e2e fanout=<N> pps_per_cpu_second=<n> added_latency_p50_ms=<n> p99_ms=<n> loss_pct=<n>`` per
 N (with ``send=<path>`` when several ``--send`` paths are compared: ``WEIR_SFU_NATIVE_SEND`` for the server,
-weir.sfu.rtc.srtpsend). Loopback only.
+weir.sfu.rtc.srtpsend; with ``mux=<on|off>`` likewise for ``--mux``: ``WEIR_SFU_UDP_MUX``, weir.sfu.rtc.udpmux).
+Loopback only.
 """
 
 from __future__ import annotations
@@ -312,6 +314,7 @@ def worker_pid(tree: list[int]) -> int:
 
 
 SEND_PATHS = {"native": "1", "python": "0"}
+MUX = {"on": "1", "off": "0"}
 # Each join sets the coordinator a one-off admission check this long after it; the window is measured once the
 # last has run, so that it holds what media costs while it flows and not what the joins left behind.
 ADMISSION_WINDOW_S = 10
@@ -396,8 +399,9 @@ def percentiles(latencies: array[int]) -> tuple[float, float, float]:
 
 
 def run(fanout: int, per_process: int, warmup_s: float, seconds: float, idle_s: float, video_kbps: int, send: str,
-        label: str) -> None:
-    with weir_serve(free_port(), WEIR_SFU_NATIVE_SEND=SEND_PATHS[send], **SFU_ONLY) as (base, server):
+        mux: str, label: str) -> None:
+    with weir_serve(free_port(), WEIR_SFU_NATIVE_SEND=SEND_PATHS[send], WEIR_SFU_UDP_MUX=MUX[mux],
+                    **SFU_ONLY) as (base, server):
         cid = f"default:e2e-{random.getrandbits(32):x}"
         stream = start_stream(Plan(base, cid, warmup_s, seconds, video_kbps, API_SECRET), fanout, per_process)
         time.sleep(max(warmup_s, ADMISSION_WINDOW_S + 1))  # every subscriber joined before it received video
@@ -455,11 +459,13 @@ def main() -> None:
     parser.add_argument("--idle", type=float, default=5.0, help="seconds measured with the publisher silent (0: none)")
     parser.add_argument("--video-kbps", type=int, default=1000)
     parser.add_argument("--send", choices=SEND_PATHS, nargs="+", default=["native"], help="the SFU's RTP send path(s)")
+    parser.add_argument("--mux", choices=MUX, nargs="+", default=["on"], help="the worker's shared UDP socket")
     args = parser.parse_args()
     for fanout in args.fanout or [10, 50, 200]:
         for send in args.send:
-            label = f" send={send}" if len(args.send) > 1 else ""
-            run(fanout, args.per_process, args.warmup, args.seconds, args.idle, args.video_kbps, send, label)
+            for mux in args.mux:
+                label = (f" send={send}" if len(args.send) > 1 else "") + (f" mux={mux}" if len(args.mux) > 1 else "")
+                run(fanout, args.per_process, args.warmup, args.seconds, args.idle, args.video_kbps, send, mux, label)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from aiortc.rtcdtlstransport import RTCCertificate
 from tests.sfu.rtc_peers import eventually
 from weir.rtc.config import IceConfig
 from weir.sfu.rtc.transport import PeerTransport, RemoteTransport, TransportState
+from weir.sfu.rtc.udpmux import SharedSockets
 from weir.sfu.rtcp import Pli, parse_compound
 from weir.sfu.rtp import RtpHeader, build_packet
 
@@ -21,13 +22,13 @@ CONFIG = IceConfig(host_addresses=("127.0.0.1",), connect_timeout_s=5)
 class End:
     """One side: a transport and everything it delivered."""
 
-    def __init__(self, controlling: bool, config: IceConfig = CONFIG) -> None:
+    def __init__(self, controlling: bool, config: IceConfig = CONFIG, sockets: SharedSockets | None = None) -> None:
         self.rtp: list[bytes] = []
         self.rtcp: list[bytes] = []
         self.states: list[TransportState] = []
         self.transport = PeerTransport(
             config, RTCCertificate.generateCertificate(), controlling=controlling, on_rtp=self.rtp.append,
-            on_rtcp=self.rtcp.append, on_state=self.states.append,
+            on_rtcp=self.rtcp.append, on_state=self.states.append, sockets=sockets,
         )
 
     def remote(self, setup: str) -> RemoteTransport:

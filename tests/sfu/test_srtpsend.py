@@ -11,7 +11,7 @@ import pytest
 from pylibsrtp import Policy, Session
 
 from weir.sfu.rtc import srtpsend
-from weir.sfu.rtc._srtpsend import MAX_PACKET, Outlet
+from weir.sfu.rtc._srtpsend import BATCH_SIZE, MAX_PACKET, Batch, Outlet
 from weir.sfu.rtc.srtpsend import PROTECT, NativeSender, native_send_enabled, session_address
 from weir.sfu.rtp import build_packet
 
@@ -172,3 +172,80 @@ def test_the_sender_follows_the_nominated_pair_and_queues_what_the_socket_would_
 def test_the_switch() -> None:
     assert native_send_enabled({}) and native_send_enabled({"WEIR_SFU_NATIVE_SEND": "1"})
     assert not native_send_enabled({"WEIR_SFU_NATIVE_SEND": " 0 "})
+
+
+
+def test_outlets_aimed_with_an_open_batch_queue_and_one_flush_sends_each_protected_by_its_own_session(
+        sockets: tuple[socket.socket, socket.socket]) -> None:
+    sender, first = sockets
+    second = udp()
+    outlets = {first: outlet(session("AEAD_AES_128_GCM")), second: outlet(session("AES128_CM_SHA1_80"))}
+    inbound = {first: session("AEAD_AES_128_GCM", inbound=True), second: session("AES128_CM_SHA1_80", inbound=True)}
+    batch = Batch(sender.fileno())
+    for receiver, native in outlets.items():
+        native.aim(sender.fileno(), *receiver.getsockname(), batch)
+    batch.begin()
+    for seq in range(3):
+        for native in outlets.values():
+            assert native.send(rtp(seq)) is None
+    assert batch.pending() == 6
+    assert batch.flush() is None and batch.pending() == 0
+    for receiver in outlets:
+        got = [receiver.recvfrom(2048) for _ in range(3)]
+        expected = [(rtp(seq), sender.getsockname()) for seq in range(3)]
+        assert [(inbound[receiver].unprotect(data), source) for data, source in got] == expected
+    outlets[first].send(rtp(3))  # the batch is not open: sent at once
+    assert batch.pending() == 0 and inbound[first].unprotect(first.recvfrom(2048)[0]) == rtp(3)
+    second.close()
+
+
+def test_a_batch_hands_back_what_the_socket_did_not_take_with_its_destination(
+        sockets: tuple[socket.socket, socket.socket]) -> None:
+    """sendmmsg sends up to the first datagram the socket refuses; that one and the rest come back, protected."""
+    sender, receiver = sockets
+    batch = Batch(sender.fileno())
+    reachable, unreachable = outlet(session("AEAD_AES_128_GCM")), outlet(session("AEAD_AES_128_GCM"))
+    reachable.aim(sender.fileno(), *receiver.getsockname(), batch)
+    unreachable.aim(sender.fileno(), "::1", 9, batch)  # an IPv6 address from an IPv4 socket
+    inbound = session("AEAD_AES_128_GCM", inbound=True)
+    batch.begin()
+    for seq, native in enumerate([reachable, unreachable, reachable]):
+        native.send(rtp(seq))
+    unsent = batch.flush()
+    assert unsent is not None and [to for _, to in unsent] == [("::1", 9), receiver.getsockname()]
+    assert inbound.unprotect(receiver.recvfrom(2048)[0]) == rtp(0)
+    assert inbound.unprotect(unsent[1][0]) == rtp(2)  # protected once, in order: sendable as it is
+    assert batch.pending() == 0 and batch.flush() is None
+
+
+def test_a_full_batch_is_sent_at_once_and_one_the_socket_refuses_leaves_the_packet_to_the_caller(
+        sockets: tuple[socket.socket, socket.socket]) -> None:
+    sender, receiver = sockets
+    batch = Batch(sender.fileno())
+    native, stuck = outlet(session("AES128_CM_SHA1_80")), outlet(session("AES128_CM_SHA1_80"))
+    native.aim(sender.fileno(), *receiver.getsockname(), batch)
+    stuck.aim(sender.fileno(), "::1", 9, batch)
+    batch.begin()
+    for seq in range(BATCH_SIZE + 1):
+        assert native.send(rtp(seq, 10)) is None
+    assert batch.pending() == 1  # the first BATCH_SIZE went when the next one came
+    assert batch.flush() is None
+    assert len([receiver.recvfrom(2048) for _ in range(BATCH_SIZE + 1)]) == BATCH_SIZE + 1
+    batch.begin()
+    for seq in range(BATCH_SIZE):
+        stuck.send(rtp(seq, 10))
+    assert native.send(rtp(99, 10)) is None  # full of what the socket refuses: this one is sent on its own
+    assert receiver.recvfrom(2048)
+    unsent = stuck.send(rtp(100, 10))  # and one the socket refuses comes back, as without a batch
+    assert unsent is not None
+    flushed = batch.flush()
+    assert flushed is not None and len(flushed) == BATCH_SIZE
+    with pytest.raises(ValueError, match="too long"):
+        batch.begin()
+        native.send(rtp(1, MAX_PACKET - 11))
+    assert batch.pending() == 0 and batch.flush() is None
+    batch.close()
+    batch.begin()  # a closed batch stays shut: sent at once
+    assert native.send(rtp(101, 10)) is None and batch.pending() == 0 and receiver.recvfrom(2048)
+    with pytest.raises(TypeError):
+        native.aim(sender.fileno(), *receiver.getsockname(), "not a batch")  # type: ignore[arg-type]

@@ -37,6 +37,8 @@ __all__ = [
     "RtcpHandler",
     "VideoJitterBuffer",
     "add_host_protocol",
+    "awaits_response",
+    "check_succeeded",
     "check_installed",
     "depayloaded",
     "finish_gathering",
@@ -98,7 +100,8 @@ def check_installed() -> None:
             _get(owner, name)
 
 
-_METHODS: dict[type, tuple[str, ...]] = {RTCIceTransport: ("_monitor",), RTCDtlsTransport: ("_send_rtp",),
+_METHODS: dict[type, tuple[str, ...]] = {Connection: ("check_state",),  # overridden: weir.sfu.rtc.inbound
+                                         RTCIceTransport: ("_monitor",), RTCDtlsTransport: ("_send_rtp",),
                                          RTCRtpReceiver: ("_send_rtcp_pli",)}
 check_installed()
 
@@ -132,6 +135,17 @@ def nominated_pair(connection: Connection, component: int) -> CandidatePair | No
         return connection._nominated.get(component)
     except AttributeError:
         raise _mismatch(connection, "_nominated") from None
+
+
+def check_succeeded(pair: CandidatePair, state: CandidatePair.State) -> bool:
+    """Whether ``Connection.check_state(pair, state)`` reports a check of ``pair`` that succeeded: aioice calls
+    it so after the response came from the pair's remote address with the right integrity."""
+    return state is CandidatePair.State.SUCCEEDED
+
+
+def awaits_response(protocol: StunProtocol, transaction_id: bytes) -> bool:
+    """Whether ``protocol`` has the STUN transaction ``transaction_id`` open (``transactions``)."""
+    return transaction_id in _get(protocol, "transactions")
 
 
 # aiortc's RTCIceTransport with Weir's ICE connection under it (weir.client.media.ice)

@@ -30,7 +30,7 @@ from aioice.turn import UDP_SOCKET_BUFFER_SIZE
 from weir.rtc.aiortc_adapter import add_host_protocol, finish_gathering, nominated_pair, start_gathering
 from weir.rtc.config import IceConfig
 
-__all__ = ["HostConnection", "IceLink", "bind_udp", "parse_candidate"]
+__all__ = ["HostConnection", "IceLink", "bind_udp", "host_candidate", "parse_candidate"]
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +68,12 @@ def parse_candidate(line: str) -> Candidate:
     return candidate
 
 
+def host_candidate(host: str, port: int) -> Candidate:
+    """The host candidate of a socket bound to ``host``:``port``."""
+    return Candidate(foundation=candidate_foundation("host", "udp", host), component=COMPONENT, transport="udp",
+                     priority=candidate_priority(COMPONENT, "host"), host=host, port=port, type="host")
+
+
 class SturdyStunProtocol(StunProtocol):
     """aioice's protocol, dropping a STUN message whose attributes are too short for their type.
 
@@ -100,25 +106,21 @@ class HostConnection(Connection):
     async def gather_candidates(self) -> None:
         if not start_gathering(self):
             return
-        loop = asyncio.get_running_loop()
         for address in self._config.host_addresses:
             try:
-                sock = bind_udp(address, self._config.port_min, self._config.port_max)
+                protocol, sock = await self.open_socket(address)
             except OSError as exc:
                 logger.warning("ICE: cannot gather on %s: %s", address, exc)
                 continue
-            _, protocol = await loop.create_datagram_endpoint(lambda: self.protocol_class(self), sock=sock)
-            host, port = sock.getsockname()[:2]
-            add_host_protocol(self, protocol, Candidate(
-                foundation=candidate_foundation("host", "udp", host),
-                component=COMPONENT,
-                transport="udp",
-                priority=candidate_priority(COMPONENT, "host"),
-                host=host,
-                port=port,
-                type="host",
-            ))
+            add_host_protocol(self, protocol, host_candidate(*sock.getsockname()[:2]))
         finish_gathering(self)
+
+    async def open_socket(self, address: str) -> tuple[StunProtocol, socket.socket]:
+        """A socket of this connection's own on ``address`` and the protocol reading it; OSError if none."""
+        sock = bind_udp(address, self._config.port_min, self._config.port_max)
+        loop = asyncio.get_running_loop()
+        _, protocol = await loop.create_datagram_endpoint(lambda: self.protocol_class(self), sock=sock)
+        return protocol, sock
 
     def send_now(self, data: bytes) -> None:
         """Send on the nominated pair without awaiting; dropped silently before ICE completes or after close."""

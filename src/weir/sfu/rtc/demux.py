@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["DROP_REASONS", "Demux"]
+__all__ = ["DROP_REASONS", "ROUTE", "Demux"]
 
 Address = tuple[Any, ...]
 DROP_REASONS = ("empty", "zrtp", "turn_channel", "unknown")
@@ -30,7 +30,7 @@ def _sink_for(first: int) -> int:
     return -2 if 64 <= first < 80 else -3
 
 
-_ROUTE = bytes(_sink_for(b) & 0xFF for b in range(256))  # one lookup per datagram; a drop as 0x100 - its index
+ROUTE = bytes(_sink_for(b) & 0xFF for b in range(256))  # one lookup per datagram; a drop as 0x100 - its index
 
 
 class Demux:
@@ -49,7 +49,7 @@ class Demux:
         if not data:
             self.dropped["empty"] += 1
             return
-        route = _ROUTE[data[0]]
+        route = ROUTE[data[0]]
         if route == 2:
             self.media(data)
         elif route == 0:

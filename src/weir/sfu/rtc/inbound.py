@@ -7,19 +7,25 @@ handlers. Here each gathered socket is read by a ``DemuxProtocol``, which sorts 
 after it), and SRTP/SRTCP goes to ``MediaInlet.sink``, set once DTLS has the keys: ``MediaDtls.receive_srtp``,
 which unprotects and calls the packet core. Until then media takes aiortc's way, which drops it without keys.
 
-``MediaLink`` is the ``IceLink`` whose connections, the ICE restart's too, read their sockets this way.
+``MediaLink`` is the ``IceLink`` whose connections, the ICE restart's too, read their sockets this way. Given a
+worker's ``SharedSockets`` (udpmux.py), its connections gather on the worker's shared socket instead, whose
+``UdpMux`` sorts the datagrams the same way and by connection.
 """
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from typing import Any, cast
 
 from aioice import Connection
+from aioice.ice import CandidatePair, StunProtocol
 
+from weir.rtc.aiortc_adapter import check_succeeded
 from weir.rtc.config import IceConfig
 from weir.rtc.ice import COMPONENT, HostConnection, IceLink, SturdyStunProtocol
 from weir.sfu.rtc.demux import Demux
+from weir.sfu.rtc.udpmux import MuxedProtocol, SharedSockets, new_ufrag
 
 __all__ = ["DemuxProtocol", "MediaConnection", "MediaInlet", "MediaLink"]
 
@@ -46,13 +52,28 @@ class DemuxProtocol(SturdyStunProtocol):
 
 
 class MediaConnection(HostConnection):
-    """A host connection whose sockets are read by ``DemuxProtocol``s feeding ``inlet``."""
+    """A host connection feeding ``inlet``: from its own sockets, each read by a ``DemuxProtocol``, or from the
+    worker's shared ones (``sockets``)."""
 
     protocol_class = DemuxProtocol
 
-    def __init__(self, config: IceConfig, *, controlling: bool, inlet: MediaInlet) -> None:
-        super().__init__(config, controlling=controlling)
+    def __init__(self, config: IceConfig, *, controlling: bool, inlet: MediaInlet,
+                 sockets: SharedSockets | None = None) -> None:
+        super().__init__(config, controlling=controlling, local_username=None if sockets is None else new_ufrag())
         self.inlet = inlet
+        self._sockets = sockets
+
+    async def open_socket(self, address: str) -> tuple[StunProtocol, socket.socket]:
+        if self._sockets is None:
+            return await super().open_socket(address)
+        protocol = MuxedProtocol(self, self.local_username, media=self.media_received, dtls=self.dtls_received)
+        mux = await self._sockets.attach(address, protocol)
+        return protocol, mux.socket
+
+    def check_state(self, pair: CandidatePair, state: CandidatePair.State) -> None:
+        super().check_state(pair, state)
+        if check_succeeded(pair, state) and isinstance(pair.protocol, MuxedProtocol):
+            pair.protocol.validated(pair.remote_addr)
 
     def media_received(self, data: bytes) -> None:
         sink = self.inlet.sink
@@ -68,9 +89,10 @@ class MediaConnection(HostConnection):
 class MediaLink(IceLink):
     """An ``IceLink`` whose media datagrams reach ``inlet.sink`` synchronously."""
 
-    def __init__(self, config: IceConfig, *, controlling: bool) -> None:
+    def __init__(self, config: IceConfig, *, controlling: bool, sockets: SharedSockets | None = None) -> None:
         self.inlet = MediaInlet()
+        self._sockets = sockets
         super().__init__(config, controlling=controlling)
 
     def _new_connection(self) -> HostConnection:
-        return MediaConnection(self._config, controlling=self._controlling, inlet=self.inlet)
+        return MediaConnection(self._config, controlling=self._controlling, inlet=self.inlet, sockets=self._sockets)

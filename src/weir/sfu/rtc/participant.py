@@ -49,6 +49,7 @@ from weir.sfu.rtc.subscriber import Slot, SubscriberSide
 from weir.sfu.rtc.track import PublishedTrack
 from weir.sfu.rtc.trackstats import snapshot
 from weir.sfu.rtc.transport import PeerTransport, TransportState
+from weir.sfu.rtc.udpmux import SharedSockets
 from weir.sfu.rtc.uplink import Uplink
 
 __all__ = ["RtcParticipant"]
@@ -82,7 +83,7 @@ def _check_tracks(session_id: str, tracks: Iterable[TrackInfo], offer: Descripti
 
 class RtcParticipant:
     def __init__(self, listener: ParticipantListener, session_id: str, user_id: str, ice: IceConfig,
-                 certificate: MediaCertificate) -> None:
+                 certificate: MediaCertificate, sockets: SharedSockets | None = None) -> None:
         self.session_id = session_id
         self.user_id = user_id
         self.on_ice_candidate: CandidateCallback | None = None  # see the module docstring: not called today
@@ -101,10 +102,12 @@ class RtcParticipant:
         self.publisher = PeerTransport(
             ice, certificate, controlling=False, on_rtp=self._router.on_rtp,
             on_rtcp=self._router.on_rtcp, on_state=lambda state: self._transport_state("publisher", state),
+            sockets=sockets,
         )
         self.subscriber = PeerTransport(
             ice, certificate, controlling=True, on_rtp=self._stray_rtp,
             on_rtcp=self._subscriber_rtcp, on_state=lambda state: self._transport_state("subscriber", state),
+            sockets=sockets,
         )
         self._down = SubscriberSide(self.subscriber)
         self.uplink = Uplink()

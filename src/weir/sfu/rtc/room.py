@@ -35,6 +35,7 @@ from weir.sfu.rtc.events import EventQueue
 from weir.sfu.rtc.participant import RtcParticipant
 from weir.sfu.rtc.totals import MediaTotals
 from weir.sfu.rtc.track import PublishedTrack
+from weir.sfu.rtc.udpmux import SharedSockets
 
 __all__ = ["AUDIO_LEVEL_INTERVAL_MS", "RtcRoom", "TrackRelay", "linear_level"]
 
@@ -71,9 +72,11 @@ def _now_ms() -> int:
 
 
 class RtcRoom:
-    def __init__(self, call_cid: str, ice: IceConfig) -> None:
+    def __init__(self, call_cid: str, ice: IceConfig, sockets: SharedSockets | None = None) -> None:
+        """``sockets``: the worker's shared sockets (udpmux.py), else each connection binds its own."""
         self.call_cid = call_cid
         self.ice = ice
+        self.sockets = sockets
         self.certificate = MediaCertificate.generateCertificate()  # one per call: every connection presents it
         self.on_audio_levels: Callable[[dict[str, float]], Awaitable[None]] | None = None
         self.on_dominant_speaker: Callable[[str], Awaitable[None]] | None = None
@@ -105,7 +108,7 @@ class RtcRoom:
             raise ValueError(f"call {self.call_cid} is closed")
         if session_id in self._participants:
             raise ValueError(f"session {session_id} is already in call {self.call_cid}")
-        participant = RtcParticipant(self, session_id, user_id, self.ice, self.certificate)
+        participant = RtcParticipant(self, session_id, user_id, self.ice, self.certificate, self.sockets)
         self._participants[session_id] = participant
         try:
             await participant.gather()

@@ -6,7 +6,10 @@ and asyncio's ``sendto`` behind two ICE layers (docs/benchmarks.md, "SFU end to 
 through the same ``srtp_t`` as aiortc's session, so the two paths share one keystream state and SRTCP stays
 with pylibsrtp; and it sends on a duplicate of the nominated pair's socket descriptor. Which pair is nominated
 is read per packet, as the Python path does, and the outlet re-aimed when it changed (ICE renomination or
-restart). A datagram the socket would not take now goes to the pair's asyncio transport, which queues it.
+restart). A datagram the socket would not take now goes to the pair's asyncio transport, which queues it. On a
+worker's shared socket (udpmux.py), while an inbound datagram is handled, the protected packet is queued in the
+socket's batch instead (the outlet is aimed with it), and the fan-out leaves in one ``sendmmsg``
+(``SharedSockets.forward``).
 
 ``WEIR_SFU_NATIVE_SEND=0`` switches every new transport to the pure-Python path (for comparison; on by
 default). The extension is POSIX-only, as uvloop already is.
@@ -26,6 +29,7 @@ from aioice.ice import CandidatePair
 from weir.rtc.aiortc_adapter import nominated_pair
 from weir.rtc.ice import COMPONENT, IceLink
 from weir.sfu.rtc._srtpsend import MAX_PACKET, Outlet
+from weir.sfu.rtc.udpmux import MuxedProtocol
 
 __all__ = ["MAX_PACKET", "NativeSender", "PylibsrtpMismatch", "native_send_enabled"]
 
@@ -92,7 +96,9 @@ class NativeSender:
     def _aim(self, pair: CandidatePair) -> None:
         socket = pair.protocol.transport.get_extra_info("socket")
         host, port = pair.remote_addr[:2]
-        self._outlet.aim(socket.fileno(), host, port)
+        protocol = pair.protocol
+        mux = protocol.mux if isinstance(protocol, MuxedProtocol) else None
+        self._outlet.aim(socket.fileno(), host, port, None if mux is None else mux.batch)
         self._aimed = pair
 
     def close(self) -> None:

@@ -20,6 +20,7 @@ from weir.rtc.config import IceConfig
 from weir.rtc.ice import parse_candidate
 from weir.sfu.rtc.dtls import MediaDtls, PacketHandler
 from weir.sfu.rtc.inbound import MediaLink
+from weir.sfu.rtc.udpmux import SharedSockets
 
 __all__ = ["LocalTransport", "PeerTransport", "RemoteTransport", "TransportState"]
 
@@ -62,11 +63,13 @@ class PeerTransport:
         on_rtp: PacketHandler,
         on_rtcp: PacketHandler,
         on_state: Callable[[TransportState], None],
+        sockets: SharedSockets | None = None,
     ) -> None:
+        """``sockets``: the worker's shared sockets to gather on, else a socket per connection."""
         self._config = config
         self._certificate = certificate
         self._on_state = on_state
-        self.link = MediaLink(config, controlling=controlling)
+        self.link = MediaLink(config, controlling=controlling, sockets=sockets)
         self.dtls = MediaDtls(self.link, certificate, on_rtp, on_rtcp)
         self.dtls.on("statechange", self._dtls_changed)
         self.send_rtp = self.dtls.send_rtp

@@ -36,6 +36,7 @@ from weir.sfu.cascade.link import RelayLink
 from weir.sfu.local_entry import LocalEntry
 from weir.sfu.rtc import RtcRoom
 from weir.sfu.rtc.totals import MediaTotals
+from weir.sfu.rtc.udpmux import shared_sockets
 from weir.sfu.signaling.server import LATENCY_ROUTE, SfuServer
 from weir.sfu.workers.entry_routes import entry_routes
 from weir.sfu.workers.load import LoadMeter
@@ -156,8 +157,9 @@ async def run() -> int:
     port = sock.getsockname()[1]
     link = RemoteCoordinator(spec.coordinator_url, settings.api_secret, spec.index, spec.node)
     ice = spec.ice()
+    sockets = shared_sockets(ice)
     totals = MediaTotals()
-    sfu = SfuServer(settings, link, totals.rooms(lambda call_cid: RtcRoom(call_cid, ice)))
+    sfu = SfuServer(settings, link, totals.rooms(lambda call_cid: RtcRoom(call_cid, ice, sockets)))
     app = worker_app(spec, settings, sfu, link, port, totals)
     server = uvicorn.Server(uvicorn_config(app, log_level="warning", log_config=None))  # ours, from above
     serving = asyncio.create_task(server.serve(sockets=[sock]))
