@@ -340,7 +340,13 @@ class WeirProcess:
         self.process = subprocess.Popen(args, env={**os.environ, **env}, stdout=subprocess.DEVNULL)
         self.api = httpx.Client(base_url=f"http://127.0.0.1:{self.port}/api/v1", timeout=30,
                                 params={"api_key": env["WEIR_API_KEY"]})
-        wait_until(self._up, "weir serve to start", 90)  # a cold start of a subprocess on loaded shared cores
+        try:
+            wait_until(self._up, "weir serve to start", 90)  # a cold start of a subprocess on loaded shared cores
+        except BaseException:  # a server that never answered is not left running (nor its coturn child)
+            self.process.terminate()
+            self.process.wait(timeout=30)
+            self.api.close()
+            raise
 
     def _up(self) -> bool:
         assert self.process.poll() is None, "weir serve exited"
