@@ -48,14 +48,14 @@ def running(pid: int) -> bool:
 
 
 async def test_a_killed_worker_takes_its_programs_with_it() -> None:
-    worker = subprocess.Popen([sys.executable, "-c", WORKER], stdout=subprocess.PIPE, text=True)
-    assert worker.stdout is not None
-    sleeper = int(worker.stdout.readline())
-    try:
-        assert running(sleeper)
-        os.kill(worker.pid, signal.SIGKILL)
-        worker.wait()
-        await eventually(lambda: not running(sleeper), 10, "the program ending with its worker")
-    finally:
-        if running(sleeper):
-            os.kill(sleeper, signal.SIGKILL)
+    with subprocess.Popen([sys.executable, "-c", WORKER], stdout=subprocess.PIPE, text=True) as worker:
+        assert worker.stdout is not None
+        sleeper = int(worker.stdout.readline())
+        try:
+            assert running(sleeper)
+            os.kill(worker.pid, signal.SIGKILL)
+            worker.wait()
+            await eventually(lambda: not running(sleeper), 10, "the program ending with its worker")
+        finally:
+            if running(sleeper):
+                os.kill(sleeper, signal.SIGKILL)
