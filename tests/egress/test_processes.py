@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 from tests.sfu.rtc_peers import eventually
+from weir.config import Settings
+from weir.egress.supervisor import EgressWorkers
 
 # A stand-in worker: spawns a long sleep the way a recording spawns ffmpeg, prints its pid, and waits.
 WORKER = """
@@ -59,3 +61,18 @@ async def test_a_killed_worker_takes_its_programs_with_it() -> None:
         finally:
             if running(sleeper):
                 os.kill(sleeper, signal.SIGKILL)
+
+
+# A worker that ignores the end of its stdin, so that EgressWorkers.stop has to kill it.
+STUBBORN = "import time\nwhile True:\n    time.sleep(1)\n"
+
+
+async def test_a_worker_that_will_not_stop_is_killed_and_reaped(tmp_path: Path) -> None:
+    (tmp_path / "stubborn_worker.py").write_text(STUBBORN)
+    workers = EgressWorkers(Settings(data_dir=tmp_path), module="stubborn_worker", count=1)
+    workers.env["PYTHONPATH"] = str(tmp_path)
+    workers.start()
+    await eventually(lambda: bool(workers.processes), 10, "the worker started")
+    process = workers.processes[0]
+    await workers.stop()
+    assert process.returncode == -signal.SIGKILL  # reaped by stop, not left for the garbage collector
