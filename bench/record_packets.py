@@ -8,11 +8,11 @@ a time:
 
 - Debian's Chromium (Playwright, fake camera and microphone), once per video codec it offers (VP8, VP9, H.264,
   AV1) with RED preferred for its Opus, while a Chromium WHEP player in the same page receives the call (its
-  receiver reports, NACK, PLI and transport-cc feedback);
-- aiortc (VP8 and Opus; then H.264), watched by an aiortc signaling subscriber (its reports, NACK, PLI, REMB);
+  receiver reports, NACK, PLI and REMB; WHEP answers do not negotiate transport-cc);
+- aiortc (VP8 and Opus; then H.264), watched by an aiortc signaling subscriber (its receiver reports and REMB);
 - GStreamer's webrtcbin (tests/sfu/gst_whip_client.py: VP8 and Opus).
 
-A few packets of each kind are kept (``select``): files of a few KB, each a sequence of records of a 2-byte
+A few packets of each kind are kept (``keep``): files of a few KB, each a sequence of records of a 2-byte
 big-endian length and the packet's bytes, and ``manifest.json`` saying what each file holds, with the payload
 types and header extension ids the SFU's answer negotiated. tests/sfu/test_packet_fixtures.py reads them.
 """
