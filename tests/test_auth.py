@@ -29,7 +29,7 @@ def test_bearer_prefix_is_accepted(server: RunningServer) -> None:
 
 
 def test_bad_signature(server: RunningServer) -> None:
-    forged = jwt.encode({"user_id": "mallory"}, "not-the-secret", algorithm="HS256")
+    forged = jwt.encode({"user_id": "mallory"}, "not-the-secret-but-as-long-as-a-real-one", algorithm="HS256")
     assert_error(get(server, forged), 401, ErrorCode.TOKEN_SIGNATURE_INVALID)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
@@ -39,16 +40,33 @@ async def terminate(pid: int) -> None:
 async def test_a_connection_the_server_ended_is_replaced(noticed: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     """A connection the server closed is replaced at checkout; one whose end went unnoticed (a peer gone without a
     word) is pinged once it has been idle for PING_IDLE_SECONDS, and replaced."""
-    if not noticed:
-        monkeypatch.setattr(asyncpg.Connection, "is_closed", lambda _self: False)
+    hidden: set[int] = set()  # the backend whose end the pool is not to notice
+    if not noticed:  # that connection reads as open until closed here; every other one (and asyncpg's check at
+        # collection) sees the truth, else a connection collected while this patch holds warns that it is unclosed
+        closing: weakref.WeakSet[asyncpg.Connection] = weakref.WeakSet()
+        close, is_closed = asyncpg.Connection.close, asyncpg.Connection.is_closed
+
+        async def close_here(self: asyncpg.Connection, *, timeout: float | None = None) -> None:
+            closing.add(self)
+            await close(self, timeout=timeout)
+
+        def unnoticed(self: asyncpg.Connection) -> bool:
+            if self._protocol is not None and self not in closing and self.get_server_pid() in hidden:
+                return False
+            return bool(is_closed(self))
+
+        monkeypatch.setattr(asyncpg.Connection, "close", close_here)
+        monkeypatch.setattr(asyncpg.Connection, "is_closed", unnoticed)
         monkeypatch.setattr(store_db, "PING_IDLE_SECONDS", 0.0)
     db = Database(postgres_admin_url())
     try:
         first = await backend_pid(db)
+        hidden.add(first)
         assert await backend_pid(db) == first, "the pool reuses its connection"
         await terminate(first)
         assert await backend_pid(db) != first
     finally:
+        hidden.clear()  # the pool has dropped that connection: at its collection it reads as closed, as it is
         await db.close()
 
 

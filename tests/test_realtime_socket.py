@@ -44,17 +44,17 @@ async def test_bad_auth_gets_connection_error_and_close(
 
 
 async def test_anonymous_and_mismatched_users_are_refused(server: RunningServer) -> None:
-    ws = await open_socket(server, server.token("!anon", call_cids=["default:x"]))
-    reply = json.loads(await ws.recv())
+    async with await open_socket(server, server.token("!anon", call_cids=["default:x"])) as ws:
+        reply = json.loads(await ws.recv())
     assert reply["type"] == "connection.error" and reply["error"]["code"] == ErrorCode.NOT_ALLOWED
-    ws = await open_socket(server, server.token("alice-ws"), {"id": "mallory"})
-    reply = json.loads(await ws.recv())
+    async with await open_socket(server, server.token("alice-ws"), {"id": "mallory"}) as ws:
+        reply = json.loads(await ws.recv())
     assert reply["type"] == "connection.error" and reply["error"]["code"] == ErrorCode.INPUT_ERROR
 
 
 async def test_expired_token_is_refused(server: RunningServer) -> None:
-    ws = await open_socket(server, server.token("late-ws", expiration=-60))
-    reply = json.loads(await ws.recv())
+    async with await open_socket(server, server.token("late-ws", expiration=-60)) as ws:
+        reply = json.loads(await ws.recv())
     assert reply["error"]["code"] == ErrorCode.TOKEN_EXPIRED
 
 

@@ -325,6 +325,7 @@ def test_example_receiver_verifies_and_prints_events(
     finally:
         demo.terminate()
         demo.wait(timeout=10)
+        demo.stdout.close()  # else left to the garbage collector: an unraisable ResourceWarning
 
 
 # --- durability: SIGKILL mid-delivery -----------------------------------------------------------------------

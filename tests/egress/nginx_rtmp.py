@@ -65,8 +65,9 @@ rtmp {{
   }}
 }}
 """)
-    process = subprocess.Popen([nginx, "-p", str(directory), "-c", str(config)], stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=(directory / "stderr.log").open("wb"))
+    with (directory / "stderr.log").open("wb") as stderr:  # nginx has its own copy of the descriptor
+        process = subprocess.Popen([nginx, "-p", str(directory), "-c", str(config)], stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=stderr)
     try:
         deadline = time.monotonic() + STARTUP_S
         while not _listening(port):

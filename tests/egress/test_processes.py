@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 from tests.sfu.rtc_peers import eventually
+from weir.config import Settings
+from weir.egress.supervisor import EgressWorkers
 
 # A stand-in worker: spawns a long sleep the way a recording spawns ffmpeg, prints its pid, and waits.
 WORKER = """
@@ -48,14 +50,29 @@ def running(pid: int) -> bool:
 
 
 async def test_a_killed_worker_takes_its_programs_with_it() -> None:
-    worker = subprocess.Popen([sys.executable, "-c", WORKER], stdout=subprocess.PIPE, text=True)
-    assert worker.stdout is not None
-    sleeper = int(worker.stdout.readline())
-    try:
-        assert running(sleeper)
-        os.kill(worker.pid, signal.SIGKILL)
-        worker.wait()
-        await eventually(lambda: not running(sleeper), 10, "the program ending with its worker")
-    finally:
-        if running(sleeper):
-            os.kill(sleeper, signal.SIGKILL)
+    with subprocess.Popen([sys.executable, "-c", WORKER], stdout=subprocess.PIPE, text=True) as worker:
+        assert worker.stdout is not None
+        sleeper = int(worker.stdout.readline())
+        try:
+            assert running(sleeper)
+            os.kill(worker.pid, signal.SIGKILL)
+            worker.wait()
+            await eventually(lambda: not running(sleeper), 10, "the program ending with its worker")
+        finally:
+            if running(sleeper):
+                os.kill(sleeper, signal.SIGKILL)
+
+
+# A worker that ignores the end of its stdin, so that EgressWorkers.stop has to kill it.
+STUBBORN = "import time\nwhile True:\n    time.sleep(1)\n"
+
+
+async def test_a_worker_that_will_not_stop_is_killed_and_reaped(tmp_path: Path) -> None:
+    (tmp_path / "stubborn_worker.py").write_text(STUBBORN)
+    workers = EgressWorkers(Settings(data_dir=tmp_path), module="stubborn_worker", count=1)
+    workers.env["PYTHONPATH"] = str(tmp_path)
+    workers.start()
+    await eventually(lambda: bool(workers.processes), 10, "the worker started")
+    process = workers.processes[0]
+    await workers.stop()
+    assert process.returncode == -signal.SIGKILL  # reaped by stop, not left for the garbage collector

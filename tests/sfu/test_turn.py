@@ -60,18 +60,20 @@ async def relay_round_trip(url: str, username: str, password: str, peer_host: st
     parsed = parse_stun_turn_uri(url)
     loop = asyncio.get_running_loop()
     peer_transport, peer = await loop.create_datagram_endpoint(Inbox, local_addr=(peer_host, 0))
-    relay, client = await create_turn_endpoint(Inbox, (parsed["host"], parsed["port"]), username, password,
-                                               transport=parsed["transport"])
-    try:
-        peer_addr = peer_transport.get_extra_info("sockname")
-        relay.sendto(b"ping", peer_addr)
-        data, relayed_from = await asyncio.wait_for(peer.received.get(), 10)
-        assert data == b"ping" and relayed_from == relay.get_extra_info("sockname")
-        peer_transport.sendto(b"pong", relayed_from)
-        assert await asyncio.wait_for(client.received.get(), 10) == (b"pong", peer_addr)
-        return relayed_from
+    try:  # closed when the allocation is refused too (else collected later: an unraisable ResourceWarning)
+        relay, client = await create_turn_endpoint(Inbox, (parsed["host"], parsed["port"]), username, password,
+                                                   transport=parsed["transport"])
+        try:
+            peer_addr = peer_transport.get_extra_info("sockname")
+            relay.sendto(b"ping", peer_addr)
+            data, relayed_from = await asyncio.wait_for(peer.received.get(), 10)
+            assert data == b"ping" and relayed_from == relay.get_extra_info("sockname")
+            peer_transport.sendto(b"pong", relayed_from)
+            assert await asyncio.wait_for(client.received.get(), 10) == (b"pong", peer_addr)
+            return relayed_from
+        finally:
+            relay.close()
     finally:
-        relay.close()
         peer_transport.close()
 
 

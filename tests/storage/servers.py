@@ -49,8 +49,8 @@ class LocalServer:
         """Once listening: create the test bucket or container."""
 
     def start(self) -> LocalServer:
-        log = (self.tmp / f"{type(self).__name__}.log").open("ab")
-        self._process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, cwd=self.tmp)
+        with (self.tmp / f"{type(self).__name__}.log").open("ab") as log:  # the server has its own descriptor
+            self._process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, cwd=self.tmp)
         deadline = time.monotonic() + 60
         while True:
             try:

@@ -207,7 +207,9 @@ def test_captions_overlay_and_transcripts(pages: Pages, web_server: RunningServe
         job = claim(worker, cid, "transcription")
         folder = work_dir(settings.data_dir, job["egress_id"])
         folder.mkdir(parents=True)
-        Transcript(folder / "transcript.jsonl").write(now, now, host_id, "shall we begin")
+        transcript = Transcript(folder / "transcript.jsonl")
+        transcript.write(now, now, host_id, "shall we begin")
+        transcript.close()
         stored = off_loop(lambda: asyncio.run(deliver(settings, None, cid, job["session_id"], job_files(folder),
                                                       now)))
         worker(f"/{job['egress_id']}/finish", error=None, files=[

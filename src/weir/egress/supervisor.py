@@ -57,6 +57,7 @@ class EgressWorkers:
             except TimeoutError:
                 with contextlib.suppress(ProcessLookupError):
                     process.kill()
+                await process.wait()  # reaped here: its transport would otherwise outlive the event loop
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
