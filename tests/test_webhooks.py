@@ -88,7 +88,10 @@ class Receiver:
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                length = int(self.headers.get("Content-Length", 0))
+                body = self.rfile.read(length)
+                if len(body) < length:  # the sender died mid-request (a killed server): no delivery
+                    return
                 item = Received({k.lower(): v for k, v in self.headers.items()}, body)
                 receiver.received.append(item)
                 if receiver.hold:

@@ -55,6 +55,9 @@ async def test_a_killed_worker_takes_its_programs_with_it() -> None:
         sleeper = int(worker.stdout.readline())
         try:
             assert running(sleeper)
+            # setpriv sets the death signal, then execs the program: kill the worker once the program runs
+            await eventually(lambda: process_table().get(sleeper, (0, ""))[1].startswith("sleep "), 10,
+                             "setpriv to exec the program")
             os.kill(worker.pid, signal.SIGKILL)
             worker.wait()
             await eventually(lambda: not running(sleeper), 10, "the program ending with its worker")

@@ -122,7 +122,7 @@ class UdpMux(asyncio.DatagramProtocol):
     """The shared socket of one address, and which connection each datagram on it belongs to."""
 
     def __init__(self, pool: SharedSockets, address: str, sock: socket.socket) -> None:
-        self._pool = pool
+        self._sockets_owner = pool
         self.address = address
         self.socket = sock
         self.port: int = sock.getsockname()[1]
@@ -158,7 +158,7 @@ class UdpMux(asyncio.DatagramProtocol):
         protocol.addresses.clear()
         protocol.mux = None
         if not self._by_ufrag:
-            self._pool.closed(self)
+            self._sockets_owner.closed(self)
             self.close()
 
     def bind(self, address: Address, protocol: MuxedProtocol) -> None:
@@ -217,7 +217,7 @@ class UdpMux(asyncio.DatagramProtocol):
             if protocol is None:
                 self.dropped["unbound_source"] += 1
             elif route == 2:
-                self._pool.forward(protocol.media, data)
+                self._sockets_owner.forward(protocol.media, data)
             else:
                 protocol.dtls(data)
         elif route == 0:
