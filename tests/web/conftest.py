@@ -39,7 +39,8 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
-expect.set_options(timeout=10_000)
+# a page's join (coordinator, SFU, ICE and DTLS in Chromium) can take over 10 s while the suite loads both cores
+expect.set_options(timeout=20_000)
 
 
 def off_loop(work: Callable[[], T]) -> T:
