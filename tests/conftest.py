@@ -231,6 +231,9 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     return SpreadingFileScheduling(config, log)
 
 
+REPORTED_LINES = 40  # of the first unexpected traceback, printed with the summary (CI shows the output, no files)
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: object) -> None:
     """Under pytest-xdist each worker collects its own tracebacks: the controller gathers them for the report."""
@@ -246,4 +249,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         report = Path(".pytest_cache") / "unexpected-tracebacks.log"
         report.parent.mkdir(exist_ok=True)
         report.write_text("\n".join(COLLECTOR.unexpected))
-        print(f"\n{len(COLLECTOR.unexpected)} unexpected traceback(s) in server logs; see {report}")
+        print(f"\n{len(COLLECTOR.unexpected)} unexpected traceback(s) in server logs; all in {report}; the first:")
+        first, *trace = COLLECTOR.unexpected[0].splitlines()
+        print("\n".join([first, *trace[-REPORTED_LINES:]]))

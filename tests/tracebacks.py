@@ -1,5 +1,5 @@
 """Tracebacks that Weir's servers log while the suite runs: every one is a bug unless the test that caused it
-says it expects it (``expect_tracebacks``); the session fails on any other, listing where it came from."""
+says it expects it (``expect_tracebacks``); the session's summary lists any other, and where it came from."""
 
 from __future__ import annotations
 

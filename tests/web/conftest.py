@@ -175,11 +175,20 @@ def shoot(tmp_path: Path) -> Callable[[Page, str], None]:
     return take
 
 
+JOIN_TIMEOUT_MS = 60_000  # a join under the whole suite's load on two cores has taken over 20 s
+_LOBBY_LEFT_OR_FAILED = ("() => !document.querySelector('[data-testid=lobby]')"
+                         " || document.querySelector('[data-testid=lobby-error]') !== null")
+
+
 def join_call(page: Page, call_type: str, call_id: str) -> None:
-    """From the lobby: choose the call and join; waits for a call screen (or a waiting screen)."""
+    """From the lobby: choose the call and join; waits until the lobby has given way to the next screen (a call,
+    a waiting or an outgoing screen), and fails with the lobby's error when the join failed."""
     page.get_by_test_id("call-type").select_option(call_type)
     page.get_by_test_id("call-id").fill(call_id)
     page.get_by_test_id("join-call").click()
+    page.wait_for_function(_LOBBY_LEFT_OR_FAILED, timeout=JOIN_TIMEOUT_MS)
+    failed = page.get_by_test_id("lobby-error")
+    assert failed.count() == 0, f"the join failed: {failed.inner_text()}"
 
 
 def tiles(page: Page) -> list[str]:
