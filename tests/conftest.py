@@ -204,11 +204,18 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[object]:
+    """Names the test the collector's tracebacks come from, and puts the root logger back as it was: a test that
+    runs `weir serve` in process (CliRunner) configures logging onto a captured stream that is closed afterwards,
+    which dropped the collector and made every later INFO line of the worker a logging error."""
     COLLECTOR.test = item.nodeid
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     try:
         return (yield)
     finally:
         COLLECTOR.test = "(between tests)"
+        root.handlers[:] = handlers
+        root.setLevel(level)
 
 
 # Under `--dist loadfile` (make test) a test file runs on one worker, as its module-scoped servers and calls need;

@@ -4,12 +4,15 @@ events to the call's members, ``egress.rtmps`` in the call, stop by name and sto
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 from sqlalchemy import select
 
 from tests.conftest import RunningServer, assert_error
 from tests.test_call_actions import open_room
+from tests.test_transcriptions import claim
+from tests.test_transcriptions import worker as egress_worker  # noqa: F401 (a fixture)
 from weir.protocol.errors import ErrorCode
 from weir.store.db import Database
 from weir.store.tables import EgressJobRow
@@ -84,3 +87,18 @@ def test_rtmp_broadcasting_off_in_the_settings_is_refused(api: httpx.Client, uid
     assert api.post(path, json={"data": {"created_by_id": "host", "settings_override": off}}).status_code == 200
     assert_error(api.post(f"{path}/rtmp_broadcasts", json={"broadcasts": [YOUTUBE]}), 403, ErrorCode.NOT_ALLOWED)
     assert rtmps(api, path) == []
+
+
+def test_the_worker_gets_the_stream_key_unsealed_on_claim_and_on_every_heartbeat(
+        api: httpx.Client, egress_worker: Callable[..., dict[str, Any]],  # noqa: F811 (the fixture imported)
+        uid: Callable[[str], str]) -> None:
+    """A heartbeat's options replace the worker's: with the sealed key in them, a destination failing after the
+    first heartbeat was reported with the key in clear (it was masked as the sealed text)."""
+    path = f"/video/call/default/{uid('keyed')}"
+    assert api.post(path, json={"data": {"created_by_id": "host"}}).status_code == 200
+    assert api.post(f"{path}/rtmp_broadcasts", json={"broadcasts": [YOUTUBE]}).status_code == 200
+    job = claim(egress_worker, "default:" + path.rsplit("/", 1)[1], "rtmp")
+    assert job["options"]["stream_key"] == YOUTUBE["stream_key"]
+    beat = egress_worker(f"/{job['egress_id']}/heartbeat")
+    assert beat["status"] == "running" and beat["options"]["stream_key"] == YOUTUBE["stream_key"], beat
+    egress_worker(f"/{job['egress_id']}/finish", error=None)

@@ -113,14 +113,15 @@ async def broadcast_rtmp(settings: Settings, job: Job, directory: Path, stop: as
     from weir.egress.composite.quality import h264_kbps, rendering
     from weir.egress.composite.rtmp import RtmpSink, failure_reason
 
-    url = rtmp_destination(str(job.options["stream_url"]), job.options.get("stream_key"))
+    key = job.options.get("stream_key")  # as claimed: a heartbeat may replace ``job.options`` meanwhile
+    url = rtmp_destination(str(job.options["stream_url"]), key)
     quality = str(job.options.get("quality") or "720p")
     (width, height), audio_only = rendering(quality, False)
     try:
         await capture_composite(composite_spec(settings, job, (width, height), audio_only),
                                 RtmpSink(url, h264_kbps(width, height)), stop)
     except EgressToolError as error:
-        raise JobFailed(failure_reason(str(error), url, job.options.get("stream_key"))) from error
+        raise JobFailed(failure_reason(str(error), url, key)) from error
 
 
 async def broadcast_hls(settings: Settings, job: Job, directory: Path, stop: asyncio.Event) -> None:

@@ -107,7 +107,7 @@ async def heartbeat(request: Request, egress_id: str, body: WorkerRequest) -> He
         job.lease_until = lease_deadline(weir.settings.egress_lease_seconds)
         if job.recording_type in AI_KINDS:
             await follow_language(session, job)
-        return HeartbeatResponse(status=job.status, options=job.options)
+        return HeartbeatResponse(status=job.status, options=worker_options(weir.sealer, job))
 
 
 @router.post("/{egress_id}/finish", response_model=HeartbeatResponse)
