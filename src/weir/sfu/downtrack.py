@@ -60,8 +60,8 @@ Rewrite = Callable[[bytearray, InboundPacket, Segment, int], int]
 
 
 def rewrite_vp8(buf: bytearray, packet: InboundPacket, seg: Segment, marker_pt: int) -> int:
-    """VP8's rewrite: the picture id and TL0PICIDX in this subscriber's numbering (none while both offsets are 0,
-    which the native fan-out, weir.sfu.rtc.lanes, relies on)."""
+    """VP8's rewrite: the picture id and TL0PICIDX in this subscriber's numbering, none while both offsets are 0
+    (the native fan-out, weir.sfu.rtc.lanes, does the same in C; tests/sfu/test_lanes.py holds them equal)."""
     if not seg.pid_offset and not seg.tl0_offset:  # the copy carries the publisher's ids, which are ours
         return marker_pt
     write_ids(

@@ -430,7 +430,7 @@ static PyTypeObject BatchType = {
  * member. The state stays in the Python objects: their slots are read and written here through the offsets of
  * their member descriptors, resolved once by ``configure``, so the Python path always finds the truth. The
  * common case: the packet is of the forwarder's current layer and above the munger's highest (in order), no
- * payload rewrite is needed, the sink is an ``ExtensionSink`` (or none) sending through a connected
+ * RED blocks to rewrite (VP8's ids are rewritten here, as ``downtrack.rewrite_vp8`` does), the sink is an ``ExtensionSink`` (or none) sending through a connected
  * ``MediaDtls`` whose ``NativeSender`` is aimed at the ICE link's nominated pair. Every check is made before
  * anything is written, so a member that fails one goes the Python way untouched. */
 
@@ -440,7 +440,8 @@ enum {
     DT_OCTETS_SENT, FW_CURRENT, FW_MUNGER, MU_LAST, MU_LAST_SEQ, MU_SEGMENT, SG_SEQ_OFFSET, SG_TS_OFFSET,
     SG_PID_OFFSET, SG_TL0_OFFSET, SQ_KEYS, SQ_MASK, SQ_SEGMENTS, ES_ABS, ES_NOW_NS, ES_SEND, ES_SEQ, ES_HISTORY,
     SH_MASK, SH_NEXT_SEQ, SH_SENT_NS, SH_SIZES, NS_AIMED, NS_LINK, NS_OUTLET, IP_FRAME, IP_PAYLOAD_SIZE, IP_LAYER,
-    IP_EXT_SEQ, IP_EXT_TS, IP_MARKER, SLOT_COUNT
+    IP_EXT_SEQ, IP_EXT_TS, IP_MARKER, IP_EXT_PID, IP_PID_OFFSET, IP_PID_BITS, IP_EXT_TL0, IP_TL0_OFFSET,
+    SLOT_COUNT
 };
 
 enum { T_DOWNTRACK, T_FORWARDER, T_MUNGER, T_SEGMENT, T_SEQUENCER, T_SINK, T_HISTORY, T_SENDER, T_PACKET, T_COUNT };
@@ -463,6 +464,9 @@ static const struct { int type; const char *name; } slot_names[SLOT_COUNT] = {
     [NS_LINK] = {T_SENDER, "_link"}, [NS_OUTLET] = {T_SENDER, "_outlet"}, [IP_FRAME] = {T_PACKET, "frame"},
     [IP_PAYLOAD_SIZE] = {T_PACKET, "payload_size"}, [IP_LAYER] = {T_PACKET, "layer"},
     [IP_EXT_SEQ] = {T_PACKET, "ext_seq"}, [IP_EXT_TS] = {T_PACKET, "ext_ts"}, [IP_MARKER] = {T_PACKET, "marker"},
+    [IP_EXT_PID] = {T_PACKET, "ext_pid"}, [IP_PID_OFFSET] = {T_PACKET, "pid_offset"},
+    [IP_PID_BITS] = {T_PACKET, "pid_bits"}, [IP_EXT_TL0] = {T_PACKET, "ext_tl0"},
+    [IP_TL0_OFFSET] = {T_PACKET, "tl0_offset"},
 };
 
 static const char *type_names[T_COUNT] = {"downtrack", "forwarder", "munger", "segment", "sequencer", "sink",
@@ -474,7 +478,7 @@ static struct {
     Py_ssize_t offsets[SLOT_COUNT];
     PyObject *send_forwarded; /* ExtensionSink.send_forwarded, the function */
     PyObject *send_rtp;       /* MediaDtls.send_rtp, the function */
-    PyObject *rewrite_vp8;    /* the VP8 rewrite, which changes nothing while the segment's id offsets are 0 */
+    PyObject *rewrite_vp8;    /* downtrack.rewrite_vp8: VP8's picture id and TL0PICIDX, done here as there */
     PyObject *connected;      /* aiortc's State.CONNECTED */
     PyObject *monotonic_ns;   /* time.monotonic_ns: read here with clock_gettime */
     PyObject *component;      /* the RTP component's number, the key of the nominated pair */
@@ -564,8 +568,27 @@ static int count(PyObject *object, PyObject *name) {
 typedef struct {
     const unsigned char *payload;
     long long payload_size, layer, ext_seq, ext_ts, marker;
+    long long ext_pid, pid_offset, pid_bits, ext_tl0, tl0_offset; /* VP8's ids and where they are in the frame */
+    int vp8_ids; /* those were read, and each offset lies in the payload */
     PyObject *ext_seq_object;
 } Inbound;
+
+/* ``codecs.vp8.write_ids`` of ``downtrack.rewrite_vp8``, on a payload copied to ``payload``: the picture id (its
+ * width kept) and TL0PICIDX in the subscriber's numbering, each where the packet has one. */
+static void rewrite_vp8(unsigned char *payload, const Inbound *in, long long pid_offset, long long tl0_offset) {
+    if (in->pid_offset >= 0) {
+        long long pid = in->ext_pid - pid_offset;
+        if (in->pid_bits == 15) {
+            payload[in->pid_offset - HEADROOM] = (unsigned char)(0x80 | (pid >> 8 & 0x7F));
+            payload[in->pid_offset - HEADROOM + 1] = (unsigned char)(pid & 0xFF);
+        } else {
+            payload[in->pid_offset - HEADROOM] = (unsigned char)(pid & 0x7F);
+        }
+    }
+    if (in->tl0_offset >= 0) {
+        payload[in->tl0_offset - HEADROOM] = (unsigned char)((in->ext_tl0 - tl0_offset) & 0xFF);
+    }
+}
 
 /* The connected transport behind ``send`` (a bound ``MediaDtls.send_rtp``) and its NativeSender, when that is
  * aimed at the ICE link's nominated pair: 1 with borrowed ``*dtls`` and ``*sender``, 0 when not, -1 on error. */
@@ -653,8 +676,12 @@ static int lane_write(PyObject *downtrack, const Inbound *in, PyObject *packet) 
         return 0;
     }
     PyObject *rewrite = SLOT(downtrack, DT_REWRITE);
-    if (rewrite != Py_None && (rewrite != lanes.rewrite_vp8 || pid_offset || tl0_offset)) {
-        return 0; /* ids or RED blocks to rewrite */
+    if (rewrite != Py_None && rewrite != lanes.rewrite_vp8) {
+        return 0; /* RED blocks to rewrite */
+    }
+    int ids = rewrite == lanes.rewrite_vp8 && (pid_offset || tl0_offset); /* none while both offsets are 0 */
+    if (ids && !in->vp8_ids) {
+        return 0;
     }
     PyObject *sequencer = SLOT(downtrack, DT_SEQUENCER);
     long long mask, ssrc, payload_type, packets_sent, octets_sent;
@@ -785,6 +812,9 @@ static int lane_write(PyObject *downtrack, const Inbound *in, PyObject *packet) 
         memcpy(d + 12, words, (size_t)n * 4);
     }
     memcpy(d + 12 + extension, in->payload, (size_t)in->payload_size);
+    if (ids) {
+        rewrite_vp8(d + 12 + extension, in, pid_offset, tl0_offset);
+    }
     int unsent = outlet_finish(outlet, d, batched, &length);
     if (unsent < 0) { /* libsrtp refused it: MediaDtls.send_rtp counts it dropped */
         PyErr_Clear();
@@ -831,6 +861,14 @@ static PyObject *lanes_fan_out(PyObject *module, PyObject *const *args, Py_ssize
                && (in.marker == 0 || in.marker == 0x80);
         if (fast) {
             in.payload = (const unsigned char *)PyBytes_AS_STRING(frame) + HEADROOM;
+            long long end = HEADROOM + in.payload_size;
+            in.vp8_ids = read_int(SLOT(packet, IP_EXT_PID), &in.ext_pid)
+                         && read_int(SLOT(packet, IP_PID_OFFSET), &in.pid_offset)
+                         && read_int(SLOT(packet, IP_PID_BITS), &in.pid_bits)
+                         && read_int(SLOT(packet, IP_EXT_TL0), &in.ext_tl0)
+                         && read_int(SLOT(packet, IP_TL0_OFFSET), &in.tl0_offset)
+                         && (in.pid_offset < 0 || (in.pid_offset >= HEADROOM && in.pid_offset + (in.pid_bits == 15 ? 2 : 1) <= end))
+                         && (in.tl0_offset < 0 || (in.tl0_offset >= HEADROOM && in.tl0_offset < end));
         }
     }
     Py_INCREF(packet); /* a member's write may drop the last other reference */

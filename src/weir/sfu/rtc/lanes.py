@@ -3,12 +3,13 @@
 In Python, each subscriber costs a packet about eight calls before the send (``DownTrack.write``, the forwarder,
 the munger, the copy, the sequencer, ``ExtensionSink.send_forwarded``, ``MediaDtls.send_rtp``,
 ``NativeSender.send``). ``_srtpsend.fan_out`` does the common case's work in C: the packet is of the forwarder's
-current layer and above the munger's highest, no VP8 ids or RED blocks need rewriting, and the sink is an
+current layer and above the munger's highest, no RED blocks need rewriting (VP8's picture id and TL0PICIDX are
+rewritten as ``downtrack.rewrite_vp8`` does, after a layer switch), and the sink is an
 ``ExtensionSink`` (or none) over a connected ``MediaDtls`` whose ``NativeSender`` is aimed at the ICE link's
 nominated pair. It writes the header and extension block straight into the datagram (in the socket's batch),
 copies the payload once behind them, protects and queues it, and updates the same state the Python path does:
 the munger's highest packet, the sequencer, the down-track's counters, the transport's ``SendHistory`` and the
-transport's ``rtp_sent``. Every other member (a first packet, a switch, a late packet, a rewrite, another sink,
+transport's ``rtp_sent``. Every other member (a first packet, a switch, a late packet, RED, another sink,
 a relay, an outlet not aimed at the nominated pair) gets ``member.write(packet)``, unchanged.
 
 The state stays in the Python objects: C reads and writes their slots at the offsets ``configure`` takes from
