@@ -441,10 +441,12 @@ enum {
     SG_PID_OFFSET, SG_TL0_OFFSET, SQ_KEYS, SQ_MASK, SQ_SEGMENTS, ES_ABS, ES_NOW_NS, ES_SEND, ES_SEQ, ES_HISTORY,
     SH_MASK, SH_NEXT_SEQ, SH_SENT_NS, SH_SIZES, NS_AIMED, NS_LINK, NS_OUTLET, IP_FRAME, IP_PAYLOAD_SIZE, IP_LAYER,
     IP_EXT_SEQ, IP_EXT_TS, IP_MARKER, IP_EXT_PID, IP_PID_OFFSET, IP_PID_BITS, IP_EXT_TL0, IP_TL0_OFFSET,
-    SLOT_COUNT
+    DL_SENDER, DL_RTP_SENT, DL_RTP_DROPPED, SLOT_COUNT
 };
 
-enum { T_DOWNTRACK, T_FORWARDER, T_MUNGER, T_SEGMENT, T_SEQUENCER, T_SINK, T_HISTORY, T_SENDER, T_PACKET, T_COUNT };
+enum {
+    T_DOWNTRACK, T_FORWARDER, T_MUNGER, T_SEGMENT, T_SEQUENCER, T_SINK, T_HISTORY, T_SENDER, T_PACKET, T_DTLS, T_COUNT
+};
 
 static const struct { int type; const char *name; } slot_names[SLOT_COUNT] = {
     [DT_FORWARDER] = {T_DOWNTRACK, "forwarder"}, [DT_REWRITE] = {T_DOWNTRACK, "_rewrite"},
@@ -466,11 +468,12 @@ static const struct { int type; const char *name; } slot_names[SLOT_COUNT] = {
     [IP_EXT_SEQ] = {T_PACKET, "ext_seq"}, [IP_EXT_TS] = {T_PACKET, "ext_ts"}, [IP_MARKER] = {T_PACKET, "marker"},
     [IP_EXT_PID] = {T_PACKET, "ext_pid"}, [IP_PID_OFFSET] = {T_PACKET, "pid_offset"},
     [IP_PID_BITS] = {T_PACKET, "pid_bits"}, [IP_EXT_TL0] = {T_PACKET, "ext_tl0"},
-    [IP_TL0_OFFSET] = {T_PACKET, "tl0_offset"},
+    [IP_TL0_OFFSET] = {T_PACKET, "tl0_offset"}, [DL_SENDER] = {T_DTLS, "_sender"},
+    [DL_RTP_SENT] = {T_DTLS, "rtp_sent"}, [DL_RTP_DROPPED] = {T_DTLS, "rtp_dropped"},
 };
 
 static const char *type_names[T_COUNT] = {"downtrack", "forwarder", "munger", "segment", "sequencer", "sink",
-                                          "history", "sender", "packet"};
+                                          "history", "sender", "packet", "dtls"};
 
 static struct {
     int ready;
@@ -482,8 +485,7 @@ static struct {
     PyObject *connected;      /* aiortc's State.CONNECTED */
     PyObject *monotonic_ns;   /* time.monotonic_ns: read here with clock_gettime */
     PyObject *component;      /* the RTP component's number, the key of the nominated pair */
-    PyObject *one;
-    PyObject *s_write, *s_state, *s_sender, *s_connection, *s_nominated, *s_rtp_sent, *s_rtp_dropped;
+    PyObject *s_write, *s_state, *s_connection, *s_nominated;
 } lanes;
 
 #define SLOT(object, index) (*(PyObject **)((char *)(object) + lanes.offsets[index]))
@@ -493,13 +495,14 @@ static struct {
 
 static PyObject *lanes_configure(PyObject *module, PyObject *args, PyObject *kwargs) {
     static char *keywords[] = {"downtrack", "forwarder", "munger", "segment", "sequencer", "sink", "history",
-                               "sender", "packet", "send_forwarded", "send_rtp", "rewrite_vp8", "connected",
+                               "sender", "packet", "dtls", "send_forwarded", "send_rtp", "rewrite_vp8", "connected",
                                "monotonic_ns", "component", NULL};
     PyObject *types[T_COUNT], *functions[6];
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!O!O!O!O!O!O!OOOOOO", keywords, &PyType_Type, &types[0],
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!O!O!O!O!O!O!O!OOOOOO", keywords, &PyType_Type, &types[0],
                                      &PyType_Type, &types[1], &PyType_Type, &types[2], &PyType_Type, &types[3],
                                      &PyType_Type, &types[4], &PyType_Type, &types[5], &PyType_Type, &types[6],
-                                     &PyType_Type, &types[7], &PyType_Type, &types[8], &functions[0],
+                                     &PyType_Type, &types[7], &PyType_Type, &types[8], &PyType_Type, &types[9],
+                                     &functions[0],
                                      &functions[1], &functions[2], &functions[3], &functions[4], &functions[5])) {
         return NULL;
     }
@@ -552,19 +555,6 @@ static int write_int(PyObject *object, int index, long long value) {
     return 0;
 }
 
-/* ``object.name += 1`` for an attribute in an instance dict (MediaDtls's counters); -1 with an error. */
-static int count(PyObject *object, PyObject *name) {
-    PyObject *value = PyObject_GetAttr(object, name);
-    if (value == NULL) {
-        return -1;
-    }
-    PyObject *more = PyNumber_Add(value, lanes.one);
-    Py_DECREF(value);
-    int result = more == NULL ? -1 : PyObject_SetAttr(object, name, more);
-    Py_XDECREF(more);
-    return result;
-}
-
 typedef struct {
     const unsigned char *payload;
     long long payload_size, layer, ext_seq, ext_ts, marker;
@@ -593,29 +583,26 @@ static void rewrite_vp8(unsigned char *payload, const Inbound *in, long long pid
 /* The connected transport behind ``send`` (a bound ``MediaDtls.send_rtp``) and its NativeSender, when that is
  * aimed at the ICE link's nominated pair: 1 with borrowed ``*dtls`` and ``*sender``, 0 when not, -1 on error. */
 static int native_route(PyObject *send, PyObject **dtls, PyObject **sender) {
-    if (send == NULL || !PyMethod_Check(send) || PyMethod_GET_FUNCTION(send) != lanes.send_rtp) {
+    if (send == NULL || !PyMethod_Check(send) || PyMethod_GET_FUNCTION(send) != lanes.send_rtp
+        || !PyObject_TypeCheck(PyMethod_GET_SELF(send), lanes.types[T_DTLS])) {
         return 0;
     }
     *dtls = PyMethod_GET_SELF(send);
-    PyObject *state = PyObject_GetAttr(*dtls, lanes.s_state);
-    if (state == NULL) {
-        return -1;
-    }
-    Py_DECREF(state); /* an enum member, held by its class */
-    if (state != lanes.connected) {
-        return 0;
-    }
-    PyObject *native = PyObject_GetAttr(*dtls, lanes.s_sender);
-    if (native == NULL) {
-        return -1;
-    }
-    Py_DECREF(native); /* held by the transport */
-    if (!Py_IS_TYPE(native, lanes.types[T_SENDER])) {
+    PyObject *native = SLOT(*dtls, DL_SENDER);
+    if (native == NULL || !Py_IS_TYPE(native, lanes.types[T_SENDER])) {
         return 0;
     }
     PyObject *aimed = SLOT(native, NS_AIMED), *link = SLOT(native, NS_LINK), *outlet = SLOT(native, NS_OUTLET);
     if (aimed == NULL || aimed == Py_None || link == NULL || outlet == NULL || !Py_IS_TYPE(outlet, &OutletType)
         || ((Outlet *)outlet)->fd < 0) {
+        return 0;
+    }
+    PyObject *state = PyObject_GetAttr(*dtls, lanes.s_state); /* aiortc's, in the instance dict */
+    if (state == NULL) {
+        return -1;
+    }
+    Py_DECREF(state); /* an enum member, held by its class */
+    if (state != lanes.connected) {
         return 0;
     }
     PyObject *connection = PyObject_GetAttr(link, lanes.s_connection);
@@ -730,6 +717,10 @@ static int lane_write(PyObject *downtrack, const Inbound *in, PyObject *packet) 
     if (routed <= 0) {
         return routed;
     }
+    long long rtp_sent, rtp_dropped;
+    if (!read_int(SLOT(dtls, DL_RTP_SENT), &rtp_sent) || !read_int(SLOT(dtls, DL_RTP_DROPPED), &rtp_dropped)) {
+        return 0;
+    }
     int stamped = history != Py_None, extension = stamped && abs_element ? 12 : stamped || abs_element ? 8 : 0;
     int length = 12 + extension + (int)in->payload_size;
     if (length > MAX_DATAGRAM - MAX_TRAILER) {
@@ -818,7 +809,7 @@ static int lane_write(PyObject *downtrack, const Inbound *in, PyObject *packet) 
     int unsent = outlet_finish(outlet, d, batched, &length);
     if (unsent < 0) { /* libsrtp refused it: MediaDtls.send_rtp counts it dropped */
         PyErr_Clear();
-        result = count(dtls, lanes.s_rtp_dropped) < 0 ? -1 : 1;
+        result = write_int(dtls, DL_RTP_DROPPED, rtp_dropped + 1) < 0 ? -1 : 1;
         goto done;
     }
     if (unsent > 0) {
@@ -828,7 +819,7 @@ static int lane_write(PyObject *downtrack, const Inbound *in, PyObject *packet) 
         }
         Py_DECREF(spilled);
     }
-    result = count(dtls, lanes.s_rtp_sent) < 0 ? -1 : 1;
+    result = write_int(dtls, DL_RTP_SENT, rtp_sent + 1) < 0 ? -1 : 1;
 done:
     if (stamped) {
         PyBuffer_Release(&sent_ns);
@@ -914,19 +905,14 @@ PyMODINIT_FUNC PyInit__srtpsend(void) {
         return NULL;
     }
     struct { PyObject **name; const char *text; } names[] = {
-        {&lanes.s_write, "write"}, {&lanes.s_state, "_state"}, {&lanes.s_sender, "_sender"},
-        {&lanes.s_connection, "connection"}, {&lanes.s_nominated, "_nominated"}, {&lanes.s_rtp_sent, "rtp_sent"},
-        {&lanes.s_rtp_dropped, "rtp_dropped"},
+        {&lanes.s_write, "write"}, {&lanes.s_state, "_state"}, {&lanes.s_connection, "connection"},
+        {&lanes.s_nominated, "_nominated"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         *names[i].name = PyUnicode_InternFromString(names[i].text);
         if (*names[i].name == NULL) {
             return NULL;
         }
-    }
-    lanes.one = PyLong_FromLong(1);
-    if (lanes.one == NULL) {
-        return NULL;
     }
     PyObject *m = PyModule_Create(&module);
     if (m == NULL) {

@@ -42,7 +42,7 @@ if len(HEADROOM) != _srtpsend.HEADROOM:
 
 _srtpsend.configure(
     downtrack=DownTrack, forwarder=Forwarder, munger=Munger, segment=Segment, sequencer=Sequencer,
-    sink=ExtensionSink, history=SendHistory, sender=NativeSender, packet=InboundPacket,
+    sink=ExtensionSink, history=SendHistory, sender=NativeSender, packet=InboundPacket, dtls=MediaDtls,
     send_forwarded=ExtensionSink.send_forwarded, send_rtp=MediaDtls.send_rtp, rewrite_vp8=rewrite_vp8,
     connected=State.CONNECTED, monotonic_ns=time.monotonic_ns, component=COMPONENT,
 )
