@@ -73,7 +73,8 @@ class World:
         self.video = Receiver(kind="video", layers=2, vp8=True, fan_out=fan_out)
         self.opus = Receiver(kind="audio", fan_out=fan_out)
         self.red = Receiver(kind="audio", red_payload_type=RED_PT, fan_out=fan_out)
-        self.transports: list[MediaDtls] = []
+        self.transports: list[MediaDtls | None] = []
+        self.captured: list[bytearray] = []  # what a sink of Python's own got
         self.links: list[Any] = []
         self.downtracks: list[DownTrack] = []
         self.sinks: list[ExtensionSink | None] = []
@@ -85,6 +86,12 @@ class World:
         self._add(self.opus, 0, 5, True, next(ssrcs), OPUS_PT, 0)
         for red_pt in (None, RED_PT):
             self._add(self.red, 0, 0, False, next(ssrcs), OPUS_PT, 0).use_red(red_pt)
+        plain = DownTrack(self.video, self.captured.append, ssrc=next(ssrcs), payload_type=VIDEO_PT,
+                          clock_rate=90_000, vp8=True, start_seq=3, start_ts=4)  # not a transport's: Python's path
+        self.video.add_downtrack(plain)
+        self.downtracks.append(plain)
+        self.sinks.append(None)
+        self.transports.append(None)
 
     def _pair(self) -> SimpleNamespace:
         return SimpleNamespace(protocol=SimpleNamespace(transport=FakeTransport(self.out)),
@@ -143,14 +150,14 @@ class World:
                 list(downtrack.forwarder.drops), munger._last_seq, None if last is None else last.ext_seq,
                 munger.segment, list(munger._history), list(sequencer._keys), list(sequencer._segments),
                 None if history is None else (history.next_seq, list(history.sent_ns), list(history.sizes)),
-                dtls.rtp_sent, dtls.rtp_dropped,
+                None if dtls is None else (dtls.rtp_sent, dtls.rtp_dropped),
             ))
         return out
 
     def close(self) -> None:
         for dtls in self.transports:
-            assert dtls._sender is not None
-            dtls._sender.close()
+            if dtls is not None and dtls._sender is not None:
+                dtls._sender.close()
         if self.batch is not None:
             self.batch.close()
         self.out.close()
@@ -218,7 +225,8 @@ def test_the_native_fan_out_sends_the_same_datagrams_and_leaves_the_same_state(
         assert python.send(step_python) == native.send(step_native)
         steps += 1
     assert python.state() == native.state()
-    assert sum(dtls.rtp_sent for dtls in native.transports) == 320
+    assert python.captured == native.captured and len(native.captured) == 29
+    assert sum(dtls.rtp_sent for dtls in native.transports if dtls is not None) == 320
     assert calls[1] < calls[0] // 3  # the C path took the common case; the rest went through Python
 
     inbound = session(inbound=True)  # what went is SRTP a subscriber opens
@@ -246,6 +254,7 @@ def test_the_native_clock_is_the_monotonic_one_and_the_switch_keeps_python(monke
         sink = world.sinks[0]
         assert sink is not None and sink.history is not None
         sink._now_ns = time.monotonic_ns
+        world.video.remove_downtrack(world.downtracks[-1])  # Python's own sink: not the native path
         world.send(lambda: world.video.receive(video_packet(0, 0), 0, 0))  # the first packet: Python's rebase
         monkeypatch.setattr(DownTrack, "write", None)  # the next one goes the native way, for every down-track
         before = time.monotonic_ns()

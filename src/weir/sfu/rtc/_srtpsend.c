@@ -676,8 +676,9 @@ static int lane_write(PyObject *downtrack, const Inbound *in, PyObject *packet) 
         || !read_int(SLOT(sequencer, SQ_MASK), &mask) || !read_int(SLOT(downtrack, DT_SSRC), &ssrc)
         || !read_int(SLOT(downtrack, DT_PAYLOAD_TYPE), &payload_type)
         || !read_int(SLOT(downtrack, DT_PACKETS_SENT), &packets_sent)
-        || !read_int(SLOT(downtrack, DT_OCTETS_SENT), &octets_sent)) {
-        return 0;
+        || !read_int(SLOT(downtrack, DT_OCTETS_SENT), &octets_sent) || payload_type < 0 || payload_type > 127
+        || ssrc < 0 || ssrc > 0xFFFFFFFFLL) {
+        return 0; /* the Python path's pack_into says what is wrong */
     }
     PyObject *keys = SLOT(sequencer, SQ_KEYS), *segments = SLOT(sequencer, SQ_SEGMENTS);
     if (keys == NULL || segments == NULL || !PyList_CheckExact(keys) || !PyList_CheckExact(segments) || mask < 0
@@ -736,8 +737,12 @@ static int lane_write(PyObject *downtrack, const Inbound *in, PyObject *packet) 
         return 0;
     }
     int result = -1;
-    Py_INCREF(downtrack); /* held across the clock's call, which may run Python */
-    Py_INCREF(sink == NULL ? Py_None : sink);
+    Outlet *outlet = (Outlet *)SLOT(sender, NS_OUTLET);
+    PyObject *held[] = {downtrack, sink == NULL ? Py_None : sink, munger, segment, keys, segments, history, dtls,
+                        sender, (PyObject *)outlet};
+    for (size_t i = 0; i < sizeof held / sizeof held[0]; i++) {
+        Py_INCREF(held[i]); /* across the clock's call, which may run Python */
+    }
     long long now = 0;
     if (sink != NULL && (stamped || abs_element)) {
         PyObject *clock = SLOT(sink, ES_NOW_NS);
@@ -775,7 +780,6 @@ static int lane_write(PyObject *downtrack, const Inbound *in, PyObject *packet) 
     }
     unsigned char scratch[MAX_DATAGRAM];
     int batched;
-    Outlet *outlet = (Outlet *)SLOT(sender, NS_OUTLET);
     unsigned char *d = outlet_buffer(outlet, scratch, &batched);
     uint16_t seq16 = htons((uint16_t)out_seq);
     uint32_t ts32 = htonl((uint32_t)out_ts), ssrc32 = htonl((uint32_t)ssrc);
@@ -825,8 +829,9 @@ done:
         PyBuffer_Release(&sent_ns);
         PyBuffer_Release(&sizes);
     }
-    Py_DECREF(sink == NULL ? Py_None : sink);
-    Py_DECREF(downtrack);
+    for (size_t i = 0; i < sizeof held / sizeof held[0]; i++) {
+        Py_DECREF(held[i]);
+    }
     return result;
 }
 
