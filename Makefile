@@ -26,7 +26,7 @@ check: $(STAMP) $(NODE_STAMP)
 # of either package goes into COVERAGE_TESTS.
 COVERAGE_FLOOR ?= 64
 COVERAGE_TESTS := $(addprefix tests/sfu/test_,allocator.py audiolevel.py av1.py cascade_calls.py cascade_relay.py \
-  codec_switching.py demux.py downtrack.py forwarder.py gcc.py h264.py inbound.py layeractivity.py munger.py \
+  codec_switching.py demux.py downtrack.py forwarder.py gcc.py h264.py inbound.py lanes.py layeractivity.py munger.py \
   packet_fixtures.py packetbuffer.py quality.py receiver.py red.py rtcp.py rtp.py selector.py sendside.py seqnum.py \
   sequencer.py signaling_handlers.py signaling_publish_options.py signaling_tokens.py transportcc.py vp8.py vp9.py) \
   tests/test_call_health.py tests/test_effective_settings.py tests/test_filters.py

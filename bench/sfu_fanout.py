@@ -10,8 +10,9 @@ hop in front of it (the subscribers' sockets are not read).
 
     python bench/sfu_fanout.py [--fanout 10 50 200] [--seconds 10] [--send native python] [--mux on off] [--profile]
 
-``--send`` picks the RTP send path (``WEIR_SFU_NATIVE_SEND``, weir.sfu.rtc.srtpsend): native (one C call per
-packet, the default) or python (pylibsrtp and asyncio's sendto); with both, each N runs both, back to back.
+``--send`` picks the RTP send path (``WEIR_SFU_NATIVE_SEND``, weir.sfu.rtc.srtpsend and lanes): native (the
+fan-out of each inbound packet in one C call, the default) or python (``DownTrack.write`` per subscriber,
+pylibsrtp and asyncio's sendto); with both, each N runs both, back to back.
 ``--mux`` puts the SFU's transports on one shared socket (weir.sfu.rtc.udpmux, the default: each inbound packet's
 fan-out then leaves in one ``sendmmsg``) or each on its own (``off``).
 Prints per N: ``bench sfu fanout=<N> pps_per_cpu_second=<n> added_latency_p50_ms=<n> p99_ms=<n> loss_pct=<n>``
@@ -38,6 +39,7 @@ from weir.sfu.downtrack import DownTrack
 from weir.sfu.headerext import ABS_SEND_TIME_ID, ExtensionSink
 from weir.sfu.packetbuffer import AUDIO_BUFFER_PACKETS
 from weir.sfu.receiver import Receiver
+from weir.sfu.rtc.lanes import fan_out_for
 from weir.sfu.rtc.transport import PeerTransport, RemoteTransport
 from weir.sfu.rtc.udpmux import SharedSockets
 from weir.sfu.selector import layer_for_dimensions
@@ -80,8 +82,8 @@ async def run(fanout: int, packets: list[tuple[int, int, bytes]], mux: bool) -> 
     protect = ingress_client.dtls._tx_srtp.protect
     wire = [(arrival, layer, protect(data)) for arrival, layer, data in packets]
     unprotect = ingress_sfu.dtls._rx_srtp.unprotect
-    video = Receiver(kind="video", layers=len(LAYERS), vp8=True)
-    audio = Receiver(kind="audio", audio_level_id=1, buffer_capacity=AUDIO_BUFFER_PACKETS)
+    video = Receiver(kind="video", layers=len(LAYERS), vp8=True, fan_out=fan_out_for())
+    audio = Receiver(kind="audio", audio_level_id=1, buffer_capacity=AUDIO_BUFFER_PACKETS, fan_out=fan_out_for())
     dims = [(w, h) for w, h, _ in LAYERS]
     tracks: list[DownTrack] = []
     for index, (sfu, _) in enumerate(pairs):

@@ -27,7 +27,7 @@ from weir.sfu.selector import LayerSelector
 from weir.sfu.seqnum import SEQ_BITS, unwrap_near
 from weir.sfu.sequencer import SEQUENCER_PACKETS, Sequencer
 
-__all__ = ["DownTrack", "PacketSink", "TrackSource"]
+__all__ = ["DownTrack", "PacketSink", "TrackSource", "rewrite_vp8"]
 
 PacketSink = Callable[[bytearray], object]
 
@@ -59,7 +59,9 @@ class TrackSource(Protocol):
 Rewrite = Callable[[bytearray, InboundPacket, Segment, int], int]
 
 
-def _rewrite_vp8(buf: bytearray, packet: InboundPacket, seg: Segment, marker_pt: int) -> int:
+def rewrite_vp8(buf: bytearray, packet: InboundPacket, seg: Segment, marker_pt: int) -> int:
+    """VP8's rewrite: the picture id and TL0PICIDX in this subscriber's numbering, none while both offsets are 0
+    (the native fan-out, weir.sfu.rtc.lanes, does the same in C; tests/sfu/test_lanes.py holds them equal)."""
     if not seg.pid_offset and not seg.tl0_offset:  # the copy carries the publisher's ids, which are ours
         return marker_pt
     write_ids(
@@ -116,7 +118,7 @@ class DownTrack:
         self._send_forwarded = sink.send_forwarded if isinstance(sink, ExtensionSink) else None
         self._ssrc = ssrc
         self._payload_type = payload_type
-        self._rewrite: Rewrite | None = _rewrite_vp8 if vp8 else None  # None: no ids to rewrite
+        self._rewrite: Rewrite | None = rewrite_vp8 if vp8 else None  # None: no ids to rewrite
         self._munger = Munger(clock_rate, start_seq, start_ts)
         self._sequencer = Sequencer(sequencer_capacity)
         self.forwarder = Forwarder(self._munger, LayerSelector(target_layer), self)

@@ -24,7 +24,7 @@ from weir.sfu.rtp import RtpHeader
 from weir.sfu.rtx import OSN_SIZE, original_sequence_number
 from weir.sfu.seqnum import SEQ_BITS, TS_BITS, Unwrapper
 
-__all__ = ["LAYER_STALE_MS", "PLI_MIN_INTERVAL_MS", "FanoutMember", "Receiver", "RtcpSink"]
+__all__ = ["LAYER_STALE_MS", "PLI_MIN_INTERVAL_MS", "FanOut", "FanoutMember", "Receiver", "RtcpSink", "write_each"]
 
 PLI_MIN_INTERVAL_MS = 500  # at most one keyframe request per layer per interval
 LAYER_STALE_MS = 1000  # a layer with no packet for this long is not arriving
@@ -58,6 +58,14 @@ class FanoutMember(Protocol):
 
 
 WantedSink = Callable[[frozenset[int]], object]
+FanOut = Callable[[InboundPacket, tuple[FanoutMember, ...]], object]
+
+
+def write_each(packet: InboundPacket, members: tuple[FanoutMember, ...]) -> None:
+    """The fan-out in Python: each member writes the packet. ``weir.sfu.rtc.lanes.fan_out`` does the same in one
+    C call, writing the common case's down-tracks itself."""
+    for member in members:
+        member.write(packet)
 
 
 def _ignore_wanted(_: frozenset[int]) -> None:
@@ -91,6 +99,7 @@ class Receiver:
         "_audio_level_id",
         "_dirty",
         "_downtracks",
+        "_fan_out",
         "_keyframe",
         "_layers",
         "_now_ns",
@@ -123,6 +132,7 @@ class Receiver:
         sender_ssrc: int = 0,
         now_ns: Callable[[], int] = time.monotonic_ns,
         on_wanted: WantedSink = _ignore_wanted,
+        fan_out: FanOut = write_each,
     ) -> None:
         """``kind``: only video tracks send keyframe requests upstream.
 
@@ -134,6 +144,7 @@ class Receiver:
         ``upstream``: where keyframe requests for the publisher go.
         ``on_wanted``: told the layers the fan-out wants whenever a member joins, leaves or changes its layers
         (a relayed track asks the SFU it comes from for just those).
+        ``fan_out``: hands each packet to the members of its layer (``weir.sfu.rtc.lanes.fan_out``: in C).
         """
         if not 1 <= layers <= MAX_LAYERS:
             raise ValueError(f"1 to {MAX_LAYERS} layers")
@@ -147,6 +158,7 @@ class Receiver:
         self._sender_ssrc = sender_ssrc
         self._now_ns = now_ns
         self._on_wanted = on_wanted
+        self._fan_out = fan_out
         self._reported: tuple[int, frozenset[int]] = (-(1 << 62), frozenset())
         self._downtracks: dict[FanoutMember, None] = {}
         self._dirty = False
@@ -206,8 +218,7 @@ class Receiver:
         if self._dirty:
             self._rebuild_fanout()
         if packet.payload_size:
-            for downtrack in state.fanout:
-                downtrack.write(packet)
+            self._fan_out(packet, state.fanout)
         else:
             for downtrack in state.fanout:
                 downtrack.skip(packet)

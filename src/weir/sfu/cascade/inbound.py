@@ -15,6 +15,7 @@ from weir.sfu.cascade.wire import AUDIO_LEVEL_ID, LayerDemand, RelayTrackSpec
 from weir.sfu.codecs import KEYFRAME_DETECTORS
 from weir.sfu.packetbuffer import AUDIO_BUFFER_PACKETS, VIDEO_BUFFER_PACKETS
 from weir.sfu.receiver import Receiver
+from weir.sfu.rtc.lanes import fan_out_for
 
 __all__ = ["RelayIn"]
 
@@ -43,6 +44,7 @@ class RelayIn:
             upstream=self._upstream,
             sender_ssrc=sender_ssrc,
             on_wanted=self._wanted_changed,
+            fan_out=fan_out_for(),
         )
 
     def _upstream(self, data: bytes) -> None:

@@ -48,6 +48,8 @@ class MediaCertificate(RTCCertificate):
 
 
 class MediaDtls(RTCDtlsTransport):
+    __slots__ = ("_sender", "rtp_dropped", "rtp_sent")  # slots: the native fan-out (weir.sfu.rtc.lanes) writes them
+
     def __init__(
         self, link: IceLink, certificate: RTCCertificate, on_rtp: PacketHandler, on_rtcp: PacketHandler,
         *, native_send: bool | None = None,

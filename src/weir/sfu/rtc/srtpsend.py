@@ -91,7 +91,14 @@ class NativeSender:
             self._aim(pair)
         unsent = self._outlet.send(packet)
         if unsent is not None:
-            pair.protocol.transport.sendto(unsent, pair.remote_addr)
+            self.spill(unsent)
+
+    def spill(self, datagram: bytes) -> None:
+        """A protected datagram the socket would not take now: the aimed pair's asyncio transport queues it (also
+        called by the native fan-out, weir.sfu.rtc.lanes)."""
+        pair = self._aimed
+        if pair is not None:
+            pair.protocol.transport.sendto(datagram, pair.remote_addr)
 
     def _aim(self, pair: CandidatePair) -> None:
         socket = pair.protocol.transport.get_extra_info("socket")

@@ -14,6 +14,7 @@ from weir.sfu.codecs import KEYFRAME_DETECTORS
 from weir.sfu.downtrack import DownTrack
 from weir.sfu.packetbuffer import AUDIO_BUFFER_PACKETS, VIDEO_BUFFER_PACKETS
 from weir.sfu.receiver import Receiver, RtcpSink
+from weir.sfu.rtc.lanes import fan_out_for
 from weir.sfu.rtc.model import TrackInfo
 from weir.sfu.rtc.negotiate import MID_URI, REPAIRED_RID_URI, RID_URI, AcceptedSection
 from weir.sfu.rtcp import SenderReport
@@ -58,6 +59,7 @@ class PublishedTrack:
             buffer_capacity=AUDIO_BUFFER_PACKETS if audio else VIDEO_BUFFER_PACKETS,
             upstream=upstream,
             sender_ssrc=sender_ssrc,
+            fan_out=fan_out_for(),
         )
 
     def forward_sender_report(self, report: SenderReport, layer: int) -> None:
