@@ -33,6 +33,7 @@ __all__ = [
     "AiortcMismatch",
     "ExtensionsRewrite",
     "IceSide",
+    "NOMINATED_MEMBER",
     "NackGenerator",
     "RtcpHandler",
     "VideoJitterBuffer",
@@ -128,13 +129,17 @@ def finish_gathering(connection: Connection) -> None:
     _set(connection, "_local_candidates_end", True)
 
 
+NOMINATED_MEMBER = "_nominated"  # Connection's nominated pairs by component; the SFU's C fan-out reads it too
+
+
 def nominated_pair(connection: Connection, component: int) -> CandidatePair | None:
-    """The pair ICE nominated for ``component`` (``_nominated``), or None before ICE completes. Called per
-    packet sent, so the member is read directly, with no check until it is missing."""
+    """The pair ICE nominated for ``component`` (``NOMINATED_MEMBER``), or None before ICE completes. Called per
+    packet sent, so the member is read directly, with no check until it is missing (``weir.sfu.rtc.lanes``
+    reads the same member in C, by this name)."""
     try:
         return connection._nominated.get(component)
     except AttributeError:
-        raise _mismatch(connection, "_nominated") from None
+        raise _mismatch(connection, NOMINATED_MEMBER) from None
 
 
 def check_succeeded(pair: CandidatePair, state: CandidatePair.State) -> bool:

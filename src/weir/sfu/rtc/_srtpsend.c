@@ -496,14 +496,15 @@ static struct {
 static PyObject *lanes_configure(PyObject *module, PyObject *args, PyObject *kwargs) {
     static char *keywords[] = {"downtrack", "forwarder", "munger", "segment", "sequencer", "sink", "history",
                                "sender", "packet", "dtls", "send_forwarded", "send_rtp", "rewrite_vp8", "connected",
-                               "monotonic_ns", "component", NULL};
-    PyObject *types[T_COUNT], *functions[6];
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!O!O!O!O!O!O!O!OOOOOO", keywords, &PyType_Type, &types[0],
+                               "monotonic_ns", "component", "nominated", NULL};
+    PyObject *types[T_COUNT], *functions[6], *nominated;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!O!O!O!O!O!O!O!OOOOOOU", keywords, &PyType_Type, &types[0],
                                      &PyType_Type, &types[1], &PyType_Type, &types[2], &PyType_Type, &types[3],
                                      &PyType_Type, &types[4], &PyType_Type, &types[5], &PyType_Type, &types[6],
                                      &PyType_Type, &types[7], &PyType_Type, &types[8], &PyType_Type, &types[9],
                                      &functions[0],
-                                     &functions[1], &functions[2], &functions[3], &functions[4], &functions[5])) {
+                                     &functions[1], &functions[2], &functions[3], &functions[4], &functions[5],
+                                     &nominated)) {
         return NULL;
     }
     for (int i = 0; i < SLOT_COUNT; i++) {
@@ -531,6 +532,9 @@ static PyObject *lanes_configure(PyObject *module, PyObject *args, PyObject *kwa
         Py_INCREF(functions[i]);
         Py_XSETREF(*kept[i], functions[i]);
     }
+    Py_INCREF(nominated);
+    PyUnicode_InternInPlace(&nominated);
+    Py_XSETREF(lanes.s_nominated, nominated); /* aioice's member, named by weir.rtc.aiortc_adapter */
     lanes.ready = 1;
     Py_RETURN_NONE;
 }
@@ -911,7 +915,6 @@ PyMODINIT_FUNC PyInit__srtpsend(void) {
     }
     struct { PyObject **name; const char *text; } names[] = {
         {&lanes.s_write, "write"}, {&lanes.s_state, "_state"}, {&lanes.s_connection, "connection"},
-        {&lanes.s_nominated, "_nominated"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         *names[i].name = PyUnicode_InternFromString(names[i].text);

@@ -23,6 +23,7 @@ import time
 
 from aiortc.rtcdtlstransport import State
 
+from weir.rtc.aiortc_adapter import NOMINATED_MEMBER
 from weir.rtc.ice import COMPONENT
 from weir.sfu.downtrack import DownTrack, rewrite_vp8
 from weir.sfu.forwarder import Forwarder
@@ -44,7 +45,7 @@ _srtpsend.configure(
     downtrack=DownTrack, forwarder=Forwarder, munger=Munger, segment=Segment, sequencer=Sequencer,
     sink=ExtensionSink, history=SendHistory, sender=NativeSender, packet=InboundPacket, dtls=MediaDtls,
     send_forwarded=ExtensionSink.send_forwarded, send_rtp=MediaDtls.send_rtp, rewrite_vp8=rewrite_vp8,
-    connected=State.CONNECTED, monotonic_ns=time.monotonic_ns, component=COMPONENT,
+    connected=State.CONNECTED, monotonic_ns=time.monotonic_ns, component=COMPONENT, nominated=NOMINATED_MEMBER,
 )
 
 fan_out: FanOut = _srtpsend.fan_out
