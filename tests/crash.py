@@ -248,9 +248,24 @@ class SdkCall:
                     if call.received_frames(others[0], "video") > 0:
                         seen[i] = now
             if now > deadline:
-                raise AssertionError(f"video came back for clients {sorted(seen)} only, statuses {self.statuses}")
+                raise AssertionError(f"video came back for clients {sorted(seen)} only; {self.describe(before)}")
             await asyncio.sleep(POLL_S)
         return max(seen.values())
+
+    def describe(self, before: set[str]) -> str:
+        """Per client: its session, SFU, statuses and local tracks, and each other participant it lists (session,
+        whether in ``before``, published tracks, video frames decoded), for a failure message."""
+        lines = []
+        for i, call in enumerate(self.calls):
+            state = call.state.value
+            edge = call._sfu.credentials.server.edge_name if call._sfu is not None else None
+            local = [t for t in ("audio", "video") if call.local_track(t) is not None]
+            others = [f"{p.session_id} ({'old' if p.session_id in before else 'new'}, publishes "
+                      f"{sorted(t.value for t in p.published_tracks)}, {call.received_frames(p, 'video')} frames)"
+                      for p in state.other_participants]
+            lines.append(f"client {i} ({state.user_session_id} on {edge}, sending {local}): statuses "
+                         f"{self.statuses[i]}, stale {self.stale[i]}, others [{', '.join(others)}]")
+        return "\n".join(lines)
 
     async def connected(self, timeout_s: float = RECOVERY_TIMEOUT_S) -> None:
         """Until both are Connected (media may flow a little before: a rejoin publishes again last)."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
@@ -37,7 +39,13 @@ from weir.client import (
 )
 from weir.client.call_media import COORDINATOR_GRACE
 from weir.protocol import events as coordinator
-from weir.protocol.sfu.events import CallEndedEvent, CallGrantsUpdatedEvent, PinsUpdatedEvent
+from weir.protocol.sfu.events import (
+    CallEndedEvent,
+    CallGrantsUpdatedEvent,
+    PinsUpdatedEvent,
+    TrackUnpublishedEvent,
+)
+from weir.protocol.sfu.models import Participant
 
 
 async def test_without_devices_the_camera_and_microphone_fall_back_to_synthetic_sources(
@@ -156,6 +164,24 @@ async def test_a_moderator_mute_turns_the_microphone_off_and_the_user_may_unmute
     await r.bob.set_microphone_enabled(True)
     await eventually(lambda: other(r.alice).is_audio_enabled, WAIT, "bob unmuted himself")
     await r.flowing("audio")
+
+
+async def test_a_track_the_sfu_drops_with_a_failed_connection_stays_on(room: RoomFactory) -> None:
+    """What the SFU tells everyone when a publisher connection fails (its tracks unpublished) is no remote mute:
+    the camera stays on, so the rejoin that follows publishes it again (a loaded CI run caught a peer that
+    rejoined with nothing to publish after the SFU had let its publisher connection fail)."""
+    r = await room()
+    await r.flowing("video")
+    assert r.bob._sfu is not None
+    me = r.bob.state.value.local_participant
+    assert me is not None and me.is_video_enabled
+    dropped = Participant(user_id=me.user_id, session_id=me.session_id, published_tracks=["audio"],
+                          joined_at=me.joined_at or datetime.now(UTC))
+    r.bob._sfu.handlers.on_event(TrackUnpublishedEvent(session_id=me.session_id, track_type="video",
+                                                       cause="unpublished", participant=dropped))
+    assert not r.bob.state.value.local_participant.is_video_enabled  # type: ignore[union-attr]  # it got there
+    await asyncio.sleep(0.5)  # what it spawned has run
+    assert r.bob.local_track("video") is not None
 
 
 async def test_publishing_without_the_capability_raises_an_sfu_error(room: RoomFactory) -> None:

@@ -170,8 +170,12 @@ class CallMedia:
         before = self._state.value.local_participant
         self._listener.update(apply_sfu_event(self._state.value, event))
         after = self._state.value.local_participant
-        if before is not None and after is not None and before.session_id == after.session_id:
-            # (a new session of one's own, after a rejoin, publishes nothing yet: that is no remote mute)
+        if (isinstance(event, sfu.ParticipantUpdatedEvent) and before is not None and after is not None
+                and before.session_id == after.session_id):
+            # The SFU tells a mute (a moderator's, a revoked permission) as participant_updated. A track_unpublished
+            # of one's own track is the SFU dropping it with the publisher connection (failed: the reconnection
+            # publishes it again), and a new session of one's own, after a rejoin, publishes nothing yet: neither
+            # is a remote mute.
             self._follow_remote_mutes(before.published_tracks - after.published_tracks)
         if isinstance(event, sfu.CallEndedEvent):
             self._listener.spawn(self.end(CallStatusDisconnected(DisconnectReasonEnded())))
