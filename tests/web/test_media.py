@@ -10,6 +10,7 @@ from playwright.sync_api import Locator, Page, expect
 from tests.web.conftest import Pages, by_user, join_call
 
 # Frames the <video> decoded and how far it played, read twice a second apart by the page itself.
+PLAYING_TRIES = 45  # a second each; a page's first frame took over 20 s once in a run at load 15-20
 PLAYBACK = """async (video) => {
   const sample = () => [video.currentTime, video.getVideoPlaybackQuality().totalVideoFrames];
   const [t0] = sample();
@@ -52,7 +53,7 @@ def expect_playing(video: Locator) -> None:
         return bool(state["advanced"] and state["frames"] > 0)
 
     expect(video).to_be_visible()
-    for _ in range(20):
+    for _ in range(PLAYING_TRIES):
         if playing():
             return
     raise AssertionError(f"video is not playing: {video.evaluate(PLAYBACK)}")
