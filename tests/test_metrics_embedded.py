@@ -32,6 +32,7 @@ async def test_embedded_sfu_and_database_counts_are_scraped(server: RunningServe
     before = scrape(server)
     assert before[("weir_sfu_worker_up", (("worker", "embedded"),))] == 1
     assert ("weir_sfu_packets_sent_total", (("worker", "embedded"),)) in before
+    assert ("weir_sfu_datagrams_dropped_total", (("reason", "unbound_source"), ("worker", "embedded"))) in before
     assert ("weir_outbox_deliveries", (("outbox", "push"), ("status", "failed"))) in before
     db = Database(server.database_url)
     try:

@@ -95,6 +95,10 @@ def _worker_families(workers: dict[str, WorkerSnapshot | None]) -> Iterable[Metr
     calls = GaugeMetricFamily("weir_sfu_calls", "Calls with participants on the SFU worker.", labels=["worker"])
     people = GaugeMetricFamily("weir_sfu_participants", "Participants on the SFU worker.", labels=["worker"])
     cpu = CounterMetricFamily("weir_sfu_cpu_seconds", "CPU time of the SFU worker's process.", labels=["worker"])
+    dropped = CounterMetricFamily("weir_sfu_datagrams_dropped", "Datagrams the SFU worker's shared UDP sockets "
+                                  "dropped, by reason (unbound_source: media or DTLS from an address no ICE check "
+                                  "validated; unknown_ufrag; stray_response; malformed_stun; ...).",
+                                  labels=["worker", "reason"])
     counters: dict[str, CounterMetricFamily] = {}
     for name, documentation, extra in MEDIA_COUNTERS.values():
         counters.setdefault(name, CounterMetricFamily(name, documentation, labels=["worker", *extra]))
@@ -105,9 +109,11 @@ def _worker_families(workers: dict[str, WorkerSnapshot | None]) -> Iterable[Metr
         calls.add_metric([worker], snapshot.calls)
         people.add_metric([worker], snapshot.participants)
         cpu.add_metric([worker], snapshot.cpu_seconds)
+        for reason, count in sorted(snapshot.datagrams_dropped.items()):
+            dropped.add_metric([worker, reason], count)
         for attribute, (name, _doc, extra) in MEDIA_COUNTERS.items():
             counters[name].add_metric([worker, *extra.values()], getattr(snapshot.media, attribute))
-    yield from (up, calls, people, cpu, *counters.values())
+    yield from (up, calls, people, cpu, dropped, *counters.values())
 
 
 async def _from_database(weir: Services, scrape: Scrape) -> None:

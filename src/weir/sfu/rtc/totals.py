@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import weakref
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -37,8 +37,8 @@ class MediaCounters:
     plis_sent: int = 0  # keyframe requests the SFU sent publishers
 
     def add(self, other: MediaCounters) -> None:
-        for field in fields(self):
-            setattr(self, field.name, getattr(self, field.name) + getattr(other, field.name))
+        for counter in fields(self):
+            setattr(self, counter.name, getattr(self, counter.name) + getattr(other, counter.name))
 
 
 def _inbound(tracks: Iterable[PublishedTrack]) -> MediaCounters:
@@ -76,6 +76,7 @@ class WorkerSnapshot:
     participants: int
     cpu_seconds: float
     media: MediaCounters
+    datagrams_dropped: dict[str, int] = field(default_factory=dict)  # by the shared sockets, by reason
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,14 +84,22 @@ class WorkerSnapshot:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> WorkerSnapshot:
         """KeyError, TypeError or ValueError if ``data`` is not a snapshot."""
+        dropped = {str(reason): int(count) for reason, count in (data.get("datagrams_dropped") or {}).items()}
         return cls(calls=int(data["calls"]), participants=int(data["participants"]),
-                   cpu_seconds=float(data["cpu_seconds"]), media=MediaCounters(**data["media"]))
+                   cpu_seconds=float(data["cpu_seconds"]), media=MediaCounters(**data["media"]),
+                   datagrams_dropped=dropped)
+
+
+def _no_drops() -> dict[str, int]:
+    return {}
 
 
 class MediaTotals:
-    def __init__(self) -> None:
+    def __init__(self, dropped: Callable[[], dict[str, int]] = _no_drops) -> None:
+        """``dropped``: the datagrams the worker's shared sockets dropped, by reason (``SharedSockets.dropped``)."""
         self._rooms: weakref.WeakSet[RtcRoom] = weakref.WeakSet()
         self._retired = MediaCounters()
+        self._dropped = dropped
 
     def rooms(self, make: Callable[[str], RtcRoom]) -> Callable[[str], RtcRoom]:
         """A room factory whose rooms this counts."""
@@ -121,4 +130,5 @@ class MediaTotals:
             for participant in members:
                 media.add(_inbound(participant.published))
                 media.add(_outbound(participant))
-        return WorkerSnapshot(calls=calls, participants=participants, cpu_seconds=time.process_time(), media=media)
+        return WorkerSnapshot(calls=calls, participants=participants, cpu_seconds=time.process_time(), media=media,
+                              datagrams_dropped=self._dropped())

@@ -15,7 +15,8 @@ each datagram (RFC 7983, as ``Demux``):
   one of that connection's own checks to it succeeded (``MediaConnection.check_state``), never before.
 
 Anything else (no such ufrag, no such transaction, a source no check validated, a malformed STUN message, the
-first bytes ``Demux`` drops) is dropped and counted in ``UdpMux.dropped``. An ICE restart gathers a new
+first bytes ``Demux`` drops) is dropped and counted in ``UdpMux.dropped`` (``SharedSockets.dropped``: the worker's
+totals, in ``/metrics``). An ICE restart gathers a new
 connection with new credentials on the same socket; the address moves to it once its checks succeed.
 
 While an inbound SRTP/SRTCP datagram is handled (``SharedSockets.forward``: unprotected, forwarded to every
@@ -45,8 +46,10 @@ from weir.rtc.config import IceConfig
 from weir.rtc.ice import SturdyStunProtocol, bind_udp
 from weir.sfu.rtc._srtpsend import Batch
 from weir.sfu.rtc.demux import DROP_REASONS, ROUTE
+from weir.sfu.rtc.totals import MediaTotals
 
-__all__ = ["MUX_DROP_REASONS", "MuxedProtocol", "SharedSockets", "UdpMux", "mux_enabled", "shared_sockets"]
+__all__ = ["MUX_DROP_REASONS", "MuxedProtocol", "SharedSockets", "UdpMux", "media_totals", "mux_enabled",
+           "shared_sockets"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +67,11 @@ def mux_enabled(environ: Mapping[str, str] | None = None) -> bool:
 def shared_sockets(config: IceConfig) -> SharedSockets | None:
     """A worker's shared sockets for ``config``, or None when ``WEIR_SFU_UDP_MUX=0``."""
     return SharedSockets(config) if mux_enabled() else None
+
+
+def media_totals(sockets: SharedSockets | None) -> MediaTotals:
+    """A worker's ``/metrics`` totals, with its shared sockets' drops when it has them."""
+    return MediaTotals() if sockets is None else MediaTotals(sockets.dropped)
 
 
 def new_ufrag() -> str:
@@ -256,6 +264,15 @@ class SharedSockets:
         self._config = config
         self._muxes: dict[str, UdpMux] = {}
         self._open: tuple[UdpMux, ...] = ()  # the muxes' values, read per inbound datagram
+        self._closed_drops = dict.fromkeys(MUX_DROP_REASONS, 0)  # of the sockets closed so far
+
+    def dropped(self) -> dict[str, int]:
+        """Datagrams dropped by reason, since this worker started (sockets closed since included), for /metrics."""
+        totals = dict(self._closed_drops)
+        for mux in self._muxes.values():
+            for reason, count in mux.dropped.items():
+                totals[reason] += count
+        return totals
 
     def forward(self, handler: Callable[[bytes], None], data: bytes) -> None:
         """``handler(data)``, with the RTP it sends on these sockets flushed in one ``sendmmsg`` per socket."""
@@ -291,3 +308,5 @@ class SharedSockets:
         if self._muxes.get(mux.address) is mux:
             del self._muxes[mux.address]
             self._open = tuple(self._muxes.values())
+            for reason, count in mux.dropped.items():
+                self._closed_drops[reason] += count
