@@ -19,8 +19,8 @@ from weir.rtc.config import IceConfig
 from weir.sfu.rtc import RtcRoom
 from weir.sfu.rtc._srtpsend import Outlet
 from weir.sfu.rtc.srtpsend import PROTECT, session_address
-from weir.sfu.rtc.totals import WorkerSnapshot
-from weir.sfu.rtc.udpmux import SharedSockets, UdpMux, media_totals, mux_enabled
+from weir.sfu.rtc.totals import MediaTotals, WorkerSnapshot
+from weir.sfu.rtc.udpmux import SharedSockets, UdpMux, mux_enabled
 from weir.sfu.rtp import RtpHeader
 
 
@@ -114,9 +114,9 @@ async def test_the_workers_drop_totals_outlive_a_closed_socket_and_reach_its_met
     await eventually(lambda: mux.dropped["unbound_source"] == 1, what="the drop")
     await asyncio.gather(sfu.transport.close(), client.transport.close())
     assert sockets.mux("127.0.0.1") is None  # closed with its last transport: its count stays the worker's
-    snapshot = WorkerSnapshot.from_json(media_totals(sockets).snapshot().to_json())
+    snapshot = WorkerSnapshot.from_json(MediaTotals(sockets.dropped).snapshot().to_json())
     assert snapshot.datagrams_dropped["unbound_source"] == 1 and set(snapshot.datagrams_dropped) == set(mux.dropped)
-    assert media_totals(None).snapshot().datagrams_dropped == {}  # no shared sockets (WEIR_SFU_UDP_MUX=0)
+    assert MediaTotals().snapshot().datagrams_dropped == {}  # no shared sockets (WEIR_SFU_UDP_MUX=0)
 
 
 async def test_ice_restart_keeps_the_socket_and_closing_the_last_transport_frees_it() -> None:

@@ -23,7 +23,8 @@ from weir.coordinator.sfu.supervisor import WorkerSupervisor
 from weir.sfu.entry import MediaEntry
 from weir.sfu.local_entry import LocalEntry
 from weir.sfu.rtc import IceConfig, RtcRoom
-from weir.sfu.rtc.udpmux import media_totals, shared_sockets
+from weir.sfu.rtc.totals import MediaTotals
+from weir.sfu.rtc.udpmux import shared_sockets
 from weir.sfu.signaling.paths import LATENCY_PATH
 from weir.sfu.signaling.server import SfuServer, latency
 from weir.sfu.workers.spec import worker_specs
@@ -42,7 +43,7 @@ def latency_router() -> APIRouter:
 class InProcessSfu:
     def __init__(self, settings: Settings, link: LocalCoordinator, ice: IceConfig) -> None:
         sockets = shared_sockets(ice)
-        self.totals = media_totals(sockets)  # /metrics reads it in-process
+        self.totals = MediaTotals(None if sockets is None else sockets.dropped)  # /metrics reads it in-process
         self.server = SfuServer(settings, link, self.totals.rooms(lambda call_cid: RtcRoom(call_cid, ice, sockets)))
         self.entry: MediaEntry = LocalEntry(self.server.rooms)
         self.placement: SfuPlacement = SameServer(settings.sfu_edge_name)

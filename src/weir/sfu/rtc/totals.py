@@ -90,13 +90,10 @@ class WorkerSnapshot:
                    datagrams_dropped=dropped)
 
 
-def _no_drops() -> dict[str, int]:
-    return {}
-
-
 class MediaTotals:
-    def __init__(self, dropped: Callable[[], dict[str, int]] = _no_drops) -> None:
-        """``dropped``: the datagrams the worker's shared sockets dropped, by reason (``SharedSockets.dropped``)."""
+    def __init__(self, dropped: Callable[[], dict[str, int]] | None = None) -> None:
+        """``dropped``: the datagrams the worker's shared sockets dropped, by reason (``SharedSockets.dropped``;
+        None without shared sockets)."""
         self._rooms: weakref.WeakSet[RtcRoom] = weakref.WeakSet()
         self._retired = MediaCounters()
         self._dropped = dropped
@@ -131,4 +128,4 @@ class MediaTotals:
                 media.add(_inbound(participant.published))
                 media.add(_outbound(participant))
         return WorkerSnapshot(calls=calls, participants=participants, cpu_seconds=time.process_time(), media=media,
-                              datagrams_dropped=self._dropped())
+                              datagrams_dropped={} if self._dropped is None else self._dropped())

@@ -46,10 +46,8 @@ from weir.rtc.config import IceConfig
 from weir.rtc.ice import SturdyStunProtocol, bind_udp
 from weir.sfu.rtc._srtpsend import Batch
 from weir.sfu.rtc.demux import DROP_REASONS, ROUTE
-from weir.sfu.rtc.totals import MediaTotals
 
-__all__ = ["MUX_DROP_REASONS", "MuxedProtocol", "SharedSockets", "UdpMux", "media_totals", "mux_enabled",
-           "shared_sockets"]
+__all__ = ["MUX_DROP_REASONS", "MuxedProtocol", "SharedSockets", "UdpMux", "mux_enabled", "shared_sockets"]
 
 logger = logging.getLogger(__name__)
 
@@ -67,11 +65,6 @@ def mux_enabled(environ: Mapping[str, str] | None = None) -> bool:
 def shared_sockets(config: IceConfig) -> SharedSockets | None:
     """A worker's shared sockets for ``config``, or None when ``WEIR_SFU_UDP_MUX=0``."""
     return SharedSockets(config) if mux_enabled() else None
-
-
-def media_totals(sockets: SharedSockets | None) -> MediaTotals:
-    """A worker's ``/metrics`` totals, with its shared sockets' drops when it has them."""
-    return MediaTotals() if sockets is None else MediaTotals(sockets.dropped)
 
 
 def new_ufrag() -> str:

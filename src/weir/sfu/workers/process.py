@@ -36,7 +36,7 @@ from weir.sfu.cascade.link import RelayLink
 from weir.sfu.local_entry import LocalEntry
 from weir.sfu.rtc import RtcRoom
 from weir.sfu.rtc.totals import MediaTotals
-from weir.sfu.rtc.udpmux import media_totals, shared_sockets
+from weir.sfu.rtc.udpmux import shared_sockets
 from weir.sfu.signaling.server import LATENCY_ROUTE, SfuServer
 from weir.sfu.workers.entry_routes import entry_routes
 from weir.sfu.workers.load import LoadMeter
@@ -158,7 +158,7 @@ async def run() -> int:
     link = RemoteCoordinator(spec.coordinator_url, settings.api_secret, spec.index, spec.node)
     ice = spec.ice()
     sockets = shared_sockets(ice)
-    totals = media_totals(sockets)
+    totals = MediaTotals(None if sockets is None else sockets.dropped)
     sfu = SfuServer(settings, link, totals.rooms(lambda call_cid: RtcRoom(call_cid, ice, sockets)))
     app = worker_app(spec, settings, sfu, link, port, totals)
     server = uvicorn.Server(uvicorn_config(app, log_level="warning", log_config=None))  # ours, from above
